@@ -1,0 +1,144 @@
+/**
+ * keycard for Express (4 and 5): middleware that gives every request `req.auth` (who is signed in, and
+ * login / logout) and `req.session` (the session data object, express-session style), plus `requireAuth`,
+ * `requireRole` and an error handler. It only translates between Express and keycard's core.
+ *
+ *   app.use(keycardExpress(keycard));
+ *   app.get('/me', requireAuth(), (req, res) => res.json(req.auth.user));
+ *   app.use(keycardErrors());
+ */
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  type AuthContext,
+  errorStatus,
+  isKeycardError,
+  type Keycard,
+  KeycardError,
+  type RequestInfo,
+  type SessionObject,
+} from 'keycard';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The request's authentication: `user`, `session`, `login()`, `logout()`, `checkOrigin()`. */
+      auth: AuthContext;
+      /** The session's data: assign properties; saved only if changed, before the response is sent. */
+      session: SessionObject;
+    }
+  }
+}
+
+export interface KeycardExpressOptions {
+  /** Refuse cookie-authenticated unsafe requests from other sites with 403 (default true). */
+  checkOrigin?: boolean;
+}
+
+/** The RequestInfo core needs; `secure` and `ip` follow Express's "trust proxy" setting. */
+export function requestInfo(req: Request): RequestInfo {
+  return {
+    method: req.method,
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    secure: req.secure,
+    ip: req.ip ?? null,
+  };
+}
+
+function errorBody(error: KeycardError): string {
+  return JSON.stringify(error.toJSON());
+}
+
+/**
+ * Saves session changes before the response ends, the way express-session does: `res.end` waits for the
+ * store write, so the next request always sees it.
+ */
+function commitBeforeEnd(res: Response, context: AuthContext): void {
+  const end = res.end as (...args: unknown[]) => Response;
+  let committing = false;
+  res.end = function (this: Response, ...args: unknown[]): Response {
+    if (committing) return end.apply(this, args);
+    committing = true;
+    context.commit().then(
+      () => end.apply(res, args),
+      (error: unknown) => {
+        if (res.headersSent) {
+          res.destroy(error instanceof Error ? error : undefined);
+          return;
+        }
+        const failure = isKeycardError(error)
+          ? error
+          : new KeycardError('internal_error', 'the session could not be saved');
+        const body = errorBody(failure);
+        res.statusCode = failure.status;
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.setHeader('content-length', Buffer.byteLength(body));
+        end.call(res, body);
+      },
+    );
+    return res;
+  } as Response['end'];
+}
+
+export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions = {}): RequestHandler {
+  if (!keycard || typeof keycard.createContext !== 'function') {
+    throw new KeycardError(
+      'invalid_configuration',
+      'keycardExpress needs the object returned by createKeycard()',
+    );
+  }
+  const checkOrigin = options.checkOrigin ?? true;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const context = keycard.createContext(requestInfo(req), (header) => {
+      res.append('Set-Cookie', header);
+    });
+    req.auth = context;
+    req.session = context.data;
+    commitBeforeEnd(res, context);
+    context.load().then(() => {
+      if (checkOrigin && context.session && context.checkOrigin() === 'cross_site') {
+        next(new KeycardError('cross_site_request', 'cross-site request refused'));
+        return;
+      }
+      next();
+    }, next);
+  };
+}
+
+function unauthenticated(req: Request): KeycardError {
+  const message =
+    req.auth?.problem === 'duplicate_cookie'
+      ? 'the request carried two session cookies; both were ignored'
+      : req.auth?.problem === 'expired'
+        ? 'the session has expired; sign in again'
+        : 'sign in first';
+  return new KeycardError('unauthenticated', message);
+}
+
+/** 401 unless someone is signed in. */
+export function requireAuth(): RequestHandler {
+  return (req, _res, next) => next(req.auth?.user ? undefined : unauthenticated(req));
+}
+
+/** 401 unless signed in, 403 unless the user's role is one of `roles`. */
+export function requireRole(...roles: string[]): RequestHandler {
+  if (roles.length === 0)
+    throw new KeycardError('invalid_configuration', 'requireRole needs at least one role');
+  return (req, _res, next) => {
+    const user = req.auth?.user;
+    if (!user) return next(unauthenticated(req));
+    if (!roles.includes(user.role))
+      return next(new KeycardError('forbidden', `this needs the ${roles.join(' or ')} role`));
+    next();
+  };
+}
+
+/** Sends keycard's errors as `{"error": {code, message}}`; other errors go on to the next handler. */
+export function keycardErrors(): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (!isKeycardError(error)) return next(error);
+    res.status(errorStatus[error.code]).set('cache-control', 'no-store').json(error.toJSON());
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * keycard for Fastify: a plugin that gives every request `request.auth` (who is signed in, and login /
+ * logout) and `request.session` (the session data object), plus `requireAuth` and `requireRole`
+ * pre-handlers. It only translates between Fastify and keycard's core; no auth logic lives here.
+ *
+ *   await app.register(keycardFastify, { keycard });
+ *   app.get('/me', { preHandler: requireAuth() }, (request) => request.auth.user);
+ */
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+} from 'fastify';
+import {
+  type AuthContext,
+  isKeycardError,
+  type Keycard,
+  KeycardError,
+  type RequestInfo,
+  type SessionObject,
+} from 'keycard';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's authentication: `user`, `session`, `login()`, `logout()`, `checkOrigin()`. */
+    auth: AuthContext;
+    /** The session's data, express-session style: assign properties; saved only if changed. */
+    session: SessionObject;
+  }
+}
+
+export interface KeycardFastifyOptions {
+  keycard: Keycard;
+  /**
+   * Refuse cookie-authenticated unsafe requests from other sites with 403 `cross_site_request`
+   * (default true). Turn off only if you run an equivalent check yourself.
+   */
+  checkOrigin?: boolean;
+  /**
+   * Install an error handler that sends keycard's errors as `{"error": {code, message}}` (default true);
+   * other errors go on to Fastify's default handler. Set false when you format errors yourself (use
+   * `sendKeycardError`).
+   */
+  errorHandler?: boolean;
+}
+
+function headerReader(request: FastifyRequest): (name: string) => string | undefined {
+  return (name) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+}
+
+/** The RequestInfo core needs, read lazily from Fastify's request. */
+export function requestInfo(request: FastifyRequest): RequestInfo {
+  return {
+    method: request.method,
+    header: headerReader(request),
+    secure: request.protocol === 'https',
+    ip: request.ip ?? null,
+  };
+}
+
+/** Sends a KeycardError as `{"error": {code, message}}` with its status. */
+export function sendKeycardError(reply: FastifyReply, error: KeycardError): FastifyReply {
+  return reply.code(error.status).header('cache-control', 'no-store').send(error.toJSON());
+}
+
+async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Promise<void> {
+  const keycard = options?.keycard;
+  if (!keycard || typeof keycard.createContext !== 'function') {
+    throw new KeycardError('invalid_configuration', 'keycardFastify needs { keycard: createKeycard({...}) }');
+  }
+  const checkOrigin = options.checkOrigin ?? true;
+  app.decorateRequest('auth', null as unknown as AuthContext);
+  app.decorateRequest('session', null as unknown as SessionObject);
+
+  const load: onRequestHookHandler = async (request, reply) => {
+    const context = keycard.createContext(requestInfo(request), (header) => {
+      reply.header('set-cookie', header);
+    });
+    request.auth = context;
+    request.session = context.data;
+    await context.load();
+    if (checkOrigin && context.session && context.checkOrigin() === 'cross_site') {
+      throw new KeycardError('cross_site_request', 'cross-site request refused');
+    }
+  };
+  app.addHook('onRequest', load);
+  if (options.errorHandler ?? true) {
+    app.setErrorHandler((error, _request, reply) => {
+      if (isKeycardError(error)) return sendKeycardError(reply, error);
+      return reply.send(error);
+    });
+  }
+  app.addHook('onSend', async (request) => {
+    // Saves data changes and activity before the response leaves (at most one store write).
+    if (request.auth) await request.auth.commit();
+  });
+}
+
+// Registered without encapsulation, so the decorators and hooks apply to the routes of the caller.
+(plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+(plugin as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'keycard';
+
+export const keycardFastify: (app: FastifyInstance, options: KeycardFastifyOptions) => Promise<void> = plugin;
+
+function unauthenticated(request: FastifyRequest): KeycardError {
+  const message =
+    request.auth?.problem === 'duplicate_cookie'
+      ? 'the request carried two session cookies; both were ignored'
+      : request.auth?.problem === 'expired'
+        ? 'the session has expired; sign in again'
+        : 'sign in first';
+  return new KeycardError('unauthenticated', message);
+}
+
+/** Pre-handler: 401 unless someone is signed in. */
+export function requireAuth(): preHandlerHookHandler {
+  return async (request) => {
+    if (!request.auth?.user) throw unauthenticated(request);
+  };
+}
+
+/** Pre-handler: 401 unless signed in, 403 unless the user's role is one of `roles`. */
+export function requireRole(...roles: string[]): preHandlerHookHandler {
+  if (roles.length === 0)
+    throw new KeycardError('invalid_configuration', 'requireRole needs at least one role');
+  return async (request) => {
+    const user = request.auth?.user;
+    if (!user) throw unauthenticated(request);
+    if (!roles.includes(user.role))
+      throw new KeycardError('forbidden', `this needs the ${roles.join(' or ')} role`);
+  };
+}

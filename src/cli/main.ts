@@ -1,0 +1,85 @@
+/**
+ * The `keycard` command: a thin layer over core and the server's configuration. Usage mistakes print one
+ * line and exit 2; failures print one line (never a stack trace, never a secret) and exit 1.
+ */
+import { createRequire } from 'node:module';
+import { isKeycardError } from 'keycard';
+import { keysCommand } from './commands/keys.js';
+import { serveCommand } from './commands/serve.js';
+import { sessionsCommand } from './commands/sessions.js';
+import { userCommand } from './commands/user.js';
+import { type CLIContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, print, UsageError } from './io.js';
+
+export const HELP = `Usage: keycard <command> [options]
+
+Commands:
+  serve                      start the auth server (see keycard serve --help)
+  user add|list|block|unblock|passwd
+                             manage users
+  sessions list|revoke       list or end a user's sessions
+  keys generate              create a key file for production
+
+Run keycard <command> --help for the options of each command.`;
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  for (const path of ['../../package.json', '../package.json']) {
+    try {
+      return (require(path) as { version: string }).version;
+    } catch {
+      // try the next layout (src/cli or dist/cli)
+    }
+  }
+  return 'unknown';
+}
+
+/** Runs one command; resolves to an exit code, or null when a server keeps the process running. */
+export async function run(args: string[], context: CLIContext): Promise<number | null> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+        print(context.stderr, HELP);
+        return EXIT_USAGE;
+      case '--help':
+      case '-h':
+      case 'help':
+        print(context.stdout, HELP);
+        return EXIT_OK;
+      case '--version':
+      case '-v':
+        print(context.stdout, version());
+        return EXIT_OK;
+      case 'serve':
+        return await serveCommand(context, rest);
+      case 'user':
+      case 'users':
+        return await userCommand(context, rest);
+      case 'sessions':
+        return await sessionsCommand(context, rest);
+      case 'keys':
+        return await keysCommand(context, rest);
+      default:
+        throw new UsageError(`unknown command '${command}' (see keycard --help)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      print(context.stderr, `keycard ${error.message}`);
+      return EXIT_USAGE;
+    }
+    const message = isKeycardError(error) || error instanceof Error ? error.message : String(error);
+    print(context.stderr, `keycard: ${message}`);
+    if (context.env.KEYCARD_DEBUG) console.error(error);
+    return EXIT_FAILURE;
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const code = await run(args, {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
+  if (code !== null) process.exitCode = code;
+}

@@ -1,0 +1,58 @@
+/**
+ * Reading cookies from a `Cookie` request header, on top of jshttp/cookie.
+ *
+ * The parser never throws and returns an object without a prototype, so a cookie named `__proto__` or
+ * `constructor` is just a key. For the cookie that carries a credential, a second occurrence in the same
+ * header is an ambiguity an attacker can create (cookie tossing from a sibling subdomain, or a path-scoped
+ * cookie that sorts first), so `readCookie` reports it instead of guessing which one is ours.
+ */
+import { parse } from 'cookie';
+
+export type CookieRead =
+  | { readonly status: 'absent' }
+  | { readonly status: 'present'; readonly value: string }
+  | { readonly status: 'duplicate' };
+
+const ABSENT: CookieRead = Object.freeze({ status: 'absent' });
+const DUPLICATE: CookieRead = Object.freeze({ status: 'duplicate' });
+
+/** Values are taken as sent: keycard's own cookie values are base64url or JWS, which need no decoding. */
+const identity = (value: string): string => value;
+
+/** All cookies of a header, by name; the first occurrence of a repeated name wins. Never throws. */
+export function parseCookieHeader(header: string | undefined): Record<string, string | undefined> {
+  if (!header) return Object.create(null) as Record<string, string | undefined>;
+  try {
+    return parse(header, { decode: identity });
+  } catch {
+    return Object.create(null) as Record<string, string | undefined>;
+  }
+}
+
+/**
+ * Reads one cookie by name. The header is scanned pair by pair (RFC 6265 §5.4: pairs are separated by
+ * `;` and optional whitespace) so that a repeated name is noticed.
+ */
+export function readCookie(header: string | undefined, name: string): CookieRead {
+  if (!header) return ABSENT;
+  let found: string | undefined;
+  let start = 0;
+  const length = header.length;
+  while (start < length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = length;
+    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < end) {
+      const pairName = header.slice(start, eq).trim();
+      if (pairName === name) {
+        if (found !== undefined) return DUPLICATE;
+        found = header.slice(eq + 1, end).trim();
+      }
+    }
+    start = end + 1;
+  }
+  if (found === undefined) return ABSENT;
+  // RFC 6265 §4.1.1 allows the value in double quotes.
+  if (found.length >= 2 && found.startsWith('"') && found.endsWith('"')) found = found.slice(1, -1);
+  return { status: 'present', value: found };
+}

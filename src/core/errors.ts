@@ -1,0 +1,88 @@
+/**
+ * keycard's errors: one class, a closed set of codes, one table from code to HTTP status.
+ *
+ * Untrusted input that fails is a result (`null`, `{ ok: false }`); a `KeycardError` is thrown for misuse
+ * (bad options), for faults (a store that cannot be reached) and at the HTTP edge, where the adapters turn
+ * it into `{"error": {"code", "message"}}`. Messages never contain tokens, secrets or passwords.
+ */
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_credentials'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'account_blocked'
+  | 'cross_site_request'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'username_taken'
+  | 'payload_too_large'
+  | 'session_data_too_large'
+  | 'unsupported_media_type'
+  | 'store_unavailable'
+  | 'invalid_configuration'
+  | 'internal_error';
+
+/** The one table mapping error codes to HTTP statuses. */
+export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  invalid_request: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  forbidden: 403,
+  account_blocked: 403,
+  cross_site_request: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  payload_too_large: 413,
+  session_data_too_large: 413,
+  unsupported_media_type: 415,
+  store_unavailable: 503,
+  invalid_configuration: 500,
+  internal_error: 500,
+});
+
+export interface KeycardErrorOptions {
+  /** The input field at fault, for `invalid_request`. */
+  field?: string;
+  /** The underlying error; kept for logs, never sent to clients. */
+  cause?: unknown;
+}
+
+export class KeycardError extends Error {
+  override readonly name = 'KeycardError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: KeycardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = errorStatus[code];
+    this.field = options.field;
+  }
+
+  /** The JSON body sent to clients: code, message and the field at fault, nothing else. */
+  toJSON(): { error: { code: ErrorCode; message: string; field?: string } } {
+    const error: { code: ErrorCode; message: string; field?: string } = {
+      code: this.code,
+      message: this.message,
+    };
+    if (this.field !== undefined) error.field = this.field;
+    return { error };
+  }
+}
+
+export function isKeycardError(value: unknown): value is KeycardError {
+  return value instanceof KeycardError;
+}
+
+/** Throws `invalid_configuration`: the message must say what to do. */
+export function configurationError(message: string): KeycardError {
+  return new KeycardError('invalid_configuration', message);
+}
+
+/** Wraps a driver failure as `store_unavailable`; the driver's error is kept as `cause` for logs only. */
+export function storeUnavailable(storeName: string, cause: unknown): KeycardError {
+  return new KeycardError('store_unavailable', `the ${storeName} store cannot be reached`, { cause });
+}

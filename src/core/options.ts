@@ -1,0 +1,218 @@
+/**
+ * keycard's options: one object, secure defaults in one place, presets for the decision table in DESIGN.md.
+ * Everything is validated here, at construction, with messages that say what to do.
+ */
+import { type Clock, systemClock } from './clock.js';
+import type { SameSite } from './cookies/serialize.js';
+import { type Duration, parseDuration } from './duration.js';
+import { configurationError } from './errors.js';
+import type { AuthEvent } from './events.js';
+import { type Argon2Parameters, OWASP_ARGON2ID } from './passwords/hash.js';
+import { type PasswordPolicy, resolvePasswordPolicy } from './passwords/policy.js';
+import type { Store } from './store.js';
+
+export type Preset = 'web-app' | 'banking';
+export type Strategy = 'session';
+
+export interface KeycardOptions {
+  store: Store;
+  /** Sets strategy, cookie and lifetimes from DESIGN.md's table; any option below overrides it. */
+  preset?: Preset;
+  strategy?: Strategy;
+  session?: {
+    /** A session unused this long ends. */
+    idleTimeout?: Duration;
+    /** A session ends this long after login, however active. */
+    absoluteTimeout?: Duration;
+    /** Activity is written back at most this often (default: a tenth of the idle timeout). */
+    touchInterval?: Duration;
+    /** Largest session data, in bytes of JSON (default 16384). */
+    maxDataBytes?: number;
+  };
+  cookie?: {
+    /** Base name; `__Host-` is prepended whenever the cookie is Secure. Default `keycard_session`. */
+    name?: string;
+    sameSite?: Exclude<SameSite, 'none'>;
+    /**
+     * `'auto'` (default): Secure, with the `__Host-` prefix, except on plain-http localhost during
+     * development. `false` is refused in production.
+     */
+    secure?: 'auto' | boolean;
+    /** Only when sibling subdomains must share the login; uses `__Secure-` instead of `__Host-`. */
+    domain?: string;
+    /** A persistent cookie (Max-Age = the absolute timeout) or a browser-session cookie. */
+    persistent?: boolean;
+  };
+  /**
+   * Origins besides the request's own (from its Host header and scheme) that may send cookie-authenticated
+   * unsafe requests, such as a front end on another host: `https://app.example.com`.
+   */
+  trustedOrigins?: string[];
+  passwords?: Partial<PasswordPolicy> & { argon2?: Argon2Parameters };
+  /** `production` makes weak settings start-up errors. Default: from NODE_ENV. */
+  environment?: 'development' | 'production';
+  clock?: Clock;
+  /** Receives every audit event; must not throw (errors are swallowed and reported to `onHookError`). */
+  onEvent?: (event: AuthEvent) => void;
+  onHookError?: (error: unknown) => void;
+}
+
+export interface ResolvedOptions {
+  store: Store;
+  strategy: Strategy;
+  preset: Preset;
+  environment: 'development' | 'production';
+  session: {
+    idleTimeoutMs: number;
+    absoluteTimeoutMs: number;
+    touchIntervalMs: number;
+    maxDataBytes: number;
+  };
+  cookie: {
+    name: string;
+    sameSite: Exclude<SameSite, 'none'>;
+    secure: 'auto' | boolean;
+    domain: string | undefined;
+    persistent: boolean;
+  };
+  trustedOrigins: ReadonlySet<string> | null;
+  passwordPolicy: PasswordPolicy;
+  argon2: Argon2Parameters;
+  clock: Clock;
+  onEvent: ((event: AuthEvent) => void) | undefined;
+  onHookError: (error: unknown) => void;
+}
+
+interface PresetValues {
+  strategy: Strategy;
+  idleTimeout: Duration;
+  absoluteTimeout: Duration;
+  sameSite: Exclude<SameSite, 'none'>;
+  persistent: boolean;
+}
+
+const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
+  'web-app': {
+    strategy: 'session',
+    idleTimeout: '24h',
+    absoluteTimeout: '7d',
+    sameSite: 'lax',
+    persistent: true,
+  },
+  banking: {
+    strategy: 'session',
+    idleTimeout: '15m',
+    absoluteTimeout: '8h',
+    sameSite: 'strict',
+    persistent: false,
+  },
+});
+
+export const PRESET_NAMES = Object.keys(PRESETS) as Preset[];
+
+const COOKIE_BASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function resolveOrigins(origins: string[] | undefined): ReadonlySet<string> | null {
+  if (origins === undefined) return null;
+  if (!Array.isArray(origins) || origins.length === 0) {
+    throw configurationError(
+      'trustedOrigins must be a non-empty list of origins such as https://app.example.com',
+    );
+  }
+  const set = new Set<string>();
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw configurationError(
+        `trustedOrigins: '${origin}' is not an origin such as https://app.example.com`,
+      );
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin.replace(/\/$/, '')) {
+      throw configurationError(
+        `trustedOrigins: '${origin}' must be scheme://host[:port] only, with no path (did you mean '${url.origin}'?)`,
+      );
+    }
+    set.add(url.origin);
+  }
+  return set;
+}
+
+export function resolveOptions(options: KeycardOptions): ResolvedOptions {
+  if (!options || typeof options !== 'object')
+    throw configurationError('createKeycard needs an options object');
+  const { store } = options;
+  if (!store || typeof store.getSession !== 'function') {
+    throw configurationError('options.store is required: pass a store such as new SQLiteStore({ path })');
+  }
+  const presetName = options.preset ?? 'web-app';
+  const preset = PRESETS[presetName];
+  if (!preset) {
+    throw configurationError(`preset '${presetName}' is unknown; choose one of: ${PRESET_NAMES.join(', ')}`);
+  }
+  const strategy = options.strategy ?? preset.strategy;
+  if (strategy !== 'session') {
+    throw configurationError(`strategy '${strategy}' is not available; this version supports 'session'`);
+  }
+  const environment =
+    options.environment ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development');
+
+  const idleTimeoutMs =
+    parseDuration(options.session?.idleTimeout ?? preset.idleTimeout, 'session.idleTimeout') * 1000;
+  const absoluteTimeoutMs =
+    parseDuration(options.session?.absoluteTimeout ?? preset.absoluteTimeout, 'session.absoluteTimeout') *
+    1000;
+  if (idleTimeoutMs > absoluteTimeoutMs) {
+    throw configurationError('session.idleTimeout must not be longer than session.absoluteTimeout');
+  }
+  const touchIntervalMs =
+    options.session?.touchInterval === undefined
+      ? Math.floor(idleTimeoutMs / 10)
+      : parseDuration(options.session.touchInterval, 'session.touchInterval') * 1000;
+  if (touchIntervalMs >= idleTimeoutMs) {
+    throw configurationError('session.touchInterval must be shorter than session.idleTimeout');
+  }
+  const maxDataBytes = options.session?.maxDataBytes ?? 16_384;
+  if (!Number.isInteger(maxDataBytes) || maxDataBytes < 2 || maxDataBytes > 1_048_576) {
+    throw configurationError('session.maxDataBytes must be a whole number between 2 and 1048576');
+  }
+
+  const name = options.cookie?.name ?? 'keycard_session';
+  if (!COOKIE_BASE_NAME.test(name)) {
+    throw configurationError(
+      'cookie.name must be 1–64 letters, digits, _ or -, without a __Host-/__Secure- prefix',
+    );
+  }
+  const secure = options.cookie?.secure ?? 'auto';
+  if (secure !== 'auto' && typeof secure !== 'boolean')
+    throw configurationError("cookie.secure must be 'auto', true or false");
+  if (secure === false && environment === 'production') {
+    throw configurationError('cookie.secure: false is refused in production: session cookies must be Secure');
+  }
+  const sameSite = options.cookie?.sameSite ?? preset.sameSite;
+  if (sameSite !== 'lax' && sameSite !== 'strict') {
+    throw configurationError(
+      "cookie.sameSite must be 'lax' or 'strict' (None would send the cookie cross-site)",
+    );
+  }
+  const domain = options.cookie?.domain;
+  if (domain !== undefined && !/^[a-z0-9.-]{1,253}$/i.test(domain)) {
+    throw configurationError(`cookie.domain '${domain}' is not a host name`);
+  }
+
+  return {
+    store,
+    strategy,
+    preset: presetName,
+    environment,
+    session: { idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs, maxDataBytes },
+    cookie: { name, sameSite, secure, domain, persistent: options.cookie?.persistent ?? preset.persistent },
+    trustedOrigins: resolveOrigins(options.trustedOrigins),
+    passwordPolicy: resolvePasswordPolicy(options.passwords),
+    argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,
+    clock: options.clock ?? systemClock,
+    onEvent: options.onEvent,
+    onHookError: options.onHookError ?? ((error) => console.error('keycard: an onEvent hook threw', error)),
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * The session manager: create, validate, touch, save, regenerate and destroy sessions, with idle and
+ * absolute expiry. Framework-free; the request-level flow (cookies, `req.session`) is in `context.ts`.
+ */
+import type { Clock } from '../clock.js';
+import { KeycardError } from '../errors.js';
+import type { AuthUser, DataPatch, SessionData, SessionRecord, Store } from '../store.js';
+import { generateToken, hashToken, isWellFormedToken } from '../tokens.js';
+import { applyPatch, dataBytes } from './data.js';
+
+export interface SessionPolicy {
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  touchIntervalMs: number;
+  maxDataBytes: number;
+}
+
+export interface NewSession {
+  user: AuthUser | null;
+  data?: SessionData;
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+/** Why a presented token did not yield a session. */
+export type InvalidReason = 'malformed' | 'unknown' | 'expired';
+
+export type Validation = { ok: true; session: SessionRecord } | { ok: false; reason: InvalidReason };
+
+export interface SessionManager {
+  readonly policy: SessionPolicy;
+  /** A new session under a fresh token (never one the client sent). Returns the token once. */
+  create(input: NewSession): Promise<{ token: string; session: SessionRecord }>;
+  /** Format check → SHA-256 → one store read → idle and absolute expiry. An expired record is deleted. */
+  validate(token: string): Promise<Validation>;
+  /** True when enough time has passed since the last recorded activity to write it back. */
+  isTouchDue(session: SessionRecord): boolean;
+  /**
+   * Writes back what this request changed: the data patch (if any) and activity (if due), in at most one
+   * store write. Returns false if the session was destroyed meanwhile (nothing is revived).
+   */
+  save(session: SessionRecord, patch: DataPatch | null): Promise<boolean>;
+  destroy(sessionId: string): Promise<boolean>;
+  destroyForUser(userId: string, sessionId: string): Promise<boolean>;
+  destroyAllForUser(userId: string, options?: { exceptId?: string }): Promise<number>;
+  listForUser(userId: string): Promise<SessionRecord[]>;
+}
+
+/** User agents are kept for the "my devices" list; a bounded prefix is enough. */
+const MAX_USER_AGENT_LENGTH = 256;
+
+export function createSessionManager(store: Store, policy: SessionPolicy, clock: Clock): SessionManager {
+  const idleExpiry = (session: SessionRecord, now: number): number =>
+    Math.min(now + policy.idleTimeoutMs, session.absoluteExpiresAt);
+
+  const tooLarge = (): KeycardError =>
+    new KeycardError(
+      'session_data_too_large',
+      `session data would exceed ${policy.maxDataBytes} bytes of JSON; store large values elsewhere`,
+    );
+  const checkSize = (data: SessionData): void => {
+    if (dataBytes(data) > policy.maxDataBytes) throw tooLarge();
+  };
+
+  return {
+    policy,
+
+    async create(input) {
+      const data = input.data ?? {};
+      checkSize(data);
+      const token = generateToken();
+      const now = clock.now();
+      const absoluteExpiresAt = now + policy.absoluteTimeoutMs;
+      const session: SessionRecord = {
+        id: hashToken(token),
+        user: input.user,
+        createdAt: now,
+        lastActiveAt: now,
+        expiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
+        absoluteExpiresAt,
+        data,
+        userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
+        ip: input.ip ?? null,
+      };
+      await store.createSession(session);
+      return { token, session };
+    },
+
+    async validate(token) {
+      if (!isWellFormedToken(token)) return { ok: false, reason: 'malformed' };
+      const session = await store.getSession(hashToken(token));
+      if (!session) return { ok: false, reason: 'unknown' };
+      const now = clock.now();
+      if (now >= session.expiresAt || now >= session.absoluteExpiresAt) {
+        await store.deleteSession(session.id);
+        return { ok: false, reason: 'expired' };
+      }
+      return { ok: true, session };
+    },
+
+    isTouchDue(session) {
+      return clock.now() - session.lastActiveAt >= policy.touchIntervalMs;
+    },
+
+    async save(session, patch) {
+      const now = clock.now();
+      const touch = now - session.lastActiveAt >= policy.touchIntervalMs;
+      if (patch) {
+        // Checked here first so the common case fails before any I/O; the store checks again after merging
+        // with whatever a concurrent request wrote.
+        const merged = applyPatch(session.data, patch);
+        checkSize(merged);
+        const result = await store.patchSessionData(session.id, patch, {
+          maxBytes: policy.maxDataBytes,
+          touch: touch ? { lastActiveAt: now, expiresAt: idleExpiry(session, now) } : undefined,
+        });
+        if (result === 'too_large') throw tooLarge();
+        if (result !== 'ok') return false;
+        session.data = merged;
+      } else if (touch) {
+        await store.touchSession(session.id, now, idleExpiry(session, now));
+      } else {
+        return true;
+      }
+      if (touch) {
+        session.lastActiveAt = now;
+        session.expiresAt = idleExpiry(session, now);
+      }
+      return true;
+    },
+
+    destroy: (sessionId) => store.deleteSession(sessionId),
+    destroyForUser: (userId, sessionId) => store.deleteSession(sessionId, { userId }),
+    destroyAllForUser: (userId, options) => store.deleteUserSessions(userId, options),
+    listForUser: (userId) => store.listUserSessions(userId),
+  };
+}

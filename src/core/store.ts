@@ -1,0 +1,113 @@
+/**
+ * The store contract: one small Promise interface that every backend implements (memory, SQLite, and later
+ * Redis, PostgreSQL, MongoDB) and that `test/conformance/store.ts` runs against each on its real server.
+ *
+ * Conventions: `null` means "not found"; a store that cannot be reached throws a `KeycardError` with code
+ * `store_unavailable` (see `storeUnavailable`); times are milliseconds since the epoch; stores never look at
+ * a clock to decide whether a session is valid (the session manager does, with its injected clock) but may
+ * drop records whose `expiresAt` has passed.
+ *
+ * Race safety is part of the contract:
+ * - `touchSession` only ever moves `lastActiveAt`/`expiresAt` forward and never rewrites data;
+ * - nothing but `createSession` creates a record, and it is only called with a fresh random id, so a write
+ *   that arrives after a delete (touch or patch) can never bring a session back;
+ * - session data is written as per-key patches applied atomically by the store, so two requests that set
+ *   different keys of one session both persist (the same key: the last write wins).
+ */
+
+/** What a login knows about its user: enough to authorize a request without reading the user record. */
+export interface AuthUser {
+  readonly id: string;
+  readonly username: string;
+  readonly role: string;
+}
+
+export type SessionData = Record<string, unknown>;
+
+export interface SessionRecord {
+  /** base64url SHA-256 of the session token: the token itself is never stored. */
+  id: string;
+  /** Null for an anonymous (pre-login) session. Role changes end a user's sessions, so this never goes stale. */
+  user: AuthUser | null;
+  createdAt: number;
+  lastActiveAt: number;
+  /** Idle expiry; never later than `absoluteExpiresAt`. */
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  data: SessionData;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** A change to session data: top-level keys to set (JSON values) and to remove. */
+export interface DataPatch {
+  set: SessionData;
+  unset: string[];
+}
+
+export interface PatchOptions {
+  /** The patch is refused (`too_large`) if the merged data would exceed this many bytes of JSON. */
+  maxBytes: number;
+  /** Moves activity forward in the same write (with `touchSession`'s only-forward rule). */
+  touch?: { lastActiveAt: number; expiresAt: number };
+}
+
+export type PatchResult = 'ok' | 'missing' | 'too_large';
+
+export interface SessionStore {
+  createSession(record: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Moves `lastActiveAt` and `expiresAt` forward (never back, never past `absoluteExpiresAt`); no-op if gone. */
+  touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void>;
+  patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult>;
+  /** With `userId`, deletes only if the session belongs to that user. True if a record was deleted. */
+  deleteSession(id: string, options?: { userId?: string }): Promise<boolean>;
+  /** The user's live sessions, newest first; O(sessions of that user). */
+  listUserSessions(userId: string): Promise<SessionRecord[]>;
+  /** Deletes every session of the user except `exceptId`; returns how many were deleted. */
+  deleteUserSessions(userId: string, options?: { exceptId?: string }): Promise<number>;
+}
+
+export interface UserRecord {
+  id: string;
+  /** Canonical form (see `normalizeUsername`); unique. */
+  username: string;
+  /** PHC string (Argon2id) or a legacy bcrypt hash; null when the user cannot sign in with a password. */
+  passwordHash: string | null;
+  role: string;
+  blocked: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UserUpdate {
+  passwordHash?: string;
+  role?: string;
+  blocked?: boolean;
+  updatedAt: number;
+}
+
+export interface ListUsersOptions {
+  limit: number;
+  /** Usernames sort ascending; pass the last one seen to get the next page. */
+  after?: string;
+}
+
+export interface UserStore {
+  /** Throws `KeycardError('username_taken')` when the canonical username exists. */
+  createUser(user: UserRecord): Promise<void>;
+  getUserById(id: string): Promise<UserRecord | null>;
+  getUserByUsername(username: string): Promise<UserRecord | null>;
+  listUsers(options: ListUsersOptions): Promise<UserRecord[]>;
+  countUsers(): Promise<number>;
+  /** The updated record, or null if there is no such user. */
+  updateUser(id: string, update: UserUpdate): Promise<UserRecord | null>;
+}
+
+export interface Store extends SessionStore, UserStore {
+  /** A short name for messages and metrics: `memory`, `sqlite`, … */
+  readonly kind: string;
+  /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,202 @@
+/**
+ * Users: create, check credentials, change password or role, block and unblock. Every change that should
+ * end a user's logins does so here, through the session manager, so that adapters, the server and the CLI
+ * share one path.
+ */
+import type { Clock } from '../clock.js';
+import { KeycardError } from '../errors.js';
+import type { EventContext, EventEmitter } from '../events.js';
+import type { PasswordHasher } from '../passwords/hash.js';
+import { checkNewPassword, type PasswordPolicy } from '../passwords/policy.js';
+import type { SessionManager } from '../session/manager.js';
+import type { AuthUser, Store, UserRecord } from '../store.js';
+import { generateId } from '../tokens.js';
+import { isValidRole, normalizeUsername } from './username.js';
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role?: string;
+}
+
+/** What may be shown about a user: never the password hash. */
+export interface PublicUser {
+  id: string;
+  username: string;
+  role: string;
+  blocked: boolean;
+  createdAt: string;
+}
+
+export type CredentialCheck =
+  | { ok: true; user: UserRecord }
+  | { ok: false; reason: 'invalid_credentials' | 'account_blocked' };
+
+export interface UserService {
+  create(input: NewUser, context?: EventContext): Promise<UserRecord>;
+  /**
+   * Checks a username and password. An unknown user costs one dummy hash verification, so it takes as
+   * long as a wrong password and yields the same result. A blocked user is reported only after the
+   * password matched, so blocking does not reveal that an account exists.
+   */
+  verifyCredentials(username: unknown, password: unknown): Promise<CredentialCheck>;
+  get(id: string): Promise<UserRecord | null>;
+  findByUsername(username: string): Promise<UserRecord | null>;
+  list(options?: { limit?: number; after?: string }): Promise<UserRecord[]>;
+  count(): Promise<number>;
+  /** Sets a new password and ends every other login of the user (all of them without `keepSessionId`). */
+  setPassword(id: string, password: string, options?: { keepSessionId?: string }): Promise<UserRecord>;
+  /** Changes the role and ends the user's logins, so no session carries the old role. */
+  setRole(id: string, role: string): Promise<UserRecord>;
+  /** Blocks new logins and ends every current one at once. */
+  block(id: string, context?: EventContext): Promise<UserRecord>;
+  unblock(id: string, context?: EventContext): Promise<UserRecord>;
+}
+
+/** Passwords longer than this are not even hashed: they cannot be valid under any policy we allow. */
+const MAX_VERIFIED_PASSWORD_LENGTH = 4096;
+
+export function toAuthUser(user: UserRecord): AuthUser {
+  return { id: user.id, username: user.username, role: user.role };
+}
+
+export function toPublicUser(user: UserRecord): PublicUser {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    blocked: user.blocked,
+    createdAt: new Date(user.createdAt).toISOString(),
+  };
+}
+
+export interface UserServiceDependencies {
+  store: Store;
+  sessions: SessionManager;
+  passwords: PasswordHasher;
+  policy: PasswordPolicy;
+  clock: Clock;
+  emit: EventEmitter;
+}
+
+export function createUserService(deps: UserServiceDependencies): UserService {
+  const { store, sessions, passwords, policy, clock, emit } = deps;
+
+  const update = async (id: string, change: Omit<Parameters<Store['updateUser']>[1], 'updatedAt'>) => {
+    const user = await store.updateUser(id, { ...change, updatedAt: clock.now() });
+    if (!user) throw new KeycardError('not_found', 'no such user');
+    return user;
+  };
+
+  const validPassword = (password: unknown): string => {
+    const problem = checkNewPassword(password, policy);
+    if (problem) throw new KeycardError('invalid_request', problem, { field: 'password' });
+    return password as string;
+  };
+
+  return {
+    async create(input, context = {}) {
+      const name = normalizeUsername(input.username);
+      if (!name.ok) throw new KeycardError('invalid_request', name.reason, { field: 'username' });
+      const role = input.role ?? 'user';
+      if (!isValidRole(role)) {
+        throw new KeycardError(
+          'invalid_request',
+          'role must be a lower-case identifier such as user or admin',
+          {
+            field: 'role',
+          },
+        );
+      }
+      const passwordHash = await passwords.hash(validPassword(input.password));
+      const now = clock.now();
+      const user: UserRecord = {
+        id: generateId(),
+        username: name.username,
+        passwordHash,
+        role,
+        blocked: false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.createUser(user);
+      emit({ type: 'user_created', userId: user.id, role, ...context });
+      return user;
+    },
+
+    async verifyCredentials(username, password) {
+      if (typeof password !== 'string' || password.length > MAX_VERIFIED_PASSWORD_LENGTH) {
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+      const name = normalizeUsername(username);
+      const user = name.ok ? await store.getUserByUsername(name.username) : null;
+      if (!user || user.passwordHash === null) {
+        await passwords.verifyDummy(password);
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+      if (!(await passwords.verify(user.passwordHash, password)))
+        return { ok: false, reason: 'invalid_credentials' };
+      if (user.blocked) return { ok: false, reason: 'account_blocked' };
+      if (passwords.needsRehash(user.passwordHash)) {
+        // Upgrades bcrypt (or older Argon2 parameters) now that the plain password is at hand.
+        const upgraded = await store.updateUser(user.id, {
+          passwordHash: await passwords.hash(password),
+          updatedAt: clock.now(),
+        });
+        return { ok: true, user: upgraded ?? user };
+      }
+      return { ok: true, user };
+    },
+
+    get: (id) => store.getUserById(id),
+    async findByUsername(username) {
+      const name = normalizeUsername(username);
+      return name.ok ? store.getUserByUsername(name.username) : null;
+    },
+    list: (options = {}) =>
+      store.listUsers({ limit: Math.min(options.limit ?? 100, 1000), after: options.after }),
+    count: () => store.countUsers(),
+
+    async setPassword(id, password, options = {}) {
+      const passwordHash = await passwords.hash(validPassword(password));
+      const user = await update(id, { passwordHash });
+      const count = await sessions.destroyAllForUser(id, { exceptId: options.keepSessionId });
+      emit({ type: 'password_changed', userId: id });
+      if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'password_changed' });
+      return user;
+    },
+
+    async setRole(id, role) {
+      if (!isValidRole(role)) {
+        throw new KeycardError(
+          'invalid_request',
+          'role must be a lower-case identifier such as user or admin',
+          {
+            field: 'role',
+          },
+        );
+      }
+      const user = await update(id, { role });
+      const count = await sessions.destroyAllForUser(id);
+      emit({ type: 'role_changed', userId: id, role });
+      if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'role_changed' });
+      return user;
+    },
+
+    async block(id, context = {}) {
+      // The flag is set before the sessions are deleted; a login racing with this re-reads the flag after
+      // creating its session (see `signIn`), so no session of a blocked user survives.
+      const user = await update(id, { blocked: true });
+      const count = await sessions.destroyAllForUser(id);
+      emit({ type: 'user_blocked', userId: id, ...context });
+      if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'blocked', ...context });
+      return user;
+    },
+
+    async unblock(id, context = {}) {
+      const user = await update(id, { blocked: false });
+      emit({ type: 'user_unblocked', userId: id, ...context });
+      return user;
+    },
+  };
+}

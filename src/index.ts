@@ -1,0 +1,68 @@
+// keycard's public surface for the core. Each name is listed on purpose; internals are not exported.
+export { type Clock, systemClock } from './core/clock.js';
+export { type CookieRead, parseCookieHeader, readCookie } from './core/cookies/parse.js';
+export {
+  type CookieAttributes,
+  MAX_SET_COOKIE_BYTES,
+  type SameSite,
+  serializeCookie,
+} from './core/cookies/serialize.js';
+export { type Duration, parseDuration } from './core/duration.js';
+export {
+  configurationError,
+  type ErrorCode,
+  errorStatus,
+  isKeycardError,
+  KeycardError,
+  storeUnavailable,
+} from './core/errors.js';
+export type { AuthEvent, EventContext, EventType, RevokeReason } from './core/events.js';
+export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
+export { isLocalhost, isSafeMethod, type RequestInfo } from './core/http/request.js';
+export { createKeycard, type Keycard, type SignInResult } from './core/keycard.js';
+export {
+  type KeycardOptions,
+  PRESET_NAMES,
+  type Preset,
+  type ResolvedOptions,
+  type Strategy,
+} from './core/options.js';
+export {
+  type Argon2Parameters,
+  createPasswordHasher,
+  OWASP_ARGON2ID,
+  type PasswordHasher,
+} from './core/passwords/hash.js';
+export { checkNewPassword, type PasswordPolicy } from './core/passwords/policy.js';
+export {
+  AuthContext,
+  type AuthProblem,
+  type LoginOptions,
+  type SessionObject,
+} from './core/session/context.js';
+export { applyPatch } from './core/session/data.js';
+export type { SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
+export type {
+  AuthUser,
+  DataPatch,
+  ListUsersOptions,
+  PatchOptions,
+  PatchResult,
+  SessionData,
+  SessionRecord,
+  SessionStore,
+  Store,
+  UserRecord,
+  UserStore,
+  UserUpdate,
+} from './core/store.js';
+export { generateToken, hashToken } from './core/tokens.js';
+export {
+  type CredentialCheck,
+  type NewUser,
+  type PublicUser,
+  toAuthUser,
+  toPublicUser,
+  type UserService,
+} from './core/users/service.js';
+export { isValidRole, normalizeUsername, type UsernameCheck } from './core/users/username.js';

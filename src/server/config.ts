@@ -1,0 +1,157 @@
+/**
+ * The server's configuration, from (lowest to highest precedence) defaults, a JSON config file,
+ * environment variables and command-line flags. Validated in one place, with messages that name the
+ * setting, where it came from and what is expected.
+ */
+import { readFileSync } from 'node:fs';
+import { configurationError, PRESET_NAMES, type Preset, type Strategy } from 'keycard';
+import { DEFAULT_STORE_URL, parseStoreURL } from './store-url.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Store URL: sqlite:./keycard.db, memory:, … */
+  store: string;
+  strategy: Strategy;
+  preset: Preset;
+  environment: 'development' | 'production';
+  keysFile: string;
+  /** Believe X-Forwarded-For/-Proto from the proxy in front (only behind one you run). */
+  trustProxy: boolean;
+  /** Extra origins allowed to make cookie-authenticated unsafe requests. */
+  trustedOrigins: string[] | undefined;
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+}
+
+/** Every setting: its config-file key, environment variable and flag. */
+const SETTINGS = {
+  port: { env: 'PORT', flag: 'port' },
+  host: { env: 'HOST', flag: 'host' },
+  store: { env: 'KEYCARD_STORE', flag: 'store' },
+  strategy: { env: 'KEYCARD_STRATEGY', flag: 'strategy' },
+  preset: { env: 'KEYCARD_PRESET', flag: 'preset' },
+  environment: { env: 'NODE_ENV', flag: 'env' },
+  keysFile: { env: 'KEYCARD_KEYS_FILE', flag: 'keys' },
+  trustProxy: { env: 'KEYCARD_TRUST_PROXY', flag: 'trust-proxy' },
+  trustedOrigins: { env: 'KEYCARD_TRUSTED_ORIGINS', flag: 'trusted-origin' },
+  bodyLimitBytes: { env: 'KEYCARD_BODY_LIMIT', flag: 'body-limit' },
+  logLevel: { env: 'KEYCARD_LOG_LEVEL', flag: 'log-level' },
+} as const satisfies Record<keyof ServerConfig, { env: string; flag: string }>;
+
+type Key = keyof ServerConfig;
+type Raw = Partial<Record<Key, unknown>>;
+
+export interface ConfigSources {
+  /** Parsed flags by flag name (as `SETTINGS[key].flag`). */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON config file. */
+  file?: string;
+}
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function readConfigFile(path: string): Raw {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'is not valid JSON';
+    throw configurationError(`config file ${path} ${reason}`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw configurationError(`config file ${path} must hold a JSON object`);
+  for (const key of Object.keys(json)) {
+    if (!(key in SETTINGS)) {
+      throw configurationError(
+        `config file ${path}: unknown setting '${key}'; known: ${Object.keys(SETTINGS).join(', ')}`,
+      );
+    }
+  }
+  return json as Raw;
+}
+
+export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
+  const env = sources.env ?? process.env;
+  const flags = sources.flags ?? {};
+  const file = sources.file ?? env.KEYCARD_CONFIG;
+  const fromFile: Raw = file ? readConfigFile(file) : {};
+  const origin = new Map<Key, string>();
+  const pick = (key: Key): unknown => {
+    const setting = SETTINGS[key];
+    if (flags[setting.flag] !== undefined) {
+      origin.set(key, `--${setting.flag}`);
+      return flags[setting.flag];
+    }
+    if (env[setting.env] !== undefined && env[setting.env] !== '') {
+      origin.set(key, setting.env);
+      return env[setting.env];
+    }
+    if (fromFile[key] !== undefined) {
+      origin.set(key, `${key} in ${file}`);
+      return fromFile[key];
+    }
+    return undefined;
+  };
+  const where = (key: Key) => origin.get(key) ?? key;
+  const bad = (key: Key, expected: string) => configurationError(`${where(key)}: expected ${expected}`);
+
+  const integer = (key: Key, fallback: number, min: number, max: number): number => {
+    const value = pick(key) ?? fallback;
+    const number =
+      typeof value === 'number' ? value : /^\d+$/.test(String(value)) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(number) || number < min || number > max)
+      throw bad(key, `a whole number from ${min} to ${max}`);
+    return number;
+  };
+  const boolean = (key: Key, fallback: boolean): boolean => {
+    const value = pick(key) ?? fallback;
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    throw bad(key, 'true or false');
+  };
+  const string = (key: Key, fallback: string): string => {
+    const value = pick(key) ?? fallback;
+    if (typeof value !== 'string' || value === '') throw bad(key, 'a non-empty string');
+    return value;
+  };
+  const oneOf = <T extends string>(key: Key, fallback: T, choices: readonly T[]): T => {
+    const value = string(key, fallback);
+    if (!choices.includes(value as T)) throw bad(key, `one of ${choices.join(', ')} (got '${value}')`);
+    return value as T;
+  };
+
+  const store = string('store', DEFAULT_STORE_URL);
+  parseStoreURL(store);
+  const rawEnvironment = string('environment', 'development');
+  const environment = rawEnvironment === 'production' ? 'production' : 'development';
+  const origins = pick('trustedOrigins');
+  const trustedOrigins =
+    origins === undefined
+      ? undefined
+      : Array.isArray(origins)
+        ? origins.map(String)
+        : String(origins)
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter(Boolean);
+
+  return {
+    port: integer('port', 3000, 0, 65_535),
+    host: string('host', 'localhost'),
+    store,
+    strategy: oneOf('strategy', 'session', ['session'] as const),
+    preset: oneOf('preset', 'web-app', PRESET_NAMES),
+    environment,
+    keysFile: string('keysFile', './keycard.keys.json'),
+    trustProxy: boolean('trustProxy', false),
+    trustedOrigins,
+    bodyLimitBytes: integer('bodyLimitBytes', 16_384, 1024, 1_048_576),
+    logLevel: oneOf('logLevel', 'info', LOG_LEVELS),
+  };
+}

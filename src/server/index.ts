@@ -1,0 +1,12 @@
+// The server's public surface: build or start `keycard serve` from code (tests, embedding).
+export {
+  buildServer,
+  firstAdminCommand,
+  type KeycardServer,
+  type ServerDependencies,
+  startServer,
+} from './app.js';
+export { type ConfigSources, type LogLevel, loadServerConfig, type ServerConfig } from './config.js';
+export { generateKeyFileContents, type KeySet, loadKeySet } from './keys.js';
+export { formatLine, prettyStream } from './log.js';
+export { DEFAULT_STORE_URL, openStore, parseStoreURL } from './store-url.js';

@@ -1,0 +1,146 @@
+/** The server's pages: sign in, my sessions, user admin, and errors. */
+import type { AuthUser, PublicUser, SessionRecord } from 'keycard';
+import { ago, html, page } from './html.js';
+
+export interface LoginView {
+  error?: string;
+  username?: string;
+  /** When there are no users yet, the command that creates the first admin. */
+  firstAdminCommand?: string | null;
+}
+
+export function loginPage(view: LoginView): string {
+  return page({
+    title: 'Sign in',
+    body: html`<section class="card narrow">
+  <h1>Sign in</h1>
+  ${
+    view.firstAdminCommand
+      ? html`<div class="notice" id="first-admin"><p>There are no users yet. Create the first admin in a terminal:</p>
+  <pre>${view.firstAdminCommand}</pre><p class="muted">Type the password, press Enter, then Ctrl-D. Then sign in here.</p></div>`
+      : ''
+  }
+  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
+  <form method="post" action="/auth/login">
+    <label for="username">Username</label>
+    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}" autofocus>
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
+    <div class="actions"><button type="submit">Sign in</button></div>
+  </form>
+</section>`,
+  });
+}
+
+export interface AccountView {
+  user: AuthUser;
+  sessions: SessionRecord[];
+  currentSessionId: string;
+  now: number;
+  notice?: string;
+}
+
+function describeAgent(agent: string | null): string {
+  if (!agent) return 'Unknown device';
+  const browser = /(Edg|Firefox|Chrome|Chromium|Safari|curl)\/[\d.]+/.exec(agent)?.[0];
+  const system = /(Windows|Mac OS X|Android|iPhone|iPad|Linux)/.exec(agent)?.[0];
+  return [browser, system].filter(Boolean).join(' on ') || agent.slice(0, 60);
+}
+
+export function accountPage(view: AccountView): string {
+  const rows = view.sessions.map(
+    (session) => html`<tr data-session="${session.id}">
+  <td>${describeAgent(session.userAgent)} ${session.id === view.currentSessionId ? html`<span class="tag">this device</span>` : ''}
+    <div class="muted">${session.ip ?? ''}</div></td>
+  <td>${ago(session.createdAt, view.now)}</td>
+  <td>${ago(session.lastActiveAt, view.now)}</td>
+  <td>${
+    session.id === view.currentSessionId
+      ? html`<form method="post" action="/auth/logout"><button class="secondary">Sign out</button></form>`
+      : html`<form method="post" action="/auth/sessions/${session.id}/revoke"><button class="danger">Revoke</button></form>`
+  }</td>
+</tr>`,
+  );
+  return page({
+    title: 'Your account',
+    username: view.user.username,
+    body: html`<section class="card">
+  <h1>Signed in as ${view.user.username}</h1>
+  <p class="muted">Role: ${view.user.role}${view.user.role === 'admin' ? html` · <a href="/admin">Manage users</a>` : ''}</p>
+  ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+</section>
+<section class="card">
+  <h2>Your sessions</h2>
+  <table>
+    <thead><tr><th>Device</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  ${
+    view.sessions.length > 1
+      ? html`<div class="actions"><form method="post" action="/auth/logout-all">
+    <input type="hidden" name="keepCurrent" value="true"><button class="danger">Sign out all other sessions</button></form></div>`
+      : ''
+  }
+</section>`,
+  });
+}
+
+export interface AdminView {
+  user: AuthUser;
+  users: PublicUser[];
+  next: string | null;
+  error?: string;
+  notice?: string;
+}
+
+export function adminPage(view: AdminView): string {
+  const rows = view.users.map(
+    (user) => html`<tr data-user="${user.username}">
+  <td>${user.username}</td>
+  <td>${user.role}</td>
+  <td>${user.blocked ? html`<span class="tag">blocked</span>` : 'active'}</td>
+  <td>${
+    user.id === view.user.id
+      ? html`<span class="muted">you</span>`
+      : user.blocked
+        ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock"><button class="secondary">Unblock</button></form>`
+        : html`<form method="post" action="/auth/admin/users/${user.id}/block"><button class="danger">Block</button></form>`
+  }</td>
+</tr>`,
+  );
+  return page({
+    title: 'Users',
+    username: view.user.username,
+    body: html`<section class="card">
+  <h1>Users</h1>
+  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
+  ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+  <table>
+    <thead><tr><th>Username</th><th>Role</th><th>Status</th><th></th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  ${view.next ? html`<p><a href="/admin?after=${encodeURIComponent(view.next)}">Next page</a></p>` : ''}
+</section>
+<section class="card">
+  <h2>Add a user</h2>
+  <form method="post" action="/auth/admin/users">
+    <label for="new-username">Username</label>
+    <input id="new-username" name="username" type="text" required maxlength="256" autocomplete="off">
+    <label for="new-password">Password</label>
+    <input id="new-password" name="password" type="password" required autocomplete="new-password" maxlength="4096">
+    <label for="new-role">Role</label>
+    <select id="new-role" name="role"><option value="user">user</option><option value="admin">admin</option></select>
+    <div class="actions"><button type="submit">Add user</button></div>
+  </form>
+</section>`,
+  });
+}
+
+export function errorPage(status: number, message: string, username?: string | null): string {
+  return page({
+    title: `Error ${status}`,
+    username,
+    body: html`<section class="card narrow"><h1>${status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Something went wrong'}</h1>
+  <p>${message}</p><p><a href="/">Back to the start</a></p></section>`,
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * The session-strategy auth API: login, logout, me, and the user's own sessions. Built only on keycard's
+ * public API and its Fastify adapter, as an application would build it.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Keycard, KeycardError, toAuthUser } from 'keycard';
+import { requireAuth } from 'keycard/fastify';
+import {
+  bodyObject,
+  idParam,
+  isFormPost,
+  optionalBoolean,
+  requiredString,
+  respond,
+  toPublicSession,
+} from '../http.js';
+import { loginPage } from '../pages/views.js';
+
+export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void {
+  app.post('/auth/login', async (request, reply) => {
+    const context = request.auth;
+    // Login CSRF: a cross-site page must not sign the browser in to an account the attacker controls.
+    if (context.checkOrigin() === 'cross_site')
+      throw new KeycardError('cross_site_request', 'cross-site request refused');
+    const body = bodyObject(request, 'username and password');
+    const username = requiredString(body, 'username', 256);
+    const password = requiredString(body, 'password', 4096);
+    const result = await keycard.signIn(context, { username, password });
+    if (!result.ok) {
+      const error =
+        result.reason === 'account_blocked'
+          ? new KeycardError('account_blocked', 'this account is blocked')
+          : new KeycardError('invalid_credentials', 'wrong username or password');
+      if (isFormPost(request)) {
+        return reply
+          .code(error.status)
+          .type('text/html; charset=utf-8')
+          .send(loginPage({ error: error.message, username }));
+      }
+      throw error;
+    }
+    return respond(request, reply, {
+      location: '/account',
+      json: { user: toAuthUser(result.user), session: toPublicSession(result.session, result.session.id) },
+    });
+  });
+
+  app.post('/auth/logout', async (request, reply) => {
+    await request.auth.logout();
+    return respond(request, reply, { location: '/login', json: { ok: true } });
+  });
+
+  app.get('/auth/me', { preHandler: requireAuth() }, async (request) => {
+    const { user, session } = request.auth;
+    return { user, session: session && toPublicSession(session, session.id) };
+  });
+
+  app.get('/auth/sessions', { preHandler: requireAuth() }, async (request) => {
+    const { user, session } = request.auth;
+    const sessions = await keycard.sessions.listForUser((user as { id: string }).id);
+    return { sessions: sessions.map((record) => toPublicSession(record, session?.id)) };
+  });
+
+  const revoke = async (request: FastifyRequest): Promise<boolean> => {
+    const id = idParam(request, 'id');
+    const { user, session } = request.auth;
+    if (!user) throw new KeycardError('unauthenticated', 'sign in first');
+    if (id === session?.id) {
+      await request.auth.logout();
+      return true;
+    }
+    const revoked = await keycard.sessions.destroyForUser(user.id, id);
+    if (!revoked) throw new KeycardError('not_found', 'no such session');
+    keycard.emit({ type: 'session_revoked', userId: user.id, sessionId: id, by: 'user', ip: request.ip });
+    return false;
+  };
+
+  app.delete('/auth/sessions/:id', { preHandler: requireAuth() }, async (request, reply) => {
+    const wasCurrent = await revoke(request);
+    return reply.code(200).send({ ok: true, current: wasCurrent });
+  });
+
+  // The same for HTML forms, which cannot send DELETE.
+  app.post('/auth/sessions/:id/revoke', { preHandler: requireAuth() }, async (request, reply) => {
+    const wasCurrent = await revoke(request);
+    return respond(request, reply, {
+      location: wasCurrent ? '/login' : '/account',
+      json: { ok: true, current: wasCurrent },
+    });
+  });
+
+  app.post('/auth/logout-all', { preHandler: requireAuth() }, async (request, reply) => {
+    const body = request.body === undefined ? {} : bodyObject(request, 'keepCurrent (optional)');
+    const keepCurrent = optionalBoolean(body, 'keepCurrent') ?? false;
+    const { user, session } = request.auth;
+    const userId = (user as { id: string }).id;
+    const count = await keycard.sessions.destroyAllForUser(userId, {
+      exceptId: keepCurrent ? session?.id : undefined,
+    });
+    if (!keepCurrent) await request.auth.logout();
+    keycard.emit({ type: 'sessions_revoked', userId, count, reason: 'logout_all', ip: request.ip });
+    return respond(request, reply, {
+      location: keepCurrent ? '/account' : '/login',
+      json: { ok: true, revoked: count },
+    });
+  });
+}

@@ -1,0 +1,19 @@
+/** Liveness and readiness. Registered outside keycard's hooks, so they never read a session. */
+import type { FastifyInstance } from 'fastify';
+import type { Store } from 'keycard';
+
+export function registerHealthRoutes(app: FastifyInstance, store: Store): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await store.ping();
+      return { status: 'ready', store: store.kind };
+    } catch (error) {
+      app.log.warn({ err: (error as Error).cause ?? error }, 'readiness check failed: store unavailable');
+      return reply
+        .code(503)
+        .send({ error: { code: 'store_unavailable', message: `the ${store.kind} store cannot be reached` } });
+    }
+  });
+}

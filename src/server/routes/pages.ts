@@ -1,0 +1,53 @@
+/** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
+import type { FastifyInstance } from 'fastify';
+import type { Keycard } from 'keycard';
+import { STYLESHEET } from '../pages/style.js';
+import { accountPage, adminPage, errorPage, loginPage } from '../pages/views.js';
+import { listUsersPage } from './admin.js';
+
+export interface PageOptions {
+  /** The command shown when there are no users yet. */
+  firstAdminCommand: string;
+}
+
+export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, options: PageOptions): void {
+  const html = 'text/html; charset=utf-8';
+
+  app.get('/', async (request, reply) => reply.redirect(request.auth.user ? '/account' : '/login', 303));
+
+  app.get('/login', async (request, reply) => {
+    if (request.auth.user) return reply.redirect('/account', 303);
+    const noUsers = (await keycard.users.count()) === 0;
+    return reply
+      .type(html)
+      .send(loginPage({ firstAdminCommand: noUsers ? options.firstAdminCommand : null }));
+  });
+
+  app.get('/account', async (request, reply) => {
+    const { user, session } = request.auth;
+    if (!user || !session) return reply.redirect('/login', 303);
+    const sessions = await keycard.sessions.listForUser(user.id);
+    return reply
+      .type(html)
+      .send(accountPage({ user, sessions, currentSessionId: session.id, now: keycard.options.clock.now() }));
+  });
+
+  app.get('/admin', async (request, reply) => {
+    const { user } = request.auth;
+    if (!user) return reply.redirect('/login', 303);
+    if (user.role !== 'admin') {
+      return reply
+        .code(403)
+        .type(html)
+        .send(errorPage(403, 'This page is for administrators.', user.username));
+    }
+    const page = await listUsersPage(keycard, request.query);
+    return reply.type(html).send(adminPage({ user, users: page.users, next: page.next }));
+  });
+}
+
+export function registerAssetRoutes(app: FastifyInstance): void {
+  app.get('/assets/keycard.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+}

@@ -1,0 +1,219 @@
+/**
+ * The memory store: for development, tests and single-process demos. Everything is lost on restart and
+ * nothing is shared between processes, so it warns when used with NODE_ENV=production.
+ *
+ * Data is kept as JSON strings so that callers can never alias stored state. Expired sessions are swept
+ * periodically; at `maxSessions`, expired ones are swept at once and then the oldest are evicted.
+ */
+import { type Clock, systemClock } from '../../core/clock.js';
+import { KeycardError } from '../../core/errors.js';
+import { applyPatch } from '../../core/session/data.js';
+import type {
+  DataPatch,
+  ListUsersOptions,
+  PatchOptions,
+  PatchResult,
+  SessionRecord,
+  Store,
+  UserRecord,
+  UserUpdate,
+} from '../../core/store.js';
+
+export interface MemoryStoreOptions {
+  /** Default 100 000. */
+  maxSessions?: number;
+  /** How often expired sessions are removed; default 60 000 ms. */
+  sweepIntervalMs?: number;
+  clock?: Clock;
+}
+
+type StoredSession = Omit<SessionRecord, 'data'> & { data: string };
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  private readonly sessions = new Map<string, StoredSession>();
+  private readonly sessionsByUser = new Map<string, Set<string>>();
+  private readonly users = new Map<string, UserRecord>();
+  private readonly userIdsByName = new Map<string, string>();
+  private readonly maxSessions: number;
+  private readonly clock: Clock;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.maxSessions = options.maxSessions ?? 100_000;
+    if (!Number.isInteger(this.maxSessions) || this.maxSessions < 1) {
+      throw new KeycardError(
+        'invalid_configuration',
+        'MemoryStore: maxSessions must be a positive whole number',
+      );
+    }
+    this.clock = options.clock ?? systemClock;
+    this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
+    this.timer.unref();
+    if (process.env.NODE_ENV === 'production') {
+      process.emitWarning(
+        'the memory store loses every session on restart and is not shared between instances; use SQLite, Redis or PostgreSQL in production',
+        { code: 'KEYCARD_MEMORY_STORE' },
+      );
+    }
+  }
+
+  /** Removes expired sessions; returns how many. */
+  sweep(): number {
+    const now = this.clock.now();
+    let removed = 0;
+    for (const [id, session] of this.sessions) {
+      if (session.expiresAt <= now || session.absoluteExpiresAt <= now) {
+        this.removeSession(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async createSession(record: SessionRecord): Promise<void> {
+    if (this.sessions.size >= this.maxSessions) {
+      this.sweep();
+      // Maps iterate in insertion order: the first entries are the oldest sessions.
+      for (const id of this.sessions.keys()) {
+        if (this.sessions.size < this.maxSessions) break;
+        this.removeSession(id);
+      }
+    }
+    this.sessions.set(record.id, {
+      ...record,
+      user: record.user && { ...record.user },
+      data: JSON.stringify(record.data),
+    });
+    if (record.user) {
+      let ids = this.sessionsByUser.get(record.user.id);
+      if (!ids) {
+        ids = new Set();
+        this.sessionsByUser.set(record.user.id, ids);
+      }
+      ids.add(record.id);
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const stored = this.sessions.get(id);
+    return stored ? this.toRecord(stored) : null;
+  }
+
+  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    const stored = this.sessions.get(id);
+    if (stored) this.applyTouch(stored, lastActiveAt, expiresAt);
+  }
+
+  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+    const stored = this.sessions.get(id);
+    if (!stored) return 'missing';
+    const json = JSON.stringify(applyPatch(JSON.parse(stored.data), patch));
+    if (Buffer.byteLength(json) > options.maxBytes) return 'too_large';
+    stored.data = json;
+    if (options.touch) this.applyTouch(stored, options.touch.lastActiveAt, options.touch.expiresAt);
+    return 'ok';
+  }
+
+  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    const stored = this.sessions.get(id);
+    if (!stored) return false;
+    if (options.userId !== undefined && stored.user?.id !== options.userId) return false;
+    this.removeSession(id);
+    return true;
+  }
+
+  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+    const ids = this.sessionsByUser.get(userId);
+    if (!ids) return [];
+    const records: SessionRecord[] = [];
+    for (const id of ids) {
+      const stored = this.sessions.get(id);
+      if (stored) records.push(this.toRecord(stored));
+    }
+    return records.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    const ids = this.sessionsByUser.get(userId);
+    if (!ids) return 0;
+    let count = 0;
+    for (const id of [...ids]) {
+      if (id === options.exceptId) continue;
+      this.removeSession(id);
+      count++;
+    }
+    return count;
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    if (this.userIdsByName.has(user.username)) {
+      throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
+    }
+    this.users.set(user.id, { ...user });
+    this.userIdsByName.set(user.username, user.id);
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    const user = this.users.get(id);
+    return user ? { ...user } : null;
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    const id = this.userIdsByName.get(username);
+    return id === undefined ? null : this.getUserById(id);
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    const after = options.after;
+    return [...this.users.values()]
+      .filter((user) => after === undefined || user.username > after)
+      .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
+      .slice(0, options.limit)
+      .map((user) => ({ ...user }));
+  }
+
+  async countUsers(): Promise<number> {
+    return this.users.size;
+  }
+
+  async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
+    const user = this.users.get(id);
+    if (!user) return null;
+    if (update.passwordHash !== undefined) user.passwordHash = update.passwordHash;
+    if (update.role !== undefined) user.role = update.role;
+    if (update.blocked !== undefined) user.blocked = update.blocked;
+    user.updatedAt = update.updatedAt;
+    return { ...user };
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  private toRecord(stored: StoredSession): SessionRecord {
+    return { ...stored, user: stored.user && { ...stored.user }, data: JSON.parse(stored.data) };
+  }
+
+  private applyTouch(stored: StoredSession, lastActiveAt: number, expiresAt: number): void {
+    stored.lastActiveAt = Math.max(stored.lastActiveAt, lastActiveAt);
+    stored.expiresAt = Math.min(Math.max(stored.expiresAt, expiresAt), stored.absoluteExpiresAt);
+  }
+
+  private removeSession(id: string): void {
+    const stored = this.sessions.get(id);
+    if (!stored) return;
+    this.sessions.delete(id);
+    if (stored.user) {
+      const ids = this.sessionsByUser.get(stored.user.id);
+      ids?.delete(id);
+      if (ids?.size === 0) this.sessionsByUser.delete(stored.user.id);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The SQLite schema, as numbered migrations applied in order inside one write transaction at open.
+ * Never edit a released migration: add the next one.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users and sessions, with the per-user and expiry indexes',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        role          TEXT NOT NULL,
+        blocked       INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id                  TEXT PRIMARY KEY,
+        user_id             TEXT,
+        username            TEXT,
+        role                TEXT,
+        created_at          INTEGER NOT NULL,
+        last_active_at      INTEGER NOT NULL,
+        expires_at          INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL,
+        data                TEXT NOT NULL,
+        user_agent          TEXT,
+        ip                  TEXT
+      ) STRICT;
+
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at) WHERE user_id IS NOT NULL;
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

@@ -1,0 +1,372 @@
+/**
+ * The store conformance suite: every store keycard ships runs these cases against its real backend.
+ * A store passes when it behaves exactly as the contract in src/core/store.ts says, including the race
+ * section, which hammers one session with concurrent touches, patches and deletes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { KeycardError } from '../../src/core/errors.js';
+import type { SessionRecord, Store, UserRecord } from '../../src/core/store.js';
+import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
+import { ManualClock } from '../helpers/clock.js';
+
+export interface StoreHarness {
+  store: Store;
+  /** Removes everything the suite wrote (tables truncated, keys deleted). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StoreFactory = (clock: ManualClock) => Promise<StoreHarness>;
+
+const HOUR = 3_600_000;
+
+export function sessionFixture(clock: ManualClock, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = clock.now();
+  return {
+    id: hashToken(generateToken()),
+    user: { id: 'user-1', username: 'alice', role: 'user' },
+    createdAt: now,
+    lastActiveAt: now,
+    expiresAt: now + HOUR,
+    absoluteExpiresAt: now + 24 * HOUR,
+    data: {},
+    userAgent: 'test-agent',
+    ip: '127.0.0.1',
+    ...overrides,
+  };
+}
+
+export function userFixture(clock: ManualClock, overrides: Partial<UserRecord> = {}): UserRecord {
+  const now = clock.now();
+  return {
+    id: generateId(),
+    username: `user-${generateId().slice(0, 8).toLowerCase()}`,
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
+    role: 'user',
+    blocked: false,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+export function describeStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`store conformance: ${name}`, () => {
+    const clock = new ManualClock();
+    let harness: StoreHarness;
+    let store: Store;
+
+    before(async () => {
+      harness = await factory(clock);
+      store = harness.store;
+    });
+    after(async () => {
+      await harness?.close();
+    });
+    beforeEach(async () => {
+      await harness.reset();
+    });
+
+    describe('sessions', () => {
+      test('returns null for an unknown session id', async () => {
+        assert.equal(await store.getSession(hashToken(generateToken())), null);
+      });
+
+      test('round-trips a session record exactly', async () => {
+        const record = sessionFixture(clock, { data: { cart: [1, 2], nested: { a: 'é' } } });
+        await store.createSession(record);
+        assert.deepEqual(await store.getSession(record.id), record);
+      });
+
+      test('round-trips an anonymous session with no user, agent or address', async () => {
+        const record = sessionFixture(clock, { user: null, userAgent: null, ip: null, data: { step: 1 } });
+        await store.createSession(record);
+        assert.deepEqual(await store.getSession(record.id), record);
+      });
+
+      test('keeps __proto__ and constructor as plain data keys', async () => {
+        const data = JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}');
+        const record = sessionFixture(clock, { data });
+        await store.createSession(record);
+        const loaded = await store.getSession(record.id);
+        assert.ok(loaded);
+        assert.equal(Object.getPrototypeOf(loaded.data), Object.prototype);
+        assert.deepEqual(Object.keys(loaded.data).sort(), ['__proto__', 'constructor']);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      });
+
+      test('touch moves activity and expiry forward and never rewrites data', async () => {
+        const record = sessionFixture(clock, { data: { keep: 'me' } });
+        await store.createSession(record);
+        await store.touchSession(record.id, record.lastActiveAt + 1000, record.expiresAt + 1000);
+        const touched = await store.getSession(record.id);
+        assert.equal(touched?.lastActiveAt, record.lastActiveAt + 1000);
+        assert.equal(touched?.expiresAt, record.expiresAt + 1000);
+        assert.deepEqual(touched?.data, { keep: 'me' });
+      });
+
+      test('touch never moves expiry backwards', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        await store.touchSession(record.id, record.lastActiveAt - 5000, record.expiresAt - 5000);
+        const loaded = await store.getSession(record.id);
+        assert.equal(loaded?.lastActiveAt, record.lastActiveAt);
+        assert.equal(loaded?.expiresAt, record.expiresAt);
+      });
+
+      test('touch never extends past the absolute expiry', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        await store.touchSession(record.id, record.lastActiveAt, record.absoluteExpiresAt + HOUR);
+        assert.equal((await store.getSession(record.id))?.expiresAt, record.absoluteExpiresAt);
+      });
+
+      test('touch of a deleted session does not bring it back', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        await store.deleteSession(record.id);
+        await store.touchSession(record.id, record.lastActiveAt + 1000, record.expiresAt + 1000);
+        assert.equal(await store.getSession(record.id), null);
+      });
+
+      test('patch sets and removes top-level keys and leaves the others', async () => {
+        const record = sessionFixture(clock, { data: { a: 1, b: 2, c: 3 } });
+        await store.createSession(record);
+        const result = await store.patchSessionData(
+          record.id,
+          { set: { b: 20, d: { x: true } }, unset: ['c'] },
+          { maxBytes: 1000 },
+        );
+        assert.equal(result, 'ok');
+        assert.deepEqual((await store.getSession(record.id))?.data, { a: 1, b: 20, d: { x: true } });
+      });
+
+      test('patch with touch moves activity forward in the same write', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        const touch = { lastActiveAt: record.lastActiveAt + 500, expiresAt: record.expiresAt + 500 };
+        assert.equal(
+          await store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 1000, touch }),
+          'ok',
+        );
+        const loaded = await store.getSession(record.id);
+        assert.equal(loaded?.lastActiveAt, touch.lastActiveAt);
+        assert.equal(loaded?.expiresAt, touch.expiresAt);
+      });
+
+      test('patch of a deleted session reports missing and does not bring it back', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        await store.deleteSession(record.id);
+        assert.equal(
+          await store.patchSessionData(record.id, { set: { late: 1 }, unset: [] }, { maxBytes: 1000 }),
+          'missing',
+        );
+        assert.equal(await store.getSession(record.id), null);
+      });
+
+      test('patch that would exceed the size limit is refused and changes nothing', async () => {
+        const record = sessionFixture(clock, { data: { a: 'x'.repeat(50) } });
+        await store.createSession(record);
+        const result = await store.patchSessionData(
+          record.id,
+          { set: { b: 'y'.repeat(100) }, unset: [] },
+          { maxBytes: 120 },
+        );
+        assert.equal(result, 'too_large');
+        assert.deepEqual((await store.getSession(record.id))?.data, { a: 'x'.repeat(50) });
+      });
+
+      test('delete removes the session and reports whether it existed', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        assert.equal(await store.deleteSession(record.id), true);
+        assert.equal(await store.deleteSession(record.id), false);
+        assert.equal(await store.getSession(record.id), null);
+      });
+
+      test('delete with a user id only deletes that user’s session', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        assert.equal(await store.deleteSession(record.id, { userId: 'someone-else' }), false);
+        assert.ok(await store.getSession(record.id));
+        assert.equal(await store.deleteSession(record.id, { userId: 'user-1' }), true);
+        assert.equal(await store.getSession(record.id), null);
+      });
+
+      test('lists a user’s sessions newest first, and only theirs', async () => {
+        const first = sessionFixture(clock);
+        clock.advance(1000);
+        const second = sessionFixture(clock);
+        const other = sessionFixture(clock, { user: { id: 'user-2', username: 'bob', role: 'user' } });
+        const anonymous = sessionFixture(clock, { user: null });
+        for (const record of [first, second, other, anonymous]) await store.createSession(record);
+        const listed = await store.listUserSessions('user-1');
+        assert.deepEqual(
+          listed.map((session) => session.id),
+          [second.id, first.id],
+        );
+        assert.deepEqual(await store.listUserSessions('nobody'), []);
+      });
+
+      test('deletes all of a user’s sessions, optionally except one, and no one else’s', async () => {
+        const keep = sessionFixture(clock);
+        const drop1 = sessionFixture(clock);
+        const drop2 = sessionFixture(clock);
+        const other = sessionFixture(clock, { user: { id: 'user-2', username: 'bob', role: 'user' } });
+        for (const record of [keep, drop1, drop2, other]) await store.createSession(record);
+        assert.equal(await store.deleteUserSessions('user-1', { exceptId: keep.id }), 2);
+        assert.deepEqual(
+          (await store.listUserSessions('user-1')).map((session) => session.id),
+          [keep.id],
+        );
+        assert.equal(await store.deleteUserSessions('user-1'), 1);
+        assert.deepEqual(await store.listUserSessions('user-1'), []);
+        assert.ok(await store.getSession(other.id));
+      });
+
+      test('the per-user index forgets sessions deleted one by one', async () => {
+        const a = sessionFixture(clock);
+        const b = sessionFixture(clock);
+        await store.createSession(a);
+        await store.createSession(b);
+        await store.deleteSession(a.id);
+        assert.deepEqual(
+          (await store.listUserSessions('user-1')).map((session) => session.id),
+          [b.id],
+        );
+        assert.equal(await store.deleteUserSessions('user-1'), 1);
+      });
+    });
+
+    describe('users', () => {
+      test('creates a user and finds it by id and by username', async () => {
+        const user = userFixture(clock);
+        await store.createUser(user);
+        assert.deepEqual(await store.getUserById(user.id), user);
+        assert.deepEqual(await store.getUserByUsername(user.username), user);
+        assert.equal(await store.getUserByUsername('no-such-user'), null);
+        assert.equal(await store.getUserById('no-such-id'), null);
+      });
+
+      test('refuses a second user with the same username', async () => {
+        const user = userFixture(clock, { username: 'carol' });
+        await store.createUser(user);
+        await assert.rejects(
+          store.createUser(userFixture(clock, { username: 'carol' })),
+          (error) => error instanceof KeycardError && error.code === 'username_taken',
+        );
+        assert.equal(await store.countUsers(), 1);
+      });
+
+      test('updates password, role and blocked independently', async () => {
+        const user = userFixture(clock);
+        await store.createUser(user);
+        clock.advance(1000);
+        const blocked = await store.updateUser(user.id, { blocked: true, updatedAt: clock.now() });
+        assert.equal(blocked?.blocked, true);
+        assert.equal(blocked?.role, 'user');
+        assert.equal(blocked?.passwordHash, user.passwordHash);
+        assert.equal(blocked?.updatedAt, clock.now());
+        const promoted = await store.updateUser(user.id, {
+          role: 'admin',
+          passwordHash: '$2b$new',
+          updatedAt: clock.now(),
+        });
+        assert.equal(promoted?.role, 'admin');
+        assert.equal(promoted?.passwordHash, '$2b$new');
+        assert.equal(promoted?.blocked, true);
+        const unblocked = await store.updateUser(user.id, { blocked: false, updatedAt: clock.now() });
+        assert.equal(unblocked?.blocked, false);
+        assert.deepEqual(await store.getUserById(user.id), unblocked);
+      });
+
+      test('update of an unknown user returns null', async () => {
+        assert.equal(await store.updateUser('missing', { role: 'admin', updatedAt: clock.now() }), null);
+      });
+
+      test('lists users by username, page by page, and counts them', async () => {
+        for (const username of ['dave', 'alice', 'carol', 'bob', 'erin']) {
+          await store.createUser(userFixture(clock, { username }));
+        }
+        assert.equal(await store.countUsers(), 5);
+        const page1 = await store.listUsers({ limit: 2 });
+        assert.deepEqual(
+          page1.map((user) => user.username),
+          ['alice', 'bob'],
+        );
+        const page2 = await store.listUsers({ limit: 2, after: 'bob' });
+        assert.deepEqual(
+          page2.map((user) => user.username),
+          ['carol', 'dave'],
+        );
+        const page3 = await store.listUsers({ limit: 2, after: 'dave' });
+        assert.deepEqual(
+          page3.map((user) => user.username),
+          ['erin'],
+        );
+      });
+
+      test('stores non-ASCII canonical usernames exactly', async () => {
+        const user = userFixture(clock, { username: 'zoë.ångström' });
+        await store.createUser(user);
+        assert.equal((await store.getUserByUsername('zoë.ångström'))?.id, user.id);
+      });
+    });
+
+    describe('races', () => {
+      test('concurrent patches of different keys all persist', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            store.patchSessionData(record.id, { set: { [`key${i}`]: i }, unset: [] }, { maxBytes: 100_000 }),
+          ),
+        );
+        const data = (await store.getSession(record.id))?.data ?? {};
+        for (let i = 0; i < 40; i++) assert.equal(data[`key${i}`], i, `key${i} was lost`);
+      });
+
+      test('touches, patches and a delete racing on one session never revive it', async () => {
+        for (let round = 0; round < 10; round++) {
+          const record = sessionFixture(clock);
+          await store.createSession(record);
+          const operations: Promise<unknown>[] = [];
+          for (let i = 0; i < 20; i++) {
+            if (i === 7) operations.push(store.deleteSession(record.id));
+            operations.push(store.touchSession(record.id, record.lastActiveAt + i, record.expiresAt + i));
+            operations.push(
+              store.patchSessionData(record.id, { set: { [`k${i}`]: i }, unset: [] }, { maxBytes: 100_000 }),
+            );
+          }
+          await Promise.all(operations);
+          assert.equal(await store.getSession(record.id), null, `round ${round}: the session came back`);
+          assert.deepEqual(await store.listUserSessions('user-1'), []);
+        }
+      });
+
+      test('concurrent touches leave the latest activity', async () => {
+        const record = sessionFixture(clock);
+        await store.createSession(record);
+        const offsets = Array.from({ length: 30 }, (_, i) => (i * 7919) % 30);
+        await Promise.all(
+          offsets.map((offset) =>
+            store.touchSession(record.id, record.lastActiveAt + offset, record.expiresAt + offset),
+          ),
+        );
+        const loaded = await store.getSession(record.id);
+        assert.equal(loaded?.lastActiveAt, record.lastActiveAt + 29);
+        assert.equal(loaded?.expiresAt, record.expiresAt + 29);
+      });
+
+      test('concurrent creation of one username admits exactly one', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, () => store.createUser(userFixture(clock, { username: 'race' }))),
+        );
+        assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+        assert.equal(await store.countUsers(), 1);
+      });
+    });
+  });
+}
