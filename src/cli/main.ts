@@ -64,7 +64,7 @@ export async function run(args: string[], context: CLIContext): Promise<number |
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      print(context.stderr, `keycard ${error.message}`);
+      print(context.stderr, `keycard: ${error.message}`);
       return EXIT_USAGE;
     }
     const message = isKeycardError(error) || error instanceof Error ? error.message : String(error);

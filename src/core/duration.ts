@@ -4,6 +4,8 @@ import { configurationError } from './errors.js';
 export type Duration = `${number}${'s' | 'm' | 'h' | 'd'}`;
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+/** Ten years: anything longer is a typo, and would push expiry times towards the edge of Date's range. */
+const MAX_DURATION_SECONDS = 3650 * 86_400;
 const DURATION_PATTERN = /^([1-9][0-9]{0,8})(s|m|h|d)$/;
 
 /**
@@ -20,5 +22,9 @@ export function parseDuration(value: unknown, optionName: string): number {
       `${optionName} is '${value}': expected a positive whole number and a unit (s, m, h or d), such as '15m'`,
     );
   }
-  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  if (seconds > MAX_DURATION_SECONDS) {
+    throw configurationError(`${optionName} is '${value}': expected a duration of at most 3650d (ten years), such as '15m' or '7d'`);
+  }
+  return seconds;
 }

@@ -3,6 +3,7 @@
  * session manager, the password hasher and the user service together, and creates a per-request
  * `AuthContext` for adapters.
  */
+import { KeycardError } from './errors.js';
 import { createEmitter, type EventEmitter } from './events.js';
 import type { RequestInfo } from './http/request.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -28,9 +29,9 @@ export interface Keycard {
   /** `createContext` + `load()`: at most one store read. Throws `store_unavailable` if the store is down. */
   authenticate(request: RequestInfo, setCookie: (header: string) => void): Promise<AuthContext>;
   /**
-   * Password sign-in for a request: checks the credentials, then logs in under a fresh session. The
-   * user's blocked flag is read again after the session exists, so a block that races with the login
-   * always wins.
+   * Password sign-in for a request: refuses a cross-site request (login CSRF, `cross_site_request`),
+   * checks the credentials, then logs in under a fresh session. The user's blocked flag is read again
+   * after the session exists, so a block that races with the login always wins.
    */
   signIn(context: AuthContext, credentials: { username: unknown; password: unknown }): Promise<SignInResult>;
 }
@@ -68,6 +69,10 @@ export function createKeycard(input: KeycardOptions): Keycard {
       return context;
     },
     async signIn(context, credentials) {
+      // Before any hashing: a forged cross-site login must not even cost a password verification.
+      if (context.checkOrigin() === 'cross_site') {
+        throw new KeycardError('cross_site_request', 'cross-site login refused');
+      }
       const eventContext = {
         ip: context.request.ip,
         userAgent: context.request.header('user-agent') ?? null,

@@ -111,6 +111,10 @@ const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
 export const PRESET_NAMES = Object.keys(PRESETS) as Preset[];
 
 const COOKIE_BASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Browsers match cookie prefixes case-insensitively (RFC 6265bis §4.1.3); keycard adds the prefix itself. */
+const COOKIE_PREFIX = /^__(host|secure)-/i;
+/** Host name labels (RFC 1123 §2.1), as the cookie serializer checks them: refused here, not at the first login. */
+const COOKIE_DOMAIN = /^[.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 function resolveOrigins(origins: string[] | undefined): ReadonlySet<string> | null {
   if (origins === undefined) return null;
@@ -147,7 +151,8 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     throw configurationError('options.store is required: pass a store such as new SQLiteStore({ path })');
   }
   const presetName = options.preset ?? 'web-app';
-  const preset = PRESETS[presetName];
+  // Own keys only: 'toString' or '__proto__' must not resolve to something inherited.
+  const preset = Object.hasOwn(PRESETS, presetName) ? PRESETS[presetName] : undefined;
   if (!preset) {
     throw configurationError(`preset '${presetName}' is unknown; choose one of: ${PRESET_NAMES.join(', ')}`);
   }
@@ -179,7 +184,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
   }
 
   const name = options.cookie?.name ?? 'keycard_session';
-  if (!COOKIE_BASE_NAME.test(name)) {
+  if (!COOKIE_BASE_NAME.test(name) || COOKIE_PREFIX.test(name)) {
     throw configurationError(
       'cookie.name must be 1–64 letters, digits, _ or -, without a __Host-/__Secure- prefix',
     );
@@ -197,7 +202,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     );
   }
   const domain = options.cookie?.domain;
-  if (domain !== undefined && !/^[a-z0-9.-]{1,253}$/i.test(domain)) {
+  if (domain !== undefined && (domain.length > 253 || !COOKIE_DOMAIN.test(domain))) {
     throw configurationError(`cookie.domain '${domain}' is not a host name`);
   }
 

@@ -44,6 +44,26 @@ export function firstAdminCommand(config: ServerConfig): string {
   return `npx keycard user add admin --role admin --password-stdin${store}`;
 }
 
+/**
+ * Parses a JSON body. `__proto__` is refused outright: a body is data, and a key that can re-parent an
+ * object when some later code merges it has no legitimate use here.
+ */
+function parseJSON(body: string): unknown {
+  if (body.trim() === '') throw new KeycardError('invalid_request', 'the JSON body is empty');
+  let forbidden = false;
+  let value: unknown;
+  try {
+    value = JSON.parse(body, (key, item) => {
+      if (key === '__proto__') forbidden = true;
+      return item;
+    });
+  } catch {
+    throw new KeycardError('invalid_request', 'the body is not valid JSON');
+  }
+  if (forbidden) throw new KeycardError('invalid_request', 'the JSON body has a forbidden key (__proto__)');
+  return value;
+}
+
 /** Parses `application/x-www-form-urlencoded` into a null-prototype object; a repeated field is an error. */
 function parseForm(body: string): Record<string, string> {
   const fields = Object.create(null) as Record<string, string>;
@@ -68,8 +88,6 @@ export async function buildServer(
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 128 },
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     return503OnClosing: true,
   });
   const keys = loadKeySet(config.keysFile, config.environment);
@@ -96,17 +114,18 @@ export async function buildServer(
   app.setNotFoundHandler((request) => {
     throw new KeycardError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
   });
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => {
+  const bodyParser =
+    (parse: (body: string) => unknown) =>
+    (_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
       try {
-        done(null, parseForm(body as string));
+        done(null, parse(body as string));
       } catch (error) {
         done(error as Error, undefined);
       }
-    },
-  );
+    };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, bodyParser(parseJSON));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, bodyParser(parseForm));
   registerSecurityHeaders(app);
   registerHealthRoutes(app, store);
   registerAssetRoutes(app);

@@ -9,6 +9,7 @@ export interface Response {
   headers: IncomingHttpHeaders;
   text: string;
   /** Parsed JSON body (undefined when the body is not JSON). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response bodies
   json: any;
   setCookies: string[];
 }

@@ -31,7 +31,7 @@ export async function keysCommand(context: CLIContext, args: string[]): Promise<
     writeFileSync(out, contents, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as { code?: string }).code === 'EEXIST')
-      throw new UsageError(`keys generate: ${out} exists; it was not overwritten`);
+      throw new Error(`keys generate: ${out} exists; it was not overwritten`);
     throw error;
   }
   print(context.stdout, `wrote ${out}`);

@@ -50,12 +50,13 @@ async function add(context: CLIContext, args: string[]): Promise<number> {
   );
   if (parsed.values.help) return help(context);
   const [username] = parsed.positionals as [string];
+  // The password is read before the store is opened, so a usage mistake leaves no file behind.
+  const password = await readNewPassword(context, parsed.values['password-stdin'] === true);
   const opened = await openKeycard(context, {
     store: stringFlag(parsed, 'store'),
     config: stringFlag(parsed, 'config'),
   });
   try {
-    const password = await readNewPassword(context, parsed.values['password-stdin'] === true);
     const user = await opened.keycard.users.create({ username, password, role: stringFlag(parsed, 'role') });
     print(context.stdout, `created user ${user.username} (role ${user.role}, id ${user.id})`);
     return EXIT_OK;

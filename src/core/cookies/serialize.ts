@@ -48,15 +48,21 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
   if (attributes.maxAgeSeconds !== undefined && !Number.isInteger(attributes.maxAgeSeconds)) {
     throw misuse(`Max-Age must be a whole number of seconds (${name})`);
   }
-  const header = serialize(name, value, {
-    encode: (v) => v,
-    httpOnly: attributes.httpOnly,
-    secure: attributes.secure,
-    sameSite: attributes.sameSite,
-    path: attributes.path,
-    domain: attributes.domain,
-    maxAge: attributes.maxAgeSeconds,
-  });
+  let header: string;
+  try {
+    header = serialize(name, value, {
+      encode: (v) => v,
+      httpOnly: attributes.httpOnly,
+      secure: attributes.secure,
+      sameSite: attributes.sameSite,
+      path: attributes.path,
+      domain: attributes.domain,
+      maxAge: attributes.maxAgeSeconds,
+    });
+  } catch {
+    // The library's message may echo the value, so it is not passed on.
+    throw misuse(`an attribute of cookie '${name}' is invalid (domain or path)`);
+  }
   if (Buffer.byteLength(header) > MAX_SET_COOKIE_BYTES) {
     throw misuse(
       `cookie '${name}' would be ${Buffer.byteLength(header)} bytes; browsers drop cookies over 4096`,

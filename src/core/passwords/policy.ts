@@ -10,19 +10,33 @@ export interface PasswordPolicy {
   maxLength: number;
 }
 
+/**
+ * The longest maxLength allowed: sign-in refuses passwords over 4096 UTF-16 units before hashing, and a
+ * code point takes at most two, so any password this policy admits can also be used to sign in.
+ */
+export const MAX_PASSWORD_LENGTH = 2048;
+
 export const DEFAULT_PASSWORD_POLICY: Readonly<PasswordPolicy> = Object.freeze({
   minLength: 8,
   maxLength: 1024,
 });
 
 export function resolvePasswordPolicy(input: Partial<PasswordPolicy> = {}): PasswordPolicy {
-  const policy = { ...DEFAULT_PASSWORD_POLICY, ...input };
+  const policy = {
+    minLength: input.minLength ?? DEFAULT_PASSWORD_POLICY.minLength,
+    maxLength: input.maxLength ?? DEFAULT_PASSWORD_POLICY.maxLength,
+  };
   if (!Number.isInteger(policy.minLength) || policy.minLength < 8) {
     throw configurationError('passwords.minLength must be a whole number of at least 8 (NIST SP 800-63B)');
   }
-  if (!Number.isInteger(policy.maxLength) || policy.maxLength < 64 || policy.maxLength < policy.minLength) {
+  if (
+    !Number.isInteger(policy.maxLength) ||
+    policy.maxLength < 64 ||
+    policy.maxLength < policy.minLength ||
+    policy.maxLength > MAX_PASSWORD_LENGTH
+  ) {
     throw configurationError(
-      'passwords.maxLength must be at least 64 and at least minLength (NIST SP 800-63B)',
+      `passwords.maxLength must be from 64 (NIST SP 800-63B) to ${MAX_PASSWORD_LENGTH}, and at least minLength`,
     );
   }
   return policy;

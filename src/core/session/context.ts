@@ -5,6 +5,7 @@
  * adapter's `setCookie` sink as a complete `Set-Cookie` header.
  */
 import { readCookie } from '../cookies/parse.js';
+import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import { checkRequestOrigin, type OriginVerdict } from '../http/origin.js';
 import type { RequestInfo } from '../http/request.js';
@@ -29,8 +30,16 @@ export interface ContextDependencies {
 }
 
 export interface LoginOptions {
-  /** Carry the pre-login session's data into the new session (default true), e.g. a shopping cart. */
+  /**
+   * Carry the pre-login session's data into the new session (default true), e.g. a shopping cart. Data
+   * is only ever carried from an anonymous session or one of the same user, never from another user's.
+   */
   keepData?: boolean;
+  /**
+   * Allow a login from a cross-site unsafe request, e.g. an OpenID Connect `form_post` callback that
+   * verifies its own state parameter. Default false: a cross-site login is refused (login CSRF).
+   */
+  allowCrossSite?: boolean;
 }
 
 /**
@@ -47,6 +56,15 @@ export interface SessionObject {
 }
 
 const owners = new WeakMap<object, AuthContext>();
+
+/** Names the session object uses itself; as data keys they would hide its methods after a reload. */
+export const RESERVED_DATA_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'regenerate',
+  'destroy',
+  'save',
+  'reload',
+]);
 
 function owner(session: object): AuthContext {
   const context = owners.get(session);
@@ -141,8 +159,12 @@ export class AuthContext {
    * planted before login (session fixation) is worthless afterwards.
    */
   async login(user: AuthUser, options: LoginOptions = {}): Promise<SessionRecord> {
-    const carried = options.keepData === false ? {} : this.currentData();
+    if (!options.allowCrossSite && this.checkOrigin() === 'cross_site') {
+      throw new KeycardError('cross_site_request', 'cross-site login refused');
+    }
     const previous = this.session;
+    const sameOwner = !previous?.user || previous.user.id === user.id;
+    const carried = options.keepData === false || !sameOwner ? {} : this.currentData();
     if (previous) await this.deps.sessions.destroy(previous.id);
     const { token, session } = await this.deps.sessions.create({
       user: { id: user.id, username: user.username, role: user.role },
@@ -212,21 +234,36 @@ export class AuthContext {
    * touch when due. Data written to an anonymous request starts a pre-login session.
    */
   async commit(): Promise<void> {
-    const patch = diffData(this.snapshot, this.data);
-    if (this.session) {
-      const saved = await this.deps.sessions.save(this.session, patch);
-      if (saved) this.snapshot = snapshotData(this.session.data);
-      return;
+    try {
+      const patch = diffData(this.snapshot, this.data);
+      for (const key of Object.keys(patch?.set ?? {})) {
+        if (RESERVED_DATA_KEYS.has(key)) {
+          throw new KeycardError(
+            'internal_error',
+            `'${key}' cannot be a session data key: the session object uses it`,
+          );
+        }
+      }
+      if (this.session) {
+        const saved = await this.deps.sessions.save(this.session, patch);
+        if (saved) this.snapshot = snapshotData(this.session.data);
+        return;
+      }
+      if (!patch) return;
+      const { token, session } = await this.deps.sessions.create({
+        user: null,
+        data: this.currentData(),
+        userAgent: this.request.header('user-agent') ?? null,
+        ip: this.request.ip,
+      });
+      this.setCookie(setSessionCookie(this.cookie, token, this.cookieMaxAge()));
+      this.adopt(session);
+    } catch (error) {
+      // The changes were refused (too large) or could not be written (store down): they are dropped, so
+      // that the error response itself, which commits again on its way out, does not fail the same way.
+      this.discardChanges();
+      throw error;
     }
-    if (!patch) return;
-    const { token, session } = await this.deps.sessions.create({
-      user: null,
-      data: this.currentData(),
-      userAgent: this.request.header('user-agent') ?? null,
-      ip: this.request.ip,
-    });
-    this.setCookie(setSessionCookie(this.cookie, token, this.cookieMaxAge()));
-    this.adopt(session);
   }
 
   private adopt(session: SessionRecord): void {
@@ -234,8 +271,10 @@ export class AuthContext {
     this.user = session.user;
     this.problem = null;
     this.clearData();
-    for (const key of Object.keys(session.data)) defineKey(this.data, key, session.data[key]);
-    this.snapshot = snapshotData(session.data);
+    for (const key of Object.keys(session.data)) {
+      if (!RESERVED_DATA_KEYS.has(key)) defineKey(this.data, key, session.data[key]);
+    }
+    this.snapshot = snapshotData(this.data);
   }
 
   private currentData(): Record<string, unknown> {
@@ -245,6 +284,13 @@ export class AuthContext {
       if (json !== undefined) defineKey(data, key, JSON.parse(json));
     }
     return data;
+  }
+
+  private discardChanges(): void {
+    const saved = [...this.snapshot];
+    this.clearData();
+    for (const [key, json] of saved) defineKey(this.data, key, JSON.parse(json));
+    this.snapshot = new Map(saved);
   }
 
   private clearData(): void {

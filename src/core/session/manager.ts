@@ -37,7 +37,8 @@ export interface SessionManager {
   isTouchDue(session: SessionRecord): boolean;
   /**
    * Writes back what this request changed: the data patch (if any) and activity (if due), in at most one
-   * store write. Returns false if the session was destroyed meanwhile (nothing is revived).
+   * store write. Nothing is revived: a patch for a session destroyed meanwhile returns false; a touch of
+   * one is a no-op (and returns true: the store does not report it).
    */
   save(session: SessionRecord, patch: DataPatch | null): Promise<boolean>;
   destroy(sessionId: string): Promise<boolean>;

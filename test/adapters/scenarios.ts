@@ -1,0 +1,284 @@
+/**
+ * The adapter scenario suite: the same HTTP scenarios run against every framework adapter (Express,
+ * Fastify), each serving the same small app over a real socket. Adapters only translate; if a scenario
+ * passes on one and fails on another, the adapter is wrong.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { createKeycard, type Keycard } from '../../src/index.js';
+import { MemoryStore } from '../../src/stores/memory/index.js';
+import { ManualClock } from '../helpers/clock.js';
+import { type CountingStore, countingStore } from '../helpers/counting-store.js';
+import { Client, parseSetCookie } from '../helpers/http.js';
+
+/**
+ * Every adapter's test app serves these routes:
+ *   POST /login {username, password}   keycard.signIn → 200 {user} or keycard's error
+ *   GET  /me                           requireAuth → {user, data: {...session data}}
+ *   POST /data {key, value}            req.session[key] = value → 200 {ok}
+ *   POST /logout                       req.auth.logout() → 200
+ *   POST /regenerate                   req.session.regenerate() → 200
+ *   GET  /admin                        requireRole('admin') → 200 {ok}
+ */
+export type StartApp = (keycard: Keycard) => Promise<{ url: string; close(): Promise<void> }>;
+
+const FAST_ARGON2 = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
+const SESSION_COOKIE = 'keycard_session';
+
+export function describeAdapterScenarios(name: string, startApp: StartApp): void {
+  describe(`adapter scenarios: ${name}`, () => {
+    const clock = new ManualClock(Date.now());
+    let counting: CountingStore;
+    let keycard: Keycard;
+    let app: { url: string; close(): Promise<void> };
+    let alice: { id: string };
+
+    before(async () => {
+      counting = countingStore(new MemoryStore({ clock }));
+      keycard = createKeycard({
+        store: counting.store,
+        clock,
+        passwords: { argon2: FAST_ARGON2 },
+        session: { idleTimeout: '1h', absoluteTimeout: '1d', maxDataBytes: 1024 },
+      });
+      alice = await keycard.users.create({ username: 'alice', password: 'alice-password', role: 'admin' });
+      await keycard.users.create({ username: 'bob', password: 'bob-password-1' });
+      app = await startApp(keycard);
+    });
+    after(async () => {
+      await app?.close();
+      await counting?.store.close();
+    });
+    beforeEach(async () => {
+      await keycard.sessions.destroyAllForUser(alice.id);
+    });
+
+    async function signedIn(username = 'alice', password = 'alice-password'): Promise<Client> {
+      const client = new Client(app.url);
+      const response = await client.post('/login', { json: { username, password } });
+      assert.equal(response.status, 200, response.text);
+      return client;
+    }
+
+    test('login sets an HttpOnly, SameSite=Lax, Path=/ session cookie and /me sees the user', async () => {
+      const client = new Client(app.url);
+      const response = await client.post('/login', {
+        json: { username: 'ALICE', password: 'alice-password' },
+      });
+      assert.equal(response.status, 200);
+      const cookie = parseSetCookie(response.setCookies[0] ?? '');
+      assert.equal(cookie.name, SESSION_COOKIE, 'plain-http loopback: no __Host- prefix');
+      assert.ok(cookie.attributes.has('httponly'));
+      assert.equal(cookie.attributes.get('samesite'), 'Lax');
+      assert.equal(cookie.attributes.get('path'), '/');
+      assert.equal(cookie.attributes.has('domain'), false);
+      const me = await client.get('/me');
+      assert.equal(me.status, 200);
+      assert.equal(me.json.user.username, 'alice');
+    });
+
+    test('login issues a fresh token even when the request carried a valid one (fixation)', async () => {
+      const client = await signedIn();
+      const before = client.cookies.get(SESSION_COOKIE);
+      const response = await client.post('/login', {
+        json: { username: 'alice', password: 'alice-password' },
+      });
+      assert.equal(response.status, 200);
+      const after = client.cookies.get(SESSION_COOKIE);
+      assert.ok(before && after);
+      assert.notEqual(after, before);
+      const replay = await new Client(app.url).get('/me', {
+        headers: { cookie: `${SESSION_COOKIE}=${before}` },
+      });
+      assert.equal(replay.status, 401, 'the pre-login token is dead');
+    });
+
+    test('a token planted by an attacker before login is never adopted', async () => {
+      const planted = `${'A'.repeat(42)}A`;
+      const client = new Client(app.url);
+      client.cookies.set(SESSION_COOKIE, planted);
+      await client.post('/login', { json: { username: 'alice', password: 'alice-password' } });
+      assert.notEqual(client.cookies.get(SESSION_COOKIE), planted);
+      assert.equal((await client.get('/me')).status, 200);
+    });
+
+    test('no cookie → 401 unauthenticated', async () => {
+      const response = await new Client(app.url).get('/me');
+      assert.equal(response.status, 401);
+      assert.equal(response.json.error.code, 'unauthenticated');
+    });
+
+    test('a garbage or unknown token → 401, the cookie is cleared, and the store is not written', async () => {
+      for (const value of ['garbage', 'x'.repeat(43), `${'B'.repeat(42)}A`]) {
+        counting.reset();
+        const response = await new Client(app.url).get('/me', {
+          headers: { cookie: `${SESSION_COOKIE}=${value}` },
+        });
+        assert.equal(response.status, 401, value);
+        const cleared = parseSetCookie(response.setCookies[0] ?? '');
+        assert.equal(cleared.name, SESSION_COOKIE);
+        assert.equal(cleared.attributes.get('max-age'), '0');
+        assert.equal(counting.writes(), 0, `no store write for ${value}`);
+      }
+    });
+
+    test('two session cookies in one request are refused, not guessed between', async () => {
+      const client = await signedIn();
+      const token = client.cookies.get(SESSION_COOKIE);
+      const response = await new Client(app.url).get('/me', {
+        headers: { cookie: `${SESSION_COOKIE}=${token}; ${SESSION_COOKIE}=${token}` },
+      });
+      assert.equal(response.status, 401);
+      assert.match(response.json.error.message, /two session cookies/);
+    });
+
+    test('session data persists between requests and an unchanged session is not written', async () => {
+      const client = await signedIn();
+      assert.equal((await client.post('/data', { json: { key: 'theme', value: 'dark' } })).status, 200);
+      counting.reset();
+      const me = await client.get('/me');
+      assert.deepEqual(me.json.data, { theme: 'dark' });
+      assert.equal(counting.writes(), 0, 'a read-only request within the touch interval writes nothing');
+      assert.equal(counting.reads(), 1, 'one store read per request');
+    });
+
+    test('concurrent requests writing different keys of one session lose nothing', async () => {
+      const client = await signedIn();
+      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+      const responses = await Promise.all(
+        keys.map((key, i) => client.post('/data', { json: { key, value: i } })),
+      );
+      assert.ok(responses.every((response) => response.status === 200));
+      const data = (await client.get('/me')).json.data;
+      for (const [i, key] of keys.entries()) assert.equal(data[key], i, `${key} was lost`);
+    });
+
+    test('session data over the size limit → 413 and nothing is saved', async () => {
+      const client = await signedIn();
+      const response = await client.post('/data', { json: { key: 'big', value: 'x'.repeat(2000) } });
+      assert.equal(response.status, 413);
+      assert.equal(response.json.error.code, 'session_data_too_large');
+      assert.equal((await client.get('/me')).json.data.big, undefined);
+    });
+
+    test('logout deletes the session; replaying the old cookie → 401', async () => {
+      const client = await signedIn();
+      const token = client.cookies.get(SESSION_COOKIE);
+      const response = await client.post('/logout');
+      assert.equal(response.status, 200);
+      const cleared = parseSetCookie(response.setCookies.at(-1) ?? '');
+      assert.equal(cleared.name, SESSION_COOKIE);
+      assert.equal(cleared.attributes.get('max-age'), '0');
+      assert.equal(cleared.attributes.get('path'), '/');
+      const replay = await new Client(app.url).get('/me', {
+        headers: { cookie: `${SESSION_COOKIE}=${token}` },
+      });
+      assert.equal(replay.status, 401);
+      assert.deepEqual(await keycard.sessions.listForUser(alice.id), []);
+    });
+
+    test('regenerate moves the session to a new token and keeps its data', async () => {
+      const client = await signedIn();
+      await client.post('/data', { json: { key: 'cart', value: [1, 2] } });
+      const before = client.cookies.get(SESSION_COOKIE);
+      assert.equal((await client.post('/regenerate')).status, 200);
+      const after = client.cookies.get(SESSION_COOKIE);
+      assert.notEqual(after, before);
+      assert.deepEqual((await client.get('/me')).json.data.cart, [1, 2]);
+      const replay = await new Client(app.url).get('/me', {
+        headers: { cookie: `${SESSION_COOKIE}=${before}` },
+      });
+      assert.equal(replay.status, 401);
+    });
+
+    test('a cross-site unsafe request with the session cookie → 403 and changes nothing', async () => {
+      const client = await signedIn();
+      const attacks: Record<string, string>[] = [
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+        { origin: 'https://evil.example' },
+        { origin: 'null' },
+      ];
+      for (const headers of attacks) {
+        const response = await client.post('/data', { json: { key: 'evil', value: 1 }, headers });
+        assert.equal(response.status, 403, JSON.stringify(headers));
+        assert.equal(response.json.error.code, 'cross_site_request');
+      }
+      const logout = await client.post('/logout', { headers: { 'sec-fetch-site': 'cross-site' } });
+      assert.equal(logout.status, 403);
+      const me = await client.get('/me');
+      assert.equal(me.status, 200, 'the session survived');
+      assert.equal(me.json.data.evil, undefined);
+    });
+
+    test('same-origin and header-less (non-browser) unsafe requests are allowed', async () => {
+      const client = await signedIn();
+      const host = new URL(app.url).host;
+      assert.equal(
+        (
+          await client.post('/data', {
+            json: { key: 'a', value: 1 },
+            headers: { 'sec-fetch-site': 'same-origin' },
+          })
+        ).status,
+        200,
+      );
+      assert.equal(
+        (await client.post('/data', { json: { key: 'b', value: 2 }, headers: { origin: `http://${host}` } }))
+          .status,
+        200,
+      );
+      assert.equal((await client.post('/data', { json: { key: 'c', value: 3 } })).status, 200);
+    });
+
+    test('a cross-site GET with the cookie is allowed (safe methods change nothing)', async () => {
+      const client = await signedIn();
+      assert.equal((await client.get('/me', { headers: { 'sec-fetch-site': 'cross-site' } })).status, 200);
+    });
+
+    test('requireRole: 401 signed out, 403 for the wrong role, 200 for the role', async () => {
+      assert.equal((await new Client(app.url).get('/admin')).status, 401);
+      const bob = await signedIn('bob', 'bob-password-1');
+      const forbidden = await bob.get('/admin');
+      assert.equal(forbidden.status, 403);
+      assert.equal(forbidden.json.error.code, 'forbidden');
+      const admin = await signedIn();
+      assert.equal((await admin.get('/admin')).status, 200);
+    });
+
+    test('wrong password and unknown user get the same status and body', async () => {
+      const wrong = await new Client(app.url).post('/login', {
+        json: { username: 'alice', password: 'nope-nope' },
+      });
+      const unknown = await new Client(app.url).post('/login', {
+        json: { username: 'nobody', password: 'nope-nope' },
+      });
+      assert.equal(wrong.status, 401);
+      assert.equal(unknown.status, wrong.status);
+      assert.deepEqual(unknown.json, wrong.json);
+      assert.equal(wrong.setCookies.length, 0);
+    });
+
+    test('data written before login starts an anonymous session that login carries over under a new token', async () => {
+      const client = new Client(app.url);
+      assert.equal((await client.post('/data', { json: { key: 'cart', value: ['book'] } })).status, 200);
+      const anonymous = client.cookies.get(SESSION_COOKIE);
+      assert.ok(anonymous, 'an anonymous session cookie was set');
+      await client.post('/login', { json: { username: 'alice', password: 'alice-password' } });
+      assert.notEqual(client.cookies.get(SESSION_COOKIE), anonymous);
+      assert.deepEqual((await client.get('/me')).json.data.cart, ['book']);
+    });
+
+    test('idle expiry ends a session; activity within the timeout keeps it alive', async () => {
+      const client = await signedIn();
+      clock.advance(50 * 60_000);
+      assert.equal((await client.get('/me')).status, 200, 'active within the hour');
+      clock.advance(50 * 60_000);
+      assert.equal((await client.get('/me')).status, 200, 'the touch extended it');
+      clock.advance(61 * 60_000);
+      const expired = await client.get('/me');
+      assert.equal(expired.status, 401);
+      assert.match(expired.json.error.message, /expired/);
+    });
+  });
+}

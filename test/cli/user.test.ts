@@ -1,0 +1,157 @@
+/** keycard user add|list|block|unblock|passwd, against a SQLite file also opened in this process. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assertOneLineFailure, assertSuccess, lines, type Workspace, workspace } from './helpers.js';
+
+const PASSWORD = 'correct horse battery';
+
+async function addUser(space: Workspace, username: string, role = 'user', password = PASSWORD) {
+  return space.open().keycard.users.create({ username, password, role });
+}
+
+test('user add reads the password from stdin; user list shows the user, and --json parses', async (t) => {
+  const space = workspace(t);
+  const added = await space.run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], {
+    stdin: `${PASSWORD}\n`,
+  });
+  assertSuccess(added);
+  assert.match(added.stdout, /^created user alice \(role admin, id [A-Za-z0-9_-]+\)\n$/);
+
+  // The piped password (without its trailing newline) is the one that signs in.
+  const { keycard } = space.open();
+  const check = await keycard.users.verifyCredentials('alice', PASSWORD);
+  assert.equal(check.ok, true);
+  assert.equal(check.ok && check.user.role, 'admin');
+  assert.equal((await keycard.users.verifyCredentials('alice', `${PASSWORD}\n`)).ok, false);
+
+  const list = await space.run(['user', 'list']);
+  assertSuccess(list);
+  const [header, row, ...rest] = lines(list.stdout);
+  assert.match(header ?? '', /^USERNAME\s+ROLE\s+STATUS\s+CREATED$/);
+  assert.match(row ?? '', /^alice\s+admin\s+active\s+\d{4}-\d\d-\d\dT/);
+  assert.deepEqual(rest, []);
+
+  const json = await space.run(['user', 'list', '--json']);
+  assertSuccess(json);
+  const users = JSON.parse(json.stdout) as Record<string, unknown>[];
+  assert.equal(users.length, 1);
+  assert.equal(users[0]?.username, 'alice');
+  assert.equal(users[0]?.role, 'admin');
+  assert.equal(users[0]?.blocked, false);
+  assert.equal(users[0]?.id, check.ok && check.user.id);
+  assert.equal('passwordHash' in (users[0] ?? {}), false, 'never the password hash');
+});
+
+test('user list on an empty store says how to create the first user', async (t) => {
+  const space = workspace(t);
+  const list = await space.run(['user', 'list']);
+  assertSuccess(list);
+  assert.match(list.stdout, /no users yet.*keycard user add/);
+  const json = await space.run(['user', 'list', '--json']);
+  assertSuccess(json);
+  assert.deepEqual(JSON.parse(json.stdout), []);
+});
+
+test('adding a taken username (in any case) fails with exit 1 and one line naming it', async (t) => {
+  const space = workspace(t);
+  await addUser(space, 'alice', 'admin');
+  for (const name of ['alice', 'ALICE']) {
+    const result = await space.run(['user', 'add', name, '--password-stdin'], { stdin: 'another password' });
+    const line = assertOneLineFailure(result, 1);
+    assert.match(line, /'alice'/, name);
+    assert.match(line, /taken/, name);
+  }
+  const users = await space.open().keycard.users.list();
+  assert.deepEqual(
+    users.map((user) => [user.username, user.role]),
+    [['alice', 'admin']],
+  );
+  // The first alice's password still works: nothing was overwritten.
+  assert.equal((await space.open().keycard.users.verifyCredentials('alice', PASSWORD)).ok, true);
+});
+
+test('a password shorter than 8 characters is refused with a clear line', async (t) => {
+  const space = workspace(t);
+  const result = await space.run(['user', 'add', 'carol', '--password-stdin'], { stdin: 'short7!\n' });
+  const line = assertOneLineFailure(result, 1);
+  assert.match(line, /password must be at least 8 characters/);
+  assert.equal(await space.open().keycard.users.findByUsername('carol'), null);
+});
+
+test('user add without --password-stdin on a non-terminal stdin exits 2 and says to use --password-stdin', async (t) => {
+  const space = workspace(t);
+  const result = await space.run(['user', 'add', 'bob'], { stdin: `${PASSWORD}\n` });
+  const line = assertOneLineFailure(result, 2);
+  assert.match(line, /--password-stdin/);
+  assert.equal(await space.open().keycard.users.findByUsername('bob'), null);
+});
+
+test('user block ends every session of the user; unblock allows logins again', async (t) => {
+  const space = workspace(t);
+  const bob = await addUser(space, 'bob');
+  const alice = await addUser(space, 'alice', 'admin');
+  const { keycard } = space.open();
+  const user = (record: typeof bob) => ({ id: record.id, username: record.username, role: record.role });
+  await keycard.sessions.create({ user: user(bob) });
+  await keycard.sessions.create({ user: user(bob) });
+  await keycard.sessions.create({ user: user(alice) });
+
+  const block = await space.run(['user', 'block', 'bob']);
+  assertSuccess(block);
+  assert.match(block.stdout, /^blocked bob/);
+  assert.equal((await keycard.users.get(bob.id))?.blocked, true);
+  assert.deepEqual(await keycard.sessions.listForUser(bob.id), []);
+  assert.equal((await keycard.sessions.listForUser(alice.id)).length, 1, "alice's session is untouched");
+  assert.deepEqual(await keycard.users.verifyCredentials('bob', PASSWORD), {
+    ok: false,
+    reason: 'account_blocked',
+  });
+  const listed = await space.run(['user', 'list']);
+  assert.match(listed.stdout, /^bob\s+user\s+blocked\s/m);
+  assert.match(listed.stdout, /^alice\s+admin\s+active\s/m);
+
+  const unblock = await space.run(['user', 'unblock', 'BOB']);
+  assertSuccess(unblock);
+  assert.match(unblock.stdout, /^unblocked bob\n$/);
+  assert.equal((await keycard.users.get(bob.id))?.blocked, false);
+  assert.equal((await keycard.users.verifyCredentials('bob', PASSWORD)).ok, true);
+});
+
+test('user block and unblock of a missing user fail with one line naming it', async (t) => {
+  const space = workspace(t);
+  await addUser(space, 'alice');
+  for (const action of ['block', 'unblock']) {
+    const result = await space.run(['user', action, 'nobody']);
+    assert.match(assertOneLineFailure(result, 1), /no user named 'nobody'/, action);
+  }
+  assert.equal((await space.open().keycard.users.findByUsername('alice'))?.blocked, false);
+});
+
+test('user passwd sets a new password from stdin and ends the user’s sessions', async (t) => {
+  const space = workspace(t);
+  const bob = await addUser(space, 'bob');
+  const { keycard } = space.open();
+  await keycard.sessions.create({ user: { id: bob.id, username: bob.username, role: bob.role } });
+
+  const tooShort = await space.run(['user', 'passwd', 'bob', '--password-stdin'], { stdin: 'short' });
+  assert.match(assertOneLineFailure(tooShort, 1), /at least 8 characters/);
+  assert.equal((await keycard.users.verifyCredentials('bob', PASSWORD)).ok, true, 'unchanged');
+  assert.equal((await keycard.sessions.listForUser(bob.id)).length, 1, 'sessions kept on failure');
+
+  const changed = await space.run(['user', 'passwd', 'bob', '--password-stdin'], {
+    stdin: 'a brand new password\n',
+  });
+  assertSuccess(changed);
+  assert.match(changed.stdout, /^password changed for bob/);
+  assert.equal((await keycard.users.verifyCredentials('bob', 'a brand new password')).ok, true);
+  assert.equal((await keycard.users.verifyCredentials('bob', PASSWORD)).ok, false);
+  assert.deepEqual(await keycard.sessions.listForUser(bob.id), []);
+
+  const missing = await space.run(['user', 'passwd', 'nobody', '--password-stdin'], {
+    stdin: 'a brand new password',
+  });
+  assert.match(assertOneLineFailure(missing, 1), /no user named 'nobody'/);
+
+  const noStdin = await space.run(['user', 'passwd', 'bob']);
+  assert.match(assertOneLineFailure(noStdin, 2), /--password-stdin/);
+});

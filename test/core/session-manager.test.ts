@@ -1,0 +1,361 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import {
+  createSessionManager,
+  type NewSession,
+  type SessionManager,
+  type SessionPolicy,
+} from '../../src/core/session/manager.js';
+import type { AuthUser, Store } from '../../src/core/store.js';
+import { generateToken, hashToken, isWellFormedToken } from '../../src/core/tokens.js';
+import { MemoryStore } from '../../src/stores/memory/index.js';
+import { SQLiteStore } from '../../src/stores/sqlite/index.js';
+import { ManualClock } from '../helpers/clock.js';
+import { type CountingStore, countingStore } from '../helpers/counting-store.js';
+import { expectKeycardError, rejected } from './support.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const POLICY: SessionPolicy = {
+  idleTimeoutMs: 30 * MINUTE,
+  absoluteTimeoutMs: 8 * HOUR,
+  touchIntervalMs: 3 * MINUTE,
+  maxDataBytes: 1024,
+};
+const ALICE: AuthUser = { id: 'user-alice', username: 'alice', role: 'user' };
+const BOB: AuthUser = { id: 'user-bob', username: 'bob', role: 'user' };
+
+interface Setup {
+  clock: ManualClock;
+  store: Store;
+  counting: CountingStore;
+  manager: SessionManager;
+}
+
+const tempDir = mkdtempSync(join(tmpdir(), 'keycard-core-manager-'));
+const opened: Store[] = [];
+after(async () => {
+  for (const store of opened) await store.close();
+  rmSync(tempDir, { recursive: true, force: true });
+});
+
+let files = 0;
+const stores: Array<[string, (clock: ManualClock) => Store]> = [
+  ['memory', (clock) => new MemoryStore({ clock, sweepIntervalMs: 3_600_000 })],
+  [
+    'sqlite',
+    (clock) =>
+      new SQLiteStore({
+        path: join(tempDir, `sessions-${++files}.db`),
+        clock,
+        pruneIntervalMs: 0,
+        fileCheckIntervalMs: 0,
+      }),
+  ],
+];
+
+for (const [kind, makeStore] of stores) {
+  const setup = (): Setup => {
+    const clock = new ManualClock();
+    const store = makeStore(clock);
+    opened.push(store);
+    const counting = countingStore(store);
+    return { clock, store, counting, manager: createSessionManager(counting.store, POLICY, clock) };
+  };
+
+  describe(`session manager over the ${kind} store`, () => {
+    describe('create', () => {
+      test('issues a fresh well-formed token and stores only its SHA-256', async () => {
+        const { clock, store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE, ip: '203.0.113.7', userAgent: 'UA' });
+        assert.ok(isWellFormedToken(token));
+        assert.equal(session.id, hashToken(token));
+        assert.notEqual(session.id, token);
+        assert.equal(await store.getSession(token), null, 'the token itself is not a key');
+        const stored = await store.getSession(session.id);
+        assert.ok(stored);
+        assert.deepEqual(stored.user, ALICE);
+        assert.equal(stored.createdAt, clock.now());
+        assert.equal(stored.lastActiveAt, clock.now());
+        assert.equal(stored.expiresAt, clock.now() + POLICY.idleTimeoutMs);
+        assert.equal(stored.absoluteExpiresAt, clock.now() + POLICY.absoluteTimeoutMs);
+        assert.deepEqual(stored.data, {});
+        assert.equal(stored.ip, '203.0.113.7');
+        assert.equal(stored.userAgent, 'UA');
+        assert.equal(JSON.stringify(stored).includes(token), false);
+      });
+
+      test('never reuses a token or id given in its input', async () => {
+        const { manager } = setup();
+        const planted = generateToken();
+        const input = { user: null, token: planted, id: hashToken(planted) } as NewSession;
+        const first = await manager.create(input);
+        const second = await manager.create(input);
+        for (const { token, session } of [first, second]) {
+          assert.notEqual(token, planted);
+          assert.notEqual(session.id, hashToken(planted));
+        }
+        assert.notEqual(first.token, second.token);
+        assert.equal((await manager.validate(planted)).ok, false);
+      });
+
+      test('keeps a bounded prefix of the user agent', async () => {
+        const { manager } = setup();
+        const { session } = await manager.create({ user: null, userAgent: 'x'.repeat(1000) });
+        assert.equal(session.userAgent?.length, 256);
+      });
+
+      test('refuses data over the size limit before any write', async () => {
+        const { counting, manager } = setup();
+        const error = await rejected(() => manager.create({ user: null, data: { blob: 'x'.repeat(2000) } }));
+        expectKeycardError(error, 'session_data_too_large');
+        assert.equal(counting.writes(), 0);
+      });
+    });
+
+    describe('validate', () => {
+      for (const [label, token] of [
+        ['the empty string', ''],
+        ['a short string', 'abc'],
+        ['a token with a character too many', `${generateToken()}x`],
+        ['a non-canonical token', `${generateToken().slice(0, 42)}B`],
+      ]) {
+        test(`answers malformed for ${label}, without reading the store`, async () => {
+          const { counting, manager } = setup();
+          assert.deepEqual(await manager.validate(token as string), { ok: false, reason: 'malformed' });
+          assert.equal(counting.reads() + counting.writes(), 0);
+        });
+      }
+
+      test('answers unknown for a well-formed token that was never issued, after one read', async () => {
+        const { counting, manager } = setup();
+        assert.deepEqual(await manager.validate(generateToken()), { ok: false, reason: 'unknown' });
+        assert.equal(counting.counts.get('getSession'), 1);
+        assert.equal(counting.writes(), 0);
+      });
+
+      test('returns the session for its token with exactly one read', async () => {
+        const { counting, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        counting.reset();
+        const result = await manager.validate(token);
+        assert.ok(result.ok);
+        assert.equal(result.session.id, session.id);
+        assert.deepEqual(result.session.data, { a: 1 });
+        assert.equal(counting.reads(), 1);
+        assert.equal(counting.writes(), 0);
+      });
+
+      test('ends a session at the idle timeout and deletes its record', async () => {
+        const { clock, store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        clock.advance(POLICY.idleTimeoutMs - 1);
+        assert.equal((await manager.validate(token)).ok, true);
+        clock.advance(1);
+        assert.deepEqual(await manager.validate(token), { ok: false, reason: 'expired' });
+        assert.equal(await store.getSession(session.id), null);
+        assert.deepEqual(await manager.validate(token), { ok: false, reason: 'unknown' });
+      });
+
+      test('slides the idle expiry while the session is used', async () => {
+        const { clock, manager } = setup();
+        const { token } = await manager.create({ user: ALICE });
+        for (let elapsed = 0; elapsed < 3 * HOUR; elapsed += 20 * MINUTE) {
+          clock.advance(20 * MINUTE);
+          const result = await manager.validate(token);
+          assert.ok(result.ok, `still alive after ${elapsed + 20 * MINUTE} ms`);
+          assert.equal(await manager.save(result.session, null), true);
+        }
+      });
+
+      test('ends a session at the absolute timeout however active it is', async () => {
+        const { clock, store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        const end = session.absoluteExpiresAt;
+        while (clock.now() + 20 * MINUTE < end) {
+          clock.advance(20 * MINUTE);
+          const result = await manager.validate(token);
+          assert.ok(result.ok);
+          await manager.save(result.session, null);
+          assert.ok(result.session.expiresAt <= end, 'idle expiry never passes the absolute expiry');
+          const stored = await store.getSession(session.id);
+          assert.ok(stored && stored.expiresAt <= end, 'nor does the stored one');
+        }
+        clock.advance(end - 1 - clock.now());
+        assert.equal((await manager.validate(token)).ok, true);
+        clock.advance(1);
+        assert.deepEqual(await manager.validate(token), { ok: false, reason: 'expired' });
+        assert.equal(await store.getSession(session.id), null);
+      });
+    });
+
+    describe('save', () => {
+      test('writes nothing for a validation before the touch interval', async () => {
+        const { clock, counting, manager } = setup();
+        const { token } = await manager.create({ user: ALICE });
+        clock.advance(POLICY.touchIntervalMs - 1);
+        counting.reset();
+        const result = await manager.validate(token);
+        assert.ok(result.ok);
+        assert.equal(manager.isTouchDue(result.session), false);
+        assert.equal(await manager.save(result.session, null), true);
+        assert.equal(counting.writes(), 0);
+      });
+
+      test('writes exactly one touchSession once the touch interval has passed', async () => {
+        const { clock, store, counting, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        clock.advance(POLICY.touchIntervalMs);
+        counting.reset();
+        const result = await manager.validate(token);
+        assert.ok(result.ok);
+        assert.equal(manager.isTouchDue(result.session), true);
+        assert.equal(await manager.save(result.session, null), true);
+        assert.equal(counting.writes(), 1);
+        assert.equal(counting.counts.get('touchSession'), 1);
+        const stored = await store.getSession(session.id);
+        assert.equal(stored?.lastActiveAt, clock.now());
+        assert.equal(stored?.expiresAt, clock.now() + POLICY.idleTimeoutMs);
+        assert.equal(result.session.lastActiveAt, clock.now());
+        // Now current again: the next request writes nothing.
+        counting.reset();
+        assert.equal(await manager.save(result.session, null), true);
+        assert.equal(counting.writes(), 0);
+      });
+
+      test('a touch never rewrites session data', async () => {
+        const { clock, store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        clock.advance(POLICY.touchIntervalMs);
+        const result = await manager.validate(token);
+        assert.ok(result.ok);
+        result.session.data = { a: 2 };
+        await manager.save(result.session, null);
+        assert.deepEqual((await store.getSession(session.id))?.data, { a: 1 });
+      });
+
+      test('writes a data patch in one patchSessionData call, without touching when not due', async () => {
+        const { clock, store, counting, manager } = setup();
+        const { session } = await manager.create({ user: ALICE, data: { a: 1, b: 2 } });
+        const created = session.lastActiveAt;
+        clock.advance(MINUTE);
+        counting.reset();
+        assert.equal(await manager.save(session, { set: { a: 10, c: 3 }, unset: ['b'] }), true);
+        assert.equal(counting.writes(), 1);
+        assert.equal(counting.counts.get('patchSessionData'), 1);
+        const stored = await store.getSession(session.id);
+        assert.deepEqual(stored?.data, { a: 10, c: 3 });
+        assert.equal(stored?.lastActiveAt, created);
+        assert.deepEqual(session.data, { a: 10, c: 3 });
+      });
+
+      test('carries a due touch in the same patchSessionData write', async () => {
+        const { clock, store, counting, manager } = setup();
+        const { session } = await manager.create({ user: ALICE });
+        clock.advance(POLICY.touchIntervalMs + MINUTE);
+        counting.reset();
+        assert.equal(await manager.save(session, { set: { a: 1 }, unset: [] }), true);
+        assert.equal(counting.writes(), 1);
+        assert.equal(counting.counts.get('touchSession'), undefined);
+        const stored = await store.getSession(session.id);
+        assert.deepEqual(stored?.data, { a: 1 });
+        assert.equal(stored?.lastActiveAt, clock.now());
+        assert.equal(stored?.expiresAt, clock.now() + POLICY.idleTimeoutMs);
+      });
+
+      test('refuses a patch over the size limit before any write', async () => {
+        const { store, counting, manager } = setup();
+        const { session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        counting.reset();
+        const error = await rejected(() =>
+          manager.save(session, { set: { blob: 'x'.repeat(2000) }, unset: [] }),
+        );
+        const keycardError = expectKeycardError(error, 'session_data_too_large');
+        assert.match(keycardError.message, /1024 bytes/);
+        assert.equal(counting.writes(), 0);
+        assert.deepEqual((await store.getSession(session.id))?.data, { a: 1 });
+        assert.deepEqual(session.data, { a: 1 });
+      });
+
+      test('refuses a patch that only overflows once merged with a concurrent write', async () => {
+        const { store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        const other = await manager.validate(token);
+        assert.ok(other.ok);
+        assert.equal(await manager.save(other.session, { set: { first: 'x'.repeat(600) }, unset: [] }), true);
+        // `session` is stale: its own check passes, the store's check after merging does not.
+        const error = await rejected(() =>
+          manager.save(session, { set: { second: 'y'.repeat(600) }, unset: [] }),
+        );
+        expectKeycardError(error, 'session_data_too_large');
+        assert.deepEqual(Object.keys((await store.getSession(session.id))?.data ?? {}), ['first']);
+      });
+
+      test('keeps both of two concurrent patches to different keys', async () => {
+        const { store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        const one = await manager.validate(token);
+        const two = await manager.validate(token);
+        assert.ok(one.ok && two.ok);
+        await Promise.all([
+          manager.save(one.session, { set: { a: 1 }, unset: [] }),
+          manager.save(two.session, { set: { b: 2 }, unset: [] }),
+        ]);
+        assert.deepEqual((await store.getSession(session.id))?.data, { a: 1, b: 2 });
+      });
+
+      test('returns false after destroy and does not revive the session', async () => {
+        const { clock, store, manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        assert.equal(await manager.destroy(session.id), true);
+        assert.equal(await manager.save(session, { set: { a: 2 }, unset: [] }), false);
+        clock.advance(POLICY.touchIntervalMs);
+        await manager.save(session, null);
+        await manager.save(session, { set: { b: 1 }, unset: [] });
+        assert.equal(await store.getSession(session.id), null);
+        assert.deepEqual(await manager.listForUser(ALICE.id), []);
+        assert.deepEqual(await manager.validate(token), { ok: false, reason: 'unknown' });
+      });
+    });
+
+    describe('destroy', () => {
+      test('destroy deletes once and reports whether a record was deleted', async () => {
+        const { manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        assert.equal(await manager.destroy(session.id), true);
+        assert.equal(await manager.destroy(session.id), false);
+        assert.deepEqual(await manager.validate(token), { ok: false, reason: 'unknown' });
+      });
+
+      test('destroyForUser deletes only a session of that user', async () => {
+        const { manager } = setup();
+        const { token, session } = await manager.create({ user: ALICE });
+        assert.equal(await manager.destroyForUser(BOB.id, session.id), false);
+        assert.equal((await manager.validate(token)).ok, true);
+        assert.equal(await manager.destroyForUser(ALICE.id, session.id), true);
+        assert.equal((await manager.validate(token)).ok, false);
+      });
+
+      test('destroyAllForUser ends every session of the user except the one kept, and nobody else’s', async () => {
+        const { manager } = setup();
+        const a1 = await manager.create({ user: ALICE });
+        const a2 = await manager.create({ user: ALICE });
+        const a3 = await manager.create({ user: ALICE });
+        const b1 = await manager.create({ user: BOB });
+        assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: a2.session.id }), 2);
+        assert.deepEqual(
+          (await manager.listForUser(ALICE.id)).map((s) => s.id),
+          [a2.session.id],
+        );
+        assert.equal((await manager.validate(a1.token)).ok, false);
+        assert.equal((await manager.validate(a3.token)).ok, false);
+        assert.equal((await manager.validate(b1.token)).ok, true);
+        assert.equal(await manager.destroyAllForUser(ALICE.id), 1);
+        assert.deepEqual(await manager.listForUser(ALICE.id), []);
+      });
+    });
+  });
+}

@@ -1,0 +1,126 @@
+/** The server-rendered pages: sign in, account (sessions), admin; forms post to the API routes. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client, request } from '../helpers/http.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const HTML = { accept: 'text/html' };
+
+describe('server: pages', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('with no users, the sign-in page says exactly how to create the first admin', async () => {
+    const root = await request(server.url, 'GET', '/', { headers: HTML });
+    assert.equal(root.status, 303);
+    assert.equal(root.headers.location, '/login');
+    const page = await request(server.url, 'GET', '/login', { headers: HTML });
+    assert.equal(page.status, 200);
+    assert.match(page.headers['content-type'] ?? '', /text\/html/);
+    assert.match(page.text, /npx keycard user add admin --role admin --password-stdin/);
+    assert.match(page.text, /<form method="post" action="\/auth\/login">/);
+    await server.keycard.users.create({ username: 'alice', password: 'alice-password', role: 'admin' });
+    const after = await request(server.url, 'GET', '/login', { headers: HTML });
+    assert.doesNotMatch(after.text, /first admin/);
+  });
+
+  test('pages carry a strict CSP, no framing and no caching', async () => {
+    const page = await request(server.url, 'GET', '/login', { headers: HTML });
+    const csp = String(page.headers['content-security-policy'] ?? '');
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.equal(page.headers['cache-control'], 'no-store');
+    assert.doesNotMatch(page.text, /<script|style=/, 'no inline script or style');
+    const css = await request(server.url, 'GET', '/assets/keycard.css');
+    assert.equal(css.status, 200);
+    assert.match(css.headers['content-type'] ?? '', /text\/css/);
+  });
+
+  test('the sign-in form leads to the account page listing my sessions', async () => {
+    const browser = new Client(server.url);
+    const failed = await browser.post('/auth/login', {
+      form: { username: 'alice', password: 'wrong-password' },
+      headers: HTML,
+    });
+    assert.equal(failed.status, 401);
+    assert.match(failed.text, /wrong username or password/);
+    assert.match(failed.text, /value="alice"/, 'the username is kept');
+    const signedIn = await browser.post('/auth/login', {
+      form: { username: 'alice', password: 'alice-password' },
+    });
+    assert.equal(signedIn.status, 303);
+    assert.equal(signedIn.headers.location, '/account');
+    const account = await browser.get('/account', { headers: HTML });
+    assert.equal(account.status, 200);
+    assert.match(account.text, /Signed in as alice/);
+    assert.match(account.text, /this device/);
+    assert.equal((account.text.match(/<tr data-session=/g) ?? []).length, 1);
+  });
+
+  test('the account page escapes what devices send (user agents are attacker-controlled)', async () => {
+    const browser = new Client(server.url);
+    await browser.post('/auth/login', {
+      form: { username: 'alice', password: 'alice-password' },
+      headers: { 'user-agent': '<script>alert(1)</script>"onmouseover="x' },
+    });
+    const account = await browser.get('/account', { headers: HTML });
+    assert.doesNotMatch(account.text, /<script>alert/);
+    assert.match(account.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;onmouseover=&quot;x/);
+  });
+
+  test('revoking another session and signing out from the page', async () => {
+    const laptop = new Client(server.url);
+    const phone = new Client(server.url);
+    await laptop.post('/auth/login', { form: { username: 'alice', password: 'alice-password' } });
+    await phone.post('/auth/login', { form: { username: 'alice', password: 'alice-password' } });
+    const phoneId = (await phone.get('/auth/me')).json.session.id;
+    const revoked = await laptop.post(`/auth/sessions/${phoneId}/revoke`, { form: {} });
+    assert.equal(revoked.status, 303);
+    assert.equal(revoked.headers.location, '/account');
+    assert.equal((await phone.get('/account', { headers: HTML })).headers.location, '/login');
+    const out = await laptop.post('/auth/logout', { form: {} });
+    assert.equal(out.status, 303);
+    assert.equal(out.headers.location, '/login');
+    assert.equal((await laptop.get('/auth/me')).status, 401);
+  });
+
+  test('the admin page lists users for admins and is refused to others', async () => {
+    await server.keycard.users.create({ username: 'bob', password: 'bob-password' });
+    const bob = new Client(server.url);
+    await bob.post('/auth/login', { form: { username: 'bob', password: 'bob-password' } });
+    assert.equal((await bob.get('/admin', { headers: HTML })).status, 403);
+    const alice = new Client(server.url);
+    await alice.post('/auth/login', { form: { username: 'alice', password: 'alice-password' } });
+    const admin = await alice.get('/admin', { headers: HTML });
+    assert.equal(admin.status, 200);
+    assert.match(admin.text, /data-user="bob"/);
+    const bobId = (await server.keycard.users.findByUsername('bob'))?.id;
+    const blocked = await alice.post(`/auth/admin/users/${bobId}/block`, { form: {} });
+    assert.equal(blocked.status, 303);
+    assert.equal((await bob.get('/auth/me')).status, 401);
+  });
+
+  test('a cross-site form post gets a 403 page, not a login', async () => {
+    const response = await request(server.url, 'POST', '/auth/login', {
+      form: { username: 'alice', password: 'alice-password' },
+      headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+    });
+    assert.equal(response.status, 403);
+    assert.match(response.headers['content-type'] ?? '', /text\/html/);
+    assert.equal(response.setCookies.length, 0);
+  });
+
+  test('unknown routes get 404 in the error format', async () => {
+    const response = await request(server.url, 'GET', '/nope');
+    assert.equal(response.status, 404);
+    assert.equal(response.json.error.code, 'not_found');
+  });
+});
