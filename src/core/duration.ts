@@ -24,7 +24,9 @@ export function parseDuration(value: unknown, optionName: string): number {
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
   if (seconds > MAX_DURATION_SECONDS) {
-    throw configurationError(`${optionName} is '${value}': expected a duration of at most 3650d (ten years), such as '15m' or '7d'`);
+    throw configurationError(
+      `${optionName} is '${value}': expected a duration of at most 3650d (ten years), such as '15m' or '7d'`,
+    );
   }
   return seconds;
 }
