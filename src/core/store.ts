@@ -104,7 +104,71 @@ export interface UserStore {
   updateUser(id: string, update: UserUpdate): Promise<UserRecord | null>;
 }
 
-export interface Store extends SessionStore, UserStore {
+/**
+ * A refresh token (JWT and hybrid strategies), stored by the SHA-256 of its value. Each belongs to a login
+ * (a `SessionRecord` whose id is the JWT's `sid`); rotation spends it and records its successor.
+ */
+export interface RefreshTokenRecord {
+  /** base64url SHA-256 of the token. */
+  id: string;
+  /** The login (session record) this token belongs to. */
+  loginId: string;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was exchanged for its successor; null while it is the login's current token. */
+  spentAt: number | null;
+  /** The id of the token it was exchanged for; null while current. */
+  successorId: string | null;
+}
+
+export interface RotateOptions {
+  now: number;
+  /** A spent token presented again within this many ms of its rotation is an honest race, not reuse. */
+  graceMs: number;
+  /** The token to issue in exchange (its `loginId` is ignored: the store uses the presented token's). */
+  successor: RefreshTokenRecord;
+  /** Activity to record on the login, with `touchSession`'s only-forward rule. */
+  touch: { lastActiveAt: number; expiresAt: number };
+}
+
+/**
+ * The outcome of presenting a refresh token, decided atomically by the store:
+ * - `rotated`: it was current; it is now spent and `successor` is the login's current token;
+ * - `grace`: it was spent less than `graceMs` ago; nothing changes, and `successorId` says what it was
+ *   exchanged for (the caller can hand the same successor to the second tab);
+ * - `reused`: it was spent longer ago — a stolen token replayed: the store has deleted the login, which
+ *   kills every token of the family;
+ * - `invalid`: unknown, expired, or its login is gone.
+ */
+export type RotationResult =
+  | { status: 'rotated'; login: SessionRecord }
+  | { status: 'grace'; login: SessionRecord; successorId: string }
+  | { status: 'reused'; login: SessionRecord }
+  | { status: 'invalid' };
+
+export interface RefreshTokenStore {
+  createRefreshToken(record: RefreshTokenRecord): Promise<void>;
+  rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult>;
+}
+
+export interface CounterValue {
+  count: number;
+  /** When the current window ends and the counter starts again from zero. */
+  resetAt: number;
+}
+
+/**
+ * Fixed-window counters for throttling, shared by every instance using the store. A window starts at the
+ * first increment and lasts `windowMs`; after it, the next increment starts a new window at 1.
+ */
+export interface CounterStore {
+  incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue>;
+  /** The counter's value, or null when it has no live window. */
+  readCounter(key: string, now: number): Promise<CounterValue | null>;
+  resetCounter(key: string): Promise<void>;
+}
+
+export interface Store extends SessionStore, UserStore, RefreshTokenStore, CounterStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

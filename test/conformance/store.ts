@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { KeycardError } from '../../src/core/errors.js';
-import type { SessionRecord, Store, UserRecord } from '../../src/core/store.js';
+import type { RefreshTokenRecord, SessionRecord, Store, UserRecord } from '../../src/core/store.js';
 import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { ManualClock } from '../helpers/clock.js';
 
@@ -312,6 +312,146 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         const user = userFixture(clock, { username: 'zoë.ångström' });
         await store.createUser(user);
         assert.equal((await store.getUserByUsername('zoë.ångström'))?.id, user.id);
+      });
+    });
+
+    describe('refresh tokens', () => {
+      const token = (loginId: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+        id: hashToken(generateToken()),
+        loginId,
+        createdAt: clock.now(),
+        expiresAt: clock.now() + HOUR,
+        spentAt: null,
+        successorId: null,
+        ...overrides,
+      });
+      const rotate = (presented: string, successor: RefreshTokenRecord, graceMs = 10_000) =>
+        store.rotateRefreshToken(presented, {
+          now: clock.now(),
+          graceMs,
+          successor,
+          touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
+        });
+
+      test('rotation spends the current token, issues the successor and touches the login', async () => {
+        const login = sessionFixture(clock);
+        await store.createSession(login);
+        const first = token(login.id);
+        await store.createRefreshToken(first);
+        clock.advance(1000);
+        const second = token('ignored');
+        const result = await rotate(first.id, second);
+        assert.equal(result.status, 'rotated');
+        assert.equal(result.status === 'rotated' && result.login.id, login.id);
+        assert.equal(result.status === 'rotated' && result.login.lastActiveAt, clock.now());
+        const third = token('ignored');
+        assert.equal(
+          (await rotate(second.id, third)).status,
+          'rotated',
+          'the successor is current, in the same login',
+        );
+      });
+
+      test('a spent token presented again within the grace window returns the same successor', async () => {
+        const login = sessionFixture(clock);
+        await store.createSession(login);
+        const first = token(login.id);
+        await store.createRefreshToken(first);
+        const second = token(login.id);
+        await rotate(first.id, second);
+        clock.advance(2000);
+        const again = await rotate(first.id, token(login.id));
+        assert.equal(again.status, 'grace');
+        assert.equal(again.status === 'grace' && again.successorId, second.id);
+        assert.ok(await store.getSession(login.id), 'the login survives an honest race');
+        assert.equal((await rotate(second.id, token(login.id))).status, 'rotated');
+      });
+
+      test('a spent token presented after the grace window is reuse: the whole login is revoked', async () => {
+        const login = sessionFixture(clock);
+        await store.createSession(login);
+        const first = token(login.id);
+        await store.createRefreshToken(first);
+        const second = token(login.id);
+        await rotate(first.id, second);
+        clock.advance(10_001);
+        const reused = await rotate(first.id, token(login.id));
+        assert.equal(reused.status, 'reused');
+        assert.equal(reused.status === 'reused' && reused.login.id, login.id);
+        assert.equal(await store.getSession(login.id), null);
+        assert.deepEqual(await store.listUserSessions('user-1'), []);
+        assert.equal(
+          (await rotate(second.id, token(login.id))).status,
+          'invalid',
+          'the successor died with its login',
+        );
+      });
+
+      test('unknown, expired, and logged-out tokens are invalid and change nothing', async () => {
+        const login = sessionFixture(clock);
+        await store.createSession(login);
+        assert.equal((await rotate(hashToken(generateToken()), token(login.id))).status, 'invalid');
+        const expiring = token(login.id, { expiresAt: clock.now() + 100 });
+        await store.createRefreshToken(expiring);
+        clock.advance(100);
+        assert.equal((await rotate(expiring.id, token(login.id))).status, 'invalid');
+        const live = token(login.id);
+        await store.createRefreshToken(live);
+        await store.deleteSession(login.id);
+        assert.equal((await rotate(live.id, token(login.id))).status, 'invalid');
+      });
+
+      test('concurrent rotations of one token: exactly one rotates, the others get the grace successor', async () => {
+        const login = sessionFixture(clock);
+        await store.createSession(login);
+        const first = token(login.id);
+        await store.createRefreshToken(first);
+        const results = await Promise.all(Array.from({ length: 8 }, () => rotate(first.id, token(login.id))));
+        const rotated = results.filter((result) => result.status === 'rotated');
+        assert.equal(rotated.length, 1);
+        const successors = new Set(
+          results.map((result) => (result.status === 'grace' ? result.successorId : null)),
+        );
+        successors.delete(null);
+        assert.equal(successors.size, 1, 'every racing caller is pointed at the one successor');
+        assert.ok(await store.getSession(login.id));
+      });
+    });
+
+    describe('counters', () => {
+      test('counts within a window, then starts again', async () => {
+        const key = `login:${generateId()}`;
+        assert.equal(await store.readCounter(key, clock.now()), null);
+        const first = await store.incrementCounter(key, 60_000, clock.now());
+        assert.deepEqual(first, { count: 1, resetAt: clock.now() + 60_000 });
+        clock.advance(1000);
+        assert.deepEqual(await store.incrementCounter(key, 60_000, clock.now()), {
+          count: 2,
+          resetAt: first.resetAt,
+        });
+        assert.deepEqual(await store.readCounter(key, clock.now()), { count: 2, resetAt: first.resetAt });
+        clock.advance(59_000);
+        assert.equal(await store.readCounter(key, clock.now()), null);
+        assert.deepEqual(await store.incrementCounter(key, 60_000, clock.now()), {
+          count: 1,
+          resetAt: clock.now() + 60_000,
+        });
+      });
+
+      test('reset clears a counter; counters are independent', async () => {
+        const a = `ip:${generateId()}`;
+        const b = `ip:${generateId()}`;
+        await store.incrementCounter(a, 60_000, clock.now());
+        await store.incrementCounter(b, 60_000, clock.now());
+        await store.resetCounter(a);
+        assert.equal(await store.readCounter(a, clock.now()), null);
+        assert.equal((await store.readCounter(b, clock.now()))?.count, 1);
+      });
+
+      test('concurrent increments are all counted', async () => {
+        const key = `user:${generateId()}`;
+        await Promise.all(Array.from({ length: 50 }, () => store.incrementCounter(key, 60_000, clock.now())));
+        assert.equal((await store.readCounter(key, clock.now()))?.count, 50);
       });
     });
 

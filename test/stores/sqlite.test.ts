@@ -22,7 +22,7 @@ describeStoreConformance('sqlite', async (clock) => {
   return {
     store,
     async reset() {
-      raw.exec('DELETE FROM sessions; DELETE FROM users;');
+      raw.exec('DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters;');
     },
     async close() {
       raw.close();
@@ -43,7 +43,7 @@ test('sqlite store applies migrations once and records the schema version', asyn
     const rows = raw.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
     assert.deepEqual(
       rows.map((row) => row.version),
-      [LATEST_VERSION],
+      Array.from({ length: LATEST_VERSION }, (_, i) => i + 1),
     );
     assert.equal((raw.pragma('journal_mode', { simple: true }) as string).toLowerCase(), 'wal');
     raw.close();

@@ -9,10 +9,14 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { KeycardError } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
+  CounterValue,
   DataPatch,
   ListUsersOptions,
   PatchOptions,
   PatchResult,
+  RefreshTokenRecord,
+  RotateOptions,
+  RotationResult,
   SessionRecord,
   Store,
   UserRecord,
@@ -35,6 +39,8 @@ export class MemoryStore implements Store {
   private readonly sessionsByUser = new Map<string, Set<string>>();
   private readonly users = new Map<string, UserRecord>();
   private readonly userIdsByName = new Map<string, string>();
+  private readonly refreshTokens = new Map<string, RefreshTokenRecord>();
+  private readonly counters = new Map<string, CounterValue>();
   private readonly maxSessions: number;
   private readonly clock: Clock;
   private readonly timer: NodeJS.Timeout;
@@ -58,7 +64,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  /** Removes expired sessions; returns how many. */
+  /** Removes expired sessions (and expired refresh tokens and counters); returns how many sessions. */
   sweep(): number {
     const now = this.clock.now();
     let removed = 0;
@@ -68,6 +74,10 @@ export class MemoryStore implements Store {
         removed++;
       }
     }
+    for (const [id, token] of this.refreshTokens) {
+      if (token.expiresAt <= now || !this.sessions.has(token.loginId)) this.refreshTokens.delete(id);
+    }
+    for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
     return removed;
   }
 
@@ -189,6 +199,48 @@ export class MemoryStore implements Store {
     if (update.blocked !== undefined) user.blocked = update.blocked;
     user.updatedAt = update.updatedAt;
     return { ...user };
+  }
+
+  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    this.refreshTokens.set(record.id, { ...record });
+  }
+
+  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
+    const token = this.refreshTokens.get(presentedId);
+    const login = token && this.sessions.get(token.loginId);
+    if (!token || !login || token.expiresAt <= options.now) return { status: 'invalid' };
+    if (token.spentAt === null) {
+      token.spentAt = options.now;
+      token.successorId = options.successor.id;
+      this.refreshTokens.set(options.successor.id, { ...options.successor, loginId: token.loginId });
+      this.applyTouch(login, options.touch.lastActiveAt, options.touch.expiresAt);
+      return { status: 'rotated', login: this.toRecord(login) };
+    }
+    if (options.now - token.spentAt <= options.graceMs && token.successorId !== null) {
+      return { status: 'grace', login: this.toRecord(login), successorId: token.successorId };
+    }
+    const record = this.toRecord(login);
+    this.removeSession(login.id);
+    return { status: 'reused', login: record };
+  }
+
+  async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
+    const current = this.counters.get(key);
+    const next =
+      current && current.resetAt > now
+        ? { count: current.count + 1, resetAt: current.resetAt }
+        : { count: 1, resetAt: now + windowMs };
+    this.counters.set(key, next);
+    return { ...next };
+  }
+
+  async readCounter(key: string, now: number): Promise<CounterValue | null> {
+    const current = this.counters.get(key);
+    return current && current.resetAt > now ? { ...current } : null;
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    this.counters.delete(key);
   }
 
   async ping(): Promise<void> {}

@@ -11,10 +11,14 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
+  CounterValue,
   DataPatch,
   ListUsersOptions,
   PatchOptions,
   PatchResult,
+  RefreshTokenRecord,
+  RotateOptions,
+  RotationResult,
   SessionRecord,
   Store,
   UserRecord,
@@ -53,6 +57,15 @@ interface SessionRow {
   data: string;
   user_agent: string | null;
   ip: string | null;
+}
+
+interface RefreshTokenRow {
+  id: string;
+  login_id: string;
+  created_at: number;
+  expires_at: number;
+  spent_at: number | null;
+  successor_id: string | null;
 }
 
 interface UserRow {
@@ -162,6 +175,25 @@ function prepareStatements(db: Database.Database) {
          blocked = COALESCE(@blocked, blocked), updated_at = @updated_at WHERE id = @id`,
     ),
     ping: db.prepare('SELECT COUNT(*) AS count FROM schema_migrations'),
+    insertRefreshToken: db.prepare(
+      `INSERT INTO refresh_tokens (id, login_id, created_at, expires_at, spent_at, successor_id)
+       VALUES (@id, @login_id, @created_at, @expires_at, @spent_at, @successor_id)`,
+    ),
+    getRefreshToken: db.prepare('SELECT * FROM refresh_tokens WHERE id = ?'),
+    spendRefreshToken: db.prepare('UPDATE refresh_tokens SET spent_at = ?, successor_id = ? WHERE id = ?'),
+    pruneRefreshTokens: db.prepare(
+      'DELETE FROM refresh_tokens WHERE expires_at <= ? OR login_id NOT IN (SELECT id FROM sessions)',
+    ),
+    getCounter: db.prepare('SELECT count, reset_at FROM counters WHERE key = ?'),
+    upsertCounter: db.prepare(
+      `INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @reset_at)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN counters.reset_at > @now THEN counters.count + 1 ELSE 1 END,
+         reset_at = CASE WHEN counters.reset_at > @now THEN counters.reset_at ELSE @reset_at END
+       RETURNING count, reset_at`,
+    ),
+    deleteCounter: db.prepare('DELETE FROM counters WHERE key = ?'),
+    pruneCounters: db.prepare('DELETE FROM counters WHERE reset_at <= ?'),
   };
 }
 
@@ -250,10 +282,15 @@ export class SQLiteStore implements Store {
     this.timers.push(timer);
   }
 
-  /** Deletes sessions past their idle or absolute expiry; returns how many. */
+  /** Deletes sessions past their idle or absolute expiry (and dead refresh tokens and counters); returns how many sessions. */
   prune(): number {
     const now = this.clock.now();
-    return this.run(() => this.statements.prune.run(now, now).changes);
+    return this.run(() => {
+      const sessions = this.statements.prune.run(now, now).changes;
+      this.statements.pruneRefreshTokens.run(now);
+      this.statements.pruneCounters.run(now);
+      return sessions;
+    });
   }
 
   async createSession(record: SessionRecord): Promise<void> {
@@ -369,6 +406,72 @@ export class SQLiteStore implements Store {
     });
     const row = this.run(() => read.immediate());
     return row ? toUser(row) : null;
+  }
+
+  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    this.run(() =>
+      this.statements.insertRefreshToken.run({
+        id: record.id,
+        login_id: record.loginId,
+        created_at: record.createdAt,
+        expires_at: record.expiresAt,
+        spent_at: record.spentAt,
+        successor_id: record.successorId,
+      }),
+    );
+  }
+
+  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
+    const rotate = this.db.transaction((): RotationResult => {
+      const token = this.statements.getRefreshToken.get(presentedId) as RefreshTokenRow | undefined;
+      const row = token && (this.statements.getSession.get(token.login_id) as SessionRow | undefined);
+      if (!token || !row || token.expires_at <= options.now) return { status: 'invalid' };
+      if (token.spent_at === null) {
+        const successor = options.successor;
+        this.statements.spendRefreshToken.run(options.now, successor.id, presentedId);
+        this.statements.insertRefreshToken.run({
+          id: successor.id,
+          login_id: token.login_id,
+          created_at: successor.createdAt,
+          expires_at: successor.expiresAt,
+          spent_at: null,
+          successor_id: null,
+        });
+        this.statements.touch.run(options.touch.lastActiveAt, options.touch.expiresAt, token.login_id);
+        return {
+          status: 'rotated',
+          login: toSession(this.statements.getSession.get(token.login_id) as SessionRow),
+        };
+      }
+      if (options.now - token.spent_at <= options.graceMs && token.successor_id !== null) {
+        return { status: 'grace', login: toSession(row), successorId: token.successor_id };
+      }
+      this.statements.deleteSession.run(token.login_id);
+      return { status: 'reused', login: toSession(row) };
+    });
+    return this.run(() => rotate.immediate());
+  }
+
+  async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
+    const row = this.run(
+      () =>
+        this.statements.upsertCounter.get({ key, now, reset_at: now + windowMs }) as {
+          count: number;
+          reset_at: number;
+        },
+    );
+    return { count: row.count, resetAt: row.reset_at };
+  }
+
+  async readCounter(key: string, now: number): Promise<CounterValue | null> {
+    const row = this.run(
+      () => this.statements.getCounter.get(key) as { count: number; reset_at: number } | undefined,
+    );
+    return row && row.reset_at > now ? { count: row.count, resetAt: row.reset_at } : null;
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    this.run(() => this.statements.deleteCounter.run(key));
   }
 
   async ping(): Promise<void> {

@@ -41,6 +41,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_by_expiry ON sessions (expires_at);
     `,
   },
+  {
+    version: 2,
+    description: 'refresh tokens (JWT and hybrid strategies) and throttle counters',
+    sql: `
+      CREATE TABLE refresh_tokens (
+        id           TEXT PRIMARY KEY,
+        login_id     TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        spent_at     INTEGER,
+        successor_id TEXT
+      ) STRICT;
+
+      CREATE INDEX refresh_tokens_by_login ON refresh_tokens (login_id);
+      CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+
+      CREATE TABLE counters (
+        key      TEXT PRIMARY KEY,
+        count    INTEGER NOT NULL,
+        reset_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
