@@ -26,3 +26,28 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+export const REDIS_URL = process.env.KEYCARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const POSTGRES_URL = process.env.KEYCARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** No MongoDB server can be installed on our machines: its tests run only where this is set. */
+export const MONGODB_URL = process.env.KEYCARD_TEST_MONGODB_URL;
+
+/**
+ * Runs `probe` (e.g. a PING) against a service. Returns undefined when it answers; locally returns a
+ * skip reason when it does not; under CI=true throws, because CI must test every store we ship.
+ */
+export async function serviceSkipReason(name: string, probe: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await probe();
+    return undefined;
+  } catch (error) {
+    const reason = `${name} is not reachable (${(error as Error).message}); start it or set its KEYCARD_TEST_*_URL`;
+    if (IN_CI) throw new Error(`CI=true: ${reason}`);
+    return reason;
+  }
+}
+
+/** A short unique suffix for key prefixes and schema names, so concurrent test files never collide. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
