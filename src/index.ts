@@ -1,4 +1,14 @@
 // keycard's public surface for the core. Each name is listed on purpose; internals are not exported.
+
+export {
+  AuthContext,
+  type AuthProblem,
+  type IssuedTokens,
+  type LoginOptions,
+  type RefreshOutcome,
+  type SessionObject,
+} from './core/auth/context.js';
+export { RESERVED_DATA_KEYS } from './core/auth/session-object.js';
 export { type Clock, systemClock } from './core/clock.js';
 export { type CookieRead, parseCookieHeader, readCookie } from './core/cookies/parse.js';
 export {
@@ -19,6 +29,29 @@ export {
 export type { AuthEvent, EventContext, EventType, RevokeReason } from './core/events.js';
 export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
 export { isLocalhost, isSafeMethod, type RequestInfo } from './core/http/request.js';
+export { ALGORITHMS, type Algorithm } from './core/jwt/algorithms.js';
+export {
+  createKeySet,
+  exportPrivateJWK,
+  exportPublicJWK,
+  generateJWTKey,
+  importJWK,
+  type JWTKey,
+  type KeySet,
+  type PublicJWK,
+} from './core/jwt/keys.js';
+export type { JWTOptions, Transport } from './core/jwt/options.js';
+export { signJWT } from './core/jwt/sign.js';
+export { ACCESS_TOKEN_TYPE, type TokenService, userFromClaims } from './core/jwt/tokens.js';
+export {
+  type JWTClaims,
+  type JWTHeader,
+  type KeyResolver,
+  keySetResolver,
+  type VerifyOptions,
+  type VerifyResult,
+  verifyJWT,
+} from './core/jwt/verify.js';
 export { createKeycard, type Keycard, type SignInResult } from './core/keycard.js';
 export {
   type KeycardOptions,
@@ -34,12 +67,6 @@ export {
   type PasswordHasher,
 } from './core/passwords/hash.js';
 export { checkNewPassword, type PasswordPolicy } from './core/passwords/policy.js';
-export {
-  AuthContext,
-  type AuthProblem,
-  type LoginOptions,
-  type SessionObject,
-} from './core/session/context.js';
 export { applyPatch } from './core/session/data.js';
 export type { SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
 export type {

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'invalid_request'
   | 'invalid_credentials'
   | 'unauthenticated'
+  | 'token_expired'
+  | 'token_invalid'
   | 'forbidden'
   | 'account_blocked'
   | 'cross_site_request'
@@ -28,6 +30,8 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   invalid_request: 400,
   invalid_credentials: 401,
   unauthenticated: 401,
+  token_expired: 401,
+  token_invalid: 401,
   forbidden: 403,
   account_blocked: 403,
   cross_site_request: 403,

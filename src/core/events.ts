@@ -16,6 +16,8 @@ export type AuthEvent =
       username: string;
     } & EventContext)
   | ({ type: 'logout'; userId: string | null; sessionId: string } & EventContext)
+  | ({ type: 'token_refreshed'; userId: string; sessionId: string } & EventContext)
+  | ({ type: 'refresh_token_reused'; userId: string; sessionId: string } & EventContext)
   | ({ type: 'session_revoked'; userId: string; sessionId: string; by: 'user' | 'admin' } & EventContext)
   | ({ type: 'sessions_revoked'; userId: string; count: number; reason: RevokeReason } & EventContext)
   | ({ type: 'user_created'; userId: string; role: string } & EventContext)

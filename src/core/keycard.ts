@@ -3,12 +3,16 @@
  * session manager, the password hasher and the user service together, and creates a per-request
  * `AuthContext` for adapters.
  */
+
+import { AuthContext, type RequestFlow } from './auth/context.js';
 import { KeycardError } from './errors.js';
 import { createEmitter, type EventEmitter } from './events.js';
 import type { RequestInfo } from './http/request.js';
+import { TokenFlow } from './jwt/flow.js';
+import { createTokenService, type TokenService } from './jwt/tokens.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
-import { AuthContext } from './session/context.js';
+import { SessionFlow } from './session/flow.js';
 import { createSessionManager, type SessionManager } from './session/manager.js';
 import type { SessionRecord, Store, UserRecord } from './store.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
@@ -24,6 +28,8 @@ export interface Keycard {
   readonly passwords: PasswordHasher;
   readonly users: UserService;
   readonly emit: EventEmitter;
+  /** Access and refresh tokens (jwt strategy); null for the session strategy. */
+  readonly tokens: TokenService | null;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
   createContext(request: RequestInfo, setCookie: (header: string) => void): AuthContext;
   /** `createContext` + `load()`: at most one store read. Throws `store_unavailable` if the store is down. */
@@ -50,7 +56,13 @@ export function createKeycard(input: KeycardOptions): Keycard {
     clock,
     emit,
   });
-  const deps = { options, sessions, emit };
+  const tokens = options.jwt ? createTokenService(store, options.jwt, clock) : null;
+  const createFlow = tokens
+    ? (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
+        new TokenFlow({ options, tokens, sessions, emit }, context, setCookie)
+    : (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
+        new SessionFlow({ options, sessions, emit }, context, setCookie);
+  const deps = { options, createFlow };
 
   const createContext = (request: RequestInfo, setCookie: (header: string) => void): AuthContext =>
     new AuthContext(deps, request, setCookie);
@@ -62,6 +74,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     passwords,
     users,
     emit,
+    tokens,
     createContext,
     async authenticate(request, setCookie) {
       const context = createContext(request, setCookie);

@@ -7,12 +7,18 @@ import type { SameSite } from './cookies/serialize.js';
 import { type Duration, parseDuration } from './duration.js';
 import { configurationError } from './errors.js';
 import type { AuthEvent } from './events.js';
+import {
+  type JWTDefaults,
+  type JWTOptions,
+  type ResolvedJWTOptions,
+  resolveJWTOptions,
+} from './jwt/options.js';
 import { type Argon2Parameters, OWASP_ARGON2ID } from './passwords/hash.js';
 import { type PasswordPolicy, resolvePasswordPolicy } from './passwords/policy.js';
 import type { Store } from './store.js';
 
-export type Preset = 'web-app' | 'banking';
-export type Strategy = 'session';
+export type Preset = 'web-app' | 'banking' | 'api' | 'microservices' | 'mobile';
+export type Strategy = 'session' | 'jwt';
 
 export interface KeycardOptions {
   store: Store;
@@ -29,6 +35,8 @@ export interface KeycardOptions {
     /** Largest session data, in bytes of JSON (default 16384). */
     maxDataBytes?: number;
   };
+  /** The jwt strategy's keys, lifetimes and transport (see jwt/options.ts). */
+  jwt?: JWTOptions;
   cookie?: {
     /** Base name; `__Host-` is prepended whenever the cookie is Secure. Default `keycard_session`. */
     name?: string;
@@ -75,6 +83,8 @@ export interface ResolvedOptions {
     domain: string | undefined;
     persistent: boolean;
   };
+  /** Null for the session strategy. */
+  jwt: ResolvedJWTOptions | null;
   trustedOrigins: ReadonlySet<string> | null;
   passwordPolicy: PasswordPolicy;
   argon2: Argon2Parameters;
@@ -89,7 +99,17 @@ interface PresetValues {
   absoluteTimeout: Duration;
   sameSite: Exclude<SameSite, 'none'>;
   persistent: boolean;
+  jwt: JWTDefaults;
 }
+
+const JWT_DEFAULTS: JWTDefaults = {
+  transport: 'cookie',
+  accessTokenTTL: '15m',
+  refreshTokenTTL: '7d',
+  loginTTL: '30d',
+  requireAsymmetric: false,
+};
+const HEADER_JWT: JWTDefaults = { ...JWT_DEFAULTS, transport: 'header' };
 
 const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
   'web-app': {
@@ -98,6 +118,7 @@ const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
     absoluteTimeout: '7d',
     sameSite: 'lax',
     persistent: true,
+    jwt: JWT_DEFAULTS,
   },
   banking: {
     strategy: 'session',
@@ -105,6 +126,33 @@ const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
     absoluteTimeout: '8h',
     sameSite: 'strict',
     persistent: false,
+    jwt: { ...JWT_DEFAULTS, accessTokenTTL: '5m', refreshTokenTTL: '15m', loginTTL: '8h' },
+  },
+  // The rest are the token presets of DESIGN.md's table; session lifetimes apply only if you switch
+  // their strategy to session.
+  api: {
+    strategy: 'jwt',
+    idleTimeout: '24h',
+    absoluteTimeout: '7d',
+    sameSite: 'lax',
+    persistent: true,
+    jwt: HEADER_JWT,
+  },
+  microservices: {
+    strategy: 'jwt',
+    idleTimeout: '24h',
+    absoluteTimeout: '7d',
+    sameSite: 'lax',
+    persistent: true,
+    jwt: { ...HEADER_JWT, requireAsymmetric: true },
+  },
+  mobile: {
+    strategy: 'jwt',
+    idleTimeout: '24h',
+    absoluteTimeout: '7d',
+    sameSite: 'lax',
+    persistent: true,
+    jwt: { ...HEADER_JWT, refreshTokenTTL: '30d', loginTTL: '90d' },
   },
 });
 
@@ -157,8 +205,8 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     throw configurationError(`preset '${presetName}' is unknown; choose one of: ${PRESET_NAMES.join(', ')}`);
   }
   const strategy = options.strategy ?? preset.strategy;
-  if (strategy !== 'session') {
-    throw configurationError(`strategy '${strategy}' is not available; this version supports 'session'`);
+  if (strategy !== 'session' && strategy !== 'jwt') {
+    throw configurationError(`strategy '${String(strategy)}' is unknown; choose session or jwt`);
   }
   const environment =
     options.environment ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development');
@@ -213,6 +261,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     environment,
     session: { idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs, maxDataBytes },
     cookie: { name, sameSite, secure, domain, persistent: options.cookie?.persistent ?? preset.persistent },
+    jwt: strategy === 'session' ? null : resolveJWTOptions(options.jwt, preset.jwt),
     trustedOrigins: resolveOrigins(options.trustedOrigins),
     passwordPolicy: resolvePasswordPolicy(options.passwords),
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,

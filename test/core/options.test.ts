@@ -237,11 +237,9 @@ describe('resolveOptions: refusals say what to do', () => {
       /preset 'toString' is unknown; choose one of: web-app, banking/,
     ],
     ["the preset '__proto__'", { preset: '__proto__' }, /preset '__proto__' is unknown/],
-    [
-      'an unknown strategy',
-      { strategy: 'jwt' },
-      /strategy 'jwt' is not available; this version supports 'session'/,
-    ],
+    ['an unknown strategy', { strategy: 'cookies' }, /strategy 'cookies' is unknown; choose session or jwt/],
+    ['the jwt strategy without keys', { strategy: 'jwt' }, /jwt\.keys is required/],
+    ['a jwt preset without keys', { preset: 'api' }, /jwt\.keys is required/],
     [
       'a password minimum under 8',
       { passwords: { minLength: 6 } },

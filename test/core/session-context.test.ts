@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import bcrypt from 'bcryptjs';
+import type { AuthContext } from '../../src/core/auth/context.js';
 import type { AuthEvent } from '../../src/core/events.js';
 import { createKeycard, type Keycard } from '../../src/core/keycard.js';
 import type { KeycardOptions } from '../../src/core/options.js';
-import type { AuthContext } from '../../src/core/session/context.js';
 import type { Store, UserRecord } from '../../src/core/store.js';
 import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';

@@ -1,0 +1,139 @@
+/**
+ * One request's view of authentication, whatever the strategy: who is signed in, their login, the JWT
+ * claims (jwt and hybrid), the session data object handed to application code (`req.session`), and the
+ * operations that change them. Adapters create one per request, `load()` it, and `commit()` it before the
+ * response is sent; every cookie change goes to the adapter's `setCookie` sink as a complete header.
+ *
+ * The strategy's work is done by a `RequestFlow` (session/flow.ts, jwt/flow.ts); this class is the
+ * stable surface adapters and applications use.
+ */
+import { checkRequestOrigin, type OriginVerdict } from '../http/origin.js';
+import type { RequestInfo } from '../http/request.js';
+import type { JWTClaims } from '../jwt/verify.js';
+import type { ResolvedOptions } from '../options.js';
+import type { AuthUser, SessionRecord } from '../store.js';
+import { createSessionObject, type SessionObject } from './session-object.js';
+
+/** Why a request is not authenticated although it carried a credential. */
+export type AuthProblem = 'malformed' | 'unknown' | 'expired' | 'duplicate_cookie' | 'invalid' | 'revoked';
+
+export interface LoginOptions {
+  /**
+   * Carry the pre-login session's data into the new session (default true), e.g. a shopping cart. Data
+   * is only ever carried from an anonymous session or one of the same user, never from another user's.
+   */
+  keepData?: boolean;
+  /**
+   * Allow a login from a cross-site unsafe request, e.g. an OpenID Connect `form_post` callback that
+   * verifies its own state parameter. Default false: a cross-site login is refused (login CSRF).
+   */
+  allowCrossSite?: boolean;
+}
+
+/** Tokens issued to a client that carries them itself (header transport), in OAuth 2.0's shape. */
+export interface IssuedTokens {
+  access_token: string;
+  token_type: 'Bearer';
+  /** Seconds. */
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+export type RefreshOutcome =
+  | { ok: true; login: SessionRecord }
+  | { ok: false; code: 'token_invalid' | 'refresh_token_reused'; reason: string };
+
+/** What a strategy does for one request; it reads and sets the context's fields. */
+export interface RequestFlow {
+  load(): Promise<void>;
+  login(user: AuthUser, options: LoginOptions): Promise<SessionRecord>;
+  logout(): Promise<boolean>;
+  regenerate(): Promise<void>;
+  reload(): Promise<void>;
+  commit(): Promise<void>;
+  refresh(refreshToken: string | undefined): Promise<RefreshOutcome>;
+}
+
+export interface ContextDependencies {
+  options: ResolvedOptions;
+  createFlow(context: AuthContext, setCookie: (header: string) => void): RequestFlow;
+}
+
+export class AuthContext {
+  /** The signed-in user, or null. */
+  user: AuthUser | null = null;
+  /** The login record when it was read (session strategy: always; jwt/hybrid: only when needed). */
+  session: SessionRecord | null = null;
+  /** The verified access token's claims (jwt and hybrid strategies). */
+  claims: JWTClaims | null = null;
+  problem: AuthProblem | null = null;
+  /** True when the credential came in a cookie: unsafe requests then need the cross-site check. */
+  cookieAuthenticated = false;
+  /** Tokens issued by this request's login or refresh, for the response body (header transport). */
+  tokens: IssuedTokens | null = null;
+  readonly data: SessionObject;
+  readonly request: RequestInfo;
+  private readonly options: ResolvedOptions;
+  private readonly flow: RequestFlow;
+
+  constructor(deps: ContextDependencies, request: RequestInfo, setCookie: (header: string) => void) {
+    this.options = deps.options;
+    this.request = request;
+    this.data = createSessionObject(this);
+    this.flow = deps.createFlow(this, setCookie);
+  }
+
+  /** The login's id (the JWT `sid`, or the session id), or null. */
+  get loginId(): string | null {
+    return this.session?.id ?? (typeof this.claims?.sid === 'string' ? this.claims.sid : null);
+  }
+
+  /** Reads and checks the request's credential. Session strategy: at most one store read. */
+  load(): Promise<void> {
+    return this.flow.load();
+  }
+
+  /** Refuses unsafe requests from other sites (the Origin / Sec-Fetch-Site check). */
+  checkOrigin(): OriginVerdict {
+    return checkRequestOrigin(this.request, this.options.trustedOrigins);
+  }
+
+  /**
+   * Signs `user` in under fresh credentials (never ones the client sent). A cross-site login is refused
+   * unless `allowCrossSite`.
+   */
+  login(user: AuthUser, options: LoginOptions = {}): Promise<SessionRecord> {
+    return this.flow.login(user, options);
+  }
+
+  /** Ends this login: the record is deleted (so its refresh tokens die too) and cookies are cleared. */
+  logout(): Promise<boolean> {
+    return this.flow.logout();
+  }
+
+  /** Session strategy: moves the session to a fresh token, keeping user and data. */
+  regenerate(): Promise<void> {
+    return this.flow.regenerate();
+  }
+
+  /** Session strategy: re-reads the session from the store, dropping unsaved changes. */
+  reload(): Promise<void> {
+    return this.flow.reload();
+  }
+
+  /** Saves what the request changed (session data, activity) in at most one store write. */
+  commit(): Promise<void> {
+    return this.flow.commit();
+  }
+
+  /**
+   * jwt and hybrid: exchanges a refresh token (from the refresh cookie, or `refreshToken` for header
+   * clients) for a new access token and a new refresh token.
+   */
+  refresh(refreshToken?: string): Promise<RefreshOutcome> {
+    return this.flow.refresh(refreshToken);
+  }
+}
+
+export type { SessionObject };

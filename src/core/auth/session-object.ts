@@ -1,0 +1,73 @@
+/**
+ * The object applications read and write as `req.session`, express-session style. Own enumerable
+ * properties are the data; `id` and the methods live on a shared prototype (non-writable, so assigning
+ * `req.session.save = x` throws instead of hiding the method).
+ */
+import type { AuthContext } from './context.js';
+
+export interface SessionObject {
+  [key: string]: unknown;
+  readonly id: string | null;
+  regenerate(callback?: (error?: unknown) => void): Promise<void>;
+  destroy(callback?: (error?: unknown) => void): Promise<void>;
+  save(callback?: (error?: unknown) => void): Promise<void>;
+  reload(callback?: (error?: unknown) => void): Promise<void>;
+}
+
+/** Names the session object uses itself; as data keys they would hide its methods after a reload. */
+export const RESERVED_DATA_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'regenerate',
+  'destroy',
+  'save',
+  'reload',
+]);
+
+const owners = new WeakMap<object, AuthContext>();
+
+function owner(session: object): AuthContext {
+  const context = owners.get(session);
+  if (!context) throw new TypeError('keycard: this session object does not belong to a request');
+  return context;
+}
+
+/** express-session's methods take an optional callback; ours also return the promise. */
+function settle(promise: Promise<unknown>, callback: ((error?: unknown) => void) | undefined): Promise<void> {
+  const done = promise.then(() => undefined);
+  if (callback) done.then(() => callback(), callback);
+  return done;
+}
+
+const sessionPrototype: object = Object.create(Object.prototype, {
+  id: {
+    get(this: object) {
+      return owner(this).session?.id ?? null;
+    },
+  },
+  regenerate: {
+    value(this: object, callback?: (error?: unknown) => void) {
+      return settle(owner(this).regenerate(), callback);
+    },
+  },
+  destroy: {
+    value(this: object, callback?: (error?: unknown) => void) {
+      return settle(owner(this).logout(), callback);
+    },
+  },
+  save: {
+    value(this: object, callback?: (error?: unknown) => void) {
+      return settle(owner(this).commit(), callback);
+    },
+  },
+  reload: {
+    value(this: object, callback?: (error?: unknown) => void) {
+      return settle(owner(this).reload(), callback);
+    },
+  },
+});
+
+export function createSessionObject(context: AuthContext): SessionObject {
+  const session = Object.create(sessionPrototype) as SessionObject;
+  owners.set(session, context);
+  return session;
+}

@@ -1,0 +1,51 @@
+/**
+ * The JWS algorithms keycard signs and verifies, on synchronous node:crypto with keys imported once
+ * (WebCrypto's async calls cost several times more per request). Each key is bound to exactly one
+ * algorithm; the token header never chooses it.
+ */
+import { createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+
+export type Algorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+
+export const ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
+
+export function isAlgorithm(value: unknown): value is Algorithm {
+  return value === 'EdDSA' || value === 'ES256' || value === 'RS256' || value === 'HS256';
+}
+
+/** Signs `input` (the JWS signing input, ASCII) with a private key or HMAC secret. */
+export function signBytes(alg: Algorithm, key: KeyObject, input: Buffer): Buffer {
+  switch (alg) {
+    case 'HS256':
+      return createHmac('sha256', key).update(input).digest();
+    case 'EdDSA':
+      return sign(null, input, key);
+    case 'ES256':
+      // JWS uses the fixed-size r||s form (RFC 7518 §3.4), not DER.
+      return sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+    case 'RS256':
+      return sign('sha256', input, key);
+  }
+}
+
+/** Verifies a signature; false for a wrong one, never throws on bad input. */
+export function verifyBytes(alg: Algorithm, key: KeyObject, input: Buffer, signature: Buffer): boolean {
+  try {
+    switch (alg) {
+      case 'HS256': {
+        if (signature.length !== 32) return false;
+        return timingSafeEqual(createHmac('sha256', key).update(input).digest(), signature);
+      }
+      case 'EdDSA':
+        return signature.length === 64 && verify(null, input, key, signature);
+      case 'ES256':
+        return (
+          signature.length === 64 && verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature)
+        );
+      case 'RS256':
+        return verify('sha256', input, key, signature);
+    }
+  } catch {
+    return false;
+  }
+}

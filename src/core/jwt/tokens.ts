@@ -1,0 +1,205 @@
+/**
+ * Access and refresh tokens for the jwt (and hybrid) strategy.
+ *
+ * - Access tokens: JWTs signed with the newest key, `typ: at+jwt` (RFC 9068), claims iss, aud, sub, iat,
+ *   exp, jti, sid (the login's id), username and role.
+ * - Refresh tokens: 256 random bits, stored only as SHA-256, one family per login (the login record), rotated
+ *   on every use. A successor is derived from the token it replaces — HMAC-SHA256(secret, token) — so that
+ *   when two tabs present the same token at once, the one that loses the race is handed the very same
+ *   successor (the store tells it which one) without the store ever holding a usable token. Presented again
+ *   after the grace window, a spent token revokes the whole login.
+ */
+import { createHmac } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { AuthUser, SessionRecord, Store } from '../store.js';
+import { constantTimeEqual, generateId, generateToken, hashToken, isWellFormedToken } from '../tokens.js';
+import type { ResolvedJWTOptions } from './options.js';
+import { signJWT } from './sign.js';
+import { type JWTClaims, type KeyResolver, keySetResolver, type VerifyResult, verifyJWT } from './verify.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface IssuedLogin {
+  login: SessionRecord;
+  accessToken: string;
+  claims: JWTClaims;
+  refreshToken: string;
+  /** When the refresh token expires (ms). */
+  refreshExpiresAt: number;
+}
+
+export type RotateOutcome =
+  | ({ status: 'ok' } & IssuedLogin)
+  | { status: 'reused'; login: SessionRecord }
+  | { status: 'invalid'; reason: string };
+
+export interface TokenService {
+  readonly options: ResolvedJWTOptions;
+  verifyAccessToken(token: string): VerifyResult;
+  /** Verifies signature and claims but not expiry: logging out with an expired access token must work. */
+  verifyForLogout(token: string): VerifyResult;
+  signAccessToken(login: SessionRecord): { token: string; claims: JWTClaims };
+  startLogin(user: AuthUser, meta: { userAgent: string | null; ip: string | null }): Promise<IssuedLogin>;
+  rotate(refreshToken: string): Promise<RotateOutcome>;
+}
+
+/** The user a verified access token names, or null when its claims are not ours. */
+export function userFromClaims(claims: JWTClaims): AuthUser | null {
+  const { sub, username, role } = claims;
+  if (typeof sub !== 'string' || typeof username !== 'string' || typeof role !== 'string') return null;
+  return { id: sub, username, role };
+}
+
+function deriveSuccessor(secret: Buffer, token: string): string {
+  return createHmac('sha256', secret).update(token).digest('base64url');
+}
+
+const MAX_USER_AGENT_LENGTH = 256;
+
+export function createTokenService(store: Store, options: ResolvedJWTOptions, clock: Clock): TokenService {
+  const resolve: KeyResolver = keySetResolver(options.keys);
+  const verifyOptions = (now: number) => ({
+    now,
+    typ: ACCESS_TOKEN_TYPE,
+    issuer: options.issuer,
+    audience: options.audience,
+    leewaySeconds: options.leewaySeconds,
+    maxTokenBytes: options.maxTokenBytes,
+  });
+  const signing = options.keys.signing;
+
+  const signAccessToken = (login: SessionRecord): { token: string; claims: JWTClaims } => {
+    const user = login.user as AuthUser;
+    const now = Math.floor(clock.now() / 1000);
+    const claims: JWTClaims = {
+      iss: options.issuer,
+      aud: options.audience,
+      sub: user.id,
+      iat: now,
+      exp: Math.min(now + options.accessTokenTTLSeconds, Math.floor(login.absoluteExpiresAt / 1000)),
+      jti: generateId(),
+      sid: login.id,
+      username: user.username,
+      role: user.role,
+    };
+    return {
+      token: signJWT(claims, signing as NonNullable<typeof signing>, { typ: ACCESS_TOKEN_TYPE }),
+      claims,
+    };
+  };
+
+  const refreshExpiry = (login: SessionRecord, now: number) =>
+    Math.min(now + options.refreshTokenTTLSeconds * 1000, login.absoluteExpiresAt);
+
+  return {
+    options,
+    verifyAccessToken: (token) => verifyJWT(token, resolve, verifyOptions(clock.now() / 1000)),
+    verifyForLogout(token) {
+      const first = verifyJWT(token, resolve, verifyOptions(clock.now() / 1000));
+      if (first.ok || first.code !== 'token_expired') return first;
+      // Genuine but expired: verify again as of just before its expiry, which checks everything else.
+      const claims = JSON.parse(
+        Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'),
+      ) as JWTClaims;
+      return verifyJWT(token, resolve, verifyOptions(claims.exp - 1));
+    },
+    signAccessToken,
+
+    async startLogin(user, meta) {
+      const now = clock.now();
+      const login: SessionRecord = {
+        id: generateId(),
+        user: { id: user.id, username: user.username, role: user.role },
+        createdAt: now,
+        lastActiveAt: now,
+        expiresAt: now + options.refreshTokenTTLSeconds * 1000,
+        absoluteExpiresAt: now + options.loginTTLSeconds * 1000,
+        data: {},
+        userAgent: meta.userAgent ? meta.userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
+        ip: meta.ip,
+      };
+      await store.createSession(login);
+      const refreshToken = generateToken();
+      await store.createRefreshToken({
+        id: hashToken(refreshToken),
+        loginId: login.id,
+        createdAt: now,
+        expiresAt: refreshExpiry(login, now),
+        spentAt: null,
+        successorId: null,
+      });
+      const access = signAccessToken(login);
+      return {
+        login,
+        accessToken: access.token,
+        claims: access.claims,
+        refreshToken,
+        refreshExpiresAt: refreshExpiry(login, now),
+      };
+    },
+
+    async rotate(refreshToken) {
+      if (!isWellFormedToken(refreshToken)) return { status: 'invalid', reason: 'malformed' };
+      const now = clock.now();
+      const [newest] = options.refreshSecrets as [Buffer];
+      const successor = deriveSuccessor(newest, refreshToken);
+      const successorId = hashToken(successor);
+      const result = await store.rotateRefreshToken(hashToken(refreshToken), {
+        now,
+        graceMs: options.refreshGraceMs,
+        successor: {
+          id: successorId,
+          loginId: '',
+          createdAt: now,
+          expiresAt: now + options.refreshTokenTTLSeconds * 1000,
+          spentAt: null,
+          successorId: null,
+        },
+        touch: { lastActiveAt: now, expiresAt: now + options.refreshTokenTTLSeconds * 1000 },
+      });
+      if (
+        (result.status === 'rotated' || result.status === 'grace') &&
+        now >= result.login.absoluteExpiresAt
+      ) {
+        // Past the login's absolute lifetime (not yet pruned by the store): it ends here.
+        await store.deleteSession(result.login.id);
+        return { status: 'invalid', reason: 'login expired' };
+      }
+      switch (result.status) {
+        case 'invalid':
+          return { status: 'invalid', reason: 'unknown, expired or logged out' };
+        case 'reused':
+          return { status: 'reused', login: result.login };
+        case 'rotated': {
+          const access = signAccessToken(result.login);
+          return {
+            status: 'ok',
+            login: result.login,
+            accessToken: access.token,
+            claims: access.claims,
+            refreshToken: successor,
+            refreshExpiresAt: refreshExpiry(result.login, now),
+          };
+        }
+        case 'grace': {
+          // The other tab won the race; hand out the successor it was given, derived with whichever
+          // secret was newest at the time.
+          const match = options.refreshSecrets
+            .map((secret) => deriveSuccessor(secret, refreshToken))
+            .find((candidate) => constantTimeEqual(hashToken(candidate), result.successorId));
+          if (!match)
+            return { status: 'invalid', reason: 'successor not derivable (refresh secrets differ)' };
+          const access = signAccessToken(result.login);
+          return {
+            status: 'ok',
+            login: result.login,
+            accessToken: access.token,
+            claims: access.claims,
+            refreshToken: match,
+            refreshExpiresAt: refreshExpiry(result.login, now),
+          };
+        }
+      }
+    },
+  };
+}
