@@ -10,6 +10,11 @@ export default async function* summary(source) {
     // Suites report too; count leaf tests only (a suite has children and reports details.type 'suite').
     if (event.data.details?.type === 'suite') {
       if (event.type === 'test:fail' && event.data.details?.error?.failureType !== 'subtestsFailed') failed++;
+      // A skipped suite reports no leaf tests: count it once, with its reason.
+      if (event.type === 'test:pass' && event.data.skip !== undefined) {
+        skipped++;
+        skips.push(`${event.data.name} (suite): ${typeof event.data.skip === 'string' ? event.data.skip : 'skipped'}`);
+      }
       continue;
     }
     if (event.type === 'test:fail') failed++;

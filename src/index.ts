@@ -29,15 +29,17 @@ export {
 export type { AuthEvent, EventContext, EventType, RevokeReason } from './core/events.js';
 export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
 export { isLocalhost, isSafeMethod, type RequestInfo } from './core/http/request.js';
-export { ALGORITHMS, type Algorithm } from './core/jwt/algorithms.js';
+export { ALGORITHMS, type Algorithm, isAlgorithm } from './core/jwt/algorithms.js';
 export {
   createKeySet,
+  createMutableKeySet,
   exportPrivateJWK,
   exportPublicJWK,
   generateJWTKey,
   importJWK,
   type JWTKey,
   type KeySet,
+  type MutableKeySet,
   type PublicJWK,
 } from './core/jwt/keys.js';
 export type { JWTOptions, Transport } from './core/jwt/options.js';
@@ -57,6 +59,7 @@ export {
   type KeycardOptions,
   PRESET_NAMES,
   type Preset,
+  presetStrategy,
   type ResolvedOptions,
   type Strategy,
 } from './core/options.js';

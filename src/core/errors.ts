@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'token_expired'
   | 'token_invalid'
+  | 'refresh_token_reused'
   | 'forbidden'
   | 'account_blocked'
   | 'cross_site_request'
@@ -32,6 +33,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   unauthenticated: 401,
   token_expired: 401,
   token_invalid: 401,
+  refresh_token_reused: 401,
   forbidden: 403,
   account_blocked: 403,
   cross_site_request: 403,

@@ -158,6 +158,13 @@ const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
 
 export const PRESET_NAMES = Object.keys(PRESETS) as Preset[];
 
+/** The strategy a preset picks (the server decides from it whether signing keys are needed). */
+export function presetStrategy(preset: Preset): Strategy {
+  if (!Object.hasOwn(PRESETS, preset))
+    throw configurationError(`preset '${preset}' is unknown; choose one of: ${PRESET_NAMES.join(', ')}`);
+  return PRESETS[preset].strategy;
+}
+
 const COOKIE_BASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Browsers match cookie prefixes case-insensitively (RFC 6265bis §4.1.3); keycard adds the prefix itself. */
 const COOKIE_PREFIX = /^__(host|secure)-/i;

@@ -4,12 +4,22 @@
  * Layout: health routes and assets at the root (they never touch a session, so /healthz answers even
  * when the store is down); everything else inside one scope where keycard's hooks load the session.
  */
+import { readFileSync, statSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type AuthEvent, type Clock, createKeycard, type Keycard, KeycardError, type Store } from 'keycard';
+import {
+  type AuthEvent,
+  type Clock,
+  createKeycard,
+  createMutableKeySet,
+  type Keycard,
+  KeycardError,
+  presetStrategy,
+  type Store,
+} from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
 import type { ServerConfig } from './config.js';
 import { createErrorHandler } from './errors.js';
-import { type KeySet, loadKeySet } from './keys.js';
+import { buildKeySet, loadServerKeys, parseKeyFile, type ServerKeys } from './keys.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -24,6 +34,8 @@ export interface ServerDependencies {
   store?: Store;
   /** Receives audit events in addition to the log. */
   onEvent?: (event: AuthEvent) => void;
+  /** How often the key file is checked for rotation (default 5000 ms). */
+  keyReloadIntervalMs?: number;
   /** Where log lines go (default stdout, JSON lines). */
   logStream?: { write(line: string): void };
 }
@@ -33,7 +45,7 @@ export interface KeycardServer {
   keycard: Keycard;
   store: Store;
   config: ServerConfig;
-  keys: KeySet;
+  keys: ServerKeys;
   /** Closes the HTTP server and the store. */
   close(): Promise<void>;
 }
@@ -90,25 +102,66 @@ export async function buildServer(
     routerOptions: { maxParamLength: 128 },
     return503OnClosing: true,
   });
-  const keys = loadKeySet(config.keysFile, config.environment);
-  if (keys.generated) {
+  const strategy = config.strategy ?? presetStrategy(config.preset);
+  const keyOptions = {
+    environment: config.environment,
+    needSigningKeys: strategy !== 'session',
+    algorithm: config.keyAlgorithm,
+  } as const;
+  const keys = loadServerKeys(config.keysFile, keyOptions);
+  if (keys.generated.length > 0) {
     app.log.warn(
-      `generated development keys in ${config.keysFile}; keep this file private, and provide your own keys in production (KEYCARD_KEYS_FILE)`,
+      `generated development keys (${keys.generated.join(', ')}) in ${config.keysFile}; keep this file private, and provide your own keys in production (KEYCARD_KEYS_FILE)`,
     );
   }
+  const jwtKeys = createMutableKeySet(keys.jwtKeys);
   const store = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
   const keycard = createKeycard({
     store,
     preset: config.preset,
-    strategy: config.strategy,
+    strategy,
     environment: config.environment,
     trustedOrigins: config.trustedOrigins,
     clock: deps.clock,
+    jwt:
+      strategy === 'session'
+        ? undefined
+        : {
+            keys: jwtKeys,
+            transport: config.transport,
+            issuer: config.issuer,
+            audience: config.audience,
+            refreshSecrets: keys.secrets,
+          },
     onEvent(event) {
       app.log.info({ event }, `audit: ${event.type}`);
       deps.onEvent?.(event);
     },
   });
+  // Rotation without a restart: every instance reading the same key file picks up `keycard keys rotate`.
+  const reloadTimer = setInterval(() => {
+    try {
+      if (statSync(config.keysFile).mtimeMs === keys.mtimeMs) {
+        jwtKeys.replace(
+          buildKeySet(
+            config.keysFile,
+            parseKeyFile(config.keysFile, readFileSync(config.keysFile, 'utf8')),
+            Date.now(),
+          ),
+        );
+        return;
+      }
+      const fresh = loadServerKeys(config.keysFile, keyOptions);
+      keys.mtimeMs = fresh.mtimeMs;
+      jwtKeys.replace(fresh.jwtKeys);
+      app.log.info(
+        `reloaded keys from ${config.keysFile}: signing with ${fresh.jwtKeys.signing?.kid ?? 'none'}`,
+      );
+    } catch (error) {
+      app.log.error({ err: error }, `cannot reload ${config.keysFile}; keeping the keys in use`);
+    }
+  }, deps.keyReloadIntervalMs ?? 5000);
+  reloadTimer.unref();
 
   app.setErrorHandler(createErrorHandler(config.bodyLimitBytes));
   app.setNotFoundHandler((request) => {
@@ -128,6 +181,9 @@ export async function buildServer(
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, bodyParser(parseForm));
   registerSecurityHeaders(app);
   registerHealthRoutes(app, store);
+  app.get('/.well-known/jwks.json', async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=300').send(jwtKeys.toJWKS()),
+  );
   registerAssetRoutes(app);
   await app.register(async (scope) => {
     await scope.register(keycardFastify, { keycard, errorHandler: false });
@@ -146,6 +202,7 @@ export async function buildServer(
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(reloadTimer);
       await app.close();
       await store.close();
     },

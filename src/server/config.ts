@@ -4,7 +4,15 @@
  * setting, where it came from and what is expected.
  */
 import { readFileSync } from 'node:fs';
-import { configurationError, PRESET_NAMES, type Preset, type Strategy } from 'keycard';
+import {
+  ALGORITHMS,
+  type Algorithm,
+  configurationError,
+  PRESET_NAMES,
+  type Preset,
+  type Strategy,
+  type Transport,
+} from 'keycard';
 import { DEFAULT_STORE_URL, parseStoreURL } from './store-url.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -14,8 +22,17 @@ export interface ServerConfig {
   host: string;
   /** Store URL: sqlite:./keycard.db, memory:, … */
   store: string;
-  strategy: Strategy;
+  /** Undefined: the preset's. */
+  strategy: Strategy | undefined;
   preset: Preset;
+  /** jwt: cookie or header; undefined: the preset's. */
+  transport: Transport | undefined;
+  /** jwt: `iss` of tokens (default 'keycard'). */
+  issuer: string | undefined;
+  /** jwt: `aud` of tokens (default 'keycard'). */
+  audience: string | undefined;
+  /** Algorithm of signing keys generated in development. */
+  keyAlgorithm: Algorithm;
   environment: 'development' | 'production';
   keysFile: string;
   /** Believe X-Forwarded-For/-Proto from the proxy in front (only behind one you run). */
@@ -34,6 +51,10 @@ const SETTINGS = {
   store: { env: 'KEYCARD_STORE', flag: 'store' },
   strategy: { env: 'KEYCARD_STRATEGY', flag: 'strategy' },
   preset: { env: 'KEYCARD_PRESET', flag: 'preset' },
+  transport: { env: 'KEYCARD_TRANSPORT', flag: 'transport' },
+  issuer: { env: 'KEYCARD_ISSUER', flag: 'issuer' },
+  audience: { env: 'KEYCARD_AUDIENCE', flag: 'audience' },
+  keyAlgorithm: { env: 'KEYCARD_KEY_ALGORITHM', flag: 'key-algorithm' },
   environment: { env: 'NODE_ENV', flag: 'env' },
   keysFile: { env: 'KEYCARD_KEYS_FILE', flag: 'keys' },
   trustProxy: { env: 'KEYCARD_TRUST_PROXY', flag: 'trust-proxy' },
@@ -145,8 +166,16 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     port: integer('port', 3000, 0, 65_535),
     host: string('host', 'localhost'),
     store,
-    strategy: oneOf('strategy', 'session', ['session'] as const),
+    strategy:
+      pick('strategy') === undefined ? undefined : oneOf('strategy', 'session', ['session', 'jwt'] as const),
     preset: oneOf('preset', 'web-app', PRESET_NAMES),
+    transport:
+      pick('transport') === undefined
+        ? undefined
+        : oneOf('transport', 'cookie', ['cookie', 'header'] as const),
+    issuer: pick('issuer') === undefined ? undefined : string('issuer', ''),
+    audience: pick('audience') === undefined ? undefined : string('audience', ''),
+    keyAlgorithm: oneOf('keyAlgorithm', 'EdDSA', ALGORITHMS),
     environment,
     keysFile: string('keysFile', './keycard.keys.json'),
     trustProxy: boolean('trustProxy', false),

@@ -7,6 +7,17 @@ export {
   startServer,
 } from './app.js';
 export { type ConfigSources, type LogLevel, loadServerConfig, type ServerConfig } from './config.js';
-export { generateKeyFileContents, type KeySet, loadKeySet } from './keys.js';
+export {
+  buildKeySet,
+  generateKeyFile,
+  type KeyFile,
+  loadServerKeys,
+  parseKeyFile,
+  RETIRED_KEY_LIFETIME_MS,
+  rotateKeyFile,
+  type ServerKeys,
+  serializeKeyFile,
+  writeKeyFile,
+} from './keys.js';
 export { formatLine, prettyStream } from './log.js';
 export { DEFAULT_STORE_URL, openStore, parseStoreURL } from './store-url.js';

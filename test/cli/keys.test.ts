@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadKeySet } from '../../src/server/keys.js';
+import { loadServerKeys } from '../../src/server/keys.js';
 import { assertOneLineFailure, assertSuccess, runCLI, tempDir } from './helpers.js';
 
 test('keys generate --out writes a 0600 key file that loads, and refuses to overwrite it', async (t) => {
@@ -15,17 +15,18 @@ test('keys generate --out writes a 0600 key file that loads, and refuses to over
   assert.equal(statSync(path).mode & 0o777, 0o600);
 
   // Loaded as production would: an existing, valid file with one 256-bit secret.
-  const keys = loadKeySet(path, 'production');
-  assert.equal(keys.generated, false);
+  const keys = loadServerKeys(path, { environment: 'production', needSigningKeys: true });
+  assert.deepEqual(keys.generated, []);
   assert.equal(keys.secrets.length, 1);
-  assert.equal(keys.secrets[0]?.secret.length, 32);
+  assert.equal(keys.secrets[0]?.length, 32);
+  assert.equal(keys.jwtKeys.signing?.alg, 'EdDSA');
   const contents = readFileSync(path, 'utf8');
-  assert.equal(contents.includes(keys.secrets[0]?.secret.toString('base64url') ?? '?'), true);
+  assert.equal(contents.includes(keys.secrets[0]?.toString('base64url') ?? '?'), true);
 
   const second = await runCLI(['keys', 'generate', '--out', path], { cwd: dir });
   const line = assertOneLineFailure(second, [1, 2]);
   assert.match(line, /exists/);
-  assert.equal(line.includes(keys.secrets[0]?.secret.toString('base64url') ?? '?'), false);
+  assert.equal(line.includes(keys.secrets[0]?.toString('base64url') ?? '?'), false);
   assert.equal(readFileSync(path, 'utf8'), contents, 'the file is unchanged');
 });
 

@@ -21,6 +21,7 @@ export interface TestServerOptions {
   /** A store URL; `{dir}` is replaced by the temp directory. */
   storeURL?: string;
   flags?: Record<string, unknown>;
+  keyReloadIntervalMs?: number;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -41,6 +42,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server = await startServer(config, {
     clock: options.clock,
     store: options.store,
+    keyReloadIntervalMs: options.keyReloadIntervalMs,
     onEvent: (event) => events.push(event),
   });
   const close = server.close;

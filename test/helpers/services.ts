@@ -28,7 +28,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 export const REDIS_URL = process.env.KEYCARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const POSTGRES_URL = process.env.KEYCARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const POSTGRES_URL =
+  process.env.KEYCARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** No MongoDB server can be installed on our machines: its tests run only where this is set. */
 export const MONGODB_URL = process.env.KEYCARD_TEST_MONGODB_URL;
 
@@ -36,7 +37,10 @@ export const MONGODB_URL = process.env.KEYCARD_TEST_MONGODB_URL;
  * Runs `probe` (e.g. a PING) against a service. Returns undefined when it answers; locally returns a
  * skip reason when it does not; under CI=true throws, because CI must test every store we ship.
  */
-export async function serviceSkipReason(name: string, probe: () => Promise<unknown>): Promise<string | undefined> {
+export async function serviceSkipReason(
+  name: string,
+  probe: () => Promise<unknown>,
+): Promise<string | undefined> {
   try {
     await probe();
     return undefined;

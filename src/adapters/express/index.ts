@@ -98,7 +98,7 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
     req.session = context.data;
     commitBeforeEnd(res, context);
     context.load().then(() => {
-      if (checkOrigin && context.session && context.checkOrigin() === 'cross_site') {
+      if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
         next(new KeycardError('cross_site_request', 'cross-site request refused'));
         return;
       }

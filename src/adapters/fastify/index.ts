@@ -84,7 +84,7 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     request.auth = context;
     request.session = context.data;
     await context.load();
-    if (checkOrigin && context.session && context.checkOrigin() === 'cross_site') {
+    if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
       throw new KeycardError('cross_site_request', 'cross-site request refused');
     }
   };

@@ -68,7 +68,10 @@ export class AuthContext {
   /** The verified access token's claims (jwt and hybrid strategies). */
   claims: JWTClaims | null = null;
   problem: AuthProblem | null = null;
-  /** True when the credential came in a cookie: unsafe requests then need the cross-site check. */
+  /**
+   * True when a valid credential (or an anonymous session) came in a cookie: unsafe requests then need
+   * the cross-site check, which the adapters run.
+   */
   cookieAuthenticated = false;
   /** Tokens issued by this request's login or refresh, for the response body (header transport). */
   tokens: IssuedTokens | null = null;

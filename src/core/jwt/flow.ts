@@ -67,7 +67,6 @@ export class TokenFlow implements RequestFlow {
       return null;
     }
     if (read.status === 'absent') return null;
-    context.cookieAuthenticated = true;
     return read.value;
   }
 
@@ -86,6 +85,7 @@ export class TokenFlow implements RequestFlow {
     }
     context.claims = result.claims;
     context.user = user;
+    context.cookieAuthenticated = this.usesCookies;
   }
 
   async login(user: AuthUser, options: LoginOptions): Promise<SessionRecord> {

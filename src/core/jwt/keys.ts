@@ -200,3 +200,25 @@ export function createKeySet(keys: readonly JWTKey[]): KeySet {
     toJWKS: () => jwks,
   };
 }
+
+/** A key set whose contents can be replaced at run time (key rotation without a restart). */
+export interface MutableKeySet extends KeySet {
+  replace(next: KeySet): void;
+}
+
+export function createMutableKeySet(initial: KeySet): MutableKeySet {
+  let current = initial;
+  return {
+    get signing() {
+      return current.signing;
+    },
+    get keys() {
+      return current.keys;
+    },
+    get: (kid) => current.get(kid),
+    toJWKS: () => current.toJWKS(),
+    replace(next) {
+      current = next;
+    },
+  };
+}

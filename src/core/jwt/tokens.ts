@@ -11,6 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { KeycardError } from '../errors.js';
 import type { AuthUser, SessionRecord, Store } from '../store.js';
 import { constantTimeEqual, generateId, generateToken, hashToken, isWellFormedToken } from '../tokens.js';
 import type { ResolvedJWTOptions } from './options.js';
@@ -66,7 +67,6 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
     leewaySeconds: options.leewaySeconds,
     maxTokenBytes: options.maxTokenBytes,
   });
-  const signing = options.keys.signing;
 
   const signAccessToken = (login: SessionRecord): { token: string; claims: JWTClaims } => {
     const user = login.user as AuthUser;
@@ -82,10 +82,10 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
       username: user.username,
       role: user.role,
     };
-    return {
-      token: signJWT(claims, signing as NonNullable<typeof signing>, { typ: ACCESS_TOKEN_TYPE }),
-      claims,
-    };
+    // Read per token: a reloading key set may have rotated since start-up.
+    const signing = options.keys.signing;
+    if (!signing) throw new KeycardError('invalid_configuration', 'no active signing key');
+    return { token: signJWT(claims, signing, { typ: ACCESS_TOKEN_TYPE }), claims };
   };
 
   const refreshExpiry = (login: SessionRecord, now: number) =>

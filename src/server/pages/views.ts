@@ -144,3 +144,17 @@ export function errorPage(status: number, message: string, username?: string | n
   <p>${message}</p><p><a href="/">Back to the start</a></p></section>`,
   });
 }
+
+/** The sign-in page of a server whose tokens travel in headers (api, microservices, mobile presets). */
+export function tokenOnlyPage(): string {
+  return page({
+    title: 'Sign in',
+    body: html`<section class="card narrow">
+  <h1>Tokens for API clients</h1>
+  <p>This keycard server issues access and refresh tokens to API and mobile clients (header transport), so
+  it has no browser sign-in. Sign in with <code>POST /auth/login</code>, send the access token as
+  <code>Authorization: Bearer …</code>, and renew it with <code>POST /auth/refresh</code>.</p>
+  <p class="muted">Public keys: <a href="/.well-known/jwks.json">/.well-known/jwks.json</a></p>
+</section>`,
+  });
+}

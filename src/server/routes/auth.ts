@@ -10,6 +10,7 @@ import {
   idParam,
   isFormPost,
   optionalBoolean,
+  optionalString,
   requiredString,
   respond,
   toPublicSession,
@@ -38,7 +39,31 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
     }
     return respond(request, reply, {
       location: '/account',
-      json: { user: toAuthUser(result.user), session: toPublicSession(result.session, result.session.id) },
+      json: {
+        user: toAuthUser(result.user),
+        session: toPublicSession(result.session, result.session.id),
+        // Header transport: the tokens, in OAuth 2.0's token-response shape (RFC 6749 §5.1).
+        ...context.tokens,
+      },
+    });
+  });
+
+  app.post('/auth/refresh', async (request, reply) => {
+    const body = request.body === undefined ? {} : bodyObject(request, 'refresh_token');
+    const presented = optionalString(body, 'refresh_token', 512);
+    const outcome = await request.auth.refresh(presented);
+    if (!outcome.ok) {
+      throw outcome.code === 'refresh_token_reused'
+        ? new KeycardError(
+            'refresh_token_reused',
+            'this refresh token was already used; the login has been revoked',
+          )
+        : new KeycardError('token_invalid', 'the refresh token is invalid, expired or revoked');
+    }
+    return reply.send({
+      user: request.auth.user,
+      session: toPublicSession(outcome.login, outcome.login.id),
+      ...request.auth.tokens,
     });
   });
 
@@ -48,21 +73,23 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
   });
 
   app.get('/auth/me', { preHandler: requireAuth() }, async (request) => {
-    const { user, session } = request.auth;
-    return { user, session: session && toPublicSession(session, session.id) };
+    const { user, loginId } = request.auth;
+    // jwt: the token was verified without the store; the login record is read here, once.
+    const login = request.auth.session ?? (loginId ? await keycard.store.getSession(loginId) : null);
+    return { user, session: login && toPublicSession(login, login.id) };
   });
 
   app.get('/auth/sessions', { preHandler: requireAuth() }, async (request) => {
-    const { user, session } = request.auth;
+    const { user, loginId } = request.auth;
     const sessions = await keycard.sessions.listForUser((user as { id: string }).id);
-    return { sessions: sessions.map((record) => toPublicSession(record, session?.id)) };
+    return { sessions: sessions.map((record) => toPublicSession(record, loginId)) };
   });
 
   const revoke = async (request: FastifyRequest): Promise<boolean> => {
     const id = idParam(request, 'id');
-    const { user, session } = request.auth;
+    const { user, loginId } = request.auth;
     if (!user) throw new KeycardError('unauthenticated', 'sign in first');
-    if (id === session?.id) {
+    if (id === loginId) {
       await request.auth.logout();
       return true;
     }
@@ -89,10 +116,10 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
   app.post('/auth/logout-all', { preHandler: requireAuth() }, async (request, reply) => {
     const body = request.body === undefined ? {} : bodyObject(request, 'keepCurrent (optional)');
     const keepCurrent = optionalBoolean(body, 'keepCurrent') ?? false;
-    const { user, session } = request.auth;
+    const { user, loginId } = request.auth;
     const userId = (user as { id: string }).id;
     const count = await keycard.sessions.destroyAllForUser(userId, {
-      exceptId: keepCurrent ? session?.id : undefined,
+      exceptId: keepCurrent ? (loginId ?? undefined) : undefined,
     });
     if (!keepCurrent) await request.auth.logout();
     keycard.emit({ type: 'sessions_revoked', userId, count, reason: 'logout_all', ip: request.ip });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Keycard } from 'keycard';
 import { STYLESHEET } from '../pages/style.js';
-import { accountPage, adminPage, errorPage, loginPage } from '../pages/views.js';
+import { accountPage, adminPage, errorPage, loginPage, tokenOnlyPage } from '../pages/views.js';
 import { listUsersPage } from './admin.js';
 
 export interface PageOptions {
@@ -16,6 +16,10 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
   app.get('/', async (request, reply) => reply.redirect(request.auth.user ? '/account' : '/login', 303));
 
   app.get('/login', async (request, reply) => {
+    if (keycard.options.jwt?.transport === 'header') {
+      // Pages sign in with cookies; a header-transport server hands tokens to API clients instead.
+      return reply.type(html).send(tokenOnlyPage());
+    }
     if (request.auth.user) return reply.redirect('/account', 303);
     const noUsers = (await keycard.users.count()) === 0;
     return reply

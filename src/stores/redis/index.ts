@@ -1,6 +1,3 @@
-// Placeholder: the redis store is being written (issue 3). Until then, opening a redis:// URL says so.
-import { configurationError, type Store } from 'keycard';
-
-export async function openStoreURL(_url: string, _options: unknown): Promise<Store> {
-  throw configurationError('the redis store is not available in this build yet');
-}
+// keycard/stores/redis: the Redis store (standalone, TLS or Cluster). See docs/stores-redis.md.
+export { openStoreURL } from './open.js';
+export { RedisStore, type RedisStoreOptions } from './store.js';

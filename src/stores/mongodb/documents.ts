@@ -1,0 +1,161 @@
+/**
+ * The MongoDB store's documents, and the conversions between them and the contract's records.
+ *
+ * Times are kept as the contract's numbers (milliseconds since the epoch, stored as BSON doubles, exact up
+ * to 2^53) so that every record round-trips exactly. TTL indexes need a BSON date, so each expiring
+ * document also carries `purgeAt`: the wall-clock moment at which MongoDB's TTL monitor may delete it (see
+ * `MongoStore.purgeOffset` for why it is not simply `new Date(expiresAt)`).
+ */
+import { defineKey } from '../../core/session/data.js';
+import type {
+  AuthUser,
+  RefreshTokenRecord,
+  SessionData,
+  SessionRecord,
+  UserRecord,
+} from '../../core/store.js';
+
+/**
+ * One top-level key of session data, as the JSON text of its key and of its value. Keys are stored as
+ * values, never as BSON field names, so a key may be anything JSON allows (`a.b`, `$where`, `__proto__`,
+ * the empty string) without meeting MongoDB's rules for field names; both are kept as JSON text so that
+ * they round-trip exactly as in the other stores (no BSON type conversions, no `$`-prefixed keys inside
+ * nested values for an update to misread, and a lone UTF-16 surrogate survives as its `\uXXXX` escape).
+ * `bytes` is this key's share of the data's JSON (`"key":value`), which lets the server check the size
+ * limit on the merged result in the same atomic update (see `pipelines.ts`).
+ */
+export interface DataEntry {
+  /** `JSON.stringify(key)`. */
+  key: string;
+  /** `JSON.stringify(value)`. */
+  json: string;
+  bytes: number;
+}
+
+export interface SessionDocument {
+  _id: string;
+  user: AuthUser | null;
+  createdAt: number;
+  lastActiveAt: number;
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  data: DataEntry[];
+  userAgent: string | null;
+  ip: string | null;
+  purgeAt: Date;
+}
+
+export interface UserDocument {
+  _id: string;
+  username: string;
+  passwordHash: string | null;
+  role: string;
+  blocked: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RefreshTokenDocument {
+  _id: string;
+  loginId: string;
+  createdAt: number;
+  expiresAt: number;
+  spentAt: number | null;
+  successorId: string | null;
+  purgeAt: Date;
+}
+
+export interface CounterDocument {
+  _id: string;
+  count: number;
+  resetAt: number;
+  purgeAt: Date;
+}
+
+/** Session data as entries, in key order. A key whose value has no JSON (undefined, a function) is absent. */
+export function toEntries(data: SessionData): DataEntry[] {
+  const entries: DataEntry[] = [];
+  for (const key of Object.keys(data)) {
+    const json = JSON.stringify(data[key]);
+    if (json !== undefined) entries.push(toEntry(key, json));
+  }
+  return entries;
+}
+
+export function toEntry(key: string, json: string): DataEntry {
+  const keyJSON = JSON.stringify(key);
+  return { key: keyJSON, json, bytes: Buffer.byteLength(`${keyJSON}:${json}`) };
+}
+
+/** Keys are defined, never assigned, so `__proto__` stays a plain key (as in `applyPatch`). */
+export function fromEntries(entries: readonly DataEntry[]): SessionData {
+  const data: SessionData = {};
+  for (const entry of entries) defineKey(data, JSON.parse(entry.key), JSON.parse(entry.json));
+  return data;
+}
+
+export function toSessionDocument(record: SessionRecord, purgeAt: Date): SessionDocument {
+  return {
+    _id: record.id,
+    user: record.user && { id: record.user.id, username: record.user.username, role: record.user.role },
+    createdAt: record.createdAt,
+    lastActiveAt: record.lastActiveAt,
+    expiresAt: record.expiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    data: toEntries(record.data),
+    userAgent: record.userAgent,
+    ip: record.ip,
+    purgeAt,
+  };
+}
+
+export function toSession(document: SessionDocument): SessionRecord {
+  const user = document.user ?? null;
+  return {
+    id: document._id,
+    user: user && { id: user.id, username: user.username, role: user.role },
+    createdAt: document.createdAt,
+    lastActiveAt: document.lastActiveAt,
+    expiresAt: document.expiresAt,
+    absoluteExpiresAt: document.absoluteExpiresAt,
+    data: fromEntries(document.data ?? []),
+    userAgent: document.userAgent ?? null,
+    ip: document.ip ?? null,
+  };
+}
+
+export function toUserDocument(user: UserRecord): UserDocument {
+  return {
+    _id: user.id,
+    username: user.username,
+    passwordHash: user.passwordHash,
+    role: user.role,
+    blocked: user.blocked,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}
+
+export function toUser(document: UserDocument): UserRecord {
+  return {
+    id: document._id,
+    username: document.username,
+    passwordHash: document.passwordHash ?? null,
+    role: document.role,
+    blocked: document.blocked === true,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+  };
+}
+
+export function toRefreshTokenDocument(record: RefreshTokenRecord, purgeAt: Date): RefreshTokenDocument {
+  return {
+    _id: record.id,
+    loginId: record.loginId,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    spentAt: record.spentAt,
+    successorId: record.successorId,
+    purgeAt,
+  };
+}

@@ -1,0 +1,354 @@
+/**
+ * The MongoDB store, on the official driver. Four collections (sessions, users, refresh tokens, counters),
+ * each record one document; every write is a single-document operation, which MongoDB applies atomically,
+ * so the store needs no transaction and runs on a standalone server as well as a replica set or a sharded
+ * cluster. See docs/stores-mongodb.md for the collections, indexes and atomicity choices.
+ */
+import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
+import type {
+  CounterValue,
+  DataPatch,
+  ListUsersOptions,
+  PatchOptions,
+  PatchResult,
+  RefreshTokenRecord,
+  RotateOptions,
+  RotationResult,
+  SessionRecord,
+  Store,
+  UserRecord,
+  UserUpdate,
+} from '../../core/store.js';
+import {
+  checkCollectionPrefix,
+  checkDatabaseName,
+  createClient,
+  DEFAULT_DATABASE,
+  databaseInURL,
+} from './client.js';
+import {
+  type CounterDocument,
+  type RefreshTokenDocument,
+  type SessionDocument,
+  toRefreshTokenDocument,
+  toSession,
+  toSessionDocument,
+  toUser,
+  toUserDocument,
+  type UserDocument,
+} from './documents.js';
+import { isDuplicateKey, isDuplicateOf, toStoreError } from './errors.js';
+import { incrementStages, mergedData, mergedJSONBytes, planPatch, touchStages } from './pipelines.js';
+import { rotateRefreshToken } from './rotation.js';
+
+export interface MongoStoreOptions {
+  /** A client you manage: the store uses it and never closes it. Give this or `url`. */
+  client?: MongoClient;
+  /**
+   * A connection string (`mongodb://…` or `mongodb+srv://…`): the store creates its own client and closes
+   * it on `close()`. Server selection and connection time out after 5 s unless the URL sets them.
+   */
+  url?: string;
+  /** The database; default: the one named in `url`'s path, else `keycard` (also with `client`). */
+  database?: string;
+  /** Prefix of the collection names; default `keycard_`. */
+  collectionPrefix?: string;
+  clock?: Clock;
+}
+
+/** The collections' names, for operators and tests. */
+export interface MongoCollectionNames {
+  sessions: string;
+  users: string;
+  refreshTokens: string;
+  counters: string;
+}
+
+/** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
+const PURGE_INDEX = { key: { purgeAt: 1 }, name: 'purge_at_ttl', expireAfterSeconds: 0 } as const;
+
+/** Two upserts racing to create one counter: the loser gets E11000 and tries again. */
+const UPSERT_ATTEMPTS = 3;
+
+export class MongoStore implements Store {
+  readonly kind = 'mongodb';
+  readonly client: MongoClient;
+  readonly databaseName: string;
+  readonly collectionNames: Readonly<MongoCollectionNames>;
+  private readonly db: Db;
+  private readonly sessions: Collection<SessionDocument>;
+  private readonly users: Collection<UserDocument>;
+  private readonly refreshTokens: Collection<RefreshTokenDocument>;
+  private readonly counters: Collection<CounterDocument>;
+  private readonly ownsClient: boolean;
+  private readonly clock: Clock;
+  private indexes: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: MongoStoreOptions) {
+    if (!options || (options.client === undefined) === (options.url === undefined)) {
+      throw configurationError(
+        "MongoStore needs a client or a url (not both), e.g. new MongoStore({ url: 'mongodb://localhost:27017/keycard' })",
+      );
+    }
+    const prefix = options.collectionPrefix ?? 'keycard_';
+    checkCollectionPrefix(prefix);
+    const database =
+      options.database ??
+      (options.url === undefined ? undefined : databaseInURL(options.url)) ??
+      DEFAULT_DATABASE;
+    checkDatabaseName(database);
+    this.client = options.client ?? createClient(options.url as string);
+    this.ownsClient = options.client === undefined;
+    if (this.client.writeConcern?.w === 0) {
+      // Unacknowledged writes would report no duplicate username and no matched session.
+      throw configurationError(
+        'the mongodb store needs acknowledged writes: remove w=0 from its URL or client',
+      );
+    }
+    this.clock = options.clock ?? systemClock;
+    this.databaseName = database;
+    this.collectionNames = Object.freeze({
+      sessions: `${prefix}sessions`,
+      users: `${prefix}users`,
+      refreshTokens: `${prefix}refresh_tokens`,
+      counters: `${prefix}counters`,
+    });
+    // Reads go to the primary whatever the URL says: a secondary that lags could still show a session
+    // that was just revoked, or miss one that was just created.
+    this.db = this.client.db(database, { readPreference: 'primary' });
+    this.sessions = this.db.collection<SessionDocument>(this.collectionNames.sessions);
+    this.users = this.db.collection<UserDocument>(this.collectionNames.users);
+    this.refreshTokens = this.db.collection<RefreshTokenDocument>(this.collectionNames.refreshTokens);
+    this.counters = this.db.collection<CounterDocument>(this.collectionNames.counters);
+  }
+
+  /**
+   * Creates the indexes (idempotent) — connecting first if needed. Every operation waits for this once, so
+   * the unique username index exists before the first user is written; a failure is retried by the next
+   * operation. `openStoreURL` calls it so that a server that cannot be reached is reported at start-up.
+   */
+  ensureIndexes(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.indexes ??= this.createIndexes().catch((error: unknown) => {
+      this.indexes = null;
+      throw toStoreError(error);
+    });
+    return this.indexes;
+  }
+
+  private async createIndexes(): Promise<void> {
+    await Promise.all([
+      this.sessions.createIndexes([
+        // The per-user index: list and revoke a user's sessions in O(their sessions), newest first.
+        { key: { 'user.id': 1, createdAt: 1 }, name: 'user_id_created_at' },
+        PURGE_INDEX,
+      ]),
+      this.users.createIndexes([{ key: { username: 1 }, name: 'username_unique', unique: true }]),
+      this.refreshTokens.createIndexes([PURGE_INDEX]),
+      this.counters.createIndexes([PURGE_INDEX]),
+    ]);
+  }
+
+  /**
+   * Milliseconds to add to one of the contract's times to get the wall-clock moment for `purgeAt`.
+   * MongoDB's TTL monitor compares `purgeAt` with the server's clock, while the contract's times come from
+   * the store's clock. With the system clock the offset is zero (to the millisecond) and `purgeAt` is the
+   * expiry itself; with a manual clock set in the past, it keeps the monitor from deleting a record the
+   * store's own clock still considers live. Whether a record has expired is always decided in code (the
+   * monitor runs only every 60 s): the TTL index only keeps the collections from growing.
+   */
+  private purgeOffset(): number {
+    return Date.now() - this.clock.now();
+  }
+
+  private purgeAt(time: number): Date {
+    return new Date(time + this.purgeOffset());
+  }
+
+  async createSession(record: SessionRecord): Promise<void> {
+    const purgeAt = this.purgeAt(Math.min(record.expiresAt, record.absoluteExpiresAt));
+    await this.run(() => this.sessions.insertOne(toSessionDocument(record, purgeAt)));
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const document = await this.run(() => this.sessions.findOne({ _id: id }));
+    return document ? toSession(document) : null;
+  }
+
+  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    // No upsert: a touch that arrives after a delete matches nothing and creates nothing.
+    const update = touchStages(lastActiveAt, expiresAt, this.purgeOffset());
+    await this.run(() => this.sessions.updateOne({ _id: id }, update));
+  }
+
+  /**
+   * One conditional update: the filter admits the session only if the patched data's JSON fits in
+   * `maxBytes` (computed by the server from the stored entries), and the pipeline applies the patch (and
+   * the touch) to the same document. No upsert, so a deleted session stays deleted. When nothing matched,
+   * one read tells a missing session from one whose data would have been too large.
+   */
+  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+    const plan = planPatch(patch);
+    const update: Document[] = [{ $set: { data: mergedData(plan) } }];
+    if (options.touch) {
+      update.push(...touchStages(options.touch.lastActiveAt, options.touch.expiresAt, this.purgeOffset()));
+    }
+    const filter: Filter<SessionDocument> = {
+      _id: id,
+      $expr: { $lte: [mergedJSONBytes(plan), { $literal: options.maxBytes }] },
+    };
+    return this.run(async (): Promise<PatchResult> => {
+      const result = await this.sessions.updateOne(filter, update);
+      if (result.matchedCount > 0) return 'ok';
+      const found = await this.sessions.findOne({ _id: id }, { projection: { _id: 1 } });
+      return found ? 'too_large' : 'missing';
+    });
+  }
+
+  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    const filter: Filter<SessionDocument> =
+      options.userId === undefined ? { _id: id } : { _id: id, 'user.id': options.userId };
+    const result = await this.run(() => this.sessions.deleteOne(filter));
+    return result.deletedCount > 0;
+  }
+
+  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+    const documents = await this.run(() =>
+      this.sessions.find({ 'user.id': userId }).sort({ createdAt: -1 }).toArray(),
+    );
+    return documents.map(toSession);
+  }
+
+  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    const filter: Filter<SessionDocument> =
+      options.exceptId === undefined
+        ? { 'user.id': userId }
+        : { 'user.id': userId, _id: { $ne: options.exceptId } };
+    const result = await this.run(() => this.sessions.deleteMany(filter));
+    return result.deletedCount;
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    await this.run(async () => {
+      try {
+        await this.users.insertOne(toUserDocument(user));
+      } catch (error) {
+        if (isDuplicateOf(error, 'username')) {
+          throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
+        }
+        throw error;
+      }
+    });
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    const document = await this.run(() => this.users.findOne({ _id: id }));
+    return document ? toUser(document) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    const document = await this.run(() => this.users.findOne({ username }));
+    return document ? toUser(document) : null;
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    // MongoDB reads a limit of 0 as "no limit" (used here for Infinity only).
+    if (!(options.limit >= 1)) return [];
+    const filter: Filter<UserDocument> =
+      options.after === undefined ? {} : { username: { $gt: options.after } };
+    const documents = await this.run(() =>
+      this.users
+        .find(filter)
+        .sort({ username: 1 })
+        .limit(Number.isFinite(options.limit) ? Math.floor(options.limit) : 0)
+        .toArray(),
+    );
+    return documents.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    return this.run(() => this.users.countDocuments({}));
+  }
+
+  async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
+    const changes: Partial<UserDocument> = { updatedAt: update.updatedAt };
+    if (update.passwordHash !== undefined) changes.passwordHash = update.passwordHash;
+    if (update.role !== undefined) changes.role = update.role;
+    if (update.blocked !== undefined) changes.blocked = update.blocked;
+    const document = await this.run(() =>
+      this.users.findOneAndUpdate({ _id: id }, { $set: changes }, { returnDocument: 'after' }),
+    );
+    return document ? toUser(document) : null;
+  }
+
+  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    const purgeAt = this.purgeAt(record.expiresAt);
+    await this.run(() => this.refreshTokens.insertOne(toRefreshTokenDocument(record, purgeAt)));
+  }
+
+  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
+    const context = {
+      sessions: this.sessions,
+      refreshTokens: this.refreshTokens,
+      purgeOffsetMs: this.purgeOffset(),
+    };
+    return this.run(() => rotateRefreshToken(context, presentedId, options));
+  }
+
+  async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
+    const update = incrementStages(now, windowMs, this.purgeOffset());
+    return this.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const document = await this.counters.findOneAndUpdate({ _id: key }, update, {
+            upsert: true,
+            returnDocument: 'after',
+          });
+          if (!document) throw storeUnavailable('mongodb', new Error('the counter upsert returned nothing'));
+          return { count: document.count, resetAt: document.resetAt };
+        } catch (error) {
+          // The server retries such an upsert itself (its filter is an equality on _id); this covers
+          // deployments where the duplicate-key error still reaches the client.
+          if (attempt < UPSERT_ATTEMPTS && isDuplicateKey(error)) continue;
+          throw error;
+        }
+      }
+    });
+  }
+
+  async readCounter(key: string, now: number): Promise<CounterValue | null> {
+    const document = await this.run(() => this.counters.findOne({ _id: key }));
+    return document && document.resetAt > now ? { count: document.count, resetAt: document.resetAt } : null;
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    await this.run(() => this.counters.deleteOne({ _id: key }));
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.db.command({ ping: 1 }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsClient) await this.client.close();
+  }
+
+  /** Runs an operation once the indexes exist, turning driver failures into `store_unavailable`. */
+  private async run<T>(operation: () => Promise<T>): Promise<T> {
+    await this.ensureIndexes();
+    try {
+      return await operation();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
+
+function closedError(): KeycardError {
+  return storeUnavailable('mongodb', new Error('the store was closed'));
+}

@@ -1,0 +1,80 @@
+/**
+ * How the Redis store connects when it owns its client (given a URL rather than a client).
+ *
+ * Fail fast, recover by itself:
+ * - ioredis reconnects on its own; the delay grows from 50 ms and is capped (`reconnectMaxDelayMs`), and
+ *   it never gives up, so service returns by itself however long Redis was away.
+ * - While disconnected, a standalone client refuses commands at once (`enableOfflineQueue: false`) instead
+ *   of queueing them until Redis is back: a request gets 503 now, not a hang and then a stale write.
+ * - Commands in flight when the connection drops fail (`maxRetriesPerRequest: 0`) and are never resent
+ *   (`autoResendUnfulfilledCommands: false`): their outcome is unknown, and resending a counter increment
+ *   or a refresh-token rotation could apply it twice.
+ * - `commandTimeout` bounds a command on a connection that hangs without closing (a paused server, a
+ *   partition with no RST).
+ * A Cluster client keeps its offline queue: it connects to each node lazily and needs the queue between
+ * a node's "connecting" and "ready"; queued commands are bounded by `commandTimeout` and by the flush
+ * that `maxRetriesPerRequest: 0` does when a node connection drops.
+ */
+import { Cluster, Redis } from 'ioredis';
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisConnectionOptions {
+  /** One node for a standalone Redis; the seed nodes of a Cluster. */
+  nodes: RedisNode[];
+  cluster: boolean;
+  username?: string;
+  password?: string;
+  /** Database number (standalone only). */
+  db?: number;
+  tls: boolean;
+  /** How long one connection attempt may take; default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** How long a command may wait for its reply; default 5000 ms. */
+  commandTimeoutMs?: number;
+  /** The longest wait between reconnection attempts; default 1000 ms. */
+  reconnectMaxDelayMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
+
+/** 50, 100, 200, … ms, capped: quick after a blip, and at most one attempt per `maxDelayMs` after. */
+export function reconnectDelay(attempt: number, maxDelayMs: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt - 1, 16), maxDelayMs);
+}
+
+/** A client that has not connected yet (`lazyConnect`): the store connects it and waits for the result. */
+export function createRedisClient(options: RedisConnectionOptions): Redis | Cluster {
+  const maxDelayMs = options.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
+  const common = {
+    username: options.username,
+    password: options.password,
+    tls: options.tls ? {} : undefined,
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    lazyConnect: true,
+  };
+  if (options.cluster) {
+    return new Cluster(options.nodes, {
+      lazyConnect: true,
+      clusterRetryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+      redisOptions: common,
+    });
+  }
+  const node = options.nodes[0] as RedisNode;
+  return new Redis({
+    ...common,
+    host: node.host,
+    port: node.port,
+    db: options.db ?? 0,
+    enableOfflineQueue: false,
+    retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * The Redis store's key layout. Every key starts with the store's prefix (default `kc`), and the part in
+ * braces is the Redis Cluster hash tag: only that part decides the key's slot
+ * (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags).
+ *
+ * - `kc:s:{<sessionId>}`              hash   one session (meta fields + one `d<json key>` field per data key)
+ * - `kc:r:{<sessionId>}:<tokenId>`    hash   a refresh token, in its login's slot, so a rotation that spends
+ *                                            it, issues the successor and touches or deletes the login is one
+ *                                            script on one slot
+ * - `kc:rt:{<tokenId>}`               string the login id a refresh token belongs to (written once)
+ * - `kc:us:{<userId>}`                zset   the user's session ids, scored by absolute expiry
+ * - `kc:c:<counter key>`              hash   a fixed-window counter (single-key operations only)
+ * - `kc:{users}:u:<userId>`           hash   a user record
+ * - `kc:{users}:names`                hash   canonical username → user id (HSETNX keeps usernames unique)
+ * - `kc:{users}:sorted`               zset   usernames, all at score 0, for ZRANGEBYLEX pages
+ *
+ * A session and its user's index live in different slots (the session's slot is chosen by the session id,
+ * which is all a request knows); `docs/stores-redis.md` explains how the index stays correct anyway.
+ */
+import { configurationError } from '../../core/errors.js';
+
+export const DEFAULT_PREFIX = 'kc';
+
+/**
+ * A prefix may not contain braces: a `{` in it would become the hash tag of every key, putting the whole
+ * store in one slot, or split keys that must share one.
+ */
+const PREFIX_SYNTAX = /^[A-Za-z0-9:._-]{1,64}$/;
+
+export interface RedisKeys {
+  readonly prefix: string;
+  session(sessionId: string): string;
+  userSessions(userId: string): string;
+  refreshToken(loginId: string, tokenId: string): string;
+  refreshTokenLogin(tokenId: string): string;
+  counter(key: string): string;
+  user(userId: string): string;
+  usernames(): string;
+  sortedUsernames(): string;
+}
+
+export function checkPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !PREFIX_SYNTAX.test(prefix)) {
+    throw configurationError(
+      'the redis store prefix must be 1 to 64 letters, digits or the characters : . _ - (no braces)',
+    );
+  }
+  return prefix;
+}
+
+export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
+  const p = checkPrefix(prefix);
+  return {
+    prefix: p,
+    session: (sessionId) => `${p}:s:{${sessionId}}`,
+    userSessions: (userId) => `${p}:us:{${userId}}`,
+    refreshToken: (loginId, tokenId) => `${p}:r:{${loginId}}:${tokenId}`,
+    refreshTokenLogin: (tokenId) => `${p}:rt:{${tokenId}}`,
+    counter: (key) => `${p}:c:${key}`,
+    user: (userId) => `${p}:{users}:u:${userId}`,
+    usernames: () => `${p}:{users}:names`,
+    sortedUsernames: () => `${p}:{users}:sorted`,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * How records are laid out in Redis hashes, and back.
+ *
+ * A session is one hash so that reading it is one HGETALL (the per-request hot path: one command, no
+ * second read for its user, which is embedded). Each top-level data key is its own field — `d` followed
+ * by the key's JSON — holding the value's JSON, so a per-key patch is HSET/HDEL of fields, atomic and
+ * without re-encoding the rest of the data in Lua (whose cjson would turn `[]` into `{}` and round large
+ * numbers). Meta fields never start with `d`.
+ */
+import { defineKey } from '../../core/session/data.js';
+import type { DataPatch, SessionData, SessionRecord, UserRecord, UserUpdate } from '../../core/store.js';
+
+const DATA_FIELD = 'd';
+
+/** A hash as ioredis returns it from HGETALL (an object) or from a script (a flat array). */
+export type HashReply = Record<string, string> | string[];
+
+function toMap(reply: HashReply): Map<string, string> {
+  const map = new Map<string, string>();
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) map.set(reply[i] as string, reply[i + 1] as string);
+  } else {
+    for (const field of Object.keys(reply)) map.set(field, reply[field] as string);
+  }
+  return map;
+}
+
+export function dataField(key: string): string {
+  return DATA_FIELD + JSON.stringify(key);
+}
+
+/** Field/value pairs for a new session record. */
+export function sessionFields(record: SessionRecord): string[] {
+  const fields = [
+    'c',
+    String(record.createdAt),
+    'l',
+    String(record.lastActiveAt),
+    'e',
+    String(record.expiresAt),
+    'a',
+    String(record.absoluteExpiresAt),
+  ];
+  if (record.user) fields.push('uid', record.user.id, 'un', record.user.username, 'ur', record.user.role);
+  if (record.userAgent !== null) fields.push('ua', record.userAgent);
+  if (record.ip !== null) fields.push('ip', record.ip);
+  for (const key of Object.keys(record.data)) {
+    const json = JSON.stringify(record.data[key]);
+    // undefined and functions are not data (JSON.stringify drops them from objects, too).
+    if (json !== undefined) fields.push(dataField(key), json);
+  }
+  return fields;
+}
+
+/** The patch script's arguments after the touch: n, n field/JSON pairs, then fields to remove. */
+export function patchArguments(patch: DataPatch): string[] {
+  const set: string[] = [];
+  for (const key of Object.keys(patch.set)) {
+    const json = JSON.stringify(patch.set[key]);
+    if (json !== undefined) set.push(dataField(key), json);
+  }
+  return [String(set.length / 2), ...set, ...patch.unset.map(dataField)];
+}
+
+/** The session in a hash, or null for a missing (empty) hash. */
+export function parseSession(id: string, reply: HashReply | null): SessionRecord | null {
+  if (reply === null) return null;
+  const hash = toMap(reply);
+  const createdAt = hash.get('c');
+  if (createdAt === undefined) return null;
+  const data: SessionData = {};
+  for (const [field, value] of hash) {
+    // defineKey, not assignment: `__proto__` is a data key like any other.
+    if (field.startsWith(DATA_FIELD)) defineKey(data, JSON.parse(field.slice(1)), JSON.parse(value));
+  }
+  const userId = hash.get('uid');
+  return {
+    id,
+    user:
+      userId === undefined
+        ? null
+        : { id: userId, username: hash.get('un') ?? '', role: hash.get('ur') ?? '' },
+    createdAt: Number(createdAt),
+    lastActiveAt: Number(hash.get('l')),
+    expiresAt: Number(hash.get('e')),
+    absoluteExpiresAt: Number(hash.get('a')),
+    data,
+    userAgent: hash.get('ua') ?? null,
+    ip: hash.get('ip') ?? null,
+  };
+}
+
+/** Field/value pairs for a new user record; a null password hash is an absent field. */
+export function userFields(user: UserRecord): string[] {
+  const fields = ['id', user.id, 'name', user.username, 'role', user.role];
+  if (user.passwordHash !== null) fields.push('hash', user.passwordHash);
+  fields.push(
+    'blocked',
+    user.blocked ? '1' : '0',
+    'created',
+    String(user.createdAt),
+    'updated',
+    String(user.updatedAt),
+  );
+  return fields;
+}
+
+/** Field/value pairs for the fields an update sets. */
+export function userUpdateFields(update: UserUpdate): string[] {
+  const fields: string[] = [];
+  if (update.passwordHash !== undefined) fields.push('hash', update.passwordHash);
+  if (update.role !== undefined) fields.push('role', update.role);
+  if (update.blocked !== undefined) fields.push('blocked', update.blocked ? '1' : '0');
+  fields.push('updated', String(update.updatedAt));
+  return fields;
+}
+
+export function parseUser(reply: HashReply | null): UserRecord | null {
+  if (reply === null) return null;
+  const hash = toMap(reply);
+  const id = hash.get('id');
+  if (id === undefined) return null;
+  return {
+    id,
+    username: hash.get('name') ?? '',
+    passwordHash: hash.get('hash') ?? null,
+    role: hash.get('role') ?? '',
+    blocked: hash.get('blocked') === '1',
+    createdAt: Number(hash.get('created')),
+    updatedAt: Number(hash.get('updated')),
+  };
+}

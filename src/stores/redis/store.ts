@@ -1,0 +1,391 @@
+/**
+ * The Redis store (ioredis): sessions, users, refresh tokens and throttle counters in Redis — standalone,
+ * over TLS, or on a Redis Cluster. The key layout is in keys.ts, the atomic operations in scripts.ts, and
+ * the reasoning (Cluster slots, the per-user index, failures) in docs/stores-redis.md.
+ *
+ * Every key has a TTL, so Redis removes expired state by itself: there is no pruning timer.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
+import type {
+  CounterValue,
+  DataPatch,
+  ListUsersOptions,
+  PatchOptions,
+  PatchResult,
+  RefreshTokenRecord,
+  RotateOptions,
+  RotationResult,
+  SessionRecord,
+  Store,
+  UserRecord,
+  UserUpdate,
+} from '../../core/store.js';
+import { createRedisClient } from './connection.js';
+import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
+import {
+  type HashReply,
+  parseSession,
+  parseUser,
+  patchArguments,
+  sessionFields,
+  userFields,
+  userUpdateFields,
+} from './records.js';
+import { defineScripts, type RedisScripts } from './scripts.js';
+import { parseRedisURL } from './url.js';
+
+export interface RedisStoreOptions {
+  /**
+   * Your own ioredis client (`Redis` or `Cluster`), used as you configured it and never closed by the
+   * store. Give it a bounded retry strategy and `maxRetriesPerRequest` so commands fail fast while Redis is
+   * away (see docs/stores-redis.md). Either `client` or `url`.
+   */
+  client?: Redis | Cluster;
+  /** `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port`: the store creates its own client. */
+  url?: string;
+  /** Prefix of every key; default `kc` (or the URL's `prefix` option). No braces. */
+  prefix?: string;
+  clock?: Clock;
+  /** With `url`: how long one connection attempt may take; default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** With `url`: how long a command may wait for its reply; default 5000 ms. */
+  commandTimeoutMs?: number;
+  /** With `url`: the longest wait between reconnection attempts; default 1000 ms. */
+  reconnectMaxDelayMs?: number;
+  /** Told about each connection error ioredis reports (for logs). The store goes on reconnecting. */
+  onError?: (error: Error) => void;
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+const PATCH_RESULTS: ReadonlySet<string> = new Set(['ok', 'missing', 'too_large']);
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  private readonly client: Redis | Cluster;
+  /** True when the store created the client (from a URL) and so closes it. */
+  private readonly ownsClient: boolean;
+  private readonly keys: RedisKeys;
+  private readonly scripts: RedisScripts;
+  private readonly clock: Clock;
+  /** The first connection attempt of a client the store owns; operations wait for it, then it is gone. */
+  private firstConnection: Promise<void> | null = null;
+  private readonly onError: (error: Error) => void;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    if (!options || (options.client === undefined) === (options.url === undefined)) {
+      throw configurationError(
+        "RedisStore needs either a client or a url, e.g. new RedisStore({ url: 'redis://localhost:6379' })",
+      );
+    }
+    const parsed = options.url === undefined ? undefined : parseRedisURL(options.url);
+    this.keys = redisKeys(options.prefix ?? parsed?.prefix ?? DEFAULT_PREFIX);
+    this.clock = options.clock ?? systemClock;
+    const report = options.onError;
+    // An 'error' event with no listener is printed by ioredis (and would crash a plain EventEmitter);
+    // failures reach callers as store_unavailable, so the event is only passed on for logging.
+    this.onError = (error) => report?.(error);
+    if (parsed) {
+      this.client = createRedisClient({
+        ...parsed.connection,
+        connectTimeoutMs: options.connectTimeoutMs ?? parsed.connection.connectTimeoutMs,
+        commandTimeoutMs: options.commandTimeoutMs ?? parsed.connection.commandTimeoutMs,
+        reconnectMaxDelayMs: options.reconnectMaxDelayMs ?? parsed.connection.reconnectMaxDelayMs,
+      });
+      this.ownsClient = true;
+    } else {
+      this.client = options.client as Redis | Cluster;
+      this.ownsClient = false;
+    }
+    this.client.on('error', this.onError);
+    if (isCluster(this.client)) this.client.on('node error', this.onError);
+    this.scripts = defineScripts(this.client);
+    if (this.ownsClient) {
+      // A failed first attempt is not fatal: ioredis keeps reconnecting, and until it succeeds operations
+      // fail at once with store_unavailable. Waiting once avoids failing the calls made right after start.
+      this.firstConnection = this.client
+        .connect()
+        .catch(() => undefined)
+        .finally(() => {
+          this.firstConnection = null;
+        });
+    }
+  }
+
+  /** Waits for the first connection and checks that Redis answers; throws store_unavailable if not. */
+  async connect(): Promise<void> {
+    await this.ping();
+  }
+
+  async createSession(record: SessionRecord): Promise<void> {
+    const now = this.clock.now();
+    // Nothing to keep for a record already past its expiry (the contract lets stores drop those).
+    if (record.expiresAt <= now) return;
+    await this.run(async () => {
+      // The index first: every live session must be in its user's index, or "log out everywhere" and
+      // blocking would miss it. A failure between the two writes leaves only a stale index entry.
+      if (record.user) {
+        await this.scripts.indexSession(
+          this.keys.userSessions(record.user.id),
+          record.id,
+          record.absoluteExpiresAt,
+          now,
+        );
+      }
+      await this.scripts.replaceHash(
+        this.keys.session(record.id),
+        record.expiresAt - now,
+        sessionFields(record),
+      );
+    });
+  }
+
+  /** One HGETALL: the per-request hot path. The user is embedded, so there is no second read. */
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.run(async () => parseSession(id, await this.client.hgetall(this.keys.session(id))));
+  }
+
+  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    await this.run(() =>
+      this.scripts.touchSession(this.keys.session(id), lastActiveAt, expiresAt, this.clock.now()),
+    );
+  }
+
+  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+    const touch = options.touch;
+    const result = await this.run(() =>
+      this.scripts.patchSession(this.keys.session(id), [
+        options.maxBytes,
+        this.clock.now(),
+        touch?.lastActiveAt ?? '',
+        touch?.expiresAt ?? '',
+        ...patchArguments(patch),
+      ]),
+    );
+    if (!PATCH_RESULTS.has(result)) throw storeUnavailable('redis', new Error('unexpected patch reply'));
+    return result as PatchResult;
+  }
+
+  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    return this.run(async () => {
+      const owner = await this.scripts.deleteSession(this.keys.session(id), options.userId);
+      if (owner === null) return false;
+      if (owner !== '') await this.unindex(owner, [id]);
+      return true;
+    });
+  }
+
+  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+    return this.run(async () => {
+      // Entries past their absolute expiry are certainly dead; the others may be stale too (expired when
+      // idle, or a creation that failed half-way), so each is read and skipped when missing.
+      const ids = await this.client.zrangebyscore(
+        this.keys.userSessions(userId),
+        `(${this.clock.now()}`,
+        '+inf',
+      );
+      const replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.session(id))));
+      const records: SessionRecord[] = [];
+      replies.forEach((reply, i) => {
+        const record = parseSession(ids[i] as string, reply);
+        if (record && record.user?.id === userId) records.push(record);
+      });
+      return records.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
+    });
+  }
+
+  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    return this.run(async () => {
+      const ids = (await this.client.zrange(this.keys.userSessions(userId), 0, -1)).filter(
+        (id) => id !== options.exceptId,
+      );
+      // Each session key is deleted by its own script (they live in different slots), only if it is this
+      // user's. An id whose key is missing stays in the index: it may be a session being created right now
+      // (index written, record not yet), and dropping it would hide that session from the next delete-all.
+      const owners = await Promise.all(
+        ids.map((id) => this.scripts.deleteSession(this.keys.session(id), userId)),
+      );
+      const deleted = ids.filter((_, i) => owners[i] !== null);
+      if (deleted.length > 0) await this.unindex(userId, deleted);
+      return deleted.length;
+    });
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    const result = await this.run(() =>
+      this.scripts.createUser(
+        [this.keys.user(user.id), this.keys.usernames(), this.keys.sortedUsernames()],
+        user.username,
+        user.id,
+        userFields(user),
+      ),
+    );
+    if (result === 'taken') {
+      throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
+    }
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    return this.run(async () => parseUser(await this.client.hgetall(this.keys.user(id))));
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      // Two reads, not a script that builds the record's key from the id it finds: scripts declare their
+      // keys. Users are never deleted or renamed, so nothing can change between the two.
+      const id = await this.client.hget(this.keys.usernames(), username);
+      return id === null ? null : parseUser(await this.client.hgetall(this.keys.user(id)));
+    });
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    return this.run(async () => {
+      const names = await this.client.zrangebylex(
+        this.keys.sortedUsernames(),
+        options.after === undefined ? '-' : `(${options.after}`,
+        '+',
+        'LIMIT',
+        0,
+        options.limit,
+      );
+      if (names.length === 0) return [];
+      const ids = await this.client.hmget(this.keys.usernames(), ...names);
+      const replies = await Promise.all(
+        ids.map((id) => (id === null ? null : this.client.hgetall(this.keys.user(id)))),
+      );
+      return replies.map(parseUser).filter((user): user is UserRecord => user !== null);
+    });
+  }
+
+  async countUsers(): Promise<number> {
+    return this.run(() => this.client.hlen(this.keys.usernames()));
+  }
+
+  async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
+    return this.run(async () =>
+      parseUser(await this.scripts.updateUser(this.keys.user(id), userUpdateFields(update))),
+    );
+  }
+
+  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    const ttl = record.expiresAt - this.clock.now();
+    if (ttl <= 0) return;
+    const fields: (string | number)[] = ['c', record.createdAt, 'e', record.expiresAt];
+    if (record.spentAt !== null) fields.push('s', record.spentAt);
+    if (record.successorId !== null) fields.push('n', record.successorId);
+    await this.run(() =>
+      Promise.all([
+        this.scripts.replaceHash(this.keys.refreshToken(record.loginId, record.id), ttl, fields),
+        this.client.set(this.keys.refreshTokenLogin(record.id), record.loginId, 'PX', ttl),
+      ]),
+    );
+  }
+
+  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
+    return this.run(async (): Promise<RotationResult> => {
+      // Which login the token belongs to never changes, so reading it outside the script is safe; the
+      // decision itself is one script in the login's slot.
+      const loginId = await this.client.get(this.keys.refreshTokenLogin(presentedId));
+      if (loginId === null) return { status: 'invalid' };
+      const successor = options.successor;
+      const successorPointer = this.keys.refreshTokenLogin(successor.id);
+      const successorTTL = successor.expiresAt - options.now;
+      // Written before the rotation, so the successor is findable the moment it becomes current.
+      if (successorTTL > 0) await this.client.set(successorPointer, loginId, 'PX', successorTTL);
+      const reply = await this.scripts.rotateRefreshToken(
+        [
+          this.keys.session(loginId),
+          this.keys.refreshToken(loginId, presentedId),
+          this.keys.refreshToken(loginId, successor.id),
+        ],
+        [
+          options.now,
+          options.graceMs,
+          successor.id,
+          successor.createdAt,
+          successor.expiresAt,
+          options.touch.lastActiveAt,
+          options.touch.expiresAt,
+        ],
+      );
+      const status = reply[0];
+      if (status !== 'rotated' && successorTTL > 0) {
+        // Not issued after all; the pointer would expire anyway, and points at nothing meanwhile.
+        await this.client.del(successorPointer).catch(() => undefined);
+      }
+      const login = parseSession(loginId, (reply[1] ?? null) as HashReply | null);
+      if (!login) return { status: 'invalid' };
+      if (status === 'rotated') return { status, login };
+      if (status === 'grace') return { status, login, successorId: String(reply[2]) };
+      if (status === 'reused') {
+        if (login.user) await this.unindex(login.user.id, [loginId]);
+        return { status, login };
+      }
+      return { status: 'invalid' };
+    });
+  }
+
+  async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
+    const [count, resetAt] = await this.run(() =>
+      this.scripts.incrementCounter(this.keys.counter(key), now, now + windowMs, windowMs),
+    );
+    return { count: Number(count), resetAt: Number(resetAt) };
+  }
+
+  async readCounter(key: string, now: number): Promise<CounterValue | null> {
+    const [count, resetAt] = await this.run(() => this.client.hmget(this.keys.counter(key), 'n', 'r'));
+    if (count === null || count === undefined || resetAt === null || resetAt === undefined) return null;
+    return Number(resetAt) > now ? { count: Number(count), resetAt: Number(resetAt) } : null;
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    await this.run(() => this.client.del(this.keys.counter(key)));
+  }
+
+  /** PING; on a Cluster, every master, since each holds a share of the sessions. */
+  async ping(): Promise<void> {
+    await this.run(async () => {
+      const client = this.client;
+      const masters = isCluster(client) ? client.nodes('master') : [];
+      await Promise.all(masters.length > 0 ? masters.map((node) => node.ping()) : [client.ping()]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownsClient) {
+      this.client.off('error', this.onError);
+      if (isCluster(this.client)) this.client.off('node error', this.onError);
+      return;
+    }
+    await this.firstConnection;
+    // The error listener stays: a socket error after quitting must not become an unhandled 'error' event.
+    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
+    else this.client.disconnect();
+  }
+
+  /**
+   * Removes ids from a user's index. Best effort: the session keys are already gone, and an id left
+   * behind is skipped by listing and deleting and dropped at its absolute expiry.
+   */
+  private async unindex(userId: string, ids: string[]): Promise<void> {
+    await this.client.zrem(this.keys.userSessions(userId), ...ids).catch(() => undefined);
+  }
+
+  /** Runs Redis commands; any failure of the driver or the server becomes store_unavailable. */
+  private async run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.firstConnection) await this.firstConnection;
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof KeycardError) throw error;
+      throw storeUnavailable('redis', error);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Private Redis servers for tests that must stop one (fault tests) or need a Cluster: `redis-server`
+ * processes on spare loopback ports, in a temp directory, killed by the test. The shared Redis on 6379
+ * is never stopped. Also: deleting every key under a prefix (SCAN MATCH, never KEYS).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { serviceSkipReason } from './services.js';
+
+/** A skip reason when redis-server or redis-cli is missing locally; throws under CI (via serviceSkipReason). */
+export function redisBinariesSkipReason(): Promise<string | undefined> {
+  return serviceSkipReason('redis-server and redis-cli', async () => {
+    for (const binary of ['redis-server', 'redis-cli']) {
+      const result = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${binary} is not installed`);
+    }
+  });
+}
+
+/** Resolves when nothing listens on `port` (we could bind it), false when it is taken. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port that is free and whose Cluster bus port (port + 10000) is free too. Random in 20000–45000 so
+ * parallel test files rarely pick the same one; `exclude` avoids ports handed out earlier in this process.
+ */
+export async function sparePort(exclude: number[] = []): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 25_000);
+    if (exclude.includes(port)) continue;
+    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port;
+  }
+  throw new Error('no spare port pair found for a private redis-server');
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** One command on a short-lived connection that never retries; throws if the server does not answer. */
+async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await command(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface PrivateRedis {
+  port: number;
+  dir: string;
+  /** SIGKILL: a crash, not a clean shutdown. Resolves when the process has exited. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and directory (with its append-only file, if any). */
+  restart(): Promise<void>;
+  /** Kills the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /** Extra redis-server arguments. */
+  args?: string[];
+  port?: number;
+  /**
+   * Keep data across kill and restart: an append-only file fsynced on every write. Off for Cluster nodes
+   * (the brief's `--appendonly no`).
+   */
+  persistent?: boolean;
+}
+
+/** Starts `redis-server` on a spare loopback port and waits until it answers PING. */
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+  const port = options.port ?? (await sparePort());
+  const dir = mkdtempSync(join(tmpdir(), 'keycard-redis-'));
+  const persistence = options.persistent
+    ? ['--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    ...persistence,
+    '--daemonize',
+    'no',
+    ...(options.args ?? []),
+  ];
+  let child: ChildProcess | null = null;
+  const start = async (): Promise<void> => {
+    const started = spawn('redis-server', args, { stdio: 'ignore' });
+    child = started;
+    // A test process that dies must not leave its servers running.
+    const reap = () => started.kill('SIGKILL');
+    process.once('exit', reap);
+    started.once('exit', () => {
+      process.off('exit', reap);
+      if (child === started) child = null;
+    });
+    await until(
+      async () => (await ask(port, (client) => client.ping())) === 'PONG',
+      `redis-server on ${port}`,
+    );
+  };
+  const kill = async (): Promise<void> => {
+    const running = child;
+    if (!running) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    port,
+    dir,
+    kill,
+    restart: start,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PrivateCluster {
+  ports: number[];
+  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3` */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A three-master Redis Cluster on loopback (no replicas), created with `redis-cli --cluster create`. */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const ports: number[] = [];
+  for (let i = 0; i < 3; i++) ports.push(await sparePort(ports.flatMap((port) => [port, port + 10_000])));
+  const nodes = await Promise.all(
+    ports.map((port) =>
+      startPrivateRedis({
+        port,
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+      }),
+    ),
+  );
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => node.stop()));
+  };
+  try {
+    const created = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const cli = spawn(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...ports.map((port) => `127.0.0.1:${port}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      cli.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      cli.stderr.on('data', (chunk) => {
+        output += chunk;
+      });
+      cli.once('exit', (code) => resolve({ code, output }));
+    });
+    if (created.code !== 0) throw new Error(`redis-cli --cluster create failed: ${created.output}`);
+    for (const port of ports) {
+      await until(
+        async () => (await ask(port, (client) => client.cluster('INFO'))).includes('cluster_state:ok'),
+        `cluster_state:ok on ${port}`,
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ports, url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`, stop };
+}
+
+/** Deletes every key that starts with `prefix:` (SCAN MATCH on each master; one key per DEL on a Cluster). */
+export async function deleteKeysWithPrefix(client: Redis | Cluster, prefix: string): Promise<void> {
+  const servers = client instanceof Cluster ? client.nodes('master') : [client];
+  for (const server of servers) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      // A Cluster refuses multi-key commands across slots, even on one node.
+      await Promise.all(keys.map((key) => server.del(key)));
+    } while (cursor !== '0');
+  }
+}

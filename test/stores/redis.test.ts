@@ -1,0 +1,497 @@
+/**
+ * The Redis store on a real Redis: the conformance suite against the shared server (REDIS_URL, with a
+ * key prefix of its own), then what only Redis has — TTLs, one command per session read, the per-user
+ * index across slots, URL parsing — and failing closed on a private redis-server that the test kills.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { KeycardError } from '../../src/core/errors.js';
+import { applyPatch } from '../../src/core/session/data.js';
+import { generateToken, hashToken } from '../../src/core/tokens.js';
+import { openStoreURL, RedisStore } from '../../src/stores/redis/index.js';
+import { redisKeys } from '../../src/stores/redis/keys.js';
+import { parseRedisURL } from '../../src/stores/redis/url.js';
+import { describeStoreConformance, sessionFixture, userFixture } from '../conformance/store.js';
+import { ManualClock } from '../helpers/clock.js';
+import {
+  deleteKeysWithPrefix,
+  redisBinariesSkipReason,
+  sparePort,
+  startPrivateRedis,
+} from '../helpers/redis-servers.js';
+import { REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
+
+const HOUR = 3_600_000;
+
+const redisSkip = await serviceSkipReason('Redis', async () => {
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } finally {
+    probe.disconnect();
+  }
+});
+const binariesSkip = await redisBinariesSkipReason();
+
+const unavailable = (error: unknown): boolean =>
+  error instanceof KeycardError && error.code === 'store_unavailable';
+
+if (redisSkip) {
+  test('store conformance: redis', { skip: redisSkip }, () => {});
+} else {
+  describeStoreConformance('redis', async (clock) => {
+    const prefix = uniqueName('kctest');
+    const store = new RedisStore({ url: REDIS_URL, prefix, clock });
+    await store.connect();
+    const admin = new Redis(REDIS_URL);
+    return {
+      store,
+      reset: () => deleteKeysWithPrefix(admin, prefix),
+      async close() {
+        await deleteKeysWithPrefix(admin, prefix);
+        await store.close();
+        admin.disconnect();
+      },
+    };
+  });
+}
+
+describe('redis store on the shared server', { skip: redisSkip }, () => {
+  const clock = new ManualClock();
+  const prefix = uniqueName('kctest');
+  const keys = redisKeys(prefix);
+  let store: RedisStore;
+  let admin: Redis;
+
+  before(async () => {
+    store = new RedisStore({ url: REDIS_URL, prefix, clock });
+    admin = new Redis(REDIS_URL);
+  });
+  after(async () => {
+    await deleteKeysWithPrefix(admin, prefix);
+    await store?.close();
+    admin?.disconnect();
+  });
+  beforeEach(async () => {
+    await deleteKeysWithPrefix(admin, prefix);
+  });
+
+  /** PTTL is within a second of `expected` (the test's own commands take a few ms). */
+  async function assertTTL(key: string, expected: number): Promise<void> {
+    const ttl = await admin.pttl(key);
+    assert.ok(ttl <= expected && ttl > expected - 1000, `${key}: PTTL ${ttl}, expected about ${expected}`);
+  }
+
+  test('every key but the users has a TTL that follows the record’s expiry', async () => {
+    const session = sessionFixture(clock);
+    await store.createSession(session);
+    await assertTTL(keys.session(session.id), HOUR);
+    await assertTTL(keys.userSessions('user-1'), 24 * HOUR);
+
+    await store.touchSession(session.id, clock.now() + 1000, session.expiresAt + HOUR);
+    await assertTTL(keys.session(session.id), 2 * HOUR);
+    await store.patchSessionData(
+      session.id,
+      { set: { a: 1 }, unset: [] },
+      { maxBytes: 1000, touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + 3 * HOUR } },
+    );
+    await assertTTL(keys.session(session.id), 3 * HOUR);
+
+    const token = {
+      id: hashToken(generateToken()),
+      loginId: session.id,
+      createdAt: clock.now(),
+      expiresAt: clock.now() + 7 * 24 * HOUR,
+      spentAt: null,
+      successorId: null,
+    };
+    await store.createRefreshToken(token);
+    await assertTTL(keys.refreshToken(session.id, token.id), 7 * 24 * HOUR);
+    await assertTTL(keys.refreshTokenLogin(token.id), 7 * 24 * HOUR);
+    const successor = { ...token, id: hashToken(generateToken()), expiresAt: clock.now() + 8 * 24 * HOUR };
+    const rotated = await store.rotateRefreshToken(token.id, {
+      now: clock.now(),
+      graceMs: 10_000,
+      successor,
+      touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
+    });
+    assert.equal(rotated.status, 'rotated');
+    await assertTTL(keys.refreshToken(session.id, successor.id), 8 * 24 * HOUR);
+    await assertTTL(keys.refreshTokenLogin(successor.id), 8 * 24 * HOUR);
+
+    await store.incrementCounter('login:alice', 60_000, clock.now());
+    await assertTTL(keys.counter('login:alice'), 60_000);
+
+    await store.createUser(userFixture(clock));
+    let cursor = '0';
+    let seen = 0;
+    do {
+      const [next, found] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) {
+        seen++;
+        const ttl = await admin.pttl(key);
+        if (key.startsWith(`${prefix}:{users}:`)) assert.equal(ttl, -1, `${key}: users do not expire`);
+        else assert.ok(ttl > 0, `${key} has no TTL`);
+      }
+    } while (cursor !== '0');
+    assert.equal(seen, 10, 'session, index, 2 × (token, pointer), counter, user, names, sorted usernames');
+  });
+
+  test('TTLs are relative to the store’s clock, not Redis’s (an injected clock far from real time)', async () => {
+    const farClock = new ManualClock(Date.UTC(2000, 0, 1));
+    const past = new RedisStore({ url: REDIS_URL, prefix, clock: farClock });
+    try {
+      const session = sessionFixture(farClock);
+      await past.createSession(session);
+      assert.ok(await past.getSession(session.id), 'an absolute PEXPIREAT in 2000 would have deleted it');
+      await assertTTL(keys.session(session.id), HOUR);
+    } finally {
+      await past.close();
+    }
+  });
+
+  test('getSession is exactly one Redis command, found or not', async () => {
+    const client = new Redis(REDIS_URL);
+    const counted = new RedisStore({ client, prefix, clock });
+    const sent: string[] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      sent.push(command.name);
+      return sendCommand(command, stream);
+    }) as typeof client.sendCommand;
+    try {
+      const session = sessionFixture(clock, { data: { cart: [1, 2] } });
+      await counted.createSession(session);
+      sent.length = 0;
+      assert.deepEqual(await counted.getSession(session.id), session);
+      assert.deepEqual(sent, ['hgetall']);
+      sent.length = 0;
+      assert.equal(await counted.getSession(hashToken(generateToken())), null);
+      assert.deepEqual(sent, ['hgetall']);
+    } finally {
+      await counted.close();
+      client.disconnect();
+    }
+  });
+
+  test('a session that expired in Redis is skipped by the index, and deleting it counts nothing', async () => {
+    const gone = sessionFixture(clock, { expiresAt: clock.now() + 30 });
+    const live = sessionFixture(clock);
+    await store.createSession(gone);
+    await store.createSession(live);
+    for (let attempt = 0; (await store.getSession(gone.id)) !== null; attempt++) {
+      assert.ok(attempt < 500, 'Redis never expired the session key');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(
+      (await store.listUserSessions('user-1')).map((session) => session.id),
+      [live.id],
+    );
+    assert.equal(await store.deleteUserSessions('user-1'), 1);
+  });
+
+  // guards: a session created concurrently with a delete-all must stay reachable through the index
+  test('delete-all keeps an index entry whose session is still being written, so a later delete-all finds it', async () => {
+    const session = sessionFixture(clock);
+    // The first half of createSession (the index entry), as another instance would have done it just now.
+    await admin.zadd(keys.userSessions('user-1'), session.absoluteExpiresAt, session.id);
+    assert.equal(await store.deleteUserSessions('user-1'), 0);
+    assert.ok(await admin.zscore(keys.userSessions('user-1'), session.id), 'the entry must survive');
+    await store.createSession(session);
+    assert.equal(await store.deleteUserSessions('user-1'), 1);
+    assert.equal(await store.getSession(session.id), null);
+    assert.equal(await admin.zscore(keys.userSessions('user-1'), session.id), null, 'now it is forgotten');
+  });
+
+  test('index entries past their absolute expiry are dropped when the index is next written', async () => {
+    const old = sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR });
+    await store.createSession(old);
+    clock.advance(HOUR);
+    await store.createSession(sessionFixture(clock));
+    assert.equal(await admin.zscore(keys.userSessions('user-1'), old.id), null);
+  });
+
+  test('the size limit is the merged data’s JSON size, byte for byte (any keys, any JSON, any script)', async () => {
+    const data = fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), {
+      maxKeys: 5,
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        data,
+        data,
+        fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
+        async (a, b, c) => {
+          const initial = JSON.parse(JSON.stringify(a));
+          const patch = { set: JSON.parse(JSON.stringify(b)), unset: c };
+          const merged = applyPatch(initial, patch);
+          const bytes = Buffer.byteLength(JSON.stringify(merged));
+          const session = sessionFixture(clock, { data: initial });
+          await store.createSession(session);
+          assert.equal(await store.patchSessionData(session.id, patch, { maxBytes: bytes - 1 }), 'too_large');
+          assert.deepEqual((await store.getSession(session.id))?.data, initial);
+          assert.equal(await store.patchSessionData(session.id, patch, { maxBytes: bytes }), 'ok');
+          assert.deepEqual((await store.getSession(session.id))?.data, merged);
+          await store.deleteSession(session.id);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  test('data keeps empty arrays, empty objects, large and negative numbers and astral characters exactly', async () => {
+    const data = {
+      list: [],
+      object: {},
+      nested: [[], {}, [{}]],
+      big: 2 ** 53 - 1,
+      small: -1.5e-300,
+      text: '𝄞 “quotes” \u0000 \ud800',
+    };
+    const session = sessionFixture(clock, { data });
+    await store.createSession(session);
+    assert.deepEqual((await store.getSession(session.id))?.data, JSON.parse(JSON.stringify(data)));
+    await store.patchSessionData(
+      session.id,
+      { set: { list: [[]], more: {} }, unset: [] },
+      { maxBytes: 10_000 },
+    );
+    const loaded = await store.getSession(session.id);
+    assert.deepEqual(loaded?.data.list, [[]]);
+    assert.deepEqual(loaded?.data.more, {});
+  });
+
+  test('a refresh token of a login that reuse revoked leaves no index entry behind', async () => {
+    const login = sessionFixture(clock);
+    await store.createSession(login);
+    const token = {
+      id: hashToken(generateToken()),
+      loginId: login.id,
+      createdAt: clock.now(),
+      expiresAt: clock.now() + HOUR,
+      spentAt: clock.now() - 60_000,
+      successorId: hashToken(generateToken()),
+    };
+    await store.createRefreshToken(token);
+    const result = await store.rotateRefreshToken(token.id, {
+      now: clock.now(),
+      graceMs: 10_000,
+      successor: { ...token, id: hashToken(generateToken()), spentAt: null, successorId: null },
+      touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
+    });
+    assert.equal(result.status, 'reused');
+    assert.equal(await admin.zcard(keys.userSessions('user-1')), 0);
+  });
+});
+
+describe('redis store URLs and options', () => {
+  test('parses standalone, TLS and Cluster URLs', () => {
+    assert.deepEqual(parseRedisURL('redis://localhost'), {
+      connection: { nodes: [{ host: 'localhost', port: 6379 }], cluster: false, tls: false },
+    });
+    const full = parseRedisURL(
+      'rediss://app:p%40ss%3Aword@cache.example:6380/2?prefix=auth&connectTimeoutMs=2000&commandTimeoutMs=300&reconnectMaxDelayMs=500',
+    );
+    assert.deepEqual(full, {
+      connection: {
+        nodes: [{ host: 'cache.example', port: 6380 }],
+        cluster: false,
+        tls: true,
+        username: 'app',
+        password: 'p@ss:word',
+        db: 2,
+        connectTimeoutMs: 2000,
+        commandTimeoutMs: 300,
+        reconnectMaxDelayMs: 500,
+      },
+      prefix: 'auth',
+    });
+    assert.equal(parseRedisURL('redis://:secret@[::1]:7000').connection.password, 'secret');
+    assert.deepEqual(parseRedisURL('redis://:secret@[::1]:7000').connection.nodes, [
+      { host: '::1', port: 7000 },
+    ]);
+    const cluster = parseRedisURL('redis+cluster://10.0.0.1:7000,10.0.0.2:7001/?tls=true&prefix=kc2');
+    assert.deepEqual(cluster.connection.nodes, [
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    assert.equal(cluster.connection.cluster, true);
+    assert.equal(cluster.connection.tls, true);
+    assert.equal(cluster.prefix, 'kc2');
+  });
+
+  test('refuses malformed URLs with a message that never echoes the password', () => {
+    const cases = [
+      'redis://user:hunter2@host:99999',
+      'redis://user:hunter2@a:1,b:2',
+      'redis://user:hunter2@host/notadb',
+      'redis+cluster://user:hunter2@a:1/3',
+      'redis://user:hunter2@host?bogus=1',
+      'redis://user:hunter2@host?connectTimeoutMs=soon',
+      'redis://user:hunter2%zz@host',
+      'redis://user:hunter2@',
+      'http://user:hunter2@host',
+    ];
+    for (const url of cases) {
+      assert.throws(
+        () => parseRedisURL(url),
+        (error) =>
+          error instanceof KeycardError &&
+          error.code === 'invalid_configuration' &&
+          !error.message.includes('hunter2'),
+        url,
+      );
+    }
+  });
+
+  test('the store needs exactly one of client and url, and a prefix without braces', () => {
+    const misuse = (error: unknown) =>
+      error instanceof KeycardError && error.code === 'invalid_configuration';
+    assert.throws(() => new RedisStore({}), misuse);
+    assert.throws(() => new RedisStore({ url: 'redis://localhost', prefix: 'a{b}' }), misuse);
+    assert.throws(() => new RedisStore({ url: 'redis://localhost?prefix=' }), misuse);
+  });
+
+  test('openStoreURL fails with store_unavailable, not a hang or a crash, when nothing listens', async () => {
+    const port = await sparePort();
+    await assert.rejects(
+      openStoreURL(`redis://user:hunter2@127.0.0.1:${port}/?prefix=${uniqueName('kctest')}`),
+      (error) => unavailable(error) && !String((error as Error).message).includes('hunter2'),
+    );
+  });
+});
+
+describe('redis store fails closed and recovers (private redis-server)', { skip: binariesSkip }, () => {
+  test('operations reject with store_unavailable while Redis is down, and work again once it is back', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    // Data survives the kill (append-only file), so recovery can be checked on records written before.
+    const redis = await startPrivateRedis({ persistent: true });
+    const clock = new ManualClock();
+    const url = `redis://127.0.0.1:${redis.port}/?prefix=${uniqueName('kctest')}&commandTimeoutMs=60000`;
+    const store = await openStoreURL(url, { clock });
+    let late: RedisStore | undefined;
+    try {
+      const session = sessionFixture(clock);
+      await store.createSession(session);
+
+      await redis.kill();
+      for (let attempt = 0; ; attempt++) {
+        const error = await store.getSession(session.id).then(
+          () => null,
+          (failure: unknown) => failure,
+        );
+        if (error !== null) {
+          assert.ok(unavailable(error), `expected store_unavailable, got ${String(error)}`);
+          break;
+        }
+        assert.ok(attempt < 500, 'reads kept succeeding after Redis was killed');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Each rejects promptly: a command queued until Redis returns (or for the 60 s command timeout)
+      // would trip this deadline instead.
+      const promptly = <T>(operation: Promise<T>): Promise<T> =>
+        Promise.race([
+          operation,
+          new Promise<never>((_, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error('the operation hung while Redis was down')),
+              5000,
+            );
+            operation.then(
+              () => clearTimeout(timer),
+              () => clearTimeout(timer),
+            );
+          }),
+        ]);
+      const operations: [string, () => Promise<unknown>][] = [
+        ['ping', () => store.ping()],
+        ['getSession', () => store.getSession(session.id)],
+        ['createSession', () => store.createSession(sessionFixture(clock))],
+        ['touchSession', () => store.touchSession(session.id, clock.now(), session.expiresAt + 1)],
+        [
+          'patchSessionData',
+          () => store.patchSessionData(session.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
+        ],
+        ['deleteSession', () => store.deleteSession(session.id)],
+        ['listUserSessions', () => store.listUserSessions('user-1')],
+        ['deleteUserSessions', () => store.deleteUserSessions('user-1')],
+        ['createUser', () => store.createUser(userFixture(clock))],
+        ['getUserByUsername', () => store.getUserByUsername('alice')],
+        ['incrementCounter', () => store.incrementCounter('ip:1', 60_000, clock.now())],
+        [
+          'rotateRefreshToken',
+          () =>
+            store.rotateRefreshToken(hashToken(generateToken()), {
+              now: clock.now(),
+              graceMs: 0,
+              successor: {
+                id: hashToken(generateToken()),
+                loginId: session.id,
+                createdAt: clock.now(),
+                expiresAt: clock.now() + HOUR,
+                spentAt: null,
+                successorId: null,
+              },
+              touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
+            }),
+        ],
+      ];
+      for (const [name, operation] of operations) {
+        await assert.rejects(promptly(operation()), unavailable, name);
+      }
+      // A store created while Redis is away does not fail to construct; it reports and keeps trying.
+      late = new RedisStore({ url, clock });
+      await assert.rejects(
+        promptly(late.getSession(session.id)),
+        unavailable,
+        'a store created during the outage',
+      );
+
+      await redis.restart();
+      for (let attempt = 0; ; attempt++) {
+        if (
+          await store.ping().then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
+        assert.ok(attempt < 1000, 'the store never reconnected');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(
+        await store.getSession(session.id),
+        session,
+        'the same record, read after reconnecting',
+      );
+      const fresh = sessionFixture(clock);
+      await store.createSession(fresh);
+      assert.ok(await store.getSession(fresh.id));
+      for (let attempt = 0; ; attempt++) {
+        const found = await late.getSession(fresh.id).then(
+          (record) => record,
+          () => null,
+        );
+        if (found) break;
+        assert.ok(attempt < 1000, 'the store created during the outage never connected');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(unhandled, [], 'no unhandled rejection');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await late?.close();
+      await store.close();
+      await redis.stop();
+    }
+  });
+});
