@@ -13,7 +13,9 @@ export default async function* summary(source) {
       // A skipped suite reports no leaf tests: count it once, with its reason.
       if (event.type === 'test:pass' && event.data.skip !== undefined) {
         skipped++;
-        skips.push(`${event.data.name} (suite): ${typeof event.data.skip === 'string' ? event.data.skip : 'skipped'}`);
+        skips.push(
+          `${event.data.name} (suite): ${typeof event.data.skip === 'string' ? event.data.skip : 'skipped'}`,
+        );
       }
       continue;
     }

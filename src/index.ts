@@ -30,6 +30,7 @@ export type { AuthEvent, EventContext, EventType, RevokeReason } from './core/ev
 export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
 export { isLocalhost, isSafeMethod, type RequestInfo } from './core/http/request.js';
 export { ALGORITHMS, type Algorithm, isAlgorithm } from './core/jwt/algorithms.js';
+export { VerifiedTokenCache } from './core/jwt/cache.js';
 export {
   createKeySet,
   createMutableKeySet,

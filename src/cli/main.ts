@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { isKeycardError } from 'keycard';
 import { keysCommand } from './commands/keys.js';
+import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { userCommand } from './commands/user.js';
@@ -17,7 +18,8 @@ Commands:
   user add|list|block|unblock|passwd
                              manage users
   sessions list|revoke       list or end a user's sessions
-  keys generate              create a key file for production
+  keys generate|rotate|list  the key file: secrets and JWT signing keys
+  migrate                    apply the store's schema migrations (see keycard migrate --help)
 
 Run keycard <command> --help for the options of each command.`;
 
@@ -59,6 +61,8 @@ export async function run(args: string[], context: CLIContext): Promise<number |
         return await sessionsCommand(context, rest);
       case 'keys':
         return await keysCommand(context, rest);
+      case 'migrate':
+        return await migrateCommand(context, rest);
       default:
         throw new UsageError(`unknown command '${command}' (see keycard --help)`);
     }

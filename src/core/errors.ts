@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'session_data_too_large'
   | 'unsupported_media_type'
   | 'store_unavailable'
+  | 'jwks_unavailable'
   | 'invalid_configuration'
   | 'internal_error';
 
@@ -44,6 +45,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   session_data_too_large: 413,
   unsupported_media_type: 415,
   store_unavailable: 503,
+  jwks_unavailable: 503,
   invalid_configuration: 500,
   internal_error: 500,
 });

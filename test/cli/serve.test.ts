@@ -97,7 +97,12 @@ test('serve starts on a free port, answers /healthz, says how to add the first u
   assert.match(hint.msg, /keycard user add \S+ --role admin --password-stdin/);
   assert.ok(hint.msg.includes(`--store 'sqlite:${join(dir, 'k.db')}'`), hint.msg);
   // Development keys were generated into the given file, private to the user.
-  assert.ok(log.entries.some((entry) => /^generated development keys \(secret, signing key\) in /.test(entry.msg) && entry.msg.includes(keys)));
+  assert.ok(
+    log.entries.some(
+      (entry) =>
+        /^generated development keys \(secret, signing key\) in /.test(entry.msg) && entry.msg.includes(keys),
+    ),
+  );
   assert.equal(statSync(keys).mode & 0o777, 0o600);
 
   child.kill('SIGTERM');

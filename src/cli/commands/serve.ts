@@ -10,9 +10,14 @@ Starts the auth server: login API and pages, the user's sessions, the admin API.
 Options (each also from an environment variable or a JSON config file):
   --port N             port to listen on (PORT; default 3000)
   --host HOST          interface to bind (HOST; default localhost)
-  --store URL          sqlite:./keycard.db (default) or memory: (KEYCARD_STORE)
-  --strategy NAME      session (KEYCARD_STRATEGY; default session)
-  --preset NAME        web-app or banking (KEYCARD_PRESET; default web-app)
+  --store URL          sqlite:./keycard.db (default), memory:, redis://…, redis+cluster://h:p,h:p,
+                       postgres://… or mongodb://… (KEYCARD_STORE)
+  --strategy NAME      session or jwt (KEYCARD_STRATEGY; default: the preset's)
+  --preset NAME        web-app, banking, api, microservices or mobile (KEYCARD_PRESET; default web-app)
+  --transport NAME     jwt: cookie or header (KEYCARD_TRANSPORT; default: the preset's)
+  --issuer NAME        jwt: iss of tokens (KEYCARD_ISSUER; default keycard)
+  --audience NAME      jwt: aud of tokens (KEYCARD_AUDIENCE; default keycard)
+  --key-algorithm ALG  algorithm of keys generated in development: EdDSA, ES256, RS256, HS256
   --keys FILE          key file (KEYCARD_KEYS_FILE; default ./keycard.keys.json,
                        generated in development, required in production)
   --trust-proxy        believe X-Forwarded-* from the proxy in front (KEYCARD_TRUST_PROXY)
@@ -34,6 +39,10 @@ export async function serveCommand(context: CLIContext, args: string[]): Promise
       store: { type: 'string' },
       strategy: { type: 'string' },
       preset: { type: 'string' },
+      transport: { type: 'string' },
+      issuer: { type: 'string' },
+      audience: { type: 'string' },
+      'key-algorithm': { type: 'string' },
       keys: { type: 'string' },
       'trust-proxy': { type: 'boolean' },
       'trusted-origin': { type: 'string', multiple: true },

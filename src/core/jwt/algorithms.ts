@@ -28,22 +28,26 @@ export function signBytes(alg: Algorithm, key: KeyObject, input: Buffer): Buffer
   }
 }
 
-/** Verifies a signature; false for a wrong one, never throws on bad input. */
-export function verifyBytes(alg: Algorithm, key: KeyObject, input: Buffer, signature: Buffer): boolean {
+/**
+ * Verifies a signature over `input` (the JWS signing input, ASCII); false for a wrong one, never throws
+ * on bad input. The input stays a string for HMAC, which hashes it without an intermediate Buffer.
+ */
+export function verifyBytes(alg: Algorithm, key: KeyObject, input: string, signature: Buffer): boolean {
   try {
     switch (alg) {
       case 'HS256': {
         if (signature.length !== 32) return false;
-        return timingSafeEqual(createHmac('sha256', key).update(input).digest(), signature);
+        return timingSafeEqual(createHmac('sha256', key).update(input, 'latin1').digest(), signature);
       }
       case 'EdDSA':
-        return signature.length === 64 && verify(null, input, key, signature);
+        return signature.length === 64 && verify(null, Buffer.from(input, 'latin1'), key, signature);
       case 'ES256':
         return (
-          signature.length === 64 && verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature)
+          signature.length === 64 &&
+          verify('sha256', Buffer.from(input, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, signature)
         );
       case 'RS256':
-        return verify('sha256', input, key, signature);
+        return verify('sha256', Buffer.from(input, 'latin1'), key, signature);
     }
   } catch {
     return false;

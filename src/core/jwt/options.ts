@@ -37,6 +37,8 @@ export interface JWTOptions {
   refreshPath?: string;
   /** Refuse HS256 keys (the microservices preset: services verify with public keys only). */
   requireAsymmetric?: boolean;
+  /** Verified asymmetric tokens remembered to skip repeat signature checks (default 10000; 0: off). */
+  verifiedTokenCacheSize?: number;
 }
 
 export interface ResolvedJWTOptions {
@@ -52,6 +54,7 @@ export interface ResolvedJWTOptions {
   transport: Transport;
   refreshSecrets: Buffer[];
   refreshPath: string;
+  verifiedTokenCacheSize: number;
 }
 
 export interface JWTDefaults {
@@ -133,7 +136,16 @@ export function resolveJWTOptions(input: JWTOptions | undefined, defaults: JWTDe
       throw configurationError(`jwt.${name} must be a non-empty string`);
     }
   }
+  const verifiedTokenCacheSize = options.verifiedTokenCacheSize ?? 10_000;
+  if (
+    !Number.isInteger(verifiedTokenCacheSize) ||
+    verifiedTokenCacheSize < 0 ||
+    verifiedTokenCacheSize > 1_000_000
+  ) {
+    throw configurationError('jwt.verifiedTokenCacheSize must be a whole number from 0 to 1000000');
+  }
   return {
+    verifiedTokenCacheSize,
     keys,
     issuer: options.issuer ?? 'keycard',
     audience: options.audience ?? 'keycard',

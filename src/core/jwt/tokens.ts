@@ -14,6 +14,7 @@ import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
 import type { AuthUser, SessionRecord, Store } from '../store.js';
 import { constantTimeEqual, generateId, generateToken, hashToken, isWellFormedToken } from '../tokens.js';
+import { VerifiedTokenCache } from './cache.js';
 import type { ResolvedJWTOptions } from './options.js';
 import { signJWT } from './sign.js';
 import { type JWTClaims, type KeyResolver, keySetResolver, type VerifyResult, verifyJWT } from './verify.js';
@@ -59,6 +60,7 @@ const MAX_USER_AGENT_LENGTH = 256;
 
 export function createTokenService(store: Store, options: ResolvedJWTOptions, clock: Clock): TokenService {
   const resolve: KeyResolver = keySetResolver(options.keys);
+  const cache = new VerifiedTokenCache(options.verifiedTokenCacheSize, options.leewaySeconds);
   const verifyOptions = (now: number) => ({
     now,
     typ: ACCESS_TOKEN_TYPE,
@@ -93,7 +95,14 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
 
   return {
     options,
-    verifyAccessToken: (token) => verifyJWT(token, resolve, verifyOptions(clock.now() / 1000)),
+    verifyAccessToken(token) {
+      const now = clock.now() / 1000;
+      const cached = cache.get(token, now, (kid) => options.keys.get(kid));
+      if (cached) return cached;
+      const result = verifyJWT(token, resolve, verifyOptions(now));
+      cache.set(token, result);
+      return result;
+    },
     verifyForLogout(token) {
       const first = verifyJWT(token, resolve, verifyOptions(clock.now() / 1000));
       if (first.ok || first.code !== 'token_expired') return first;

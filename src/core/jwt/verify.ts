@@ -57,7 +57,10 @@ const headerCache = new Map<string, JWTHeader | null>();
 
 function parseObject(segment: string): Record<string, unknown> | null {
   const bytes = decodeBase64url(segment);
-  if (bytes === null) return null;
+  return bytes === null ? null : parseJSONObject(bytes);
+}
+
+function parseJSONObject(bytes: Buffer): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -112,8 +115,7 @@ export function verifyJWS(
   if (header.alg !== key.alg) return invalid('alg_mismatch');
   if (!isCanonicalBase64url(payload) || !isCanonicalBase64url(signatureSegment)) return invalid('malformed');
   const signature = Buffer.from(signatureSegment, 'base64url');
-  const input = Buffer.from(token.slice(0, second), 'latin1');
-  if (!verifyBytes(key.alg, key.verifyKey, input, signature)) return invalid('signature');
+  if (!verifyBytes(key.alg, key.verifyKey, token.slice(0, second), signature)) return invalid('signature');
   return { ok: true, header, payload, key };
 }
 
@@ -122,9 +124,12 @@ export function verifyJWT(token: string, resolveKey: KeyResolver, options: Verif
   const jws = verifyJWS(token, resolveKey, options.maxTokenBytes);
   if (!jws.ok) return jws;
   const { header } = jws;
-  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(options.typ))
+  const typ = header.typ;
+  if (typeof typ !== 'string' || (typ !== options.typ && normalizeTyp(typ) !== normalizeTyp(options.typ))) {
     return invalid('typ');
-  const claims = parseObject(jws.payload);
+  }
+  // The payload segment was checked to be canonical base64url by verifyJWS: decode it directly.
+  const claims = parseJSONObject(Buffer.from(jws.payload, 'base64url'));
   if (claims === null) return invalid('malformed_payload');
   const { now, leewaySeconds: leeway } = options;
   if (!isNumericDate(claims.exp)) return invalid('exp_missing');

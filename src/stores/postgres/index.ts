@@ -1,6 +1,6 @@
-// Placeholder: the postgres store is being written (issue 3). Until then, opening a postgres:// URL says so.
-import { configurationError, type Store } from 'keycard';
-
-export async function openStoreURL(_url: string, _options: unknown): Promise<Store> {
-  throw configurationError('the postgres store is not available in this build yet');
-}
+// keycard/stores/postgres: the PostgreSQL store. Each name is listed on purpose; internals are not exported.
+export type { MigrationReport } from './migrate.js';
+export { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations.js';
+export type { PruneResult } from './prune.js';
+export { PostgresStore, type PostgresStoreOptions } from './store.js';
+export { openStoreURL, postgresOptionsFromURL } from './url.js';

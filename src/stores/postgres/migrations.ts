@@ -1,0 +1,86 @@
+/**
+ * The PostgreSQL schema, as numbered migrations applied in order inside one transaction under an advisory
+ * lock (see migrate.ts). The SQL names tables without a schema: it runs with `search_path` set to the
+ * store's schema (`keycard` by default). Never edit a released migration: add the next one.
+ *
+ * Times are bigint milliseconds since the epoch, as the store contract speaks them. Ids, usernames and
+ * counter keys use the "C" collation: byte order, so B-tree lookups never call the locale's strcoll and
+ * `listUsers` pages in the same order as the SQLite store, whatever the database's default collation.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users and sessions, with the per-user and expiry indexes',
+    sql: `
+      CREATE TABLE users (
+        id            text COLLATE "C" PRIMARY KEY,
+        username      text COLLATE "C" NOT NULL CONSTRAINT users_username_unique UNIQUE,
+        password_hash text,
+        role          text NOT NULL,
+        blocked       boolean NOT NULL DEFAULT false,
+        created_at    bigint NOT NULL,
+        updated_at    bigint NOT NULL
+      );
+
+      CREATE TABLE sessions (
+        id                  text COLLATE "C" PRIMARY KEY,
+        user_id             text COLLATE "C",
+        username            text,
+        role                text,
+        created_at          bigint NOT NULL,
+        last_active_at      bigint NOT NULL,
+        expires_at          bigint NOT NULL,
+        absolute_expires_at bigint NOT NULL,
+        data                jsonb NOT NULL,
+        -- Bytes each top-level key adds to the compact JSON of data ('"key":value,'), so the size limit
+        -- is checked exactly as JSON.stringify counts, inside the UPDATE that merges a patch.
+        data_sizes          jsonb NOT NULL,
+        user_agent          text,
+        ip                  text
+      );
+
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at) WHERE user_id IS NOT NULL;
+      CREATE INDEX sessions_by_expiry ON sessions ((least(expires_at, absolute_expires_at)));
+    `,
+  },
+  {
+    version: 2,
+    description: 'refresh tokens, throttle counters and the prune schedule',
+    sql: `
+      CREATE TABLE refresh_tokens (
+        id           text COLLATE "C" PRIMARY KEY,
+        login_id     text COLLATE "C" NOT NULL,
+        created_at   bigint NOT NULL,
+        expires_at   bigint NOT NULL,
+        spent_at     bigint,
+        successor_id text COLLATE "C"
+      );
+
+      -- No index by login: tokens are never looked up by login. A deleted login's tokens are invalid at
+      -- once (rotation reads the login under lock) and are pruned when they expire, as spent tokens are.
+      CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+
+      CREATE TABLE counters (
+        key      text COLLATE "C" PRIMARY KEY,
+        count    bigint NOT NULL,
+        reset_at bigint NOT NULL
+      );
+
+      CREATE INDEX counters_by_reset ON counters (reset_at);
+
+      -- When each cluster-wide maintenance task last ran, by the database's clock (see prune.ts).
+      CREATE TABLE maintenance (
+        task        text PRIMARY KEY,
+        last_run_at timestamptz NOT NULL
+      );
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

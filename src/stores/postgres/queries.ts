@@ -1,0 +1,113 @@
+/**
+ * The store's SQL, built once per schema. Each statement is a named prepared statement (parsed and planned
+ * once per connection); names carry a hash of the schema so two stores on different schemas can share a pool.
+ */
+import { createHash } from 'node:crypto';
+import { configurationError } from '../../core/errors.js';
+
+/** Lower-case letters, digits and underscores, so the name never needs escaping and reads the same unquoted. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function checkSchemaName(schema: string): string {
+  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
+    throw configurationError(
+      'the PostgreSQL schema name must be 1 to 63 lower-case letters, digits or underscores, not starting with a digit',
+    );
+  }
+  return schema;
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name}"`;
+}
+
+/** The text of an advisory lock key (hashed to bigint by the server), one per task and schema. */
+export function advisoryKey(task: 'migrate' | 'prune', schema: string): string {
+  return `keycard:${task}:${schema}`;
+}
+
+// Columns are listed, never *: a prepared statement whose result shape changes under it (a later migration
+// adding a column while instances run) fails with "cached plan must not change result type".
+const SESSION_COLUMNS =
+  'id, user_id, username, role, created_at, last_active_at, expires_at, absolute_expires_at, data, user_agent, ip';
+const USER_COLUMNS = 'id, username, password_hash, role, blocked, created_at, updated_at';
+
+/** touchSession's rule, shared by every statement that records activity: only forward, never past the absolute expiry. */
+const TOUCH = (lastActiveAt: string, expiresAt: string) =>
+  `last_active_at = greatest(last_active_at, ${lastActiveAt}::bigint),
+   expires_at = least(greatest(expires_at, ${expiresAt}::bigint), absolute_expires_at)`;
+
+function statements(s: string) {
+  return {
+    insertSession: `INSERT INTO ${s}.sessions (id, user_id, username, role, created_at, last_active_at,
+        expires_at, absolute_expires_at, data, data_sizes, user_agent, ip)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12)`,
+    getSession: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE id = $1`,
+    // The second condition skips the write (and its dead tuple) when nothing would move.
+    touchSession: `UPDATE ${s}.sessions SET ${TOUCH('$2', '$3')}
+      WHERE id = $1 AND (last_active_at < $2 OR expires_at < least($3, absolute_expires_at))`,
+    // One atomic statement: the row is locked, the patch merged into whatever it holds now (READ COMMITTED
+    // re-reads a row changed by a concurrent writer), and the size of the merged data checked before it is
+    // written. Sizes: '{' plus each key's '"key":value,' (its last comma being the '}'), or 2 for '{}'.
+    // greatest() ignores NULL, so without a touch ($6, $7 null) the activity columns keep their values.
+    patchSession: `UPDATE ${s}.sessions SET
+        data = (data || $2::jsonb) - $3::text[],
+        data_sizes = (data_sizes || $4::jsonb) - $3::text[],
+        ${TOUCH('$6', '$7')}
+      WHERE id = $1 AND (
+        SELECT greatest(2, 1 + coalesce(sum(size::bigint), 0))
+        FROM jsonb_each_text((data_sizes || $4::jsonb) - $3::text[]) AS member(key, size)
+      ) <= $5`,
+    sessionExists: `SELECT EXISTS (SELECT 1 FROM ${s}.sessions WHERE id = $1) AS exists`,
+    deleteSession: `DELETE FROM ${s}.sessions WHERE id = $1`,
+    deleteUserSession: `DELETE FROM ${s}.sessions WHERE id = $1 AND user_id = $2`,
+    listUserSessions: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE user_id = $1
+      ORDER BY created_at DESC, id DESC`,
+    deleteUserSessions: `DELETE FROM ${s}.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`,
+    insertUser: `INSERT INTO ${s}.users (id, username, password_hash, role, blocked, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    getUserById: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE id = $1`,
+    getUserByUsername: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username = $1`,
+    listUsers: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username > $1 ORDER BY username LIMIT $2`,
+    countUsers: `SELECT count(*) AS count FROM ${s}.users`,
+    updateUser: `UPDATE ${s}.users SET password_hash = coalesce($2::text, password_hash),
+        role = coalesce($3::text, role), blocked = coalesce($4::boolean, blocked), updated_at = $5
+      WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+    insertRefreshToken: `INSERT INTO ${s}.refresh_tokens (id, login_id, created_at, expires_at, spent_at, successor_id)
+      VALUES ($1, $2, $3, $4, $5, $6)`,
+    lockRefreshToken: `SELECT login_id, expires_at, spent_at, successor_id FROM ${s}.refresh_tokens
+      WHERE id = $1 FOR UPDATE`,
+    lockSession: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE id = $1 FOR UPDATE`,
+    // Spends the presented token, issues its successor in the same login and touches the login.
+    rotate: `WITH spent AS (
+        UPDATE ${s}.refresh_tokens SET spent_at = $2, successor_id = $3 WHERE id = $1
+      ), issued AS (
+        INSERT INTO ${s}.refresh_tokens (id, login_id, created_at, expires_at, spent_at, successor_id)
+        VALUES ($3, $4, $5, $6, NULL, NULL)
+      )
+      UPDATE ${s}.sessions SET ${TOUCH('$7', '$8')} WHERE id = $4 RETURNING ${SESSION_COLUMNS}`,
+    incrementCounter: `INSERT INTO ${s}.counters AS counter (key, count, reset_at) VALUES ($1, 1, $3)
+      ON CONFLICT (key) DO UPDATE SET
+        count = CASE WHEN counter.reset_at > $2 THEN counter.count + 1 ELSE 1 END,
+        reset_at = CASE WHEN counter.reset_at > $2 THEN counter.reset_at ELSE excluded.reset_at END
+      RETURNING count, reset_at`,
+    readCounter: `SELECT count, reset_at FROM ${s}.counters WHERE key = $1 AND reset_at > $2`,
+    deleteCounter: `DELETE FROM ${s}.counters WHERE key = $1`,
+    ping: `SELECT max(version) AS version FROM ${s}.schema_migrations`,
+  };
+}
+
+export type QueryName = keyof ReturnType<typeof statements>;
+
+export interface Queries {
+  sql: Record<QueryName, string>;
+  /** Prepared statement names, unique per schema. */
+  names: Record<QueryName, string>;
+}
+
+export function buildQueries(schema: string): Queries {
+  const sql = statements(quoteIdentifier(schema));
+  const prefix = `kc_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}_`;
+  const names = Object.fromEntries(Object.keys(sql).map((key) => [key, `${prefix}${key}`]));
+  return { sql, names: names as Record<QueryName, string> };
+}

@@ -1,0 +1,89 @@
+/** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
+import type { SessionData, SessionRecord, UserRecord } from '../../core/store.js';
+
+export interface SessionRow {
+  id: string;
+  user_id: string | null;
+  username: string | null;
+  role: string | null;
+  created_at: number;
+  last_active_at: number;
+  expires_at: number;
+  absolute_expires_at: number;
+  data: SessionData;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  role: string;
+  blocked: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RefreshTokenRow {
+  login_id: string;
+  expires_at: number;
+  spent_at: number | null;
+  successor_id: string | null;
+}
+
+export function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    user:
+      row.user_id === null ? null : { id: row.user_id, username: row.username ?? '', role: row.role ?? '' },
+    createdAt: row.created_at,
+    lastActiveAt: row.last_active_at,
+    expiresAt: row.expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    data: row.data,
+    userAgent: row.user_agent,
+    ip: row.ip,
+  };
+}
+
+export function toUser(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    role: row.role,
+    blocked: row.blocked,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Top-level keys as the store writes them: JSON text of each value, and the bytes each key adds to the
+ * compact JSON of the whole object (`"key":value,`). A value JSON cannot hold (undefined, a function) is
+ * absent from JSON, so it is returned as a key to remove — as JSON.stringify of the merged data would drop it.
+ */
+export interface EncodedData {
+  json: string;
+  sizes: string;
+  dropped: string[];
+}
+
+export function encodeData(data: SessionData): EncodedData {
+  const values: string[] = [];
+  const sizes: string[] = [];
+  const dropped: string[] = [];
+  for (const key of Object.keys(data)) {
+    const value = JSON.stringify(data[key]);
+    const name = JSON.stringify(key);
+    if (value === undefined) {
+      dropped.push(key);
+      continue;
+    }
+    // Built as text, not through an object, so that a key named __proto__ stays a plain key.
+    values.push(`${name}:${value}`);
+    sizes.push(`${name}:${Buffer.byteLength(name) + Buffer.byteLength(value) + 2}`);
+  }
+  return { json: `{${values.join(',')}}`, sizes: `{${sizes.join(',')}}`, dropped };
+}

@@ -1,0 +1,333 @@
+/**
+ * The PostgreSQL store (node-postgres): for several keycard instances sharing one database. Sessions, users,
+ * refresh tokens and throttle counters live in one schema (`keycard` by default), created and upgraded by
+ * versioned migrations (migrate.ts); expired rows are pruned once per cluster (prune.ts).
+ *
+ * Every operation is one statement except refresh-token rotation (rotation.ts), a short transaction.
+ * getSession — every request's read — is one primary-key lookup, a prepared statement.
+ */
+import type pg from 'pg';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { configurationError, KeycardError } from '../../core/errors.js';
+import type {
+  CounterValue,
+  DataPatch,
+  ListUsersOptions,
+  PatchOptions,
+  PatchResult,
+  RefreshTokenRecord,
+  RotateOptions,
+  RotationResult,
+  SessionRecord,
+  Store,
+  UserRecord,
+  UserUpdate,
+} from '../../core/store.js';
+import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
+import { type MigrationReport, migratePostgres } from './migrate.js';
+import { createPool, type PoolSettings, TYPES } from './pool.js';
+import { type PruneResult, pruneExpired } from './prune.js';
+import { buildQueries, checkSchemaName, type Queries, type QueryName } from './queries.js';
+import { rotateRefreshToken } from './rotation.js';
+import { encodeData, type SessionRow, toSession, toUser, type UserRow } from './rows.js';
+
+export interface PostgresStoreOptions extends Partial<PoolSettings> {
+  /**
+   * A pool the application owns (and ends): the store uses it as configured, without changing its limits,
+   * and `close()` leaves it open. Give either this or `connectionString`.
+   */
+  pool?: pg.Pool;
+  /** Schema holding keycard's tables; default `keycard`. Lower-case letters, digits and underscores. */
+  schema?: string;
+  /**
+   * At `PostgresStore.open`: apply pending migrations (default true). With false, a schema that is not at
+   * the latest version is an error saying to run `keycard migrate` — for a role that may not run DDL.
+   */
+  migrate?: boolean;
+  /** How often an instance tries to prune expired rows; default 300 000 ms (5 minutes). 0 disables. */
+  pruneIntervalMs?: number;
+  clock?: Clock;
+}
+
+const POOL_SETTINGS = ['poolMax', 'idleTimeoutMs', 'connectionTimeoutMs', 'statementTimeoutMs'] as const;
+
+/** Timers take at most 2^31 - 1 ms; Node turns a longer delay into 1 ms. */
+const MAX_MS = 2_147_483_647;
+
+function checkWholeNumber(name: string, value: number | undefined, minimum: number): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < minimum || value > MAX_MS)) {
+    throw configurationError(`PostgresStore: ${name} must be a whole number from ${minimum} to ${MAX_MS}`);
+  }
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private readonly clock: Clock;
+  private readonly pruneIntervalMs: number;
+  private readonly queries: Queries;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onPoolError = (): void => {
+    // An idle connection failed (the server restarted, the network dropped it): the pool has already
+    // discarded it and the next query opens a new one. Queries report their own failures; without this
+    // listener pg's 'error' event would crash the process.
+  };
+  private closed = false;
+
+  /** Opens a store and brings its schema up to date (see `migrate`); prefer this to `new`. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      await migratePostgres(store.pool, store.schema, { apply: options.migrate ?? true });
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  /** Creates the pool (no I/O yet). The schema must be migrated: use `PostgresStore.open`, or `migrate()`. */
+  constructor(options: PostgresStoreOptions) {
+    if (!options || (options.pool === undefined) === (options.connectionString === undefined)) {
+      throw configurationError(
+        "PostgresStore needs either a pool or a connectionString, e.g. { connectionString: 'postgres://user@host/db' }",
+      );
+    }
+    for (const name of POOL_SETTINGS) checkWholeNumber(name, options[name], name === 'poolMax' ? 1 : 0);
+    checkWholeNumber('pruneIntervalMs', options.pruneIntervalMs, 0);
+    if (options.pool && POOL_SETTINGS.some((name) => options[name] !== undefined)) {
+      throw configurationError(
+        `PostgresStore: ${POOL_SETTINGS.join(', ')} configure the pool the store creates; set them on your own pool instead`,
+      );
+    }
+    this.schema = checkSchemaName(options.schema ?? 'keycard');
+    this.clock = options.clock ?? systemClock;
+    this.queries = buildQueries(this.schema);
+    this.ownsPool = options.pool === undefined;
+    this.pool =
+      options.pool ??
+      createPool({
+        connectionString: options.connectionString as string,
+        poolMax: options.poolMax,
+        idleTimeoutMs: options.idleTimeoutMs,
+        connectionTimeoutMs: options.connectionTimeoutMs,
+        statementTimeoutMs: options.statementTimeoutMs,
+      });
+    this.pool.on('error', this.onPoolError);
+    this.pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
+    if (this.pruneIntervalMs > 0) {
+      this.timer = setInterval(() => {
+        // A failed round is retried at the next tick; requests report the store's state themselves.
+        this.prune().catch(() => {});
+      }, this.pruneIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Applies pending migrations, under an advisory lock so that concurrent instances migrate once. */
+  migrate(): Promise<MigrationReport> {
+    return migratePostgres(this.pool, this.schema, { apply: true });
+  }
+
+  /**
+   * One prune round: deletes expired sessions, refresh tokens and counters — unless another instance holds
+   * the prune lock or pruned less than an interval ago (see prune.ts).
+   */
+  prune(): Promise<PruneResult> {
+    return pruneExpired(this.pool, this.schema, { now: this.clock.now(), intervalMs: this.pruneIntervalMs });
+  }
+
+  async createSession(record: SessionRecord): Promise<void> {
+    const data = encodeData(record.data);
+    try {
+      await this.pool.query(this.statement('insertSession'), [
+        record.id,
+        record.user?.id ?? null,
+        record.user?.username ?? null,
+        record.user?.role ?? null,
+        record.createdAt,
+        record.lastActiveAt,
+        record.expiresAt,
+        record.absoluteExpiresAt,
+        data.json,
+        data.sizes,
+        record.userAgent,
+        record.ip,
+      ]);
+    } catch (error) {
+      throw unstorableData(error) ?? toStoreError(error);
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const row = (await this.query<SessionRow>('getSession', [id]))[0];
+    return row ? toSession(row) : null;
+  }
+
+  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    await this.query('touchSession', [id, lastActiveAt, expiresAt]);
+  }
+
+  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+    const set = encodeData(patch.set);
+    let updated: number | null;
+    try {
+      const result = await this.pool.query(this.statement('patchSession'), [
+        id,
+        set.json,
+        [...patch.unset, ...set.dropped],
+        set.sizes,
+        options.maxBytes,
+        options.touch?.lastActiveAt ?? null,
+        options.touch?.expiresAt ?? null,
+      ]);
+      updated = result.rowCount;
+    } catch (error) {
+      throw unstorableData(error) ?? toStoreError(error);
+    }
+    if (updated) return 'ok';
+    // Nothing was written: the row is gone, or the merged data was too large. Asking afterwards is safe: a
+    // session never comes back, and if it was deleted in between, 'missing' is as true as 'too_large'.
+    const [row] = await this.query<{ exists: boolean }>('sessionExists', [id]);
+    return row?.exists ? 'too_large' : 'missing';
+  }
+
+  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    const result =
+      options.userId === undefined
+        ? await this.execute('deleteSession', [id])
+        : await this.execute('deleteUserSession', [id, options.userId]);
+    return result > 0;
+  }
+
+  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+    return (await this.query<SessionRow>('listUserSessions', [userId])).map(toSession);
+  }
+
+  deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    return this.execute('deleteUserSessions', [userId, options.exceptId ?? null]);
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    try {
+      await this.pool.query(this.statement('insertUser'), [
+        user.id,
+        user.username,
+        user.passwordHash,
+        user.role,
+        user.blocked,
+        user.createdAt,
+        user.updatedAt,
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error, 'users_username_unique')) {
+        throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
+      }
+      throw toStoreError(error);
+    }
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    const row = (await this.query<UserRow>('getUserById', [id]))[0];
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    const row = (await this.query<UserRow>('getUserByUsername', [username]))[0];
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    return (await this.query<UserRow>('listUsers', [options.after ?? '', options.limit])).map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const [row] = await this.query<{ count: number }>('countUsers', []);
+    return row?.count ?? 0;
+  }
+
+  async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
+    const row = (
+      await this.query<UserRow>('updateUser', [
+        id,
+        update.passwordHash ?? null,
+        update.role ?? null,
+        update.blocked ?? null,
+        update.updatedAt,
+      ])
+    )[0];
+    return row ? toUser(row) : null;
+  }
+
+  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    await this.query('insertRefreshToken', [
+      record.id,
+      record.loginId,
+      record.createdAt,
+      record.expiresAt,
+      record.spentAt,
+      record.successorId,
+    ]);
+  }
+
+  rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
+    return rotateRefreshToken(this.pool, (name) => this.statement(name), presentedId, options);
+  }
+
+  async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
+    const [row] = await this.query<{ count: number; reset_at: number }>('incrementCounter', [
+      key,
+      now,
+      now + windowMs,
+    ]);
+    if (!row) throw new Error('INSERT … RETURNING returned no row');
+    return { count: row.count, resetAt: row.reset_at };
+  }
+
+  async readCounter(key: string, now: number): Promise<CounterValue | null> {
+    const [row] = await this.query<{ count: number; reset_at: number }>('readCounter', [key, now]);
+    return row ? { count: row.count, resetAt: row.reset_at } : null;
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    await this.query('deleteCounter', [key]);
+  }
+
+  /** A real query on keycard's schema, so a dropped schema fails readiness as an unreachable server does. */
+  async ping(): Promise<void> {
+    await this.query('ping', []);
+  }
+
+  /** Stops pruning and ends the pool the store created (a pool that was passed in stays open). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.ownsPool) {
+      await this.pool.end();
+    }
+    this.pool.off('error', this.onPoolError);
+  }
+
+  private statement(name: QueryName): pg.QueryConfig {
+    return { name: this.queries.names[name], text: this.queries.sql[name], types: TYPES };
+  }
+
+  private async query<R extends pg.QueryResultRow>(name: QueryName, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(this.statement(name), values)).rows;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  private async execute(name: QueryName, values: unknown[]): Promise<number> {
+    try {
+      return (await this.pool.query(this.statement(name), values)).rowCount ?? 0;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The verifier for services that only check tokens ("Service B"): it never holds a signing key and never
+ * calls the auth service per request. Keys come from the auth service's JWKS (fetched and cached) or are
+ * given directly; verification is keycard's strict `verifyJWT` on node:crypto.
+ */
+import {
+  ACCESS_TOKEN_TYPE,
+  type Algorithm,
+  type Clock,
+  configurationError,
+  createKeySet,
+  type Duration,
+  importJWK,
+  type JWTClaims,
+  type JWTKey,
+  type KeyResolver,
+  keySetResolver,
+  parseDuration,
+  systemClock,
+  VerifiedTokenCache,
+  type VerifyResult,
+  verifyJWT,
+} from 'keycard';
+import { createRemoteKeySet, type RemoteKeySet } from './jwks.js';
+
+export interface VerifierOptions {
+  /** The auth service's JWKS, e.g. https://auth.example/.well-known/jwks.json. */
+  jwksURL?: string | URL;
+  /** Or the keys themselves: public JWKs, or keys from importJWK/generateJWTKey. */
+  keys?: Array<JWTKey | Record<string, unknown>>;
+  /** Required `iss`. Default 'keycard'. */
+  issuer?: string;
+  /** Required `aud`. Default 'keycard'. */
+  audience?: string;
+  /** Required `typ` header. Default 'at+jwt' (user access tokens). */
+  typ?: string;
+  /** Accept only these algorithms (default: whatever each key is for). */
+  algorithms?: Algorithm[];
+  leeway?: Duration;
+  maxTokenBytes?: number;
+  /** How long fetched keys are used before a background refresh (default '10m'). */
+  jwksCacheTTL?: Duration;
+  /** Minimum time between JWKS fetches, including those for unknown kids (default '30s'). */
+  jwksCooldown?: Duration;
+  /** Verified asymmetric tokens remembered to skip repeat signature checks (default 10000; 0: off). */
+  cacheSize?: number;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  onError?: (error: unknown) => void;
+}
+
+export type VerifyFailureCode = 'token_invalid' | 'token_expired' | 'jwks_unavailable';
+
+export type TokenVerification =
+  | { ok: true; claims: JWTClaims }
+  | { ok: false; code: VerifyFailureCode; reason: string };
+
+export interface Verifier {
+  verify(token: string): Promise<TokenVerification>;
+}
+
+export function createVerifier(options: VerifierOptions): Verifier {
+  if (!options || (options.jwksURL === undefined) === (options.keys === undefined)) {
+    throw configurationError('createVerifier needs exactly one of jwksURL or keys');
+  }
+  const clock = options.clock ?? systemClock;
+  const allowed = options.algorithms ? new Set(options.algorithms) : null;
+  const verifyOptions = {
+    typ: options.typ ?? ACCESS_TOKEN_TYPE,
+    issuer: options.issuer ?? 'keycard',
+    audience: options.audience ?? 'keycard',
+    leewaySeconds: parseDuration(options.leeway ?? '10s', 'leeway'),
+    maxTokenBytes: options.maxTokenBytes ?? 8192,
+  };
+  const allowedKey = (key: JWTKey | undefined | null): JWTKey | undefined =>
+    key && (allowed === null || allowed.has(key.alg)) ? key : undefined;
+
+  let remote: RemoteKeySet | null = null;
+  let local: ReturnType<typeof createKeySet> | null = null;
+  if (options.jwksURL !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(options.jwksURL);
+    } catch {
+      throw configurationError('jwksURL is not a URL');
+    }
+    if (url.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+      throw configurationError('jwksURL must use https (plain http only for localhost)');
+    }
+    remote = createRemoteKeySet({
+      url,
+      ttlMs: parseDuration(options.jwksCacheTTL ?? '10m', 'jwksCacheTTL') * 1000,
+      cooldownMs: parseDuration(options.jwksCooldown ?? '30s', 'jwksCooldown') * 1000,
+      timeoutMs: 5000,
+      fetch: options.fetch ?? fetch,
+      now: () => clock.now(),
+      onError: options.onError,
+    });
+  } else {
+    local = createKeySet(
+      (options.keys ?? []).map((key, index) =>
+        'verifyKey' in key ? (key as JWTKey) : importJWK(key as never, `keys[${index}]`),
+      ),
+    );
+  }
+
+  const kidOf = (token: string): string | undefined => {
+    try {
+      const header = JSON.parse(
+        Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'),
+      );
+      return typeof header?.kid === 'string' ? header.kid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const finish = (result: VerifyResult): TokenVerification =>
+    result.ok ? { ok: true, claims: result.claims } : { ok: false, code: result.code, reason: result.reason };
+
+  const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, verifyOptions.leewaySeconds);
+  const currentKey = (kid: string): JWTKey | undefined =>
+    allowedKey(local ? local.get(kid) : remote?.peek(kid));
+  const verifyAndCache = (token: string, resolve: KeyResolver, now: number): TokenVerification => {
+    const result = verifyJWT(token, resolve, { ...verifyOptions, now });
+    cache.set(token, result);
+    return finish(result);
+  };
+
+  return {
+    async verify(token) {
+      const now = clock.now() / 1000;
+      const cached = cache.get(token, now, currentKey);
+      if (cached) return finish(cached);
+      if (local) {
+        const resolve = keySetResolver(local);
+        return verifyAndCache(token, (header) => allowedKey(resolve(header)), now);
+      }
+      const keys = remote as RemoteKeySet;
+      if (typeof token !== 'string' || token.length > verifyOptions.maxTokenBytes) {
+        return { ok: false, code: 'token_invalid', reason: 'too_large' };
+      }
+      // Known kid: verify at once. Unknown: fetch (rate-limited) and try again.
+      let key = keys.peek(kidOf(token));
+      if (!key) {
+        key = (await keys.get(kidOf(token))) ?? undefined;
+        if (!key && keys.empty)
+          return { ok: false, code: 'jwks_unavailable', reason: 'the JWKS could not be fetched' };
+      }
+      return verifyAndCache(token, () => allowedKey(key), now);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * examples/microservices over real HTTP: the keycard server (microservices preset) issues tokens; the
+ * orders service verifies them from the JWKS alone.
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { createOrdersService } from '../../examples/microservices/orders-service.js';
+import { request } from '../helpers/http.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let auth: TestServer;
+let orders: { url: string; close(): void };
+
+before(async () => {
+  auth = await startTestServer({ flags: { preset: 'microservices' } });
+  await auth.keycard.users.create({ username: 'alice', password: 'alice-password', role: 'admin' });
+  await auth.keycard.users.create({ username: 'bob', password: 'bob-password' });
+  const server = createOrdersService({ jwksURL: `${auth.url}/.well-known/jwks.json` }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  orders = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+});
+after(async () => {
+  orders?.close();
+  await auth?.close();
+});
+
+async function tokenFor(username: string, password: string): Promise<string> {
+  const response = await request(auth.url, 'POST', '/auth/login', { json: { username, password } });
+  assert.equal(response.status, 200, response.text);
+  return response.json.access_token;
+}
+
+test('a token from the auth service works at the orders service; none gets 401', async () => {
+  const token = await tokenFor('bob', 'bob-password');
+  const created = await request(orders.url, 'POST', '/orders', {
+    json: { item: 'book' },
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(created.status, 201, created.text);
+  const list = await request(orders.url, 'GET', '/orders', { headers: { authorization: `Bearer ${token}` } });
+  assert.deepEqual(list.json, { user: 'bob', orders: [{ id: 1, item: 'book' }] });
+  const anonymous = await request(orders.url, 'GET', '/orders');
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.headers['www-authenticate'], 'Bearer');
+});
+
+test('the role in the token decides admin access at the orders service', async () => {
+  const bob = await tokenFor('bob', 'bob-password');
+  assert.equal(
+    (await request(orders.url, 'GET', '/admin/orders', { headers: { authorization: `Bearer ${bob}` } }))
+      .status,
+    403,
+  );
+  const alice = await tokenFor('alice', 'alice-password');
+  assert.equal(
+    (await request(orders.url, 'GET', '/admin/orders', { headers: { authorization: `Bearer ${alice}` } }))
+      .status,
+    200,
+  );
+});
+
+test('a token signed by anyone else is refused', async () => {
+  const token = await tokenFor('bob', 'bob-password');
+  const [header, payload] = token.split('.');
+  const forged = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload as string, 'base64url').toString()), role: 'admin' })).toString('base64url')}.${token.split('.')[2]}`;
+  assert.equal(
+    (await request(orders.url, 'GET', '/admin/orders', { headers: { authorization: `Bearer ${forged}` } }))
+      .status,
+    401,
+  );
+});
