@@ -10,7 +10,14 @@ export {
 } from './core/auth/context.js';
 export { RESERVED_DATA_KEYS } from './core/auth/session-object.js';
 export { type Clock, systemClock } from './core/clock.js';
-export { type CookieRead, parseCookieHeader, readCookie } from './core/cookies/parse.js';
+export {
+  type CookieRead,
+  checkCookieHeader,
+  MAX_COOKIE_HEADER_BYTES,
+  MAX_COOKIES,
+  parseCookieHeader,
+  readCookie,
+} from './core/cookies/parse.js';
 export {
   type CookieAttributes,
   MAX_SET_COOKIE_BYTES,
@@ -26,7 +33,7 @@ export {
   KeycardError,
   storeUnavailable,
 } from './core/errors.js';
-export type { AuthEvent, EventContext, EventType, RevokeReason } from './core/events.js';
+export type { AuthEvent, CSRFRejectReason, EventContext, EventType, RevokeReason } from './core/events.js';
 export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
 export { isLocalhost, isSafeMethod, type RequestInfo } from './core/http/request.js';
 export { ALGORITHMS, type Algorithm, isAlgorithm } from './core/jwt/algorithms.js';
@@ -70,15 +77,35 @@ export {
   OWASP_ARGON2ID,
   type PasswordHasher,
 } from './core/passwords/hash.js';
-export { checkNewPassword, type PasswordPolicy } from './core/passwords/policy.js';
+export {
+  checkNewPassword,
+  type NewPasswordContext,
+  type PasswordPolicy,
+} from './core/passwords/policy.js';
+export { RevocationList } from './core/revocation/list.js';
+export {
+  type FeedState,
+  RevocationMonitor,
+  type RevocationMonitorOptions,
+} from './core/revocation/monitor.js';
 export { applyPatch } from './core/session/data.js';
 export type { SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
 export type {
   AuthUser,
+  CounterStore,
+  CounterValue,
   DataPatch,
   ListUsersOptions,
   PatchOptions,
   PatchResult,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  RevocationListener,
+  RevocationRecord,
+  RevocationStore,
+  RevocationSubscription,
+  RotateOptions,
+  RotationResult,
   SessionData,
   SessionRecord,
   SessionStore,
@@ -87,6 +114,14 @@ export type {
   UserStore,
   UserUpdate,
 } from './core/store.js';
+export { addressBucket } from './core/throttle/address.js';
+export { DEFAULT_THROTTLE, type ThrottleOptions, type ThrottlePolicy } from './core/throttle/options.js';
+export {
+  createThrottle,
+  type Throttle,
+  type ThrottleScope,
+  type ThrottleVerdict,
+} from './core/throttle/throttle.js';
 export { generateToken, hashToken } from './core/tokens.js';
 export {
   type CredentialCheck,

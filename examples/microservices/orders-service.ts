@@ -4,20 +4,26 @@
  * verifies every Bearer token locally.
  */
 import express from 'express';
-import { createVerifier, verifyExpress } from 'keycard/verify';
+import { createVerifier, type Verifier, verifyExpress } from 'keycard/verify';
 
 export interface OrdersServiceOptions {
   /** The auth service's JWKS, e.g. http://localhost:3000/.well-known/jwks.json */
   jwksURL: string;
   issuer?: string;
   audience?: string;
+  /**
+   * The auth service's store URL (e.g. redis://…): subscribe to its revocation feed so a logged-out or
+   * blocked user's token is refused here within milliseconds, not at expiry.
+   */
+  revocations?: string;
 }
 
-export function createOrdersService(options: OrdersServiceOptions): express.Express {
+export function createOrdersService(options: OrdersServiceOptions): express.Express & { verifier: Verifier } {
   const verifier = createVerifier({
     jwksURL: options.jwksURL,
     issuer: options.issuer ?? 'keycard',
     audience: options.audience ?? 'keycard',
+    revocations: options.revocations,
   });
   const orders = new Map<string, { id: number; item: string }[]>();
   const app = express();
@@ -53,5 +59,5 @@ export function createOrdersService(options: OrdersServiceOptions): express.Expr
     }
     res.json({ orders: Object.fromEntries(orders) });
   });
-  return app;
+  return Object.assign(app, { verifier });
 }

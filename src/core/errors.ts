@@ -13,15 +13,20 @@ export type ErrorCode =
   | 'token_expired'
   | 'token_invalid'
   | 'refresh_token_reused'
+  | 'token_revoked'
   | 'forbidden'
   | 'account_blocked'
   | 'cross_site_request'
   | 'not_found'
   | 'method_not_allowed'
+  | 'request_timeout'
   | 'username_taken'
   | 'payload_too_large'
   | 'session_data_too_large'
+  | 'uri_too_long'
   | 'unsupported_media_type'
+  | 'too_many_requests'
+  | 'header_too_large'
   | 'store_unavailable'
   | 'jwks_unavailable'
   | 'invalid_configuration'
@@ -35,15 +40,20 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   token_expired: 401,
   token_invalid: 401,
   refresh_token_reused: 401,
+  token_revoked: 401,
   forbidden: 403,
   account_blocked: 403,
   cross_site_request: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   username_taken: 409,
   payload_too_large: 413,
   session_data_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
+  too_many_requests: 429,
+  header_too_large: 431,
   store_unavailable: 503,
   jwks_unavailable: 503,
   invalid_configuration: 500,

@@ -24,7 +24,40 @@ export type AuthEvent =
   | ({ type: 'user_blocked'; userId: string } & EventContext)
   | ({ type: 'user_unblocked'; userId: string } & EventContext)
   | ({ type: 'password_changed'; userId: string } & EventContext)
-  | ({ type: 'role_changed'; userId: string; role: string } & EventContext);
+  | ({ type: 'role_changed'; userId: string; role: string } & EventContext)
+  /** A cookie-authenticated unsafe request, or a login, refused by the Origin / Sec-Fetch-Site check. */
+  | ({
+      type: 'cross_site_rejected';
+      method: string;
+      /** The URL path, without the query string (which may carry anything). */
+      path?: string;
+      userId: string | null;
+      sessionId: string | null;
+    } & EventContext)
+  /** An unsafe request refused for a missing or wrong CSRF token. */
+  | ({
+      type: 'csrf_rejected';
+      reason: CSRFRejectReason;
+      method: string;
+      path?: string;
+      userId: string | null;
+      sessionId: string | null;
+    } & EventContext)
+  /**
+   * An attempt refused by brute-force throttling before any password was checked. `scope`: the client
+   * address is over its limit, or this address must wait before trying this account again.
+   */
+  | ({
+      type: 'throttled';
+      action: 'login' | 'refresh';
+      scope: 'address' | 'account';
+      /** The username as sent (login only). */
+      username?: string;
+      retryAfterSeconds: number;
+    } & EventContext);
+
+/** Why a CSRF token was refused. */
+export type CSRFRejectReason = 'missing_token' | 'invalid_token';
 
 export type RevokeReason = 'logout_all' | 'blocked' | 'password_changed' | 'role_changed' | 'admin';
 

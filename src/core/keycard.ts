@@ -12,14 +12,22 @@ import { TokenFlow } from './jwt/flow.js';
 import { createTokenService, type TokenService } from './jwt/tokens.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
+import { RevocationMonitor } from './revocation/monitor.js';
 import { SessionFlow } from './session/flow.js';
 import { createSessionManager, type SessionManager } from './session/manager.js';
 import type { SessionRecord, Store, UserRecord } from './store.js';
+import { createThrottle, type Throttle } from './throttle/throttle.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
 
 export type SignInResult =
   | { ok: true; user: UserRecord; session: SessionRecord }
-  | { ok: false; reason: 'invalid_credentials' | 'account_blocked' };
+  | { ok: false; reason: 'invalid_credentials' | 'account_blocked' }
+  /**
+   * Brute-force throttling: no password was checked, or this failure started a wait. Like the other
+   * reasons it is an error code, so `throw new KeycardError(result.reason, …)` answers 429; send
+   * `Retry-After: retryAfterSeconds` with it.
+   */
+  | { ok: false; reason: 'too_many_requests'; retryAfterSeconds: number };
 
 export interface Keycard {
   readonly options: ResolvedOptions;
@@ -30,14 +38,21 @@ export interface Keycard {
   readonly emit: EventEmitter;
   /** Access and refresh tokens (jwt strategy); null for the session strategy. */
   readonly tokens: TokenService | null;
+  /** Brute-force throttling on the store's counters; null when `throttle: false`. */
+  readonly throttle: Throttle | null;
+  /** The revocation feed's monitor (hybrid strategy); null otherwise. */
+  readonly revocations: RevocationMonitor | null;
+  /** Stops background work (the revocation feed). The store is the caller's to close. */
+  close(): Promise<void>;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
   createContext(request: RequestInfo, setCookie: (header: string) => void): AuthContext;
   /** `createContext` + `load()`: at most one store read. Throws `store_unavailable` if the store is down. */
   authenticate(request: RequestInfo, setCookie: (header: string) => void): Promise<AuthContext>;
   /**
    * Password sign-in for a request: refuses a cross-site request (login CSRF, `cross_site_request`),
-   * checks the credentials, then logs in under a fresh session. The user's blocked flag is read again
-   * after the session exists, so a block that races with the login always wins.
+   * applies brute-force throttling (`too_many_requests`, decided before any password is hashed), checks
+   * the credentials, then logs in under a fresh session. The user's blocked flag is read again after the
+   * session exists, so a block that races with the login always wins.
    */
   signIn(context: AuthContext, credentials: { username: unknown; password: unknown }): Promise<SignInResult>;
 }
@@ -46,7 +61,28 @@ export function createKeycard(input: KeycardOptions): Keycard {
   const options = resolveOptions(input);
   const { store, clock } = options;
   const emit = createEmitter(options.onEvent, options.onHookError);
-  const sessions = createSessionManager(store, options.session, clock);
+  // Token strategies verify access tokens without the store, so ending a login must also be recorded as
+  // a revocation; the hybrid strategy checks those on every request (from memory, fed by the store).
+  const monitor =
+    options.strategy === 'hybrid' ? new RevocationMonitor(store, { clock, ...input.revocation }) : null;
+  const revocationLifetimeMs = options.jwt
+    ? (options.jwt.accessTokenTTLSeconds + options.jwt.leewaySeconds + 60) * 1000
+    : 0;
+  const sessions = createSessionManager(
+    store,
+    options.session,
+    clock,
+    options.jwt
+      ? {
+          lifetimeMs: revocationLifetimeMs,
+          onRecord: monitor ? (record) => monitor.applyLocal(record) : undefined,
+        }
+      : null,
+  );
+  if (monitor) {
+    // Until subscribed and loaded, every check asks the store (fail closed), so start need not be awaited.
+    monitor.start().catch((error) => input.revocation?.onError?.(error));
+  }
   const passwords = createPasswordHasher(options.argon2);
   const users = createUserService({
     store,
@@ -57,9 +93,10 @@ export function createKeycard(input: KeycardOptions): Keycard {
     emit,
   });
   const tokens = options.jwt ? createTokenService(store, options.jwt, clock) : null;
+  const throttle = options.throttle ? createThrottle(store, options.throttle, clock) : null;
   const createFlow = tokens
     ? (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
-        new TokenFlow({ options, tokens, sessions, emit }, context, setCookie)
+        new TokenFlow({ options, tokens, sessions, emit, revocations: monitor }, context, setCookie)
     : (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
         new SessionFlow({ options, sessions, emit }, context, setCookie);
   const deps = { options, createFlow };
@@ -75,6 +112,11 @@ export function createKeycard(input: KeycardOptions): Keycard {
     users,
     emit,
     tokens,
+    throttle,
+    revocations: monitor,
+    async close() {
+      await monitor?.close();
+    },
     createContext,
     async authenticate(request, setCookie) {
       const context = createContext(request, setCookie);
@@ -82,20 +124,44 @@ export function createKeycard(input: KeycardOptions): Keycard {
       return context;
     },
     async signIn(context, credentials) {
+      const { ip } = context.request;
+      const eventContext = { ip, userAgent: context.request.header('user-agent') ?? null };
       // Before any hashing: a forged cross-site login must not even cost a password verification.
       if (context.checkOrigin() === 'cross_site') {
+        emit({
+          type: 'cross_site_rejected',
+          method: context.request.method,
+          userId: context.user?.id ?? null,
+          sessionId: context.loginId,
+          ...eventContext,
+        });
         throw new KeycardError('cross_site_request', 'cross-site login refused');
       }
-      const eventContext = {
-        ip: context.request.ip,
-        userAgent: context.request.header('user-agent') ?? null,
-      };
       const username = typeof credentials.username === 'string' ? credentials.username.slice(0, 256) : '';
+      // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
+      // every username, so it says nothing about whether the account exists — nor, with the right password,
+      // whether the password was right.
+      if (throttle) {
+        const verdict = await throttle.checkLogin(credentials.username, ip);
+        if (!verdict.ok) {
+          const { scope, retryAfterSeconds } = verdict;
+          emit({ type: 'throttled', action: 'login', scope, username, retryAfterSeconds, ...eventContext });
+          return { ok: false, reason: 'too_many_requests', retryAfterSeconds };
+        }
+      }
       const check = await users.verifyCredentials(credentials.username, credentials.password);
       if (!check.ok) {
         emit({ type: 'login_failed', reason: check.reason, username, ...eventContext });
+        if (throttle && check.reason === 'invalid_credentials') {
+          // A failure that starts a wait says so at once, so the client knows when to try again.
+          const verdict = await throttle.recordLoginFailure(credentials.username, ip);
+          if (!verdict.ok)
+            return { ok: false, reason: 'too_many_requests', retryAfterSeconds: verdict.retryAfterSeconds };
+        }
         return check;
       }
+      // Recorded before the login exists: if the store fails here, no session has been handed out.
+      if (throttle) await throttle.recordLoginSuccess(credentials.username, ip);
       const session = await context.login(toAuthUser(check.user));
       const current = await store.getUserById(check.user.id);
       if (!current || current.blocked) {

@@ -16,9 +16,10 @@ import {
 import { type Argon2Parameters, OWASP_ARGON2ID } from './passwords/hash.js';
 import { type PasswordPolicy, resolvePasswordPolicy } from './passwords/policy.js';
 import type { Store } from './store.js';
+import { resolveThrottleOptions, type ThrottleOptions, type ThrottlePolicy } from './throttle/options.js';
 
-export type Preset = 'web-app' | 'banking' | 'api' | 'microservices' | 'mobile';
-export type Strategy = 'session' | 'jwt';
+export type Preset = 'web-app' | 'banking' | 'spa' | 'api' | 'microservices' | 'mobile';
+export type Strategy = 'session' | 'jwt' | 'hybrid';
 
 export interface KeycardOptions {
   store: Store;
@@ -35,8 +36,15 @@ export interface KeycardOptions {
     /** Largest session data, in bytes of JSON (default 16384). */
     maxDataBytes?: number;
   };
-  /** The jwt strategy's keys, lifetimes and transport (see jwt/options.ts). */
+  /** The jwt and hybrid strategies' keys, lifetimes and transport (see jwt/options.ts). */
   jwt?: JWTOptions;
+  /** Hybrid strategy: the revocation feed's hooks and timings. */
+  revocation?: {
+    onStateChange?: (state: 'starting' | 'synced' | 'unsynced' | 'closed') => void;
+    onError?: (error: unknown) => void;
+    /** Wait before reloading after a failed reload (ms, default 1000). */
+    retryMs?: number;
+  };
   cookie?: {
     /** Base name; `__Host-` is prepended whenever the cookie is Secure. Default `keycard_session`. */
     name?: string;
@@ -57,6 +65,12 @@ export interface KeycardOptions {
    */
   trustedOrigins?: string[];
   passwords?: Partial<PasswordPolicy> & { argon2?: Argon2Parameters };
+  /**
+   * Brute-force throttling of logins (per account and per client address) and refreshes (per address),
+   * on the store's counters so that every instance agrees. Defaults in throttle/options.ts and
+   * docs/security.md; `false` turns it off.
+   */
+  throttle?: ThrottleOptions | false;
   /** `production` makes weak settings start-up errors. Default: from NODE_ENV. */
   environment?: 'development' | 'production';
   clock?: Clock;
@@ -88,6 +102,8 @@ export interface ResolvedOptions {
   trustedOrigins: ReadonlySet<string> | null;
   passwordPolicy: PasswordPolicy;
   argon2: Argon2Parameters;
+  /** Null when throttling is off. */
+  throttle: ThrottlePolicy | null;
   clock: Clock;
   onEvent: ((event: AuthEvent) => void) | undefined;
   onHookError: (error: unknown) => void;
@@ -127,6 +143,14 @@ const PRESETS: Readonly<Record<Preset, PresetValues>> = Object.freeze({
     sameSite: 'strict',
     persistent: false,
     jwt: { ...JWT_DEFAULTS, accessTokenTTL: '5m', refreshTokenTTL: '15m', loginTTL: '8h' },
+  },
+  spa: {
+    strategy: 'hybrid',
+    idleTimeout: '24h',
+    absoluteTimeout: '7d',
+    sameSite: 'lax',
+    persistent: true,
+    jwt: JWT_DEFAULTS,
   },
   // The rest are the token presets of DESIGN.md's table; session lifetimes apply only if you switch
   // their strategy to session.
@@ -212,8 +236,8 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     throw configurationError(`preset '${presetName}' is unknown; choose one of: ${PRESET_NAMES.join(', ')}`);
   }
   const strategy = options.strategy ?? preset.strategy;
-  if (strategy !== 'session' && strategy !== 'jwt') {
-    throw configurationError(`strategy '${String(strategy)}' is unknown; choose session or jwt`);
+  if (strategy !== 'session' && strategy !== 'jwt' && strategy !== 'hybrid') {
+    throw configurationError(`strategy '${String(strategy)}' is unknown; choose session, jwt or hybrid`);
   }
   const environment =
     options.environment ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development');
@@ -272,6 +296,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     trustedOrigins: resolveOrigins(options.trustedOrigins),
     passwordPolicy: resolvePasswordPolicy(options.passwords),
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,
+    throttle: resolveThrottleOptions(options.throttle),
     clock: options.clock ?? systemClock,
     onEvent: options.onEvent,
     onHookError: options.onHookError ?? ((error) => console.error('keycard: an onEvent hook threw', error)),

@@ -168,7 +168,54 @@ export interface CounterStore {
   resetCounter(key: string): Promise<void>;
 }
 
-export interface Store extends SessionStore, UserStore, RefreshTokenStore, CounterStore {
+/**
+ * A revocation, for the jwt and hybrid strategies, whose access tokens are verified without the store:
+ * - `login`: every token of the login `id` (the JWT `sid`) is revoked;
+ * - `user`: every token of the user `id` issued at or before `at` (ms; compared with `iat`) is revoked.
+ * A record is kept until `expiresAt`, when no access token it could affect is still alive.
+ */
+export interface RevocationRecord {
+  kind: 'login' | 'user';
+  id: string;
+  at: number;
+  expiresAt: number;
+}
+
+/** What a revocation feed tells its listener. */
+export interface RevocationListener {
+  /** A revocation made on any instance, as soon as the store's channel delivers it. */
+  revoked(record: RevocationRecord): void;
+  /**
+   * The channel's state. `down`: revocations may be missed from now on (the listener must fall back to
+   * asking the store per request); `up`: subscribed again — the listener reloads the full list, since
+   * anything published while it was down is lost.
+   */
+  status(state: 'up' | 'down'): void;
+}
+
+export interface RevocationSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * Revocations persist in the store and travel on the store's own channel (Redis pub/sub, PostgreSQL
+ * LISTEN/NOTIFY, polling for SQLite): `addRevocation` must store the record before it is published, so
+ * that a listener that reloads after `up` sees everything.
+ */
+export interface RevocationStore {
+  addRevocation(record: RevocationRecord): Promise<void>;
+  /** Every record whose `expiresAt` is after `now`. */
+  listRevocations(now: number): Promise<RevocationRecord[]>;
+  /**
+   * One round trip: is this token revoked — its login revoked, or its user revoked at or after
+   * `issuedAt` (ms)? The per-request fallback while a feed is down.
+   */
+  isRevoked(query: { loginId: string; userId: string; issuedAt: number }, now: number): Promise<boolean>;
+  /** Subscribes to revocations; `status('up')` is called once subscribed. */
+  subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription>;
+}
+
+export interface Store extends SessionStore, UserStore, RefreshTokenStore, CounterStore, RevocationStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

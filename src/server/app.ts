@@ -5,7 +5,9 @@
  * when the store is down); everything else inside one scope where keycard's hooks load the session.
  */
 import { readFileSync, statSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   type AuthEvent,
   type Clock,
@@ -87,6 +89,33 @@ function parseForm(body: string): Record<string, string> {
   return fields;
 }
 
+/**
+ * Answers a request Node could not parse (it never reaches a route) in keycard's error shape: 431 for a
+ * header section over the limit, 408 for a client too slow to send one, 400 otherwise.
+ */
+function answerClientError(maxHeaderBytes: number) {
+  return (error: Error & { code?: string }, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const failure =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? new KeycardError(
+            'header_too_large',
+            `the request's headers are larger than ${maxHeaderBytes} bytes`,
+          )
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new KeycardError('request_timeout', 'the request took too long to arrive')
+          : new KeycardError('invalid_request', 'the request is malformed');
+    const { status } = failure;
+    const body = JSON.stringify(failure.toJSON());
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}
+
 export async function buildServer(
   config: ServerConfig,
   deps: ServerDependencies = {},
@@ -98,8 +127,22 @@ export async function buildServer(
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: config.bodyLimitBytes,
+    // Node counts the request line and every header against this and answers 431 beyond it.
+    http: { maxHeaderSize: config.maxHeaderBytes },
+    clientErrorHandler: answerClientError(config.maxHeaderBytes),
+    // Only behind a proxy we run: then request.ip (the address throttling counts) comes from
+    // X-Forwarded-For; otherwise it is the socket's address, whatever the headers say.
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 128 },
+    // The router's own refusals never reach a route or the error handler: answered here in keycard's
+    // shape, without echoing the URL back.
+    frameworkErrors: (error, _request, reply) => {
+      const failure =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new KeycardError('uri_too_long', 'a segment of the URL path is longer than 128 characters')
+          : new KeycardError('invalid_request', 'the URL is malformed');
+      (reply as FastifyReply).code(failure.status).header('cache-control', 'no-store').send(failure.toJSON());
+    },
     return503OnClosing: true,
   });
   const strategy = config.strategy ?? presetStrategy(config.preset);
@@ -136,6 +179,10 @@ export async function buildServer(
     onEvent(event) {
       app.log.info({ event }, `audit: ${event.type}`);
       deps.onEvent?.(event);
+    },
+    revocation: {
+      onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
+      onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),
     },
   });
   // Rotation without a restart: every instance reading the same key file picks up `keycard keys rotate`.
@@ -180,7 +227,7 @@ export async function buildServer(
   app.addContentTypeParser('application/json', { parseAs: 'string' }, bodyParser(parseJSON));
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, bodyParser(parseForm));
   registerSecurityHeaders(app);
-  registerHealthRoutes(app, store);
+  registerHealthRoutes(app, store, keycard.revocations);
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(jwtKeys.toJWKS()),
   );
@@ -204,6 +251,7 @@ export async function buildServer(
       closed = true;
       clearInterval(reloadTimer);
       await app.close();
+      await keycard.close();
       await store.close();
     },
   };

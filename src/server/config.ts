@@ -4,6 +4,7 @@
  * setting, where it came from and what is expected.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import {
   ALGORITHMS,
   type Algorithm,
@@ -35,12 +36,18 @@ export interface ServerConfig {
   keyAlgorithm: Algorithm;
   environment: 'development' | 'production';
   keysFile: string;
-  /** Believe X-Forwarded-For/-Proto from the proxy in front (only behind one you run). */
-  trustProxy: boolean;
+  /**
+   * Which proxies in front to believe about X-Forwarded-For/-Proto (only ones you run): false (none), the
+   * proxies' addresses or CIDR ranges, or true (every hop: then a client can choose its own address when
+   * the proxy appends to X-Forwarded-For).
+   */
+  trustProxy: boolean | string[];
   /** Extra origins allowed to make cookie-authenticated unsafe requests. */
   trustedOrigins: string[] | undefined;
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
+  /** Largest request header section (request line and headers) accepted, in bytes; beyond it, 431. */
+  maxHeaderBytes: number;
   logLevel: LogLevel;
 }
 
@@ -60,6 +67,7 @@ const SETTINGS = {
   trustProxy: { env: 'KEYCARD_TRUST_PROXY', flag: 'trust-proxy' },
   trustedOrigins: { env: 'KEYCARD_TRUSTED_ORIGINS', flag: 'trusted-origin' },
   bodyLimitBytes: { env: 'KEYCARD_BODY_LIMIT', flag: 'body-limit' },
+  maxHeaderBytes: { env: 'KEYCARD_MAX_HEADER_BYTES', flag: 'max-header-bytes' },
   logLevel: { env: 'KEYCARD_LOG_LEVEL', flag: 'log-level' },
 } as const satisfies Record<keyof ServerConfig, { env: string; flag: string }>;
 
@@ -94,6 +102,16 @@ function readConfigFile(path: string): Raw {
     }
   }
   return json as Raw;
+}
+
+/** An IP address, a CIDR range, or one of proxy-addr's names for reserved ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
@@ -147,6 +165,28 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     return value as T;
   };
 
+  /**
+   * Fastify's `trustProxy`. A list names the proxies: the client address is then the nearest address in
+   * X-Forwarded-For that is not one of them, which a client cannot forge. (Hop counts are not offered:
+   * Fastify refuses them, since they cannot check that the peer is a proxy at all.)
+   */
+  const proxyTrust = (): boolean | string[] => {
+    const value = pick('trustProxy') ?? false;
+    if (typeof value === 'boolean' || ['true', 'false', '1', '0'].includes(String(value))) {
+      return boolean('trustProxy', false);
+    }
+    const list = (Array.isArray(value) ? value.map(String) : String(value).split(','))
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    if (list.length === 0 || !list.every(isProxyAddress)) {
+      throw bad(
+        'trustProxy',
+        'true, false, or the proxies’ addresses or CIDR ranges separated by commas (such as 10.0.0.0/8)',
+      );
+    }
+    return list;
+  };
+
   const store = string('store', DEFAULT_STORE_URL);
   parseStoreURL(store);
   const rawEnvironment = string('environment', 'development');
@@ -167,7 +207,9 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     host: string('host', 'localhost'),
     store,
     strategy:
-      pick('strategy') === undefined ? undefined : oneOf('strategy', 'session', ['session', 'jwt'] as const),
+      pick('strategy') === undefined
+        ? undefined
+        : oneOf('strategy', 'session', ['session', 'jwt', 'hybrid'] as const),
     preset: oneOf('preset', 'web-app', PRESET_NAMES),
     transport:
       pick('transport') === undefined
@@ -178,9 +220,10 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     keyAlgorithm: oneOf('keyAlgorithm', 'EdDSA', ALGORITHMS),
     environment,
     keysFile: string('keysFile', './keycard.keys.json'),
-    trustProxy: boolean('trustProxy', false),
+    trustProxy: proxyTrust(),
     trustedOrigins,
     bodyLimitBytes: integer('bodyLimitBytes', 16_384, 1024, 1_048_576),
+    maxHeaderBytes: integer('maxHeaderBytes', 16_384, 4096, 1_048_576),
     logLevel: oneOf('logLevel', 'info', LOG_LEVELS),
   };
 }

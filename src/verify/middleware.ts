@@ -57,7 +57,11 @@ export async function verifyBearer(
     };
   }
   const message =
-    result.code === 'token_expired' ? 'the access token has expired' : 'the access token is invalid';
+    result.code === 'token_expired'
+      ? 'the access token has expired'
+      : result.code === 'token_revoked'
+        ? 'the access token has been revoked'
+        : 'the access token is invalid';
   return {
     error: new KeycardError(result.code, message),
     challenge: `Bearer error="invalid_token", error_description="${message}"`,

@@ -14,6 +14,8 @@ import {
   type JWTClaims,
   type JWTKey,
   type KeyResolver,
+  RevocationMonitor,
+  type Store,
   keySetResolver,
   parseDuration,
   systemClock,
@@ -21,6 +23,7 @@ import {
   type VerifyResult,
   verifyJWT,
 } from 'keycard';
+import { openStore } from 'keycard/stores';
 import { createRemoteKeySet, type RemoteKeySet } from './jwks.js';
 
 export interface VerifierOptions {
@@ -44,12 +47,18 @@ export interface VerifierOptions {
   jwksCooldown?: Duration;
   /** Verified asymmetric tokens remembered to skip repeat signature checks (default 10000; 0: off). */
   cacheSize?: number;
+  /**
+   * Subscribe to the auth service's revocation feed — its store's URL (`redis://…`, `postgres://…`,
+   * `sqlite:…`) or a Store — so a logged-out or blocked user's tokens are refused within milliseconds
+   * instead of at expiry. Checks are memory lookups; while the feed is down each check asks the store.
+   */
+  revocations?: string | Store;
   clock?: Clock;
   fetch?: typeof fetch;
   onError?: (error: unknown) => void;
 }
 
-export type VerifyFailureCode = 'token_invalid' | 'token_expired' | 'jwks_unavailable';
+export type VerifyFailureCode = 'token_invalid' | 'token_expired' | 'token_revoked' | 'jwks_unavailable';
 
 export type TokenVerification =
   | { ok: true; claims: JWTClaims }
@@ -57,6 +66,10 @@ export type TokenVerification =
 
 export interface Verifier {
   verify(token: string): Promise<TokenVerification>;
+  /** Resolves when the revocation feed (if any) is subscribed. */
+  ready(): Promise<void>;
+  /** Stops the revocation feed and closes a store opened from a URL. */
+  close(): Promise<void>;
 }
 
 export function createVerifier(options: VerifierOptions): Verifier {
@@ -115,19 +128,51 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   };
 
-  const finish = (result: VerifyResult): TokenVerification =>
-    result.ok ? { ok: true, claims: result.claims } : { ok: false, code: result.code, reason: result.reason };
+  // The revocation feed: a store opened from a URL (closed with the verifier) or one given.
+  let revocationStore: Promise<Store> | null = null;
+  let monitor: Promise<RevocationMonitor> | null = null;
+  if (options.revocations !== undefined) {
+    const source = options.revocations;
+    revocationStore = typeof source === 'string' ? openStore(source, { clock }) : Promise.resolve(source);
+    monitor = revocationStore.then(async (store) => {
+      const created = new RevocationMonitor(store, { clock, onError: options.onError });
+      await created.start();
+      return created;
+    });
+    monitor.catch((error) => options.onError?.(error));
+  }
+
+  const revoked = async (claims: JWTClaims): Promise<boolean> => {
+    if (!monitor) return false;
+    const sid = typeof claims.sid === 'string' ? claims.sid : '';
+    const sub = typeof claims.sub === 'string' ? claims.sub : '';
+    const verdict = (await monitor).check(sid, sub, (typeof claims.iat === 'number' ? claims.iat : 0) * 1000);
+    return typeof verdict === 'boolean' ? verdict : await verdict;
+  };
+
+  const finish = async (result: VerifyResult): Promise<TokenVerification> => {
+    if (!result.ok) return { ok: false, code: result.code, reason: result.reason };
+    if (await revoked(result.claims)) return { ok: false, code: 'token_revoked', reason: 'revoked' };
+    return { ok: true, claims: result.claims };
+  };
 
   const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, verifyOptions.leewaySeconds);
   const currentKey = (kid: string): JWTKey | undefined =>
     allowedKey(local ? local.get(kid) : remote?.peek(kid));
-  const verifyAndCache = (token: string, resolve: KeyResolver, now: number): TokenVerification => {
+  const verifyAndCache = (token: string, resolve: KeyResolver, now: number): Promise<TokenVerification> => {
     const result = verifyJWT(token, resolve, { ...verifyOptions, now });
     cache.set(token, result);
     return finish(result);
   };
 
   return {
+    async ready() {
+      await monitor;
+    },
+    async close() {
+      await (await monitor?.catch(() => null))?.close();
+      if (typeof options.revocations === 'string') await (await revocationStore?.catch(() => null))?.close();
+    },
     async verify(token) {
       const now = clock.now() / 1000;
       const cached = cache.get(token, now, currentKey);

@@ -12,7 +12,7 @@ import { expectKeycardError, FAST_ARGON2, rejected } from './support.js';
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new passphrase';
 
-function setup() {
+function setup(policy = resolvePasswordPolicy()) {
   const clock = new ManualClock();
   const store = new MemoryStore({ clock });
   const sessions = createSessionManager(
@@ -31,7 +31,7 @@ function setup() {
     store,
     sessions,
     passwords,
-    policy: resolvePasswordPolicy(),
+    policy,
     clock,
     emit: (event) => events.push(event),
   });
@@ -61,6 +61,13 @@ describe('UserService.create', () => {
     assert.equal('passwordHash' in toPublicUser(user), false);
   });
 
+  test('accepts a common password when the policy turns the blocklist off', async () => {
+    const { users } = setup(resolvePasswordPolicy({ blocklist: false }));
+    const user = await users.create({ username: 'alice', password: 'Password1' });
+    assert.equal((await users.verifyCredentials('alice', 'Password1')).ok, true);
+    assert.equal(user.username, 'alice');
+  });
+
   test('keeps a given role', async () => {
     const { users } = setup();
     assert.equal((await users.create({ username: 'root', password: PASSWORD, role: 'admin' })).role, 'admin');
@@ -79,6 +86,20 @@ describe('UserService.create', () => {
     ['an empty role', { username: 'alice', password: PASSWORD, role: '' }, 'role', /lower-case identifier/],
     ['a short password', { username: 'alice', password: 'short' }, 'password', /at least 8 characters/],
     ['a non-string password', { username: 'alice', password: 12345678 }, 'password', /must be a string/],
+    ['a common password', { username: 'alice', password: 'Password1' }, 'password', /too common/],
+    [
+      'a password built on the username',
+      { username: 'alice', password: 'Alice-2024' },
+      'password',
+      /too close to your username/,
+    ],
+    [
+      'a password built on the canonical username',
+      { username: 'ＷＩＮＴＥＲＭＯＴＨ', password: 'wintermoth1' },
+      'password',
+      /too close to your username/,
+    ],
+    ['a repeated character', { username: 'alice', password: 'zzzzzzzzzz' }, 'password', /repeated/],
   ];
   for (const [label, input, field, message] of invalid) {
     test(`refuses ${label} with invalid_request on field ${field}, storing nothing`, async () => {
@@ -207,6 +228,26 @@ describe('UserService changes that end logins', () => {
     assert.equal((await sessions.listForUser(user.id)).length, 3);
     assert.equal((await users.verifyCredentials('alice', PASSWORD)).ok, true);
   });
+
+  for (const [label, password, message] of [
+    ['a common password', 'ｉｌｏｖｅｙｏｕ', /too common/],
+    ["a password built on the user's username", 'ALICE-2024', /too close to your username/],
+  ] as const) {
+    test(`setPassword refuses ${label}, and ends no session`, async () => {
+      const { sessions, users, loginsOf } = setup();
+      const user = await users.create({ username: 'alice', password: PASSWORD });
+      await loginsOf(user.id);
+      const error = expectKeycardError(
+        await rejected(() => users.setPassword(user.id, password)),
+        'invalid_request',
+      );
+      assert.equal(error.field, 'password');
+      assert.match(error.message, message);
+      assert.equal(error.message.includes(password), false);
+      assert.equal((await sessions.listForUser(user.id)).length, 3);
+      assert.equal((await users.verifyCredentials('alice', PASSWORD)).ok, true);
+    });
+  }
 
   test('setPassword on an unknown user is not_found', async () => {
     const { users } = setup();

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createOrdersService } from '../../examples/microservices/orders-service.js';
 import { request } from '../helpers/http.js';
@@ -11,17 +12,25 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let auth: TestServer;
 let orders: { url: string; close(): void };
+let service: ReturnType<typeof createOrdersService>;
 
 before(async () => {
   auth = await startTestServer({ flags: { preset: 'microservices' } });
   await auth.keycard.users.create({ username: 'alice', password: 'alice-password', role: 'admin' });
   await auth.keycard.users.create({ username: 'bob', password: 'bob-password' });
-  const server = createOrdersService({ jwksURL: `${auth.url}/.well-known/jwks.json` }).listen(0, '127.0.0.1');
+  // The orders service subscribes to the auth service's revocation feed (its SQLite file here).
+  service = createOrdersService({
+    jwksURL: `${auth.url}/.well-known/jwks.json`,
+    revocations: `sqlite:${join(auth.dir, 'keycard.db')}?revocationPollIntervalMs=20`,
+  });
+  await service.verifier.ready();
+  const server = service.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   orders = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 });
 after(async () => {
   orders?.close();
+  await service?.verifier.close();
   await auth?.close();
 });
 
@@ -69,4 +78,20 @@ test('a token signed by anyone else is refused', async () => {
       .status,
     401,
   );
+});
+
+test('with the revocation feed, a blocked user is refused at the orders service long before the token expires', async () => {
+  const carol = await auth.keycard.users.create({ username: 'carol', password: 'carol-password' });
+  const token = await tokenFor('carol', 'carol-password');
+  const headers = { authorization: `Bearer ${token}` };
+  assert.equal((await request(orders.url, 'GET', '/orders', { headers })).status, 200);
+  await auth.keycard.users.block(carol.id);
+  let status = 200;
+  for (let attempt = 0; attempt < 300 && status === 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    status = (await request(orders.url, 'GET', '/orders', { headers })).status;
+  }
+  assert.equal(status, 401);
+  const refused = await request(orders.url, 'GET', '/orders', { headers });
+  assert.equal(refused.json.error.code, 'token_revoked');
 });

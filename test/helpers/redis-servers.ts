@@ -79,6 +79,12 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts the server again on the same port and directory (with its append-only file, if any). */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: the process stays, its sockets stay open, nothing answers — a hung server or a partition
+   * without a reset, which no 'close' event reveals. `resume` (SIGCONT) undoes it.
+   */
+  pause(): void;
+  resume(): void;
   /** Kills the server and removes its directory. */
   stop(): Promise<void>;
 }
@@ -138,12 +144,19 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     running.kill('SIGKILL');
     await exited;
   };
+  const signal = (name: NodeJS.Signals): void => {
+    const running = child as ChildProcess | null;
+    if (!running) throw new Error(`redis-server on ${port} is not running`);
+    running.kill(name);
+  };
   await start();
   return {
     port,
     dir,
     kill,
     restart: start,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

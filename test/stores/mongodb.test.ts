@@ -15,11 +15,22 @@ import { inspect } from 'node:util';
 import { BSON, type Collection, type Document } from 'mongodb';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
-import type { SessionData, Store } from '../../src/core/store.js';
+import type { RevocationRecord, SessionData, Store } from '../../src/core/store.js';
 import { generateToken, hashToken } from '../../src/core/tokens.js';
 import { openStore } from '../../src/server/store-url.js';
-import { toSession, toSessionDocument } from '../../src/stores/mongodb/documents.js';
+import {
+  type RevocationFeedDocument,
+  toSession,
+  toSessionDocument,
+} from '../../src/stores/mongodb/documents.js';
 import { MongoStore, openStoreURL } from '../../src/stores/mongodb/index.js';
+import {
+  FEED_ID,
+  FEED_LENGTH,
+  type FeedReader,
+  feedFilter,
+  RevocationPoller,
+} from '../../src/stores/mongodb/revocation-feed.js';
 import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { MONGODB_URL, uniqueName } from '../helpers/services.js';
@@ -34,21 +45,25 @@ const HOUR = 3_600_000;
 type RawDocument = { _id: string; [field: string]: unknown };
 
 /** A store on the test server, in collections of its own (dropped by `drop`). */
-function openTestStore(clock: ManualClock): {
+function openTestStore(
+  clock: ManualClock,
+  options: { revocationPollIntervalMs?: number } = {},
+): {
   store: MongoStore;
   collection(name: string): Collection<RawDocument>;
+  /** Another store, with its own client, on the same collections (as another instance would open it). */
+  openAnother(): MongoStore;
   drop(): Promise<void>;
 } {
-  const store = new MongoStore({
-    url: MONGODB_URL as string,
-    clock,
-    collectionPrefix: `${uniqueName('kc')}_`,
-  });
+  const collectionPrefix = `${uniqueName('kc')}_`;
+  const open = () => new MongoStore({ url: MONGODB_URL as string, clock, collectionPrefix, ...options });
+  const store = open();
   const names = Object.values(store.collectionNames);
   const collection = (name: string) => store.client.db(store.databaseName).collection<RawDocument>(name);
   return {
     store,
     collection,
+    openAnother: open,
     async drop() {
       for (const name of names)
         await collection(name)
@@ -63,14 +78,28 @@ function isCode(code: string): (error: unknown) => boolean {
   return (error) => error instanceof KeycardError && error.code === code;
 }
 
+function revocationFixture(clock: ManualClock, id: string): RevocationRecord {
+  return { kind: 'login', id, at: clock.now(), expiresAt: clock.now() + HOUR };
+}
+
+/** Polls `condition` every 5 ms, failing after `timeoutMs`. */
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 // --- on a real server -----------------------------------------------------------------------------
 
 if (SKIP_REASON === undefined) {
   describeStoreConformance('mongodb', async (clock) => {
-    const test = openTestStore(clock);
+    const test = openTestStore(clock, { revocationPollIntervalMs: 20 });
     await test.store.ensureIndexes();
     return {
       store: test.store,
+      openAnother: async () => test.openAnother(),
       async reset() {
         for (const name of Object.values(test.store.collectionNames))
           await test.collection(name).deleteMany({});
@@ -83,7 +112,7 @@ if (SKIP_REASON === undefined) {
 }
 
 describe('mongodb store on a real server', () => {
-  test('creates the per-user index, TTL indexes on purgeAt and the unique username index', {
+  test('creates the per-user and per-subject indexes, TTL indexes on purgeAt and the unique username index', {
     skip: SKIP_REASON,
   }, async () => {
     const { store, collection, drop } = openTestStore(new ManualClock());
@@ -93,7 +122,9 @@ describe('mongodb store on a real server', () => {
       const indexes = async (name: string) => (await collection(name).indexes()) as Document[];
       const sessions = await indexes(names.sessions);
       assert.ok(sessions.some((index) => JSON.stringify(index.key) === '{"user.id":1,"createdAt":1}'));
-      for (const name of [names.sessions, names.refreshTokens, names.counters]) {
+      const revocations = await indexes(names.revocations);
+      assert.ok(revocations.some((index) => JSON.stringify(index.key) === '{"kind":1,"id":1}'));
+      for (const name of [names.sessions, names.refreshTokens, names.counters, names.revocations]) {
         const ttl = (await indexes(name)).find((index) => JSON.stringify(index.key) === '{"purgeAt":1}');
         assert.equal(ttl?.expireAfterSeconds, 0, `${name} has a TTL index on purgeAt`);
       }
@@ -122,6 +153,17 @@ describe('mongodb store on a real server', () => {
       await store.touchSession(record.id, record.lastActiveAt + 1000, record.expiresAt + HOUR);
       const second = (await purgeAt()).getTime();
       assert.ok(second - first > HOUR - 60_000, 'the touch moved purgeAt by about an hour');
+      const revocation = {
+        kind: 'login' as const,
+        id: record.id,
+        at: clock.now(),
+        expiresAt: clock.now() + HOUR,
+      };
+      await store.addRevocation(revocation);
+      const stored = await collection(store.collectionNames.revocations).findOne({ id: record.id });
+      assert.ok(stored, 'the revocation is stored');
+      const revocationPurgeAt = (stored.purgeAt as Date).getTime();
+      assert.ok(Math.abs(revocationPurgeAt - (Date.now() + HOUR)) < 60_000, 'a revocation’s purgeAt too');
     } finally {
       await drop();
     }
@@ -234,6 +276,56 @@ describe('mongodb store on a real server', () => {
         'the presented token and the winner’s successor; the losers removed theirs',
       );
     } finally {
+      await drop();
+    }
+  });
+
+  test('the feed document counts every revocation and keeps the latest FEED_LENGTH, in order', {
+    skip: SKIP_REASON,
+  }, async () => {
+    const clock = new ManualClock(Date.now());
+    const { store, collection, drop } = openTestStore(clock);
+    try {
+      const records = Array.from({ length: FEED_LENGTH + 3 }, (_, i) =>
+        revocationFixture(clock, `login-${i}`),
+      );
+      for (const record of records) await store.addRevocation(record);
+      const feed = (await collection(store.collectionNames.revocationFeed).findOne({
+        _id: FEED_ID,
+      })) as unknown as RevocationFeedDocument;
+      assert.equal(feed.seq, records.length);
+      assert.equal(typeof feed.epoch, 'string');
+      assert.deepEqual(feed.entries, records.slice(-FEED_LENGTH));
+      assert.equal((await store.listRevocations(clock.now())).length, records.length, 'all stored');
+    } finally {
+      await drop();
+    }
+  });
+
+  // guards: two writers publishing at once must not let a poller skip one (a counter then an insert would)
+  test('revocations published concurrently by two instances each reach a subscriber exactly once', {
+    skip: SKIP_REASON,
+  }, async () => {
+    const clock = new ManualClock(Date.now());
+    const { store, openAnother, drop } = openTestStore(clock, { revocationPollIntervalMs: 10 });
+    const other = openAnother();
+    const received: RevocationRecord[] = [];
+    const states: string[] = [];
+    const subscription = await store.subscribeRevocations({
+      revoked: (record) => received.push(record),
+      status: (state) => states.push(state),
+    });
+    try {
+      await waitFor(() => states.includes('up'), 'status up');
+      const records = Array.from({ length: 40 }, (_, i) => revocationFixture(clock, `race-${i}`));
+      await Promise.all(records.map((record, i) => (i % 2 ? other : store).addRevocation(record)));
+      await waitFor(() => received.length >= records.length, 'every revocation');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(received.map((r) => r.id).sort(), records.map((r) => r.id).sort());
+      assert.deepEqual(states, ['up'], 'delivered by the feed, not by a reload');
+    } finally {
+      await subscription.close();
+      await other.close();
       await drop();
     }
   });
@@ -358,6 +450,9 @@ describe('mongodb store without a server', () => {
         store.countUsers(),
         store.incrementCounter('k', 1000, clock.now()),
         store.readCounter('k', clock.now()),
+        store.addRevocation(revocationFixture(clock, record.id)),
+        store.listRevocations(clock.now()),
+        store.isRevoked({ loginId: record.id, userId: 'user-1', issuedAt: clock.now() }, clock.now()),
       ]);
       for (const result of results) {
         assert.equal(result.status, 'rejected');
@@ -373,6 +468,50 @@ describe('mongodb store without a server', () => {
     });
     await store.close();
     await assert.rejects(store.getSession(record.id), isCode('store_unavailable'), 'and after close');
+  });
+
+  test('a revocation feed on an unreachable server reports down once and keeps trying, never throwing', async () => {
+    const port = await closedPort();
+    const clock = new ManualClock();
+    const store = new MongoStore({
+      url: `mongodb://127.0.0.1:${port}/keycard?serverSelectionTimeoutMS=150&connectTimeoutMS=150`,
+      clock,
+      revocationPollIntervalMs: 10,
+    });
+    const states: string[] = [];
+    let reads = 0;
+    await withoutUnhandledRejections(async () => {
+      const subscription = await store.subscribeRevocations({
+        revoked: () => assert.fail('nothing to deliver'),
+        status: (state) => states.push(state),
+      });
+      await waitFor(() => states.length > 0, 'a status', 3000);
+      assert.deepEqual(states, ['down']);
+      // The fallback a listener turns to while the feed is down fails closed, and promptly.
+      const started = Date.now();
+      await assert.rejects(
+        store.isRevoked({ loginId: 'l', userId: 'u', issuedAt: clock.now() }, clock.now()),
+        isCode('store_unavailable'),
+      );
+      await assert.rejects(store.addRevocation(revocationFixture(clock, 'l')), isCode('store_unavailable'));
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+      // Polling goes on (each try fails at server selection) without a second `down`.
+      const spied = store as unknown as { run(operation: () => Promise<unknown>): Promise<unknown> };
+      const run = spied.run.bind(store);
+      spied.run = (operation) => {
+        reads++;
+        return run(operation);
+      };
+      await waitFor(() => reads >= 2, 'two more polls', 3000);
+      assert.deepEqual(states, ['down']);
+      await subscription.close();
+    });
+    await store.close();
+    await assert.rejects(
+      store.subscribeRevocations({ revoked() {}, status() {} }),
+      isCode('store_unavailable'),
+    );
   });
 
   test('gives server selection and connection 5-second timeouts unless the URL sets them', async () => {
@@ -417,6 +556,9 @@ describe('mongodb store without a server', () => {
     assert.throws(() => new MongoStore({ url: 'mongodb://h/db', collectionPrefix: 'system.' }), invalid);
     assert.throws(() => new MongoStore({ url: 'mongodb://h/db', database: 'a.b' }), invalid);
     assert.throws(() => new MongoStore({ url: 'mongodb://h/db?w=0' }), invalid);
+    for (const revocationPollIntervalMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new MongoStore({ url: 'mongodb://h/db', revocationPollIntervalMs }), invalid);
+    }
     for (const url of [
       `mongodb://us/er:${PASSWORD}@h/db`,
       `mongodb://user:${PASSWORD}@h/db?noSuchOption=1`,
@@ -432,5 +574,198 @@ describe('mongodb store without a server', () => {
         url,
       );
     }
+  });
+});
+
+// --- the feed poller's logic, with a scripted reader (no server: what the reader returns is given) ----
+
+/** A feed document as `publishRevocation`'s update leaves it: `$inc` seq, `$push` with `$slice`. */
+function publish(feed: RevocationFeedDocument, ...records: RevocationRecord[]): void {
+  for (const record of records) {
+    feed.seq += 1;
+    feed.entries = [...feed.entries, { ...record }].slice(-FEED_LENGTH);
+  }
+}
+
+function scriptedPoller(reader: FeedReader) {
+  const received: RevocationRecord[] = [];
+  const states: string[] = [];
+  const poller = new RevocationPoller(
+    reader,
+    { revoked: (record) => received.push(record), status: (state) => states.push(state) },
+    2,
+  );
+  return { poller, received, states };
+}
+
+describe('mongodb revocation feed poller (scripted reader)', () => {
+  const clock = new ManualClock();
+  const record = (id: string) => revocationFixture(clock, id);
+
+  test('asks for the whole document to take a position, then only for one that moved past it', () => {
+    assert.deepEqual(feedFilter(null), { _id: FEED_ID });
+    assert.deepEqual(feedFilter({ seq: 0, epoch: null }), { _id: FEED_ID });
+    assert.deepEqual(feedFilter({ seq: 7, epoch: 'e1' }), {
+      _id: FEED_ID,
+      $or: [{ seq: { $ne: 7 } }, { epoch: { $ne: 'e1' } }],
+    });
+  });
+
+  test('reports up, then delivers what was published after its position, in order, once', async () => {
+    const feed: RevocationFeedDocument = { _id: FEED_ID, seq: 0, epoch: 'e1', entries: [] };
+    publish(feed, record('before'));
+    const filters: unknown[] = [];
+    const { poller, received, states } = scriptedPoller(async (filter) => {
+      filters.push(filter);
+      return structuredClone(feed);
+    });
+    poller.start();
+    try {
+      await waitFor(() => states.length > 0, 'status');
+      assert.deepEqual(states, ['up']);
+      publish(feed, record('a'), record('b'));
+      await waitFor(() => received.length >= 2, 'two revocations');
+      publish(feed, record('c'));
+      await waitFor(() => received.length >= 3, 'a third');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(
+        received.map((r) => r.id),
+        ['a', 'b', 'c'],
+        'not the one before the position, none twice',
+      );
+      assert.deepEqual(received[0], record('a'));
+      assert.deepEqual(states, ['up']);
+      assert.deepEqual(filters.at(-1), feedFilter({ seq: 4, epoch: 'e1' }));
+    } finally {
+      await poller.close();
+    }
+  });
+
+  test('starting before any feed document exists, it delivers the first revocations', async () => {
+    let feed: RevocationFeedDocument | null = null;
+    const { poller, received, states } = scriptedPoller(async () => structuredClone(feed));
+    poller.start();
+    try {
+      await waitFor(() => states.length > 0, 'status');
+      feed = { _id: FEED_ID, seq: 0, epoch: 'e1', entries: [] };
+      publish(feed, record('first'), record('second'));
+      await waitFor(() => received.length >= 2, 'both');
+      assert.deepEqual(states, ['up']);
+      assert.deepEqual(
+        received.map((r) => r.id),
+        ['first', 'second'],
+      );
+    } finally {
+      await poller.close();
+    }
+  });
+
+  test('falling more than the window behind makes the listener reload (down, up), never skip silently', async () => {
+    const feed: RevocationFeedDocument = { _id: FEED_ID, seq: 0, epoch: 'e1', entries: [] };
+    let paused = false;
+    const { poller, received, states } = scriptedPoller(async () => {
+      while (paused) await new Promise((resolve) => setTimeout(resolve, 1));
+      return structuredClone(feed);
+    });
+    poller.start();
+    try {
+      await waitFor(() => states.length > 0, 'status');
+      paused = true;
+      publish(feed, ...Array.from({ length: FEED_LENGTH + 1 }, (_, i) => record(`burst-${i}`)));
+      paused = false;
+      await waitFor(() => states.length >= 3, 'a reload');
+      assert.deepEqual(states, ['up', 'down', 'up']);
+      assert.equal(received.length, 0, 'the reload brings them, not a partial delivery');
+      publish(feed, record('after'));
+      await waitFor(() => received.length > 0, 'the next one');
+      assert.deepEqual(
+        received.map((r) => r.id),
+        ['after'],
+      );
+    } finally {
+      await poller.close();
+    }
+  });
+
+  test('a feed document re-created (new epoch) makes the listener reload', async () => {
+    let feed: RevocationFeedDocument = { _id: FEED_ID, seq: 0, epoch: 'e1', entries: [] };
+    publish(feed, record('a'), record('b'), record('c'));
+    const { poller, received, states } = scriptedPoller(async () => structuredClone(feed));
+    poller.start();
+    try {
+      await waitFor(() => states.length > 0, 'status');
+      // Removed and re-created with more entries than this poller saw: the count alone cannot tell.
+      feed = { _id: FEED_ID, seq: 0, epoch: 'e2', entries: [] };
+      publish(feed, record('x'), record('y'), record('z'), record('w'));
+      await waitFor(() => states.length >= 3, 'a reload');
+      assert.deepEqual(states, ['up', 'down', 'up']);
+      assert.equal(received.length, 0);
+    } finally {
+      await poller.close();
+    }
+  });
+
+  test('a failed read reports down once; the next good one reports up, from a fresh position', async () => {
+    const feed: RevocationFeedDocument = { _id: FEED_ID, seq: 0, epoch: 'e1', entries: [] };
+    let failing = true;
+    let failures = 0;
+    const { poller, received, states } = scriptedPoller(async () => {
+      if (failing) {
+        failures++;
+        throw new KeycardError('store_unavailable', 'the mongodb store cannot be reached');
+      }
+      return structuredClone(feed);
+    });
+    await withoutUnhandledRejections(async () => {
+      poller.start();
+      try {
+        await waitFor(() => failures >= 3, 'three failed polls');
+        assert.deepEqual(states, ['down']);
+        publish(feed, record('while-down')); // the listener's reload after `up` brings it
+        failing = false;
+        await waitFor(() => states.length >= 2, 'up');
+        assert.deepEqual(states, ['down', 'up']);
+        publish(feed, record('after'));
+        await waitFor(() => received.length > 0, 'the next one');
+        assert.deepEqual(
+          received.map((r) => r.id),
+          ['after'],
+        );
+        failing = true;
+        await waitFor(() => states.length >= 3, 'down again');
+        assert.deepEqual(states, ['down', 'up', 'down']);
+      } finally {
+        await poller.close();
+      }
+    });
+  });
+
+  test('after close nothing is reported, not even from a read that was in flight', async () => {
+    const feed: RevocationFeedDocument = { _id: FEED_ID, seq: 0, epoch: 'e1', entries: [] };
+    let release: (() => void) | undefined;
+    let reads = 0;
+    const { poller, received, states } = scriptedPoller(async () => {
+      reads++;
+      if (reads === 2) await new Promise<void>((resolve) => (release = resolve));
+      return structuredClone(feed);
+    });
+    poller.start();
+    await waitFor(() => release !== undefined, 'a read in flight');
+    publish(feed, record('late'));
+    await poller.close();
+    release?.();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(states, ['up']);
+    assert.deepEqual(received, []);
+    assert.equal(reads, 2, 'no poll after close');
+    // A first read that fails after close: no `down` either.
+    let fail: ((error: Error) => void) | undefined;
+    const failing = scriptedPoller(() => new Promise((_, reject) => (fail = reject)));
+    failing.poller.start();
+    await waitFor(() => fail !== undefined, 'a read in flight');
+    await failing.poller.close();
+    fail?.(new KeycardError('store_unavailable', 'the mongodb store cannot be reached'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(failing.states, []);
   });
 });

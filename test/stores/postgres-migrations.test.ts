@@ -91,7 +91,8 @@ describe('postgres store: migrations', { skip }, () => {
     await (await PostgresStore.open({ connectionString: POSTGRES_URL, schema, pruneIntervalMs: 0 })).close();
     // Back to version 1, as a keycard that predates migration 2 left it.
     await admin.query(
-      `DROP TABLE "${schema}".refresh_tokens, "${schema}".counters, "${schema}".maintenance;
+      `DROP TABLE "${schema}".refresh_tokens, "${schema}".counters, "${schema}".maintenance,
+         "${schema}".revocations;
        DELETE FROM "${schema}".schema_migrations WHERE version > 1`,
     );
     const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, pruneIntervalMs: 0 });
@@ -103,6 +104,8 @@ describe('postgres store: migrations', { skip }, () => {
         Array.from({ length: LATEST_VERSION - 1 }, (_, i) => i + 2),
       );
       assert.equal((await store.incrementCounter('k', 1000, 0)).count, 1, 'the new tables are there');
+      await store.addRevocation({ kind: 'user', id: 'u', at: 0, expiresAt: 1000 });
+      assert.equal(await store.isRevoked({ loginId: 'l', userId: 'u', issuedAt: 0 }, 0), true);
     } finally {
       await store.close();
     }

@@ -39,10 +39,18 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
           successorId: null,
         });
         await a.incrementCounter(`ip:${generateToken()}`, 1000, clock.now());
+        await a.addRevocation({ kind: 'login', id: idle.id, at: clock.now(), expiresAt: clock.now() + 1000 });
         clock.advance(1000);
       };
       const live = sessionFixture(clock, { expiresAt: clock.now() + 10 * HOUR });
       await a.createSession(live);
+      const kept = {
+        kind: 'user' as const,
+        id: 'user-1',
+        at: clock.now(),
+        expiresAt: clock.now() + 10 * HOUR,
+      };
+      await a.addRevocation(kept);
       const count = async (table: string) =>
         (await admin.query(`SELECT count(*)::int AS n FROM "${schema}".${table}`)).rows[0].n as number;
 
@@ -50,9 +58,16 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       const round = await Promise.all([a.prune(), b.prune()]);
       const pruned = round.filter((result) => result.status === 'pruned');
       assert.equal(pruned.length, 1, `exactly one instance pruned: ${JSON.stringify(round)}`);
-      assert.deepEqual(pruned[0], { status: 'pruned', sessions: 2, refreshTokens: 1, counters: 1 });
+      assert.deepEqual(pruned[0], {
+        status: 'pruned',
+        sessions: 2,
+        refreshTokens: 1,
+        counters: 1,
+        revocations: 1,
+      });
       assert.equal(await count('sessions'), 1);
       assert.ok(await a.getSession(live.id), 'a live session is kept');
+      assert.deepEqual(await a.listRevocations(0), [kept], 'a live revocation is kept');
 
       await seed();
       assert.deepEqual(
@@ -67,9 +82,16 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       assert.deepEqual(await b.prune(), { status: 'skipped', reason: 'locked' });
       assert.equal(await count('sessions'), 3, 'nothing is pruned while another instance holds the lock');
       await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`keycard:prune:${schema}`]);
-      assert.deepEqual(await b.prune(), { status: 'pruned', sessions: 2, refreshTokens: 1, counters: 1 });
+      assert.deepEqual(await b.prune(), {
+        status: 'pruned',
+        sessions: 2,
+        refreshTokens: 1,
+        counters: 1,
+        revocations: 1,
+      });
       assert.equal(await count('refresh_tokens'), 0);
       assert.equal(await count('counters'), 0);
+      assert.equal(await count('revocations'), 1);
     } finally {
       holder.release();
       await a.close();

@@ -47,6 +47,10 @@ describe('postgres store URLs', () => {
       postgresOptionsFromURL('postgres://localhost/db?pruneIntervalMs=0').connectionString,
       'postgres://localhost/db',
     );
+    assert.deepEqual(postgresOptionsFromURL('postgres://localhost/db?revocationKeepaliveMs=0'), {
+      connectionString: 'postgres://localhost/db',
+      revocationKeepaliveMs: 0,
+    });
   });
 
   test('bad option values fail with one line that never shows the password', () => {
@@ -89,6 +93,10 @@ describe('postgres store URLs', () => {
       { connectionString: 'postgres://h/db', pruneIntervalMs: 2 ** 31 },
       /pruneIntervalMs must be a whole/,
     );
+    refuses(
+      { connectionString: 'postgres://h/db', revocationKeepaliveMs: 0.5 },
+      /revocationKeepaliveMs must be a whole/,
+    );
   });
 });
 
@@ -106,9 +114,19 @@ if (skip) {
     });
     return {
       store,
+      // Another instance: its own pool, and its own listener connection, on the same schema.
+      openAnother: () =>
+        PostgresStore.open({
+          connectionString: POSTGRES_URL,
+          schema: conformanceSchema,
+          clock,
+          pruneIntervalMs: 0,
+        }),
       async reset() {
         const s = `"${conformanceSchema}"`;
-        await admin.query(`TRUNCATE ${s}.sessions, ${s}.users, ${s}.refresh_tokens, ${s}.counters`);
+        await admin.query(
+          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.refresh_tokens, ${s}.counters, ${s}.revocations`,
+        );
       },
       close: () => store.close(),
     };

@@ -54,6 +54,12 @@ if (redisSkip) {
     const admin = new Redis(REDIS_URL);
     return {
       store,
+      // Another instance: its own connections (data and feed) on the same Redis and prefix.
+      openAnother: async () => {
+        const another = new RedisStore({ url: REDIS_URL, prefix, clock });
+        await another.connect();
+        return another;
+      },
       reset: () => deleteKeysWithPrefix(admin, prefix),
       async close() {
         await deleteKeysWithPrefix(admin, prefix);

@@ -17,12 +17,13 @@ function tempFile(): { path: string; cleanup(): void } {
 
 describeStoreConformance('sqlite', async (clock) => {
   const file = tempFile();
-  const store = new SQLiteStore({ path: file.path, clock });
+  const store = new SQLiteStore({ path: file.path, clock, revocationPollIntervalMs: 20 });
   const raw = new Database(file.path);
   return {
     store,
+    openAnother: async () => new SQLiteStore({ path: file.path, clock }),
     async reset() {
-      raw.exec('DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters;');
+      raw.exec('DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters; DELETE FROM revocations;');
     },
     async close() {
       raw.close();

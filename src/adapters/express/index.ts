@@ -99,6 +99,16 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
     commitBeforeEnd(res, context);
     context.load().then(() => {
       if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
+        keycard.emit({
+          type: 'cross_site_rejected',
+          method: req.method,
+          // The path only: a query string may carry anything.
+          path: req.path.slice(0, 256),
+          userId: context.user?.id ?? null,
+          sessionId: context.loginId,
+          ip: req.ip ?? null,
+          userAgent: req.headers['user-agent'] ?? null,
+        });
         next(new KeycardError('cross_site_request', 'cross-site request refused'));
         return;
       }
@@ -113,7 +123,9 @@ function unauthenticated(req: Request): KeycardError {
       ? 'the request carried two session cookies; both were ignored'
       : req.auth?.problem === 'expired'
         ? 'the session has expired; sign in again'
-        : 'sign in first';
+        : req.auth?.problem === 'revoked'
+          ? 'this login has been revoked; sign in again'
+          : 'sign in first';
   return new KeycardError('unauthenticated', message);
 }
 

@@ -85,6 +85,16 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     request.session = context.data;
     await context.load();
     if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
+      keycard.emit({
+        type: 'cross_site_rejected',
+        method: request.method,
+        // The path only: a query string may carry anything.
+        path: request.url.split('?')[0]?.slice(0, 256),
+        userId: context.user?.id ?? null,
+        sessionId: context.loginId,
+        ip: request.ip ?? null,
+        userAgent: request.headers['user-agent'] ?? null,
+      });
       throw new KeycardError('cross_site_request', 'cross-site request refused');
     }
   };
@@ -113,7 +123,9 @@ function unauthenticated(request: FastifyRequest): KeycardError {
       ? 'the request carried two session cookies; both were ignored'
       : request.auth?.problem === 'expired'
         ? 'the session has expired; sign in again'
-        : 'sign in first';
+        : request.auth?.problem === 'revoked'
+          ? 'this login has been revoked; sign in again'
+          : 'sign in first';
   return new KeycardError('unauthenticated', message);
 }
 

@@ -20,9 +20,11 @@ Options (each also from an environment variable or a JSON config file):
   --key-algorithm ALG  algorithm of keys generated in development: EdDSA, ES256, RS256, HS256
   --keys FILE          key file (KEYCARD_KEYS_FILE; default ./keycard.keys.json,
                        generated in development, required in production)
-  --trust-proxy        believe X-Forwarded-* from the proxy in front (KEYCARD_TRUST_PROXY)
+  --trust-proxy LIST   the proxies in front, as addresses or CIDR ranges (10.0.0.0/8,::1): only then
+                       is X-Forwarded-For believed (KEYCARD_TRUST_PROXY; 'true' trusts any, avoid it)
   --trusted-origin URL another origin allowed to post with the session cookie (KEYCARD_TRUSTED_ORIGINS)
   --body-limit BYTES   largest request body (KEYCARD_BODY_LIMIT; default 16384)
+  --max-header-bytes N largest request header section; larger gets 431 (KEYCARD_MAX_HEADER_BYTES; 16384)
   --log-level LEVEL    fatal, error, warn, info, debug, trace, silent (KEYCARD_LOG_LEVEL)
   --env NAME           development or production (NODE_ENV)
   --config FILE        JSON config file with the settings above (KEYCARD_CONFIG)
@@ -44,7 +46,8 @@ export async function serveCommand(context: CLIContext, args: string[]): Promise
       audience: { type: 'string' },
       'key-algorithm': { type: 'string' },
       keys: { type: 'string' },
-      'trust-proxy': { type: 'boolean' },
+      'trust-proxy': { type: 'string' },
+      'max-header-bytes': { type: 'string' },
       'trusted-origin': { type: 'string', multiple: true },
       'body-limit': { type: 'string' },
       'log-level': { type: 'string' },

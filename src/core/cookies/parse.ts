@@ -7,6 +7,7 @@
  * cookie that sorts first), so `readCookie` reports it instead of guessing which one is ours.
  */
 import { parse } from 'cookie';
+import { KeycardError } from '../errors.js';
 
 export type CookieRead =
   | { readonly status: 'absent' }
@@ -30,11 +31,51 @@ export function parseCookieHeader(header: string | undefined): Record<string, st
 }
 
 /**
+ * At most this many cookies in one request: RFC 6265 §6.1 asks user agents to keep at least 50 cookies per
+ * domain, so a site of ours never needs more, while thousands of tiny pairs are a cheap way to make every
+ * request cost parsing time.
+ */
+export const MAX_COOKIES = 50;
+
+/**
+ * At most this many bytes of Cookie header (characters as received: Node reads headers as Latin-1, one byte
+ * each). 8 KiB is what common proxies accept for one header line (nginx's `large_client_header_buffers`),
+ * and twice what one cookie may hold (RFC 6265 §6.1: 4096 bytes).
+ */
+export const MAX_COOKIE_HEADER_BYTES = 8192;
+
+/**
+ * Refuses a Cookie header over the limits with 400 `invalid_request`. `readCookie` calls it, so both
+ * strategies refuse such a request before any store I/O; no browser talking to a well-behaved site sends one.
+ */
+export function checkCookieHeader(header: string | undefined): void {
+  if (!header) return;
+  if (header.length > MAX_COOKIE_HEADER_BYTES) {
+    throw new KeycardError(
+      'invalid_request',
+      `the Cookie header is longer than ${MAX_COOKIE_HEADER_BYTES} bytes`,
+    );
+  }
+  let cookies = 0;
+  let start = 0;
+  while (start <= header.length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = header.length;
+    if (header.slice(start, end).trim() !== '' && ++cookies > MAX_COOKIES) {
+      throw new KeycardError('invalid_request', `the request carries more than ${MAX_COOKIES} cookies`);
+    }
+    start = end + 1;
+  }
+}
+
+/**
  * Reads one cookie by name. The header is scanned pair by pair (RFC 6265 §5.4: pairs are separated by
- * `;` and optional whitespace) so that a repeated name is noticed.
+ * `;` and optional whitespace) so that a repeated name is noticed. Throws `invalid_request` for a header
+ * over the limits (`checkCookieHeader`): the request is refused as a whole rather than read in part.
  */
 export function readCookie(header: string | undefined, name: string): CookieRead {
   if (!header) return ABSENT;
+  checkCookieHeader(header);
   let found: string | undefined;
   let start = 0;
   const length = header.length;

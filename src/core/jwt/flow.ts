@@ -17,6 +17,7 @@ import type { ResolvedOptions } from '../options.js';
 import { eventContext } from '../session/flow.js';
 import type { SessionManager } from '../session/manager.js';
 import type { AuthUser, SessionRecord } from '../store.js';
+import type { RevocationMonitor } from '../revocation/monitor.js';
 import { clearTokenCookie, setTokenCookie, type TokenCookies, tokenCookies } from './cookies.js';
 import { type IssuedLogin, type TokenService, userFromClaims } from './tokens.js';
 
@@ -25,6 +26,8 @@ export interface TokenFlowDependencies {
   tokens: TokenService;
   sessions: SessionManager;
   emit: EventEmitter;
+  /** Hybrid strategy: the revocation check run after a token verifies. */
+  revocations?: RevocationMonitor | null;
 }
 
 /** RFC 6750 §2.1: `Bearer` (any case), one space, a b64token. */
@@ -82,6 +85,18 @@ export class TokenFlow implements RequestFlow {
       if (context.problem === 'invalid' && this.usesCookies)
         this.setCookie(clearTokenCookie(this.cookies.access));
       return;
+    }
+    const monitor = this.deps.revocations;
+    if (monitor) {
+      // Hybrid: a memory lookup while the feed is in step; a store read (or 503) while it is not.
+      const sid = typeof result.claims.sid === 'string' ? result.claims.sid : '';
+      const issuedAt = (typeof result.claims.iat === 'number' ? result.claims.iat : 0) * 1000;
+      const verdict = monitor.check(sid, user.id, issuedAt);
+      if (verdict === true || (verdict !== false && (await verdict))) {
+        context.problem = 'revoked';
+        if (this.usesCookies) this.setCookie(clearTokenCookie(this.cookies.access));
+        return;
+      }
     }
     context.claims = result.claims;
     context.user = user;
@@ -152,6 +167,8 @@ export class TokenFlow implements RequestFlow {
     }
     this.clear();
     if (outcome.status === 'reused') {
+      // The store ended the login itself; its access tokens are revoked like any other ended login's.
+      await this.deps.sessions.recordRevocations([outcome.login.id]);
       this.deps.emit({
         type: 'refresh_token_reused',
         userId: outcome.login.user?.id ?? '',

@@ -69,7 +69,7 @@ export function resolveJWTOptions(input: JWTOptions | undefined, defaults: JWTDe
   const options = input ?? {};
   if (!options.keys) {
     throw configurationError(
-      'jwt.keys is required for the jwt strategy: pass signing keys (generateJWTKey, importJWK)',
+      'jwt.keys is required for the jwt and hybrid strategies: pass signing keys (generateJWTKey, importJWK)',
     );
   }
   const keys = Array.isArray(options.keys) ? createKeySet(options.keys) : (options.keys as KeySet);

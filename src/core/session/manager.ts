@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
-import type { AuthUser, DataPatch, SessionData, SessionRecord, Store } from '../store.js';
+import type { AuthUser, DataPatch, RevocationRecord, SessionData, SessionRecord, Store } from '../store.js';
 import { generateToken, hashToken, isWellFormedToken } from '../tokens.js';
 import { applyPatch, dataBytes } from './data.js';
 
@@ -41,16 +41,50 @@ export interface SessionManager {
    * one is a no-op (and returns true: the store does not report it).
    */
   save(session: SessionRecord, patch: DataPatch | null): Promise<boolean>;
+  /** Ends a login (session or jwt login): deletes the record and, for token strategies, records a revocation. */
   destroy(sessionId: string): Promise<boolean>;
+  /** Ends a login only if it is the user's (so a user cannot end someone else's). */
   destroyForUser(userId: string, sessionId: string): Promise<boolean>;
+  /**
+   * Ends every login of the user but `exceptId`. Without an exception (logout everywhere, block, role
+   * change) a user-wide cut-off is recorded too, which also covers a login created while this runs.
+   */
   destroyAllForUser(userId: string, options?: { exceptId?: string }): Promise<number>;
+  /** Records revocations of logins the store ended itself (refresh-token reuse). */
+  recordRevocations(loginIds: string[]): Promise<void>;
   listForUser(userId: string): Promise<SessionRecord[]>;
 }
 
 /** User agents are kept for the "my devices" list; a bounded prefix is enough. */
 const MAX_USER_AGENT_LENGTH = 256;
 
-export function createSessionManager(store: Store, policy: SessionPolicy, clock: Clock): SessionManager {
+/**
+ * For the jwt and hybrid strategies, whose access tokens are checked without the store: every login that
+ * ends is also recorded as a revocation, kept `lifetimeMs` (longer than any access token lives), so the
+ * revocation feed can refuse its tokens on every instance.
+ */
+export interface RevocationRecording {
+  lifetimeMs: number;
+  /** Called with each record as it is stored (the local monitor applies it at once). */
+  onRecord?: (record: RevocationRecord) => void;
+}
+
+export function createSessionManager(
+  store: Store,
+  policy: SessionPolicy,
+  clock: Clock,
+  revocation: RevocationRecording | null = null,
+): SessionManager {
+  const record = async (kind: RevocationRecord['kind'], ids: string[]): Promise<void> => {
+    if (!revocation) return;
+    const now = clock.now();
+    for (const id of ids) {
+      const entry: RevocationRecord = { kind, id, at: now, expiresAt: now + revocation.lifetimeMs };
+      revocation.onRecord?.(entry);
+      await store.addRevocation(entry);
+    }
+  };
+
   const idleExpiry = (session: SessionRecord, now: number): number =>
     Math.min(now + policy.idleTimeoutMs, session.absoluteExpiresAt);
 
@@ -130,9 +164,26 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
       return true;
     },
 
-    destroy: (sessionId) => store.deleteSession(sessionId),
-    destroyForUser: (userId, sessionId) => store.deleteSession(sessionId, { userId }),
-    destroyAllForUser: (userId, options) => store.deleteUserSessions(userId, options),
+    async destroy(sessionId) {
+      const deleted = await store.deleteSession(sessionId);
+      // Recorded even when the record was already gone: a token may outlive its login record.
+      await record('login', [sessionId]);
+      return deleted;
+    },
+    async destroyForUser(userId, sessionId) {
+      const deleted = await store.deleteSession(sessionId, { userId });
+      if (deleted) await record('login', [sessionId]);
+      return deleted;
+    },
+    async destroyAllForUser(userId, options = {}) {
+      if (!revocation) return store.deleteUserSessions(userId, options);
+      const ids = (await store.listUserSessions(userId)).map((s) => s.id).filter((id) => id !== options.exceptId);
+      const count = await store.deleteUserSessions(userId, options);
+      await record('login', ids);
+      if (options.exceptId === undefined) await record('user', [userId]);
+      return count;
+    },
+    recordRevocations: (loginIds) => record('login', loginIds),
     listForUser: (userId) => store.listUserSessions(userId),
   };
 }

@@ -88,8 +88,9 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     return user;
   };
 
-  const validPassword = (password: unknown): string => {
-    const problem = checkNewPassword(password, policy);
+  /** The username is passed so that passwords built on it are refused (NIST's context-specific words). */
+  const validPassword = (password: unknown, username: string): string => {
+    const problem = checkNewPassword(password, policy, { username });
     if (problem) throw new KeycardError('invalid_request', problem, { field: 'password' });
     return password as string;
   };
@@ -108,7 +109,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
           },
         );
       }
-      const passwordHash = await passwords.hash(validPassword(input.password));
+      const passwordHash = await passwords.hash(validPassword(input.password, name.username));
       const now = clock.now();
       const user: UserRecord = {
         id: generateId(),
@@ -158,7 +159,9 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     count: () => store.countUsers(),
 
     async setPassword(id, password, options = {}) {
-      const passwordHash = await passwords.hash(validPassword(password));
+      const current = await store.getUserById(id);
+      if (!current) throw new KeycardError('not_found', 'no such user');
+      const passwordHash = await passwords.hash(validPassword(password, current.username));
       const user = await update(id, { passwordHash });
       const count = await sessions.destroyAllForUser(id, { exceptId: options.keepSessionId });
       emit({ type: 'password_changed', userId: id });

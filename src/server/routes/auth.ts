@@ -17,6 +17,11 @@ import {
 } from '../http.js';
 import { loginPage } from '../pages/views.js';
 
+function tooManyRequests(what: string, retryAfterSeconds: number): KeycardError {
+  const seconds = retryAfterSeconds === 1 ? '1 second' : `${retryAfterSeconds} seconds`;
+  return new KeycardError('too_many_requests', `${what}; try again in ${seconds}`);
+}
+
 export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void {
   app.post('/auth/login', async (request, reply) => {
     const context = request.auth;
@@ -25,10 +30,17 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
     const password = requiredString(body, 'password', 4096);
     const result = await keycard.signIn(context, { username, password });
     if (!result.ok) {
-      const error =
-        result.reason === 'account_blocked'
-          ? new KeycardError('account_blocked', 'this account is blocked')
-          : new KeycardError('invalid_credentials', 'wrong username or password');
+      let error: KeycardError;
+      if (result.reason === 'too_many_requests') {
+        // The same answer whether or not the password was right, so throttling is no oracle.
+        reply.header('retry-after', String(result.retryAfterSeconds));
+        error = tooManyRequests('too many failed sign-in attempts', result.retryAfterSeconds);
+      } else {
+        error =
+          result.reason === 'account_blocked'
+            ? new KeycardError('account_blocked', 'this account is blocked')
+            : new KeycardError('invalid_credentials', 'wrong username or password');
+      }
       if (isFormPost(request)) {
         return reply
           .code(error.status)
@@ -51,8 +63,26 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
   app.post('/auth/refresh', async (request, reply) => {
     const body = request.body === undefined ? {} : bodyObject(request, 'refresh_token');
     const presented = optionalString(body, 'refresh_token', 512);
+    // Failed refreshes are counted per client address; over the limit, no token is even looked up.
+    const throttle = keycard.throttle;
+    const verdict = throttle ? await throttle.checkRefresh(request.ip) : null;
+    if (verdict && !verdict.ok) {
+      const { scope, retryAfterSeconds } = verdict;
+      keycard.emit({
+        type: 'throttled',
+        action: 'refresh',
+        scope,
+        retryAfterSeconds,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      });
+      reply.header('retry-after', String(retryAfterSeconds));
+      throw tooManyRequests('too many failed refresh attempts', retryAfterSeconds);
+    }
     const outcome = await request.auth.refresh(presented);
     if (!outcome.ok) {
+      // This request still learns what was wrong with its token; the limit applies to the next ones.
+      await throttle?.recordRefreshFailure(request.ip);
       throw outcome.code === 'refresh_token_reused'
         ? new KeycardError(
             'refresh_token_reused',
@@ -79,6 +109,17 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
     return { user, session: login && toPublicSession(login, login.id) };
   });
 
+  // Forward auth for a reverse proxy (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz): 200 and
+  // the user in headers, or 401. It reads only what authentication read — for jwt and hybrid, nothing.
+  app.get('/auth/verify', { preHandler: requireAuth() }, async (request, reply) => {
+    const user = request.auth.user as { id: string; username: string; role: string };
+    return reply
+      .header('x-keycard-user-id', user.id)
+      .header('x-keycard-username', encodeURIComponent(user.username))
+      .header('x-keycard-role', user.role)
+      .send({ user });
+  });
+
   app.get('/auth/sessions', { preHandler: requireAuth() }, async (request) => {
     const { user, loginId } = request.auth;
     const sessions = await keycard.sessions.listForUser((user as { id: string }).id);
@@ -95,7 +136,14 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
     }
     const revoked = await keycard.sessions.destroyForUser(user.id, id);
     if (!revoked) throw new KeycardError('not_found', 'no such session');
-    keycard.emit({ type: 'session_revoked', userId: user.id, sessionId: id, by: 'user', ip: request.ip });
+    keycard.emit({
+      type: 'session_revoked',
+      userId: user.id,
+      sessionId: id,
+      by: 'user',
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null,
+    });
     return false;
   };
 
@@ -122,7 +170,14 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
       exceptId: keepCurrent ? (loginId ?? undefined) : undefined,
     });
     if (!keepCurrent) await request.auth.logout();
-    keycard.emit({ type: 'sessions_revoked', userId, count, reason: 'logout_all', ip: request.ip });
+    keycard.emit({
+      type: 'sessions_revoked',
+      userId,
+      count,
+      reason: 'logout_all',
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null,
+    });
     return respond(request, reply, {
       location: keepCurrent ? '/account' : '/login',
       json: { ok: true, revoked: count },

@@ -15,6 +15,9 @@ import type {
   PatchOptions,
   PatchResult,
   RefreshTokenRecord,
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
   RotateOptions,
   RotationResult,
   SessionRecord,
@@ -41,6 +44,9 @@ export class MemoryStore implements Store {
   private readonly userIdsByName = new Map<string, string>();
   private readonly refreshTokens = new Map<string, RefreshTokenRecord>();
   private readonly counters = new Map<string, CounterValue>();
+  /** Revocations by `kind:id`; for a user, the latest cut-off wins. */
+  private readonly revocations = new Map<string, RevocationRecord>();
+  private readonly revocationListeners = new Set<RevocationListener>();
   private readonly maxSessions: number;
   private readonly clock: Clock;
   private readonly timer: NodeJS.Timeout;
@@ -78,6 +84,7 @@ export class MemoryStore implements Store {
       if (token.expiresAt <= now || !this.sessions.has(token.loginId)) this.refreshTokens.delete(id);
     }
     for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
+    for (const [key, record] of this.revocations) if (record.expiresAt <= now) this.revocations.delete(key);
     return removed;
   }
 
@@ -241,6 +248,42 @@ export class MemoryStore implements Store {
 
   async resetCounter(key: string): Promise<void> {
     this.counters.delete(key);
+  }
+
+  async addRevocation(record: RevocationRecord): Promise<void> {
+    const key = `${record.kind}:${record.id}`;
+    const existing = this.revocations.get(key);
+    this.revocations.set(key, {
+      ...record,
+      at: Math.max(record.at, existing?.at ?? record.at),
+      expiresAt: Math.max(record.expiresAt, existing?.expiresAt ?? record.expiresAt),
+    });
+    // Delivered asynchronously, like a real channel: the caller never runs listener code.
+    const copy = { ...record };
+    queueMicrotask(() => {
+      for (const listener of this.revocationListeners) listener.revoked(copy);
+    });
+  }
+
+  async listRevocations(now: number): Promise<RevocationRecord[]> {
+    return [...this.revocations.values()].filter((record) => record.expiresAt > now).map((record) => ({ ...record }));
+  }
+
+  async isRevoked(query: { loginId: string; userId: string; issuedAt: number }, now: number): Promise<boolean> {
+    const login = this.revocations.get(`login:${query.loginId}`);
+    if (login && login.expiresAt > now) return true;
+    const user = this.revocations.get(`user:${query.userId}`);
+    return user !== undefined && user.expiresAt > now && user.at >= query.issuedAt;
+  }
+
+  async subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription> {
+    this.revocationListeners.add(listener);
+    queueMicrotask(() => listener.status('up'));
+    return {
+      close: async () => {
+        this.revocationListeners.delete(listener);
+      },
+    };
   }
 
   async ping(): Promise<void> {}

@@ -10,6 +10,7 @@ import { defineKey } from '../../core/session/data.js';
 import type {
   AuthUser,
   RefreshTokenRecord,
+  RevocationRecord,
   SessionData,
   SessionRecord,
   UserRecord,
@@ -63,6 +64,36 @@ export interface RefreshTokenDocument {
   spentAt: number | null;
   successorId: string | null;
   purgeAt: Date;
+}
+
+/** A stored revocation; `_id` is the driver's ObjectId. Several may exist for one subject. */
+export interface RevocationDocument {
+  kind: RevocationRecord['kind'];
+  id: string;
+  at: number;
+  expiresAt: number;
+  purgeAt: Date;
+}
+
+/** A revocation as the feed document carries it. */
+export interface RevocationEntry {
+  kind: RevocationRecord['kind'];
+  id: string;
+  at: number;
+  expiresAt: number;
+}
+
+/**
+ * The feed: one document whose `seq` counts every revocation ever published (since `epoch`), and whose
+ * `entries` are the latest ones, oldest first — the last entry is number `seq`. Both change in one atomic
+ * update, so a reader that sees `seq` sees every entry up to it (see `revocation-feed.ts`).
+ */
+export interface RevocationFeedDocument {
+  _id: string;
+  seq: number;
+  /** Set when the document is created: a new epoch means the count started again (the document was removed). */
+  epoch: string;
+  entries: RevocationEntry[];
 }
 
 export interface CounterDocument {
@@ -158,4 +189,17 @@ export function toRefreshTokenDocument(record: RefreshTokenRecord, purgeAt: Date
     successorId: record.successorId,
     purgeAt,
   };
+}
+
+export function toRevocationDocument(record: RevocationRecord, purgeAt: Date): RevocationDocument {
+  return { ...toRevocationEntry(record), purgeAt };
+}
+
+export function toRevocationEntry(record: RevocationRecord): RevocationEntry {
+  return { kind: record.kind, id: record.id, at: record.at, expiresAt: record.expiresAt };
+}
+
+/** From a stored revocation or a feed entry: only the contract's fields, never `_id` or `purgeAt`. */
+export function toRevocation(document: RevocationEntry): RevocationRecord {
+  return { kind: document.kind, id: document.id, at: document.at, expiresAt: document.expiresAt };
 }

@@ -26,3 +26,22 @@ export function isDuplicateOf(error: unknown, field: string): boolean {
   const pattern: unknown = error.keyPattern;
   return typeof pattern !== 'object' || pattern === null || Object.hasOwn(pattern, field);
 }
+
+/** Two upserts racing to create one document: the loser gets E11000 and tries again. */
+const UPSERT_ATTEMPTS = 3;
+
+/**
+ * Runs an upsert whose filter is an equality on `_id`, again if it lost a race to create the document.
+ * The server retries such an upsert itself; this covers deployments where the duplicate-key error still
+ * reaches the client.
+ */
+export async function retryUpsert<T>(upsert: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upsert();
+    } catch (error) {
+      if (attempt < UPSERT_ATTEMPTS && isDuplicateKey(error)) continue;
+      throw error;
+    }
+  }
+}

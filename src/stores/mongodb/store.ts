@@ -1,9 +1,11 @@
 /**
- * The MongoDB store, on the official driver. Four collections (sessions, users, refresh tokens, counters),
- * each record one document; every write is a single-document operation, which MongoDB applies atomically,
- * so the store needs no transaction and runs on a standalone server as well as a replica set or a sharded
- * cluster. See docs/stores-mongodb.md for the collections, indexes and atomicity choices.
+ * The MongoDB store, on the official driver. Six collections (sessions, users, refresh tokens, counters,
+ * revocations and the revocation feed), each record one document; every write is a single-document
+ * operation, which MongoDB applies atomically, so the store needs no transaction and runs on a standalone
+ * server as well as a replica set or a sharded cluster. See docs/stores-mongodb.md for the collections,
+ * indexes and atomicity choices.
  */
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
@@ -14,6 +16,9 @@ import type {
   PatchOptions,
   PatchResult,
   RefreshTokenRecord,
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
   RotateOptions,
   RotationResult,
   SessionRecord,
@@ -31,16 +36,21 @@ import {
 import {
   type CounterDocument,
   type RefreshTokenDocument,
+  type RevocationDocument,
+  type RevocationFeedDocument,
   type SessionDocument,
   toRefreshTokenDocument,
+  toRevocation,
+  toRevocationDocument,
   toSession,
   toSessionDocument,
   toUser,
   toUserDocument,
   type UserDocument,
 } from './documents.js';
-import { isDuplicateKey, isDuplicateOf, toStoreError } from './errors.js';
+import { isDuplicateOf, retryUpsert, toStoreError } from './errors.js';
 import { incrementStages, mergedData, mergedJSONBytes, planPatch, touchStages } from './pipelines.js';
+import { DEFAULT_POLL_INTERVAL_MS, publishRevocation, RevocationPoller } from './revocation-feed.js';
 import { rotateRefreshToken } from './rotation.js';
 
 export interface MongoStoreOptions {
@@ -55,6 +65,8 @@ export interface MongoStoreOptions {
   database?: string;
   /** Prefix of the collection names; default `keycard_`. */
   collectionPrefix?: string;
+  /** How often each revocation subscription polls the feed document; default 250 ms. */
+  revocationPollIntervalMs?: number;
   clock?: Clock;
 }
 
@@ -64,13 +76,13 @@ export interface MongoCollectionNames {
   users: string;
   refreshTokens: string;
   counters: string;
+  revocations: string;
+  /** One document: the revocation feed's counter and latest entries. */
+  revocationFeed: string;
 }
 
 /** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
 const PURGE_INDEX = { key: { purgeAt: 1 }, name: 'purge_at_ttl', expireAfterSeconds: 0 } as const;
-
-/** Two upserts racing to create one counter: the loser gets E11000 and tries again. */
-const UPSERT_ATTEMPTS = 3;
 
 export class MongoStore implements Store {
   readonly kind = 'mongodb';
@@ -82,6 +94,10 @@ export class MongoStore implements Store {
   private readonly users: Collection<UserDocument>;
   private readonly refreshTokens: Collection<RefreshTokenDocument>;
   private readonly counters: Collection<CounterDocument>;
+  private readonly revocations: Collection<RevocationDocument>;
+  private readonly revocationFeed: Collection<RevocationFeedDocument>;
+  private readonly pollIntervalMs: number;
+  private readonly subscriptions = new Set<RevocationPoller>();
   private readonly ownsClient: boolean;
   private readonly clock: Clock;
   private indexes: Promise<void> | null = null;
@@ -108,6 +124,13 @@ export class MongoStore implements Store {
         'the mongodb store needs acknowledged writes: remove w=0 from its URL or client',
       );
     }
+    const pollIntervalMs = options.revocationPollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    if (!(Number.isFinite(pollIntervalMs) && pollIntervalMs > 0)) {
+      throw configurationError(
+        'the mongodb revocationPollIntervalMs must be a positive number of ms, e.g. 250',
+      );
+    }
+    this.pollIntervalMs = pollIntervalMs;
     this.clock = options.clock ?? systemClock;
     this.databaseName = database;
     this.collectionNames = Object.freeze({
@@ -115,6 +138,8 @@ export class MongoStore implements Store {
       users: `${prefix}users`,
       refreshTokens: `${prefix}refresh_tokens`,
       counters: `${prefix}counters`,
+      revocations: `${prefix}revocations`,
+      revocationFeed: `${prefix}revocation_feed`,
     });
     // Reads go to the primary whatever the URL says: a secondary that lags could still show a session
     // that was just revoked, or miss one that was just created.
@@ -123,6 +148,8 @@ export class MongoStore implements Store {
     this.users = this.db.collection<UserDocument>(this.collectionNames.users);
     this.refreshTokens = this.db.collection<RefreshTokenDocument>(this.collectionNames.refreshTokens);
     this.counters = this.db.collection<CounterDocument>(this.collectionNames.counters);
+    this.revocations = this.db.collection<RevocationDocument>(this.collectionNames.revocations);
+    this.revocationFeed = this.db.collection<RevocationFeedDocument>(this.collectionNames.revocationFeed);
   }
 
   /**
@@ -149,6 +176,11 @@ export class MongoStore implements Store {
       this.users.createIndexes([{ key: { username: 1 }, name: 'username_unique', unique: true }]),
       this.refreshTokens.createIndexes([PURGE_INDEX]),
       this.counters.createIndexes([PURGE_INDEX]),
+      this.revocations.createIndexes([
+        // The per-request fallback (`isRevoked`): one equality lookup per branch of its `$or`.
+        { key: { kind: 1, id: 1 }, name: 'kind_id' },
+        PURGE_INDEX,
+      ]),
     ]);
   }
 
@@ -301,21 +333,11 @@ export class MongoStore implements Store {
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
     const update = incrementStages(now, windowMs, this.purgeOffset());
     return this.run(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const document = await this.counters.findOneAndUpdate({ _id: key }, update, {
-            upsert: true,
-            returnDocument: 'after',
-          });
-          if (!document) throw storeUnavailable('mongodb', new Error('the counter upsert returned nothing'));
-          return { count: document.count, resetAt: document.resetAt };
-        } catch (error) {
-          // The server retries such an upsert itself (its filter is an equality on _id); this covers
-          // deployments where the duplicate-key error still reaches the client.
-          if (attempt < UPSERT_ATTEMPTS && isDuplicateKey(error)) continue;
-          throw error;
-        }
-      }
+      const document = await retryUpsert(() =>
+        this.counters.findOneAndUpdate({ _id: key }, update, { upsert: true, returnDocument: 'after' }),
+      );
+      if (!document) throw storeUnavailable('mongodb', new Error('the counter upsert returned nothing'));
+      return { count: document.count, resetAt: document.resetAt };
     });
   }
 
@@ -328,6 +350,61 @@ export class MongoStore implements Store {
     await this.run(() => this.counters.deleteOne({ _id: key }));
   }
 
+  /**
+   * Stored first, then published on the feed (see `revocation-feed.ts`). Should publishing fail, the call
+   * rejects though the record is stored: `isRevoked` and a reload see it, a listener that stays up does
+   * not, so the caller must treat the failure as one (adding the same revocation again is harmless).
+   */
+  async addRevocation(record: RevocationRecord): Promise<void> {
+    const document = toRevocationDocument(record, this.purgeAt(record.expiresAt));
+    await this.run(async () => {
+      await this.revocations.insertOne(document);
+      await publishRevocation(this.revocationFeed, record, randomUUID);
+    });
+  }
+
+  async listRevocations(now: number): Promise<RevocationRecord[]> {
+    const documents = await this.run(() =>
+      this.revocations
+        .find({ expiresAt: { $gt: now } })
+        .sort({ _id: 1 })
+        .toArray(),
+    );
+    return documents.map(toRevocation);
+  }
+
+  async isRevoked(
+    query: { loginId: string; userId: string; issuedAt: number },
+    now: number,
+  ): Promise<boolean> {
+    const filter: Filter<RevocationDocument> = {
+      expiresAt: { $gt: now },
+      $or: [
+        { kind: 'login', id: query.loginId },
+        { kind: 'user', id: query.userId, at: { $gte: query.issuedAt } },
+      ],
+    };
+    const found = await this.run(() => this.revocations.findOne(filter, { projection: { _id: 1 } }));
+    return found !== null;
+  }
+
+  /**
+   * Polls the feed document every `revocationPollIntervalMs` (change streams would need a replica set).
+   * Resolves at once; the first poll reports `up`, or `down` if the server cannot be reached.
+   */
+  async subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription> {
+    if (this.closed) throw closedError();
+    const poller = new RevocationPoller(
+      (filter) => this.run(() => this.revocationFeed.findOne(filter)),
+      listener,
+      this.pollIntervalMs,
+      () => this.subscriptions.delete(poller),
+    );
+    this.subscriptions.add(poller);
+    poller.start();
+    return poller;
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.db.command({ ping: 1 }));
   }
@@ -335,6 +412,7 @@ export class MongoStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     if (this.ownsClient) await this.client.close();
   }
 

@@ -81,6 +81,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'revocations (jwt and hybrid strategies), fed to every instance by LISTEN/NOTIFY',
+    sql: `
+      -- seq orders the rows as they were added; the feed itself is NOTIFY (see feed.ts), not a poll.
+      CREATE TABLE revocations (
+        seq        bigserial PRIMARY KEY,
+        kind       text NOT NULL CONSTRAINT revocations_kind CHECK (kind IN ('login', 'user')),
+        id         text COLLATE "C" NOT NULL,
+        at         bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+
+      -- isRevoked, the per-request fallback while a feed is down: equality on (kind, id), a range on at for a
+      -- user's cut-off, and expires_at carried in the index so that vacuumed pages need no heap visit.
+      CREATE INDEX revocations_by_subject ON revocations (kind, id, at) INCLUDE (expires_at);
+      CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

@@ -13,7 +13,7 @@ import { withClient } from './pool.js';
 import { advisoryKey, quoteIdentifier } from './queries.js';
 
 export type PruneResult =
-  | { status: 'pruned'; sessions: number; refreshTokens: number; counters: number }
+  | { status: 'pruned'; sessions: number; refreshTokens: number; counters: number; revocations: number }
   | { status: 'skipped'; reason: 'locked' | 'not_due' };
 
 const BATCH_SIZE = 1000;
@@ -55,6 +55,7 @@ export function pruneExpired(
         sessions: await deleteAll('sessions', 'least(expires_at, absolute_expires_at) <= $1'),
         refreshTokens: await deleteAll('refresh_tokens', 'expires_at <= $1'),
         counters: await deleteAll('counters', 'reset_at <= $1'),
+        revocations: await deleteAll('revocations', 'expires_at <= $1'),
       };
     } finally {
       // If this fails the connection is broken and withClient destroys it, which ends the lock as well.

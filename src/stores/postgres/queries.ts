@@ -21,6 +21,18 @@ export function quoteIdentifier(name: string): string {
   return `"${name}"`;
 }
 
+/**
+ * The NOTIFY channel of a schema's revocation feed. NOTIFY channels are identifiers, at most 63 bytes
+ * (NAMEDATALEN - 1); a longer name would be cut by LISTEN and refused by pg_notify, and two long schema
+ * names could share a cut. So a name that does not fit keeps a readable prefix and ends with a hash.
+ */
+export function revocationChannel(schema: string): string {
+  const channel = `keycard_revocations_${schema}`;
+  if (channel.length <= 63) return channel;
+  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 16);
+  return `${channel.slice(0, 46)}_${hash}`;
+}
+
 /** The text of an advisory lock key (hashed to bigint by the server), one per task and schema. */
 export function advisoryKey(task: 'migrate' | 'prune', schema: string): string {
   return `keycard:${task}:${schema}`;
@@ -37,7 +49,13 @@ const TOUCH = (lastActiveAt: string, expiresAt: string) =>
   `last_active_at = greatest(last_active_at, ${lastActiveAt}::bigint),
    expires_at = least(greatest(expires_at, ${expiresAt}::bigint), absolute_expires_at)`;
 
-function statements(s: string) {
+/**
+ * NOTIFY payloads must be shorter than 8000 bytes (PostgreSQL's default build); a revocation whose JSON is
+ * longer (an absurdly long id) is announced by its sequence number, and the listener reads the row.
+ */
+const NOTIFY_PAYLOAD_LIMIT = 8000;
+
+function statements(s: string, channel: string) {
   return {
     insertSession: `INSERT INTO ${s}.sessions (id, user_id, username, role, created_at, last_active_at,
         expires_at, absolute_expires_at, data, data_sizes, user_agent, ip)
@@ -93,6 +111,23 @@ function statements(s: string) {
       RETURNING count, reset_at`,
     readCounter: `SELECT count, reset_at FROM ${s}.counters WHERE key = $1 AND reset_at > $2`,
     deleteCounter: `DELETE FROM ${s}.counters WHERE key = $1`,
+    // One statement, so one transaction: NOTIFY is delivered when it commits, so a listener that hears it
+    // (or reloads after it) finds the row.
+    insertRevocation: `WITH added AS (
+        INSERT INTO ${s}.revocations (kind, id, at, expires_at) VALUES ($1, $2, $3, $4)
+        RETURNING seq,
+          json_build_object('kind', kind, 'id', id, 'at', at, 'expiresAt', expires_at)::text AS message
+      )
+      SELECT pg_notify('${channel}', CASE WHEN octet_length(message) < ${NOTIFY_PAYLOAD_LIMIT} THEN message
+        ELSE json_build_object('seq', seq)::text END) FROM added`,
+    getRevocation: `SELECT kind, id, at, expires_at FROM ${s}.revocations WHERE seq = $1`,
+    listRevocations: `SELECT kind, id, at, expires_at FROM ${s}.revocations WHERE expires_at > $1
+      ORDER BY seq`,
+    // Two probes of revocations_by_subject: the login, then the user's cut-offs at or after issuedAt.
+    isRevoked: `SELECT EXISTS (SELECT 1 FROM ${s}.revocations
+          WHERE kind = 'login' AND id = $1 AND expires_at > $4)
+        OR EXISTS (SELECT 1 FROM ${s}.revocations
+          WHERE kind = 'user' AND id = $2 AND at >= $3 AND expires_at > $4) AS revoked`,
     ping: `SELECT max(version) AS version FROM ${s}.schema_migrations`,
   };
 }
@@ -106,7 +141,7 @@ export interface Queries {
 }
 
 export function buildQueries(schema: string): Queries {
-  const sql = statements(quoteIdentifier(schema));
+  const sql = statements(quoteIdentifier(schema), revocationChannel(schema));
   const prefix = `kc_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}_`;
   const names = Object.fromEntries(Object.keys(sql).map((key) => [key, `${prefix}${key}`]));
   return { sql, names: names as Record<QueryName, string> };

@@ -1,5 +1,5 @@
 /** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
-import type { SessionData, SessionRecord, UserRecord } from '../../core/store.js';
+import type { RevocationRecord, SessionData, SessionRecord, UserRecord } from '../../core/store.js';
 
 export interface SessionRow {
   id: string;
@@ -30,6 +30,17 @@ export interface RefreshTokenRow {
   expires_at: number;
   spent_at: number | null;
   successor_id: string | null;
+}
+
+export interface RevocationRow {
+  kind: 'login' | 'user';
+  id: string;
+  at: number;
+  expires_at: number;
+}
+
+export function toRevocation(row: RevocationRow): RevocationRecord {
+  return { kind: row.kind, id: row.id, at: row.at, expiresAt: row.expires_at };
 }
 
 export function toSession(row: SessionRow): SessionRecord {

@@ -1,14 +1,15 @@
 /**
  * The PostgreSQL store (node-postgres): for several keycard instances sharing one database. Sessions, users,
- * refresh tokens and throttle counters live in one schema (`keycard` by default), created and upgraded by
- * versioned migrations (migrate.ts); expired rows are pruned once per cluster (prune.ts).
+ * refresh tokens, throttle counters and revocations live in one schema (`keycard` by default), created and
+ * upgraded by versioned migrations (migrate.ts); expired rows are pruned once per cluster (prune.ts).
  *
  * Every operation is one statement except refresh-token rotation (rotation.ts), a short transaction.
- * getSession — every request's read — is one primary-key lookup, a prepared statement.
+ * getSession — every request's read — is one primary-key lookup, a prepared statement. Revocations travel
+ * to every instance by LISTEN/NOTIFY, each subscription on a connection of its own (feed.ts).
  */
 import type pg from 'pg';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError } from '../../core/errors.js';
+import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
 import type {
   CounterValue,
   DataPatch,
@@ -16,6 +17,9 @@ import type {
   PatchOptions,
   PatchResult,
   RefreshTokenRecord,
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
   RotateOptions,
   RotationResult,
   SessionRecord,
@@ -24,12 +28,21 @@ import type {
   UserUpdate,
 } from '../../core/store.js';
 import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
+import { listenerClientConfig, RevocationFeed } from './feed.js';
 import { type MigrationReport, migratePostgres } from './migrate.js';
 import { createPool, type PoolSettings, TYPES } from './pool.js';
 import { type PruneResult, pruneExpired } from './prune.js';
-import { buildQueries, checkSchemaName, type Queries, type QueryName } from './queries.js';
+import { buildQueries, checkSchemaName, type Queries, type QueryName, revocationChannel } from './queries.js';
 import { rotateRefreshToken } from './rotation.js';
-import { encodeData, type SessionRow, toSession, toUser, type UserRow } from './rows.js';
+import {
+  encodeData,
+  type RevocationRow,
+  type SessionRow,
+  toRevocation,
+  toSession,
+  toUser,
+  type UserRow,
+} from './rows.js';
 
 export interface PostgresStoreOptions extends Partial<PoolSettings> {
   /**
@@ -46,6 +59,11 @@ export interface PostgresStoreOptions extends Partial<PoolSettings> {
   migrate?: boolean;
   /** How often an instance tries to prune expired rows; default 300 000 ms (5 minutes). 0 disables. */
   pruneIntervalMs?: number;
+  /**
+   * How often a revocation subscription checks its connection with `SELECT 1`, and how long the answer may
+   * take before the connection counts as lost; default 5000 ms. 0 disables (TCP keepalive remains).
+   */
+  revocationKeepaliveMs?: number;
   clock?: Clock;
 }
 
@@ -69,6 +87,9 @@ export class PostgresStore implements Store {
   private readonly pruneIntervalMs: number;
   private readonly queries: Queries;
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly revocationKeepaliveMs: number;
+  /** Open revocation subscriptions, closed with the store. */
+  private readonly feeds = new Set<RevocationFeed>();
   private readonly onPoolError = (): void => {
     // An idle connection failed (the server restarted, the network dropped it): the pool has already
     // discarded it and the next query opens a new one. Queries report their own failures; without this
@@ -97,6 +118,7 @@ export class PostgresStore implements Store {
     }
     for (const name of POOL_SETTINGS) checkWholeNumber(name, options[name], name === 'poolMax' ? 1 : 0);
     checkWholeNumber('pruneIntervalMs', options.pruneIntervalMs, 0);
+    checkWholeNumber('revocationKeepaliveMs', options.revocationKeepaliveMs, 0);
     if (options.pool && POOL_SETTINGS.some((name) => options[name] !== undefined)) {
       throw configurationError(
         `PostgresStore: ${POOL_SETTINGS.join(', ')} configure the pool the store creates; set them on your own pool instead`,
@@ -116,6 +138,7 @@ export class PostgresStore implements Store {
         statementTimeoutMs: options.statementTimeoutMs,
       });
     this.pool.on('error', this.onPoolError);
+    this.revocationKeepaliveMs = options.revocationKeepaliveMs ?? 5000;
     this.pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
     if (this.pruneIntervalMs > 0) {
       this.timer = setInterval(() => {
@@ -132,8 +155,8 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One prune round: deletes expired sessions, refresh tokens and counters — unless another instance holds
-   * the prune lock or pruned less than an interval ago (see prune.ts).
+   * One prune round: deletes expired sessions, refresh tokens, counters and revocations — unless another
+   * instance holds the prune lock or pruned less than an interval ago (see prune.ts).
    */
   prune(): Promise<PruneResult> {
     return pruneExpired(this.pool, this.schema, { now: this.clock.now(), intervalMs: this.pruneIntervalMs });
@@ -295,16 +318,74 @@ export class PostgresStore implements Store {
     await this.query('deleteCounter', [key]);
   }
 
+  /** Stores the record and announces it on the schema's channel, in one statement (see queries.ts). */
+  async addRevocation(record: RevocationRecord): Promise<void> {
+    await this.query('insertRevocation', [record.kind, record.id, record.at, record.expiresAt]);
+  }
+
+  async listRevocations(now: number): Promise<RevocationRecord[]> {
+    return (await this.query<RevocationRow>('listRevocations', [now])).map(toRevocation);
+  }
+
+  /** One indexed query: the per-request fallback while a feed is down. */
+  async isRevoked(
+    query: { loginId: string; userId: string; issuedAt: number },
+    now: number,
+  ): Promise<boolean> {
+    const [row] = await this.query<{ revoked: boolean }>('isRevoked', [
+      query.loginId,
+      query.userId,
+      query.issuedAt,
+      now,
+    ]);
+    return row?.revoked === true;
+  }
+
+  /**
+   * LISTENs on a connection of its own (see feed.ts). Resolves once the first attempt is done: the listener
+   * has been told `up`, or `down` (PostgreSQL cannot be reached) and the subscription keeps reconnecting by
+   * itself until `close()`. Closing the store closes its subscriptions.
+   */
+  async subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription> {
+    if (this.closed) throw storeUnavailable('postgres', new Error('the store is closed'));
+    const channel = revocationChannel(this.schema);
+    const feed = new RevocationFeed(
+      {
+        client: listenerClientConfig(this.pool, channel),
+        channel,
+        keepaliveMs: this.revocationKeepaliveMs,
+        load: async (seq) => {
+          const [row] = await this.query<RevocationRow>('getRevocation', [seq]);
+          return row ? toRevocation(row) : null;
+        },
+      },
+      listener,
+    );
+    this.feeds.add(feed);
+    await feed.start();
+    return {
+      close: async () => {
+        this.feeds.delete(feed);
+        await feed.close();
+      },
+    };
+  }
+
   /** A real query on keycard's schema, so a dropped schema fails readiness as an unreachable server does. */
   async ping(): Promise<void> {
     await this.query('ping', []);
   }
 
-  /** Stops pruning and ends the pool the store created (a pool that was passed in stays open). */
+  /**
+   * Stops pruning, closes the revocation subscriptions and ends the pool the store created (a pool that was
+   * passed in stays open).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    await Promise.all([...this.feeds].map((feed) => feed.close()));
+    this.feeds.clear();
     if (this.ownsPool) {
       await this.pool.end();
     }

@@ -4,15 +4,16 @@
  *
  *   postgres://keycard:secret@db.internal:5432/app?schema=keycard&migrate=false&poolMax=20
  *
- * | option                | default  | meaning                                                           |
- * | --------------------- | -------- | ----------------------------------------------------------------- |
- * | `schema`              | keycard  | schema holding keycard's tables                                   |
- * | `migrate`             | true     | apply pending migrations at start-up; false: refuse an old schema |
- * | `pruneIntervalMs`     | 300000   | how often an instance tries to prune expired rows (0: never)      |
- * | `poolMax`             | 10       | most connections this instance opens                              |
- * | `idleTimeoutMs`       | 30000    | close a connection idle this long                                 |
- * | `connectionTimeoutMs` | 5000     | fail when no connection is available after this long              |
- * | `statementTimeoutMs`  | 5000     | the server cancels a statement running longer (0: no limit)       |
+ * | option                  | default | meaning                                                           |
+ * | ----------------------- | ------- | ----------------------------------------------------------------- |
+ * | `schema`                | keycard | schema holding keycard's tables                                   |
+ * | `migrate`               | true    | apply pending migrations at start-up; false: refuse an old schema |
+ * | `pruneIntervalMs`       | 300000  | how often an instance tries to prune expired rows (0: never)      |
+ * | `poolMax`               | 10      | most connections this instance opens                              |
+ * | `idleTimeoutMs`         | 30000   | close a connection idle this long                                 |
+ * | `connectionTimeoutMs`   | 5000    | fail when no connection is available after this long              |
+ * | `statementTimeoutMs`    | 5000    | the server cancels a statement running longer (0: no limit)       |
+ * | `revocationKeepaliveMs` | 5000    | check the revocation feed's connection this often (0: never)      |
  *
  * Messages never echo the URL: it may carry a password.
  */
@@ -26,6 +27,7 @@ const NUMBER_OPTIONS = [
   'idleTimeoutMs',
   'connectionTimeoutMs',
   'statementTimeoutMs',
+  'revocationKeepaliveMs',
 ] as const;
 const OPTIONS = new Set<string>(['schema', 'migrate', ...NUMBER_OPTIONS]);
 

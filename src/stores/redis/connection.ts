@@ -15,7 +15,7 @@
  * a node's "connecting" and "ready"; queued commands are bounded by `commandTimeout` and by the flush
  * that `maxRetriesPerRequest: 0` does when a node connection drops.
  */
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisNode {
   host: string;
@@ -77,4 +77,43 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
     enableOfflineQueue: false,
     retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
   });
+}
+
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+export interface FeedConnectionOptions {
+  /** 0, 1, …: on a Cluster, which of the known nodes to try. */
+  attempt: number;
+  /** Where to connect on a Cluster whose slot table is not known yet (the URL's nodes). */
+  seedNodes: RedisNode[];
+  /** The connection's name in `CLIENT LIST`. */
+  name: string;
+}
+
+/**
+ * A connection for the revocation feed (feed.ts): the client's own settings (address, credentials, TLS,
+ * timeouts), but lazy, never reconnecting or resubscribing by itself (the feed does both, and reports
+ * them), and named so that `CLIENT LIST` shows it. Standalone (or Sentinel): a duplicate of the client.
+ * Cluster: a plain connection to one node — any node will do, since a classic PUBLISH reaches every
+ * node of a Cluster — taking the known nodes in turn, so a node that is gone is left behind. Throws when
+ * no Cluster node is known yet (the feed counts that as a failed attempt).
+ */
+export function createFeedConnection(client: Redis | Cluster, options: FeedConnectionOptions): Redis {
+  const overrides: RedisOptions = {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectionName: options.name,
+  };
+  if (!isCluster(client)) return client.duplicate(overrides);
+  const known = client.nodes('all').map((node) => ({ host: node.options.host, port: node.options.port }));
+  const nodes = known.length > 0 ? known : options.seedNodes;
+  const node = nodes[options.attempt % Math.max(nodes.length, 1)];
+  if (!node) throw new Error('no Redis Cluster node is known yet');
+  return new Redis({ ...client.options.redisOptions, host: node.host, port: node.port, ...overrides });
 }

@@ -13,6 +13,14 @@
  * - `kc:{users}:u:<userId>`           hash   a user record
  * - `kc:{users}:names`                hash   canonical username → user id (HSETNX keeps usernames unique)
  * - `kc:{users}:sorted`               zset   usernames, all at score 0, for ZRANGEBYLEX pages
+ * - `kc:{rv}:all`                     zset   every revocation (its JSON), scored by its expiry
+ * - `kc:{rv}:l:<loginId>`             string `<at> <expiresAt>` of a revoked login
+ * - `kc:{rv}:u:<userId>`              string `<at> <expiresAt>` of a user's latest revocation cut-off
+ * - `kc:{rv}:feed`                    the pub/sub channel revocations are published on (not a key)
+ *
+ * Revocations share one slot: a login revocation names only the login, so a key tagged with its user
+ * could not be written, and the per-request check must read the login's and the user's key in one
+ * command (an MGET on one slot). docs/stores-redis.md weighs this.
  *
  * A session and its user's index live in different slots (the session's slot is chosen by the session id,
  * which is all a request knows); `docs/stores-redis.md` explains how the index stays correct anyway.
@@ -37,6 +45,10 @@ export interface RedisKeys {
   user(userId: string): string;
   usernames(): string;
   sortedUsernames(): string;
+  revocations(): string;
+  loginRevocation(loginId: string): string;
+  userRevocation(userId: string): string;
+  revocationChannel(): string;
 }
 
 export function checkPrefix(prefix: string): string {
@@ -60,5 +72,9 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     user: (userId) => `${p}:{users}:u:${userId}`,
     usernames: () => `${p}:{users}:names`,
     sortedUsernames: () => `${p}:{users}:sorted`,
+    revocations: () => `${p}:{rv}:all`,
+    loginRevocation: (loginId) => `${p}:{rv}:l:${loginId}`,
+    userRevocation: (userId) => `${p}:{rv}:u:${userId}`,
+    revocationChannel: () => `${p}:{rv}:feed`,
   };
 }

@@ -196,6 +196,34 @@ for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return redis.call('HGETALL', KEYS[1])
 `,
   },
+
+  /**
+   * KEYS: all revocations (zset), the login's or user's revocation key (same slot). ARGV: at, expiresAt,
+   * now, the record's JSON, the channel. Drops members that expired, adds this one, keeps on the
+   * login's or user's key the latest `at` and the latest expiry (`<at> <expiresAt>`), and publishes the
+   * JSON — after the writes and in the same atomic step, so a subscriber that hears of it and reloads
+   * always finds it. Every key lives until its latest expiry.
+   */
+  keycardAddRevocation: {
+    keys: 2,
+    lua: `${TTL}
+local at, expiresAt, now = ARGV[1], ARGV[2], ARGV[3]
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], expiresAt, ARGV[4])
+if redis.call('PTTL', KEYS[1]) < tonumber(expiresAt) - tonumber(now) then
+  redis.call('PEXPIRE', KEYS[1], ttl(expiresAt, now))
+end
+local current = redis.call('GET', KEYS[2])
+if current then
+  local a, e = string.match(current, '^(%S+) (%S+)$')
+  if a and tonumber(a) > tonumber(at) then at = a end
+  if e and tonumber(e) > tonumber(expiresAt) then expiresAt = e end
+end
+redis.call('SET', KEYS[2], at .. ' ' .. expiresAt, 'PX', ttl(expiresAt, now))
+redis.call('PUBLISH', ARGV[5], ARGV[4])
+return 1
+`,
+  },
 } as const;
 
 type Arg = string | number;
@@ -211,6 +239,7 @@ export interface RedisScripts {
   incrementCounter(key: string, now: number, resetAt: number, windowMs: number): Promise<[number, string]>;
   createUser(keys: [string, string, string], username: string, id: string, fields: Arg[]): Promise<string>;
   updateUser(key: string, fields: Arg[]): Promise<string[] | null>;
+  addRevocation(keys: [string, string], args: [number, number, number, string, string]): Promise<unknown>;
 }
 
 export function defineScripts(client: Redis | Cluster): RedisScripts {
@@ -237,5 +266,6 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
     createUser: (keys, username, id, fields) =>
       commands.keycardCreateUser(...keys, username, id, ...fields) as Promise<string>,
     updateUser: (key, fields) => commands.keycardUpdateUser(key, ...fields) as Promise<string[] | null>,
+    addRevocation: (keys, args) => commands.keycardAddRevocation(...keys, ...args),
   };
 }

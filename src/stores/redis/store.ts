@@ -1,7 +1,8 @@
 /**
- * The Redis store (ioredis): sessions, users, refresh tokens and throttle counters in Redis — standalone,
- * over TLS, or on a Redis Cluster. The key layout is in keys.ts, the atomic operations in scripts.ts, and
- * the reasoning (Cluster slots, the per-user index, failures) in docs/stores-redis.md.
+ * The Redis store (ioredis): sessions, users, refresh tokens, throttle counters and revocations in Redis —
+ * standalone, over TLS, or on a Redis Cluster. The key layout is in keys.ts, the atomic operations in
+ * scripts.ts, the revocation feed in feed.ts, and the reasoning (Cluster slots, the per-user index, the
+ * feed, failures) in docs/stores-redis.md.
  *
  * Every key has a TTL, so Redis removes expired state by itself: there is no pruning timer.
  */
@@ -15,6 +16,9 @@ import type {
   PatchOptions,
   PatchResult,
   RefreshTokenRecord,
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
   RotateOptions,
   RotationResult,
   SessionRecord,
@@ -22,7 +26,14 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
-import { createRedisClient } from './connection.js';
+import {
+  createFeedConnection,
+  createRedisClient,
+  DEFAULT_RECONNECT_MAX_DELAY_MS,
+  isCluster,
+  type RedisNode,
+} from './connection.js';
+import { RevocationFeed } from './feed.js';
 import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
 import {
   type HashReply,
@@ -33,6 +44,13 @@ import {
   userFields,
   userUpdateFields,
 } from './records.js';
+import {
+  encodeRevocation,
+  isRevocationRecord,
+  isRevokedBy,
+  parseRevocation,
+  type RevocationQuery,
+} from './revocations.js';
 import { defineScripts, type RedisScripts } from './scripts.js';
 import { parseRedisURL } from './url.js';
 
@@ -54,13 +72,16 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** With `url`: the longest wait between reconnection attempts; default 1000 ms. */
   reconnectMaxDelayMs?: number;
+  /**
+   * How often the revocation feed PINGs its connection: one that has not answered by the next PING is
+   * reported `down` and replaced. Default 1000 ms, so a silently dead connection is noticed within 2 s.
+   */
+  revocationHeartbeatMs?: number;
   /** Told about each connection error ioredis reports (for logs). The store goes on reconnecting. */
   onError?: (error: Error) => void;
 }
 
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: boolean }).isCluster === true;
-}
+export const DEFAULT_REVOCATION_HEARTBEAT_MS = 1000;
 
 const PATCH_RESULTS: ReadonlySet<string> = new Set(['ok', 'missing', 'too_large']);
 
@@ -75,6 +96,11 @@ export class RedisStore implements Store {
   /** The first connection attempt of a client the store owns; operations wait for it, then it is gone. */
   private firstConnection: Promise<void> | null = null;
   private readonly onError: (error: Error) => void;
+  /** The Cluster seed nodes from the URL: where the feed connects before the slot table is known. */
+  private readonly seedNodes: RedisNode[];
+  private readonly reconnectMaxDelayMs: number;
+  private readonly heartbeatMs: number;
+  private readonly feeds = new Set<RevocationFeed>();
   private closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -90,6 +116,13 @@ export class RedisStore implements Store {
     // An 'error' event with no listener is printed by ioredis (and would crash a plain EventEmitter);
     // failures reach callers as store_unavailable, so the event is only passed on for logging.
     this.onError = (error) => report?.(error);
+    this.seedNodes = parsed?.connection.nodes ?? [];
+    this.reconnectMaxDelayMs =
+      options.reconnectMaxDelayMs ?? parsed?.connection.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
+    this.heartbeatMs = options.revocationHeartbeatMs ?? DEFAULT_REVOCATION_HEARTBEAT_MS;
+    if (!(Number.isInteger(this.heartbeatMs) && this.heartbeatMs > 0)) {
+      throw configurationError('revocationHeartbeatMs must be a positive whole number of milliseconds');
+    }
     if (parsed) {
       this.client = createRedisClient({
         ...parsed.connection,
@@ -347,6 +380,77 @@ export class RedisStore implements Store {
     await this.run(() => this.client.del(this.keys.counter(key)));
   }
 
+  /**
+   * One script: stores the record (the sorted set for reloads, the login's or user's key for the
+   * per-request check), then publishes it on the channel — store first, in the same atomic step.
+   */
+  async addRevocation(record: RevocationRecord): Promise<void> {
+    if (!isRevocationRecord(record)) {
+      throw new TypeError('a revocation needs kind login or user, an id, and integer times in ms');
+    }
+    const now = this.clock.now();
+    // Nothing to keep, or to announce, for a record that no longer affects any token.
+    if (record.expiresAt <= now) return;
+    const subject =
+      record.kind === 'login' ? this.keys.loginRevocation(record.id) : this.keys.userRevocation(record.id);
+    await this.run(() =>
+      this.scripts.addRevocation(
+        [this.keys.revocations(), subject],
+        [record.at, record.expiresAt, now, encodeRevocation(record), this.keys.revocationChannel()],
+      ),
+    );
+  }
+
+  async listRevocations(now: number): Promise<RevocationRecord[]> {
+    const members = await this.run(() =>
+      this.client.zrangebyscore(this.keys.revocations(), `(${now}`, '+inf'),
+    );
+    const records: RevocationRecord[] = [];
+    for (const member of members) {
+      const record = parseRevocation(member);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  /** One MGET of the login's and the user's key, which share a slot. */
+  async isRevoked(query: RevocationQuery, now: number): Promise<boolean> {
+    const values = await this.run(() =>
+      this.client.mget(this.keys.loginRevocation(query.loginId), this.keys.userRevocation(query.userId)),
+    );
+    return isRevokedBy(values, query, now);
+  }
+
+  /**
+   * A dedicated subscriber connection (see feed.ts). Resolves once the first attempt has subscribed
+   * (`up` already reported) or failed (`down` reported; the feed keeps trying by itself).
+   */
+  async subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription> {
+    if (this.closed) throw storeUnavailable('redis', new Error('the store is closed'));
+    if (this.firstConnection) await this.firstConnection;
+    const feed = new RevocationFeed({
+      channel: this.keys.revocationChannel(),
+      listener,
+      openConnection: (attempt) =>
+        createFeedConnection(this.client, {
+          attempt,
+          seedNodes: this.seedNodes,
+          name: `keycard-revocations:${this.keys.prefix}`,
+        }),
+      heartbeatMs: this.heartbeatMs,
+      reconnectMaxDelayMs: this.reconnectMaxDelayMs,
+      onError: this.onError,
+    });
+    this.feeds.add(feed);
+    await feed.started;
+    return {
+      close: async () => {
+        this.feeds.delete(feed);
+        await feed.close();
+      },
+    };
+  }
+
   /** PING; on a Cluster, every master, since each holds a share of the sessions. */
   async ping(): Promise<void> {
     await this.run(async () => {
@@ -359,6 +463,8 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.feeds].map((feed) => feed.close()));
+    this.feeds.clear();
     if (!this.ownsClient) {
       this.client.off('error', this.onError);
       if (isCluster(this.client)) this.client.off('node error', this.onError);

@@ -17,6 +17,9 @@ import type {
   PatchOptions,
   PatchResult,
   RefreshTokenRecord,
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
   RotateOptions,
   RotationResult,
   SessionRecord,
@@ -42,6 +45,8 @@ export interface SQLiteStoreOptions {
    * file is back.
    */
   fileCheckIntervalMs?: number;
+  /** How often the revocation feed polls for new rows; default 200 ms. */
+  revocationPollIntervalMs?: number;
   clock?: Clock;
 }
 
@@ -66,6 +71,17 @@ interface RefreshTokenRow {
   expires_at: number;
   spent_at: number | null;
   successor_id: string | null;
+}
+
+interface RevocationRow {
+  kind: 'login' | 'user';
+  id: string;
+  at: number;
+  expires_at: number;
+}
+
+function toRevocation(row: RevocationRow): RevocationRecord {
+  return { kind: row.kind, id: row.id, at: row.at, expiresAt: row.expires_at };
 }
 
 interface UserRow {
@@ -194,6 +210,15 @@ function prepareStatements(db: Database.Database) {
     ),
     deleteCounter: db.prepare('DELETE FROM counters WHERE key = ?'),
     pruneCounters: db.prepare('DELETE FROM counters WHERE reset_at <= ?'),
+    insertRevocation: db.prepare('INSERT INTO revocations (kind, id, at, expires_at) VALUES (?, ?, ?, ?)'),
+    listRevocations: db.prepare('SELECT kind, id, at, expires_at FROM revocations WHERE expires_at > ? ORDER BY seq'),
+    revocationsAfter: db.prepare('SELECT seq, kind, id, at, expires_at FROM revocations WHERE seq > ? ORDER BY seq'),
+    lastRevocation: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM revocations'),
+    isRevoked: db.prepare(
+      `SELECT 1 FROM revocations WHERE expires_at > @now
+         AND ((kind = 'login' AND id = @login) OR (kind = 'user' AND id = @user AND at >= @issued)) LIMIT 1`,
+    ),
+    pruneRevocations: db.prepare('DELETE FROM revocations WHERE expires_at <= ?'),
   };
 }
 
@@ -289,6 +314,7 @@ export class SQLiteStore implements Store {
       const sessions = this.statements.prune.run(now, now).changes;
       this.statements.pruneRefreshTokens.run(now);
       this.statements.pruneCounters.run(now);
+      this.statements.pruneRevocations.run(now);
       return sessions;
     });
   }
@@ -472,6 +498,58 @@ export class SQLiteStore implements Store {
 
   async resetCounter(key: string): Promise<void> {
     this.run(() => this.statements.deleteCounter.run(key));
+  }
+
+  async addRevocation(record: RevocationRecord): Promise<void> {
+    this.run(() => this.statements.insertRevocation.run(record.kind, record.id, record.at, record.expiresAt));
+  }
+
+  async listRevocations(now: number): Promise<RevocationRecord[]> {
+    const rows = this.run(() => this.statements.listRevocations.all(now) as RevocationRow[]);
+    return rows.map(toRevocation);
+  }
+
+  async isRevoked(query: { loginId: string; userId: string; issuedAt: number }, now: number): Promise<boolean> {
+    const row = this.run(() =>
+      this.statements.isRevoked.get({ now, login: query.loginId, user: query.userId, issued: query.issuedAt }),
+    );
+    return row !== undefined;
+  }
+
+  /**
+   * SQLite has no channel between processes, so the feed polls: every `revocationPollIntervalMs` it reads
+   * the rows added since the last sequence number it saw (an indexed range read, cheap when idle). A
+   * failed poll reports `down`; the next good one reports `up` and the listener reloads.
+   */
+  async subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription> {
+    let last = this.run(() => (this.statements.lastRevocation.get() as { seq: number }).seq);
+    let up = true;
+    const poll = () => {
+      try {
+        const rows = this.run(() => this.statements.revocationsAfter.all(last) as (RevocationRow & { seq: number })[]);
+        if (!up) {
+          up = true;
+          listener.status('up');
+        }
+        for (const row of rows) {
+          last = row.seq;
+          listener.revoked(toRevocation(row));
+        }
+      } catch {
+        if (up) {
+          up = false;
+          listener.status('down');
+        }
+      }
+    };
+    const timer = setInterval(poll, this.options.revocationPollIntervalMs ?? 200);
+    timer.unref();
+    queueMicrotask(() => listener.status('up'));
+    return {
+      close: async () => {
+        clearInterval(timer);
+      },
+    };
   }
 
   async ping(): Promise<void> {

@@ -64,6 +64,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    description: 'revocations (jwt and hybrid strategies), with a sequence for the polling feed',
+    sql: `
+      CREATE TABLE revocations (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE INDEX revocations_by_subject ON revocations (kind, id);
+      CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

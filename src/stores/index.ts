@@ -1,0 +1,10 @@
+// keycard/stores: open any store by URL (sqlite:, memory:, redis://, postgres://, mongodb://).
+export {
+  DEFAULT_STORE_URL,
+  openStore,
+  parseStoreURL,
+  type StoreKind,
+  type StoreLocation,
+  type StoreModule,
+  type StoreURLOptions,
+} from './url.js';

@@ -1,0 +1,357 @@
+/**
+ * Brute-force throttling in core: the policy's arithmetic on a real (memory) store with a hand-moved clock,
+ * its options, the address buckets, and how `signIn` applies it before any password is hashed.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AuthEvent } from '../../src/core/events.js';
+import { createKeycard, type Keycard } from '../../src/core/keycard.js';
+import { resolveOptions } from '../../src/core/options.js';
+import { addressBucket } from '../../src/core/throttle/address.js';
+import { resolveThrottleOptions } from '../../src/core/throttle/options.js';
+import { createThrottle, type Throttle, type ThrottleVerdict } from '../../src/core/throttle/throttle.js';
+import { MemoryStore } from '../../src/stores/memory/index.js';
+import { ManualClock } from '../helpers/clock.js';
+import { type CountingStore, countingStore } from '../helpers/counting-store.js';
+import { expectKeycardError, FAST_ARGON2, requestInfo, thrown } from './support.js';
+
+const DEFAULTS = resolveThrottleOptions(undefined);
+assert.ok(DEFAULTS);
+const POLICY = DEFAULTS;
+
+function setup(): { throttle: Throttle; clock: ManualClock; counting: CountingStore } {
+  const clock = new ManualClock();
+  const counting = countingStore(new MemoryStore({ clock }));
+  return { throttle: createThrottle(counting.store, POLICY, clock), clock, counting };
+}
+
+const refused = (verdict: ThrottleVerdict): { scope: string; retryAfterSeconds: number } => {
+  assert.equal(verdict.ok, false, 'expected a refusal');
+  if (verdict.ok) throw new Error('unreachable');
+  return { scope: verdict.scope, retryAfterSeconds: verdict.retryAfterSeconds };
+};
+
+describe('throttle options', () => {
+  test('defaults: 20 per address per 15 min; 5 free per pair, 1 s doubling to 5 min; 30 refreshes', () => {
+    assert.deepEqual(DEFAULTS, {
+      addressMaxFailures: 20,
+      addressWindowMs: 15 * 60_000,
+      accountFreeFailures: 5,
+      baseDelayMs: 1000,
+      maxDelayMs: 5 * 60_000,
+      accountWindowMs: 3_600_000,
+      attackThreshold: 20,
+      knownAddressMs: 30 * 86_400_000,
+      refreshMaxFailures: 30,
+      refreshWindowMs: 15 * 60_000,
+    });
+  });
+
+  test('false turns throttling off; options override the defaults', () => {
+    assert.equal(resolveThrottleOptions(false), null);
+    const store = new MemoryStore();
+    assert.equal(resolveOptions({ store, throttle: false }).throttle, null);
+    const policy = resolveOptions({
+      store,
+      throttle: { address: { maxFailures: 3, window: '1m' }, account: { maxDelay: '2m' } },
+    }).throttle;
+    assert.equal(policy?.addressMaxFailures, 3);
+    assert.equal(policy?.addressWindowMs, 60_000);
+    assert.equal(policy?.maxDelayMs, 120_000);
+    assert.equal(policy?.accountFreeFailures, 5);
+  });
+
+  test('refusals name the option and what is expected', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ address: { maxFailures: 0 } }, /throttle\.address\.maxFailures must be a whole number from 1/],
+      [{ account: { freeFailures: 1.5 } }, /throttle\.account\.freeFailures/],
+      [{ account: { maxDelay: 300 } }, /throttle\.account\.maxDelay must be a duration string/],
+      [{ refresh: { window: '15 minutes' } }, /throttle\.refresh\.window/],
+      [{ account: { baseDelay: '10m', maxDelay: '5m' } }, /baseDelay must not be longer than/],
+      ['on', /throttle must be an object/],
+    ];
+    for (const [input, message] of cases) {
+      const error = expectKeycardError(
+        thrown(() => resolveThrottleOptions(input as never)),
+        'invalid_configuration',
+      );
+      assert.match(error.message, message);
+    }
+  });
+});
+
+describe('addressBucket', () => {
+  test('IPv4 is its own bucket; IPv4-mapped IPv6 counts as the IPv4 address', () => {
+    assert.equal(addressBucket('192.0.2.1'), '192.0.2.1');
+    assert.equal(addressBucket('::ffff:192.0.2.1'), '192.0.2.1');
+    assert.equal(addressBucket('::FFFF:c000:0201'), '192.0.2.1');
+    assert.notEqual(addressBucket('192.0.2.2'), addressBucket('192.0.2.1'));
+  });
+
+  test('IPv6 counts by /64, however the address is written', () => {
+    const bucket = addressBucket('2001:db8:1:2::1');
+    assert.equal(bucket, '2001:db8:1:2::/64');
+    assert.equal(addressBucket('2001:0db8:0001:0002:ffff:eeee:dddd:cccc'), bucket);
+    assert.equal(addressBucket('2001:DB8:1:2:0:0:0:9'), bucket);
+    assert.equal(addressBucket('2001:db8:1:2::1%eth0'), bucket);
+    assert.notEqual(addressBucket('2001:db8:1:3::1'), bucket);
+    assert.equal(addressBucket('::1'), '0:0:0:0::/64');
+  });
+
+  test('a missing address shares one bucket; junk is kept apart from real addresses', () => {
+    assert.equal(addressBucket(null), 'unknown');
+    assert.equal(addressBucket(''), 'unknown');
+    assert.equal(addressBucket('not-an-ip'), 'other:not-an-ip');
+  });
+});
+
+describe('createThrottle: logins', () => {
+  test('five failures are free; the sixth starts a wait that doubles from 1 s up to 5 min, never more', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 1; i <= 5; i++) {
+      assert.deepEqual(await throttle.recordLoginFailure('alice', '192.0.2.1'), { ok: true }, `failure ${i}`);
+      assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.1'), { ok: true });
+    }
+    const waits: number[] = [];
+    for (let i = 6; i <= 16; i++) {
+      const verdict = refused(await throttle.recordLoginFailure('alice', '192.0.2.1'));
+      assert.equal(verdict.scope, 'account');
+      waits.push(verdict.retryAfterSeconds);
+      assert.deepEqual(refused(await throttle.checkLogin('alice', '192.0.2.1')), verdict);
+      clock.advanceSeconds(verdict.retryAfterSeconds - 1);
+      assert.equal((await throttle.checkLogin('alice', '192.0.2.1')).ok, false, 'still waiting');
+      clock.advanceSeconds(1);
+      assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.1'), { ok: true }, 'the wait is over');
+    }
+    assert.deepEqual(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+  });
+
+  test('checking reads counters and never writes', async () => {
+    const { throttle, counting } = setup();
+    for (let i = 0; i < 6; i++) await throttle.recordLoginFailure('alice', '192.0.2.1');
+    counting.reset();
+    await throttle.checkLogin('alice', '192.0.2.1');
+    await throttle.checkLogin('bob', '192.0.2.9');
+    assert.equal(counting.counts.get('readCounter'), 4);
+    assert.equal(counting.counts.get('incrementCounter') ?? 0, 0);
+    assert.equal(counting.counts.get('resetCounter') ?? 0, 0);
+  });
+
+  test('the wait belongs to the pair: the same account from another address is not delayed', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 8; i++) await throttle.recordLoginFailure('alice', '192.0.2.1');
+    assert.equal((await throttle.checkLogin('alice', '192.0.2.1')).ok, false);
+    assert.deepEqual(await throttle.checkLogin('alice', '198.51.100.7'), { ok: true });
+    assert.deepEqual(await throttle.checkLogin('bob', '192.0.2.1'), { ok: true });
+  });
+
+  test('usernames count in their canonical form', async () => {
+    const { throttle } = setup();
+    for (const name of ['Alice', 'ALICE', 'ａｌｉｃｅ', 'alice', 'aLiCe', 'Alice']) {
+      await throttle.recordLoginFailure(name, '192.0.2.1');
+    }
+    assert.equal((await throttle.checkLogin('alice', '192.0.2.1')).ok, false, 'six failures of one account');
+  });
+
+  test('an address is refused for the rest of the window after 20 failures, whatever the accounts', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 1; i < 20; i++) {
+      assert.deepEqual(await throttle.recordLoginFailure(`user${i}`, '192.0.2.1'), { ok: true });
+      clock.advanceSeconds(1);
+    }
+    const last = refused(await throttle.recordLoginFailure('user20', '192.0.2.1'));
+    assert.equal(last.scope, 'address');
+    assert.equal(last.retryAfterSeconds, 15 * 60 - 19, 'until the window that began 19 s ago ends');
+    const other = refused(await throttle.checkLogin('someone-new', '192.0.2.1'));
+    assert.equal(other.scope, 'address');
+    assert.deepEqual(await throttle.checkLogin('someone-new', '192.0.2.2'), { ok: true });
+    clock.advanceSeconds(last.retryAfterSeconds);
+    assert.deepEqual(await throttle.checkLogin('someone-new', '192.0.2.1'), { ok: true });
+  });
+
+  test('a success resets that address’s count for the account', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 5; i++) await throttle.recordLoginFailure('alice', '192.0.2.1');
+    await throttle.recordLoginSuccess('alice', '192.0.2.1');
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(await throttle.recordLoginFailure('alice', '192.0.2.1'), { ok: true }, `failure ${i}`);
+    }
+    assert.equal((await throttle.recordLoginFailure('alice', '192.0.2.1')).ok, false, 'the sixth since');
+  });
+
+  test('an account under attack from many addresses: new addresses wait after one failure, known ones do not', async () => {
+    const { throttle } = setup();
+    // The real user signed in from home some time ago.
+    await throttle.recordLoginSuccess('alice', '198.51.100.1');
+    // A botnet: one failure from each of 20 addresses reaches the threshold, with no pair over its free five.
+    for (let i = 1; i <= 20; i++) {
+      assert.deepEqual(
+        await throttle.recordLoginFailure('alice', `203.0.113.${i}`),
+        { ok: true },
+        `bot ${i}`,
+      );
+    }
+    const first = refused(await throttle.recordLoginFailure('alice', '203.0.113.21'));
+    assert.deepEqual(first, { scope: 'account', retryAfterSeconds: 1 });
+    const waits: number[] = [];
+    for (let i = 22; i <= 40; i++) {
+      const verdict = refused(await throttle.recordLoginFailure('alice', `203.0.113.${i}`));
+      waits.push(verdict.retryAfterSeconds);
+    }
+    assert.ok(
+      waits.every((wait, i) => wait >= (waits[i - 1] ?? 0)),
+      'the wait grows with the account’s count',
+    );
+    assert.equal(waits.at(-1), 300, 'and stops at 5 minutes');
+    // A fresh address always gets its first attempt checked: the real user on a new network signs in.
+    assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.200'), { ok: true });
+    // From home, a typo costs nothing: only home's own failures count there.
+    assert.deepEqual(await throttle.recordLoginFailure('alice', '198.51.100.1'), { ok: true });
+    assert.deepEqual(await throttle.checkLogin('alice', '198.51.100.1'), { ok: true });
+    // Other accounts are not under attack.
+    assert.deepEqual(await throttle.recordLoginFailure('bob', '192.0.2.201'), { ok: true });
+  });
+});
+
+test('an address stays known for 30 days after its latest sign-in, then is treated as new', async () => {
+  const { throttle, clock } = setup();
+  const day = 86_400;
+  const underAttack = async () => {
+    for (let i = 1; i <= 21; i++) await throttle.recordLoginFailure('alice', `203.0.113.${i}`);
+  };
+  await throttle.recordLoginSuccess('alice', '198.51.100.1');
+  clock.advanceSeconds(29 * day);
+  await throttle.recordLoginSuccess('alice', '198.51.100.1');
+  clock.advanceSeconds(6 * day); // 35 days after the first sign-in, 6 after the latest
+  await underAttack();
+  assert.deepEqual(await throttle.recordLoginFailure('alice', '198.51.100.1'), { ok: true }, 'still known');
+  clock.advanceSeconds(25 * day); // 31 days after the latest sign-in
+  await underAttack();
+  assert.equal((await throttle.recordLoginFailure('alice', '198.51.100.1')).ok, false, 'no longer known');
+});
+
+describe('createThrottle: refresh', () => {
+  test('30 failed refreshes from one address → refused until the window ends; other addresses are not', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 1; i < 30; i++)
+      assert.deepEqual(await throttle.recordRefreshFailure('192.0.2.1'), { ok: true });
+    assert.deepEqual(await throttle.checkRefresh('192.0.2.1'), { ok: true });
+    const last = refused(await throttle.recordRefreshFailure('192.0.2.1'));
+    assert.deepEqual(last, { scope: 'address', retryAfterSeconds: 900 });
+    assert.equal((await throttle.checkRefresh('192.0.2.1')).ok, false);
+    assert.deepEqual(await throttle.checkRefresh('192.0.2.2'), { ok: true });
+    assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.1'), { ok: true }, 'logins count apart');
+    clock.advanceSeconds(900);
+    assert.deepEqual(await throttle.checkRefresh('192.0.2.1'), { ok: true });
+  });
+});
+
+describe('signIn with throttling', () => {
+  const PASSWORD = 'tulip-Quartz-7781-harbor';
+
+  async function harness(throttle?: false) {
+    const clock = new ManualClock();
+    const counting = countingStore(new MemoryStore({ clock }));
+    const events: AuthEvent[] = [];
+    const keycard = createKeycard({
+      store: counting.store,
+      clock,
+      environment: 'development',
+      passwords: { argon2: FAST_ARGON2 },
+      onEvent: (event) => events.push(event),
+      ...(throttle === false ? { throttle } : {}),
+    });
+    await keycard.users.create({ username: 'alice', password: PASSWORD });
+    let hashes = 0;
+    const { verify, verifyDummy } = keycard.passwords;
+    keycard.passwords.verify = (...args) => {
+      hashes++;
+      return verify(...args);
+    };
+    keycard.passwords.verifyDummy = (...args) => {
+      hashes++;
+      return verifyDummy(...args);
+    };
+    const signIn = (username: string, password: string, ip = '192.0.2.1') =>
+      keycard.signIn(
+        keycard.createContext(
+          requestInfo({ method: 'POST', ip, headers: { host: 'app.example', 'user-agent': 'Agent/1' } }),
+          () => {},
+        ),
+        { username, password },
+      );
+    return { keycard, clock, counting, events, signIn, hashes: () => hashes };
+  }
+
+  async function failSix(signIn: (u: string, p: string) => ReturnType<Keycard['signIn']>, username: string) {
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await signIn(username, `wrong-${i}`));
+    return results;
+  }
+
+  test('the sixth failure answers too_many_requests; then even the right password is refused unhashed', async () => {
+    const h = await harness();
+    const results = await failSix(h.signIn, 'alice');
+    assert.deepEqual(
+      results.map((result) => ('reason' in result ? result.reason : 'ok')),
+      [...Array(5).fill('invalid_credentials'), 'too_many_requests'],
+    );
+    assert.deepEqual(results[5], { ok: false, reason: 'too_many_requests', retryAfterSeconds: 1 });
+    const hashesBefore = h.hashes();
+    h.counting.reset();
+    const right = await h.signIn('alice', PASSWORD);
+    assert.deepEqual(right, { ok: false, reason: 'too_many_requests', retryAfterSeconds: 1 });
+    assert.equal(h.hashes(), hashesBefore, 'no password was hashed');
+    assert.equal(h.counting.counts.get('getUserByUsername') ?? 0, 0, 'the user was not even read');
+    const event = h.events.at(-1);
+    assert.deepEqual(event, {
+      type: 'throttled',
+      action: 'login',
+      scope: 'account',
+      username: 'alice',
+      retryAfterSeconds: 1,
+      ip: '192.0.2.1',
+      userAgent: 'Agent/1',
+    });
+    h.clock.advanceSeconds(1);
+    const after = await h.signIn('alice', PASSWORD);
+    assert.equal(after.ok, true, 'allowed again once the wait is over');
+  });
+
+  test('a successful sign-in resets this address’s count for the account', async () => {
+    const h = await harness();
+    for (let i = 0; i < 5; i++) await h.signIn('alice', `wrong-${i}`);
+    assert.equal((await h.signIn('alice', PASSWORD)).ok, true);
+    const after = [];
+    for (let i = 0; i < 6; i++) after.push(await h.signIn('alice', `again-${i}`));
+    assert.deepEqual(
+      after.map((result) => ('reason' in result ? result.reason : 'ok')),
+      [...Array(5).fill('invalid_credentials'), 'too_many_requests'],
+    );
+  });
+
+  test('an unknown username is throttled exactly like a real one', async () => {
+    const h = await harness();
+    const real = await failSix(h.signIn, 'alice');
+    const unknown = await failSix(h.signIn, 'mallory');
+    assert.deepEqual(unknown, real);
+    assert.deepEqual(await h.signIn('mallory', 'again'), await h.signIn('alice', 'again'));
+  });
+
+  test('a blocked account with the right password is not counted as a failure', async () => {
+    const h = await harness();
+    const user = await h.keycard.users.findByUsername('alice');
+    assert.ok(user);
+    await h.keycard.users.block(user.id);
+    for (let i = 0; i < 7; i++)
+      assert.deepEqual(await h.signIn('alice', PASSWORD), { ok: false, reason: 'account_blocked' });
+  });
+
+  test('throttle: false never refuses', async () => {
+    const h = await harness(false);
+    assert.equal(h.keycard.throttle, null);
+    for (let i = 0; i < 25; i++)
+      assert.deepEqual(await h.signIn('alice', `wrong-${i}`), { ok: false, reason: 'invalid_credentials' });
+    assert.equal((await h.signIn('alice', PASSWORD)).ok, true);
+  });
+});
