@@ -64,6 +64,12 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
   app.use(keycardExpress(keycard));
   app.use(express.json({ limit: '16kb' }));
 
+  // Browser pages fetch a CSRF token and send it back as X-CSRF-Token on every POST (before login it is
+  // bound to a pre-login cookie; after login, fetch a new one). curl and servers need none.
+  app.get('/csrf', (req, res) => {
+    res.json({ token: req.auth.csrfToken() });
+  });
+
   app.post('/login', async (req, res) => {
     // Login CSRF: another site must not be able to sign this browser in to an account it controls. (The
     // middleware only checks requests that already carry a session.)

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'account_blocked'
   | 'cross_site_request'
+  | 'csrf_rejected'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_timeout'
@@ -44,6 +45,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   forbidden: 403,
   account_blocked: 403,
   cross_site_request: 403,
+  csrf_rejected: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,

@@ -99,7 +99,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
         new TokenFlow({ options, tokens, sessions, emit, revocations: monitor }, context, setCookie)
     : (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
         new SessionFlow({ options, sessions, emit }, context, setCookie);
-  const deps = { options, createFlow };
+  const deps = { options, createFlow, emit };
 
   const createContext = (request: RequestInfo, setCookie: (header: string) => void): AuthContext =>
     new AuthContext(deps, request, setCookie);
@@ -137,6 +137,8 @@ export function createKeycard(input: KeycardOptions): Keycard {
         });
         throw new KeycardError('cross_site_request', 'cross-site login refused');
       }
+      // Login CSRF, also before any hashing: a browser login needs a token bound to its pre-login cookie.
+      context.requireCSRF();
       const username = typeof credentials.username === 'string' ? credentials.username.slice(0, 256) : '';
       // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
       // every username, so it says nothing about whether the account exists — nor, with the right password,

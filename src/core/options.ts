@@ -2,6 +2,7 @@
  * keycard's options: one object, secure defaults in one place, presets for the decision table in DESIGN.md.
  * Everything is validated here, at construction, with messages that say what to do.
  */
+import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from './clock.js';
 import type { SameSite } from './cookies/serialize.js';
 import { type Duration, parseDuration } from './duration.js';
@@ -38,6 +39,11 @@ export interface KeycardOptions {
   };
   /** The jwt and hybrid strategies' keys, lifetimes and transport (see jwt/options.ts). */
   jwt?: JWTOptions;
+  /**
+   * CSRF tokens for cookie-authenticated unsafe browser requests and browser logins. `secrets` (≥ 32
+   * bytes, newest first) sign them; every instance must share them. Default: random per process.
+   */
+  csrf?: { enabled?: boolean; secrets?: Buffer[] };
   /** Hybrid strategy: the revocation feed's hooks and timings. */
   revocation?: {
     onStateChange?: (state: 'starting' | 'synced' | 'unsynced' | 'closed') => void;
@@ -97,6 +103,7 @@ export interface ResolvedOptions {
     domain: string | undefined;
     persistent: boolean;
   };
+  csrf: { enabled: boolean; secrets: Buffer[] };
   /** Null for the session strategy. */
   jwt: ResolvedJWTOptions | null;
   trustedOrigins: ReadonlySet<string> | null;
@@ -222,6 +229,18 @@ function resolveOrigins(origins: string[] | undefined): ReadonlySet<string> | nu
   return set;
 }
 
+function resolveCSRF(input: KeycardOptions['csrf']): ResolvedOptions['csrf'] {
+  const secrets = input?.secrets ?? [randomBytes(32)];
+  if (
+    !Array.isArray(secrets) ||
+    secrets.length === 0 ||
+    secrets.some((s) => !Buffer.isBuffer(s) || s.length < 32)
+  ) {
+    throw configurationError('csrf.secrets must be a non-empty list of secrets of at least 32 bytes');
+  }
+  return { enabled: input?.enabled ?? true, secrets };
+}
+
 export function resolveOptions(options: KeycardOptions): ResolvedOptions {
   if (!options || typeof options !== 'object')
     throw configurationError('createKeycard needs an options object');
@@ -293,6 +312,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     session: { idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs, maxDataBytes },
     cookie: { name, sameSite, secure, domain, persistent: options.cookie?.persistent ?? preset.persistent },
     jwt: strategy === 'session' ? null : resolveJWTOptions(options.jwt, preset.jwt),
+    csrf: resolveCSRF(options.csrf),
     trustedOrigins: resolveOrigins(options.trustedOrigins),
     passwordPolicy: resolvePasswordPolicy(options.passwords),
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,

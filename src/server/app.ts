@@ -180,6 +180,8 @@ export async function buildServer(
       app.log.info({ event }, `audit: ${event.type}`);
       deps.onEvent?.(event);
     },
+    // CSRF tokens are signed with the key file's secrets, so every instance accepts every other's.
+    csrf: { secrets: keys.secrets },
     revocation: {
       onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
       onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),

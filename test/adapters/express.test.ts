@@ -28,6 +28,9 @@ describeAdapterScenarios('express', async (keycard) => {
     await req.session.regenerate();
     res.json({ ok: true });
   });
+  app.get('/csrf', (req, res) => {
+    res.json({ token: req.auth.csrfToken() });
+  });
   app.get('/admin', requireRole('admin'), (_req, res) => {
     res.json({ ok: true });
   });

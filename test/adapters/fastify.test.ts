@@ -29,6 +29,7 @@ describeAdapterScenarios('fastify', async (keycard) => {
     await request.session.regenerate();
     return { ok: true };
   });
+  app.get('/csrf', async (request) => ({ token: request.auth.csrfToken() }));
   app.get('/admin', { preHandler: requireRole('admin') }, async () => ({ ok: true }));
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };

@@ -19,6 +19,7 @@ import { Client, parseSetCookie } from '../helpers/http.js';
  *   POST /logout                       req.auth.logout() → 200
  *   POST /regenerate                   req.session.regenerate() → 200
  *   GET  /admin                        requireRole('admin') → 200 {ok}
+ *   GET  /csrf                         {token: req.auth.csrfToken()}
  */
 export type StartApp = (keycard: Keycard) => Promise<{ url: string; close(): Promise<void> }>;
 
@@ -211,24 +212,75 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
       assert.equal(me.json.data.evil, undefined);
     });
 
-    test('same-origin and header-less (non-browser) unsafe requests are allowed', async () => {
+    test('same-origin browser requests need the login’s CSRF token; header-less (non-browser) ones do not', async () => {
       const client = await signedIn();
       const host = new URL(app.url).host;
+      const missing = await client.post('/data', {
+        json: { key: 'a', value: 1 },
+        headers: { 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(missing.status, 403);
+      assert.equal(missing.json.error.code, 'csrf_rejected');
+      const { token } = (await client.get('/csrf')).json;
+      const withToken = await client.post('/data', {
+        json: { key: 'a', value: 1 },
+        headers: { 'sec-fetch-site': 'same-origin', 'x-csrf-token': token },
+      });
+      assert.equal(withToken.status, 200);
+      const withOrigin = await client.post('/data', {
+        json: { key: 'b', value: 2 },
+        headers: { origin: `http://${host}`, 'x-csrf-token': token },
+      });
+      assert.equal(withOrigin.status, 200);
       assert.equal(
-        (
-          await client.post('/data', {
-            json: { key: 'a', value: 1 },
-            headers: { 'sec-fetch-site': 'same-origin' },
-          })
-        ).status,
+        (await client.post('/data', { json: { key: 'c', value: 3 } })).status,
         200,
+        'curl-like: no token needed',
       );
-      assert.equal(
-        (await client.post('/data', { json: { key: 'b', value: 2 }, headers: { origin: `http://${host}` } }))
-          .status,
-        200,
-      );
-      assert.equal((await client.post('/data', { json: { key: 'c', value: 3 } })).status, 200);
+      const data = (await client.get('/me')).json.data;
+      assert.deepEqual([data.a, data.b, data.c], [1, 2, 3]);
+    });
+
+    test('a CSRF token of another login, or a forged one, is refused', async () => {
+      const mine = await signedIn();
+      const other = await signedIn('bob', 'bob-password-1');
+      const theirs = (await other.get('/csrf')).json.token as string;
+      const headers = (token: string) => ({ 'sec-fetch-site': 'same-origin', 'x-csrf-token': token });
+      for (const token of [theirs, 'x', `${theirs.slice(0, 25)}${'A'.repeat(43)}`]) {
+        const response = await mine.post('/data', {
+          json: { key: 'evil', value: 1 },
+          headers: headers(token),
+        });
+        assert.equal(response.status, 403, token);
+        assert.equal(response.json.error.code, 'csrf_rejected');
+      }
+      assert.equal((await mine.get('/me')).json.data.evil, undefined);
+    });
+
+    test('a browser login needs a pre-login CSRF token; naive double submit does not work', async () => {
+      const browser = new Client(app.url);
+      const credentials = { username: 'alice', password: 'alice-password' };
+      const refused = await browser.post('/login', {
+        json: credentials,
+        headers: { 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.json.error.code, 'csrf_rejected');
+      // An attacker who can plant a cookie still cannot mint a token for it.
+      browser.cookies.set('keycard_csrf', 'A'.repeat(22));
+      const planted = await browser.post('/login', {
+        json: credentials,
+        headers: { 'sec-fetch-site': 'same-origin', 'x-csrf-token': `${'A'.repeat(24)}.${'A'.repeat(43)}` },
+      });
+      assert.equal(planted.status, 403);
+      browser.cookies.delete('keycard_csrf');
+      const { token } = (await browser.get('/csrf')).json;
+      assert.ok(browser.cookies.get('keycard_csrf'), 'the pre-login cookie is set');
+      const ok = await browser.post('/login', {
+        json: credentials,
+        headers: { 'sec-fetch-site': 'same-origin', 'x-csrf-token': token },
+      });
+      assert.equal(ok.status, 200, ok.text);
     });
 
     test('a cross-site GET with the cookie is allowed (safe methods change nothing)', async () => {

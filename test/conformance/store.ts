@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { KeycardError } from '../../src/core/errors.js';
-import type { RefreshTokenRecord, RevocationRecord, SessionRecord, Store, UserRecord } from '../../src/core/store.js';
+import type {
+  RefreshTokenRecord,
+  RevocationRecord,
+  SessionRecord,
+  Store,
+  UserRecord,
+} from '../../src/core/store.js';
 import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { ManualClock } from '../helpers/clock.js';
 
@@ -473,8 +479,18 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
 
     describe('revocations', () => {
       const HOUR_MS = 3_600_000;
-      const login = (id: string, at = clock.now()) => ({ kind: 'login' as const, id, at, expiresAt: at + HOUR_MS });
-      const user = (id: string, at = clock.now()) => ({ kind: 'user' as const, id, at, expiresAt: at + HOUR_MS });
+      const login = (id: string, at = clock.now()) => ({
+        kind: 'login' as const,
+        id,
+        at,
+        expiresAt: at + HOUR_MS,
+      });
+      const user = (id: string, at = clock.now()) => ({
+        kind: 'user' as const,
+        id,
+        at,
+        expiresAt: at + HOUR_MS,
+      });
 
       test('a revoked login is revoked whatever its tokens’ age; others are not', async () => {
         const sid = generateId();
@@ -488,11 +504,15 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         const uid = generateId();
         const at = clock.now();
         await store.addRevocation(user(uid, at));
-        const query = (issuedAt: number) => store.isRevoked({ loginId: generateId(), userId: uid, issuedAt }, at);
+        const query = (issuedAt: number) =>
+          store.isRevoked({ loginId: generateId(), userId: uid, issuedAt }, at);
         assert.equal(await query(at - 1000), true);
         assert.equal(await query(at), true);
         assert.equal(await query(at + 1), false, 'a login after the cut-off is not revoked');
-        assert.equal(await store.isRevoked({ loginId: generateId(), userId: generateId(), issuedAt: 0 }, at), false);
+        assert.equal(
+          await store.isRevoked({ loginId: generateId(), userId: generateId(), issuedAt: 0 }, at),
+          false,
+        );
       });
 
       test('expired revocations are neither listed nor applied', async () => {
@@ -501,7 +521,10 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         await store.addRevocation(record);
         assert.ok((await store.listRevocations(clock.now())).some((r) => r.kind === 'login' && r.id === sid));
         const later = clock.now() + 1000;
-        assert.equal((await store.listRevocations(later)).some((r) => r.id === sid), false);
+        assert.equal(
+          (await store.listRevocations(later)).some((r) => r.id === sid),
+          false,
+        );
         assert.equal(await store.isRevoked({ loginId: sid, userId: 'u', issuedAt: 0 }, later), false);
       });
 
@@ -511,7 +534,13 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         const listed = await store.listRevocations(clock.now());
         for (const record of records) {
           assert.ok(
-            listed.some((r) => r.kind === record.kind && r.id === record.id && r.at === record.at && r.expiresAt === record.expiresAt),
+            listed.some(
+              (r) =>
+                r.kind === record.kind &&
+                r.id === record.id &&
+                r.at === record.at &&
+                r.expiresAt === record.expiresAt,
+            ),
             `${record.kind} ${record.id}`,
           );
         }
@@ -533,7 +562,10 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
           try {
             const theirs = user(generateId());
             await other.addRevocation(theirs);
-            await eventually(() => received.some((r) => r.id === theirs.id && r.kind === 'user' && r.at === theirs.at), 'another instance’s revocation');
+            await eventually(
+              () => received.some((r) => r.id === theirs.id && r.kind === 'user' && r.at === theirs.at),
+              'another instance’s revocation',
+            );
           } finally {
             if (other !== store) await other.close();
           }
@@ -544,18 +576,27 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
 
       test('after close, nothing more is delivered', async () => {
         const received: RevocationRecord[] = [];
-        const subscription = await store.subscribeRevocations({ revoked: (record) => received.push(record), status: () => {} });
+        const subscription = await store.subscribeRevocations({
+          revoked: (record) => received.push(record),
+          status: () => {},
+        });
         await subscription.close();
         const late = login(generateId());
         await store.addRevocation(late);
         const marker = login(generateId());
         const probe: RevocationRecord[] = [];
-        const second = await store.subscribeRevocations({ revoked: (record) => probe.push(record), status: () => {} });
+        const second = await store.subscribeRevocations({
+          revoked: (record) => probe.push(record),
+          status: () => {},
+        });
         try {
           await new Promise((resolve) => setTimeout(resolve, 50));
           await store.addRevocation(marker);
           await eventually(() => probe.some((r) => r.id === marker.id), 'a live subscription still works');
-          assert.equal(received.some((r) => r.id === late.id || r.id === marker.id), false);
+          assert.equal(
+            received.some((r) => r.id === late.id || r.id === marker.id),
+            false,
+          );
         } finally {
           await second.close();
         }

@@ -225,7 +225,11 @@ describe('resolveOptions: refusals say what to do', () => {
       { trustedOrigins: 'https://front.example' },
       /trustedOrigins must be a non-empty list/,
     ],
-    ['an unknown preset', { preset: 'kiosk' }, /preset 'kiosk' is unknown; choose one of: web-app, banking, spa, api, microservices, mobile/],
+    [
+      'an unknown preset',
+      { preset: 'kiosk' },
+      /preset 'kiosk' is unknown; choose one of: web-app, banking, spa, api, microservices, mobile/,
+    ],
     ['the spa preset without keys (hybrid)', { preset: 'spa' }, /jwt\.keys is required/],
     [
       'a preset named after an Object.prototype property',
@@ -238,7 +242,11 @@ describe('resolveOptions: refusals say what to do', () => {
       /preset 'toString' is unknown; choose one of: web-app, banking/,
     ],
     ["the preset '__proto__'", { preset: '__proto__' }, /preset '__proto__' is unknown/],
-    ['an unknown strategy', { strategy: 'cookies' }, /strategy 'cookies' is unknown; choose session, jwt or hybrid/],
+    [
+      'an unknown strategy',
+      { strategy: 'cookies' },
+      /strategy 'cookies' is unknown; choose session, jwt or hybrid/,
+    ],
     ['the jwt strategy without keys', { strategy: 'jwt' }, /jwt\.keys is required/],
     ['a jwt preset without keys', { preset: 'api' }, /jwt\.keys is required/],
     [

@@ -283,8 +283,14 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.equal(login.json.error.code, 'cross_site_request');
       assert.deepEqual(login.setCookies, []);
 
-      // The same request from the page itself is allowed.
-      const own = await client.post('/logout', { headers: { 'sec-fetch-site': 'same-origin' } });
+      // The same request from the page itself needs the page's CSRF token too.
+      const tokenless = await client.post('/logout', { headers: { 'sec-fetch-site': 'same-origin' } });
+      assert.equal(tokenless.status, 403);
+      assert.equal(tokenless.json.error.code, 'csrf_rejected');
+      const { token } = (await client.get('/csrf')).json;
+      const own = await client.post('/logout', {
+        headers: { 'sec-fetch-site': 'same-origin', 'x-csrf-token': token },
+      });
       assert.equal(own.status, 200);
       assert.equal((await client.get('/profile')).status, 401);
     });

@@ -45,7 +45,7 @@ describe('server: session strategy', () => {
 
   test('the README flow: login → me → logout → replay is refused', async () => {
     const { client, response } = await login();
-    assert.deepEqual(Object.keys(response.json).sort(), ['session', 'user']);
+    assert.deepEqual(Object.keys(response.json).sort(), ['csrf_token', 'session', 'user']);
     assert.equal(response.json.user.username, 'alice');
     assert.equal(response.json.user.role, 'admin');
     assert.equal(response.json.user.passwordHash, undefined);

@@ -23,7 +23,9 @@ describeStoreConformance('sqlite', async (clock) => {
     store,
     openAnother: async () => new SQLiteStore({ path: file.path, clock }),
     async reset() {
-      raw.exec('DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters; DELETE FROM revocations;');
+      raw.exec(
+        'DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters; DELETE FROM revocations;',
+      );
     },
     async close() {
       raw.close();

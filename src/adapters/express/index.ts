@@ -32,6 +32,11 @@ declare global {
 export interface KeycardExpressOptions {
   /** Refuse cookie-authenticated unsafe requests from other sites with 403 (default true). */
   checkOrigin?: boolean;
+  /**
+   * Require a CSRF token (`X-CSRF-Token` header, or a `_csrf` field when a body parser runs before this
+   * middleware) on cookie-authenticated unsafe browser requests (default true). Logins check it anyway.
+   */
+  checkCSRF?: boolean;
 }
 
 /** The RequestInfo core needs; `secure` and `ip` follow Express's "trust proxy" setting. */
@@ -90,6 +95,7 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
     );
   }
   const checkOrigin = options.checkOrigin ?? true;
+  const checkCSRF = options.checkCSRF ?? true;
   return (req: Request, res: Response, next: NextFunction) => {
     const context = keycard.createContext(requestInfo(req), (header) => {
       res.append('Set-Cookie', header);
@@ -111,6 +117,19 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
         });
         next(new KeycardError('cross_site_request', 'cross-site request refused'));
         return;
+      }
+      // The token comes from the X-CSRF-Token header, or a `_csrf` field when a body parser ran first.
+      const header = req.headers['x-csrf-token'];
+      const field = (req.body as Record<string, unknown> | undefined)?._csrf;
+      context.submittedCSRFToken =
+        typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;
+      if (checkCSRF && context.cookieAuthenticated) {
+        try {
+          context.requireCSRF();
+        } catch (error) {
+          next(error);
+          return;
+        }
       }
       next();
     }, next);

@@ -39,6 +39,11 @@ export interface KeycardFastifyOptions {
    */
   checkOrigin?: boolean;
   /**
+   * Require a CSRF token (`X-CSRF-Token` header or `_csrf` body field) on cookie-authenticated unsafe
+   * browser requests (default true). Logins check it in any case (login CSRF).
+   */
+  checkCSRF?: boolean;
+  /**
    * Install an error handler that sends keycard's errors as `{"error": {code, message}}` (default true);
    * other errors go on to Fastify's default handler. Set false when you format errors yourself (use
    * `sendKeycardError`).
@@ -74,6 +79,7 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     throw new KeycardError('invalid_configuration', 'keycardFastify needs { keycard: createKeycard({...}) }');
   }
   const checkOrigin = options.checkOrigin ?? true;
+  const checkCSRF = options.checkCSRF ?? true;
   app.decorateRequest('auth', null as unknown as AuthContext);
   app.decorateRequest('session', null as unknown as SessionObject);
 
@@ -83,6 +89,8 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     });
     request.auth = context;
     request.session = context.data;
+    const header = request.headers['x-csrf-token'];
+    if (typeof header === 'string') context.submittedCSRFToken = header;
     await context.load();
     if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
       keycard.emit({
@@ -99,6 +107,14 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     }
   };
   app.addHook('onRequest', load);
+  // After the body is parsed, so a form's `_csrf` field can be read: cookie-authenticated unsafe browser
+  // requests need a CSRF token bound to their login.
+  app.addHook('preHandler', async (request) => {
+    const context = request.auth;
+    if (!context) return;
+    context.submittedCSRFToken ??= csrfFromBody(request.body);
+    if (checkCSRF && context.cookieAuthenticated) context.requireCSRF();
+  });
   if (options.errorHandler ?? true) {
     app.setErrorHandler((error, _request, reply) => {
       if (isKeycardError(error)) return sendKeycardError(reply, error);
@@ -116,6 +132,13 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
 (plugin as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'keycard';
 
 export const keycardFastify: (app: FastifyInstance, options: KeycardFastifyOptions) => Promise<void> = plugin;
+
+/** The `_csrf` field of a parsed form or JSON body, if any. */
+export function csrfFromBody(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const value = (body as Record<string, unknown>)._csrf;
+  return typeof value === 'string' ? value : undefined;
+}
 
 function unauthenticated(request: FastifyRequest): KeycardError {
   const message =

@@ -7,11 +7,19 @@
  * The strategy's work is done by a `RequestFlow` (session/flow.ts, jwt/flow.ts); this class is the
  * stable surface adapters and applications use.
  */
+import { readCookie } from '../cookies/parse.js';
+import { serializeCookie } from '../cookies/serialize.js';
+import { csrfCookiePolicy } from '../csrf/cookie.js';
+import { needsCSRFToken } from '../csrf/policy.js';
+import { createCSRFToken, verifyCSRFToken } from '../csrf/token.js';
+import { KeycardError } from '../errors.js';
+import type { EventEmitter } from '../events.js';
 import { checkRequestOrigin, type OriginVerdict } from '../http/origin.js';
 import type { RequestInfo } from '../http/request.js';
 import type { JWTClaims } from '../jwt/verify.js';
 import type { ResolvedOptions } from '../options.js';
 import type { AuthUser, SessionRecord } from '../store.js';
+import { generateId } from '../tokens.js';
 import { createSessionObject, type SessionObject } from './session-object.js';
 
 /** Why a request is not authenticated although it carried a credential. */
@@ -58,6 +66,7 @@ export interface RequestFlow {
 export interface ContextDependencies {
   options: ResolvedOptions;
   createFlow(context: AuthContext, setCookie: (header: string) => void): RequestFlow;
+  emit: EventEmitter;
 }
 
 export class AuthContext {
@@ -75,16 +84,87 @@ export class AuthContext {
   cookieAuthenticated = false;
   /** Tokens issued by this request's login or refresh, for the response body (header transport). */
   tokens: IssuedTokens | null = null;
+  /**
+   * The CSRF token the request submitted (`X-CSRF-Token` header or `_csrf` form field), set by the
+   * adapter before the handler runs.
+   */
+  submittedCSRFToken: string | undefined = undefined;
   readonly data: SessionObject;
   readonly request: RequestInfo;
   private readonly options: ResolvedOptions;
   private readonly flow: RequestFlow;
+  private readonly setCookie: (header: string) => void;
+  private readonly emit: EventEmitter;
+  private preLoginBinding: string | null | undefined;
 
   constructor(deps: ContextDependencies, request: RequestInfo, setCookie: (header: string) => void) {
     this.options = deps.options;
     this.request = request;
+    this.setCookie = setCookie;
+    this.emit = deps.emit;
     this.data = createSessionObject(this);
     this.flow = deps.createFlow(this, setCookie);
+  }
+
+  /** True when credentials travel in cookies (session strategy, or token strategies' cookie transport). */
+  get usesCookies(): boolean {
+    return this.options.jwt === null || this.options.jwt.transport === 'cookie';
+  }
+
+  /**
+   * A CSRF token for this request's login — or, before login, for a random id kept in an HttpOnly
+   * cookie (set here when missing) — to put in a form's `_csrf` field or an `X-CSRF-Token` header.
+   */
+  csrfToken(): string {
+    return createCSRFToken(this.options.csrf.secrets[0] as Buffer, this.csrfBinding(true) as string);
+  }
+
+  /**
+   * Refuses (403 `csrf_rejected`) an unsafe browser request whose credentials travel in cookies unless
+   * it carries a valid token bound to its login (or, before login, to its pre-login cookie). Requests
+   * without `Origin`/`Sec-Fetch-Site` come from no browser page and pass.
+   */
+  requireCSRF(): void {
+    if (!this.options.csrf.enabled || !this.usesCookies || !needsCSRFToken(this.request)) return;
+    const token = this.submittedCSRFToken;
+    const binding = this.csrfBinding(false);
+    if (token !== undefined && binding !== null && verifyCSRFToken(this.options.csrf.secrets, binding, token))
+      return;
+    const reason = token === undefined ? 'missing_token' : 'invalid_token';
+    this.emit({
+      type: 'csrf_rejected',
+      reason,
+      method: this.request.method,
+      userId: this.user?.id ?? null,
+      sessionId: this.loginId,
+      ip: this.request.ip,
+      userAgent: this.request.header('user-agent') ?? null,
+    });
+    throw new KeycardError(
+      'csrf_rejected',
+      token === undefined
+        ? 'this request needs a CSRF token (X-CSRF-Token header or _csrf field; GET /auth/csrf gives one)'
+        : 'the CSRF token is invalid for this login; fetch a new one from GET /auth/csrf',
+    );
+  }
+
+  /** The value tokens are bound to: the cookie-borne login's id, else the pre-login cookie's id. */
+  private csrfBinding(create: boolean): string | null {
+    if (this.cookieAuthenticated && this.loginId) return `login:${this.loginId}`;
+    if (this.preLoginBinding === undefined) {
+      const read = readCookie(
+        this.request.header('cookie'),
+        csrfCookiePolicy(this.options, this.request).name,
+      );
+      this.preLoginBinding =
+        read.status === 'present' && /^[A-Za-z0-9_-]{22}$/.test(read.value) ? read.value : null;
+    }
+    if (this.preLoginBinding === null && create) {
+      this.preLoginBinding = generateId();
+      const policy = csrfCookiePolicy(this.options, this.request);
+      this.setCookie(serializeCookie(policy.name, this.preLoginBinding, policy.attributes));
+    }
+    return this.preLoginBinding === null ? null : `pre:${this.preLoginBinding}`;
   }
 
   /** The login's id (the JWT `sid`, or the session id), or null. */
@@ -107,6 +187,13 @@ export class AuthContext {
    * unless `allowCrossSite`.
    */
   login(user: AuthUser, options: LoginOptions = {}): Promise<SessionRecord> {
+    if (!options.allowCrossSite) {
+      // Login CSRF: first the Origin / Sec-Fetch-Site check, then a browser login needs a token bound to
+      // its pre-login cookie (or its current login).
+      if (this.checkOrigin() === 'cross_site')
+        throw new KeycardError('cross_site_request', 'cross-site login refused');
+      this.requireCSRF();
+    }
     return this.flow.login(user, options);
   }
 

@@ -14,10 +14,10 @@ import { readCookie } from '../cookies/parse.js';
 import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
+import type { RevocationMonitor } from '../revocation/monitor.js';
 import { eventContext } from '../session/flow.js';
 import type { SessionManager } from '../session/manager.js';
 import type { AuthUser, SessionRecord } from '../store.js';
-import type { RevocationMonitor } from '../revocation/monitor.js';
 import { clearTokenCookie, setTokenCookie, type TokenCookies, tokenCookies } from './cookies.js';
 import { type IssuedLogin, type TokenService, userFromClaims } from './tokens.js';
 

@@ -177,7 +177,9 @@ export function createSessionManager(
     },
     async destroyAllForUser(userId, options = {}) {
       if (!revocation) return store.deleteUserSessions(userId, options);
-      const ids = (await store.listUserSessions(userId)).map((s) => s.id).filter((id) => id !== options.exceptId);
+      const ids = (await store.listUserSessions(userId))
+        .map((s) => s.id)
+        .filter((id) => id !== options.exceptId);
       const count = await store.deleteUserSessions(userId, options);
       await record('login', ids);
       if (options.exceptId === undefined) await record('user', [userId]);

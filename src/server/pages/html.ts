@@ -41,6 +41,13 @@ export interface PageOptions {
   body: SafeHTML;
   /** Shown in the header when someone is signed in. */
   username?: string | null;
+  /** The CSRF token every form of the page carries. */
+  csrfToken?: string;
+}
+
+/** The hidden field that carries a page's CSRF token in each of its forms. */
+export function csrfField(token: string | undefined): SafeHTML {
+  return token ? html`<input type="hidden" name="_csrf" value="${token}">` : { html: '' };
 }
 
 export function page(options: PageOptions): string {
@@ -58,7 +65,7 @@ export function page(options: PageOptions): string {
   ${
     options.username
       ? html`<nav><a href="/account">${options.username}</a>
-      <form method="post" action="/auth/logout"><button class="link">Sign out</button></form></nav>`
+      <form method="post" action="/auth/logout">${csrfField(options.csrfToken)}<button class="link">Sign out</button></form></nav>`
       : ''
   }
 </header>

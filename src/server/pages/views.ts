@@ -1,8 +1,9 @@
 /** The server's pages: sign in, my sessions, user admin, and errors. */
 import type { AuthUser, PublicUser, SessionRecord } from 'keycard';
-import { ago, html, page } from './html.js';
+import { ago, csrfField, html, page } from './html.js';
 
 export interface LoginView {
+  csrfToken: string;
   error?: string;
   username?: string;
   /** When there are no users yet, the command that creates the first admin. */
@@ -22,6 +23,7 @@ export function loginPage(view: LoginView): string {
   }
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
   <form method="post" action="/auth/login">
+    ${csrfField(view.csrfToken)}
     <label for="username">Username</label>
     <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}" autofocus>
     <label for="password">Password</label>
@@ -33,6 +35,7 @@ export function loginPage(view: LoginView): string {
 }
 
 export interface AccountView {
+  csrfToken: string;
   user: AuthUser;
   sessions: SessionRecord[];
   currentSessionId: string;
@@ -56,14 +59,15 @@ export function accountPage(view: AccountView): string {
   <td>${ago(session.lastActiveAt, view.now)}</td>
   <td>${
     session.id === view.currentSessionId
-      ? html`<form method="post" action="/auth/logout"><button class="secondary">Sign out</button></form>`
-      : html`<form method="post" action="/auth/sessions/${session.id}/revoke"><button class="danger">Revoke</button></form>`
+      ? html`<form method="post" action="/auth/logout">${csrfField(view.csrfToken)}<button class="secondary">Sign out</button></form>`
+      : html`<form method="post" action="/auth/sessions/${session.id}/revoke">${csrfField(view.csrfToken)}<button class="danger">Revoke</button></form>`
   }</td>
 </tr>`,
   );
   return page({
     title: 'Your account',
     username: view.user.username,
+    csrfToken: view.csrfToken,
     body: html`<section class="card">
   <h1>Signed in as ${view.user.username}</h1>
   <p class="muted">Role: ${view.user.role}${view.user.role === 'admin' ? html` · <a href="/admin">Manage users</a>` : ''}</p>
@@ -77,7 +81,7 @@ export function accountPage(view: AccountView): string {
   </table>
   ${
     view.sessions.length > 1
-      ? html`<div class="actions"><form method="post" action="/auth/logout-all">
+      ? html`<div class="actions"><form method="post" action="/auth/logout-all">${csrfField(view.csrfToken)}
     <input type="hidden" name="keepCurrent" value="true"><button class="danger">Sign out all other sessions</button></form></div>`
       : ''
   }
@@ -86,6 +90,7 @@ export function accountPage(view: AccountView): string {
 }
 
 export interface AdminView {
+  csrfToken: string;
   user: AuthUser;
   users: PublicUser[];
   next: string | null;
@@ -103,14 +108,15 @@ export function adminPage(view: AdminView): string {
     user.id === view.user.id
       ? html`<span class="muted">you</span>`
       : user.blocked
-        ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock"><button class="secondary">Unblock</button></form>`
-        : html`<form method="post" action="/auth/admin/users/${user.id}/block"><button class="danger">Block</button></form>`
+        ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
+        : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
   }</td>
 </tr>`,
   );
   return page({
     title: 'Users',
     username: view.user.username,
+    csrfToken: view.csrfToken,
     body: html`<section class="card">
   <h1>Users</h1>
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
@@ -124,6 +130,7 @@ export function adminPage(view: AdminView): string {
 <section class="card">
   <h2>Add a user</h2>
   <form method="post" action="/auth/admin/users">
+    ${csrfField(view.csrfToken)}
     <label for="new-username">Username</label>
     <input id="new-username" name="username" type="text" required maxlength="256" autocomplete="off">
     <label for="new-password">Password</label>
@@ -136,10 +143,16 @@ export function adminPage(view: AdminView): string {
   });
 }
 
-export function errorPage(status: number, message: string, username?: string | null): string {
+export function errorPage(
+  status: number,
+  message: string,
+  username?: string | null,
+  csrfToken?: string,
+): string {
   return page({
     title: `Error ${status}`,
     username,
+    csrfToken,
     body: html`<section class="card narrow"><h1>${status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Something went wrong'}</h1>
   <p>${message}</p><p><a href="/">Back to the start</a></p></section>`,
   });

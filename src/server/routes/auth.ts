@@ -45,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
         return reply
           .code(error.status)
           .type('text/html; charset=utf-8')
-          .send(loginPage({ error: error.message, username }));
+          .send(loginPage({ csrfToken: context.csrfToken(), error: error.message, username }));
       }
       throw error;
     }
@@ -56,9 +56,15 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
         session: toPublicSession(result.session, result.session.id),
         // Header transport: the tokens, in OAuth 2.0's token-response shape (RFC 6749 §5.1).
         ...context.tokens,
+        // Cookie transports: the CSRF token for the new login (the pre-login one no longer applies).
+        ...(context.usesCookies ? { csrf_token: context.csrfToken() } : {}),
       },
     });
   });
+
+  // A CSRF token for single-page apps: send it back as X-CSRF-Token on unsafe requests. Before login it is
+  // bound to a pre-login cookie set here; after login, fetch a new one (or use csrf_token from the login).
+  app.get('/auth/csrf', async (request) => ({ token: request.auth.csrfToken() }));
 
   app.post('/auth/refresh', async (request, reply) => {
     const body = request.body === undefined ? {} : bodyObject(request, 'refresh_token');

@@ -2,7 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { RevocationMonitor, Store } from 'keycard';
 
-export function registerHealthRoutes(app: FastifyInstance, store: Store, revocations: RevocationMonitor | null): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  store: Store,
+  revocations: RevocationMonitor | null,
+): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {

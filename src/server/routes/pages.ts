@@ -22,18 +22,27 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     }
     if (request.auth.user) return reply.redirect('/account', 303);
     const noUsers = (await keycard.users.count()) === 0;
-    return reply
-      .type(html)
-      .send(loginPage({ firstAdminCommand: noUsers ? options.firstAdminCommand : null }));
+    return reply.type(html).send(
+      loginPage({
+        csrfToken: request.auth.csrfToken(),
+        firstAdminCommand: noUsers ? options.firstAdminCommand : null,
+      }),
+    );
   });
 
   app.get('/account', async (request, reply) => {
-    const { user, session } = request.auth;
-    if (!user || !session) return reply.redirect('/login', 303);
+    const { user, loginId } = request.auth;
+    if (!user || !loginId) return reply.redirect('/login', 303);
     const sessions = await keycard.sessions.listForUser(user.id);
-    return reply
-      .type(html)
-      .send(accountPage({ user, sessions, currentSessionId: session.id, now: keycard.options.clock.now() }));
+    return reply.type(html).send(
+      accountPage({
+        csrfToken: request.auth.csrfToken(),
+        user,
+        sessions,
+        currentSessionId: loginId,
+        now: keycard.options.clock.now(),
+      }),
+    );
   });
 
   app.get('/admin', async (request, reply) => {
@@ -43,10 +52,12 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
       return reply
         .code(403)
         .type(html)
-        .send(errorPage(403, 'This page is for administrators.', user.username));
+        .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
     const page = await listUsersPage(keycard, request.query);
-    return reply.type(html).send(adminPage({ user, users: page.users, next: page.next }));
+    return reply
+      .type(html)
+      .send(adminPage({ csrfToken: request.auth.csrfToken(), user, users: page.users, next: page.next }));
   });
 }
 

@@ -266,10 +266,15 @@ export class MemoryStore implements Store {
   }
 
   async listRevocations(now: number): Promise<RevocationRecord[]> {
-    return [...this.revocations.values()].filter((record) => record.expiresAt > now).map((record) => ({ ...record }));
+    return [...this.revocations.values()]
+      .filter((record) => record.expiresAt > now)
+      .map((record) => ({ ...record }));
   }
 
-  async isRevoked(query: { loginId: string; userId: string; issuedAt: number }, now: number): Promise<boolean> {
+  async isRevoked(
+    query: { loginId: string; userId: string; issuedAt: number },
+    now: number,
+  ): Promise<boolean> {
     const login = this.revocations.get(`login:${query.loginId}`);
     if (login && login.expiresAt > now) return true;
     const user = this.revocations.get(`user:${query.userId}`);

@@ -211,8 +211,12 @@ function prepareStatements(db: Database.Database) {
     deleteCounter: db.prepare('DELETE FROM counters WHERE key = ?'),
     pruneCounters: db.prepare('DELETE FROM counters WHERE reset_at <= ?'),
     insertRevocation: db.prepare('INSERT INTO revocations (kind, id, at, expires_at) VALUES (?, ?, ?, ?)'),
-    listRevocations: db.prepare('SELECT kind, id, at, expires_at FROM revocations WHERE expires_at > ? ORDER BY seq'),
-    revocationsAfter: db.prepare('SELECT seq, kind, id, at, expires_at FROM revocations WHERE seq > ? ORDER BY seq'),
+    listRevocations: db.prepare(
+      'SELECT kind, id, at, expires_at FROM revocations WHERE expires_at > ? ORDER BY seq',
+    ),
+    revocationsAfter: db.prepare(
+      'SELECT seq, kind, id, at, expires_at FROM revocations WHERE seq > ? ORDER BY seq',
+    ),
     lastRevocation: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM revocations'),
     isRevoked: db.prepare(
       `SELECT 1 FROM revocations WHERE expires_at > @now
@@ -509,9 +513,17 @@ export class SQLiteStore implements Store {
     return rows.map(toRevocation);
   }
 
-  async isRevoked(query: { loginId: string; userId: string; issuedAt: number }, now: number): Promise<boolean> {
+  async isRevoked(
+    query: { loginId: string; userId: string; issuedAt: number },
+    now: number,
+  ): Promise<boolean> {
     const row = this.run(() =>
-      this.statements.isRevoked.get({ now, login: query.loginId, user: query.userId, issued: query.issuedAt }),
+      this.statements.isRevoked.get({
+        now,
+        login: query.loginId,
+        user: query.userId,
+        issued: query.issuedAt,
+      }),
     );
     return row !== undefined;
   }
@@ -526,7 +538,9 @@ export class SQLiteStore implements Store {
     let up = true;
     const poll = () => {
       try {
-        const rows = this.run(() => this.statements.revocationsAfter.all(last) as (RevocationRow & { seq: number })[]);
+        const rows = this.run(
+          () => this.statements.revocationsAfter.all(last) as (RevocationRow & { seq: number })[],
+        );
         if (!up) {
           up = true;
           listener.status('up');

@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RevocationList } from '../../../src/core/revocation/list.js';
 import { type FeedState, RevocationMonitor } from '../../../src/core/revocation/monitor.js';
-import type { RevocationListener, RevocationRecord, RevocationSubscription } from '../../../src/core/store.js';
+import type {
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
+} from '../../../src/core/store.js';
 import { MemoryStore } from '../../../src/stores/memory/index.js';
 import { ManualClock } from '../../helpers/clock.js';
 import { countingStore } from '../../helpers/counting-store.js';
@@ -104,7 +108,10 @@ describe('RevocationMonitor', () => {
     await until(() => monitor.feedState === 'synced', 'resynced');
     assert.equal(monitor.check('gap', 'u', 0), true, 'the reload brought the missed revocation');
     assert.equal(states.at(-1), 'synced');
-    assert.ok(states.indexOf('synced') < states.lastIndexOf('unsynced'), 'synced, then unsynced by the cut, then synced');
+    assert.ok(
+      states.indexOf('synced') < states.lastIndexOf('unsynced'),
+      'synced, then unsynced by the cut, then synced',
+    );
     await monitor.close();
   });
 
@@ -119,7 +126,10 @@ describe('RevocationMonitor', () => {
       const { storeUnavailable } = await import('../../../src/core/errors.js');
       throw storeUnavailable('memory', new Error('down'));
     };
-    await assert.rejects(Promise.resolve(monitor.check('s', 'u', 0)), (error: Error & { code?: string }) => error.code === 'store_unavailable');
+    await assert.rejects(
+      Promise.resolve(monitor.check('s', 'u', 0)),
+      (error: Error & { code?: string }) => error.code === 'store_unavailable',
+    );
     await monitor.close();
   });
 
