@@ -24,7 +24,10 @@ function percentile(sorted: number[], p: number): number {
 
 async function measure(name: string, url: string, trials: number): Promise<PropagationResult> {
   const store: Store = await openStore(url);
-  const keycard = createKeycard({ store, passwords: { argon2: { memoryKiB: 1024, iterations: 1, parallelism: 1 } } });
+  const keycard = createKeycard({
+    store,
+    passwords: { argon2: { memoryKiB: 1024, iterations: 1, parallelism: 1 } },
+  });
   await keycard.users.create({ username: 'alice', password: 'alice-password' });
   const cluster = await startCluster(3, url, ['--preset', 'spa']);
   const [a, b, c] = cluster.instances.map((instance) => instance.url) as [string, string, string];
@@ -42,7 +45,8 @@ async function measure(name: string, url: string, trials: number): Promise<Propa
       const onB = copy(b);
       const onC = copy(c);
       const sid = (await onA.get('/auth/me')).json.session.id as string;
-      for (const client of [onA, onB]) if ((await client.get('/auth/verify')).status !== 200) throw new Error('not signed in');
+      for (const client of [onA, onB])
+        if ((await client.get('/auth/verify')).status !== 200) throw new Error('not signed in');
       const revoked = await onC.delete(`/auth/sessions/${sid}`);
       const t0 = performance.now();
       if (revoked.status !== 200) throw new Error(`revoke failed: ${revoked.status}`);
@@ -63,10 +67,18 @@ async function measure(name: string, url: string, trials: number): Promise<Propa
     await store.close();
   }
   const sorted = [...delays].sort((x, y) => x - y);
-  return { store: name, trials: delays.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 };
+  return {
+    store: name,
+    trials: delays.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? 0,
+  };
 }
 
-export async function runPropagationBench(trials = Number(process.env.BENCH_TRIALS ?? 100)): Promise<PropagationResult[]> {
+export async function runPropagationBench(
+  trials = Number(process.env.BENCH_TRIALS ?? 100),
+): Promise<PropagationResult[]> {
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -84,7 +96,10 @@ export async function runPropagationBench(trials = Number(process.env.BENCH_TRIA
 
 export function formatPropagation(results: PropagationResult[]): string {
   const lines = ['| store | trials | p50 ms | p99 ms | max ms |', '|---|---:|---:|---:|---:|'];
-  for (const r of results) lines.push(`| ${r.store} | ${r.trials} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} |`);
+  for (const r of results)
+    lines.push(
+      `| ${r.store} | ${r.trials} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} |`,
+    );
   return lines.join('\n');
 }
 
