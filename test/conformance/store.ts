@@ -438,6 +438,31 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         assert.equal(successors.size, 1, 'every racing caller is pointed at the one successor');
         assert.ok(await store.getSession(login.id));
       });
+
+      // guards: successors are derived from the presented token, so racing callers offer the same one
+      test('concurrent rotations offering the same successor leave that successor usable', async () => {
+        const login = sessionFixture(clock);
+        await store.createSession(login);
+        const first = token(login.id);
+        await store.createRefreshToken(first);
+        const successor = token(login.id);
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => rotate(first.id, { ...successor })),
+        );
+        assert.equal(results.filter((result) => result.status === 'rotated').length, 1);
+        assert.ok(
+          results.every(
+            (result) =>
+              result.status === 'rotated' ||
+              (result.status === 'grace' && result.successorId === successor.id),
+          ),
+        );
+        assert.equal(
+          (await rotate(successor.id, token(login.id))).status,
+          'rotated',
+          'the successor is current',
+        );
+      });
     });
 
     describe('counters', () => {

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { parseKeyFile, rotateKeyFile, writeKeyFile } from '../../src/server/keys.js';
+import { openStore } from '../../src/stores/url.js';
 import { ManualClock } from '../helpers/clock.js';
 import { Client, parseSetCookie, request } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { POSTGRES_URL, REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -335,3 +337,49 @@ describe('server: jwt key file in production', () => {
     );
   });
 });
+
+// guards: the refresh race between two tabs, on every store the server ships with
+for (const [name, url] of [
+  ['memory', 'memory:'],
+  ['redis', `${REDIS_URL}/?prefix=${uniqueName('kcjwt')}`],
+  ['postgres', `${POSTGRES_URL}?schema=${uniqueName('kcjwt')}`],
+] as const) {
+  describe(`server: refresh race on ${name}`, () => {
+    let server: TestServer | undefined;
+    let skip: string | undefined;
+
+    before(async () => {
+      if (name !== 'memory') {
+        skip = await serviceSkipReason(name, async () => (await openStore(url)).close());
+        if (skip) return;
+      }
+      server = await startTestServer({ storeURL: url, flags: { preset: 'api' } });
+      await server.keycard.users.create({ username: 'tabs', password: 'tabs-password' });
+    });
+    after(async () => {
+      await server?.close();
+    });
+
+    test('eight concurrent refreshes with one token all succeed with the same successor', async (t) => {
+      if (skip || !server) return t.skip(skip);
+      const url = server.url;
+      const login = await request(url, 'POST', '/auth/login', {
+        json: { username: 'tabs', password: 'tabs-password' },
+      });
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          request(url, 'POST', '/auth/refresh', { json: { refresh_token: login.json.refresh_token } }),
+        ),
+      );
+      assert.deepEqual(
+        responses.map((response) => response.status),
+        Array(8).fill(200),
+      );
+      assert.equal(new Set(responses.map((response) => response.json.refresh_token)).size, 1);
+      const next = await request(url, 'POST', '/auth/refresh', {
+        json: { refresh_token: responses[0]?.json.refresh_token },
+      });
+      assert.equal(next.status, 200);
+    });
+  });
+}

@@ -347,10 +347,11 @@ export class RedisStore implements Store {
         ],
       );
       const status = reply[0];
-      if (status !== 'rotated' && successorTTL > 0) {
-        // Not issued after all; the pointer would expire anyway, and points at nothing meanwhile.
-        await this.client.del(successorPointer).catch(() => undefined);
-      }
+      // The pointer is left in place whatever the outcome: successors are derived from the token they
+      // replace, so every racing caller writes the same pointer for the same successor, and deleting it on
+      // a lost race would orphan the successor the winner issued. A pointer to a successor that was never
+      // stored leads nowhere (its record is absent) and expires with its TTL; pointers are only written
+      // for tokens that exist, so their number is bounded.
       const login = parseSession(loginId, (reply[1] ?? null) as HashReply | null);
       if (!login) return { status: 'invalid' };
       if (status === 'rotated') return { status, login };
