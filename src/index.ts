@@ -9,6 +9,16 @@ export {
   type SessionObject,
 } from './core/auth/context.js';
 export { RESERVED_DATA_KEYS } from './core/auth/session-object.js';
+export {
+  CLIENT_TOKEN_TYPE,
+  type ClientAuthentication,
+  type ClientOptions,
+  type ClientService,
+  type ClientTokenResult,
+  checkScopes,
+  type PublicClient,
+  toPublicClient,
+} from './core/clients/service.js';
 export { type Clock, systemClock } from './core/clock.js';
 export {
   type CookieRead,
@@ -92,6 +102,9 @@ export { applyPatch } from './core/session/data.js';
 export type { SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
 export type {
   AuthUser,
+  ClientRecord,
+  ClientStore,
+  ClientUpdate,
   CounterStore,
   CounterValue,
   DataPatch,

@@ -4,7 +4,7 @@
  * verifies every Bearer token locally.
  */
 import express from 'express';
-import { createVerifier, type Verifier, verifyExpress } from 'keycard/verify';
+import { createVerifier, requireScopeExpress, type Verifier, verifyExpress } from 'keycard/verify';
 
 export interface OrdersServiceOptions {
   /** The auth service's JWKS, e.g. http://localhost:3000/.well-known/jwks.json */
@@ -18,18 +18,37 @@ export interface OrdersServiceOptions {
   revocations?: string;
 }
 
-export function createOrdersService(options: OrdersServiceOptions): express.Express & { verifier: Verifier } {
+export function createOrdersService(
+  options: OrdersServiceOptions,
+): express.Express & { verifier: Verifier; services: Verifier } {
   const verifier = createVerifier({
     jwksURL: options.jwksURL,
     issuer: options.issuer ?? 'keycard',
     audience: options.audience ?? 'keycard',
     revocations: options.revocations,
   });
+  // Other services call in with client-credentials tokens (typ client-at+jwt). They get their own
+  // verifier, so a user's token can never reach a service route, nor a service's token a user route.
+  const services = createVerifier({
+    jwksURL: options.jwksURL,
+    issuer: options.issuer ?? 'keycard',
+    audience: options.audience ?? 'keycard',
+    accept: ['client'],
+    revocations: options.revocations,
+  });
   const orders = new Map<string, { id: number; item: string }[]>();
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
-  app.use(verifyExpress(verifier)); // every route below needs a valid access token
+
+  // A daily report for the billing service: a client token with the orders:read scope.
+  app.get('/reports/orders', verifyExpress(services), requireScopeExpress('orders:read'), (_req, res) => {
+    let count = 0;
+    for (const list of orders.values()) count += list.length;
+    res.json({ orders: count, users: orders.size });
+  });
+
+  app.use(verifyExpress(verifier)); // every route below needs a user's access token
 
   app.get('/orders', (req, res) => {
     res.json({ user: req.token?.user?.username, orders: orders.get(req.token?.claims.sub ?? '') ?? [] });
@@ -59,5 +78,5 @@ export function createOrdersService(options: OrdersServiceOptions): express.Expr
     }
     res.json({ orders: Object.fromEntries(orders) });
   });
-  return Object.assign(app, { verifier });
+  return Object.assign(app, { verifier, services });
 }

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { isKeycardError } from 'keycard';
+import { clientCommand } from './commands/client.js';
 import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
@@ -19,6 +20,8 @@ Commands:
                              manage users
   sessions list|revoke       list or end a user's sessions
   keys generate|rotate|list  the key file: secrets and JWT signing keys
+  client add|list|rotate-secret|disable|enable|remove
+                             API clients (OAuth 2.0 client credentials)
   migrate                    apply the store's schema migrations (see keycard migrate --help)
 
 Run keycard <command> --help for the options of each command.`;
@@ -61,6 +64,9 @@ export async function run(args: string[], context: CLIContext): Promise<number |
         return await sessionsCommand(context, rest);
       case 'keys':
         return await keysCommand(context, rest);
+      case 'client':
+      case 'clients':
+        return await clientCommand(context, rest);
       case 'migrate':
         return await migrateCommand(context, rest);
       default:

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'account_blocked'
   | 'cross_site_request'
   | 'csrf_rejected'
+  | 'insufficient_scope'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_timeout'
@@ -46,6 +47,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   account_blocked: 403,
   cross_site_request: 403,
   csrf_rejected: 403,
+  insufficient_scope: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,

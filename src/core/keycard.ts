@@ -5,6 +5,7 @@
  */
 
 import { AuthContext, type RequestFlow } from './auth/context.js';
+import { type ClientService, createClientService } from './clients/service.js';
 import { KeycardError } from './errors.js';
 import { createEmitter, type EventEmitter } from './events.js';
 import type { RequestInfo } from './http/request.js';
@@ -42,6 +43,11 @@ export interface Keycard {
   readonly throttle: Throttle | null;
   /** The revocation feed's monitor (hybrid strategy); null otherwise. */
   readonly revocations: RevocationMonitor | null;
+  /**
+   * API clients and client-credentials tokens (issuing tokens needs a signing key: `jwt.keys`, or
+   * `clients.keys` for the session strategy).
+   */
+  readonly clients: ClientService;
   /** Stops background work (the revocation feed). The store is the caller's to close. */
   close(): Promise<void>;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
@@ -94,6 +100,16 @@ export function createKeycard(input: KeycardOptions): Keycard {
   });
   const tokens = options.jwt ? createTokenService(store, options.jwt, clock) : null;
   const throttle = options.throttle ? createThrottle(store, options.throttle, clock) : null;
+  const clientKeys = input.clients?.keys ?? options.jwt?.keys;
+  const clients = createClientService({
+    store,
+    keys: clientKeys ?? null,
+    clock,
+    issuer: options.jwt?.issuer ?? input.clients?.issuer ?? 'keycard',
+    audience: options.jwt?.audience ?? input.clients?.audience ?? 'keycard',
+    leewaySeconds: options.jwt?.leewaySeconds ?? 10,
+    options: input.clients,
+  });
   const createFlow = tokens
     ? (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
         new TokenFlow({ options, tokens, sessions, emit, revocations: monitor }, context, setCookie)
@@ -113,6 +129,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     emit,
     tokens,
     throttle,
+    clients,
     revocations: monitor,
     async close() {
       await monitor?.close();

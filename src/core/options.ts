@@ -3,11 +3,13 @@
  * Everything is validated here, at construction, with messages that say what to do.
  */
 import { randomBytes } from 'node:crypto';
+import type { ClientOptions } from './clients/service.js';
 import { type Clock, systemClock } from './clock.js';
 import type { SameSite } from './cookies/serialize.js';
 import { type Duration, parseDuration } from './duration.js';
 import { configurationError } from './errors.js';
 import type { AuthEvent } from './events.js';
+import type { KeySet } from './jwt/keys.js';
 import {
   type JWTDefaults,
   type JWTOptions,
@@ -44,6 +46,11 @@ export interface KeycardOptions {
    * bytes, newest first) sign them; every instance must share them. Default: random per process.
    */
   csrf?: { enabled?: boolean; secrets?: Buffer[] };
+  /**
+   * API clients (client credentials). Their tokens are signed with `jwt.keys` for the token strategies,
+   * or with `keys` here (the session strategy has none of its own).
+   */
+  clients?: ClientOptions & { keys?: KeySet; issuer?: string; audience?: string };
   /** Hybrid strategy: the revocation feed's hooks and timings. */
   revocation?: {
     onStateChange?: (state: 'starting' | 'synced' | 'unsynced' | 'closed') => void;

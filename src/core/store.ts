@@ -215,7 +215,56 @@ export interface RevocationStore {
   subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription>;
 }
 
-export interface Store extends SessionStore, UserStore, RefreshTokenStore, CounterStore, RevocationStore {
+/**
+ * An API client (OAuth 2.0 client credentials). Its secret is 256 random bits, stored only as SHA-256
+ * (like session tokens: a secret that cannot be guessed needs no slow hash, and a leaked database yields
+ * nothing usable). During a rotation's overlap the previous secret keeps working until
+ * `previousSecretExpiresAt`.
+ */
+export interface ClientRecord {
+  /** The client_id, public. */
+  id: string;
+  name: string;
+  /** Scopes the client may request. */
+  scopes: string[];
+  secretHash: string;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
+  /** Incremented by every rotation; tokens carry it, so one generation's tokens can be revoked. */
+  generation: number;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientUpdate {
+  name?: string;
+  scopes?: string[];
+  secretHash?: string;
+  previousSecretHash?: string | null;
+  previousSecretExpiresAt?: number | null;
+  generation?: number;
+  disabled?: boolean;
+  updatedAt: number;
+}
+
+export interface ClientStore {
+  createClient(client: ClientRecord): Promise<void>;
+  getClient(id: string): Promise<ClientRecord | null>;
+  /** Clients by id, ascending; pass the last id seen as `after` for the next page. */
+  listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]>;
+  /** The updated record, or null if there is no such client. */
+  updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null>;
+  deleteClient(id: string): Promise<boolean>;
+}
+
+export interface Store
+  extends SessionStore,
+    UserStore,
+    RefreshTokenStore,
+    CounterStore,
+    RevocationStore,
+    ClientStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

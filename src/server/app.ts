@@ -24,6 +24,7 @@ import { createErrorHandler } from './errors.js';
 import { buildKeySet, loadServerKeys, parseKeyFile, type ServerKeys } from './keys.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerClientRoutes } from './routes/clients.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerAssetRoutes, registerPageRoutes } from './routes/pages.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -182,6 +183,10 @@ export async function buildServer(
     },
     // CSRF tokens are signed with the key file's secrets, so every instance accepts every other's.
     csrf: { secrets: keys.secrets },
+    // API clients' tokens are signed with the key file's signing keys (whatever the strategy).
+    clients: jwtKeys.signing
+      ? { keys: jwtKeys, issuer: config.issuer, audience: config.audience }
+      : undefined,
     revocation: {
       onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
       onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),
@@ -211,6 +216,13 @@ export async function buildServer(
     }
   }, deps.keyReloadIntervalMs ?? 5000);
   reloadTimer.unref();
+  // Rotation overlaps end on time even when no client comes to authenticate.
+  const clientTimer = setInterval(() => {
+    keycard.clients
+      ?.finalizeRotations()
+      .catch((error) => app.log.warn({ err: error }, 'cannot end client secret overlaps'));
+  }, 60_000);
+  clientTimer.unref();
 
   app.setErrorHandler(createErrorHandler(config.bodyLimitBytes));
   app.setNotFoundHandler((request) => {
@@ -238,6 +250,7 @@ export async function buildServer(
     await scope.register(keycardFastify, { keycard, errorHandler: false });
     registerAuthRoutes(scope, keycard);
     registerAdminRoutes(scope, keycard);
+    registerClientRoutes(scope, keycard);
     registerPageRoutes(scope, keycard, { firstAdminCommand: firstAdminCommand(config) });
   });
 
@@ -252,6 +265,7 @@ export async function buildServer(
       if (closed) return;
       closed = true;
       clearInterval(reloadTimer);
+      clearInterval(clientTimer);
       await app.close();
       await keycard.close();
       await store.close();

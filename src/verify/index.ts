@@ -1,6 +1,13 @@
 // keycard/verify: token verification for services that only check tokens.
 export { createRemoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from './jwks.js';
-export { type VerifiedToken, verifyBearer, verifyExpress, verifyFastify } from './middleware.js';
+export {
+  requireScopeExpress,
+  requireScopeFastify,
+  type VerifiedToken,
+  verifyBearer,
+  verifyExpress,
+  verifyFastify,
+} from './middleware.js';
 export {
   createVerifier,
   type TokenVerification,

@@ -10,8 +10,14 @@ import type { Verifier } from './verifier.js';
 
 export interface VerifiedToken {
   claims: JWTClaims;
-  /** The user, for user access tokens (null for other token types, e.g. client tokens). */
+  /** A user's access token, or an API client's (client credentials). */
+  kind: 'user' | 'client';
+  /** The user, for user access tokens; null for client tokens. */
   user: AuthUser | null;
+  /** The client, for client tokens; null for user tokens. */
+  client: { id: string } | null;
+  /** The token's scopes (client tokens carry them; user tokens have none). */
+  scopes: string[];
 }
 
 declare global {
@@ -49,7 +55,13 @@ export async function verifyBearer(
     };
   }
   const result = await verifier.verify(match[1] as string);
-  if (result.ok) return { token: { claims: result.claims, user: userFromClaims(result.claims) } };
+  if (result.ok) {
+    const { claims, kind } = result;
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+    const client =
+      kind === 'client' && typeof claims.client_id === 'string' ? { id: claims.client_id } : null;
+    return { token: { claims, kind, user: kind === 'user' ? userFromClaims(claims) : null, client, scopes } };
+  }
   if (result.code === 'jwks_unavailable') {
     return {
       error: new KeycardError('jwks_unavailable', 'the signing keys cannot be fetched; try again shortly'),
@@ -95,5 +107,56 @@ export function verifyFastify(verifier: Verifier): preHandlerHookHandler {
       .code(outcome.error.status)
       .header('www-authenticate', outcome.challenge)
       .send(outcome.error.toJSON());
+  };
+}
+
+/** Why a verified token may not use a route; null when it may. */
+function missingScopes(token: VerifiedToken | undefined, scopes: string[]): KeycardError | null {
+  if (!token)
+    return new KeycardError('unauthenticated', 'send an access token: Authorization: Bearer <token>');
+  const missing = scopes.filter((scope) => !token.scopes.includes(scope));
+  return missing.length === 0
+    ? null
+    : new KeycardError('insufficient_scope', `this needs the scope ${missing.join(' ')}`);
+}
+
+const scopeChallenge = (scopes: string[]) => `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"`;
+
+function checkScopeList(scopes: string[]): void {
+  if (
+    scopes.length === 0 ||
+    scopes.some((scope) => typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope))
+  ) {
+    throw new KeycardError('invalid_configuration', 'requireScope needs scope names such as orders:read');
+  }
+}
+
+/**
+ * Express: after `verifyExpress`, refuse tokens without every one of `scopes` — 403 with an RFC 6750
+ * `insufficient_scope` challenge. User tokens carry no scopes, so a scope-guarded route is client-only.
+ */
+export function requireScopeExpress(...scopes: string[]): RequestHandler {
+  checkScopeList(scopes);
+  return (req, res, next) => {
+    const error = missingScopes(req.token, scopes);
+    if (!error) return next();
+    res.setHeader(
+      'www-authenticate',
+      error.code === 'insufficient_scope' ? scopeChallenge(scopes) : 'Bearer',
+    );
+    res.status(error.status).json(error.toJSON());
+  };
+}
+
+/** Fastify: `{ preHandler: [verifyFastify(verifier), requireScopeFastify('orders:read')] }`. */
+export function requireScopeFastify(...scopes: string[]): preHandlerHookHandler {
+  checkScopeList(scopes);
+  return async (request, reply) => {
+    const error = missingScopes(request.token, scopes);
+    if (!error) return;
+    return reply
+      .code(error.status)
+      .header('www-authenticate', error.code === 'insufficient_scope' ? scopeChallenge(scopes) : 'Bearer')
+      .send(error.toJSON());
   };
 }

@@ -6,6 +6,7 @@
 import {
   ACCESS_TOKEN_TYPE,
   type Algorithm,
+  CLIENT_TOKEN_TYPE,
   type Clock,
   configurationError,
   createKeySet,
@@ -35,7 +36,13 @@ export interface VerifierOptions {
   issuer?: string;
   /** Required `aud`. Default 'keycard'. */
   audience?: string;
-  /** Required `typ` header. Default 'at+jwt' (user access tokens). */
+  /**
+   * Which tokens to accept: user access tokens (`typ: at+jwt`) and/or API clients' tokens
+   * (`typ: client-at+jwt`, from the client-credentials grant). Default: users only — a client token can
+   * never pass where a user is expected, nor the reverse, unless a service says so here.
+   */
+  accept?: Array<'user' | 'client'>;
+  /** A custom `typ` to require instead (overrides `accept`). */
   typ?: string;
   /** Accept only these algorithms (default: whatever each key is for). */
   algorithms?: Algorithm[];
@@ -61,7 +68,7 @@ export interface VerifierOptions {
 export type VerifyFailureCode = 'token_invalid' | 'token_expired' | 'token_revoked' | 'jwks_unavailable';
 
 export type TokenVerification =
-  | { ok: true; claims: JWTClaims }
+  | { ok: true; claims: JWTClaims; kind: 'user' | 'client' }
   | { ok: false; code: VerifyFailureCode; reason: string };
 
 export interface Verifier {
@@ -78,8 +85,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const clock = options.clock ?? systemClock;
   const allowed = options.algorithms ? new Set(options.algorithms) : null;
+  const accept = new Set(options.accept ?? ['user']);
+  if (accept.size === 0 || [...accept].some((kind) => kind !== 'user' && kind !== 'client')) {
+    throw configurationError("accept must list 'user' and/or 'client'");
+  }
+  /** The typ to require of a token, from what its header claims and what this verifier accepts. */
+  const expectedTyp = (headerTyp: unknown): string => {
+    if (options.typ !== undefined) return options.typ;
+    const claimed =
+      typeof headerTyp === 'string' ? headerTyp.toLowerCase().replace(/^application\//, '') : '';
+    if (claimed === CLIENT_TOKEN_TYPE && accept.has('client')) return CLIENT_TOKEN_TYPE;
+    return accept.has('user') ? ACCESS_TOKEN_TYPE : CLIENT_TOKEN_TYPE;
+  };
   const verifyOptions = {
-    typ: options.typ ?? ACCESS_TOKEN_TYPE,
+    typ: ACCESS_TOKEN_TYPE,
     issuer: options.issuer ?? 'keycard',
     audience: options.audience ?? 'keycard',
     leewaySeconds: parseDuration(options.leeway ?? '10s', 'leeway'),
@@ -117,14 +136,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     );
   }
 
-  const kidOf = (token: string): string | undefined => {
+  /** The header's kid and typ, read only to pick the key and the expected type (verifyJWT checks all). */
+  const headerOf = (token: string): { kid: string | undefined; typ: unknown } => {
     try {
       const header = JSON.parse(
         Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'),
       );
-      return typeof header?.kid === 'string' ? header.kid : undefined;
+      return { kid: typeof header?.kid === 'string' ? header.kid : undefined, typ: header?.typ };
     } catch {
-      return undefined;
+      return { kid: undefined, typ: undefined };
     }
   };
 
@@ -153,14 +173,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const finish = async (result: VerifyResult): Promise<TokenVerification> => {
     if (!result.ok) return { ok: false, code: result.code, reason: result.reason };
     if (await revoked(result.claims)) return { ok: false, code: 'token_revoked', reason: 'revoked' };
-    return { ok: true, claims: result.claims };
+    const typ = String(result.header.typ)
+      .toLowerCase()
+      .replace(/^application\//, '');
+    return { ok: true, claims: result.claims, kind: typ === CLIENT_TOKEN_TYPE ? 'client' : 'user' };
   };
 
   const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, verifyOptions.leewaySeconds);
   const currentKey = (kid: string): JWTKey | undefined =>
     allowedKey(local ? local.get(kid) : remote?.peek(kid));
   const verifyAndCache = (token: string, resolve: KeyResolver, now: number): Promise<TokenVerification> => {
-    const result = verifyJWT(token, resolve, { ...verifyOptions, now });
+    const result = verifyJWT(token, resolve, {
+      ...verifyOptions,
+      typ: expectedTyp(headerOf(token).typ),
+      now,
+    });
     cache.set(token, result);
     return finish(result);
   };
@@ -186,9 +213,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
         return { ok: false, code: 'token_invalid', reason: 'too_large' };
       }
       // Known kid: verify at once. Unknown: fetch (rate-limited) and try again.
-      let key = keys.peek(kidOf(token));
+      const { kid } = headerOf(token);
+      let key = keys.peek(kid);
       if (!key) {
-        key = (await keys.get(kidOf(token))) ?? undefined;
+        key = (await keys.get(kid)) ?? undefined;
         if (!key && keys.empty)
           return { ok: false, code: 'jwks_unavailable', reason: 'the JWKS could not be fetched' };
       }

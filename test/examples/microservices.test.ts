@@ -24,6 +24,7 @@ before(async () => {
     revocations: `sqlite:${join(auth.dir, 'keycard.db')}?revocationPollIntervalMs=20`,
   });
   await service.verifier.ready();
+  await service.services.ready();
   const server = service.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   orders = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
@@ -31,6 +32,7 @@ before(async () => {
 after(async () => {
   orders?.close();
   await service?.verifier.close();
+  await service?.services.close();
   await auth?.close();
 });
 
@@ -94,4 +96,52 @@ test('with the revocation feed, a blocked user is refused at the orders service 
   assert.equal(status, 401);
   const refused = await request(orders.url, 'GET', '/orders', { headers });
   assert.equal(refused.json.error.code, 'token_revoked');
+});
+
+test('a service calls in with a client-credentials token; scopes and token kinds are enforced', async () => {
+  const { client, secret } = await auth.keycard.clients.create({
+    name: 'billing',
+    scopes: ['orders:read', 'orders:write'],
+  });
+  const mint = async (scope: string) => {
+    const response = await request(auth.url, 'POST', '/auth/token', {
+      form: { grant_type: 'client_credentials', client_id: client.id, client_secret: secret, scope },
+    });
+    assert.equal(response.status, 200, response.text);
+    return response.json.access_token as string;
+  };
+  const reader = await mint('orders:read');
+  const report = await request(orders.url, 'GET', '/reports/orders', {
+    headers: { authorization: `Bearer ${reader}` },
+  });
+  assert.equal(report.status, 200, report.text);
+  assert.equal(typeof report.json.orders, 'number');
+  const writer = await mint('orders:write');
+  const noScope = await request(orders.url, 'GET', '/reports/orders', {
+    headers: { authorization: `Bearer ${writer}` },
+  });
+  assert.equal(noScope.status, 403);
+  assert.equal(noScope.json.error.code, 'insufficient_scope');
+  assert.match(String(noScope.headers['www-authenticate']), /insufficient_scope/);
+  // The reverse directions: a user token on the service route, a client token on a user route.
+  const user = await tokenFor('bob', 'bob-password');
+  assert.equal(
+    (await request(orders.url, 'GET', '/reports/orders', { headers: { authorization: `Bearer ${user}` } }))
+      .status,
+    401,
+  );
+  assert.equal(
+    (await request(orders.url, 'GET', '/orders', { headers: { authorization: `Bearer ${reader}` } })).status,
+    401,
+  );
+  // Disabling the client revokes its outstanding tokens here too, through the revocation feed.
+  await auth.keycard.clients.disable(client.id);
+  let status = 200;
+  for (let attempt = 0; attempt < 300 && status === 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    status = (
+      await request(orders.url, 'GET', '/reports/orders', { headers: { authorization: `Bearer ${reader}` } })
+    ).status;
+  }
+  assert.equal(status, 401);
 });

@@ -15,11 +15,13 @@ import { inspect } from 'node:util';
 import { BSON, type Collection, type Document } from 'mongodb';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
-import type { RevocationRecord, SessionData, Store } from '../../src/core/store.js';
+import type { ClientRecord, RevocationRecord, SessionData, Store } from '../../src/core/store.js';
 import { generateToken, hashToken } from '../../src/core/tokens.js';
 import { openStore } from '../../src/server/store-url.js';
 import {
   type RevocationFeedDocument,
+  toClient,
+  toClientDocument,
   toSession,
   toSessionDocument,
 } from '../../src/stores/mongodb/documents.js';
@@ -76,6 +78,22 @@ function openTestStore(
 
 function isCode(code: string): (error: unknown) => boolean {
   return (error) => error instanceof KeycardError && error.code === code;
+}
+
+function clientFixture(clock: ManualClock, id: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
+  return {
+    id,
+    name: 'orders-service',
+    scopes: ['orders:read', 'orders:write'],
+    secretHash: hashToken(generateToken()),
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
+    generation: 1,
+    disabled: false,
+    createdAt: clock.now(),
+    updatedAt: clock.now(),
+    ...overrides,
+  };
 }
 
 function revocationFixture(clock: ManualClock, id: string): RevocationRecord {
@@ -330,6 +348,35 @@ describe('mongodb store on a real server', () => {
     }
   });
 
+  // guards: a field the update does not name being overwritten (the driver stores undefined as null)
+  test('a client update sets only what it names, clears what is null, and never creates a client', {
+    skip: SKIP_REASON,
+  }, async () => {
+    const clock = new ManualClock();
+    const { store, collection, drop } = openTestStore(clock);
+    try {
+      const record = clientFixture(clock, 'kc_overlap', {
+        previousSecretHash: 'old-hash',
+        previousSecretExpiresAt: clock.now() + 60_000,
+      });
+      await store.createClient(record);
+      const disabled = await store.updateClient(record.id, { disabled: true, updatedAt: clock.now() + 1 });
+      assert.deepEqual(disabled, { ...record, disabled: true, updatedAt: clock.now() + 1 });
+      const cleared = await store.updateClient(record.id, {
+        previousSecretHash: null,
+        updatedAt: clock.now() + 2,
+      });
+      assert.equal(cleared?.previousSecretHash, null);
+      assert.equal(cleared?.previousSecretExpiresAt, record.previousSecretExpiresAt);
+      assert.equal(await store.updateClient('kc_ghost', { disabled: true, updatedAt: clock.now() }), null);
+      const clients = collection(store.collectionNames.clients);
+      assert.equal(await clients.countDocuments({ _id: 'kc_ghost' }), 0, 'no upsert');
+      assert.equal((await clients.findOne({ _id: record.id }))?.name, 'orders-service');
+    } finally {
+      await drop();
+    }
+  });
+
   test('a closed store fails with store_unavailable', { skip: SKIP_REASON }, async () => {
     const { store, drop } = openTestStore(new ManualClock());
     await store.ping();
@@ -384,6 +431,27 @@ describe('mongodb store without a server', () => {
       assert.equal(Object.getPrototypeOf(loaded.data), Object.prototype);
       assert.equal(decoded.purgeAt.getTime(), record.expiresAt);
     }
+  });
+
+  test('client documents survive the driver’s BSON encoding exactly, in the prefix’s clients collection', async () => {
+    const clock = new ManualClock();
+    for (const record of [
+      clientFixture(clock, 'kc_plain', { scopes: [] }),
+      clientFixture(clock, 'kc_rotating', {
+        scopes: ['a', '$b', 'c.d', ''],
+        previousSecretHash: 'old',
+        previousSecretExpiresAt: clock.now() + 60_000,
+        generation: 7,
+        disabled: true,
+      }),
+    ]) {
+      const document = toClientDocument(record);
+      assert.equal(document._id, record.id);
+      assert.deepEqual(toClient(BSON.deserialize(BSON.serialize(document)) as typeof document), record);
+    }
+    const store = new MongoStore({ url: 'mongodb://127.0.0.1:27017/keycard', collectionPrefix: 'auth_' });
+    assert.equal(store.collectionNames.clients, 'auth_clients');
+    await store.close();
   });
 
   test('opening a URL whose server is down fails fast with store_unavailable, never echoing the password', async () => {
@@ -453,6 +521,11 @@ describe('mongodb store without a server', () => {
         store.addRevocation(revocationFixture(clock, record.id)),
         store.listRevocations(clock.now()),
         store.isRevoked({ loginId: record.id, userId: 'user-1', issuedAt: clock.now() }, clock.now()),
+        store.createClient(clientFixture(clock, 'kc_a')),
+        store.getClient('kc_a'),
+        store.listClients({ limit: 10 }),
+        store.updateClient('kc_a', { disabled: true, updatedAt: clock.now() }),
+        store.deleteClient('kc_a'),
       ]);
       for (const result of results) {
         assert.equal(result.status, 'rejected');

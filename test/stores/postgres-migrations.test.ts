@@ -92,7 +92,7 @@ describe('postgres store: migrations', { skip }, () => {
     // Back to version 1, as a keycard that predates migration 2 left it.
     await admin.query(
       `DROP TABLE "${schema}".refresh_tokens, "${schema}".counters, "${schema}".maintenance,
-         "${schema}".revocations;
+         "${schema}".revocations, "${schema}".clients;
        DELETE FROM "${schema}".schema_migrations WHERE version > 1`,
     );
     const store = new PostgresStore({ connectionString: POSTGRES_URL, schema, pruneIntervalMs: 0 });
@@ -106,6 +106,7 @@ describe('postgres store: migrations', { skip }, () => {
       assert.equal((await store.incrementCounter('k', 1000, 0)).count, 1, 'the new tables are there');
       await store.addRevocation({ kind: 'user', id: 'u', at: 0, expiresAt: 1000 });
       assert.equal(await store.isRevoked({ loginId: 'l', userId: 'u', issuedAt: 0 }, 0), true);
+      assert.equal(await store.deleteClient('c'), false, 'and the clients table');
     } finally {
       await store.close();
     }

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
-import type { SessionData } from '../../src/core/store.js';
+import type { ClientRecord, SessionData } from '../../src/core/store.js';
 import { openStore } from '../../src/server/store-url.js';
 import {
   LATEST_VERSION,
@@ -125,7 +125,8 @@ if (skip) {
       async reset() {
         const s = `"${conformanceSchema}"`;
         await admin.query(
-          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.refresh_tokens, ${s}.counters, ${s}.revocations`,
+          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.refresh_tokens, ${s}.counters, ${s}.revocations,
+             ${s}.clients`,
         );
       },
       close: () => store.close(),
@@ -231,6 +232,81 @@ if (skip) {
       const set = { drop: undefined, fn: () => 1 } as unknown as SessionData;
       assert.equal(await store.patchSessionData(record.id, { set, unset: [] }, { maxBytes: 1000 }), 'ok');
       assert.deepEqual((await store.getSession(record.id))?.data, { keep: 1 });
+    });
+  });
+
+  describe('postgres store: clients', () => {
+    const schema = fresh();
+    const clock = new ManualClock();
+    let store: PostgresStore;
+    const open = async () => {
+      store ??= await PostgresStore.open({
+        connectionString: POSTGRES_URL,
+        schema,
+        clock,
+        pruneIntervalMs: 0,
+      });
+      return store;
+    };
+    after(async () => {
+      await store?.close();
+    });
+    const client = (id: string, overrides: Partial<ClientRecord> = {}): ClientRecord => ({
+      id,
+      name: 'orders-service',
+      scopes: ['orders:read'],
+      secretHash: 'hash',
+      previousSecretHash: null,
+      previousSecretExpiresAt: null,
+      generation: 1,
+      disabled: false,
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+      ...overrides,
+    });
+
+    // guards: undefined ("leave it") and null ("clear it") reaching the UPDATE as the same NULL
+    test('an update that does not name the previous secret keeps it; null clears it', async () => {
+      const store = await open();
+      const record = client('kc_overlap', {
+        previousSecretHash: 'old-hash',
+        previousSecretExpiresAt: clock.now() + 60_000,
+      });
+      await store.createClient(record);
+      const disabled = await store.updateClient(record.id, { disabled: true, updatedAt: clock.now() + 1 });
+      assert.deepEqual(disabled, { ...record, disabled: true, updatedAt: clock.now() + 1 });
+      const cleared = await store.updateClient(record.id, {
+        previousSecretHash: null,
+        updatedAt: clock.now() + 2,
+      });
+      assert.equal(cleared?.previousSecretHash, null);
+      assert.equal(cleared?.previousSecretExpiresAt, record.previousSecretExpiresAt, 'only what was named');
+    });
+
+    test('scopes round-trip through text[] whatever they hold, in order', async () => {
+      const store = await open();
+      const scopes = ['b', 'a', 'NULL', '', 'with space', 'q"uote', 'back\\slash', '{braces,comma}', 'é😀'];
+      await store.createClient(client('kc_scopes', { scopes }));
+      assert.deepEqual((await store.getClient('kc_scopes'))?.scopes, scopes);
+      assert.deepEqual((await store.updateClient('kc_scopes', { scopes: [], updatedAt: 0 }))?.scopes, []);
+      assert.deepEqual((await store.getClient('kc_scopes'))?.scopes, []);
+    });
+
+    test('a taken id is invalid_request; limits of 0 and Infinity list nothing and everything', async () => {
+      const store = await open();
+      await admin.query(`TRUNCATE "${schema}".clients`);
+      await store.createClient(client('kc_taken'));
+      await store.createClient(client('kc_other'));
+      await assert.rejects(
+        store.createClient(client('kc_taken', { name: 'second' })),
+        (error) => error instanceof KeycardError && error.code === 'invalid_request',
+      );
+      assert.equal((await store.getClient('kc_taken'))?.name, 'orders-service');
+      assert.deepEqual(await store.listClients({ limit: 0 }), []);
+      assert.deepEqual(
+        (await store.listClients({ limit: Number.POSITIVE_INFINITY })).map((c) => c.id),
+        ['kc_other', 'kc_taken'],
+      );
     });
   });
 

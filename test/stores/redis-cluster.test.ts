@@ -88,6 +88,9 @@ if (skip) {
       assert.equal(await slot(keys.loginRevocation(tokenId)), revocationSlot, 'one MGET per check');
       assert.equal(await slot(keys.userRevocation('u1')), revocationSlot);
       assert.equal(await slot(keys.revocationChannel()), revocationSlot, 'ready for SPUBLISH, too');
+      const clientSlot = await slot(keys.clientIds());
+      assert.equal(await slot(keys.client('kc_a')), clientSlot, 'creating a client is one script');
+      assert.equal(await slot(keys.client('kc_b')), clientSlot);
     });
 
     test('isRevoked is one command on a Cluster (an MGET that never goes cross-slot)', async () => {

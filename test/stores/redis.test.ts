@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
+import type { ClientRecord } from '../../src/core/store.js';
 import { generateToken, hashToken } from '../../src/core/tokens.js';
 import { openStoreURL, RedisStore } from '../../src/stores/redis/index.js';
 import { redisKeys } from '../../src/stores/redis/keys.js';
@@ -24,6 +25,22 @@ import {
 import { REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
 
 const HOUR = 3_600_000;
+
+function clientFixture(clock: ManualClock, id: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
+  return {
+    id,
+    name: 'orders-service',
+    scopes: ['orders:read'],
+    secretHash: hashToken(generateToken()),
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
+    generation: 1,
+    disabled: false,
+    createdAt: clock.now(),
+    updatedAt: clock.now(),
+    ...overrides,
+  };
+}
 
 const redisSkip = await serviceSkipReason('Redis', async () => {
   const probe = new Redis(REDIS_URL, {
@@ -96,7 +113,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     assert.ok(ttl <= expected && ttl > expected - 1000, `${key}: PTTL ${ttl}, expected about ${expected}`);
   }
 
-  test('every key but the users has a TTL that follows the record’s expiry', async () => {
+  test('every key but the users’ and clients’ has a TTL that follows the record’s expiry', async () => {
     const session = sessionFixture(clock);
     await store.createSession(session);
     await assertTTL(keys.session(session.id), HOUR);
@@ -137,6 +154,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     await assertTTL(keys.counter('login:alice'), 60_000);
 
     await store.createUser(userFixture(clock));
+    await store.createClient(clientFixture(clock, 'kc_ttl'));
     let cursor = '0';
     let seen = 0;
     do {
@@ -145,11 +163,16 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
       for (const key of found) {
         seen++;
         const ttl = await admin.pttl(key);
-        if (key.startsWith(`${prefix}:{users}:`)) assert.equal(ttl, -1, `${key}: users do not expire`);
-        else assert.ok(ttl > 0, `${key} has no TTL`);
+        if (key.startsWith(`${prefix}:{users}:`) || key.startsWith(`${prefix}:{clients}:`)) {
+          assert.equal(ttl, -1, `${key}: users and clients do not expire`);
+        } else assert.ok(ttl > 0, `${key} has no TTL`);
       }
     } while (cursor !== '0');
-    assert.equal(seen, 10, 'session, index, 2 × (token, pointer), counter, user, names, sorted usernames');
+    assert.equal(
+      seen,
+      12,
+      'session, index, 2 × (token, pointer), counter, user, names, sorted usernames, client, client ids',
+    );
   });
 
   test('TTLs are relative to the store’s clock, not Redis’s (an injected clock far from real time)', async () => {
@@ -295,6 +318,69 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     });
     assert.equal(result.status, 'reused');
     assert.equal(await admin.zcard(keys.userSessions('user-1')), 0);
+  });
+
+  test('a client update keeps the previous secret it does not name, and removes the fields null clears', async () => {
+    const client = clientFixture(clock, 'kc_rotating', {
+      previousSecretHash: 'old-hash',
+      previousSecretExpiresAt: clock.now() + 60_000,
+    });
+    await store.createClient(client);
+    const renamed = await store.updateClient(client.id, { name: 'renamed', updatedAt: clock.now() + 1 });
+    assert.deepEqual(renamed, { ...client, name: 'renamed', updatedAt: clock.now() + 1 });
+    await store.updateClient(client.id, {
+      previousSecretHash: null,
+      previousSecretExpiresAt: null,
+      updatedAt: clock.now() + 2,
+    });
+    assert.deepEqual((await admin.hkeys(keys.client(client.id))).sort(), [
+      'created',
+      'disabled',
+      'gen',
+      'hash',
+      'id',
+      'name',
+      'scopes',
+      'updated',
+    ]);
+  });
+
+  test('updating or deleting an unknown client writes nothing; creating leaves the record and its id', async () => {
+    assert.equal(await store.updateClient('kc_ghost', { disabled: true, updatedAt: clock.now() }), null);
+    assert.equal(await admin.exists(keys.client('kc_ghost')), 0, 'an update never creates a client');
+    assert.equal(await store.deleteClient('kc_ghost'), false);
+    await store.createClient(clientFixture(clock, 'kc_real'));
+    assert.deepEqual(await admin.zrange(keys.clientIds(), 0, -1), ['kc_real']);
+    assert.equal(await store.deleteClient('kc_real'), true);
+    assert.equal(await admin.exists(keys.client('kc_real'), keys.clientIds()), 0);
+  });
+
+  // guards: two admins adding a client with the same id at once (the id check and the write are one script)
+  test('concurrent creation of one client id admits exactly one', async () => {
+    const results = await Promise.allSettled(
+      ['first', 'second', 'third', 'fourth'].map((name) =>
+        store.createClient(clientFixture(clock, 'kc_contested', { name })),
+      ),
+    );
+    const created = results.filter((result) => result.status === 'fulfilled');
+    assert.equal(created.length, 1);
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        assert.ok(result.reason instanceof KeycardError && result.reason.code === 'invalid_request');
+      }
+    }
+    const names = ['first', 'second', 'third', 'fourth'];
+    const winner = names[results.findIndex((result) => result.status === 'fulfilled')];
+    assert.equal((await store.getClient('kc_contested'))?.name, winner);
+  });
+
+  test('lists every client when the limit is unbounded, none when it is 0', async () => {
+    for (const id of ['kc_b', 'kc_a', 'kc_c']) await store.createClient(clientFixture(clock, id));
+    assert.deepEqual(
+      (await store.listClients({ limit: Number.POSITIVE_INFINITY })).map((client) => client.id),
+      ['kc_a', 'kc_b', 'kc_c'],
+    );
+    assert.deepEqual(await store.listClients({ limit: 0 }), []);
   });
 });
 

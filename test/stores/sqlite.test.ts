@@ -24,7 +24,7 @@ describeStoreConformance('sqlite', async (clock) => {
     openAnother: async () => new SQLiteStore({ path: file.path, clock }),
     async reset() {
       raw.exec(
-        'DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters; DELETE FROM revocations;',
+        'DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters; DELETE FROM revocations; DELETE FROM clients;',
       );
     },
     async close() {

@@ -9,6 +9,8 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { KeycardError } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
+  ClientRecord,
+  ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
@@ -47,6 +49,7 @@ export class MemoryStore implements Store {
   /** Revocations by `kind:id`; for a user, the latest cut-off wins. */
   private readonly revocations = new Map<string, RevocationRecord>();
   private readonly revocationListeners = new Set<RevocationListener>();
+  private readonly clients = new Map<string, ClientRecord>();
   private readonly maxSessions: number;
   private readonly clock: Clock;
   private readonly timer: NodeJS.Timeout;
@@ -289,6 +292,41 @@ export class MemoryStore implements Store {
         this.revocationListeners.delete(listener);
       },
     };
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    if (this.clients.has(client.id)) throw new KeycardError('invalid_request', `client ${client.id} exists`);
+    this.clients.set(client.id, { ...client, scopes: [...client.scopes] });
+  }
+
+  async getClient(id: string): Promise<ClientRecord | null> {
+    const client = this.clients.get(id);
+    return client ? { ...client, scopes: [...client.scopes] } : null;
+  }
+
+  async listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+    const after = options.after;
+    return [...this.clients.values()]
+      .filter((client) => after === undefined || client.id > after)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, Math.max(0, options.limit))
+      .map((client) => ({ ...client, scopes: [...client.scopes] }));
+  }
+
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    const client = this.clients.get(id);
+    if (!client) return null;
+    const { updatedAt, ...changes } = update;
+    for (const [key, value] of Object.entries(changes)) {
+      if (value !== undefined)
+        (client as unknown as Record<string, unknown>)[key] = Array.isArray(value) ? [...value] : value;
+    }
+    client.updatedAt = updatedAt;
+    return { ...client, scopes: [...client.scopes] };
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return this.clients.delete(id);
   }
 
   async ping(): Promise<void> {}

@@ -9,6 +9,7 @@
 import { defineKey } from '../../core/session/data.js';
 import type {
   AuthUser,
+  ClientRecord,
   RefreshTokenRecord,
   RevocationRecord,
   SessionData,
@@ -94,6 +95,20 @@ export interface RevocationFeedDocument {
   /** Set when the document is created: a new epoch means the count started again (the document was removed). */
   epoch: string;
   entries: RevocationEntry[];
+}
+
+/** An API client; `_id` is the client id. It never expires, so it has no `purgeAt`. */
+export interface ClientDocument {
+  _id: string;
+  name: string;
+  scopes: string[];
+  secretHash: string;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
+  generation: number;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface CounterDocument {
@@ -202,4 +217,34 @@ export function toRevocationEntry(record: RevocationRecord): RevocationEntry {
 /** From a stored revocation or a feed entry: only the contract's fields, never `_id` or `purgeAt`. */
 export function toRevocation(document: RevocationEntry): RevocationRecord {
   return { kind: document.kind, id: document.id, at: document.at, expiresAt: document.expiresAt };
+}
+
+export function toClientDocument(client: ClientRecord): ClientDocument {
+  return {
+    _id: client.id,
+    name: client.name,
+    scopes: [...client.scopes],
+    secretHash: client.secretHash,
+    previousSecretHash: client.previousSecretHash,
+    previousSecretExpiresAt: client.previousSecretExpiresAt,
+    generation: client.generation,
+    disabled: client.disabled,
+    createdAt: client.createdAt,
+    updatedAt: client.updatedAt,
+  };
+}
+
+export function toClient(document: ClientDocument): ClientRecord {
+  return {
+    id: document._id,
+    name: document.name,
+    scopes: [...(document.scopes ?? [])],
+    secretHash: document.secretHash,
+    previousSecretHash: document.previousSecretHash ?? null,
+    previousSecretExpiresAt: document.previousSecretExpiresAt ?? null,
+    generation: document.generation,
+    disabled: document.disabled === true,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * The MongoDB store, on the official driver. Six collections (sessions, users, refresh tokens, counters,
- * revocations and the revocation feed), each record one document; every write is a single-document
+ * The MongoDB store, on the official driver. Seven collections (sessions, users, refresh tokens, counters,
+ * revocations, the revocation feed and API clients), each record one document; every write is a single-document
  * operation, which MongoDB applies atomically, so the store needs no transaction and runs on a standalone
  * server as well as a replica set or a sharded cluster. See docs/stores-mongodb.md for the collections,
  * indexes and atomicity choices.
@@ -10,6 +10,8 @@ import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
 import type {
+  ClientRecord,
+  ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
@@ -34,11 +36,14 @@ import {
   databaseInURL,
 } from './client.js';
 import {
+  type ClientDocument,
   type CounterDocument,
   type RefreshTokenDocument,
   type RevocationDocument,
   type RevocationFeedDocument,
   type SessionDocument,
+  toClient,
+  toClientDocument,
   toRefreshTokenDocument,
   toRevocation,
   toRevocationDocument,
@@ -79,6 +84,7 @@ export interface MongoCollectionNames {
   revocations: string;
   /** One document: the revocation feed's counter and latest entries. */
   revocationFeed: string;
+  clients: string;
 }
 
 /** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
@@ -96,6 +102,7 @@ export class MongoStore implements Store {
   private readonly counters: Collection<CounterDocument>;
   private readonly revocations: Collection<RevocationDocument>;
   private readonly revocationFeed: Collection<RevocationFeedDocument>;
+  private readonly clients: Collection<ClientDocument>;
   private readonly pollIntervalMs: number;
   private readonly subscriptions = new Set<RevocationPoller>();
   private readonly ownsClient: boolean;
@@ -140,6 +147,7 @@ export class MongoStore implements Store {
       counters: `${prefix}counters`,
       revocations: `${prefix}revocations`,
       revocationFeed: `${prefix}revocation_feed`,
+      clients: `${prefix}clients`,
     });
     // Reads go to the primary whatever the URL says: a secondary that lags could still show a session
     // that was just revoked, or miss one that was just created.
@@ -150,6 +158,7 @@ export class MongoStore implements Store {
     this.counters = this.db.collection<CounterDocument>(this.collectionNames.counters);
     this.revocations = this.db.collection<RevocationDocument>(this.collectionNames.revocations);
     this.revocationFeed = this.db.collection<RevocationFeedDocument>(this.collectionNames.revocationFeed);
+    this.clients = this.db.collection<ClientDocument>(this.collectionNames.clients);
   }
 
   /**
@@ -403,6 +412,67 @@ export class MongoStore implements Store {
     this.subscriptions.add(poller);
     poller.start();
     return poller;
+  }
+
+  /** `_id` is the client id, so the collection's own unique `_id` index refuses a taken one. */
+  async createClient(client: ClientRecord): Promise<void> {
+    await this.run(async () => {
+      try {
+        await this.clients.insertOne(toClientDocument(client));
+      } catch (error) {
+        if (isDuplicateOf(error, '_id')) {
+          throw new KeycardError('invalid_request', `client ${client.id} exists`);
+        }
+        throw error;
+      }
+    });
+  }
+
+  async getClient(id: string): Promise<ClientRecord | null> {
+    const document = await this.run(() => this.clients.findOne({ _id: id }));
+    return document ? toClient(document) : null;
+  }
+
+  /** By `_id`, in byte order (MongoDB's simple collation), as the other stores page. */
+  async listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+    // MongoDB reads a limit of 0 as "no limit" (used here for Infinity only).
+    if (!(options.limit >= 1)) return [];
+    const filter: Filter<ClientDocument> = options.after === undefined ? {} : { _id: { $gt: options.after } };
+    const documents = await this.run(() =>
+      this.clients
+        .find(filter)
+        .sort({ _id: 1 })
+        .limit(Number.isFinite(options.limit) ? Math.floor(options.limit) : 0)
+        .toArray(),
+    );
+    return documents.map(toClient);
+  }
+
+  /**
+   * One `findOneAndUpdate` without upsert, so an unknown id matches nothing and creates nothing. `$set`
+   * names only the fields the update gives (an `undefined` would be stored as null by the driver); a
+   * previous secret or its expiry given as `null` is set to null, which is how the record clears them.
+   */
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    const changes: Partial<ClientDocument> = { updatedAt: update.updatedAt };
+    if (update.name !== undefined) changes.name = update.name;
+    if (update.scopes !== undefined) changes.scopes = [...update.scopes];
+    if (update.secretHash !== undefined) changes.secretHash = update.secretHash;
+    if (update.previousSecretHash !== undefined) changes.previousSecretHash = update.previousSecretHash;
+    if (update.previousSecretExpiresAt !== undefined) {
+      changes.previousSecretExpiresAt = update.previousSecretExpiresAt;
+    }
+    if (update.generation !== undefined) changes.generation = update.generation;
+    if (update.disabled !== undefined) changes.disabled = update.disabled;
+    const document = await this.run(() =>
+      this.clients.findOneAndUpdate({ _id: id }, { $set: changes }, { returnDocument: 'after' }),
+    );
+    return document ? toClient(document) : null;
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    const result = await this.run(() => this.clients.deleteOne({ _id: id }));
+    return result.deletedCount > 0;
   }
 
   async ping(): Promise<void> {

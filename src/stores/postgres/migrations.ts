@@ -5,7 +5,8 @@
  *
  * Times are bigint milliseconds since the epoch, as the store contract speaks them. Ids, usernames and
  * counter keys use the "C" collation: byte order, so B-tree lookups never call the locale's strcoll and
- * `listUsers` pages in the same order as the SQLite store, whatever the database's default collation.
+ * `listUsers` and `listClients` page in the same order as the SQLite store, whatever the database's
+ * default collation.
  */
 export interface Migration {
   version: number;
@@ -98,6 +99,26 @@ export const MIGRATIONS: readonly Migration[] = [
       -- user's cut-off, and expires_at carried in the index so that vacuumed pages need no heap visit.
       CREATE INDEX revocations_by_subject ON revocations (kind, id, at) INCLUDE (expires_at);
       CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+    `,
+  },
+  {
+    version: 4,
+    description: 'API clients (OAuth 2.0 client credentials)',
+    sql: `
+      -- Clients never expire, so pruning leaves them alone. scopes keep their order (text[]); the secrets
+      -- are SHA-256 hashes, never the secrets themselves.
+      CREATE TABLE clients (
+        id                         text COLLATE "C" CONSTRAINT clients_pkey PRIMARY KEY,
+        name                       text NOT NULL,
+        scopes                     text[] NOT NULL,
+        secret_hash                text NOT NULL,
+        previous_secret_hash       text,
+        previous_secret_expires_at bigint,
+        generation                 bigint NOT NULL,
+        disabled                   boolean NOT NULL DEFAULT false,
+        created_at                 bigint NOT NULL,
+        updated_at                 bigint NOT NULL
+      );
     `,
   },
 ];

@@ -43,6 +43,8 @@ export function advisoryKey(task: 'migrate' | 'prune', schema: string): string {
 const SESSION_COLUMNS =
   'id, user_id, username, role, created_at, last_active_at, expires_at, absolute_expires_at, data, user_agent, ip';
 const USER_COLUMNS = 'id, username, password_hash, role, blocked, created_at, updated_at';
+const CLIENT_COLUMNS = `id, name, scopes, secret_hash, previous_secret_hash, previous_secret_expires_at,
+  generation, disabled, created_at, updated_at`;
 
 /** touchSession's rule, shared by every statement that records activity: only forward, never past the absolute expiry. */
 const TOUCH = (lastActiveAt: string, expiresAt: string) =>
@@ -128,6 +130,26 @@ function statements(s: string, channel: string) {
           WHERE kind = 'login' AND id = $1 AND expires_at > $4)
         OR EXISTS (SELECT 1 FROM ${s}.revocations
           WHERE kind = 'user' AND id = $2 AND at >= $3 AND expires_at > $4) AS revoked`,
+    insertClient: `INSERT INTO ${s}.clients (${CLIENT_COLUMNS})
+      VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9, $10)`,
+    getClient: `SELECT ${CLIENT_COLUMNS} FROM ${s}.clients WHERE id = $1`,
+    // A NULL limit is LIMIT ALL.
+    listClients: `SELECT ${CLIENT_COLUMNS} FROM ${s}.clients WHERE id > $1 ORDER BY id LIMIT $2`,
+    // "Only what is given": coalesce keeps a column whose parameter is NULL. The previous secret and its
+    // expiry may be set to NULL (cleared), so NULL cannot mean "not given" for them: each comes with a
+    // flag ($5, $7) saying whether the update names it, and the value is taken as it is when it does.
+    updateClient: `UPDATE ${s}.clients SET
+        name = coalesce($2::text, name),
+        scopes = coalesce($3::text[], scopes),
+        secret_hash = coalesce($4::text, secret_hash),
+        previous_secret_hash = CASE WHEN $5::boolean THEN $6::text ELSE previous_secret_hash END,
+        previous_secret_expires_at =
+          CASE WHEN $7::boolean THEN $8::bigint ELSE previous_secret_expires_at END,
+        generation = coalesce($9::bigint, generation),
+        disabled = coalesce($10::boolean, disabled),
+        updated_at = $11
+      WHERE id = $1 RETURNING ${CLIENT_COLUMNS}`,
+    deleteClient: `DELETE FROM ${s}.clients WHERE id = $1`,
     ping: `SELECT max(version) AS version FROM ${s}.schema_migrations`,
   };
 }

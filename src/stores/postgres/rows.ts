@@ -1,5 +1,11 @@
 /** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
-import type { RevocationRecord, SessionData, SessionRecord, UserRecord } from '../../core/store.js';
+import type {
+  ClientRecord,
+  RevocationRecord,
+  SessionData,
+  SessionRecord,
+  UserRecord,
+} from '../../core/store.js';
 
 export interface SessionRow {
   id: string;
@@ -37,6 +43,35 @@ export interface RevocationRow {
   id: string;
   at: number;
   expires_at: number;
+}
+
+export interface ClientRow {
+  id: string;
+  name: string;
+  /** text[], which pg parses to an array of strings. */
+  scopes: string[];
+  secret_hash: string;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
+  generation: number;
+  disabled: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toClient(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    secretHash: row.secret_hash,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
+    generation: row.generation,
+    disabled: row.disabled,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 export function toRevocation(row: RevocationRow): RevocationRecord {

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store (node-postgres): for several keycard instances sharing one database. Sessions, users,
- * refresh tokens, throttle counters and revocations live in one schema (`keycard` by default), created and
+ * refresh tokens, throttle counters, revocations and API clients live in one schema (`keycard` by default), created and
  * upgraded by versioned migrations (migrate.ts); expired rows are pruned once per cluster (prune.ts).
  *
  * Every operation is one statement except refresh-token rotation (rotation.ts), a short transaction.
@@ -11,6 +11,8 @@ import type pg from 'pg';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
 import type {
+  ClientRecord,
+  ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
@@ -35,9 +37,11 @@ import { type PruneResult, pruneExpired } from './prune.js';
 import { buildQueries, checkSchemaName, type Queries, type QueryName, revocationChannel } from './queries.js';
 import { rotateRefreshToken } from './rotation.js';
 import {
+  type ClientRow,
   encodeData,
   type RevocationRow,
   type SessionRow,
+  toClient,
   toRevocation,
   toSession,
   toUser,
@@ -369,6 +373,63 @@ export class PostgresStore implements Store {
         await feed.close();
       },
     };
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    try {
+      await this.pool.query(this.statement('insertClient'), [
+        client.id,
+        client.name,
+        client.scopes,
+        client.secretHash,
+        client.previousSecretHash,
+        client.previousSecretExpiresAt,
+        client.generation,
+        client.disabled,
+        client.createdAt,
+        client.updatedAt,
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error, 'clients_pkey')) {
+        throw new KeycardError('invalid_request', `client ${client.id} exists`);
+      }
+      throw toStoreError(error);
+    }
+  }
+
+  async getClient(id: string): Promise<ClientRecord | null> {
+    const row = (await this.query<ClientRow>('getClient', [id]))[0];
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+    if (!(options.limit >= 1)) return [];
+    const limit = Number.isFinite(options.limit) ? Math.floor(options.limit) : null;
+    return (await this.query<ClientRow>('listClients', [options.after ?? '', limit])).map(toClient);
+  }
+
+  /** One UPDATE … RETURNING; see queries.ts for how a nullable field is told "clear" from "keep". */
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    const row = (
+      await this.query<ClientRow>('updateClient', [
+        id,
+        update.name ?? null,
+        update.scopes ?? null,
+        update.secretHash ?? null,
+        update.previousSecretHash !== undefined,
+        update.previousSecretHash ?? null,
+        update.previousSecretExpiresAt !== undefined,
+        update.previousSecretExpiresAt ?? null,
+        update.generation ?? null,
+        update.disabled ?? null,
+        update.updatedAt,
+      ])
+    )[0];
+    return row ? toClient(row) : null;
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return (await this.execute('deleteClient', [id])) > 0;
   }
 
   /** A real query on keycard's schema, so a dropped schema fails readiness as an unreachable server does. */

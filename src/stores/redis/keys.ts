@@ -17,10 +17,16 @@
  * - `kc:{rv}:l:<loginId>`             string `<at> <expiresAt>` of a revoked login
  * - `kc:{rv}:u:<userId>`              string `<at> <expiresAt>` of a user's latest revocation cut-off
  * - `kc:{rv}:feed`                    the pub/sub channel revocations are published on (not a key)
+ * - `kc:{clients}:c:<clientId>`       hash   an API client
+ * - `kc:{clients}:ids`                zset   client ids, all at score 0, for ZRANGEBYLEX pages
  *
  * Revocations share one slot: a login revocation names only the login, so a key tagged with its user
  * could not be written, and the per-request check must read the login's and the user's key in one
  * command (an MGET on one slot). docs/stores-redis.md weighs this.
+ *
+ * API clients share one slot, as users do: creating one (refuse a taken id, write the record, index it)
+ * and deleting one are single scripts over the record and the id set. Clients are few (a deployment's
+ * services and partners), so one node holds them all easily.
  *
  * A session and its user's index live in different slots (the session's slot is chosen by the session id,
  * which is all a request knows); `docs/stores-redis.md` explains how the index stays correct anyway.
@@ -49,6 +55,8 @@ export interface RedisKeys {
   loginRevocation(loginId: string): string;
   userRevocation(userId: string): string;
   revocationChannel(): string;
+  client(clientId: string): string;
+  clientIds(): string;
 }
 
 export function checkPrefix(prefix: string): string {
@@ -76,5 +84,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     loginRevocation: (loginId) => `${p}:{rv}:l:${loginId}`,
     userRevocation: (userId) => `${p}:{rv}:u:${userId}`,
     revocationChannel: () => `${p}:{rv}:feed`,
+    client: (clientId) => `${p}:{clients}:c:${clientId}`,
+    clientIds: () => `${p}:{clients}:ids`,
   };
 }

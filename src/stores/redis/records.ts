@@ -8,7 +8,15 @@
  * numbers). Meta fields never start with `d`.
  */
 import { defineKey } from '../../core/session/data.js';
-import type { DataPatch, SessionData, SessionRecord, UserRecord, UserUpdate } from '../../core/store.js';
+import type {
+  ClientRecord,
+  ClientUpdate,
+  DataPatch,
+  SessionData,
+  SessionRecord,
+  UserRecord,
+  UserUpdate,
+} from '../../core/store.js';
 
 const DATA_FIELD = 'd';
 
@@ -126,6 +134,72 @@ export function parseUser(reply: HashReply | null): UserRecord | null {
     passwordHash: hash.get('hash') ?? null,
     role: hash.get('role') ?? '',
     blocked: hash.get('blocked') === '1',
+    createdAt: Number(hash.get('created')),
+    updatedAt: Number(hash.get('updated')),
+  };
+}
+
+/**
+ * Field/value pairs for a new client. Scopes are their JSON array (a hash holds only strings); a null
+ * previous secret, or its expiry, is an absent field.
+ */
+export function clientFields(client: ClientRecord): string[] {
+  const fields = ['id', client.id, 'name', client.name, 'scopes', JSON.stringify(client.scopes)];
+  fields.push('hash', client.secretHash);
+  if (client.previousSecretHash !== null) fields.push('prevHash', client.previousSecretHash);
+  if (client.previousSecretExpiresAt !== null) {
+    fields.push('prevUntil', String(client.previousSecretExpiresAt));
+  }
+  fields.push(
+    'gen',
+    String(client.generation),
+    'disabled',
+    client.disabled ? '1' : '0',
+    'created',
+    String(client.createdAt),
+    'updated',
+    String(client.updatedAt),
+  );
+  return fields;
+}
+
+/**
+ * The update script's arguments: n, n field/value pairs to set, then the fields to remove. A field left
+ * `undefined` is neither (it keeps its value); `null` for the previous secret or its expiry removes it.
+ */
+export function clientUpdateArguments(update: ClientUpdate): string[] {
+  const set: string[] = [];
+  const unset: string[] = [];
+  if (update.name !== undefined) set.push('name', update.name);
+  if (update.scopes !== undefined) set.push('scopes', JSON.stringify(update.scopes));
+  if (update.secretHash !== undefined) set.push('hash', update.secretHash);
+  if (update.previousSecretHash === null) unset.push('prevHash');
+  else if (update.previousSecretHash !== undefined) set.push('prevHash', update.previousSecretHash);
+  if (update.previousSecretExpiresAt === null) unset.push('prevUntil');
+  else if (update.previousSecretExpiresAt !== undefined) {
+    set.push('prevUntil', String(update.previousSecretExpiresAt));
+  }
+  if (update.generation !== undefined) set.push('gen', String(update.generation));
+  if (update.disabled !== undefined) set.push('disabled', update.disabled ? '1' : '0');
+  set.push('updated', String(update.updatedAt));
+  return [String(set.length / 2), ...set, ...unset];
+}
+
+export function parseClient(reply: HashReply | null): ClientRecord | null {
+  if (reply === null) return null;
+  const hash = toMap(reply);
+  const id = hash.get('id');
+  if (id === undefined) return null;
+  const previousUntil = hash.get('prevUntil');
+  return {
+    id,
+    name: hash.get('name') ?? '',
+    scopes: JSON.parse(hash.get('scopes') ?? '[]') as string[],
+    secretHash: hash.get('hash') ?? '',
+    previousSecretHash: hash.get('prevHash') ?? null,
+    previousSecretExpiresAt: previousUntil === undefined ? null : Number(previousUntil),
+    generation: Number(hash.get('gen')),
+    disabled: hash.get('disabled') === '1',
     createdAt: Number(hash.get('created')),
     updatedAt: Number(hash.get('updated')),
   };

@@ -198,6 +198,45 @@ return redis.call('HGETALL', KEYS[1])
   },
 
   /**
+   * KEYS: client record, client ids (both in the `{clients}` slot). ARGV: client id, then field/value
+   * pairs. An existing record refuses the call; otherwise the record and its id are written together, so
+   * a client is listed exactly when it exists.
+   */
+  keycardCreateClient: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 'ok'
+`,
+  },
+
+  /**
+   * KEYS: client record. ARGV: n, n field/value pairs to set, then fields to remove. Returns the updated
+   * record, nil for an unknown client (nothing is written: an update never creates a client).
+   */
+  keycardUpdateClient: {
+    keys: 1,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local last = 1 + 2 * tonumber(ARGV[1])
+for i = 2, last, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = last + 1, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+return redis.call('HGETALL', KEYS[1])
+`,
+  },
+
+  /** KEYS: client record, client ids. ARGV: client id. Returns 1 when it deleted a client, 0 otherwise. */
+  keycardDeleteClient: {
+    keys: 2,
+    lua: `
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('DEL', KEYS[1])
+`,
+  },
+
+  /**
    * KEYS: all revocations (zset), the login's or user's revocation key (same slot). ARGV: at, expiresAt,
    * now, the record's JSON, the channel. Drops members that expired, adds this one, keeps on the
    * login's or user's key the latest `at` and the latest expiry (`<at> <expiresAt>`), and publishes the
@@ -240,6 +279,9 @@ export interface RedisScripts {
   createUser(keys: [string, string, string], username: string, id: string, fields: Arg[]): Promise<string>;
   updateUser(key: string, fields: Arg[]): Promise<string[] | null>;
   addRevocation(keys: [string, string], args: [number, number, number, string, string]): Promise<unknown>;
+  createClient(keys: [string, string], id: string, fields: Arg[]): Promise<string>;
+  updateClient(key: string, args: Arg[]): Promise<string[] | null>;
+  deleteClient(keys: [string, string], id: string): Promise<number>;
 }
 
 export function defineScripts(client: Redis | Cluster): RedisScripts {
@@ -267,5 +309,9 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
       commands.keycardCreateUser(...keys, username, id, ...fields) as Promise<string>,
     updateUser: (key, fields) => commands.keycardUpdateUser(key, ...fields) as Promise<string[] | null>,
     addRevocation: (keys, args) => commands.keycardAddRevocation(...keys, ...args),
+    createClient: (keys, id, fields) =>
+      commands.keycardCreateClient(...keys, id, ...fields) as Promise<string>,
+    updateClient: (key, args) => commands.keycardUpdateClient(key, ...args) as Promise<string[] | null>,
+    deleteClient: (keys, id) => commands.keycardDeleteClient(...keys, id) as Promise<number>,
   };
 }

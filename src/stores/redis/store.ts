@@ -1,15 +1,18 @@
 /**
- * The Redis store (ioredis): sessions, users, refresh tokens, throttle counters and revocations in Redis —
- * standalone, over TLS, or on a Redis Cluster. The key layout is in keys.ts, the atomic operations in
- * scripts.ts, the revocation feed in feed.ts, and the reasoning (Cluster slots, the per-user index, the
- * feed, failures) in docs/stores-redis.md.
+ * The Redis store (ioredis): sessions, users, refresh tokens, throttle counters, revocations and API
+ * clients in Redis — standalone, over TLS, or on a Redis Cluster. The key layout is in keys.ts, the
+ * atomic operations in scripts.ts, the revocation feed in feed.ts, and the reasoning (Cluster slots, the
+ * per-user index, the feed, failures) in docs/stores-redis.md.
  *
- * Every key has a TTL, so Redis removes expired state by itself: there is no pruning timer.
+ * Every key but the users' and the clients' (which do not expire) has a TTL, so Redis removes expired
+ * state by itself: there is no pruning timer.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
 import type {
+  ClientRecord,
+  ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
@@ -36,7 +39,10 @@ import {
 import { RevocationFeed } from './feed.js';
 import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
 import {
+  clientFields,
+  clientUpdateArguments,
   type HashReply,
+  parseClient,
   parseSession,
   parseUser,
   patchArguments,
@@ -450,6 +456,52 @@ export class RedisStore implements Store {
         await feed.close();
       },
     };
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    const result = await this.run(() =>
+      this.scripts.createClient(
+        [this.keys.client(client.id), this.keys.clientIds()],
+        client.id,
+        clientFields(client),
+      ),
+    );
+    if (result === 'exists') throw new KeycardError('invalid_request', `client ${client.id} exists`);
+  }
+
+  async getClient(id: string): Promise<ClientRecord | null> {
+    return this.run(async () => parseClient(await this.client.hgetall(this.keys.client(id))));
+  }
+
+  async listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+    if (!(options.limit >= 1)) return [];
+    return this.run(async () => {
+      const ids = await this.client.zrangebylex(
+        this.keys.clientIds(),
+        options.after === undefined ? '-' : `(${options.after}`,
+        '+',
+        'LIMIT',
+        0,
+        // A negative count is Redis's "no limit".
+        Number.isFinite(options.limit) ? Math.floor(options.limit) : -1,
+      );
+      // A client deleted between the two reads is skipped (its HGETALL is empty).
+      const replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.client(id))));
+      return replies.map(parseClient).filter((client): client is ClientRecord => client !== null);
+    });
+  }
+
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    return this.run(async () =>
+      parseClient(await this.scripts.updateClient(this.keys.client(id), clientUpdateArguments(update))),
+    );
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    const deleted = await this.run(() =>
+      this.scripts.deleteClient([this.keys.client(id), this.keys.clientIds()], id),
+    );
+    return Number(deleted) > 0;
   }
 
   /** PING; on a Cluster, every master, since each holds a share of the sessions. */

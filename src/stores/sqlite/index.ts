@@ -11,6 +11,8 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
+  ClientRecord,
+  ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
@@ -71,6 +73,49 @@ interface RefreshTokenRow {
   expires_at: number;
   spent_at: number | null;
   successor_id: string | null;
+}
+
+interface ClientRow {
+  id: string;
+  name: string;
+  scopes: string;
+  secret_hash: string;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
+  generation: number;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+function toClient(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as string[],
+    secretHash: row.secret_hash,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
+    generation: row.generation,
+    disabled: row.disabled === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function clientRow(client: ClientRecord): ClientRow {
+  return {
+    id: client.id,
+    name: client.name,
+    scopes: JSON.stringify(client.scopes),
+    secret_hash: client.secretHash,
+    previous_secret_hash: client.previousSecretHash,
+    previous_secret_expires_at: client.previousSecretExpiresAt,
+    generation: client.generation,
+    disabled: client.disabled ? 1 : 0,
+    created_at: client.createdAt,
+    updated_at: client.updatedAt,
+  };
 }
 
 interface RevocationRow {
@@ -223,6 +268,29 @@ function prepareStatements(db: Database.Database) {
          AND ((kind = 'login' AND id = @login) OR (kind = 'user' AND id = @user AND at >= @issued)) LIMIT 1`,
     ),
     pruneRevocations: db.prepare('DELETE FROM revocations WHERE expires_at <= ?'),
+    insertClient: db.prepare(
+      `INSERT INTO clients (id, name, scopes, secret_hash, previous_secret_hash, previous_secret_expires_at,
+         generation, disabled, created_at, updated_at)
+       VALUES (@id, @name, @scopes, @secret_hash, @previous_secret_hash, @previous_secret_expires_at,
+         @generation, @disabled, @created_at, @updated_at)`,
+    ),
+    getClient: db.prepare('SELECT * FROM clients WHERE id = ?'),
+    listClients: db.prepare('SELECT * FROM clients WHERE id > ? ORDER BY id LIMIT ?'),
+    deleteClient: db.prepare('DELETE FROM clients WHERE id = ?'),
+    // Nullable columns take a flag: null in an update means "clear it", undefined "leave it".
+    updateClient: db.prepare(
+      `UPDATE clients SET
+         name = COALESCE(@name, name),
+         scopes = COALESCE(@scopes, scopes),
+         secret_hash = COALESCE(@secret_hash, secret_hash),
+         previous_secret_hash = CASE WHEN @set_previous THEN @previous_secret_hash ELSE previous_secret_hash END,
+         previous_secret_expires_at =
+           CASE WHEN @set_previous_expiry THEN @previous_secret_expires_at ELSE previous_secret_expires_at END,
+         generation = COALESCE(@generation, generation),
+         disabled = COALESCE(@disabled, disabled),
+         updated_at = @updated_at
+       WHERE id = @id RETURNING *`,
+    ),
   };
 }
 
@@ -564,6 +632,53 @@ export class SQLiteStore implements Store {
         clearInterval(timer);
       },
     };
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    try {
+      this.run(() => this.statements.insertClient.run(clientRow(client)));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new KeycardError('invalid_request', `client ${client.id} exists`);
+      }
+      throw error;
+    }
+  }
+
+  async getClient(id: string): Promise<ClientRecord | null> {
+    const row = this.run(() => this.statements.getClient.get(id) as ClientRow | undefined);
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+    // LIMIT -1 is SQLite's "no limit", for an unbounded listing.
+    const limit = Number.isFinite(options.limit) ? Math.max(0, options.limit) : -1;
+    const rows = this.run(() => this.statements.listClients.all(options.after ?? '', limit) as ClientRow[]);
+    return rows.map(toClient);
+  }
+
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    const row = this.run(
+      () =>
+        this.statements.updateClient.get({
+          id,
+          name: update.name ?? null,
+          scopes: update.scopes === undefined ? null : JSON.stringify(update.scopes),
+          secret_hash: update.secretHash ?? null,
+          set_previous: update.previousSecretHash === undefined ? 0 : 1,
+          previous_secret_hash: update.previousSecretHash ?? null,
+          set_previous_expiry: update.previousSecretExpiresAt === undefined ? 0 : 1,
+          previous_secret_expires_at: update.previousSecretExpiresAt ?? null,
+          generation: update.generation ?? null,
+          disabled: update.disabled === undefined ? null : update.disabled ? 1 : 0,
+          updated_at: update.updatedAt,
+        }) as ClientRow | undefined,
+    );
+    return row ? toClient(row) : null;
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return this.run(() => this.statements.deleteClient.run(id).changes > 0);
   }
 
   async ping(): Promise<void> {

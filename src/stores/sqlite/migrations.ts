@@ -80,6 +80,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revocations_by_expiry ON revocations (expires_at);
     `,
   },
+  {
+    version: 4,
+    description: 'API clients (OAuth 2.0 client credentials)',
+    sql: `
+      CREATE TABLE clients (
+        id                         TEXT PRIMARY KEY,
+        name                       TEXT NOT NULL,
+        scopes                     TEXT NOT NULL,
+        secret_hash                TEXT NOT NULL,
+        previous_secret_hash       TEXT,
+        previous_secret_expires_at INTEGER,
+        generation                 INTEGER NOT NULL,
+        disabled                   INTEGER NOT NULL DEFAULT 0,
+        created_at                 INTEGER NOT NULL,
+        updated_at                 INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
