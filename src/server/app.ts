@@ -19,6 +19,7 @@ import {
   type Store,
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
+import { DEFAULT_STORE_URL, openStore } from 'keycard/stores';
 import type { ServerConfig } from './config.js';
 import { createErrorHandler } from './errors.js';
 import { buildKeySet, loadServerKeys, parseKeyFile, type ServerKeys } from './keys.js';
@@ -28,7 +29,6 @@ import { registerClientRoutes } from './routes/clients.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerAssetRoutes, registerPageRoutes } from './routes/pages.js';
 import { registerSecurityHeaders } from './security-headers.js';
-import { DEFAULT_STORE_URL, openStore } from './store-url.js';
 
 export interface ServerDependencies {
   /** Injected time (tests). */

@@ -14,7 +14,7 @@ import {
   type Strategy,
   type Transport,
 } from 'keycard';
-import { DEFAULT_STORE_URL, parseStoreURL } from './store-url.js';
+import { DEFAULT_STORE_URL, parseStoreURL } from 'keycard/stores';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 

@@ -1,4 +1,6 @@
 // The server's public surface: build or start `keycard serve` from code (tests, embedding).
+
+export { DEFAULT_STORE_URL, openStore, parseStoreURL } from 'keycard/stores';
 export {
   buildServer,
   firstAdminCommand,
@@ -20,4 +22,3 @@ export {
   writeKeyFile,
 } from './keys.js';
 export { formatLine, prettyStream } from './log.js';
-export { DEFAULT_STORE_URL, openStore, parseStoreURL } from './store-url.js';

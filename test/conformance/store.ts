@@ -16,6 +16,7 @@ import type {
 } from '../../src/core/store.js';
 import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { ManualClock } from '../helpers/clock.js';
+import { eventually } from '../helpers/eventually.js';
 
 export interface StoreHarness {
   store: Store;
@@ -61,15 +62,6 @@ export function userFixture(clock: ManualClock, overrides: Partial<UserRecord> =
     updatedAt: now,
     ...overrides,
   };
-}
-
-/** Polls until `condition` holds: feeds deliver asynchronously (a poll interval, a network hop). */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 export function describeStoreConformance(name: string, factory: StoreFactory): void {

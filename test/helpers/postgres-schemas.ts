@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import pg from 'pg';
+import { eventually } from './eventually.js';
 import { POSTGRES_URL, serviceSkipReason, uniqueName } from './services.js';
 
 /** A skip reason when the shared PostgreSQL does not answer (throws under CI=true). */
@@ -61,10 +62,6 @@ export function schemaScope(): SchemaScope {
 }
 
 /** Polls `check` until it holds (a state to reach, not a time to measure). */
-export async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.fail(`gave up waiting for ${what}`);
-}
+/** Polls until `check` holds, treating errors as "not yet" (a server still starting). */
+export const until = (check: () => Promise<boolean>, what: string): Promise<void> =>
+  eventually(check, what, { timeoutMs: 10_000, intervalMs: 20, ignoreErrors: true });

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
+import { eventually } from './eventually.js';
 import { serviceSkipReason } from './services.js';
 
 /** A skip reason when redis-server or redis-cli is missing locally; throws under CI (via serviceSkipReason). */
@@ -43,14 +44,8 @@ export async function sparePort(exclude: number[] = []): Promise<number> {
   throw new Error('no spare port pair found for a private redis-server');
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+const until = (check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> =>
+  eventually(check, what, { timeoutMs, intervalMs: 20, ignoreErrors: true });
 
 /** One command on a short-lived connection that never retries; throws if the server does not answer. */
 async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {

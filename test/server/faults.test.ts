@@ -8,16 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import { eventually } from '../helpers/eventually.js';
 import { Client, request } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`gave up waiting for ${what}`);
-}
 
 describe('server: store faults', () => {
   let server: TestServer;
@@ -43,7 +36,7 @@ describe('server: store faults', () => {
     assert.equal((await request(server.url, 'GET', '/readyz')).status, 200);
 
     renameSync(dbPath, `${dbPath}.away`);
-    await until(
+    await eventually(
       async () => (await request(server.url, 'GET', '/readyz')).status === 503,
       '/readyz to report the store',
     );
@@ -64,7 +57,7 @@ describe('server: store faults', () => {
     );
 
     renameSync(`${dbPath}.away`, dbPath);
-    await until(
+    await eventually(
       async () => (await request(server.url, 'GET', '/readyz')).status === 200,
       'the store to come back',
     );

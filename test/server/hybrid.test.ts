@@ -12,16 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type CountingStore, countingStore } from '../helpers/counting-store.js';
+import { eventually } from '../helpers/eventually.js';
 import { Client, request } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('server: hybrid strategy (spa preset)', () => {
   let a: TestServer;

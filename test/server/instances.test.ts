@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createKeycard, type Store } from '../../src/index.js';
 import { openStore } from '../../src/stores/url.js';
+import { eventually } from '../helpers/eventually.js';
 import { Client } from '../helpers/http.js';
 import { type Cluster, startCluster } from '../helpers/instances.js';
 import { POSTGRES_URL, REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
@@ -43,14 +44,6 @@ const backends: Backend[] = [
 ];
 
 after(() => rmSync(sqliteDir, { recursive: true, force: true }));
-
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 for (const backend of backends) {
   describe(`three instances on ${backend.name} (hybrid)`, () => {

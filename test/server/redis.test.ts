@@ -5,20 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '../helpers/eventually.js';
 import { Client, request } from '../helpers/http.js';
 import { type PrivateRedis, redisBinariesSkipReason, startPrivateRedis } from '../helpers/redis-servers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { uniqueName } from '../helpers/services.js';
 
 const skip = await redisBinariesSkipReason();
-
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`gave up waiting for ${what}`);
-}
 
 describe('server on the redis store: faults', { skip }, () => {
   let redis: PrivateRedis;
@@ -49,7 +42,7 @@ describe('server on the redis store: faults', { skip }, () => {
     assert.equal((await request(server.url, 'GET', '/readyz')).status, 200);
 
     await redis.kill();
-    await until(
+    await eventually(
       async () => (await request(server.url, 'GET', '/readyz')).status === 503,
       '/readyz to report the store',
     );
@@ -64,7 +57,7 @@ describe('server on the redis store: faults', { skip }, () => {
     assert.equal((await request(server.url, 'GET', '/healthz')).status, 200, 'the process is up');
 
     await redis.restart();
-    await until(
+    await eventually(
       async () => (await request(server.url, 'GET', '/readyz')).status === 200,
       'the store to come back',
     );

@@ -17,7 +17,6 @@ import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
 import type { ClientRecord, RevocationRecord, SessionData, Store } from '../../src/core/store.js';
 import { generateToken, hashToken } from '../../src/core/tokens.js';
-import { openStore } from '../../src/server/store-url.js';
 import {
   type RevocationFeedDocument,
   toClient,
@@ -33,6 +32,7 @@ import {
   feedFilter,
   RevocationPoller,
 } from '../../src/stores/mongodb/revocation-feed.js';
+import { openStore } from '../../src/stores/url.js';
 import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { MONGODB_URL, uniqueName } from '../helpers/services.js';

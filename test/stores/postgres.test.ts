@@ -11,7 +11,6 @@ import pg from 'pg';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
 import type { ClientRecord, SessionData } from '../../src/core/store.js';
-import { openStore } from '../../src/server/store-url.js';
 import {
   LATEST_VERSION,
   openStoreURL,
@@ -19,6 +18,7 @@ import {
   type PostgresStoreOptions,
   postgresOptionsFromURL,
 } from '../../src/stores/postgres/index.js';
+import { openStore } from '../../src/stores/url.js';
 import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { postgresSkipReason, postgresURL, schemaScope } from '../helpers/postgres-schemas.js';

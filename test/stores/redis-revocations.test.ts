@@ -14,6 +14,7 @@ import { generateId } from '../../src/core/tokens.js';
 import { openStoreURL, RedisStore } from '../../src/stores/redis/index.js';
 import { redisKeys } from '../../src/stores/redis/keys.js';
 import { ManualClock } from '../helpers/clock.js';
+import { eventually } from '../helpers/eventually.js';
 import {
   deleteKeysWithPrefix,
   type PrivateRedis,
@@ -42,19 +43,6 @@ const binariesSkip = await redisBinariesSkipReason();
 
 const unavailable = (error: unknown): boolean =>
   error instanceof KeycardError && error.code === 'store_unavailable';
-
-async function eventually(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -490,7 +478,7 @@ describe('redis revocation feed through outages (private redis-server)', { skip:
       assert.deepEqual(states(), ['up']);
       redis.pause();
       const paused = Date.now();
-      await eventually(() => states().includes('down'), 'down', 5000);
+      await eventually(() => states().includes('down'), 'down', { timeoutMs: 5000 });
       const noticed = Date.now() - paused;
       assert.ok(noticed < 1000, `noticed after ${noticed} ms`);
       assert.ok(

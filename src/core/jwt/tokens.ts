@@ -174,22 +174,25 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
         await store.deleteSession(result.login.id);
         return { status: 'invalid', reason: 'login expired' };
       }
+      /** A new access token for the login, handed out with `refreshToken`. */
+      const issue = (login: SessionRecord, refresh: string): RotateOutcome => {
+        const access = signAccessToken(login);
+        return {
+          status: 'ok',
+          login,
+          accessToken: access.token,
+          claims: access.claims,
+          refreshToken: refresh,
+          refreshExpiresAt: refreshExpiry(login, now),
+        };
+      };
       switch (result.status) {
         case 'invalid':
           return { status: 'invalid', reason: 'unknown, expired or logged out' };
         case 'reused':
           return { status: 'reused', login: result.login };
-        case 'rotated': {
-          const access = signAccessToken(result.login);
-          return {
-            status: 'ok',
-            login: result.login,
-            accessToken: access.token,
-            claims: access.claims,
-            refreshToken: successor,
-            refreshExpiresAt: refreshExpiry(result.login, now),
-          };
-        }
+        case 'rotated':
+          return issue(result.login, successor);
         case 'grace': {
           // The other tab won the race; hand out the successor it was given, derived with whichever
           // secret was newest at the time.
@@ -198,15 +201,7 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
             .find((candidate) => constantTimeEqual(hashToken(candidate), result.successorId));
           if (!match)
             return { status: 'invalid', reason: 'successor not derivable (refresh secrets differ)' };
-          const access = signAccessToken(result.login);
-          return {
-            status: 'ok',
-            login: result.login,
-            accessToken: access.token,
-            claims: access.claims,
-            refreshToken: match,
-            refreshExpiresAt: refreshExpiry(result.login, now),
-          };
+          return issue(result.login, match);
         }
       }
     },

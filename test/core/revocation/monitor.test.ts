@@ -14,16 +14,9 @@ import type {
 import { MemoryStore } from '../../../src/stores/memory/index.js';
 import { ManualClock } from '../../helpers/clock.js';
 import { countingStore } from '../../helpers/counting-store.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const HOUR = 3_600_000;
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 /** A memory store whose feed the test can cut and restore, as a dropped connection would. */
 class CuttableStore extends MemoryStore {
@@ -71,11 +64,11 @@ describe('RevocationMonitor', () => {
     const counting = countingStore(memory);
     const monitor = new RevocationMonitor(counting.store, { clock });
     await monitor.start();
-    await until(() => monitor.feedState === 'synced', 'synced');
+    await eventually(() => monitor.feedState === 'synced', 'synced');
     counting.reset();
     assert.equal(monitor.check('s1', 'u1', clock.now()), false);
     await memory.addRevocation({ kind: 'login', id: 's1', at: clock.now(), expiresAt: clock.now() + HOUR });
-    await until(() => monitor.check('s1', 'u1', 0) === true, 'the feed to deliver');
+    await eventually(() => monitor.check('s1', 'u1', 0) === true, 'the feed to deliver');
     assert.equal(counting.counts.get('isRevoked') ?? 0, 0, 'no store read for a check');
     await monitor.close();
   });
@@ -97,7 +90,7 @@ describe('RevocationMonitor', () => {
     const states: FeedState[] = [];
     const monitor = new RevocationMonitor(store, { clock, onStateChange: (state) => states.push(state) });
     await monitor.start();
-    await until(() => monitor.feedState === 'synced', 'synced');
+    await eventually(() => monitor.feedState === 'synced', 'synced');
     store.cut();
     assert.equal(monitor.feedState, 'unsynced');
     await store.addRevocation({ kind: 'login', id: 'gap', at: clock.now(), expiresAt: clock.now() + HOUR });
@@ -105,7 +98,7 @@ describe('RevocationMonitor', () => {
     assert.ok(during instanceof Promise, 'asks the store while cut');
     assert.equal(await during, true);
     store.restore();
-    await until(() => monitor.feedState === 'synced', 'resynced');
+    await eventually(() => monitor.feedState === 'synced', 'resynced');
     assert.equal(monitor.check('gap', 'u', 0), true, 'the reload brought the missed revocation');
     assert.equal(states.at(-1), 'synced');
     assert.ok(
@@ -120,7 +113,7 @@ describe('RevocationMonitor', () => {
     const store = new CuttableStore({ clock });
     const monitor = new RevocationMonitor(store, { clock });
     await monitor.start();
-    await until(() => monitor.feedState === 'synced', 'synced');
+    await eventually(() => monitor.feedState === 'synced', 'synced');
     store.cut();
     store.isRevoked = async () => {
       const { storeUnavailable } = await import('../../../src/core/errors.js');
@@ -144,7 +137,7 @@ describe('RevocationMonitor', () => {
     };
     const monitor = new RevocationMonitor(store, { clock, retryMs: 5 });
     await monitor.start();
-    await until(() => monitor.feedState === 'synced', 'synced after retries');
+    await eventually(() => monitor.feedState === 'synced', 'synced after retries');
     assert.equal(failures, -1);
     await monitor.close();
   });
