@@ -50,22 +50,38 @@ export const MAX_COOKIE_HEADER_BYTES = 8192;
  */
 export function checkCookieHeader(header: string | undefined): void {
   if (!header) return;
+  checkLength(header);
+  let cookies = 0;
+  let start = 0;
+  while (start <= header.length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = header.length;
+    if (hasContent(header, start, end)) countCookie(++cookies);
+    start = end + 1;
+  }
+}
+
+function checkLength(header: string): void {
   if (header.length > MAX_COOKIE_HEADER_BYTES) {
     throw new KeycardError(
       'invalid_request',
       `the Cookie header is longer than ${MAX_COOKIE_HEADER_BYTES} bytes`,
     );
   }
-  let cookies = 0;
-  let start = 0;
-  while (start <= header.length) {
-    let end = header.indexOf(';', start);
-    if (end === -1) end = header.length;
-    if (header.slice(start, end).trim() !== '' && ++cookies > MAX_COOKIES) {
-      throw new KeycardError('invalid_request', `the request carries more than ${MAX_COOKIES} cookies`);
-    }
-    start = end + 1;
+}
+
+function countCookie(count: number): void {
+  if (count > MAX_COOKIES)
+    throw new KeycardError('invalid_request', `the request carries more than ${MAX_COOKIES} cookies`);
+}
+
+/** True when header[start, end) has anything but spaces and tabs; no substring is allocated. */
+function hasContent(header: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = header.charCodeAt(i);
+    if (code !== 0x20 && code !== 0x09) return true;
   }
+  return false;
 }
 
 /**
@@ -75,14 +91,21 @@ export function checkCookieHeader(header: string | undefined): void {
  */
 export function readCookie(header: string | undefined, name: string): CookieRead {
   if (!header) return ABSENT;
-  checkCookieHeader(header);
+  checkLength(header);
   let found: string | undefined;
+  let cookies = 0;
   let start = 0;
+  let nextEq = header.indexOf('=');
   const length = header.length;
+  // One pass both finds our cookie and enforces the count limit (checkCookieHeader's rules).
   while (start < length) {
     let end = header.indexOf(';', start);
     if (end === -1) end = length;
-    const eq = header.indexOf('=', start);
+    if (hasContent(header, start, end)) countCookie(++cookies);
+    // The next '=' is found once and reused while it lies ahead, so a header of many '='-less pieces
+    // costs one scan, not one scan per piece.
+    if (nextEq !== -1 && nextEq < start) nextEq = header.indexOf('=', start);
+    const eq = nextEq;
     if (eq !== -1 && eq < end) {
       const pairName = header.slice(start, eq).trim();
       if (pairName === name) {
