@@ -8,6 +8,7 @@ import { createKeycard, type Store } from '../src/index.js';
 import { openStore } from '../src/stores/url.js';
 import { Client } from '../test/helpers/http.js';
 import { startCluster } from '../test/helpers/instances.js';
+import type { Section } from './lib/report.js';
 
 export interface PropagationResult {
   store: string;
@@ -92,6 +93,28 @@ export async function runPropagationBench(
   const results: PropagationResult[] = [];
   for (const [name, url] of targets) results.push(await measure(name, url, trials));
   return results;
+}
+
+/** As a report section for `npm run bench -- propagation`. */
+export async function runPropagationSection(): Promise<Section[]> {
+  const results = await runPropagationBench();
+  return [
+    {
+      title: 'Revocation propagation across three instances (hybrid)',
+      notes: [
+        'Each trial signs in on A, revokes the login on C, and times the first refusal on A and on B (each polled in a tight loop, so a figure includes one HTTP round trip).',
+      ],
+      headers: ['store (feed)', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
+      rows: results.map((r) => [
+        r.store,
+        String(r.trials),
+        r.p50.toFixed(1),
+        r.p99.toFixed(1),
+        r.max.toFixed(1),
+      ]),
+      data: results,
+    },
+  ];
 }
 
 export function formatPropagation(results: PropagationResult[]): string {

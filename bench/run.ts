@@ -1,20 +1,58 @@
 /**
  * npm run bench [-- <name> ...]: runs the benchmarks (all, or the named ones), prints Markdown tables,
- * and writes bench/results/latest.json and bench/results/latest.md.
+ * and writes bench/results/latest.json and bench/results/latest.md (both ignored by git; docs/benchmarks.md
+ * is the committed reading). Knobs are environment variables: see lib/config.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { type BenchSection, formatSections, runJWTBench } from './jwt.js';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { runCookiesBench } from './cookies.js';
+import { runHTTPBench } from './http.js';
+import { runJWTBench } from './jwt.js';
+import { benchConfig } from './lib/config.js';
+import { formatSections, type Section } from './lib/report.js';
+import { runLoginBench } from './login.js';
+import { runPropagationSection } from './propagation.js';
+import { runRefreshBench } from './refresh.js';
+import { runScaleBench } from './scale.js';
+import { runStoresBench } from './stores.js';
+import { runTokensBench } from './tokens.js';
 
 interface Bench {
   description: string;
-  run(): Promise<BenchSection[]>;
+  run(): Promise<Section[]>;
 }
 
 const BENCHES: Record<string, Bench> = {
   jwt: {
-    description: 'JWT sign and verify vs jose, fast-jwt, jsonwebtoken and the node:crypto floor',
+    description: 'JWT sign and verify (HS256, ES256, EdDSA) vs jose, fast-jwt, jsonwebtoken, node:crypto',
     run: () => runJWTBench(),
+  },
+  tokens: { description: 'session-token generation and hashing', run: () => runTokensBench() },
+  cookies: { description: 'cookie parse and serialize vs the cookie package', run: () => runCookiesBench() },
+  http: {
+    description: 'authenticated GET over HTTP: floors, peers, keycard serve and keycard/express',
+    run: () => runHTTPBench(),
+  },
+  login: {
+    description: 'logins per second and event-loop delay under a login flood',
+    run: () => runLoginBench(),
+  },
+  refresh: {
+    description: 'refresh-token rotation throughput on Redis and PostgreSQL',
+    run: () => runRefreshBench(),
+  },
+  stores: {
+    description:
+      'per store: validation and login-write latency, store operations per request, vs connect-redis and connect-pg-simple',
+    run: () => runStoresBench(),
+  },
+  scale: {
+    description: 'validation latency with 10k … 1M stored sessions; memory-store bytes per session',
+    run: () => runScaleBench(),
+  },
+  propagation: {
+    description: 'hybrid revocation propagation across three instances (SQLite, Redis, PostgreSQL)',
+    run: () => runPropagationSection(),
   },
 };
 
@@ -26,25 +64,43 @@ for (const name of requested) {
   }
 }
 const names = requested.length > 0 ? requested : Object.keys(BENCHES);
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const results: Record<string, BenchSection[]> = {};
+const started = new Date();
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
+const settings = `BENCH_SECONDS=${benchConfig.seconds} BENCH_RUNS=${benchConfig.runs} BENCH_CONNECTIONS=${benchConfig.connections} BENCH_LOADGEN=${benchConfig.loadgen} BENCH_SCALE_MAX=${benchConfig.scaleMax}`;
+const results: Record<string, { sections: Section[]; seconds: number }> = {};
 const markdown: string[] = [
-  `# keycard benchmarks`,
+  '# keycard benchmarks',
   '',
-  `Machine: ${machine}. Date: ${new Date().toISOString()}.`,
+  `Machine: ${machine}; load average at start ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')}. Date: ${started.toISOString()}. Settings: ${settings}.`,
+  '',
+  'A shared two-core machine is noisy: read ratios within a table (measured in the same run, alternating), not absolute numbers across runs.',
   '',
 ];
 for (const name of names) {
   const bench = BENCHES[name] as Bench;
   console.error(`running ${name}: ${bench.description}`);
-  results[name] = await bench.run();
-  const table = formatSections(results[name] as BenchSection[]);
-  markdown.push(`## ${name}`, '', table, '');
-  console.log(`## ${name}\n\n${table}\n`);
+  const start = Date.now();
+  const sections = await bench.run();
+  const seconds = (Date.now() - start) / 1000;
+  results[name] = { sections, seconds };
+  const tables = formatSections(sections);
+  markdown.push(`## ${name}`, '', tables, '', `(${name}: ${seconds.toFixed(0)} s)`, '');
+  console.log(`## ${name}\n\n${tables}\n`);
+  console.error(`finished ${name} in ${seconds.toFixed(0)} s`);
 }
+const loadAtEnd = loadavg()
+  .map((value) => value.toFixed(2))
+  .join(' ');
+markdown.push(
+  `Load average at the end: ${loadAtEnd}. Total: ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`,
+  '',
+);
 mkdirSync(new URL('results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('results/latest.json', import.meta.url),
-  `${JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2)}\n`,
+  `${JSON.stringify({ machine, date: started.toISOString(), settings: benchConfig, loadAtEnd, results }, null, 2)}\n`,
 );
 writeFileSync(new URL('results/latest.md', import.meta.url), `${markdown.join('\n')}\n`);
+console.error('wrote bench/results/latest.json and bench/results/latest.md');

@@ -4,6 +4,8 @@
  * Reports operations per second as min / median / max over the rounds, and the median's ratio to a
  * reference candidate.
  */
+import type { Section } from './report.js';
+import { count, ratio } from './stats.js';
 
 export interface Candidate {
   name: string;
@@ -49,8 +51,8 @@ export async function compare(
   candidates: Candidate[],
   options: { reference: string; rounds?: number; durationMs?: number },
 ): Promise<MicroResult[]> {
-  const rounds = options.rounds ?? 5;
-  const durationMs = options.durationMs ?? 400;
+  const rounds = options.rounds ?? 7;
+  const durationMs = options.durationMs ?? 300;
   const samples = new Map<string, number[]>(candidates.map((candidate) => [candidate.name, []]));
   for (const candidate of candidates) await round(candidate, 50); // warm-up (JIT)
   for (let r = 0; r < rounds; r++) {
@@ -67,6 +69,30 @@ export async function compare(
       ratio: med / referenceMedian,
     };
   });
+}
+
+/** A micro-benchmark's results as a report section. */
+export function microSection(
+  title: string,
+  results: MicroResult[],
+  reference: string,
+  notes: string[] = [],
+): Section {
+  const rounds = results[0]?.rounds ?? 0;
+  return {
+    title,
+    notes: [
+      `In-process, ${rounds} alternating rounds per candidate; ops/s median (min–max) over the rounds; ratio of medians to ${reference}.`,
+      ...notes,
+    ],
+    headers: ['candidate', 'ops/s', 'min–max', `vs ${reference}`],
+    rows: results.map((result) => {
+      const { min, median: med, max } = result.opsPerSecond;
+      const name = result.name.startsWith('keycard') ? `**${result.name}**` : result.name;
+      return [name, count(med), `${count(min)}–${count(max)}`, ratio(result.ratio)];
+    }),
+    data: results,
+  };
 }
 
 export function formatTable(title: string, results: MicroResult[], reference: string): string {

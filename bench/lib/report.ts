@@ -1,0 +1,28 @@
+/**
+ * What every benchmark returns: sections, each a Markdown table plus the raw figures for latest.json.
+ * A section says what its reference is and how many runs its figures are over.
+ */
+
+export interface Section {
+  title: string;
+  /** Sentences printed under the title: what was measured, the reference, the number of runs. */
+  notes?: string[];
+  headers: string[];
+  /** Cells as printed; the first column is left-aligned, the others right-aligned. */
+  rows: string[][];
+  /** The raw figures, for bench/results/latest.json. */
+  data?: unknown;
+}
+
+export function formatSection(section: Section): string {
+  const lines = [`### ${section.title}`, ''];
+  if (section.notes && section.notes.length > 0) lines.push(section.notes.join(' '), '');
+  lines.push(`| ${section.headers.join(' | ')} |`);
+  lines.push(`|${section.headers.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  for (const row of section.rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function formatSections(sections: Section[]): string {
+  return sections.map(formatSection).join('\n\n');
+}
