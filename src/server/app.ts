@@ -5,7 +5,7 @@
  * when the store is down); everything else inside one scope where keycard's hooks load the session.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
@@ -23,6 +23,7 @@ import { DEFAULT_STORE_URL, openStore } from 'keycard/stores';
 import type { ServerConfig } from './config.js';
 import { createErrorHandler } from './errors.js';
 import { buildKeySet, loadServerKeys, parseKeyFile, type ServerKeys } from './keys.js';
+import { RequestLogController } from './log.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerClientRoutes } from './routes/clients.js';
@@ -92,11 +93,25 @@ function parseForm(body: string): Record<string, string> {
 
 /**
  * Answers a request Node could not parse (it never reaches a route) in keycard's error shape: 431 for a
- * header section over the limit, 408 for a client too slow to send one, 400 otherwise.
+ * header section over the limit, 408 for a client too slow to send one, 400 otherwise. Never into a
+ * response already under way on the connection (as Node's own handler): the client would read our
+ * answer as garbage after it.
  */
 function answerClientError(maxHeaderBytes: number) {
   return (error: Error & { code?: string }, socket: Socket): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // Node's private field for the response in flight on this socket (what its default handler checks).
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (error.code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after a request that said `Connection: close` (such as an unframed body): that request is
+      // answered as usual, the connection then closes, and the extra bytes are ignored.
+      if (!inFlight) socket.destroy();
+      return;
+    }
+    if (inFlight?.headersSent) {
+      socket.destroy(error);
+      return;
+    }
     const failure =
       error.code === 'HPE_HEADER_OVERFLOW'
         ? new KeycardError(
@@ -127,6 +142,10 @@ export async function buildServer(
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
+    // Per-request lines only when asked for; then each request also gets its own child logger (with its
+    // id), otherwise request.log is the server's logger and costs nothing until something is logged.
+    logController: new RequestLogController(config.logRequests),
+    ...(config.logRequests ? {} : { childLoggerFactory: (logger) => logger }),
     bodyLimit: config.bodyLimitBytes,
     // Node counts the request line and every header against this and answers 431 beyond it.
     http: { maxHeaderSize: config.maxHeaderBytes },

@@ -49,6 +49,11 @@ export interface ServerConfig {
   /** Largest request header section (request line and headers) accepted, in bytes; beyond it, 431. */
   maxHeaderBytes: number;
   logLevel: LogLevel;
+  /**
+   * One log line per request (method, URL, status, time). Off by default: the proxy in front keeps the
+   * access log, and per-request lines cost on every request. Audit events and errors are always logged.
+   */
+  logRequests: boolean;
 }
 
 /** Every setting: its config-file key, environment variable and flag. */
@@ -69,6 +74,7 @@ const SETTINGS = {
   bodyLimitBytes: { env: 'KEYCARD_BODY_LIMIT', flag: 'body-limit' },
   maxHeaderBytes: { env: 'KEYCARD_MAX_HEADER_BYTES', flag: 'max-header-bytes' },
   logLevel: { env: 'KEYCARD_LOG_LEVEL', flag: 'log-level' },
+  logRequests: { env: 'KEYCARD_LOG_REQUESTS', flag: 'log-requests' },
 } as const satisfies Record<keyof ServerConfig, { env: string; flag: string }>;
 
 type Key = keyof ServerConfig;
@@ -225,5 +231,6 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     bodyLimitBytes: integer('bodyLimitBytes', 16_384, 1024, 1_048_576),
     maxHeaderBytes: integer('maxHeaderBytes', 16_384, 4096, 1_048_576),
     logLevel: oneOf('logLevel', 'info', LOG_LEVELS),
+    logRequests: boolean('logRequests', false),
   };
 }

@@ -4,6 +4,7 @@
  * Set-Cookie values are redacted in both.
  */
 import type { Writable } from 'node:stream';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',
@@ -43,4 +44,39 @@ export function formatLine(line: string): string {
 
 export function prettyStream(out: Writable): { write(line: string): void } {
   return { write: (line: string) => out.write(formatLine(line)) };
+}
+
+/**
+ * Fastify's per-request log lines: "incoming request", "request completed" and "route not found" only
+ * when `logRequests` is on; errors (a failed response, a broken stream, a serializer failure) always.
+ */
+export class RequestLogController extends LogController {
+  constructor(private readonly logRequests: boolean) {
+    super();
+  }
+
+  override incomingRequest(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
+    if (this.logRequests) super.incomingRequest(request, reply, metadata);
+  }
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
+    if (error || this.logRequests) super.requestCompleted(error, request, reply, metadata);
+  }
+
+  override routeNotFound(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
+    if (this.logRequests) super.routeNotFound(request, reply, metadata);
+  }
 }

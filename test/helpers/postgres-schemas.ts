@@ -2,7 +2,6 @@
  * For tests on the shared PostgreSQL at POSTGRES_URL: whether it answers (skip locally, fail under CI),
  * and schemas of a test file's own — fresh names from uniqueName, all dropped when the file is done.
  */
-import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import pg from 'pg';
 import { eventually } from './eventually.js';

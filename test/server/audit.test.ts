@@ -45,6 +45,8 @@ async function startLoggedServer(
       store: `sqlite:${join(dir, 'keycard.db')}`,
       keys: join(dir, 'keys.json'),
       'log-level': 'info',
+      // Request lines too, so the no-secret checks cover them.
+      'log-requests': true,
       ...flags,
     },
     env: {},
@@ -305,5 +307,25 @@ describe('audit events and the log', () => {
       assert.equal(event.userAgent, USER_AGENT, `${event.type} has the user agent`);
     }
     assertNoSecrets(server.log.join(''), secrets);
+  });
+
+  test('request lines are logged only with logRequests; audit events either way', async () => {
+    for (const logRequests of [false, true]) {
+      const server = await startLoggedServer(new ManualClock(Date.now()), { 'log-requests': logRequests });
+      servers.push(server);
+      await server.keycard.users.create({ username: 'bob', password: PASSWORDS.bob });
+      const response = await request(server.url, 'POST', '/auth/login', {
+        json: { username: 'bob', password: PASSWORDS.wrong },
+        headers,
+      });
+      assert.equal(response.status, 401);
+      const entries = server.log.map((line) => JSON.parse(line) as { msg?: string; req?: { url?: string } });
+      const requestLines = entries.filter((entry) => entry.req?.url === '/auth/login');
+      assert.equal(requestLines.length > 0, logRequests, `request lines with logRequests=${logRequests}`);
+      assert.ok(
+        loggedEvents(server.log).some((event) => event.type === 'login_failed'),
+        'the audit event is logged',
+      );
+    }
   });
 });

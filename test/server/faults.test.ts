@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -144,6 +145,31 @@ describe('server: hostile input', () => {
       ),
       { numRuns: 300 },
     );
+    assert.equal((await request(server.url, 'GET', '/healthz')).status, 200);
+  });
+
+  test('bytes after a `Connection: close` request get no second answer glued to the first', async () => {
+    // An unframed body (no Content-Length) on a request that closes the connection: the request is
+    // answered once, and the stray bytes are not answered with a 400 written after that response.
+    const { port } = new URL(server.url);
+    for (const [method, path, status] of [
+      ['DELETE', '/auth/login', 404],
+      ['GET', '/healthz', 200],
+    ] as const) {
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let data = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => {
+          data += chunk;
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(data));
+        socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n{"a":1}`);
+      });
+      assert.equal(raw.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, raw);
+      assert.ok(raw.startsWith(`HTTP/1.1 ${status} `), raw);
+    }
     assert.equal((await request(server.url, 'GET', '/healthz')).status, 200);
   });
 

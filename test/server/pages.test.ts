@@ -39,9 +39,24 @@ describe('server: pages', () => {
     assert.equal(page.headers['x-frame-options'], 'DENY');
     assert.equal(page.headers['cache-control'], 'no-store');
     assert.doesNotMatch(page.text, /<script|style=/, 'no inline script or style');
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
     const css = await request(server.url, 'GET', '/assets/keycard.css');
     assert.equal(css.status, 200);
     assert.match(css.headers['content-type'] ?? '', /text\/css/);
+    assert.equal(css.headers['x-content-type-options'], 'nosniff');
+  });
+
+  test('JSON answers are uncacheable, unsniffable and unframeable too (success and error)', async () => {
+    for (const path of ['/auth/me', '/auth/csrf', '/healthz']) {
+      const response = await request(server.url, 'GET', path);
+      assert.match(response.headers['content-type'] ?? '', /application\/json/, path);
+      assert.equal(response.headers['cache-control'], 'no-store', path);
+      assert.equal(response.headers['x-content-type-options'], 'nosniff', path);
+      const csp = String(response.headers['content-security-policy'] ?? '');
+      assert.match(csp, /default-src 'none'/, path);
+      assert.match(csp, /frame-ancestors 'none'/, path);
+    }
   });
 
   test('the sign-in form leads to the account page listing my sessions', async () => {

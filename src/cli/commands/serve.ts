@@ -26,6 +26,7 @@ Options (each also from an environment variable or a JSON config file):
   --body-limit BYTES   largest request body (KEYCARD_BODY_LIMIT; default 16384)
   --max-header-bytes N largest request header section; larger gets 431 (KEYCARD_MAX_HEADER_BYTES; 16384)
   --log-level LEVEL    fatal, error, warn, info, debug, trace, silent (KEYCARD_LOG_LEVEL)
+  --log-requests       log every request: method, path, status, time (KEYCARD_LOG_REQUESTS)
   --env NAME           development or production (NODE_ENV)
   --config FILE        JSON config file with the settings above (KEYCARD_CONFIG)
   -h, --help           show this help`;
@@ -51,6 +52,7 @@ export async function serveCommand(context: CLIContext, args: string[]): Promise
       'trusted-origin': { type: 'string', multiple: true },
       'body-limit': { type: 'string' },
       'log-level': { type: 'string' },
+      'log-requests': { type: 'boolean' },
       env: { type: 'string' },
       config: { type: 'string' },
     },
