@@ -3,7 +3,7 @@
  * package (jshttp, the parser keycard builds on) on a realistic header. Run: npm run bench -- cookies
  */
 import { parse, serialize } from 'cookie';
-import { generateToken, parseCookieHeader, readCookie, serializeCookie } from '../src/index.js';
+import { generateToken, parseCookieHeader, readCookie, serializeCookie } from 'keycard';
 import { compare, microSection } from './lib/micro.js';
 import { formatSections, type Section } from './lib/report.js';
 

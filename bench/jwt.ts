@@ -13,7 +13,14 @@ import {
 import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { createKeySet, generateJWTKey, keySetResolver, signJWT, verifyJWT } from '../src/index.js';
+import {
+  createKeySet,
+  generateJWTKey,
+  keySetResolver,
+  signJWT,
+  VerifiedTokenCache,
+  verifyJWT,
+} from 'keycard';
 import { type Candidate, compare, microSection } from './lib/micro.js';
 import { formatSections, type Section } from './lib/report.js';
 
@@ -74,11 +81,24 @@ export async function runJWTBench(
       allowedIss: 'keycard',
       allowedAud: 'keycard',
     });
+    // What the token service does for a token it has seen: one lookup by the token's exact bytes.
+    const cache = new VerifiedTokenCache(1000, 10);
+    cache.set(token, verifyJWT(token, resolve, verifyOptions));
+    const currentKey = (kid: string) => (kid === key.kid ? key : undefined);
+    const tokenBytes = Buffer.from(token, 'latin1');
     const verifyCandidates: Candidate[] = [
       {
         name: 'keycard verifyJWT',
         run: () => {
           if (!verifyJWT(token, resolve, verifyOptions).ok) throw new Error('keycard refused');
+        },
+      },
+      {
+        name: 'keycard (cache hit)',
+        run: () => {
+          // A fresh string each time, as from a request's header (V8 would reuse a string's hash).
+          if (!cache.get(tokenBytes.toString('latin1'), now, currentKey))
+            throw new Error('keycard cache missed');
         },
       },
       { name: 'fast-jwt (cache off)', run: () => fastVerify(token) },
@@ -138,11 +158,9 @@ export async function runJWTBench(
         `${alg} verify`,
         await compare(verifyCandidates, { reference: 'fast-jwt (cache off)', ...options }),
         'fast-jwt (cache off)',
-        alg === 'HS256'
-          ? []
-          : [
-              'keycard remembers asymmetric tokens that verified (by their exact bytes), so a repeated token costs one signature check: compare it with fast-jwt (cache on).',
-            ],
+        [
+          'keycard remembers tokens that verified (by their exact bytes), so a repeated token costs one signature check: compare its cache hit with fast-jwt (cache on).',
+        ],
       ),
     );
 

@@ -4,8 +4,8 @@
  * the time from C's response to the first refusal on A and on B, each polled in a tight loop.
  * Reports p50/p99/max over the trials, per store. Run: npm run bench -- propagation
  */
-import { createKeycard, type Store } from '../src/index.js';
-import { openStore } from '../src/stores/url.js';
+import { createKeycard, type Store } from 'keycard';
+import { openStore } from 'keycard/stores';
 import { Client } from '../test/helpers/http.js';
 import { startCluster } from '../test/helpers/instances.js';
 import type { Section } from './lib/report.js';

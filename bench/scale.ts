@@ -39,7 +39,6 @@ export async function runScaleBench(): Promise<Section[]> {
         [
           '--import',
           'tsx',
-          '--conditions=source',
           '--expose-gc',
           '--max-old-space-size=8192',
           WORKER,

@@ -58,7 +58,7 @@ export function startServer(
     else profile.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   const child: ChildProcess = fork(serverScript(script), [], {
-    execArgv: ['--import', 'tsx', '--conditions=source', ...profile, ...(options.execArgv ?? [])],
+    execArgv: ['--import', 'tsx', ...profile, ...(options.execArgv ?? [])],
     env: { ...process.env, ...env, NODE_ENV: 'development' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -2,6 +2,7 @@
  * Session tokens: 256 random bits, sent to the client as base64url; only their SHA-256 is ever stored,
  * so that a leaked database yields no live session.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 32 bytes encode to 43 base64url characters without padding (RFC 4648 §5). */
@@ -23,9 +24,15 @@ export function isWellFormedToken(value: string): boolean {
   return value.length === TOKEN_LENGTH && TOKEN_PATTERN.test(value);
 }
 
+/** node:crypto's one-shot hash (Node 20.12+): half the cost of a Hash object, on every request. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string })
+  .hash;
+
 /** SHA-256 of a token, base64url: the session's id and the only form a store ever sees. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return oneShotHash
+    ? oneShotHash('sha256', token, 'base64url')
+    : createHash('sha256').update(token).digest('base64url');
 }
 
 /** A random identifier (128 bits) for records that are not credentials: users, logins, nonces. */

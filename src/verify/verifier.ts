@@ -52,7 +52,7 @@ export interface VerifierOptions {
   jwksCacheTTL?: Duration;
   /** Minimum time between JWKS fetches, including those for unknown kids (default '30s'). */
   jwksCooldown?: Duration;
-  /** Verified asymmetric tokens remembered to skip repeat signature checks (default 10000; 0: off). */
+  /** Verified tokens remembered (by their exact bytes) to skip repeat signature checks (default 10000; 0: off). */
   cacheSize?: number;
   /**
    * Subscribe to the auth service's revocation feed — its store's URL (`redis://…`, `postgres://…`,

@@ -283,6 +283,21 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
       assert.equal(ok.status, 200, ok.text);
     });
 
+    test('a login form may carry its pre-login CSRF token in the `_csrf` body field', async () => {
+      const browser = new Client(app.url);
+      const { token } = (await browser.get('/csrf')).json;
+      const ok = await browser.post('/login', {
+        json: { username: 'alice', password: 'alice-password', _csrf: token },
+        headers: { 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(ok.status, 200, ok.text);
+      const forged = await new Client(app.url).post('/login', {
+        json: { username: 'alice', password: 'alice-password', _csrf: token },
+        headers: { 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(forged.status, 403, 'the token is bound to the pre-login cookie it came with');
+    });
+
     test('a cross-site GET with the cookie is allowed (safe methods change nothing)', async () => {
       const client = await signedIn();
       assert.equal((await client.get('/me', { headers: { 'sec-fetch-site': 'cross-site' } })).status, 200);

@@ -386,13 +386,49 @@ describe('AuthContext.commit', () => {
         configurable: true,
         writable: true,
       });
-      expectKeycardError(await rejected(() => context.commit()), 'internal_error');
+      expectKeycardError(await rejected(async () => context.commit()), 'internal_error');
       assert.equal(typeof context.data.save, 'function', 'the change was dropped');
     }
     assert.deepEqual((await h.store.getSession(context.session?.id ?? ''))?.data, {});
     assert.throws(() => {
       (context.data as Record<string, unknown>).save = 'x';
     }, TypeError);
+  });
+
+  test('data nobody looked at is not copied, and not lost: it survives reload and regenerate', async () => {
+    const h = harness();
+    const { token } = await signedIn(h);
+    const first = await h.request({ cookie: `${COOKIE}=${token}` });
+    first.context.data.cart = ['apple'];
+    await first.context.commit();
+    const { context, setCookies } = await h.request({ method: 'POST', cookie: `${COOKIE}=${token}` });
+    assert.equal(context.existingData, undefined, 'no data object until something asks for one');
+    await context.reload();
+    assert.equal(context.existingData, undefined, 'a reload makes none either');
+    await context.regenerate();
+    const fresh = onlyCookie(setCookies).value;
+    assert.deepEqual((await h.store.getSession(hashToken(fresh)))?.data, { cart: ['apple'] });
+    assert.deepEqual(context.data.cart, ['apple'], 'read after the session moved: the new session’s data');
+    context.data.cart = ['apple', 'pear'];
+    await context.commit();
+    assert.deepEqual((await h.store.getSession(hashToken(fresh)))?.data, { cart: ['apple', 'pear'] });
+  });
+
+  test('a data object made before a reload is refilled from the store, dropping unsaved changes', async () => {
+    const h = harness();
+    const { token } = await signedIn(h);
+    const first = await h.request({ cookie: `${COOKIE}=${token}` });
+    first.context.data.theme = 'light';
+    await first.context.commit();
+    const { context } = await h.request({ cookie: `${COOKIE}=${token}` });
+    const data = context.data;
+    data.theme = 'dark';
+    await context.reload();
+    assert.equal(context.data, data, 'the same object');
+    assert.equal(data.theme, 'light');
+    h.counting.reset();
+    await context.commit();
+    assert.equal(h.counting.writes(), 0, 'nothing changed after the reload');
   });
 
   test('session.save() commits through the express-session style object', async () => {

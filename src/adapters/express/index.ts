@@ -63,25 +63,35 @@ function errorBody(error: KeycardError): string {
 function commitBeforeEnd(res: Response, context: AuthContext): void {
   const end = res.end as (...args: unknown[]) => Response;
   let committing = false;
+  const fail = (error: unknown): void => {
+    if (res.headersSent) {
+      res.destroy(error instanceof Error ? error : undefined);
+      return;
+    }
+    const failure = isKeycardError(error)
+      ? error
+      : new KeycardError('internal_error', 'the session could not be saved');
+    const body = errorBody(failure);
+    res.statusCode = failure.status;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    end.call(res, body);
+  };
   res.end = function (this: Response, ...args: unknown[]): Response {
     if (committing) return end.apply(this, args);
     committing = true;
-    context.commit().then(
+    let pending: Promise<void> | undefined;
+    try {
+      pending = context.commit();
+    } catch (error) {
+      fail(error);
+      return res;
+    }
+    // Nothing to write (the usual case): end at once, with no promise in between.
+    if (!pending) return end.apply(res, args);
+    pending.then(
       () => end.apply(res, args),
-      (error: unknown) => {
-        if (res.headersSent) {
-          res.destroy(error instanceof Error ? error : undefined);
-          return;
-        }
-        const failure = isKeycardError(error)
-          ? error
-          : new KeycardError('internal_error', 'the session could not be saved');
-        const body = errorBody(failure);
-        res.statusCode = failure.status;
-        res.setHeader('content-type', 'application/json; charset=utf-8');
-        res.setHeader('content-length', Buffer.byteLength(body));
-        end.call(res, body);
-      },
+      (error: unknown) => fail(error),
     );
     return res;
   } as Response['end'];
@@ -101,9 +111,10 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
       res.append('Set-Cookie', header);
     });
     req.auth = context;
-    req.session = context.data;
+    // Made on first use: most requests never touch the session data object.
+    Object.defineProperty(req, 'session', { configurable: true, enumerable: true, get: () => context.data });
     commitBeforeEnd(res, context);
-    context.load().then(() => {
+    const checked = (): void => {
       if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
         keycard.emit({
           type: 'cross_site_rejected',
@@ -132,7 +143,16 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
         }
       }
       next();
-    }, next);
+    };
+    let pending: Promise<void> | undefined;
+    try {
+      pending = context.load();
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (pending) pending.then(checked, next);
+    else checked();
   };
 }
 

@@ -6,13 +6,7 @@
  *   await app.register(keycardFastify, { keycard });
  *   app.get('/me', { preHandler: requireAuth() }, (request) => request.auth.user);
  */
-import type {
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  onRequestHookHandler,
-  preHandlerHookHandler,
-} from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import {
   type AuthContext,
   isKeycardError,
@@ -81,39 +75,67 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
   const checkOrigin = options.checkOrigin ?? true;
   const checkCSRF = options.checkCSRF ?? true;
   app.decorateRequest('auth', null as unknown as AuthContext);
-  app.decorateRequest('session', null as unknown as SessionObject);
+  // A getter, so the session data object is made only for requests that use it.
+  app.decorateRequest('session', {
+    getter(this: FastifyRequest) {
+      return this.auth?.data as SessionObject;
+    },
+  });
 
-  const load: onRequestHookHandler = async (request, reply) => {
+  const crossSite = (request: FastifyRequest, context: AuthContext): KeycardError => {
+    keycard.emit({
+      type: 'cross_site_rejected',
+      method: request.method,
+      // The path only: a query string may carry anything.
+      path: request.url.split('?')[0]?.slice(0, 256),
+      userId: context.user?.id ?? null,
+      sessionId: context.loginId,
+      ip: request.ip ?? null,
+      userAgent: request.headers['user-agent'] ?? null,
+    });
+    return new KeycardError('cross_site_request', 'cross-site request refused');
+  };
+
+  // Callback-style hooks: most requests finish them without a promise (no cookie, a token checked from
+  // memory, nothing to save), which keeps the per-request cost down.
+  app.addHook('onRequest', (request, reply, done) => {
     const context = keycard.createContext(requestInfo(request), (header) => {
       reply.header('set-cookie', header);
     });
     request.auth = context;
-    request.session = context.data;
     const header = request.headers['x-csrf-token'];
     if (typeof header === 'string') context.submittedCSRFToken = header;
-    await context.load();
-    if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
-      keycard.emit({
-        type: 'cross_site_rejected',
-        method: request.method,
-        // The path only: a query string may carry anything.
-        path: request.url.split('?')[0]?.slice(0, 256),
-        userId: context.user?.id ?? null,
-        sessionId: context.loginId,
-        ip: request.ip ?? null,
-        userAgent: request.headers['user-agent'] ?? null,
-      });
-      throw new KeycardError('cross_site_request', 'cross-site request refused');
+    const checked = (): void => {
+      if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
+        done(crossSite(request, context));
+      } else {
+        done();
+      }
+    };
+    let pending: Promise<void> | undefined;
+    try {
+      pending = context.load();
+    } catch (error) {
+      done(error as Error);
+      return;
     }
-  };
-  app.addHook('onRequest', load);
+    if (pending) pending.then(checked, done);
+    else checked();
+  });
   // After the body is parsed, so a form's `_csrf` field can be read: cookie-authenticated unsafe browser
   // requests need a CSRF token bound to their login.
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const context = request.auth;
-    if (!context) return;
+    if (!context) return done();
+    // Always read: a login form carries its pre-login token in `_csrf` too.
     context.submittedCSRFToken ??= csrfFromBody(request.body);
-    if (checkCSRF && context.cookieAuthenticated) context.requireCSRF();
+    if (!checkCSRF || !context.cookieAuthenticated) return done();
+    try {
+      context.requireCSRF();
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
   if (options.errorHandler ?? true) {
     app.setErrorHandler((error, _request, reply) => {
@@ -121,9 +143,17 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
       return reply.send(error);
     });
   }
-  app.addHook('onSend', async (request) => {
-    // Saves data changes and activity before the response leaves (at most one store write).
-    if (request.auth) await request.auth.commit();
+  // Saves data changes and activity before the response leaves (at most one store write).
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = request.auth?.commit();
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (pending) pending.then(() => done(null, payload), done);
+    else done(null, payload);
   });
 }
 

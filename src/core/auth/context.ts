@@ -54,13 +54,17 @@ export type RefreshOutcome =
 
 /** What a strategy does for one request; it reads and sets the context's fields. */
 export interface RequestFlow {
-  load(): Promise<void>;
+  /** Undefined when it finished without waiting (no credential, or a token checked from memory). */
+  load(): Promise<void> | undefined;
   login(user: AuthUser, options: LoginOptions): Promise<SessionRecord>;
   logout(): Promise<boolean>;
   regenerate(): Promise<void>;
   reload(): Promise<void>;
-  commit(): Promise<void>;
+  /** Undefined when there was nothing to write. */
+  commit(): Promise<void> | undefined;
   refresh(refreshToken: string | undefined): Promise<RefreshOutcome>;
+  /** Fills the session data object when it is first made (the session strategy's loaded data). */
+  populate?(data: SessionObject): void;
 }
 
 export interface ContextDependencies {
@@ -89,8 +93,8 @@ export class AuthContext {
    * adapter before the handler runs.
    */
   submittedCSRFToken: string | undefined = undefined;
-  readonly data: SessionObject;
   readonly request: RequestInfo;
+  private sessionObject: SessionObject | undefined;
   private readonly options: ResolvedOptions;
   private readonly flow: RequestFlow;
   private readonly setCookie: (header: string) => void;
@@ -102,8 +106,26 @@ export class AuthContext {
     this.request = request;
     this.setCookie = setCookie;
     this.emit = deps.emit;
-    this.data = createSessionObject(this);
     this.flow = deps.createFlow(this, setCookie);
+  }
+
+  /** The session data object (`req.session`); made on first use, as most requests never touch it. */
+  get data(): SessionObject {
+    if (this.sessionObject === undefined) {
+      this.sessionObject = createSessionObject(this);
+      this.flow.populate?.(this.sessionObject);
+    }
+    return this.sessionObject;
+  }
+
+  /** True when the request has a session data object with any data in it. */
+  get hasData(): boolean {
+    return this.sessionObject !== undefined && Object.keys(this.sessionObject).length > 0;
+  }
+
+  /** The session data object if something has asked for it, without making one. */
+  get existingData(): SessionObject | undefined {
+    return this.sessionObject;
   }
 
   /** True when credentials travel in cookies (session strategy, or token strategies' cookie transport). */
@@ -172,8 +194,11 @@ export class AuthContext {
     return this.session?.id ?? (typeof this.claims?.sid === 'string' ? this.claims.sid : null);
   }
 
-  /** Reads and checks the request's credential. Session strategy: at most one store read. */
-  load(): Promise<void> {
+  /**
+   * Reads and checks the request's credential. Session strategy: at most one store read. Returns
+   * undefined when it finished without waiting; `await` works either way.
+   */
+  load(): Promise<void> | undefined {
     return this.flow.load();
   }
 
@@ -212,8 +237,11 @@ export class AuthContext {
     return this.flow.reload();
   }
 
-  /** Saves what the request changed (session data, activity) in at most one store write. */
-  commit(): Promise<void> {
+  /**
+   * Saves what the request changed (session data, activity) in at most one store write. Returns
+   * undefined when there was nothing to write; `await` works either way.
+   */
+  commit(): Promise<void> | undefined {
     return this.flow.commit();
   }
 

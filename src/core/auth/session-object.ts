@@ -23,17 +23,24 @@ export const RESERVED_DATA_KEYS: ReadonlySet<string> = new Set([
   'reload',
 ]);
 
-const owners = new WeakMap<object, AuthContext>();
+/**
+ * The request a session object belongs to, under a symbol: non-enumerable and not a string key, so it is
+ * never data (no WeakMap entry per request, which costs the garbage collector).
+ */
+const OWNER = Symbol('keycard.request');
 
 function owner(session: object): AuthContext {
-  const context = owners.get(session);
+  const context = (session as { [OWNER]?: AuthContext })[OWNER];
   if (!context) throw new TypeError('keycard: this session object does not belong to a request');
   return context;
 }
 
 /** express-session's methods take an optional callback; ours also return the promise. */
-function settle(promise: Promise<unknown>, callback: ((error?: unknown) => void) | undefined): Promise<void> {
-  const done = promise.then(() => undefined);
+function settle(
+  pending: Promise<unknown> | undefined,
+  callback: ((error?: unknown) => void) | undefined,
+): Promise<void> {
+  const done = Promise.resolve(pending).then(() => undefined);
   if (callback) done.then(() => callback(), callback);
   return done;
 }
@@ -68,6 +75,6 @@ const sessionPrototype: object = Object.create(Object.prototype, {
 
 export function createSessionObject(context: AuthContext): SessionObject {
   const session = Object.create(sessionPrototype) as SessionObject;
-  owners.set(session, context);
+  Object.defineProperty(session, OWNER, { value: context });
   return session;
 }

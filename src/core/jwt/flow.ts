@@ -34,7 +34,7 @@ export interface TokenFlowDependencies {
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export class TokenFlow implements RequestFlow {
-  private readonly cookies: TokenCookies;
+  private cookiePolicy: TokenCookies | undefined;
   /** The access token as presented, kept for logout. */
   private presented: string | null = null;
 
@@ -42,8 +42,12 @@ export class TokenFlow implements RequestFlow {
     private readonly deps: TokenFlowDependencies,
     private readonly context: AuthContext,
     private readonly setCookie: (header: string) => void,
-  ) {
-    this.cookies = tokenCookies(deps.options, context.request);
+  ) {}
+
+  /** Worked out on first use: a header-transport request never needs it. */
+  private get cookies(): TokenCookies {
+    this.cookiePolicy ??= tokenCookies(this.deps.options, this.context.request);
+    return this.cookiePolicy;
   }
 
   private get usesCookies(): boolean {
@@ -73,10 +77,14 @@ export class TokenFlow implements RequestFlow {
     return read.value;
   }
 
-  async load(): Promise<void> {
+  /**
+   * Verifies the access token with no store I/O. Synchronous except when the hybrid strategy's feed is
+   * out of step and the revocation check has to ask the store.
+   */
+  load(): Promise<void> | undefined {
     const context = this.context;
     const token = this.accessToken();
-    if (token === null) return;
+    if (token === null) return undefined;
     this.presented = token;
     const result = this.deps.tokens.verifyAccessToken(token);
     const user = result.ok ? userFromClaims(result.claims) : null;
@@ -84,23 +92,30 @@ export class TokenFlow implements RequestFlow {
       context.problem = !result.ok && result.code === 'token_expired' ? 'expired' : 'invalid';
       if (context.problem === 'invalid' && this.usesCookies)
         this.setCookie(clearTokenCookie(this.cookies.access));
-      return;
+      return undefined;
     }
+    const accept = (): undefined => {
+      context.claims = result.claims;
+      context.user = user;
+      context.cookieAuthenticated = this.usesCookies;
+      return undefined;
+    };
+    const refuse = (): undefined => {
+      context.problem = 'revoked';
+      if (this.usesCookies) this.setCookie(clearTokenCookie(this.cookies.access));
+      return undefined;
+    };
     const monitor = this.deps.revocations;
-    if (monitor) {
-      // Hybrid: a memory lookup while the feed is in step; a store read (or 503) while it is not.
-      const sid = typeof result.claims.sid === 'string' ? result.claims.sid : '';
-      const issuedAt = (typeof result.claims.iat === 'number' ? result.claims.iat : 0) * 1000;
-      const verdict = monitor.check(sid, user.id, issuedAt);
-      if (verdict === true || (verdict !== false && (await verdict))) {
-        context.problem = 'revoked';
-        if (this.usesCookies) this.setCookie(clearTokenCookie(this.cookies.access));
-        return;
-      }
-    }
-    context.claims = result.claims;
-    context.user = user;
-    context.cookieAuthenticated = this.usesCookies;
+    if (!monitor) return accept();
+    // Hybrid: a memory lookup while the feed is in step; a store read (or 503) while it is not.
+    const sid = typeof result.claims.sid === 'string' ? result.claims.sid : '';
+    const issuedAt = (typeof result.claims.iat === 'number' ? result.claims.iat : 0) * 1000;
+    const verdict = monitor.check(sid, user.id, issuedAt);
+    if (typeof verdict === 'boolean') return verdict ? refuse() : accept();
+    return verdict.then((revoked) => {
+      if (revoked) refuse();
+      else accept();
+    });
   }
 
   async login(user: AuthUser, options: LoginOptions): Promise<SessionRecord> {
@@ -184,13 +199,14 @@ export class TokenFlow implements RequestFlow {
     return { ok: false, code: 'token_invalid', reason: outcome.reason };
   }
 
-  async commit(): Promise<void> {
-    if (Object.keys(this.context.data).length > 0) {
+  commit(): undefined {
+    if (this.context.hasData) {
       throw new KeycardError(
         'internal_error',
         'session data needs the session strategy: the jwt strategy keeps no server state per request',
       );
     }
+    return undefined;
   }
 
   async regenerate(): Promise<void> {

@@ -37,7 +37,7 @@ export interface JWTOptions {
   refreshPath?: string;
   /** Refuse HS256 keys (the microservices preset: services verify with public keys only). */
   requireAsymmetric?: boolean;
-  /** Verified asymmetric tokens remembered to skip repeat signature checks (default 10000; 0: off). */
+  /** Verified tokens remembered (by their exact bytes) to skip repeat signature checks (default 10000; 0: off). */
   verifiedTokenCacheSize?: number;
 }
 

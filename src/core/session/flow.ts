@@ -3,12 +3,12 @@
  * record read once per request, and session data is tracked and saved as per-key patches.
  */
 import type { AuthContext, LoginOptions, RefreshOutcome, RequestFlow } from '../auth/context.js';
-import { RESERVED_DATA_KEYS } from '../auth/session-object.js';
+import { RESERVED_DATA_KEYS, type SessionObject } from '../auth/session-object.js';
 import { readCookie } from '../cookies/parse.js';
 import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
-import type { AuthUser, SessionRecord } from '../store.js';
+import type { AuthUser, DataPatch, SessionRecord } from '../store.js';
 import {
   clearSessionCookie,
   type SessionCookiePolicy,
@@ -40,6 +40,11 @@ export function eventContext(context: AuthContext): { ip: string | null; userAge
 
 export class SessionFlow implements RequestFlow {
   private readonly cookie: SessionCookiePolicy;
+  /**
+   * Each data key's JSON when the data object was filled; set with the object. Until something asks for
+   * `req.session`, there is no object and no snapshot: a request that never touches its data costs no
+   * copy, no JSON and no diff.
+   */
   private snapshot: DataSnapshot = new Map();
 
   constructor(
@@ -51,21 +56,22 @@ export class SessionFlow implements RequestFlow {
   }
 
   /** Reads the session cookie and validates it: at most one store read (and a delete if it expired). */
-  async load(): Promise<void> {
+  load(): Promise<void> | undefined {
     const read = readCookie(this.context.request.header('cookie'), this.cookie.name);
-    if (read.status === 'absent') return;
+    if (read.status === 'absent') return undefined;
     if (read.status === 'duplicate') {
       this.context.problem = 'duplicate_cookie';
       this.setCookie(clearSessionCookie(this.cookie));
-      return;
+      return undefined;
     }
-    const result = await this.deps.sessions.validate(read.value);
-    if (!result.ok) {
-      this.context.problem = result.reason;
-      this.setCookie(clearSessionCookie(this.cookie));
-      return;
-    }
-    this.adopt(result.session);
+    return this.deps.sessions.validate(read.value).then((result) => {
+      if (!result.ok) {
+        this.context.problem = result.reason;
+        this.setCookie(clearSessionCookie(this.cookie));
+        return;
+      }
+      this.adopt(result.session);
+    });
   }
 
   /**
@@ -134,10 +140,19 @@ export class SessionFlow implements RequestFlow {
    * Saves what the request changed, in at most one store write: the data patch and/or the activity
    * touch when due. Data written to an anonymous request starts a pre-login session.
    */
-  async commit(): Promise<void> {
+  commit(): Promise<void> | undefined {
+    const context = this.context;
+    const data = context.existingData;
+    // Nothing loaded, nothing written: the common anonymous request costs nothing here.
+    if (!context.session && (data === undefined || Object.keys(data).length === 0)) return undefined;
+    const patch = data === undefined ? null : diffData(this.snapshot, data);
+    if (context.session && !patch && !this.deps.sessions.isTouchDue(context.session)) return undefined;
+    return this.write(patch);
+  }
+
+  private async write(patch: DataPatch | null): Promise<void> {
     const context = this.context;
     try {
-      const patch = diffData(this.snapshot, context.data);
       for (const key of Object.keys(patch?.set ?? {})) {
         if (RESERVED_DATA_KEYS.has(key)) {
           throw new KeycardError(
@@ -188,22 +203,37 @@ export class SessionFlow implements RequestFlow {
     context.user = session.user;
     context.problem = null;
     context.cookieAuthenticated = true;
-    this.clearData();
-    for (const key of Object.keys(session.data)) {
-      if (!RESERVED_DATA_KEYS.has(key)) defineKey(context.data, key, session.data[key]);
+    // A data object already handed out is refilled now; otherwise it is filled when first asked for.
+    const data = context.existingData;
+    if (data) {
+      this.clearData();
+      this.populate(data);
     }
-    this.snapshot = snapshotData(context.data);
+  }
+
+  /** Fills a new (or emptied) data object from the current session, and snapshots it. */
+  populate(data: SessionObject): void {
+    const stored = this.context.session?.data;
+    if (stored) {
+      for (const key of Object.keys(stored)) {
+        if (!RESERVED_DATA_KEYS.has(key)) defineKey(data, key, stored[key]);
+      }
+    }
+    this.snapshot = snapshotData(data);
   }
 
   private discardChanges(): void {
+    const data = this.context.existingData;
+    if (!data) return; // nobody asked for the data, so nothing can have changed
     const saved = [...this.snapshot];
     this.clearData();
-    for (const [key, json] of saved) defineKey(this.context.data, key, JSON.parse(json));
+    for (const [key, json] of saved) defineKey(data, key, JSON.parse(json));
     this.snapshot = new Map(saved);
   }
 
   private clearData(): void {
-    for (const key of Object.keys(this.context.data)) delete this.context.data[key];
+    const data = this.context.existingData;
+    if (data) for (const key of Object.keys(data)) delete data[key];
     this.snapshot = new Map();
   }
 }

@@ -86,7 +86,7 @@ describe('verified-token cache', () => {
     assert.equal(second.claims.role, 'user');
   });
 
-  test('is bounded (oldest out first), skips HS256, and only ever holds successes', () => {
+  test('is bounded (oldest out first), holds HS256 tokens too, and only ever holds successes', () => {
     const clock = new ManualClock(Date.now());
     const cache = new VerifiedTokenCache(2, 10);
     const ed = generateJWTKey('EdDSA', 'ed');
@@ -111,9 +111,19 @@ describe('verified-token cache', () => {
     assert.ok(cache.get(tokens[2] as string, now, lookup));
     const hsToken = signJWT({ ...base, iat: now, exp: now + 600 }, hs, { typ: 'at+jwt' });
     cache.set(hsToken, verifyJWT(hsToken, resolve, options));
+    assert.ok(
+      cache.get(hsToken, now, () => hs),
+      'an HS256 token is remembered',
+    );
+    assert.equal(
+      cache.get(hsToken, now, () => undefined),
+      undefined,
+      'until its secret is removed',
+    );
     assert.equal(
       cache.get(hsToken, now, () => hs),
       undefined,
+      'and then it is forgotten',
     );
     const bad = `${tokens[1]?.slice(0, -4)}AAAA`;
     cache.set(bad, verifyJWT(bad, resolve, options));
