@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { runCatchupBench } from './catchup.js';
 import { runCookiesBench } from './cookies.js';
 import { runHTTPBench } from './http.js';
 import { runJWTBench } from './jwt.js';
@@ -53,6 +54,10 @@ const BENCHES: Record<string, Bench> = {
   propagation: {
     description: 'hybrid revocation propagation across three instances (SQLite, Redis, PostgreSQL)',
     run: () => runPropagationSection(),
+  },
+  catchup: {
+    description: 'revocation-feed catch-up at start-up with 100k revoked logins (SQLite, Redis, PostgreSQL)',
+    run: () => runCatchupBench(),
   },
 };
 

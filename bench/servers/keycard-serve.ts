@@ -5,8 +5,9 @@
  * strategies use the header transport (Bearer). Nothing is added to the server: the benchmarks call its own
  * routes — GET /auth/verify (forward auth: `{user}` and three x-keycard-* headers), POST /auth/login and
  * POST /auth/refresh. Log level warn: the default (info) writes no line per request either, but one audit
- * line per login and refresh, which would flood the benchmark's output. keycard itself comes from the build (dist/, what `npx keycard serve` runs; `npm run bench`
- * builds first). Redis commands (ioredis) and PostgreSQL queries (pg) are counted.
+ * line per login and refresh, which would flood the benchmark's output. keycard itself comes from the
+ * build (dist/, what `npx keycard serve` runs; `npm run bench` builds first). Redis commands (ioredis) and
+ * PostgreSQL queries (pg) are counted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
