@@ -3,7 +3,8 @@
  * MIME sniffing, and no framing. HTML pages also get the full document policy: a strict
  * Content-Security-Policy (the pages use no inline script or style), no referrer, a separate browsing
  * context group. A JSON answer is never rendered as a document, so it carries only what still applies to
- * it (OWASP's REST security headers) — every header costs on every response.
+ * it (OWASP's REST security headers, and no referrer, as every auth response) — every header costs on
+ * every response.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -14,6 +15,7 @@ export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 
 const apiHeaders = {
   'x-content-type-options': 'nosniff',
   'content-security-policy': API_CONTENT_SECURITY_POLICY,
+  'referrer-policy': 'no-referrer',
 };
 const documentHeaders = {
   'x-content-type-options': 'nosniff',

@@ -47,12 +47,13 @@ describe('server: pages', () => {
     assert.equal(css.headers['x-content-type-options'], 'nosniff');
   });
 
-  test('JSON answers are uncacheable, unsniffable and unframeable too (success and error)', async () => {
+  test('JSON answers are uncacheable, unsniffable, unframeable and send no referrer (success and error)', async () => {
     for (const path of ['/auth/me', '/auth/csrf', '/healthz']) {
       const response = await request(server.url, 'GET', path);
       assert.match(response.headers['content-type'] ?? '', /application\/json/, path);
       assert.equal(response.headers['cache-control'], 'no-store', path);
       assert.equal(response.headers['x-content-type-options'], 'nosniff', path);
+      assert.equal(response.headers['referrer-policy'], 'no-referrer', path);
       const csp = String(response.headers['content-security-policy'] ?? '');
       assert.match(csp, /default-src 'none'/, path);
       assert.match(csp, /frame-ancestors 'none'/, path);
