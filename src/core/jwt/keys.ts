@@ -147,13 +147,30 @@ export function generateJWTKey(alg: Algorithm, kid = randomBytes(9).toString('ba
     const key = createSecretKey(randomBytes(32));
     return { kid, alg, verifyKey: key, signKey: key };
   }
-  const { privateKey, publicKey } =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { kid, alg, verifyKey: publicKey, signKey: privateKey };
+  // Generated as DER and imported, never as KeyObjects straight from the generator: on Node 20 a
+  // KeyObject that shares its key with a generation job can deadlock the process when exported as JWK
+  // (the export holds the key's mutex while allocating; a GC then finalizes the job, whose destructor
+  // takes the same mutex). Imported keys have a mutex of their own. See test/core/jwt/keys-deadlock.
+  const privateKeyEncoding = { format: 'der', type: 'pkcs8' } as { format: 'der'; type: 'pkcs8' };
+  const publicKeyEncoding = { format: 'der', type: 'spki' } as { format: 'der'; type: 'spki' };
+  let der: Buffer;
+  if (alg === 'EdDSA') {
+    der = generateKeyPairSync('ed25519', { privateKeyEncoding, publicKeyEncoding }).privateKey;
+  } else if (alg === 'ES256') {
+    der = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding,
+      publicKeyEncoding,
+    }).privateKey;
+  } else {
+    der = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding,
+      publicKeyEncoding,
+    }).privateKey;
+  }
+  const signKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  return { kid, alg, verifyKey: createPublicKey(signKey), signKey };
 }
 
 /** The public JWK of a key; HS256 keys have none (a secret is never published). */
