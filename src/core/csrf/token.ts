@@ -9,7 +9,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const NONCE_BYTES = 18; // 24 base64url characters
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{43}$/;
+// The MAC's 32 bytes are 43 characters whose last carries 4 bits and 2 unused ones: only the canonical
+// encoding (those 2 bits zero) is accepted, so a token has exactly one spelling.
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 function mac(secret: Buffer, binding: string, nonce: string): Buffer {
   return createHmac('sha256', secret).update(`keycard-csrf\u0000${binding}\u0000${nonce}`).digest();

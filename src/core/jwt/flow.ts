@@ -160,13 +160,13 @@ export class TokenFlow implements RequestFlow {
     const context = this.context;
     let presented = refreshToken;
     if (this.usesCookies) {
+      // Refused cross-site whatever carries the token: the refresh cookie would let another site spend
+      // it, and a token in the body would let another site sign this browser in to the attacker's login
+      // (login CSRF: the answer sets credential cookies, as a login's does).
+      if (context.checkOrigin() === 'cross_site')
+        throw new KeycardError('cross_site_request', 'cross-site request refused');
       const read = readCookie(context.request.header('cookie'), this.cookies.refresh.name);
-      if (read.status === 'present') {
-        presented = read.value;
-        // The refresh cookie authenticates this request, so a cross-site POST must not use it.
-        if (context.checkOrigin() === 'cross_site')
-          throw new KeycardError('cross_site_request', 'cross-site request refused');
-      }
+      if (read.status === 'present') presented = read.value;
     }
     if (!presented) return { ok: false, code: 'token_invalid', reason: 'no refresh token' };
     const outcome = await this.deps.tokens.rotate(presented);
@@ -225,6 +225,9 @@ export class TokenFlow implements RequestFlow {
     context.session = issued.login;
     context.claims = issued.claims;
     context.problem = null;
+    // The new login's own credentials now travel in cookies: CSRF tokens made from here on (the login
+    // response's `csrf_token`) are bound to it, not to the pre-login cookie.
+    context.cookieAuthenticated = this.usesCookies;
     const refreshExpiresIn = Math.max(
       0,
       Math.floor((issued.refreshExpiresAt - this.deps.options.clock.now()) / 1000),
