@@ -15,13 +15,13 @@ import {
   createMutableKeySet,
   type Keycard,
   KeycardError,
-  presetStrategy,
   type Store,
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
 import { DEFAULT_STORE_URL, openStore } from 'keycard/stores';
 import type { ServerConfig } from './config.js';
 import { createErrorHandler } from './errors.js';
+import { serverKeycardOptions, serverStrategy } from './keycard-options.js';
 import { buildKeySet, loadServerKeys, parseKeyFile, type ServerKeys } from './keys.js';
 import { RequestLogController } from './log.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -165,7 +165,7 @@ export async function buildServer(
     },
     return503OnClosing: true,
   });
-  const strategy = config.strategy ?? presetStrategy(config.preset);
+  const strategy = serverStrategy(config);
   const keyOptions = {
     environment: config.environment,
     needSigningKeys: strategy !== 'session',
@@ -179,38 +179,21 @@ export async function buildServer(
   }
   const jwtKeys = createMutableKeySet(keys.jwtKeys);
   const store = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
-  const keycard = createKeycard({
-    store,
-    preset: config.preset,
-    strategy,
-    environment: config.environment,
-    trustedOrigins: config.trustedOrigins,
-    clock: deps.clock,
-    jwt:
-      strategy === 'session'
-        ? undefined
-        : {
-            keys: jwtKeys,
-            transport: config.transport,
-            issuer: config.issuer,
-            audience: config.audience,
-            refreshSecrets: keys.secrets,
-          },
-    onEvent(event) {
-      app.log.info({ event }, `audit: ${event.type}`);
-      deps.onEvent?.(event);
-    },
-    // CSRF tokens are signed with the key file's secrets, so every instance accepts every other's.
-    csrf: { secrets: keys.secrets },
-    // API clients' tokens are signed with the key file's signing keys (whatever the strategy).
-    clients: jwtKeys.signing
-      ? { keys: jwtKeys, issuer: config.issuer, audience: config.audience }
-      : undefined,
-    revocation: {
-      onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
-      onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),
-    },
-  });
+  const keycard = createKeycard(
+    serverKeycardOptions(config, {
+      store,
+      keys: { jwtKeys, secrets: keys.secrets },
+      clock: deps.clock,
+      onEvent(event) {
+        app.log.info({ event }, `audit: ${event.type}`);
+        deps.onEvent?.(event);
+      },
+      revocation: {
+        onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
+        onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),
+      },
+    }),
+  );
   // Rotation without a restart: every instance reading the same key file picks up `keycard keys rotate`.
   const reloadTimer = setInterval(() => {
     try {

@@ -9,6 +9,7 @@ export {
   startServer,
 } from './app.js';
 export { type ConfigSources, type LogLevel, loadServerConfig, type ServerConfig } from './config.js';
+export { type ServerKeycardParts, serverKeycardOptions, serverStrategy } from './keycard-options.js';
 export {
   buildKeySet,
   generateKeyFile,

@@ -357,5 +357,81 @@ for (const [kind, makeStore] of stores) {
         assert.deepEqual(await manager.listForUser(ALICE.id), []);
       });
     });
+
+    describe('revocation records (jwt and hybrid strategies)', () => {
+      const LIFETIME_MS = 16 * MINUTE;
+
+      /**
+       * A manager that records revocations, over a store where another login of `user` is created right
+       * after the manager's first listing of the user's logins — a login racing "end every other login".
+       * The concurrent login goes through the real store; only its timing is chosen.
+       */
+      const racingSetup = (user: AuthUser) => {
+        const { clock, store } = setup();
+        const concurrent: string[] = [];
+        const other = createSessionManager(store, POLICY, clock);
+        const racing = new Proxy(store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (property !== 'listUserSessions')
+              return typeof value === 'function' ? value.bind(target) : value;
+            return async (userId: string) => {
+              const listed = await target.listUserSessions(userId);
+              if (userId === user.id && concurrent.length === 0) {
+                concurrent.push((await other.create({ user })).session.id);
+              }
+              return listed;
+            };
+          },
+        });
+        const manager = createSessionManager(racing, POLICY, clock, { lifetimeMs: LIFETIME_MS });
+        return { clock, store, manager, other, concurrent };
+      };
+
+      const revokedLogins = async (store: Store, now: number) =>
+        (await store.listRevocations(now)).filter((r) => r.kind === 'login').map((r) => r.id);
+
+      test('keeping one login: every login deleted is revoked, even one created while it runs', async () => {
+        const { clock, store, manager, other, concurrent } = racingSetup(ALICE);
+        const kept = await other.create({ user: ALICE });
+        const ended = [await other.create({ user: ALICE }), await other.create({ user: ALICE })];
+        const bobs = await other.create({ user: BOB });
+
+        const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.session.id });
+
+        const [raced] = concurrent as [string];
+        const alive = new Set((await store.listUserSessions(ALICE.id)).map((s) => s.id));
+        const revoked = new Set(await revokedLogins(store, clock.now()));
+        assert.ok(alive.has(kept.session.id), 'the kept login lives');
+        assert.equal(revoked.has(kept.session.id), false, 'the kept login is not revoked');
+        for (const id of [...ended.map((e) => e.session.id), raced]) {
+          assert.ok(alive.has(id) || revoked.has(id), 'no login is deleted without a revocation record');
+        }
+        for (const { session } of ended) assert.ok(revoked.has(session.id) && !alive.has(session.id));
+        assert.equal(count, 2 + (alive.has(raced) ? 0 : 1));
+        assert.ok(await store.getSession(bobs.session.id), 'nobody else’s login is touched');
+        // One login's revocation per login: a user-wide cut-off would end the kept login's tokens too.
+        assert.equal((await store.listRevocations(clock.now())).filter((r) => r.kind === 'user').length, 0);
+        const [record] = await store.listRevocations(clock.now());
+        assert.equal(record?.expiresAt, clock.now() + LIFETIME_MS);
+      });
+
+      test('ending every login records each login and a user-wide cut-off, which covers a racing login', async () => {
+        const { clock, store, manager, other, concurrent } = racingSetup(ALICE);
+        const first = await other.create({ user: ALICE });
+        assert.equal(await manager.destroyAllForUser(ALICE.id), 2, 'the racing login is deleted too');
+        const records = await store.listRevocations(clock.now());
+        assert.deepEqual(await revokedLogins(store, clock.now()), [first.session.id]);
+        const cutOff = records.find((r) => r.kind === 'user');
+        assert.equal(cutOff?.id, ALICE.id);
+        // The racing login's tokens were issued before the cut-off, so the cut-off refuses them.
+        const [raced] = concurrent as [string];
+        assert.equal(await store.getSession(raced), null);
+        assert.equal(
+          await store.isRevoked({ loginId: raced, userId: ALICE.id, issuedAt: clock.now() }, clock.now()),
+          true,
+        );
+      });
+    });
   });
 }

@@ -46,8 +46,10 @@ export interface SessionManager {
   /** Ends a login only if it is the user's (so a user cannot end someone else's). */
   destroyForUser(userId: string, sessionId: string): Promise<boolean>;
   /**
-   * Ends every login of the user but `exceptId`. Without an exception (logout everywhere, block, role
-   * change) a user-wide cut-off is recorded too, which also covers a login created while this runs.
+   * Ends every login of the user but `exceptId`. For token strategies every login it deletes is also
+   * revoked. Without an exception (logout everywhere, block, role change) a user-wide cut-off is recorded
+   * too, which also covers a login created while this runs; with one, logins are revoked and deleted one
+   * by one, so none is deleted without its revocation.
    */
   destroyAllForUser(userId: string, options?: { exceptId?: string }): Promise<number>;
   /** Records revocations of logins the store ended itself (refresh-token reuse). */
@@ -57,6 +59,8 @@ export interface SessionManager {
 
 /** User agents are kept for the "my devices" list; a bounded prefix is enough. */
 const MAX_USER_AGENT_LENGTH = 256;
+/** How often "end every login but this one" lists the user's logins again for ones created meanwhile. */
+const MAX_REVOKE_PASSES = 3;
 
 /**
  * For the jwt and hybrid strategies, whose access tokens are checked without the store: every login that
@@ -177,12 +181,33 @@ export function createSessionManager(
     },
     async destroyAllForUser(userId, options = {}) {
       if (!revocation) return store.deleteUserSessions(userId, options);
-      const ids = (await store.listUserSessions(userId))
-        .map((s) => s.id)
-        .filter((id) => id !== options.exceptId);
-      const count = await store.deleteUserSessions(userId, options);
-      await record('login', ids);
-      if (options.exceptId === undefined) await record('user', [userId]);
+      const { exceptId } = options;
+      if (exceptId === undefined) {
+        const ids = (await store.listUserSessions(userId)).map((s) => s.id);
+        const count = await store.deleteUserSessions(userId);
+        await record('login', ids);
+        // A login created between the listing and the delete was deleted unlisted: this cut-off (later
+        // than its tokens' `iat`) revokes it, and any other token of the user issued until now.
+        await record('user', [userId]);
+        return count;
+      }
+      // Keeping one login, a user-wide cut-off cannot be recorded: a RevocationRecord is one login or every
+      // token of the user issued before `at`, and the latter would end the kept login too. So each login
+      // is revoked by id and only then deleted by id — never deleted in bulk, which would also delete a
+      // login created after the listing, unrevoked, while its access tokens stay valid. Listing again
+      // until nothing else is left catches logins created meanwhile; the passes are bounded, and a login
+      // created after the last listing simply lives on (as one created after a single bulk delete would).
+      let count = 0;
+      const ended = new Set<string>([exceptId]);
+      for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+        const ids = (await store.listUserSessions(userId)).map((s) => s.id).filter((id) => !ended.has(id));
+        if (ids.length === 0) break;
+        for (const id of ids) ended.add(id);
+        // Revoked first: if a delete then fails, the login is refused rather than left deleted-but-valid.
+        await record('login', ids);
+        const deleted = await Promise.all(ids.map((id) => store.deleteSession(id, { userId })));
+        count += deleted.filter(Boolean).length;
+      }
       return count;
     },
     recordRevocations: (loginIds) => record('login', loginIds),

@@ -1,0 +1,67 @@
+/**
+ * The keycard options `keycard serve` runs with, built from its configuration and key file in this one
+ * place, so that the CLI administers a store with the very keycard the servers on it use: the same
+ * strategy, preset, lifetimes and keys. That is what makes a revoking command safe — with another
+ * strategy it would write no revocation records (token strategies verify access tokens without the
+ * store), and with other lifetimes it would keep them for the wrong time.
+ */
+import {
+  type AuthEvent,
+  type Clock,
+  type KeycardOptions,
+  type KeySet,
+  presetStrategy,
+  type Store,
+  type Strategy,
+} from 'keycard';
+import type { ServerConfig } from './config.js';
+
+/** The strategy the configuration selects: its own, else its preset's. */
+export function serverStrategy(config: ServerConfig): Strategy {
+  return config.strategy ?? presetStrategy(config.preset);
+}
+
+/** What the options are built from besides the configuration. */
+export interface ServerKeycardParts {
+  store: Store;
+  /**
+   * The key file's JWT keys (the server passes a mutable set, so rotation needs no restart) and HMAC
+   * secrets, newest first. Required by the token strategies; without them (the session strategy with no
+   * key file) CSRF secrets are per process and clients cannot be issued tokens.
+   */
+  keys?: { jwtKeys: KeySet; secrets: Buffer[] };
+  clock?: Clock;
+  onEvent?: (event: AuthEvent) => void;
+  revocation?: KeycardOptions['revocation'];
+}
+
+export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardParts): KeycardOptions {
+  const strategy = serverStrategy(config);
+  const { keys } = parts;
+  return {
+    store: parts.store,
+    preset: config.preset,
+    strategy,
+    environment: config.environment,
+    trustedOrigins: config.trustedOrigins,
+    clock: parts.clock,
+    jwt:
+      strategy === 'session'
+        ? undefined
+        : {
+            keys: keys?.jwtKeys,
+            transport: config.transport,
+            issuer: config.issuer,
+            audience: config.audience,
+            refreshSecrets: keys?.secrets,
+          },
+    onEvent: parts.onEvent,
+    // CSRF tokens are signed with the key file's secrets, so every instance accepts every other's.
+    csrf: keys ? { secrets: keys.secrets } : undefined,
+    // API clients' tokens are signed with the key file's signing keys (whatever the strategy).
+    clients: keys?.jwtKeys.signing
+      ? { keys: keys.jwtKeys, issuer: config.issuer, audience: config.audience }
+      : undefined,
+    revocation: parts.revocation,
+  };
+}
