@@ -60,7 +60,7 @@ export {
   type MutableKeySet,
   type PublicJWK,
 } from './core/jwt/keys.js';
-export type { JWTOptions, Transport } from './core/jwt/options.js';
+export type { ExtraClaims, JWTOptions, Transport } from './core/jwt/options.js';
 export { signJWT } from './core/jwt/sign.js';
 export { ACCESS_TOKEN_TYPE, type TokenService, userFromClaims } from './core/jwt/tokens.js';
 export {

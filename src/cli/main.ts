@@ -9,6 +9,7 @@ import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
+import { tokenCommand } from './commands/token.js';
 import { userCommand } from './commands/user.js';
 import { type CLIContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, print, UsageError } from './io.js';
 
@@ -20,6 +21,7 @@ Commands:
                              manage users
   sessions list|revoke       list or end a user's sessions
   keys generate|rotate|list  the key file: secrets and JWT signing keys
+  token inspect <token|->    decode and verify a JWT with the key file, and explain why it fails
   client add|list|rotate-secret|disable|enable|remove
                              API clients (OAuth 2.0 client credentials)
   migrate                    apply the store's schema migrations (see keycard migrate --help)
@@ -64,6 +66,8 @@ export async function run(args: string[], context: CLIContext): Promise<number |
         return await sessionsCommand(context, rest);
       case 'keys':
         return await keysCommand(context, rest);
+      case 'token':
+        return await tokenCommand(context, rest);
       case 'client':
       case 'clients':
         return await clientCommand(context, rest);

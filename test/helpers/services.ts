@@ -2,6 +2,7 @@
  * Real external components the tests need (Chromium now; Redis and PostgreSQL later). Locally a missing
  * component skips its tests with the reason printed; under CI=true it is a failure, never a silent skip.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const IN_CI = process.env.CI === 'true';
@@ -54,4 +55,25 @@ export async function serviceSkipReason(
 /** A short unique suffix for key prefixes and schema names, so concurrent test files never collide. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * A python3 with PyJWT and its cryptography backend (Debian: python3-jwt, python3-cryptography), for the
+ * JOSE interoperability tests: KEYCARD_PYTHON, else Debian's /usr/bin/python3 (a pyenv or venv python3
+ * earlier on PATH rarely sees Debian's packages), else python3 on PATH. Locally a missing one gives a
+ * skip reason; under CI=true it throws.
+ */
+export function pythonJWT():
+  | { python: string; skipReason?: undefined }
+  | { python?: undefined; skipReason: string } {
+  const candidates = process.env.KEYCARD_PYTHON
+    ? [process.env.KEYCARD_PYTHON]
+    : ['/usr/bin/python3', 'python3'];
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import jwt, cryptography'], { stdio: 'ignore', timeout: 10_000 });
+    if (probe.status === 0) return { python };
+  }
+  const reason = `no python3 with PyJWT among ${candidates.join(', ')} (apt-get install python3-jwt python3-cryptography, or set KEYCARD_PYTHON)`;
+  if (IN_CI) throw new Error(`CI=true: ${reason}`);
+  return { skipReason: reason };
 }

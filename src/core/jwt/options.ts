@@ -2,9 +2,17 @@
 import { randomBytes } from 'node:crypto';
 import { type Duration, parseDuration } from '../duration.js';
 import { configurationError } from '../errors.js';
+import type { AuthUser } from '../store.js';
 import { createKeySet, type JWTKey, type KeySet } from './keys.js';
 
 export type Transport = 'cookie' | 'header';
+
+/**
+ * Claims a user's access tokens carry besides keycard's own. Called synchronously each time an access
+ * token is signed (login and every refresh), so a change to what it returns shows within one access-token
+ * lifetime. Values must be JSON; keycard's own claim names are refused.
+ */
+export type ExtraClaims = (user: AuthUser) => Record<string, unknown>;
 
 export interface JWTOptions {
   /** Signing keys, newest first (sign with the first, verify with any). Required for jwt and hybrid. */
@@ -39,6 +47,8 @@ export interface JWTOptions {
   requireAsymmetric?: boolean;
   /** Verified tokens remembered (by their exact bytes) to skip repeat signature checks (default 10000; 0: off). */
   verifiedTokenCacheSize?: number;
+  /** Extra claims for access tokens, e.g. `(user) => ({ tenant: tenantOf(user.id) })`. */
+  claims?: ExtraClaims;
 }
 
 export interface ResolvedJWTOptions {
@@ -55,6 +65,7 @@ export interface ResolvedJWTOptions {
   refreshSecrets: Buffer[];
   refreshPath: string;
   verifiedTokenCacheSize: number;
+  claims: ExtraClaims | null;
 }
 
 export interface JWTDefaults {
@@ -144,7 +155,11 @@ export function resolveJWTOptions(input: JWTOptions | undefined, defaults: JWTDe
   ) {
     throw configurationError('jwt.verifiedTokenCacheSize must be a whole number from 0 to 1000000');
   }
+  if (options.claims !== undefined && typeof options.claims !== 'function') {
+    throw configurationError('jwt.claims must be a function of the user that returns an object of claims');
+  }
   return {
+    claims: options.claims ?? null,
     verifiedTokenCacheSize,
     keys,
     issuer: options.issuer ?? 'keycard',

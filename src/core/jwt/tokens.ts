@@ -58,6 +58,55 @@ function deriveSuccessor(secret: Buffer, token: string): string {
 
 const MAX_USER_AGENT_LENGTH = 256;
 
+/**
+ * Claim names keycard sets or checks itself (RFC 7519's registered claims, its own, and the client tokens'
+ * `scope` and `client_id`, so a user token can never look like one); jwt.claims cannot set them.
+ */
+const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'sid',
+  'typ',
+  'username',
+  'role',
+  'scope',
+  'client_id',
+]);
+
+function addExtraClaims(claims: JWTClaims, extra: unknown): void {
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) {
+    throw new KeycardError('invalid_configuration', 'jwt.claims must return an object of claims');
+  }
+  for (const name of Object.keys(extra)) {
+    if (RESERVED_CLAIMS.has(name)) {
+      throw new KeycardError('invalid_configuration', `jwt.claims cannot set '${name}': keycard sets it`);
+    }
+    const value = (extra as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    // Round-tripped through JSON, so what the token carries is exactly what a verifier will read.
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) {
+      throw new KeycardError('invalid_configuration', `jwt.claims: '${name}' is not a JSON value`);
+    }
+    Object.defineProperty(claims, name, {
+      value: JSON.parse(json),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
 export function createTokenService(store: Store, options: ResolvedJWTOptions, clock: Clock): TokenService {
   const resolve: KeyResolver = keySetResolver(options.keys);
   const cache = new VerifiedTokenCache(options.verifiedTokenCacheSize, options.leewaySeconds);
@@ -84,10 +133,18 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
       username: user.username,
       role: user.role,
     };
+    if (options.claims) addExtraClaims(claims, options.claims(user));
     // Read per token: a reloading key set may have rotated since start-up.
     const signing = options.keys.signing;
     if (!signing) throw new KeycardError('invalid_configuration', 'no active signing key');
-    return { token: signJWT(claims, signing, { typ: ACCESS_TOKEN_TYPE }), claims };
+    const token = signJWT(claims, signing, { typ: ACCESS_TOKEN_TYPE });
+    if (Buffer.byteLength(token) > options.maxTokenBytes) {
+      throw new KeycardError(
+        'invalid_configuration',
+        `jwt.claims made an access token of ${Buffer.byteLength(token)} bytes; verifiers refuse more than jwt.maxTokenBytes (${options.maxTokenBytes})`,
+      );
+    }
+    return { token, claims };
   };
 
   const refreshExpiry = (login: SessionRecord, now: number) =>
