@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { runCatchupBench } from './catchup.js';
 import { runCookiesBench } from './cookies.js';
+import { runEnumerationBench } from './enumeration.js';
 import { runHTTPBench } from './http.js';
 import { runJWTBench } from './jwt.js';
 import { benchConfig } from './lib/config.js';
@@ -58,6 +59,11 @@ const BENCHES: Record<string, Bench> = {
   catchup: {
     description: 'revocation-feed catch-up at start-up with 100k revoked logins (SQLite, Redis, PostgreSQL)',
     run: () => runCatchupBench(),
+  },
+  enumeration: {
+    description:
+      'login latency: unknown user vs existing user with a wrong password (user enumeration by timing)',
+    run: () => runEnumerationBench(),
   },
 };
 

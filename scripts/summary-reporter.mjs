@@ -19,12 +19,17 @@ export default async function* summary(source) {
       }
       continue;
     }
-    if (event.type === 'test:fail') failed++;
+    // A todo test (known to fail, with its reason) is neither a pass nor a failure: listed like a skip.
+    if (event.data.todo !== undefined) {
+      skipped++;
+      skips.push(
+        `${event.data.name}: todo: ${typeof event.data.todo === 'string' ? event.data.todo : 'todo'}`,
+      );
+    } else if (event.type === 'test:fail') failed++;
     else if (event.data.skip !== undefined) {
       skipped++;
       skips.push(`${event.data.name}: ${typeof event.data.skip === 'string' ? event.data.skip : 'skipped'}`);
-    } else if (event.data.todo !== undefined) skipped++;
-    else passed++;
+    } else passed++;
   }
   if (skips.length > 0) yield `\nskipped:\n${skips.map((line) => `  - ${line}`).join('\n')}\n`;
   yield `\n${passed} passed, ${failed} failed, ${skipped} skipped\n`;
