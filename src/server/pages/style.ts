@@ -23,7 +23,7 @@ button.link { border: 0; background: none; color: var(--accent); padding: 0; }
 .error { color: var(--bad); border: 1px solid var(--bad); border-radius: .35rem; padding: .5rem .75rem; margin: 0 0 1rem; }
 .notice { border: 1px solid var(--line); border-left: 4px solid var(--accent); border-radius: .35rem; padding: .75rem 1rem; margin: 0 0 1rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
-pre { background: var(--bg); padding: .5rem .75rem; border-radius: .35rem; overflow-x: auto; }
+pre { background: var(--bg); padding: .5rem .75rem; border-radius: .35rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .5rem .4rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
