@@ -1,11 +1,14 @@
 /**
  * examples/microservices over real HTTP: the keycard server (microservices preset) issues tokens; the
- * orders service verifies them from the JWKS alone.
+ * orders service verifies them from the JWKS alone; the billing client program (client.ts) runs as a
+ * child process against both.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createOrdersService } from '../../examples/microservices/orders-service.js';
 import { request } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -144,4 +147,98 @@ test('a service calls in with a client-credentials token; scopes and token kinds
     ).status;
   }
   assert.equal(status, 401);
+});
+
+const CLIENT_PROGRAM = fileURLToPath(new URL('../../examples/microservices/client.ts', import.meta.url));
+/** An absolute URL, so the child finds tsx whatever its working directory. */
+const TSX = import.meta.resolve('tsx');
+
+/** Runs examples/microservices/client.ts against the two servers, as its README says. */
+function runClient(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const inherited: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(KEYCARD_|NODE_OPTIONS$|NODE_TEST|CLIENT_|SCOPE$|AUTH_URL$|ORDERS_URL$)/.test(name)) {
+      inherited[name] = value;
+    }
+  }
+  const child = spawn(process.execPath, ['--import', TSX, '--conditions=source', CLIENT_PROGRAM], {
+    env: { ...inherited, AUTH_URL: auth.url, ORDERS_URL: orders.url, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('the client program gets a client-credentials token and reads the report with it', async () => {
+  const { client, secret } = await auth.keycard.clients.create({
+    name: 'reporting',
+    scopes: ['orders:read'],
+  });
+  const run = await runClient({ CLIENT_ID: client.id, CLIENT_SECRET: secret });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    new RegExp(`^token for ${client.id}: scope "orders:read", expires in 900 s$`, 'm'),
+  );
+  const report = /^report: (.*)$/m.exec(run.stdout);
+  assert.ok(report, run.stdout);
+  const printed = JSON.parse(report[1] as string);
+  // The same report the orders service gives any orders:read client at this moment.
+  const minted = await request(auth.url, 'POST', '/auth/token', {
+    form: { grant_type: 'client_credentials', client_id: client.id, client_secret: secret },
+  });
+  const direct = await request(orders.url, 'GET', '/reports/orders', {
+    headers: { authorization: `Bearer ${minted.json.access_token}` },
+  });
+  assert.deepEqual(printed, direct.json);
+  assert.equal(typeof printed.orders, 'number');
+  assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), 'the secret is never printed');
+});
+
+test('the client program fails clearly, with a non-zero exit, on a wrong secret, a disabled client or a missing scope', async () => {
+  const { client, secret } = await auth.keycard.clients.create({
+    name: 'exporter',
+    scopes: ['orders:read', 'orders:write'],
+  });
+  const wrong = await runClient({ CLIENT_ID: client.id, CLIENT_SECRET: `${secret}x` });
+  assert.equal(wrong.code, 1);
+  assert.equal(wrong.stdout, '');
+  assert.match(
+    wrong.stderr,
+    /^the auth service refused the client: 401 invalid_client: client authentication failed$/m,
+  );
+
+  // The token is issued, but without orders:read the orders service answers 403 insufficient_scope.
+  const scoped = await runClient({ CLIENT_ID: client.id, CLIENT_SECRET: secret, SCOPE: 'orders:write' });
+  assert.equal(scoped.code, 1);
+  assert.match(scoped.stdout, /scope "orders:write"/);
+  assert.doesNotMatch(scoped.stdout, /^report:/m);
+  assert.match(scoped.stderr, /^the orders service refused the token: 403 insufficient_scope: /m);
+
+  // The right secret of a disabled client is refused at the token endpoint.
+  const enabled = await request(auth.url, 'POST', '/auth/token', {
+    form: { grant_type: 'client_credentials', client_id: client.id, client_secret: secret },
+  });
+  assert.equal(enabled.status, 200, enabled.text);
+  await auth.keycard.clients.disable(client.id);
+  const disabled = await runClient({ CLIENT_ID: client.id, CLIENT_SECRET: secret });
+  assert.equal(disabled.code, 1);
+  assert.equal(disabled.stdout, '');
+  assert.match(disabled.stderr, /refused the client: 401 invalid_client/);
+
+  const unset = await runClient({});
+  assert.equal(unset.code, 2);
+  assert.match(unset.stderr, /set CLIENT_ID and CLIENT_SECRET/);
 });
