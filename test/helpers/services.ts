@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
 
 export const IN_CI = process.env.CI === 'true';
 
@@ -50,6 +51,27 @@ export async function serviceSkipReason(
     if (IN_CI) throw new Error(`CI=true: ${reason}`);
     return reason;
   }
+}
+
+let redisProbe: Promise<string | undefined> | undefined;
+
+/** serviceSkipReason for the shared Redis (a PING), probed once per test file. */
+export function redisSkipReason(): Promise<string | undefined> {
+  redisProbe ??= serviceSkipReason('Redis', async () => {
+    const probe = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      await probe.ping();
+    } finally {
+      probe.disconnect();
+    }
+  });
+  return redisProbe;
 }
 
 /** A short unique suffix for key prefixes and schema names, so concurrent test files never collide. */

@@ -13,11 +13,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, type Response, request } from '../helpers/http.js';
+import { redisSkipReason } from '../helpers/services.js';
 import {
   COOKIE_STRATEGIES,
   credentialSetCookies,
   fetchCSRFToken,
-  redisSkipReason,
   SAME_ORIGIN,
   type StoreKind,
   type Strategy,

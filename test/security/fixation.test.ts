@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Client, type Response, request } from '../helpers/http.js';
+import { redisSkipReason } from '../helpers/services.js';
 import {
   COOKIE_STRATEGIES,
   credentialCookie,
   credentialSetCookies,
   fetchCSRFToken,
-  redisSkipReason,
   SAME_ORIGIN,
   type StoreKind,
   type Strategy,

@@ -12,7 +12,7 @@ import { eventually } from '../helpers/eventually.js';
 import { type Client, type Response, request } from '../helpers/http.js';
 import { deleteKeysWithPrefix } from '../helpers/redis-servers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
+import { REDIS_URL, uniqueName } from '../helpers/services.js';
 
 /** The base64url alphabet (RFC 4648 §5), in index order: `BASE64URL[i]` encodes the 6 bits `i`. */
 export const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -133,27 +133,6 @@ export interface StrategyServerOptions {
   /** More `keycard serve` flags; they override the strategy's. */
   flags?: Record<string, unknown>;
   clock?: Clock;
-}
-
-let redisProbe: Promise<string | undefined> | undefined;
-
-/** A skip reason when the shared Redis does not answer; under CI=true that is a failure instead. */
-export function redisSkipReason(): Promise<string | undefined> {
-  redisProbe ??= serviceSkipReason('Redis', async () => {
-    const probe = new Redis(REDIS_URL, {
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-    } finally {
-      probe.disconnect();
-    }
-  });
-  return redisProbe;
 }
 
 /**

@@ -12,24 +12,11 @@ import { ManualClock } from '../helpers/clock.js';
 import { request } from '../helpers/http.js';
 import { deleteKeysWithPrefix } from '../helpers/redis-servers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
+import { REDIS_URL, redisSkipReason, uniqueName } from '../helpers/services.js';
 
 const PASSWORD = 'tulip-Quartz-7781-harbor';
 
-const redisSkip = await serviceSkipReason('Redis', async () => {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-});
+const redisSkip = await redisSkipReason();
 
 const login = (server: TestServer, username: string, password: string) =>
   request(server.url, 'POST', '/auth/login', { json: { username, password } });

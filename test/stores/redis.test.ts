@@ -22,7 +22,7 @@ import {
   sparePort,
   startPrivateRedis,
 } from '../helpers/redis-servers.js';
-import { REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
+import { REDIS_URL, redisSkipReason, uniqueName } from '../helpers/services.js';
 
 const HOUR = 3_600_000;
 
@@ -42,20 +42,7 @@ function clientFixture(clock: ManualClock, id: string, overrides: Partial<Client
   };
 }
 
-const redisSkip = await serviceSkipReason('Redis', async () => {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-});
+const redisSkip = await redisSkipReason();
 const binariesSkip = await redisBinariesSkipReason();
 
 const unavailable = (error: unknown): boolean =>
