@@ -221,93 +221,98 @@ describe('audit events and the log', () => {
     assertNoSecrets(server.log.join(''), secrets);
   });
 
-  test('jwt strategy: tokens, refresh rotation and reuse are logged without any token', async () => {
-    const clock = new ManualClock(Date.now());
-    const server = await startLoggedServer(clock, { preset: 'api' });
-    servers.push(server);
-    await server.keycard.users.create({ username: 'bob', password: PASSWORDS.bob });
-    const secrets: Record<string, string> = {
-      'password bob': PASSWORDS.bob,
-      'password wrong': PASSWORDS.wrong,
-    };
+  for (const [label, flags] of [
+    ['jwt strategy', { preset: 'api' }],
+    ['hybrid strategy', { strategy: 'hybrid', transport: 'header' }],
+  ] as const) {
+    test(`${label}: tokens, refresh rotation and reuse are logged without any token`, async () => {
+      const clock = new ManualClock(Date.now());
+      const server = await startLoggedServer(clock, flags);
+      servers.push(server);
+      await server.keycard.users.create({ username: 'bob', password: PASSWORDS.bob });
+      const secrets: Record<string, string> = {
+        'password bob': PASSWORDS.bob,
+        'password wrong': PASSWORDS.wrong,
+      };
 
-    await request(server.url, 'POST', '/auth/login', {
-      json: { username: 'bob', password: PASSWORDS.wrong },
-      headers,
-    });
-    const login = await request(server.url, 'POST', '/auth/login', {
-      json: { username: 'bob', password: PASSWORDS.bob },
-      headers,
-    });
-    assert.equal(login.status, 200, login.text);
-    const first = login.json as { access_token: string; refresh_token: string };
-    const refreshed = await request(server.url, 'POST', '/auth/refresh', {
-      json: { refresh_token: first.refresh_token },
-      headers,
-    });
-    assert.equal(refreshed.status, 200, refreshed.text);
-    const second = refreshed.json as { access_token: string; refresh_token: string };
-    assert.equal(
-      (
-        await request(server.url, 'GET', '/auth/me', {
-          headers: { ...headers, authorization: `Bearer ${second.access_token}` },
-        })
-      ).status,
-      200,
-    );
-    // The first refresh token, replayed after the grace window: the login is revoked.
-    clock.advanceSeconds(60);
-    const replay = await request(server.url, 'POST', '/auth/refresh', {
-      json: { refresh_token: first.refresh_token },
-      headers,
-    });
-    assert.equal(replay.status, 401);
-    assert.equal(replay.json.error.code, 'refresh_token_reused');
-    // A tampered token and a logout with a fresh login.
-    await request(server.url, 'GET', '/auth/me', {
-      headers: { ...headers, authorization: `Bearer ${second.access_token.slice(0, -4)}AAAA` },
-    });
-    const third = (
       await request(server.url, 'POST', '/auth/login', {
+        json: { username: 'bob', password: PASSWORDS.wrong },
+        headers,
+      });
+      const login = await request(server.url, 'POST', '/auth/login', {
         json: { username: 'bob', password: PASSWORDS.bob },
         headers,
-      })
-    ).json as { access_token: string; refresh_token: string };
-    assert.equal(
-      (
-        await request(server.url, 'POST', '/auth/logout', {
-          headers: { ...headers, authorization: `Bearer ${third.access_token}` },
+      });
+      assert.equal(login.status, 200, login.text);
+      const first = login.json as { access_token: string; refresh_token: string };
+      const refreshed = await request(server.url, 'POST', '/auth/refresh', {
+        json: { refresh_token: first.refresh_token },
+        headers,
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      const second = refreshed.json as { access_token: string; refresh_token: string };
+      assert.equal(
+        (
+          await request(server.url, 'GET', '/auth/me', {
+            headers: { ...headers, authorization: `Bearer ${second.access_token}` },
+          })
+        ).status,
+        200,
+      );
+      // The first refresh token, replayed after the grace window: the login is revoked.
+      clock.advanceSeconds(60);
+      const replay = await request(server.url, 'POST', '/auth/refresh', {
+        json: { refresh_token: first.refresh_token },
+        headers,
+      });
+      assert.equal(replay.status, 401);
+      assert.equal(replay.json.error.code, 'refresh_token_reused');
+      // A tampered token and a logout with a fresh login.
+      await request(server.url, 'GET', '/auth/me', {
+        headers: { ...headers, authorization: `Bearer ${second.access_token.slice(0, -4)}AAAA` },
+      });
+      const third = (
+        await request(server.url, 'POST', '/auth/login', {
+          json: { username: 'bob', password: PASSWORDS.bob },
+          headers,
         })
-      ).status,
-      200,
-    );
+      ).json as { access_token: string; refresh_token: string };
+      assert.equal(
+        (
+          await request(server.url, 'POST', '/auth/logout', {
+            headers: { ...headers, authorization: `Bearer ${third.access_token}` },
+          })
+        ).status,
+        200,
+      );
 
-    for (const [name, tokens] of Object.entries({ first, second, third })) {
-      secrets[`${name} access token`] = tokens.access_token;
-      secrets[`${name} access token signature`] = tokens.access_token.split('.')[2] ?? '';
-      secrets[`${name} refresh token`] = tokens.refresh_token;
-    }
-    keyFileSecrets(join(server.dir, 'keys.json')).forEach((secret, i) => {
-      secrets[`key-file secret ${i}`] = secret;
+      for (const [name, tokens] of Object.entries({ first, second, third })) {
+        secrets[`${name} access token`] = tokens.access_token;
+        secrets[`${name} access token signature`] = tokens.access_token.split('.')[2] ?? '';
+        secrets[`${name} refresh token`] = tokens.refresh_token;
+      }
+      keyFileSecrets(join(server.dir, 'keys.json')).forEach((secret, i) => {
+        secrets[`key-file secret ${i}`] = secret;
+      });
+
+      const events = loggedEvents(server.log);
+      const types = new Set(events.map((event) => event.type));
+      for (const type of [
+        'login_failed',
+        'login_succeeded',
+        'token_refreshed',
+        'refresh_token_reused',
+        'logout',
+      ] as const) {
+        assert.ok(types.has(type), `${type} is in the log`);
+      }
+      for (const event of events.filter((event) => event.type !== 'user_created')) {
+        assert.ok(event.ip, `${event.type} has the address`);
+        assert.equal(event.userAgent, USER_AGENT, `${event.type} has the user agent`);
+      }
+      assertNoSecrets(server.log.join(''), secrets);
     });
-
-    const events = loggedEvents(server.log);
-    const types = new Set(events.map((event) => event.type));
-    for (const type of [
-      'login_failed',
-      'login_succeeded',
-      'token_refreshed',
-      'refresh_token_reused',
-      'logout',
-    ] as const) {
-      assert.ok(types.has(type), `${type} is in the log`);
-    }
-    for (const event of events.filter((event) => event.type !== 'user_created')) {
-      assert.ok(event.ip, `${event.type} has the address`);
-      assert.equal(event.userAgent, USER_AGENT, `${event.type} has the user agent`);
-    }
-    assertNoSecrets(server.log.join(''), secrets);
-  });
+  }
 
   test('request lines are logged only with logRequests; audit events either way', async () => {
     for (const logRequests of [false, true]) {
