@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createKeycard, type Keycard } from '../../src/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
+import { FAST_ARGON2 } from '../core/support.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type CountingStore, countingStore } from '../helpers/counting-store.js';
 import { Client, parseSetCookie } from '../helpers/http.js';
@@ -23,7 +24,6 @@ import { Client, parseSetCookie } from '../helpers/http.js';
  */
 export type StartApp = (keycard: Keycard) => Promise<{ url: string; close(): Promise<void> }>;
 
-const FAST_ARGON2 = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
 const SESSION_COOKIE = 'keycard_session';
 
 export function describeAdapterScenarios(name: string, startApp: StartApp): void {

@@ -33,6 +33,7 @@ import {
   type Transport,
 } from '../../src/index.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
+import { FAST_ARGON2 } from '../core/support.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type CountingStore, countingStore } from '../helpers/counting-store.js';
 import { eventually } from '../helpers/eventually.js';
@@ -52,7 +53,6 @@ import type { StartApp } from './scenarios.js';
 const REFRESH_PATH = '/auth/refresh';
 const ACCESS_COOKIE = 'keycard_access';
 const REFRESH_COOKIE = 'keycard_refresh';
-const FAST_ARGON2 = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
 const ACCESS_SECONDS = 900;
 const REFRESH_SECONDS = 7 * 24 * 3600;
 

@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createKeycard, type Store } from '../../src/index.js';
 import { openStore } from '../../src/stores/url.js';
+import { FAST_ARGON2 } from '../core/support.js';
 import { eventually } from '../helpers/eventually.js';
 import { Client } from '../helpers/http.js';
 import { type Cluster, startCluster } from '../helpers/instances.js';
 import { POSTGRES_URL, REDIS_URL, serviceSkipReason, uniqueName } from '../helpers/services.js';
-
-const FAST_ARGON2 = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
 
 interface Backend {
   name: string;
