@@ -58,6 +58,7 @@ function fillerRecord(i: number, now: number): SessionRecord {
     lastActiveAt: now,
     expiresAt: now + DAY,
     absoluteExpiresAt: now + 7 * DAY,
+    refresh: null,
     data: {},
     userAgent: null,
     ip: null,

@@ -1,5 +1,6 @@
 // keycard's public surface for the core. Each name is listed on purpose; internals are not exported.
 
+export { type AuthorizeOptions, authorize, unauthenticatedError } from './core/auth/authorize.js';
 export {
   AuthContext,
   type AuthProblem,
@@ -42,6 +43,7 @@ export {
   isKeycardError,
   KeycardError,
   storeUnavailable,
+  usernameTaken,
 } from './core/errors.js';
 export type { AuthEvent, CSRFRejectReason, EventContext, EventType, RevokeReason } from './core/events.js';
 export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
@@ -99,7 +101,7 @@ export {
   type RevocationMonitorOptions,
 } from './core/revocation/monitor.js';
 export { applyPatch } from './core/session/data.js';
-export type { SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
+export type { LoginPage, SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
 export type {
   AuthUser,
   ClientRecord,
@@ -109,16 +111,14 @@ export type {
   CounterValue,
   DataPatch,
   ListUsersOptions,
+  LoginPageOptions,
   PatchOptions,
   PatchResult,
-  RefreshTokenRecord,
-  RefreshTokenStore,
+  RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationStore,
   RevocationSubscription,
-  RotateOptions,
-  RotationResult,
   SessionData,
   SessionRecord,
   SessionStore,
@@ -131,6 +131,8 @@ export { addressBucket } from './core/throttle/address.js';
 export { DEFAULT_THROTTLE, type ThrottleOptions, type ThrottlePolicy } from './core/throttle/options.js';
 export {
   createThrottle,
+  type LoginReservation,
+  type LoginTicket,
   type Throttle,
   type ThrottleScope,
   type ThrottleVerdict,

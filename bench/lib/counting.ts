@@ -10,6 +10,7 @@ import pg from 'pg';
 const READS = new Set([
   'getSession',
   'listUserSessions',
+  'countUserSessions',
   'getUserById',
   'getUserByUsername',
   'listUsers',
@@ -21,6 +22,7 @@ const WRITES = new Set([
   'patchSessionData',
   'deleteSession',
   'deleteUserSessions',
+  'advanceRefresh',
   'createUser',
   'updateUser',
 ]);

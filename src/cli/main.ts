@@ -3,7 +3,9 @@
  * line and exit 2; failures print one line (never a stack trace, never a secret) and exit 1.
  */
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 import { isKeycardError } from 'keycard';
+import { redactSecrets, redactURL } from 'keycard/stores';
 import { clientCommand } from './commands/client.js';
 import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -40,9 +42,23 @@ function version(): string {
   return 'unknown';
 }
 
+/**
+ * The store URLs with a password that this run was given: a flag's value (`--store URL`, `--store=URL`),
+ * a stray argument (a URL typed without `--store`), or KEYCARD_STORE. What the CLI prints on failure goes
+ * through `redactSecrets` for each, so that no usage line, failure line or KEYCARD_DEBUG dump of a
+ * driver's error shows the password.
+ */
+function secretURLs(args: string[], env: NodeJS.ProcessEnv): string[] {
+  const values = args.map((arg) => (/^--[^=]+=/.test(arg) ? arg.slice(arg.indexOf('=') + 1) : arg));
+  if (env.KEYCARD_STORE) values.push(env.KEYCARD_STORE);
+  return values.filter((value) => redactURL(value) !== value);
+}
+
 /** Runs one command; resolves to an exit code, or null when a server keeps the process running. */
 export async function run(args: string[], context: CLIContext): Promise<number | null> {
   const [command, ...rest] = args;
+  const safe = (text: string): string =>
+    secretURLs(args, context.env).reduce((shown, url) => redactSecrets(shown, url), text);
   try {
     switch (command) {
       case undefined:
@@ -78,12 +94,12 @@ export async function run(args: string[], context: CLIContext): Promise<number |
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      print(context.stderr, `keycard: ${error.message}`);
+      print(context.stderr, safe(`keycard: ${error.message}`));
       return EXIT_USAGE;
     }
     const message = isKeycardError(error) || error instanceof Error ? error.message : String(error);
-    print(context.stderr, `keycard: ${message}`);
-    if (context.env.KEYCARD_DEBUG) console.error(error);
+    print(context.stderr, safe(`keycard: ${message}`));
+    if (context.env.KEYCARD_DEBUG) print(context.stderr, safe(inspect(error, { depth: 8 })));
     return EXIT_FAILURE;
   }
 }

@@ -108,3 +108,18 @@ export function configurationError(message: string): KeycardError {
 export function storeUnavailable(storeName: string, cause: unknown): KeycardError {
   return new KeycardError('store_unavailable', `the ${storeName} store cannot be reached`, { cause });
 }
+
+/**
+ * What a store throws when a new user's name is taken: `exact` when the canonical username exists,
+ * `lookalike` when another user's name has the same confusable skeleton (UTS #39). The message never
+ * names the existing user.
+ */
+export function usernameTaken(username: string, conflict: 'exact' | 'lookalike'): KeycardError {
+  return new KeycardError(
+    'username_taken',
+    conflict === 'exact'
+      ? `the username '${username}' is taken`
+      : `the username '${username}' looks like an existing username (confusable characters); choose another`,
+    { field: 'username' },
+  );
+}

@@ -18,7 +18,13 @@ export type AuthEvent =
   | ({ type: 'logout'; userId: string | null; sessionId: string } & EventContext)
   | ({ type: 'token_refreshed'; userId: string; sessionId: string } & EventContext)
   | ({ type: 'refresh_token_reused'; userId: string; sessionId: string } & EventContext)
-  | ({ type: 'session_revoked'; userId: string; sessionId: string; by: 'user' | 'admin' } & EventContext)
+  /** One login ended by its user, an admin, or the per-user limit (`logins.maxPerUser`: the oldest ends). */
+  | ({
+      type: 'session_revoked';
+      userId: string;
+      sessionId: string;
+      by: 'user' | 'admin' | 'limit';
+    } & EventContext)
   | ({ type: 'sessions_revoked'; userId: string; count: number; reason: RevokeReason } & EventContext)
   | ({ type: 'user_created'; userId: string; role: string } & EventContext)
   | ({ type: 'user_blocked'; userId: string } & EventContext)
@@ -50,7 +56,8 @@ export type AuthEvent =
   | ({
       type: 'throttled';
       action: 'login' | 'refresh';
-      scope: 'address' | 'account';
+      /** `login`: one login refreshed more often than `throttle.refresh.maxPerLogin` in the window. */
+      scope: 'address' | 'account' | 'login';
       /** The username as sent (login only). */
       username?: string;
       retryAfterSeconds: number;

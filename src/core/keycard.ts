@@ -17,7 +17,7 @@ import { RevocationMonitor } from './revocation/monitor.js';
 import { SessionFlow } from './session/flow.js';
 import { createSessionManager, type SessionManager } from './session/manager.js';
 import type { SessionRecord, Store, UserRecord } from './store.js';
-import { createThrottle, type Throttle } from './throttle/throttle.js';
+import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
 
 export type SignInResult =
@@ -71,19 +71,13 @@ export function createKeycard(input: KeycardOptions): Keycard {
   // a revocation; the hybrid strategy checks those on every request (from memory, fed by the store).
   const monitor =
     options.strategy === 'hybrid' ? new RevocationMonitor(store, { clock, ...input.revocation }) : null;
-  const revocationLifetimeMs = options.jwt
-    ? (options.jwt.accessTokenTTLSeconds + options.jwt.leewaySeconds + 60) * 1000
-    : 0;
+  // Ending a token login records a revocation (the login record says so); the hybrid strategy's monitor
+  // applies this instance's own at once, without waiting for the feed.
   const sessions = createSessionManager(
     store,
     options.session,
     clock,
-    options.jwt
-      ? {
-          lifetimeMs: revocationLifetimeMs,
-          onRecord: monitor ? (record) => monitor.applyLocal(record) : undefined,
-        }
-      : null,
+    monitor ? (record) => monitor.applyLocal(record) : null,
   );
   if (monitor) {
     // Until subscribed and loaded, every check asks the store (fail closed), so start need not be awaited.
@@ -98,7 +92,16 @@ export function createKeycard(input: KeycardOptions): Keycard {
     clock,
     emit,
   });
-  const tokens = options.jwt ? createTokenService(store, options.jwt, clock) : null;
+  const tokens = options.jwt
+    ? createTokenService(
+        store,
+        options.jwt,
+        clock,
+        options.throttle
+          ? { maxRotations: options.throttle.refreshMaxPerLogin, windowMs: options.throttle.refreshWindowMs }
+          : null,
+      )
+    : null;
   const throttle = options.throttle ? createThrottle(store, options.throttle, clock) : null;
   const clientKeys = input.clients?.keys ?? options.jwt?.keys;
   const clients = createClientService({
@@ -159,34 +162,52 @@ export function createKeycard(input: KeycardOptions): Keycard {
       const username = typeof credentials.username === 'string' ? credentials.username.slice(0, 256) : '';
       // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
       // every username, so it says nothing about whether the account exists — nor, with the right password,
-      // whether the password was right.
+      // whether the password was right. The attempt is counted now, before its password is checked, so
+      // simultaneous attempts cannot all slip under the limits.
+      let ticket: LoginTicket | null = null;
       if (throttle) {
-        const verdict = await throttle.checkLogin(credentials.username, ip);
-        if (!verdict.ok) {
-          const { scope, retryAfterSeconds } = verdict;
+        const reservation = await throttle.reserveLogin(credentials.username, ip);
+        if (!reservation.ok) {
+          const { scope, retryAfterSeconds } = reservation;
           emit({ type: 'throttled', action: 'login', scope, username, retryAfterSeconds, ...eventContext });
           return { ok: false, reason: 'too_many_requests', retryAfterSeconds };
         }
+        ticket = reservation.ticket;
       }
       const check = await users.verifyCredentials(credentials.username, credentials.password);
       if (!check.ok) {
         emit({ type: 'login_failed', reason: check.reason, username, ...eventContext });
-        if (throttle && check.reason === 'invalid_credentials') {
+        if (throttle && ticket) {
+          if (check.reason !== 'invalid_credentials') {
+            // A right password for a blocked account is not a failure to count.
+            await throttle.releaseLogin(ticket);
+            return check;
+          }
           // A failure that starts a wait says so at once, so the client knows when to try again.
-          const verdict = await throttle.recordLoginFailure(credentials.username, ip);
+          const verdict = await throttle.recordLoginFailure(ticket);
           if (!verdict.ok)
             return { ok: false, reason: 'too_many_requests', retryAfterSeconds: verdict.retryAfterSeconds };
         }
         return check;
       }
       // Recorded before the login exists: if the store fails here, no session has been handed out.
-      if (throttle) await throttle.recordLoginSuccess(credentials.username, ip);
+      if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
       const session = await context.login(toAuthUser(check.user));
+      // The user is read again now that the login exists: a block, a password change or a role change that
+      // raced with this sign-in either ended the login already (it was listed) or is seen here, and the
+      // login is undone — so no login outlives the change that should have ended it.
       const current = await store.getUserById(check.user.id);
-      if (!current || current.blocked) {
+      const changed =
+        !current ||
+        current.blocked ||
+        current.role !== check.user.role ||
+        (current.passwordHash !== check.user.passwordHash &&
+          !(await users.verifyCredentials(check.user.username, credentials.password)).ok);
+      if (changed) {
         await context.logout();
-        emit({ type: 'login_failed', reason: 'account_blocked', username, ...eventContext });
-        return { ok: false, reason: 'account_blocked' };
+        const reason = current?.blocked ? 'account_blocked' : 'invalid_credentials';
+        emit({ type: 'login_failed', reason, username, ...eventContext });
+        return { ok: false, reason };
       }
       return { ok: true, user: check.user, session };
     },

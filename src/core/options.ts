@@ -39,6 +39,14 @@ export interface KeycardOptions {
     /** Largest session data, in bytes of JSON (default 16384). */
     maxDataBytes?: number;
   };
+  /** Logins (sessions, and the token strategies' logins) of one user. */
+  logins?: {
+    /**
+     * How many one user may hold at once (default 100). A login beyond it ends the user's oldest, with a
+     * `session_revoked` event (`by: 'limit'`), so no one can grow a user's records without bound.
+     */
+    maxPerUser?: number;
+  };
   /** The jwt and hybrid strategies' keys, lifetimes and transport (see jwt/options.ts). */
   jwt?: JWTOptions;
   /**
@@ -102,6 +110,7 @@ export interface ResolvedOptions {
     absoluteTimeoutMs: number;
     touchIntervalMs: number;
     maxDataBytes: number;
+    maxLoginsPerUser: number;
   };
   cookie: {
     name: string;
@@ -288,6 +297,11 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     throw configurationError('session.maxDataBytes must be a whole number between 2 and 1048576');
   }
 
+  const maxLoginsPerUser = options.logins?.maxPerUser ?? 100;
+  if (!Number.isInteger(maxLoginsPerUser) || maxLoginsPerUser < 1 || maxLoginsPerUser > 100_000) {
+    throw configurationError('logins.maxPerUser must be a whole number from 1 to 100000');
+  }
+
   const name = options.cookie?.name ?? 'keycard_session';
   if (!COOKIE_BASE_NAME.test(name) || COOKIE_PREFIX.test(name)) {
     throw configurationError(
@@ -316,9 +330,9 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     strategy,
     preset: presetName,
     environment,
-    session: { idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs, maxDataBytes },
+    session: { idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs, maxDataBytes, maxLoginsPerUser },
     cookie: { name, sameSite, secure, domain, persistent: options.cookie?.persistent ?? preset.persistent },
-    jwt: strategy === 'session' ? null : resolveJWTOptions(options.jwt, preset.jwt),
+    jwt: strategy === 'session' ? null : resolveJWTOptions(options.jwt, preset.jwt, environment),
     csrf: resolveCSRF(options.csrf),
     trustedOrigins: resolveOrigins(options.trustedOrigins),
     passwordPolicy: resolvePasswordPolicy(options.passwords),

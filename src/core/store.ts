@@ -37,6 +37,47 @@ export interface SessionRecord {
   data: SessionData;
   userAgent: string | null;
   ip: string | null;
+  /**
+   * Logins of the jwt and hybrid strategies: their refresh-token state, and how long a revocation of the
+   * login must be kept. Null for a session-strategy login. Because the record says it, whoever ends the
+   * login — the server, an app, or the CLI run with nothing but `--store` — writes the revocation its
+   * access tokens need.
+   */
+  refresh: RefreshState | null;
+}
+
+/**
+ * A token login's refresh state: O(1) per login however often it refreshes (docs/jwt.md, "Refresh
+ * tokens"). A refresh token is `loginId.generation.MAC`, where the MAC (HMAC-SHA256 with the server's
+ * refresh secret, over the login id, the generation and `nonce`) makes every token of the family
+ * recognisable without storing any of them: the current one (`generation`), the previous one within
+ * the grace window, and every older one — a reuse that revokes the family.
+ */
+export interface RefreshState {
+  /** The current refresh token's number: 0 at login, one more at every rotation. */
+  generation: number;
+  /**
+   * 256 random bits (base64url) mixed into every MAC of this login: the refresh secret alone cannot mint
+   * a login's tokens, nor can this value alone (a leaked database).
+   */
+  nonce: string;
+  /** When the current generation was issued (ms); the previous one is honoured for the grace window after. */
+  rotatedAt: number;
+  /** The per-login rotation limit's fixed window: when it started (ms) and how many rotations it holds. */
+  windowStartedAt: number;
+  rotationsInWindow: number;
+  /**
+   * How long (ms) a revocation of this login must be kept: longer than any access token it issued can
+   * still be accepted (access-token lifetime + leeway + a margin).
+   */
+  revocationTTLMs: number;
+}
+
+/** A page of a user's logins, newest first (`createdAt` descending, then `id` descending). */
+export interface LoginPageOptions {
+  limit: number;
+  /** Continue after this login: only logins that sort after it (older, or as old with a smaller id). */
+  after?: { createdAt: number; id: string };
 }
 
 /** A change to session data: top-level keys to set (JSON values) and to remove. */
@@ -62,8 +103,26 @@ export interface SessionStore {
   patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult>;
   /** With `userId`, deletes only if the session belongs to that user. True if a record was deleted. */
   deleteSession(id: string, options?: { userId?: string }): Promise<boolean>;
-  /** The user's live sessions, newest first; O(sessions of that user). */
-  listUserSessions(userId: string): Promise<SessionRecord[]>;
+  /**
+   * The user's sessions, newest first (`createdAt` descending, ties by `id` descending); O(page) with an
+   * index, never a scan. Without `page`, every one of them.
+   */
+  listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]>;
+  /** How many sessions the user has (expired ones not yet removed may be counted). */
+  countUserSessions(userId: string): Promise<number>;
+  /**
+   * The refresh rotation's atomic step (compare-and-set): if the login exists and its
+   * `refresh.generation` is `expectedGeneration`, replace `refresh` with `next` and apply `touch` (with
+   * `touchSession`'s only-forward rule) in one atomic write, and return the updated record. Otherwise
+   * (no such login, not a token login, or another rotation won) change nothing and return null. The
+   * decision itself — rotate, grace, reuse — is core's (`decideRotation`), not the store's.
+   */
+  advanceRefresh(
+    id: string,
+    expectedGeneration: number,
+    next: RefreshState,
+    touch: { lastActiveAt: number; expiresAt: number },
+  ): Promise<SessionRecord | null>;
   /** Deletes every session of the user except `exceptId`; returns how many were deleted. */
   deleteUserSessions(userId: string, options?: { exceptId?: string }): Promise<number>;
 }
@@ -72,6 +131,11 @@ export interface UserRecord {
   id: string;
   /** Canonical form (see `normalizeUsername`); unique. */
   username: string;
+  /**
+   * The username's confusable skeleton (UTS #39, `usernameSkeleton`); unique too, so that a name that
+   * merely looks like another (`аlice` with a Cyrillic а) cannot be created beside it.
+   */
+  skeleton: string;
   /** PHC string (Argon2id) or a legacy bcrypt hash; null when the user cannot sign in with a password. */
   passwordHash: string | null;
   role: string;
@@ -94,7 +158,11 @@ export interface ListUsersOptions {
 }
 
 export interface UserStore {
-  /** Throws `KeycardError('username_taken')` when the canonical username exists. */
+  /**
+   * Throws `usernameTaken(username, 'exact')` when the canonical username exists, and
+   * `usernameTaken(username, 'lookalike')` when another user has the same skeleton (both
+   * `KeycardError('username_taken')`); atomically, so two concurrent creations admit one.
+   */
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByUsername(username: string): Promise<UserRecord | null>;
@@ -102,53 +170,6 @@ export interface UserStore {
   countUsers(): Promise<number>;
   /** The updated record, or null if there is no such user. */
   updateUser(id: string, update: UserUpdate): Promise<UserRecord | null>;
-}
-
-/**
- * A refresh token (JWT and hybrid strategies), stored by the SHA-256 of its value. Each belongs to a login
- * (a `SessionRecord` whose id is the JWT's `sid`); rotation spends it and records its successor.
- */
-export interface RefreshTokenRecord {
-  /** base64url SHA-256 of the token. */
-  id: string;
-  /** The login (session record) this token belongs to. */
-  loginId: string;
-  createdAt: number;
-  expiresAt: number;
-  /** When it was exchanged for its successor; null while it is the login's current token. */
-  spentAt: number | null;
-  /** The id of the token it was exchanged for; null while current. */
-  successorId: string | null;
-}
-
-export interface RotateOptions {
-  now: number;
-  /** A spent token presented again within this many ms of its rotation is an honest race, not reuse. */
-  graceMs: number;
-  /** The token to issue in exchange (its `loginId` is ignored: the store uses the presented token's). */
-  successor: RefreshTokenRecord;
-  /** Activity to record on the login, with `touchSession`'s only-forward rule. */
-  touch: { lastActiveAt: number; expiresAt: number };
-}
-
-/**
- * The outcome of presenting a refresh token, decided atomically by the store:
- * - `rotated`: it was current; it is now spent and `successor` is the login's current token;
- * - `grace`: it was spent less than `graceMs` ago; nothing changes, and `successorId` says what it was
- *   exchanged for (the caller can hand the same successor to the second tab);
- * - `reused`: it was spent longer ago — a stolen token replayed: the store has deleted the login, which
- *   kills every token of the family;
- * - `invalid`: unknown, expired, or its login is gone.
- */
-export type RotationResult =
-  | { status: 'rotated'; login: SessionRecord }
-  | { status: 'grace'; login: SessionRecord; successorId: string }
-  | { status: 'reused'; login: SessionRecord }
-  | { status: 'invalid' };
-
-export interface RefreshTokenStore {
-  createRefreshToken(record: RefreshTokenRecord): Promise<void>;
-  rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult>;
 }
 
 export interface CounterValue {
@@ -166,6 +187,12 @@ export interface CounterStore {
   /** The counter's value, or null when it has no live window. */
   readCounter(key: string, now: number): Promise<CounterValue | null>;
   resetCounter(key: string): Promise<void>;
+  /**
+   * Takes back one increment — a reservation that did not become a failure — if the counter's live
+   * window is the one that ends at `resetAt` (the window the increment went into) and its count is above
+   * zero; otherwise does nothing. Atomic, like the increment.
+   */
+  releaseCounter(key: string, resetAt: number, now: number): Promise<void>;
 }
 
 /**
@@ -258,13 +285,7 @@ export interface ClientStore {
   deleteClient(id: string): Promise<boolean>;
 }
 
-export interface Store
-  extends SessionStore,
-    UserStore,
-    RefreshTokenStore,
-    CounterStore,
-    RevocationStore,
-    ClientStore {
+export interface Store extends SessionStore, UserStore, CounterStore, RevocationStore, ClientStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

@@ -18,7 +18,7 @@ import {
   type Store,
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
-import { DEFAULT_STORE_URL, openStore } from 'keycard/stores';
+import { DEFAULT_STORE_URL, openStore, redactSecrets, redactURL } from 'keycard/stores';
 import type { ServerConfig } from './config.js';
 import { createErrorHandler } from './errors.js';
 import { serverKeycardOptions, serverStrategy } from './keycard-options.js';
@@ -54,10 +54,42 @@ export interface KeycardServer {
   close(): Promise<void>;
 }
 
-/** The command a newcomer runs to create the first admin, for the log and the sign-in page. */
+/** A shell word: single-quoted, with any `'` inside closed, escaped and reopened. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The command a newcomer runs to create the first admin, for the log and the sign-in page (which anyone
+ * can read while there are no users). A store URL is shown only through `redactURL`; when it carries a
+ * password, the command reads the URL from `KEYCARD_STORE` instead of printing it, and a shell comment
+ * (ignored when the line is pasted) says which URL that is, its password shown as `***`. An unset
+ * variable makes the command fail ("--store: expected a non-empty string") rather than quietly create
+ * the admin in the default SQLite file.
+ */
 export function firstAdminCommand(config: ServerConfig): string {
-  const store = config.store === DEFAULT_STORE_URL ? '' : ` --store '${config.store}'`;
-  return `npx keycard user add admin --role admin --password-stdin${store}`;
+  const command = 'npx keycard user add admin --role admin --password-stdin';
+  if (config.store === DEFAULT_STORE_URL) return command;
+  const shown = redactURL(config.store);
+  if (shown === config.store) return `${command} --store ${shellQuote(config.store)}`;
+  // A control character (a newline) would end the comment and turn the rest into a command.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  const note = shown.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return `${command} --store "$KEYCARD_STORE"  # KEYCARD_STORE: this server's store URL, ${note} (password not shown)`;
+}
+
+/**
+ * The log's destination, with the store URL's secrets removed from every line: a safety net under the
+ * rule that keycard shows store URLs only through `redactURL`, for text it did not write (a driver's error
+ * or one of its fields, serialized into an `err`). Nothing to remove when the URL has no secrets.
+ */
+function logDestination(
+  storeURL: string,
+  stream: { write(line: string): void } | undefined,
+): { write(line: string): void } | undefined {
+  if (redactURL(storeURL) === storeURL) return stream;
+  const out = stream ?? process.stdout;
+  return { write: (line: string) => out.write(redactSecrets(line, storeURL)) };
 }
 
 /**
@@ -136,11 +168,12 @@ export async function buildServer(
   config: ServerConfig,
   deps: ServerDependencies = {},
 ): Promise<KeycardServer> {
+  const logStream = logDestination(config.store, deps.logStream);
   const app = Fastify({
     logger: {
       level: config.logLevel,
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
-      ...(deps.logStream ? { stream: deps.logStream } : {}),
+      ...(logStream ? { stream: logStream } : {}),
     },
     // Per-request lines only when asked for; then each request also gets its own child logger (with its
     // id), otherwise request.log is the server's logger and costs nothing until something is logged.

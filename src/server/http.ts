@@ -60,6 +60,36 @@ export function optionalBoolean(body: Body, name: string): boolean | undefined {
   throw new KeycardError('invalid_request', `${name} must be true or false`, { field: name });
 }
 
+/** Page sizes of the listing routes: `limit` defaults to this and may be at most MAX_PAGE_SIZE. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** `?limit=` and `?cursor=` of a listing route, validated (400 naming the parameter otherwise). */
+export function pageQuery(
+  query: unknown,
+  cursorName = 'cursor',
+): { limit: number; cursor: string | undefined } {
+  const params = (query ?? {}) as Record<string, unknown>;
+  const limitText = params.limit ?? String(DEFAULT_PAGE_SIZE);
+  if (
+    typeof limitText !== 'string' ||
+    !/^\d{1,4}$/.test(limitText) ||
+    Number(limitText) < 1 ||
+    Number(limitText) > MAX_PAGE_SIZE
+  ) {
+    throw new KeycardError('invalid_request', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`, {
+      field: 'limit',
+    });
+  }
+  const cursor = params[cursorName];
+  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 256)) {
+    throw new KeycardError('invalid_request', `${cursorName} must be the value a previous page returned`, {
+      field: cursorName,
+    });
+  }
+  return { limit: Number(limitText), cursor };
+}
+
 /** A route parameter that must look like one of our ids (base64url), so garbage never reaches a store. */
 export function idParam(request: FastifyRequest, name: string): string {
   const value = (request.params as Record<string, string | undefined>)[name];

@@ -172,7 +172,15 @@ export function buildKeySet(path: string, file: KeyFile, now: number): KeySet {
       { ...(entry.jwk as object), kid: entry.kid, alg: entry.alg },
       `key file ${path}: signingKeys[${index}]`,
     );
-    if (!key.signKey) fail(path, `signingKeys[${index}] (${entry.kid}) has no private part`);
+    if (!key.signKey) {
+      // Every entry is a signing key, retired ones included (they signed the tokens still in circulation).
+      const jwk = entry.jwk as { d?: unknown; kty?: unknown };
+      const why =
+        typeof jwk.d === 'string' || jwk.kty === 'oct'
+          ? 'its key_ops do not include "sign"'
+          : 'it has no private part';
+      fail(path, `signingKeys[${index}] (${entry.kid}) cannot sign: ${why}`);
+    }
     const activatesAt = readDate(path, entry.activatesAt, 'activatesAt') ?? 0;
     // Newest first: the first key that is active and not yet retired signs. During a delayed rotation
     // that is the old key (retired from the new key's activation on), afterwards the new one.

@@ -1,4 +1,6 @@
 // keycard/stores: open any store by URL (sqlite:, memory:, redis://, postgres://, mongodb://).
+
+export { REDACTED, type RedactSecretsOptions, redactSecrets, redactURL } from './redact.js';
 export {
   DEFAULT_STORE_URL,
   openStore,

@@ -51,9 +51,16 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       if (!Array.isArray(body.keys)) throw new Error('JWKS response has no "keys" list');
       const next = new Map<string, JWTKey>();
       for (const [index, jwk] of body.keys.entries()) {
+        // A key published for another purpose (`"use": "enc"`, as Keycloak's JWKS has) is simply not ours
+        // to use: skipped without a report, which is kept for keys that are broken.
+        if (isForAnotherPurpose(jwk)) continue;
         try {
+          // Refuses a key whose `use` or `key_ops` says it is not for verifying signatures (an encryption
+          // key published beside the signing keys): skipped, and never used, even for a token without kid.
           const key = importJWK(jwk as never, `JWKS key ${index}`);
-          if (key.alg !== 'HS256' && !key.signKey) next.set(key.kid, key);
+          // A JWKS publishes public keys only: a secret or a private key there is never trusted.
+          const isPrivate = typeof (jwk as { d?: unknown }).d === 'string';
+          if (key.alg !== 'HS256' && !isPrivate) next.set(key.kid, key);
         } catch (error) {
           options.onError?.(error); // one bad key does not hide the others
         }
@@ -96,4 +103,11 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       return lookup(kid) ?? null;
     },
   };
+}
+
+/** True for a JWK plainly meant for something other than signatures: `use` other than `sig`. */
+function isForAnotherPurpose(jwk: unknown): boolean {
+  if (jwk === null || typeof jwk !== 'object') return false;
+  const use = (jwk as { use?: unknown }).use;
+  return typeof use === 'string' && use !== 'sig';
 }

@@ -275,8 +275,9 @@ function describeTokenScenarios(adapter: string, flavour: Flavour, startApp: Sta
         assert.equal(response.json.token_type, 'Bearer');
         assert.equal(response.json.expires_in, ACCESS_SECONDS);
         assert.equal(response.json.refresh_expires_in, REFRESH_SECONDS);
-        assert.match(response.json.refresh_token, /^[A-Za-z0-9_-]{43}$/);
         const payload = JSON.parse(Buffer.from(access.split('.')[1] ?? '', 'base64url').toString());
+        // loginId.generation.MAC: the login's id, generation 0, a 256-bit MAC.
+        assert.match(response.json.refresh_token, new RegExp(`^${payload.sid}\\.0\\.[A-Za-z0-9_-]{43}$`));
         assert.equal(payload.sub, alice.id);
         assert.equal(payload.sid, sessionId);
         assert.equal(payload.role, 'admin');

@@ -48,7 +48,7 @@ test('sessions revoke --session ends one session; sessions revoke ends the rest,
 
   const one = await space.run(['sessions', 'revoke', 'bob', '--session', phone]);
   assertSuccess(one);
-  assert.match(one.stdout, new RegExp(`^ended session ${phone} of bob\\n$`));
+  assert.match(one.stdout, new RegExp(`^ended login ${phone} of bob\\n$`));
   assert.deepEqual(
     (await keycard.sessions.listForUser(bob.id)).map((session) => session.id),
     [laptop],
@@ -62,7 +62,7 @@ test('sessions revoke --session ends one session; sessions revoke ends the rest,
 
   const all = await space.run(['sessions', 'revoke', 'bob']);
   assertSuccess(all);
-  assert.match(all.stdout, /^ended 1 session\(s\) of bob\n$/);
+  assert.match(all.stdout, /^bob: ended their 1 login\n$/);
   assert.deepEqual(await keycard.sessions.listForUser(bob.id), []);
   assert.equal(await keycard.store.getSession(laptop), null);
   assert.equal((await keycard.sessions.listForUser(alice.id)).length, 1, "alice's session survives");

@@ -28,6 +28,7 @@ describe('resolveOptions: presets and defaults', () => {
       absoluteTimeoutMs: 7 * DAY,
       touchIntervalMs: DAY / 10,
       maxDataBytes: 16_384,
+      maxLoginsPerUser: 100,
     });
     assert.deepEqual(options.cookie, {
       name: 'keycard_session',

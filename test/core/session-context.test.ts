@@ -663,6 +663,7 @@ describe('Keycard.signIn', () => {
     await h.store.createUser({
       id,
       username: 'legacy',
+      skeleton: 'legacy',
       passwordHash: bcrypt.hashSync(PASSWORD, 4),
       role: 'user',
       blocked: false,

@@ -9,8 +9,8 @@ import {
   type SessionManager,
   type SessionPolicy,
 } from '../../src/core/session/manager.js';
-import type { AuthUser, Store } from '../../src/core/store.js';
-import { generateToken, hashToken, isWellFormedToken } from '../../src/core/tokens.js';
+import type { AuthUser, LoginPageOptions, SessionRecord, Store } from '../../src/core/store.js';
+import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/tokens.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
 import { ManualClock } from '../helpers/clock.js';
@@ -24,6 +24,7 @@ const POLICY: SessionPolicy = {
   absoluteTimeoutMs: 8 * HOUR,
   touchIntervalMs: 3 * MINUTE,
   maxDataBytes: 1024,
+  maxLoginsPerUser: 100,
 };
 const ALICE: AuthUser = { id: 'user-alice', username: 'alice', role: 'user' };
 const BOB: AuthUser = { id: 'user-bob', username: 'bob', role: 'user' };
@@ -358,72 +359,98 @@ for (const [kind, makeStore] of stores) {
       });
     });
 
-    describe('revocation records (jwt and hybrid strategies)', () => {
+    describe('revocation records (token logins)', () => {
       const LIFETIME_MS = 16 * MINUTE;
 
+      /** A login as the jwt and hybrid strategies create it: a random id and refresh state. */
+      const tokenLogin = async (store: Store, clock: ManualClock, user: AuthUser) => {
+        const now = clock.now();
+        const record: SessionRecord = {
+          id: generateId(),
+          user,
+          createdAt: now,
+          lastActiveAt: now,
+          expiresAt: now + HOUR,
+          absoluteExpiresAt: now + 8 * HOUR,
+          data: {},
+          userAgent: null,
+          ip: null,
+          refresh: {
+            generation: 0,
+            nonce: generateToken(),
+            rotatedAt: now,
+            windowStartedAt: now,
+            rotationsInWindow: 0,
+            revocationTTLMs: LIFETIME_MS,
+          },
+        };
+        await store.createSession(record);
+        return record;
+      };
+
       /**
-       * A manager that records revocations, over a store where another login of `user` is created right
-       * after the manager's first listing of the user's logins — a login racing "end every other login".
-       * The concurrent login goes through the real store; only its timing is chosen.
+       * A manager over a store where another token login of `user` is created right after the manager's
+       * first listing of the user's logins — a login racing "end every other login". The concurrent login
+       * goes through the real store; only its timing is chosen.
        */
       const racingSetup = (user: AuthUser) => {
         const { clock, store } = setup();
         const concurrent: string[] = [];
-        const other = createSessionManager(store, POLICY, clock);
         const racing = new Proxy(store, {
           get(target, property, receiver) {
             const value = Reflect.get(target, property, receiver);
             if (property !== 'listUserSessions')
               return typeof value === 'function' ? value.bind(target) : value;
-            return async (userId: string) => {
-              const listed = await target.listUserSessions(userId);
+            return async (userId: string, page?: LoginPageOptions) => {
+              const listed = await target.listUserSessions(userId, page);
               if (userId === user.id && concurrent.length === 0) {
-                concurrent.push((await other.create({ user })).session.id);
+                concurrent.push((await tokenLogin(target, clock, user)).id);
               }
               return listed;
             };
           },
         });
-        const manager = createSessionManager(racing, POLICY, clock, { lifetimeMs: LIFETIME_MS });
-        return { clock, store, manager, other, concurrent };
+        const manager = createSessionManager(racing, POLICY, clock);
+        return { clock, store, manager, concurrent };
       };
 
       const revokedLogins = async (store: Store, now: number) =>
         (await store.listRevocations(now)).filter((r) => r.kind === 'login').map((r) => r.id);
 
       test('keeping one login: every login deleted is revoked, even one created while it runs', async () => {
-        const { clock, store, manager, other, concurrent } = racingSetup(ALICE);
-        const kept = await other.create({ user: ALICE });
-        const ended = [await other.create({ user: ALICE }), await other.create({ user: ALICE })];
-        const bobs = await other.create({ user: BOB });
+        const { clock, store, manager, concurrent } = racingSetup(ALICE);
+        const kept = await tokenLogin(store, clock, ALICE);
+        const ended = [await tokenLogin(store, clock, ALICE), await tokenLogin(store, clock, ALICE)];
+        const bobs = await tokenLogin(store, clock, BOB);
 
-        const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.session.id });
+        const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.id });
 
         const [raced] = concurrent as [string];
         const alive = new Set((await store.listUserSessions(ALICE.id)).map((s) => s.id));
         const revoked = new Set(await revokedLogins(store, clock.now()));
-        assert.ok(alive.has(kept.session.id), 'the kept login lives');
-        assert.equal(revoked.has(kept.session.id), false, 'the kept login is not revoked');
-        for (const id of [...ended.map((e) => e.session.id), raced]) {
+        assert.ok(alive.has(kept.id), 'the kept login lives');
+        assert.equal(revoked.has(kept.id), false, 'the kept login is not revoked');
+        for (const id of [...ended.map((e) => e.id), raced]) {
           assert.ok(alive.has(id) || revoked.has(id), 'no login is deleted without a revocation record');
         }
-        for (const { session } of ended) assert.ok(revoked.has(session.id) && !alive.has(session.id));
+        for (const login of ended) assert.ok(revoked.has(login.id) && !alive.has(login.id));
         assert.equal(count, 2 + (alive.has(raced) ? 0 : 1));
-        assert.ok(await store.getSession(bobs.session.id), 'nobody else’s login is touched');
+        assert.ok(await store.getSession(bobs.id), 'nobody else’s login is touched');
         // One login's revocation per login: a user-wide cut-off would end the kept login's tokens too.
         assert.equal((await store.listRevocations(clock.now())).filter((r) => r.kind === 'user').length, 0);
         const [record] = await store.listRevocations(clock.now());
-        assert.equal(record?.expiresAt, clock.now() + LIFETIME_MS);
+        assert.equal(record?.expiresAt, clock.now() + LIFETIME_MS, 'kept as long as the login record says');
       });
 
       test('ending every login records each login and a user-wide cut-off, which covers a racing login', async () => {
-        const { clock, store, manager, other, concurrent } = racingSetup(ALICE);
-        const first = await other.create({ user: ALICE });
+        const { clock, store, manager, concurrent } = racingSetup(ALICE);
+        const first = await tokenLogin(store, clock, ALICE);
         assert.equal(await manager.destroyAllForUser(ALICE.id), 2, 'the racing login is deleted too');
         const records = await store.listRevocations(clock.now());
-        assert.deepEqual(await revokedLogins(store, clock.now()), [first.session.id]);
+        assert.deepEqual(await revokedLogins(store, clock.now()), [first.id]);
         const cutOff = records.find((r) => r.kind === 'user');
         assert.equal(cutOff?.id, ALICE.id);
+        assert.equal(cutOff?.expiresAt, clock.now() + LIFETIME_MS);
         // The racing login's tokens were issued before the cut-off, so the cut-off refuses them.
         const [raced] = concurrent as [string];
         assert.equal(await store.getSession(raced), null);
@@ -431,6 +458,97 @@ for (const [kind, makeStore] of stores) {
           await store.isRevoked({ loginId: raced, userId: ALICE.id, issuedAt: clock.now() }, clock.now()),
           true,
         );
+      });
+
+      test('session-strategy logins need no revocation: ending them writes none', async () => {
+        const { clock, store, manager } = setup();
+        const a = await manager.create({ user: ALICE });
+        await manager.create({ user: ALICE });
+        assert.equal(await manager.destroy(a.session.id), true);
+        assert.equal(await manager.destroyAllForUser(ALICE.id), 1);
+        assert.deepEqual(await store.listRevocations(clock.now()), []);
+      });
+
+      // guards: a replayed logout wrote a revocation row per call (issue 12, point 6)
+      test('ending a login that has already ended writes nothing', async () => {
+        const { clock, store, counting, manager } = setup();
+        const login = await tokenLogin(store, clock, ALICE);
+        assert.equal(await manager.destroy(login.id), true);
+        assert.equal((await store.listRevocations(clock.now())).length, 1);
+        counting.reset();
+        for (let i = 0; i < 50; i++) assert.equal(await manager.destroy(login.id), false);
+        assert.equal((await store.listRevocations(clock.now())).length, 1, 'no new revocation');
+        assert.deepEqual([...counting.counts.keys()], ['getSession'], 'one read each, no write');
+        assert.equal(await manager.destroyForUser(ALICE.id, login.id), false);
+        assert.equal((await store.listRevocations(clock.now())).length, 1);
+      });
+    });
+
+    describe('the per-user limit and pages', () => {
+      test('a login beyond the limit ends the oldest, which is revoked like any other', async () => {
+        const { clock, store } = setup();
+        const manager = createSessionManager(store, { ...POLICY, maxLoginsPerUser: 3 }, clock);
+        const created = [];
+        for (let i = 0; i < 5; i++) {
+          clock.advance(1000);
+          created.push((await manager.create({ user: ALICE })).session);
+        }
+        await manager.create({ user: BOB });
+        const ended = await manager.enforceLimit(ALICE.id);
+        assert.deepEqual(
+          ended.map((login) => login.id),
+          [created[1]?.id, created[0]?.id],
+          'the two oldest',
+        );
+        assert.deepEqual(
+          (await manager.listForUser(ALICE.id)).map((login) => login.id),
+          [created[4]?.id, created[3]?.id, created[2]?.id],
+        );
+        assert.deepEqual(await manager.enforceLimit(ALICE.id), [], 'nothing more to end');
+        assert.equal((await manager.listForUser(BOB.id)).length, 1);
+      });
+
+      test('pages follow one another with the cursor and end with next = null', async () => {
+        const { clock, manager } = setup();
+        const ids: string[] = [];
+        for (let i = 0; i < 7; i++) {
+          clock.advance(1000);
+          ids.unshift((await manager.create({ user: ALICE })).session.id);
+        }
+        const first = await manager.listPage(ALICE.id, { limit: 3 });
+        assert.deepEqual(
+          first.logins.map((login) => login.id),
+          ids.slice(0, 3),
+        );
+        assert.ok(first.next);
+        const second = await manager.listPage(ALICE.id, { limit: 3, cursor: first.next });
+        assert.deepEqual(
+          second.logins.map((login) => login.id),
+          ids.slice(3, 6),
+        );
+        const third = await manager.listPage(ALICE.id, { limit: 3, cursor: second.next ?? '' });
+        assert.deepEqual(
+          third.logins.map((login) => login.id),
+          ids.slice(6),
+        );
+        assert.equal(third.next, null);
+      });
+
+      test('a cursor the API did not return is a 400, before any store read', async () => {
+        const { counting, manager } = setup();
+        counting.reset();
+        for (const cursor of [
+          '',
+          'not base64!',
+          Buffer.from('1.2.3').toString('base64url'),
+          'x'.repeat(300),
+        ]) {
+          expectKeycardError(
+            await rejected(() => manager.listPage(ALICE.id, { limit: 3, cursor })),
+            'invalid_request',
+          );
+        }
+        assert.equal(counting.counts.size, 0);
       });
     });
   });

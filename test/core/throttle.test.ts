@@ -32,7 +32,7 @@ const refused = (verdict: ThrottleVerdict): { scope: string; retryAfterSeconds: 
 };
 
 describe('throttle options', () => {
-  test('defaults: 20 per address per 15 min; 5 free per pair, 1 s doubling to 5 min; 30 refreshes', () => {
+  test('defaults: 20 per address per 15 min; 5 free per pair, 1 s doubling to 5 min; 30 failed refreshes, 60 per login', () => {
     assert.deepEqual(DEFAULTS, {
       addressMaxFailures: 20,
       addressWindowMs: 15 * 60_000,
@@ -43,6 +43,7 @@ describe('throttle options', () => {
       attackThreshold: 20,
       knownAddressMs: 30 * 86_400_000,
       refreshMaxFailures: 30,
+      refreshMaxPerLogin: 60,
       refreshWindowMs: 15 * 60_000,
     });
   });
@@ -105,97 +106,165 @@ describe('addressBucket', () => {
   });
 });
 
+/** One attempt that fails: reserved, then recorded as a failure (or refused before any check). */
+async function fail(throttle: Throttle, username: string, ip: string): Promise<ThrottleVerdict> {
+  const reservation = await throttle.reserveLogin(username, ip);
+  if (!reservation.ok) return reservation;
+  return throttle.recordLoginFailure(reservation.ticket);
+}
+
+/** One attempt that succeeds (or is refused before any check). */
+async function succeed(throttle: Throttle, username: string, ip: string): Promise<ThrottleVerdict> {
+  const reservation = await throttle.reserveLogin(username, ip);
+  if (!reservation.ok) return reservation;
+  await throttle.recordLoginSuccess(reservation.ticket);
+  return { ok: true };
+}
+
+/** Would an attempt be let through now? Reserves and gives the reservation back at once. */
+async function allowed(throttle: Throttle, username: string, ip: string): Promise<ThrottleVerdict> {
+  const reservation = await throttle.reserveLogin(username, ip);
+  if (!reservation.ok) return reservation;
+  await throttle.releaseLogin(reservation.ticket);
+  return { ok: true };
+}
+
 describe('createThrottle: logins', () => {
   test('five failures are free; the sixth starts a wait that doubles from 1 s up to 5 min, never more', async () => {
     const { throttle, clock } = setup();
     for (let i = 1; i <= 5; i++) {
-      assert.deepEqual(await throttle.recordLoginFailure('alice', '192.0.2.1'), { ok: true }, `failure ${i}`);
-      assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.1'), { ok: true });
+      assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true }, `failure ${i}`);
     }
+    assert.deepEqual(await allowed(throttle, 'alice', '192.0.2.1'), { ok: true });
     const waits: number[] = [];
     for (let i = 6; i <= 16; i++) {
-      const verdict = refused(await throttle.recordLoginFailure('alice', '192.0.2.1'));
+      const verdict = refused(await fail(throttle, 'alice', '192.0.2.1'));
       assert.equal(verdict.scope, 'account');
       waits.push(verdict.retryAfterSeconds);
-      assert.deepEqual(refused(await throttle.checkLogin('alice', '192.0.2.1')), verdict);
+      assert.deepEqual(refused(await allowed(throttle, 'alice', '192.0.2.1')), verdict);
       clock.advanceSeconds(verdict.retryAfterSeconds - 1);
-      assert.equal((await throttle.checkLogin('alice', '192.0.2.1')).ok, false, 'still waiting');
+      assert.equal((await allowed(throttle, 'alice', '192.0.2.1')).ok, false, 'still waiting');
       clock.advanceSeconds(1);
-      assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.1'), { ok: true }, 'the wait is over');
     }
     assert.deepEqual(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
   });
 
-  test('checking reads counters and never writes', async () => {
-    const { throttle, counting } = setup();
-    for (let i = 0; i < 6; i++) await throttle.recordLoginFailure('alice', '192.0.2.1');
+  test('a refused attempt is taken back: refusals change no count and lengthen no wait', async () => {
+    const { throttle, clock, counting } = setup();
+    for (let i = 0; i < 6; i++) await fail(throttle, 'alice', '192.0.2.1');
+    for (let i = 0; i < 50; i++) assert.equal((await allowed(throttle, 'alice', '192.0.2.1')).ok, false);
     counting.reset();
-    await throttle.checkLogin('alice', '192.0.2.1');
-    await throttle.checkLogin('bob', '192.0.2.9');
-    assert.equal(counting.counts.get('readCounter'), 4);
-    assert.equal(counting.counts.get('incrementCounter') ?? 0, 0);
-    assert.equal(counting.counts.get('resetCounter') ?? 0, 0);
+    clock.advanceSeconds(1);
+    // The seventh attempt meets the second delay (2 s), as if the 50 refusals had never happened.
+    assert.deepEqual(refused(await fail(throttle, 'alice', '192.0.2.1')), {
+      scope: 'account',
+      retryAfterSeconds: 2,
+    });
+  });
+
+  // guards: simultaneous attempts all got their password checked before any failure was counted (issue 12)
+  test('a burst of simultaneous attempts on one account from one address gets 6 through, not 60', async () => {
+    const { throttle } = setup();
+    const reservations = await Promise.all(
+      Array.from({ length: 60 }, () => throttle.reserveLogin('alice', '192.0.2.1')),
+    );
+    assert.equal(reservations.filter((reservation) => reservation.ok).length, 6);
+    // Refused by the pair's wait, or (past the address's 20) by the address.
+    for (const reservation of reservations) {
+      if (!reservation.ok) assert.ok(reservation.scope === 'account' || reservation.scope === 'address');
+    }
+  });
+
+  test('a burst spraying 60 accounts from one address gets 20 through', async () => {
+    const { throttle } = setup();
+    const reservations = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => throttle.reserveLogin(`user${i}`, '192.0.2.1')),
+    );
+    assert.equal(reservations.filter((reservation) => reservation.ok).length, 20);
+    const refusals = reservations.filter((reservation) => !reservation.ok);
+    assert.ok(refusals.every((reservation) => !reservation.ok && reservation.scope === 'address'));
+    assert.deepEqual(
+      await allowed(throttle, 'someone', '192.0.2.2'),
+      { ok: true },
+      'other addresses are not refused',
+    );
+  });
+
+  test('attempts that succeed give their place back: the right password never uses up the budget', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 40; i++)
+      assert.deepEqual(await succeed(throttle, `user${i % 3}`, '192.0.2.1'), { ok: true });
+    for (let i = 1; i <= 5; i++) assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true });
   });
 
   test('the wait belongs to the pair: the same account from another address is not delayed', async () => {
     const { throttle } = setup();
-    for (let i = 0; i < 8; i++) await throttle.recordLoginFailure('alice', '192.0.2.1');
-    assert.equal((await throttle.checkLogin('alice', '192.0.2.1')).ok, false);
-    assert.deepEqual(await throttle.checkLogin('alice', '198.51.100.7'), { ok: true });
-    assert.deepEqual(await throttle.checkLogin('bob', '192.0.2.1'), { ok: true });
+    for (let i = 0; i < 8; i++) await fail(throttle, 'alice', '192.0.2.1');
+    assert.equal((await allowed(throttle, 'alice', '192.0.2.1')).ok, false);
+    assert.deepEqual(await allowed(throttle, 'alice', '198.51.100.7'), { ok: true });
+    assert.deepEqual(await allowed(throttle, 'bob', '192.0.2.1'), { ok: true });
   });
 
   test('usernames count in their canonical form', async () => {
     const { throttle } = setup();
     for (const name of ['Alice', 'ALICE', 'ａｌｉｃｅ', 'alice', 'aLiCe', 'Alice']) {
-      await throttle.recordLoginFailure(name, '192.0.2.1');
+      await fail(throttle, name, '192.0.2.1');
     }
-    assert.equal((await throttle.checkLogin('alice', '192.0.2.1')).ok, false, 'six failures of one account');
+    assert.equal((await allowed(throttle, 'alice', '192.0.2.1')).ok, false, 'six failures of one account');
   });
 
   test('an address is refused for the rest of the window after 20 failures, whatever the accounts', async () => {
     const { throttle, clock } = setup();
     for (let i = 1; i < 20; i++) {
-      assert.deepEqual(await throttle.recordLoginFailure(`user${i}`, '192.0.2.1'), { ok: true });
+      assert.deepEqual(await fail(throttle, `user${i}`, '192.0.2.1'), { ok: true });
       clock.advanceSeconds(1);
     }
-    const last = refused(await throttle.recordLoginFailure('user20', '192.0.2.1'));
+    const last = refused(await fail(throttle, 'user20', '192.0.2.1'));
     assert.equal(last.scope, 'address');
     assert.equal(last.retryAfterSeconds, 15 * 60 - 19, 'until the window that began 19 s ago ends');
-    const other = refused(await throttle.checkLogin('someone-new', '192.0.2.1'));
+    const other = refused(await allowed(throttle, 'someone-new', '192.0.2.1'));
     assert.equal(other.scope, 'address');
-    assert.deepEqual(await throttle.checkLogin('someone-new', '192.0.2.2'), { ok: true });
+    assert.deepEqual(await allowed(throttle, 'someone-new', '192.0.2.2'), { ok: true });
     clock.advanceSeconds(last.retryAfterSeconds);
-    assert.deepEqual(await throttle.checkLogin('someone-new', '192.0.2.1'), { ok: true });
+    assert.deepEqual(await allowed(throttle, 'someone-new', '192.0.2.1'), { ok: true });
+  });
+
+  test('when the address and the account both refuse, the longer wait is the answer', async () => {
+    const { throttle } = setup();
+    // 14 failures of other accounts, then alice's: her sixth is the address's twentieth.
+    for (let i = 0; i < 14; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    const sixth = refused(await fail(throttle, 'alice', '192.0.2.1'));
+    assert.deepEqual(
+      sixth,
+      { scope: 'address', retryAfterSeconds: 900 },
+      'the address’s 15 min beat the pair’s 1 s',
+    );
   });
 
   test('a success resets that address’s count for the account', async () => {
     const { throttle } = setup();
-    for (let i = 0; i < 5; i++) await throttle.recordLoginFailure('alice', '192.0.2.1');
-    await throttle.recordLoginSuccess('alice', '192.0.2.1');
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    await succeed(throttle, 'alice', '192.0.2.1');
     for (let i = 0; i < 5; i++) {
-      assert.deepEqual(await throttle.recordLoginFailure('alice', '192.0.2.1'), { ok: true }, `failure ${i}`);
+      assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true }, `failure ${i}`);
     }
-    assert.equal((await throttle.recordLoginFailure('alice', '192.0.2.1')).ok, false, 'the sixth since');
+    assert.equal((await fail(throttle, 'alice', '192.0.2.1')).ok, false, 'the sixth since');
   });
 
   test('an account under attack from many addresses: new addresses wait after one failure, known ones do not', async () => {
     const { throttle } = setup();
     // The real user signed in from home some time ago.
-    await throttle.recordLoginSuccess('alice', '198.51.100.1');
+    await succeed(throttle, 'alice', '198.51.100.1');
     // A botnet: one failure from each of 20 addresses reaches the threshold, with no pair over its free five.
     for (let i = 1; i <= 20; i++) {
-      assert.deepEqual(
-        await throttle.recordLoginFailure('alice', `203.0.113.${i}`),
-        { ok: true },
-        `bot ${i}`,
-      );
+      assert.deepEqual(await fail(throttle, 'alice', `203.0.113.${i}`), { ok: true }, `bot ${i}`);
     }
-    const first = refused(await throttle.recordLoginFailure('alice', '203.0.113.21'));
+    const first = refused(await fail(throttle, 'alice', '203.0.113.21'));
     assert.deepEqual(first, { scope: 'account', retryAfterSeconds: 1 });
     const waits: number[] = [];
     for (let i = 22; i <= 40; i++) {
-      const verdict = refused(await throttle.recordLoginFailure('alice', `203.0.113.${i}`));
+      const verdict = refused(await fail(throttle, 'alice', `203.0.113.${i}`));
       waits.push(verdict.retryAfterSeconds);
     }
     assert.ok(
@@ -204,12 +273,35 @@ describe('createThrottle: logins', () => {
     );
     assert.equal(waits.at(-1), 300, 'and stops at 5 minutes');
     // A fresh address always gets its first attempt checked: the real user on a new network signs in.
-    assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.200'), { ok: true });
+    assert.deepEqual(await succeed(throttle, 'alice', '192.0.2.200'), { ok: true });
     // From home, a typo costs nothing: only home's own failures count there.
-    assert.deepEqual(await throttle.recordLoginFailure('alice', '198.51.100.1'), { ok: true });
-    assert.deepEqual(await throttle.checkLogin('alice', '198.51.100.1'), { ok: true });
+    assert.deepEqual(await fail(throttle, 'alice', '198.51.100.1'), { ok: true });
+    assert.deepEqual(await allowed(throttle, 'alice', '198.51.100.1'), { ok: true });
     // Other accounts are not under attack.
-    assert.deepEqual(await throttle.recordLoginFailure('bob', '192.0.2.201'), { ok: true });
+    assert.deepEqual(await fail(throttle, 'bob', '192.0.2.201'), { ok: true });
+  });
+
+  test('usernames that are not canonical are still counted: non-strings, invalid strings, long ones', async () => {
+    const { throttle } = setup();
+    const names: unknown[] = [42, null, { user: 'x' }, 'has space', 'x'.repeat(300)];
+    for (const [n, name] of names.entries()) {
+      const ip = `192.0.2.${50 + n}`;
+      for (let i = 0; i < 5; i++) assert.deepEqual(await fail(throttle, name as string, ip), { ok: true });
+      assert.equal(
+        (await fail(throttle, name as string, ip)).ok,
+        false,
+        `name ${n}: the sixth failure waits`,
+      );
+      assert.equal(
+        (await allowed(throttle, name as string, ip)).ok,
+        false,
+        `name ${n}: and the next is refused`,
+      );
+    }
+    // The 256-character cut: names that differ only after it are one account.
+    const long = 'y'.repeat(256);
+    for (let i = 0; i < 6; i++) await fail(throttle, `${long}${i}`, '198.51.100.60');
+    assert.equal((await allowed(throttle, `${long}z`, '198.51.100.60')).ok, false);
   });
 });
 
@@ -217,17 +309,17 @@ test('an address stays known for 30 days after its latest sign-in, then is treat
   const { throttle, clock } = setup();
   const day = 86_400;
   const underAttack = async () => {
-    for (let i = 1; i <= 21; i++) await throttle.recordLoginFailure('alice', `203.0.113.${i}`);
+    for (let i = 1; i <= 21; i++) await fail(throttle, 'alice', `203.0.113.${i}`);
   };
-  await throttle.recordLoginSuccess('alice', '198.51.100.1');
+  await succeed(throttle, 'alice', '198.51.100.1');
   clock.advanceSeconds(29 * day);
-  await throttle.recordLoginSuccess('alice', '198.51.100.1');
+  await succeed(throttle, 'alice', '198.51.100.1');
   clock.advanceSeconds(6 * day); // 35 days after the first sign-in, 6 after the latest
   await underAttack();
-  assert.deepEqual(await throttle.recordLoginFailure('alice', '198.51.100.1'), { ok: true }, 'still known');
+  assert.deepEqual(await fail(throttle, 'alice', '198.51.100.1'), { ok: true }, 'still known');
   clock.advanceSeconds(25 * day); // 31 days after the latest sign-in
   await underAttack();
-  assert.equal((await throttle.recordLoginFailure('alice', '198.51.100.1')).ok, false, 'no longer known');
+  assert.equal((await fail(throttle, 'alice', '198.51.100.1')).ok, false, 'no longer known');
 });
 
 describe('createThrottle: refresh', () => {
@@ -240,7 +332,7 @@ describe('createThrottle: refresh', () => {
     assert.deepEqual(last, { scope: 'address', retryAfterSeconds: 900 });
     assert.equal((await throttle.checkRefresh('192.0.2.1')).ok, false);
     assert.deepEqual(await throttle.checkRefresh('192.0.2.2'), { ok: true });
-    assert.deepEqual(await throttle.checkLogin('alice', '192.0.2.1'), { ok: true }, 'logins count apart');
+    assert.deepEqual(await allowed(throttle, 'alice', '192.0.2.1'), { ok: true }, 'logins count apart');
     clock.advanceSeconds(900);
     assert.deepEqual(await throttle.checkRefresh('192.0.2.1'), { ok: true });
   });

@@ -5,6 +5,7 @@ import { createPasswordHasher } from '../../src/core/passwords/hash.js';
 import { resolvePasswordPolicy } from '../../src/core/passwords/policy.js';
 import { createSessionManager } from '../../src/core/session/manager.js';
 import { createUserService, toPublicUser } from '../../src/core/users/service.js';
+import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { expectKeycardError, FAST_ARGON2, rejected } from './support.js';
@@ -22,6 +23,7 @@ function setup(policy = resolvePasswordPolicy()) {
       absoluteTimeoutMs: 86_400_000,
       touchIntervalMs: 360_000,
       maxDataBytes: 16_384,
+      maxLoginsPerUser: 100,
     },
     clock,
   );
@@ -175,6 +177,7 @@ describe('UserService.verifyCredentials', () => {
     await store.createUser({
       id: 'long-user',
       username: 'long',
+      skeleton: usernameSkeleton('long'),
       passwordHash: await passwords.hash(long),
       role: 'user',
       blocked: false,

@@ -15,6 +15,7 @@ export interface CountingStore {
 const READS = new Set([
   'getSession',
   'listUserSessions',
+  'countUserSessions',
   'getUserById',
   'getUserByUsername',
   'listUsers',
@@ -27,6 +28,7 @@ const WRITES = new Set([
   'patchSessionData',
   'deleteSession',
   'deleteUserSessions',
+  'advanceRefresh',
   'createUser',
   'updateUser',
 ]);

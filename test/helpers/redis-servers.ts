@@ -231,3 +231,21 @@ export async function deleteKeysWithPrefix(client: Redis | Cluster, prefix: stri
     } while (cursor !== '0');
   }
 }
+
+/**
+ * How many keys start with `prefix:` — on every master of a Cluster (SCAN MATCH, never KEYS): a store
+ * harness's `recordCount`. Counted as a set, since SCAN may return a key twice.
+ */
+export async function countKeysWithPrefix(client: Redis | Cluster, prefix: string): Promise<number> {
+  const servers = client instanceof Cluster ? client.nodes('master') : [client];
+  const seen = new Set<string>();
+  for (const server of servers) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) seen.add(key);
+    } while (cursor !== '0');
+  }
+  return seen.size;
+}

@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { type Clock, importJWK, type JWTKey } from '../../src/index.js';
 import type { CountingStore } from '../helpers/counting-store.js';
 import { eventually } from '../helpers/eventually.js';
 import { type Client, type Response, request } from '../helpers/http.js';
 import { deleteKeysWithPrefix } from '../helpers/redis-servers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { REDIS_URL, uniqueName } from '../helpers/services.js';
+import { POSTGRES_URL, REDIS_URL, uniqueName } from '../helpers/services.js';
 
 /** The base64url alphabet (RFC 4648 §5), in index order: `BASE64URL[i]` encodes the 6 bits `i`. */
 export const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -78,7 +79,7 @@ export function serverSigningKey(server: TestServer): JWTKey {
 }
 
 /** Store methods that change state. Anything else (get, list, count, is, read, ping) only reads. */
-const MUTATING = /^(create|touch|patch|delete|update|rotate|add|increment|reset|save|finalize)/;
+const MUTATING = /^(create|touch|patch|delete|update|advance|add|increment|release|reset|save|finalize)/;
 
 /** The state-changing store calls counted since the last reset, as `name×count`. */
 export function storeWrites(counting: CountingStore): string[] {
@@ -120,7 +121,7 @@ export type Strategy = 'session' | 'jwt' | 'hybrid';
 /** Every strategy whose browser credential can travel in a cookie (jwt and hybrid: the cookie transport). */
 export const COOKIE_STRATEGIES: readonly Strategy[] = ['session', 'jwt', 'hybrid'];
 
-export type StoreKind = 'sqlite' | 'memory' | 'redis';
+export type StoreKind = 'sqlite' | 'memory' | 'redis' | 'postgres';
 
 export interface StrategyServer extends TestServer {
   strategy: Strategy;
@@ -128,7 +129,10 @@ export interface StrategyServer extends TestServer {
 }
 
 export interface StrategyServerOptions {
-  /** Default: SQLite in the server's temp directory (the hybrid feed polling every 20 ms). */
+  /**
+   * Default: SQLite in the server's temp directory (the hybrid feed polling every 20 ms). Redis gets a
+   * private key prefix and PostgreSQL a private schema, both removed on close.
+   */
   store?: StoreKind;
   /** More `keycard serve` flags; they override the strategy's. */
   flags?: Record<string, unknown>;
@@ -147,7 +151,13 @@ export async function startStrategyServer(
   const storeKind = options.store ?? 'sqlite';
   let storeURL: string;
   let redisPrefix: string | undefined;
-  if (storeKind === 'redis') {
+  let postgresSchema: string | undefined;
+  if (storeKind === 'postgres') {
+    postgresSchema = uniqueName('kc_security');
+    const url = new URL(POSTGRES_URL);
+    url.searchParams.set('schema', postgresSchema);
+    storeURL = url.toString();
+  } else if (storeKind === 'redis') {
     redisPrefix = uniqueName('kcsecurity');
     const url = new URL(REDIS_URL);
     url.searchParams.set('prefix', redisPrefix);
@@ -179,6 +189,12 @@ export async function startStrategyServer(
         const client = new Redis(REDIS_URL);
         await deleteKeysWithPrefix(client, redisPrefix);
         client.disconnect();
+      }
+      if (postgresSchema) {
+        const admin = new pg.Client({ connectionString: POSTGRES_URL });
+        await admin.connect();
+        await admin.query(`DROP SCHEMA IF EXISTS "${postgresSchema}" CASCADE`);
+        await admin.end();
       }
     },
   };

@@ -188,4 +188,23 @@ describe('server: API clients (client credentials)', () => {
     assert.equal((await admin.delete(`/auth/admin/clients/${id}`)).status, 200);
     assert.equal((await admin.delete(`/auth/admin/clients/${id}`)).status, 404);
   });
+
+  test('the client list comes a page at a time, by id', async () => {
+    for (let i = 0; i < 3; i++) await newClient();
+    const all = (await admin.get('/auth/admin/clients?limit=1000')).json.clients.map(
+      (c: { client_id: string }) => c.client_id,
+    );
+    assert.ok(all.length >= 3);
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const page = await admin.get(`/auth/admin/clients?limit=2${next ? `&after=${next}` : ''}`);
+      assert.equal(page.status, 200, page.text);
+      assert.ok(page.json.clients.length <= 2);
+      seen.push(...page.json.clients.map((c: { client_id: string }) => c.client_id));
+      next = page.json.next;
+    } while (next);
+    assert.deepEqual(seen, all, 'the pages, joined, are the whole list');
+    assert.equal((await admin.get('/auth/admin/clients?limit=0')).status, 400);
+  });
 });

@@ -88,7 +88,7 @@ describe('server: hybrid strategy, header transport', () => {
     assert.equal(response.setCookies.length, 0);
     assert.equal(response.json.token_type, 'Bearer');
     assert.equal(response.json.expires_in, 900);
-    assert.match(response.json.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(response.json.refresh_token, /^[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/);
     assert.equal(typeof response.json.refresh_expires_in, 'number');
     assert.equal(response.json.csrf_token, undefined, 'no cookies, so no CSRF token');
     const payload = JSON.parse(

@@ -50,7 +50,7 @@ describe('server: jwt strategy, header transport (api preset)', () => {
     assert.equal(response.setCookies.length, 0);
     assert.equal(response.json.token_type, 'Bearer');
     assert.equal(response.json.expires_in, 900);
-    assert.match(response.json.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(response.json.refresh_token, /^[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/);
     const [header, payload] = (response.json.access_token as string)
       .split('.')
       .slice(0, 2)

@@ -1,12 +1,13 @@
 /**
- * `keycard serve --store postgres://…` is a complete server — users, sessions and admin all in PostgreSQL —
- * and it fails closed and recovers: with PostgreSQL down (a private server, never the shared one) protected
+ * `keycard serve --store postgres://…` is a complete server — users, sessions, token logins and admin all in
+ * PostgreSQL — and it fails closed and recovers: with PostgreSQL down (a private server, never the shared one) protected
  * routes and /readyz answer 503 while /healthz and the process stay up; once it is back, service returns by
  * itself and a session from before the outage still works, because PostgreSQL kept it on disk.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { ManualClock } from '../helpers/clock.js';
 import { Client, request } from '../helpers/http.js';
 import { postgresSkipReason, postgresURL, until } from '../helpers/postgres-schemas.js';
 import {
@@ -144,5 +145,63 @@ describe('server on PostgreSQL: a complete server', { skip }, () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('server on PostgreSQL: refresh tokens (api preset)', { skip }, () => {
+  const schema = uniqueName('kc_server_jwt');
+  const clock = new ManualClock(Date.now());
+  let server: TestServer;
+  let admin: pg.Client;
+
+  before(async () => {
+    server = await startTestServer({ clock, storeURL: postgresURL({ schema }), flags: { preset: 'api' } });
+    await server.keycard.users.create({ username: 'erin', password: 'erin-password' });
+    admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+  });
+  after(async () => {
+    await server?.close();
+    await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin?.end();
+  });
+
+  const refresh = (token: string) =>
+    request(server.url, 'POST', '/auth/refresh', { json: { refresh_token: token } });
+  /** Rows of every table in the schema: a record per refresh anywhere would show. */
+  const rows = async () => {
+    const tables = await admin.query('SELECT tablename FROM pg_tables WHERE schemaname = $1', [schema]);
+    const counts = tables.rows.map((row) => `(SELECT count(*) FROM "${schema}"."${row.tablename}")`);
+    return Number((await admin.query(`SELECT ${counts.join(' + ')} AS n`)).rows[0].n);
+  };
+
+  // guards: a row per refresh on PostgreSQL (issue 12, point 5), and the two-tab race through the real store
+  test('a login holds one record however often it refreshes; two tabs get one successor; a replay ends it', async () => {
+    const login = await request(server.url, 'POST', '/auth/login', {
+      json: { username: 'erin', password: 'erin-password' },
+    });
+    assert.equal(login.status, 200, login.text);
+    const before = await rows();
+    let token = login.json.refresh_token as string;
+    for (let i = 0; i < 30; i++) {
+      clock.advanceSeconds(60);
+      const next = await refresh(token);
+      assert.equal(next.status, 200, next.text);
+      token = next.json.refresh_token;
+    }
+    assert.equal(await rows(), before, 'no record per refresh, in any table');
+
+    clock.advanceSeconds(60);
+    const [a, b] = await Promise.all([refresh(token), refresh(token)]);
+    assert.equal(a.status, 200, a.text);
+    assert.equal(b.status, 200, b.text);
+    assert.equal(a.json.refresh_token, b.json.refresh_token, 'the same successor');
+
+    clock.advanceSeconds(60);
+    const replay = await refresh(token);
+    assert.equal(replay.status, 401);
+    assert.equal(replay.json.error.code, 'refresh_token_reused');
+    assert.equal((await refresh(a.json.refresh_token)).status, 401, 'the successor died with the login');
+    assert.equal(await server.store.getSession(login.json.session.id), null);
   });
 });

@@ -13,6 +13,15 @@ describeStoreConformance('memory', async (clock) => {
       store = new MemoryStore({ clock });
       harness.store = store;
     },
+    /** Entries of every map the store keeps (reached through its private fields: test only). */
+    async recordCount() {
+      const maps = store as unknown as Record<string, unknown>;
+      let count = 0;
+      for (const value of Object.values(maps)) {
+        if (value instanceof Map) count += value.size;
+      }
+      return count;
+    },
     close: () => store.close(),
   };
   // The suite reads `harness.store` once; route calls to whichever store is current after a reset.

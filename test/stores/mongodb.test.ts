@@ -16,13 +16,16 @@ import { BSON, type Collection, type Document } from 'mongodb';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
 import type { ClientRecord, RevocationRecord, SessionData, Store } from '../../src/core/store.js';
-import { generateToken, hashToken } from '../../src/core/tokens.js';
+import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
+import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import {
   type RevocationFeedDocument,
   toClient,
   toClientDocument,
   toSession,
   toSessionDocument,
+  toUser,
+  toUserDocument,
 } from '../../src/stores/mongodb/documents.js';
 import { MongoStore, openStoreURL } from '../../src/stores/mongodb/index.js';
 import {
@@ -33,7 +36,13 @@ import {
   RevocationPoller,
 } from '../../src/stores/mongodb/revocation-feed.js';
 import { openStore } from '../../src/stores/url.js';
-import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
+import {
+  describeStoreConformance,
+  refreshFixture,
+  sessionFixture,
+  tokenLoginFixture,
+  userFixture,
+} from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { MONGODB_URL, uniqueName } from '../helpers/services.js';
 
@@ -49,21 +58,28 @@ type RawDocument = { _id: string; [field: string]: unknown };
 /** A store on the test server, in collections of its own (dropped by `drop`). */
 function openTestStore(
   clock: ManualClock,
-  options: { revocationPollIntervalMs?: number } = {},
+  options: { revocationPollIntervalMs?: number; monitorCommands?: boolean } = {},
 ): {
   store: MongoStore;
+  /** The collection prefix of this store's collections. */
+  prefix: string;
   collection(name: string): Collection<RawDocument>;
   /** Another store, with its own client, on the same collections (as another instance would open it). */
   openAnother(): MongoStore;
   drop(): Promise<void>;
 } {
   const collectionPrefix = `${uniqueName('kc')}_`;
-  const open = () => new MongoStore({ url: MONGODB_URL as string, clock, collectionPrefix, ...options });
+  const { monitorCommands, ...storeOptions } = options;
+  // The driver reads monitorCommands from the URL too: command events for tests that inspect queries.
+  const base = MONGODB_URL as string;
+  const url = monitorCommands ? `${base}${base.includes('?') ? '&' : '?'}monitorCommands=true` : base;
+  const open = () => new MongoStore({ url, clock, collectionPrefix, ...storeOptions });
   const store = open();
   const names = Object.values(store.collectionNames);
   const collection = (name: string) => store.client.db(store.databaseName).collection<RawDocument>(name);
   return {
     store,
+    prefix: collectionPrefix,
     collection,
     openAnother: open,
     async drop() {
@@ -122,6 +138,13 @@ if (SKIP_REASON === undefined) {
         for (const name of Object.values(test.store.collectionNames))
           await test.collection(name).deleteMany({});
       },
+      // Documents of every collection: sessions and logins, users, counters, revocations, the feed, clients.
+      async recordCount() {
+        let count = 0;
+        for (const name of Object.values(test.store.collectionNames))
+          count += await test.collection(name).countDocuments({});
+        return count;
+      },
       close: () => test.drop(),
     };
   });
@@ -130,7 +153,7 @@ if (SKIP_REASON === undefined) {
 }
 
 describe('mongodb store on a real server', () => {
-  test('creates the per-user and per-subject indexes, TTL indexes on purgeAt and the unique username index', {
+  test('creates the per-user and per-subject indexes, TTL indexes on purgeAt and the unique username and skeleton indexes', {
     skip: SKIP_REASON,
   }, async () => {
     const { store, collection, drop } = openTestStore(new ManualClock());
@@ -139,17 +162,25 @@ describe('mongodb store on a real server', () => {
       const names = store.collectionNames;
       const indexes = async (name: string) => (await collection(name).indexes()) as Document[];
       const sessions = await indexes(names.sessions);
-      assert.ok(sessions.some((index) => JSON.stringify(index.key) === '{"user.id":1,"createdAt":1}'));
+      assert.ok(
+        sessions.some((index) => JSON.stringify(index.key) === '{"user.id":1,"createdAt":-1,"_id":-1}'),
+        'the per-user index in listing order',
+      );
       const revocations = await indexes(names.revocations);
       assert.ok(revocations.some((index) => JSON.stringify(index.key) === '{"kind":1,"id":1}'));
-      for (const name of [names.sessions, names.refreshTokens, names.counters, names.revocations]) {
+      for (const name of [names.sessions, names.counters, names.revocations]) {
         const ttl = (await indexes(name)).find((index) => JSON.stringify(index.key) === '{"purgeAt":1}');
         assert.equal(ttl?.expireAfterSeconds, 0, `${name} has a TTL index on purgeAt`);
       }
-      const username = (await indexes(names.users)).find(
-        (index) => JSON.stringify(index.key) === '{"username":1}',
+      const users = await indexes(names.users);
+      for (const field of ['username', 'skeleton']) {
+        const unique = users.find((index) => JSON.stringify(index.key) === `{"${field}":1}`);
+        assert.equal(unique?.unique, true, `${field} is unique`);
+      }
+      assert.equal(
+        Object.values(names).some((name) => name.endsWith('refresh_tokens')),
+        false,
       );
-      assert.equal(username?.unique, true);
       await store.ensureIndexes(); // idempotent on a second open
     } finally {
       await drop();
@@ -259,41 +290,176 @@ describe('mongodb store on a real server', () => {
     }
   });
 
-  test('concurrent rotations leave exactly one successor stored', { skip: SKIP_REASON }, async () => {
+  // guards: a rotation that leaves a document behind, or a loser's state overwriting the winner's
+  test('concurrent rotations leave one login document holding the winner’s state, and nothing else', {
+    skip: SKIP_REASON,
+  }, async () => {
     const clock = new ManualClock();
     const { store, collection, drop } = openTestStore(clock);
     try {
-      const login = sessionFixture(clock);
+      const login = tokenLoginFixture(clock);
       await store.createSession(login);
-      const first = {
-        id: hashToken(generateToken()),
-        loginId: login.id,
-        createdAt: clock.now(),
-        expiresAt: clock.now() + HOUR,
-        spentAt: null,
-        successorId: null,
-      };
-      await store.createRefreshToken(first);
+      const state = login.refresh as NonNullable<typeof login.refresh>;
       const results = await Promise.all(
-        Array.from({ length: 8 }, () =>
-          store.rotateRefreshToken(first.id, {
-            now: clock.now(),
-            graceMs: 10_000,
-            successor: { ...first, id: hashToken(generateToken()) },
-            touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
-          }),
+        Array.from({ length: 8 }, (_, i) =>
+          store.advanceRefresh(
+            login.id,
+            0,
+            { ...state, generation: 1, rotatedAt: clock.now() + i, rotationsInWindow: i + 1 },
+            { lastActiveAt: clock.now() + i, expiresAt: login.expiresAt + HOUR },
+          ),
         ),
       );
-      assert.equal(results.filter((result) => result.status === 'rotated').length, 1);
-      const stored = await collection(store.collectionNames.refreshTokens)
-        .find({ loginId: login.id })
-        .toArray();
-      assert.equal(
-        stored.length,
-        2,
-        'the presented token and the winner’s successor; the losers removed theirs',
-      );
+      const winners = results.filter((result) => result !== null);
+      assert.equal(winners.length, 1);
+      const documents = await collection(store.collectionNames.sessions).find({}).toArray();
+      assert.equal(documents.length, 1, 'one document per login, whatever the rotations');
+      const [stored] = documents;
+      assert.ok(stored);
+      assert.deepEqual(stored.refresh, winners[0]?.refresh, 'the winner’s state, as a subdocument');
+      const purgeAt = (stored.purgeAt as Date).getTime();
+      assert.ok(purgeAt - Date.now() > HOUR, 'purgeAt followed the touch’s later expiry');
+      for (const [key, name] of Object.entries(store.collectionNames)) {
+        if (key !== 'sessions') assert.equal(await collection(name).countDocuments({}), 0, name);
+      }
     } finally {
+      await drop();
+    }
+  });
+
+  // guards: a page of a user's logins read by scanning (or sorting) all of them (issue 12, point 7)
+  test('a page of a user’s logins is one walk of the per-user index, stopped by the limit', {
+    skip: SKIP_REASON,
+  }, async () => {
+    const clock = new ManualClock(Date.now());
+    const { store, collection, drop } = openTestStore(clock, { monitorCommands: true });
+    const finds: Document[] = [];
+    store.client.on('commandStarted', (event) => {
+      if (event.commandName === 'find' && event.command.find === store.collectionNames.sessions)
+        finds.push(event.command);
+    });
+    try {
+      const created = Array.from({ length: 400 }, (_, i) =>
+        toSessionDocument(
+          sessionFixture(clock, { createdAt: clock.now() - Math.floor(i / 2) }),
+          new Date(Date.now() + HOUR),
+        ),
+      );
+      await store.ensureIndexes();
+      await collection(store.collectionNames.sessions).insertMany(created as unknown as RawDocument[]);
+      const first = await store.listUserSessions('user-1', { limit: 10 });
+      const last = first[first.length - 1];
+      assert.ok(last);
+      const page = await store.listUserSessions('user-1', {
+        limit: 10,
+        after: { createdAt: last.createdAt, id: last.id },
+      });
+      assert.equal(page.length, 10);
+      const command = finds.at(-1);
+      assert.ok(command, 'the page was one find');
+      const explained = await store.client.db(store.databaseName).command({
+        explain: { find: command.find, filter: command.filter, sort: command.sort, limit: command.limit },
+        verbosity: 'executionStats',
+      });
+      const plan = JSON.stringify(explained.queryPlanner.winningPlan);
+      assert.ok(plan.includes('user_id_created_at_id'), `the per-user index is used: ${plan}`);
+      assert.ok(!plan.includes('"SORT"'), `no in-memory sort: ${plan}`);
+      const examined = explained.executionStats.totalKeysExamined as number;
+      assert.ok(examined <= 13, `${examined} index keys examined for a page of 10 of 400`);
+    } finally {
+      await drop();
+    }
+  });
+
+  test('a database from before refresh state and skeletons is brought up to date at open', {
+    skip: SKIP_REASON,
+  }, async () => {
+    const clock = new ManualClock(Date.now());
+    const { store, prefix, collection, openAnother, drop } = openTestStore(clock);
+    const other = openAnother();
+    try {
+      const names = store.collectionNames;
+      const legacyTokens = collection(`${prefix}refresh_tokens`);
+      await legacyTokens.createIndex({ purgeAt: 1 }, { name: 'purge_at_ttl', expireAfterSeconds: 0 });
+      await legacyTokens.insertOne({ _id: 'old-token', purgeAt: new Date(Date.now() + HOUR) });
+      const sessions = collection(names.sessions);
+      await sessions.createIndex({ 'user.id': 1, createdAt: 1 }, { name: 'user_id_created_at' });
+      const legacyLogin = toSessionDocument(sessionFixture(clock), new Date(Date.now() + HOUR));
+      const { refresh: _, ...withoutRefresh } = legacyLogin;
+      await sessions.insertOne(withoutRefresh as unknown as RawDocument);
+      // Three users as an earlier keycard wrote them (no skeleton); two of them look alike: one
+      // precomposed é, one e + combining acute (no canonical name has the second form; it stands in for any
+      // two names that a skeleton maps together).
+      const [early, late] = ['caf\u00e9', 'cafe\u0301'];
+      assert.equal(usernameSkeleton(early as string), usernameSkeleton(late as string), 'they do look alike');
+      const legacy = [
+        userFixture(clock, { username: 'erin', createdAt: clock.now() - 3000 }),
+        userFixture(clock, { username: late, createdAt: clock.now() - 1000 }),
+        userFixture(clock, { username: early, createdAt: clock.now() - 2000, id: 'zz-sorts-after' }),
+      ];
+      await collection(names.users).insertMany(
+        legacy.map((user) => {
+          const { skeleton: _, ...document } = toUserDocument(user);
+          return document as unknown as RawDocument;
+        }),
+      );
+      await Promise.all([store.ensureIndexes(), other.ensureIndexes()]); // two instances at once
+      assert.equal(
+        (
+          await store.client
+            .db(store.databaseName)
+            .listCollections({ name: `${prefix}refresh_tokens` })
+            .toArray()
+        ).length,
+        0,
+        'the refresh-token collection is dropped',
+      );
+      const sessionIndexes = (await sessions.indexes()).map((index) => index.name);
+      assert.ok(!sessionIndexes.includes('user_id_created_at'), 'the old per-user index is dropped');
+      assert.ok(sessionIndexes.includes('user_id_created_at_id'));
+      assert.equal(
+        (await store.getSession(legacyLogin._id))?.refresh,
+        null,
+        'an old login has no refresh state',
+      );
+      const [erin, later, earlier] = legacy as [(typeof legacy)[0], (typeof legacy)[0], (typeof legacy)[0]];
+      assert.equal((await store.getUserById(erin.id))?.skeleton, usernameSkeleton('erin'));
+      assert.equal(
+        (await store.getUserById(earlier.id))?.skeleton,
+        usernameSkeleton(early as string),
+        'the earlier one (by createdAt, though its id sorts last) keeps the skeleton',
+      );
+      assert.equal((await store.getUserById(later.id))?.skeleton, `#legacy:${later.id}`, 'the later one');
+      await assert.rejects(
+        store.createUser(userFixture(clock, { username: 'erin2', skeleton: usernameSkeleton('erin') })),
+        isCode('username_taken'),
+        'the skeleton index holds',
+      );
+      // Opening again changes nothing.
+      const reopened = openAnother();
+      await reopened.ensureIndexes();
+      await reopened.close();
+      assert.equal((await store.getUserById(later.id))?.skeleton, `#legacy:${later.id}`);
+    } finally {
+      await other.close();
+      await collection(`${prefix}refresh_tokens`)
+        .drop()
+        .catch(() => undefined);
+      await drop();
+    }
+  });
+
+  test('a refresh_tokens collection without keycard’s TTL index is not dropped (an empty prefix may share a database)', {
+    skip: SKIP_REASON,
+  }, async () => {
+    const { store, prefix, collection, drop } = openTestStore(new ManualClock());
+    const foreign = collection(`${prefix}refresh_tokens`);
+    try {
+      await foreign.insertOne({ _id: 'someone-elses' });
+      await store.ensureIndexes();
+      assert.equal(await foreign.countDocuments({}), 1);
+    } finally {
+      await foreign.drop().catch(() => undefined);
       await drop();
     }
   });
@@ -423,6 +589,13 @@ describe('mongodb store without a server', () => {
     for (const record of [
       sessionFixture(clock, { data }),
       sessionFixture(clock, { user: null, userAgent: null, ip: null, data: {} }),
+      tokenLoginFixture(clock, {
+        refresh: refreshFixture(clock, {
+          generation: 2 ** 31, // past int32: BSON stores it as a double, read back as the same number
+          rotationsInWindow: 3,
+          revocationTTLMs: 960_000,
+        }),
+      }),
     ]) {
       const document = toSessionDocument(record, new Date(record.expiresAt));
       const decoded = BSON.deserialize(BSON.serialize(document)) as typeof document;
@@ -430,6 +603,46 @@ describe('mongodb store without a server', () => {
       assert.deepEqual(loaded, record);
       assert.equal(Object.getPrototypeOf(loaded.data), Object.prototype);
       assert.equal(decoded.purgeAt.getTime(), record.expiresAt);
+    }
+  });
+
+  test('a session document written before refresh state existed reads as a session login', () => {
+    const clock = new ManualClock();
+    const record = sessionFixture(clock);
+    const { refresh: _, ...older } = toSessionDocument(record, new Date(record.expiresAt));
+    const decoded = BSON.deserialize(BSON.serialize(older)) as ReturnType<typeof toSessionDocument>;
+    assert.deepEqual(toSession(decoded), record);
+  });
+
+  test('only the contract’s refresh fields are written and read back', () => {
+    const clock = new ManualClock();
+    const state = refreshFixture(clock);
+    const record = tokenLoginFixture(clock, {
+      refresh: { ...state, extra: 'x' } as unknown as typeof state,
+    });
+    const document = toSessionDocument(record, new Date(record.expiresAt));
+    assert.deepEqual(document.refresh, state);
+    const decoded = BSON.deserialize(
+      BSON.serialize({ ...document, refresh: { ...document.refresh, stray: 1 } }),
+    ) as typeof document;
+    assert.deepEqual(toSession(decoded).refresh, state);
+  });
+
+  test('user documents keep the skeleton and survive the driver’s BSON encoding exactly', () => {
+    const clock = new ManualClock();
+    for (const user of [
+      userFixture(clock, { username: 'zoë' }),
+      userFixture(clock, {
+        passwordHash: null,
+        blocked: true,
+        role: 'admin',
+        skeleton: `#legacy:${generateId()}`,
+      }),
+    ]) {
+      const document = toUserDocument(user);
+      assert.equal(document._id, user.id);
+      assert.equal(document.skeleton, user.skeleton);
+      assert.deepEqual(toUser(BSON.deserialize(BSON.serialize(document)) as typeof document), user);
     }
   });
 
@@ -513,11 +726,19 @@ describe('mongodb store without a server', () => {
         store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
         store.deleteSession(record.id),
         store.listUserSessions('user-1'),
+        store.listUserSessions('user-1', { limit: 5, after: { createdAt: clock.now(), id: record.id } }),
+        store.countUserSessions('user-1'),
+        store.advanceRefresh(record.id, 0, refreshFixture(clock, { generation: 1 }), {
+          lastActiveAt: clock.now(),
+          expiresAt: clock.now() + HOUR,
+        }),
         store.deleteUserSessions('user-1'),
+        store.createUser(userFixture(clock)),
         store.getUserByUsername('alice'),
         store.countUsers(),
         store.incrementCounter('k', 1000, clock.now()),
         store.readCounter('k', clock.now()),
+        store.releaseCounter('k', clock.now() + 1000, clock.now()),
         store.addRevocation(revocationFixture(clock, record.id)),
         store.listRevocations(clock.now()),
         store.isRevoked({ loginId: record.id, userId: 'user-1', issuedAt: clock.now() }, clock.now()),

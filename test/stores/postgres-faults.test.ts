@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KeycardError } from '../../src/core/errors.js';
-import { generateToken, hashToken } from '../../src/core/tokens.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { sessionFixture, userFixture } from '../conformance/store.js';
+import { sessionFixture, tokenLoginFixture, userFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { until } from '../helpers/postgres-schemas.js';
 import {
@@ -56,22 +55,18 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
     await store.createUser(user);
     const session = sessionFixture(clock, { data: { theme: 'dark' } });
     await store.createSession(session);
-    const refresh = {
-      id: hashToken(generateToken()),
-      loginId: session.id,
-      createdAt: clock.now(),
-      expiresAt: clock.now() + HOUR,
-      spentAt: null,
-      successorId: null,
-    };
-    await store.createRefreshToken(refresh);
+    const login = tokenLoginFixture(clock);
+    await store.createSession(login);
+    const state = login.refresh as NonNullable<typeof login.refresh>;
+    const next = { ...state, generation: 1, rotatedAt: clock.now(), rotationsInWindow: 1 };
+    const touch = { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR };
+    const window = await store.incrementCounter('ip:127.0.0.1', 60_000, clock.now());
     await store.incrementCounter('ip:127.0.0.1', 60_000, clock.now());
     // Several idle connections in the pool when the server goes: each one's death is an 'error' event.
     await Promise.all(Array.from({ length: 6 }, () => store.getSession(session.id)));
 
     await server.stop();
 
-    const successor = { ...refresh, id: hashToken(generateToken()) };
     const operations: [string, () => Promise<unknown>][] = [
       ['ping', () => store.ping()],
       ['getSession', () => store.getSession(session.id)],
@@ -83,19 +78,13 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
       ],
       ['deleteSession', () => store.deleteSession(session.id)],
       ['listUserSessions', () => store.listUserSessions('user-1')],
+      ['listUserSessions (a page)', () => store.listUserSessions('user-1', { limit: 5 })],
+      ['countUserSessions', () => store.countUserSessions('user-1')],
       ['getUserByUsername', () => store.getUserByUsername(user.username)],
       ['createUser', () => store.createUser(userFixture(clock))],
-      [
-        'rotateRefreshToken',
-        () =>
-          store.rotateRefreshToken(refresh.id, {
-            now: clock.now(),
-            graceMs: 10_000,
-            successor,
-            touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
-          }),
-      ],
+      ['advanceRefresh', () => store.advanceRefresh(login.id, 0, next, touch)],
       ['incrementCounter', () => store.incrementCounter('ip:127.0.0.1', 60_000, clock.now())],
+      ['releaseCounter', () => store.releaseCounter('ip:127.0.0.1', window.resetAt, clock.now())],
       ['prune', () => store.prune()],
     ];
     for (const [name, operation] of operations) {
@@ -110,14 +99,14 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
     const loaded = await store.getSession(session.id);
     assert.deepEqual(loaded, session, 'the session committed before the outage is still there');
     assert.equal((await store.getUserByUsername(user.username))?.id, user.id);
-    assert.equal((await store.readCounter('ip:127.0.0.1', clock.now()))?.count, 1);
-    const rotation = await store.rotateRefreshToken(refresh.id, {
-      now: clock.now(),
-      graceMs: 10_000,
-      successor,
-      touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
-    });
-    assert.equal(rotation.status, 'rotated', 'nothing was half-done by the rotation that failed');
+    assert.equal(
+      (await store.readCounter('ip:127.0.0.1', clock.now()))?.count,
+      2,
+      'the release that failed took nothing back',
+    );
+    assert.deepEqual(await store.getSession(login.id), login, 'the rotation that failed changed nothing');
+    const rotated = await store.advanceRefresh(login.id, 0, next, touch);
+    assert.deepEqual(rotated?.refresh, next, 'and the same rotation succeeds once the server is back');
     assert.equal(
       await store.patchSessionData(session.id, { set: { theme: 'light' }, unset: [] }, { maxBytes: 1000 }),
       'ok',

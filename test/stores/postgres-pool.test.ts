@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store's queries and pool (shared server, a schema of this file's own): a session read is
- * one query, the pool never opens more than poolMax connections, and a full pool or a slow statement is
- * store_unavailable rather than a hang.
+ * one query, so are a rotation, a release and a page of logins (one range scan of the per-user index), the
+ * pool never opens more than poolMax connections, and a full pool or a slow statement is store_unavailable
+ * rather than a hang.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -9,7 +10,8 @@ import pg from 'pg';
 import { KeycardError } from '../../src/core/errors.js';
 import { generateToken, hashToken } from '../../src/core/tokens.js';
 import { openStoreURL, PostgresStore } from '../../src/stores/postgres/index.js';
-import { sessionFixture } from '../conformance/store.js';
+import { buildQueries } from '../../src/stores/postgres/queries.js';
+import { sessionFixture, tokenLoginFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { postgresSkipReason, postgresURL, schemaScope, until } from '../helpers/postgres-schemas.js';
 import { POSTGRES_URL, uniqueName } from '../helpers/services.js';
@@ -59,9 +61,75 @@ describe('postgres store: queries and the pool', { skip }, () => {
         await counted(() => store.touchSession(record.id, clock.now() + 2, record.expiresAt + 2)),
         1,
       );
+      // The rotation's compare-and-set: one UPDATE … RETURNING, whether it wins or not.
+      const login = tokenLoginFixture(clock);
+      await store.createSession(login);
+      const state = login.refresh as NonNullable<typeof login.refresh>;
+      const touch = { lastActiveAt: clock.now() + 3, expiresAt: login.expiresAt + 3 };
+      const next = { ...state, generation: 1 };
+      assert.equal(await counted(() => store.advanceRefresh(login.id, 0, next, touch)), 1);
+      assert.equal(await counted(() => store.advanceRefresh(login.id, 0, next, touch)), 1);
+      const window = await store.incrementCounter('ip:one', 60_000, clock.now());
+      assert.equal(await counted(() => store.releaseCounter('ip:one', window.resetAt, clock.now())), 1);
+      const after = { createdAt: login.createdAt, id: login.id };
+      assert.equal(await counted(() => store.listUserSessions('user-1', { limit: 2, after })), 1);
+      assert.equal(await counted(() => store.countUserSessions('user-1')), 1);
     } finally {
       await store.close();
       await pool.end();
+    }
+  });
+
+  // guards: "my sessions" and the admin listings reading every login of a user for each page (issue 12, point 7)
+  test('a page of a user’s logins is one range scan of sessions_by_user, as long as the page', async () => {
+    const pageSchema = fresh();
+    const store = await PostgresStore.open({
+      connectionString: POSTGRES_URL,
+      schema: pageSchema,
+      pruneIntervalMs: 0,
+    });
+    const client = await admin.connect();
+    try {
+      // 20,000 logins of 200 users, three per millisecond: the page's cursor needs its id tie-break.
+      await client.query(
+        `INSERT INTO "${pageSchema}".sessions (id, user_id, username, role, created_at, last_active_at,
+           expires_at, absolute_expires_at, data, data_sizes)
+         SELECT md5(n::text), 'user-' || (n % 200), 'name', 'user', n / 3, 0, 9e12, 9e12, '{}', '{}'
+         FROM generate_series(1, 20000) AS n`,
+      );
+      await client.query(`ANALYZE "${pageSchema}".sessions`);
+      const cursor = (await store.listUserSessions('user-7', { limit: 40 })).at(-1) as NonNullable<
+        Awaited<ReturnType<typeof store.getSession>>
+      >;
+      const { sql } = buildQueries(pageSchema);
+      // Both plans PostgreSQL may use for the prepared statement: custom (parameters known) and generic.
+      for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+        await client.query(`SET plan_cache_mode = ${mode}`);
+        await client.query('DEALLOCATE ALL');
+        await client.query(`PREPARE page (text, bigint, text, bigint) AS ${sql.listUserSessionsAfter}`);
+        const explained = await client.query(
+          `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page ('user-7', ${cursor.createdAt}, '${cursor.id}', 5)`,
+        );
+        const [limit] = explained.rows[0]['QUERY PLAN'].map((root: { Plan: unknown }) => root.Plan);
+        assert.equal(limit['Node Type'], 'Limit', mode);
+        const [scan] = limit.Plans;
+        assert.match(scan['Node Type'], /^Index (Only )?Scan$/, mode);
+        assert.equal(scan['Index Name'], 'sessions_by_user', mode);
+        assert.match(
+          scan['Index Cond'],
+          /ROW\(created_at, id\) < ROW/,
+          `${mode}: the cursor starts the scan`,
+        );
+        assert.equal(scan['Actual Rows'], 5, `${mode}: no entry read beyond the page`);
+        assert.equal(scan['Rows Removed by Filter'] ?? 0, 0, `${mode}: nothing filtered out`);
+      }
+      const page = await store.listUserSessions('user-7', { limit: 5, after: cursor });
+      assert.equal(page.length, 5);
+      assert.ok(page.every((login) => login.createdAt <= cursor.createdAt && login.id !== cursor.id));
+    } finally {
+      await client.query('RESET plan_cache_mode; DEALLOCATE ALL');
+      client.release();
+      await store.close();
     }
   });
 

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generateToken, hashToken } from '../../src/core/tokens.js';
+import { generateToken } from '../../src/core/tokens.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { sessionFixture } from '../conformance/store.js';
+import { sessionFixture, tokenLoginFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { postgresSkipReason, schemaScope } from '../helpers/postgres-schemas.js';
 import { POSTGRES_URL } from '../helpers/services.js';
@@ -28,21 +28,17 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
     try {
       const seed = async () => {
         const idle = sessionFixture(clock, { expiresAt: clock.now() + 1000 });
-        const absolute = sessionFixture(clock, { absoluteExpiresAt: clock.now() + 1000 });
+        // A token login whose refresh token has expired: its refresh state goes with its row.
+        const absolute = tokenLoginFixture(clock, { absoluteExpiresAt: clock.now() + 1000 });
         for (const record of [idle, absolute]) await a.createSession(record);
-        await a.createRefreshToken({
-          id: hashToken(generateToken()),
-          loginId: idle.id,
-          createdAt: clock.now(),
-          expiresAt: clock.now() + 1000,
-          spentAt: null,
-          successorId: null,
-        });
         await a.incrementCounter(`ip:${generateToken()}`, 1000, clock.now());
         await a.addRevocation({ kind: 'login', id: idle.id, at: clock.now(), expiresAt: clock.now() + 1000 });
         clock.advance(1000);
       };
-      const live = sessionFixture(clock, { expiresAt: clock.now() + 10 * HOUR });
+      const live = tokenLoginFixture(clock, {
+        expiresAt: clock.now() + 10 * HOUR,
+        absoluteExpiresAt: clock.now() + 20 * HOUR,
+      });
       await a.createSession(live);
       const kept = {
         kind: 'user' as const,
@@ -58,15 +54,13 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       const round = await Promise.all([a.prune(), b.prune()]);
       const pruned = round.filter((result) => result.status === 'pruned');
       assert.equal(pruned.length, 1, `exactly one instance pruned: ${JSON.stringify(round)}`);
-      assert.deepEqual(pruned[0], {
-        status: 'pruned',
-        sessions: 2,
-        refreshTokens: 1,
-        counters: 1,
-        revocations: 1,
-      });
+      assert.deepEqual(pruned[0], { status: 'pruned', sessions: 2, counters: 1, revocations: 1 });
       assert.equal(await count('sessions'), 1);
-      assert.ok(await a.getSession(live.id), 'a live session is kept');
+      assert.deepEqual(
+        await a.getSession(live.id),
+        live,
+        'a live login is kept, its refresh state untouched',
+      );
       assert.deepEqual(await a.listRevocations(0), [kept], 'a live revocation is kept');
 
       await seed();
@@ -82,14 +76,8 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       assert.deepEqual(await b.prune(), { status: 'skipped', reason: 'locked' });
       assert.equal(await count('sessions'), 3, 'nothing is pruned while another instance holds the lock');
       await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`keycard:prune:${schema}`]);
-      assert.deepEqual(await b.prune(), {
-        status: 'pruned',
-        sessions: 2,
-        refreshTokens: 1,
-        counters: 1,
-        revocations: 1,
-      });
-      assert.equal(await count('refresh_tokens'), 0);
+      assert.deepEqual(await b.prune(), { status: 'pruned', sessions: 2, counters: 1, revocations: 1 });
+      assert.deepEqual(await a.getSession(live.id), live);
       assert.equal(await count('counters'), 0);
       assert.equal(await count('revocations'), 1);
     } finally {

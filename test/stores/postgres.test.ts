@@ -19,7 +19,12 @@ import {
   postgresOptionsFromURL,
 } from '../../src/stores/postgres/index.js';
 import { openStore } from '../../src/stores/url.js';
-import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
+import {
+  describeStoreConformance,
+  refreshFixture,
+  sessionFixture,
+  tokenLoginFixture,
+} from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import { postgresSkipReason, postgresURL, schemaScope } from '../helpers/postgres-schemas.js';
 import { POSTGRES_URL } from '../helpers/services.js';
@@ -125,9 +130,19 @@ if (skip) {
       async reset() {
         const s = `"${conformanceSchema}"`;
         await admin.query(
-          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.refresh_tokens, ${s}.counters, ${s}.revocations,
-             ${s}.clients`,
+          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.counters, ${s}.revocations, ${s}.clients`,
         );
+      },
+      // Rows of every table in the schema, whatever it holds: a table a migration forgot to drop counts too.
+      async recordCount() {
+        const tables = await admin.query('SELECT tablename FROM pg_tables WHERE schemaname = $1', [
+          conformanceSchema,
+        ]);
+        const counts = tables.rows.map(
+          (row) => `(SELECT count(*) FROM "${conformanceSchema}"."${row.tablename}")`,
+        );
+        const total = await admin.query(`SELECT ${counts.join(' + ')} AS n`);
+        return Number(total.rows[0].n);
       },
       close: () => store.close(),
     };
@@ -232,6 +247,69 @@ if (skip) {
       const set = { drop: undefined, fn: () => 1 } as unknown as SessionData;
       assert.equal(await store.patchSessionData(record.id, { set, unset: [] }, { maxBytes: 1000 }), 'ok');
       assert.deepEqual((await store.getSession(record.id))?.data, { keep: 1 });
+    });
+  });
+
+  describe('postgres store: refresh state', () => {
+    const schema = fresh();
+    const clock = new ManualClock();
+    let store: PostgresStore;
+    const open = async () => {
+      store ??= await PostgresStore.open({
+        connectionString: POSTGRES_URL,
+        schema,
+        clock,
+        pruneIntervalMs: 0,
+      });
+      return store;
+    };
+    after(async () => {
+      await store?.close();
+    });
+    const stored = async (id: string): Promise<unknown> =>
+      (await admin.query(`SELECT refresh FROM "${schema}".sessions WHERE id = $1`, [id])).rows[0]?.refresh;
+
+    test('the refresh column holds the contract’s fields and nothing else; a session login holds NULL', async () => {
+      const store = await open();
+      const state = refreshFixture(clock, { generation: 3 });
+      const record = tokenLoginFixture(clock, {
+        refresh: { ...state, accessToken: 'must-not-be-stored' } as typeof state,
+      });
+      await store.createSession(record);
+      assert.deepEqual(await stored(record.id), state);
+      assert.deepEqual((await store.getSession(record.id))?.refresh, state);
+      const next = { ...state, generation: 4, extra: 1 } as typeof state;
+      const advanced = await store.advanceRefresh(record.id, 3, next, {
+        lastActiveAt: clock.now(),
+        expiresAt: record.expiresAt,
+      });
+      assert.deepEqual(advanced?.refresh, { ...state, generation: 4 });
+      assert.deepEqual(await stored(record.id), { ...state, generation: 4 });
+      const session = sessionFixture(clock);
+      await store.createSession(session);
+      assert.equal(await stored(session.id), null);
+    });
+
+    // guards: half a refresh state written by a bug, which would break every later refresh of the login
+    test('a refresh state missing a field is refused by the schema, and nothing is written', async () => {
+      const store = await open();
+      const { nonce: _, ...partial } = refreshFixture(clock);
+      const record = tokenLoginFixture(clock, { refresh: partial as ReturnType<typeof refreshFixture> });
+      await assert.rejects(
+        store.createSession(record),
+        (error) => (error as { code?: string }).code === '23514',
+      );
+      assert.equal(await store.getSession(record.id), null);
+      const login = tokenLoginFixture(clock);
+      await store.createSession(login);
+      await assert.rejects(
+        store.advanceRefresh(login.id, 0, partial as ReturnType<typeof refreshFixture>, {
+          lastActiveAt: clock.now(),
+          expiresAt: login.expiresAt,
+        }),
+        (error) => (error as { code?: string }).code === '23514',
+      );
+      assert.deepEqual(await store.getSession(login.id), login);
     });
   });
 

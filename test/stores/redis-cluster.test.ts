@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Cluster } from 'ioredis';
 import type { RevocationRecord } from '../../src/core/store.js';
-import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
+import { generateId } from '../../src/core/tokens.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { redisKeys } from '../../src/stores/redis/keys.js';
 import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import {
+  countKeysWithPrefix,
   deleteKeysWithPrefix,
   type PrivateCluster,
   redisBinariesSkipReason,
@@ -47,6 +48,7 @@ if (skip) {
         return another;
       },
       reset: () => deleteKeysWithPrefix(admin, prefix),
+      recordCount: () => countKeysWithPrefix(admin, prefix),
       async close() {
         await store.close();
       },
@@ -70,22 +72,21 @@ if (skip) {
     const slot = (key: string): Promise<number> => admin.cluster('KEYSLOT', key);
 
     test('keys that one script touches share a slot; keys that need not, do not', async () => {
-      const sessionId = hashToken(generateToken());
-      const tokenId = hashToken(generateToken());
-      const sessionSlot = await slot(keys.session(sessionId));
+      const loginId = generateId();
       assert.equal(
-        await slot(keys.refreshToken(sessionId, tokenId)),
-        sessionSlot,
-        'a token lives with its login',
+        await slot(keys.userSessions('u1')),
+        await slot(keys.userLogins('u1')),
+        'a user’s two indexes are written by one script',
       );
-      assert.notEqual(await slot(keys.refreshTokenLogin(tokenId)), sessionSlot, 'the pointer is its own');
       const userSlot = await slot(keys.user('u1'));
       assert.equal(await slot(keys.usernames()), userSlot);
+      assert.equal(await slot(keys.skeletons()), userSlot, 'name and skeleton are claimed in one script');
+      assert.equal(await slot(keys.usersSchema()), userSlot);
       assert.equal(await slot(keys.sortedUsernames()), userSlot);
       assert.equal(await slot(keys.user('u2')), userSlot);
       assert.notEqual(await slot(keys.userSessions('u1')), await slot(keys.userSessions('u2')));
       const revocationSlot = await slot(keys.revocations());
-      assert.equal(await slot(keys.loginRevocation(tokenId)), revocationSlot, 'one MGET per check');
+      assert.equal(await slot(keys.loginRevocation(loginId)), revocationSlot, 'one MGET per check');
       assert.equal(await slot(keys.userRevocation('u1')), revocationSlot);
       assert.equal(await slot(keys.revocationChannel()), revocationSlot, 'ready for SPUBLISH, too');
       const clientSlot = await slot(keys.clientIds());

@@ -1,7 +1,8 @@
 /**
  * The Redis store on a real Redis: the conformance suite against the shared server (REDIS_URL, with a
- * key prefix of its own), then what only Redis has — TTLs, one command per session read, the per-user
- * index across slots, URL parsing — and failing closed on a private redis-server that the test kills.
+ * key prefix of its own), then what only Redis has — TTLs and exactly which keys exist, one command per
+ * session read and per refresh, the per-user indexes across slots and their pages, users from before
+ * skeletons, URL parsing — and failing closed on a private redis-server that the test kills.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -9,14 +10,22 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { KeycardError } from '../../src/core/errors.js';
 import { applyPatch } from '../../src/core/session/data.js';
-import type { ClientRecord } from '../../src/core/store.js';
+import type { ClientRecord, RefreshState, SessionRecord } from '../../src/core/store.js';
 import { generateToken, hashToken } from '../../src/core/tokens.js';
+import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import { openStoreURL, RedisStore } from '../../src/stores/redis/index.js';
-import { redisKeys } from '../../src/stores/redis/keys.js';
+import { type RedisKeys, redisKeys } from '../../src/stores/redis/keys.js';
 import { parseRedisURL } from '../../src/stores/redis/url.js';
-import { describeStoreConformance, sessionFixture, userFixture } from '../conformance/store.js';
+import {
+  describeStoreConformance,
+  refreshFixture,
+  sessionFixture,
+  tokenLoginFixture,
+  userFixture,
+} from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
 import {
+  countKeysWithPrefix,
   deleteKeysWithPrefix,
   redisBinariesSkipReason,
   sparePort,
@@ -65,6 +74,7 @@ if (redisSkip) {
         return another;
       },
       reset: () => deleteKeysWithPrefix(admin, prefix),
+      recordCount: () => countKeysWithPrefix(admin, prefix),
       async close() {
         await deleteKeysWithPrefix(admin, prefix);
         await store.close();
@@ -105,6 +115,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     await store.createSession(session);
     await assertTTL(keys.session(session.id), HOUR);
     await assertTTL(keys.userSessions('user-1'), 24 * HOUR);
+    await assertTTL(keys.userLogins('user-1'), 24 * HOUR);
 
     await store.touchSession(session.id, clock.now() + 1000, session.expiresAt + HOUR);
     await assertTTL(keys.session(session.id), 2 * HOUR);
@@ -115,50 +126,58 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     );
     await assertTTL(keys.session(session.id), 3 * HOUR);
 
-    const token = {
-      id: hashToken(generateToken()),
-      loginId: session.id,
-      createdAt: clock.now(),
-      expiresAt: clock.now() + 7 * 24 * HOUR,
-      spentAt: null,
-      successorId: null,
-    };
-    await store.createRefreshToken(token);
-    await assertTTL(keys.refreshToken(session.id, token.id), 7 * 24 * HOUR);
-    await assertTTL(keys.refreshTokenLogin(token.id), 7 * 24 * HOUR);
-    const successor = { ...token, id: hashToken(generateToken()), expiresAt: clock.now() + 8 * 24 * HOUR };
-    const rotated = await store.rotateRefreshToken(token.id, {
-      now: clock.now(),
-      graceMs: 10_000,
-      successor,
-      touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
-    });
-    assert.equal(rotated.status, 'rotated');
-    await assertTTL(keys.refreshToken(session.id, successor.id), 8 * 24 * HOUR);
-    await assertTTL(keys.refreshTokenLogin(successor.id), 8 * 24 * HOUR);
+    const login = tokenLoginFixture(clock, { absoluteExpiresAt: clock.now() + 30 * 24 * HOUR });
+    await store.createSession(login);
+    await assertTTL(keys.session(login.id), HOUR);
+    await assertTTL(keys.userSessions('user-1'), 30 * 24 * HOUR);
+    await assertTTL(keys.userLogins('user-1'), 30 * 24 * HOUR);
+    const state = login.refresh as RefreshState;
+    const rotated = await store.advanceRefresh(
+      login.id,
+      0,
+      { ...state, generation: 1 },
+      { lastActiveAt: clock.now(), expiresAt: clock.now() + 7 * 24 * HOUR },
+    );
+    assert.equal(rotated?.refresh?.generation, 1);
+    await assertTTL(keys.session(login.id), 7 * 24 * HOUR);
 
     await store.incrementCounter('login:alice', 60_000, clock.now());
     await assertTTL(keys.counter('login:alice'), 60_000);
+    await store.releaseCounter('login:alice', clock.now() + 60_000, clock.now());
+    await assertTTL(keys.counter('login:alice'), 60_000);
 
-    await store.createUser(userFixture(clock));
+    const user = userFixture(clock);
+    await store.createUser(user);
     await store.createClient(clientFixture(clock, 'kc_ttl'));
     let cursor = '0';
-    let seen = 0;
+    const seen: string[] = [];
     do {
       const [next, found] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
       for (const key of found) {
-        seen++;
+        if (!seen.includes(key)) seen.push(key);
         const ttl = await admin.pttl(key);
         if (key.startsWith(`${prefix}:{users}:`) || key.startsWith(`${prefix}:{clients}:`)) {
           assert.equal(ttl, -1, `${key}: users and clients do not expire`);
         } else assert.ok(ttl > 0, `${key} has no TTL`);
       }
     } while (cursor !== '0');
-    assert.equal(
-      seen,
-      12,
-      'session, index, 2 × (token, pointer), counter, user, names, sorted usernames, client, client ids',
+    // guards: a refresh must not leave keys behind (issue 12, point 5): a token login is its one hash.
+    assert.deepEqual(
+      seen.filter((key) => key !== keys.usersSchema()).sort(),
+      [
+        keys.session(session.id),
+        keys.session(login.id),
+        keys.userSessions('user-1'),
+        keys.userLogins('user-1'),
+        keys.counter('login:alice'),
+        keys.user(user.id),
+        keys.usernames(),
+        keys.skeletons(),
+        keys.sortedUsernames(),
+        keys.client('kc_ttl'),
+        keys.clientIds(),
+      ].sort(),
     );
   });
 
@@ -193,6 +212,11 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
       sent.length = 0;
       assert.equal(await counted.getSession(hashToken(generateToken())), null);
       assert.deepEqual(sent, ['hgetall']);
+      const login = tokenLoginFixture(clock);
+      await counted.createSession(login);
+      sent.length = 0;
+      assert.deepEqual(await counted.getSession(login.id), login, 'with its refresh state');
+      assert.deepEqual(sent, ['hgetall']);
     } finally {
       await counted.close();
       client.disconnect();
@@ -218,22 +242,140 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   // guards: a session created concurrently with a delete-all must stay reachable through the index
   test('delete-all keeps an index entry whose session is still being written, so a later delete-all finds it', async () => {
     const session = sessionFixture(clock);
-    // The first half of createSession (the index entry), as another instance would have done it just now.
+    // The first half of createSession (the index entries), as another instance would have done it just now.
     await admin.zadd(keys.userSessions('user-1'), session.absoluteExpiresAt, session.id);
+    await admin.zadd(keys.userLogins('user-1'), session.createdAt, session.id);
     assert.equal(await store.deleteUserSessions('user-1'), 0);
     assert.ok(await admin.zscore(keys.userSessions('user-1'), session.id), 'the entry must survive');
     await store.createSession(session);
     assert.equal(await store.deleteUserSessions('user-1'), 1);
     assert.equal(await store.getSession(session.id), null);
     assert.equal(await admin.zscore(keys.userSessions('user-1'), session.id), null, 'now it is forgotten');
+    assert.equal(await admin.zscore(keys.userLogins('user-1'), session.id), null, 'from both indexes');
   });
 
-  test('index entries past their absolute expiry are dropped when the index is next written', async () => {
+  test('index entries past their absolute expiry are dropped from both indexes when the index is next written', async () => {
     const old = sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR });
     await store.createSession(old);
     clock.advance(HOUR);
     await store.createSession(sessionFixture(clock));
     assert.equal(await admin.zscore(keys.userSessions('user-1'), old.id), null);
+    assert.equal(await admin.zscore(keys.userLogins('user-1'), old.id), null);
+  });
+
+  test('…and when a page is read, with no write of any session', async () => {
+    const old = sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR });
+    const live = sessionFixture(clock);
+    await store.createSession(old);
+    await store.createSession(live);
+    clock.advance(HOUR);
+    assert.deepEqual(
+      (await store.listUserSessions('user-1', { limit: 10 })).map((session) => session.id),
+      [live.id],
+    );
+    assert.equal(await admin.zscore(keys.userSessions('user-1'), old.id), null);
+    assert.equal(await admin.zscore(keys.userLogins('user-1'), old.id), null);
+  });
+
+  // guards: a user who stopped signing in is not counted as holding logins forever (the per-user cap)
+  test('countUserSessions leaves out logins past their absolute expiry, pruned or not', async () => {
+    await store.createSession(sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR }));
+    await store.createSession(sessionFixture(clock, { absoluteExpiresAt: clock.now() + 2 * HOUR }));
+    assert.equal(await store.countUserSessions('user-1'), 2);
+    clock.advance(HOUR);
+    assert.equal(await admin.zcard(keys.userSessions('user-1')), 2, 'nothing pruned yet');
+    assert.equal(await store.countUserSessions('user-1'), 1);
+    clock.advance(HOUR);
+    assert.equal(await store.countUserSessions('user-1'), 0);
+  });
+
+  // guards: core reads logins page by page and stops at the first short page; a stale entry that
+  // shortened a page would hide the logins after it from "log out everywhere" and blocking
+  test('a page is full even when index entries in it are stale (sessions that expired while idle)', async () => {
+    const created = [];
+    for (let i = 0; i < 45; i++) {
+      clock.advance(1);
+      created.push(sessionFixture(clock));
+    }
+    for (const record of created) await store.createSession(record);
+    const newestFirst = [...created].reverse();
+    // What Redis's TTL does to a session that idles out: the key goes, its index entries stay.
+    const stale = new Set([1, 3, ...Array.from({ length: 38 }, (_, i) => i + 5)]);
+    for (const i of stale) await admin.del(keys.session((newestFirst[i] as SessionRecord).id));
+    const live = newestFirst.filter((_, i) => !stale.has(i)).map((record) => record.id);
+    assert.equal(live.length, 5);
+    const seen: string[] = [];
+    let after: { createdAt: number; id: string } | undefined;
+    for (let round = 0; round < 10; round++) {
+      const page = await store.listUserSessions('user-1', { limit: 2, after });
+      seen.push(...page.map((record) => record.id));
+      const last = page[page.length - 1];
+      if (page.length < 2 || !last) break;
+      after = { createdAt: last.createdAt, id: last.id };
+    }
+    assert.deepEqual(seen, live);
+    assert.deepEqual(
+      (await store.listUserSessions('user-1')).map((record) => record.id),
+      live,
+    );
+  });
+
+  test('a page continues after a cursor whose login has ended meanwhile, ties by id included', async () => {
+    const created = [];
+    for (let i = 0; i < 9; i++) {
+      if (i % 3 === 0) clock.advance(1);
+      created.push(tokenLoginFixture(clock));
+    }
+    for (const record of created) await store.createSession(record);
+    const expected = [...created]
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .map((record) => record.id);
+    for (const cut of [1, 2, 4]) {
+      const first = await store.listUserSessions('user-1', { limit: cut });
+      const last = first[first.length - 1] as SessionRecord;
+      assert.equal(last.id, expected[cut - 1]);
+      await store.deleteSession(last.id);
+      const rest = await store.listUserSessions('user-1', {
+        limit: 20,
+        after: { createdAt: last.createdAt, id: last.id },
+      });
+      assert.deepEqual(
+        rest.map((record) => record.id),
+        expected.slice(cut),
+        `after the ${cut}th`,
+      );
+      expected.splice(cut - 1, 1);
+    }
+  });
+
+  // Lua's unpack() fails past about 8,000 values ("too many results to unpack").
+  test('9,000 ids at once: delete-all and pruning empty both indexes (scripts take them in slices)', async () => {
+    const now = clock.now();
+    const ids = Array.from({ length: 9000 }, () => hashToken(generateToken()));
+    // What 9,000 createSession calls would leave, written in bulk.
+    const bulk = admin.pipeline();
+    for (const id of ids)
+      bulk.hset(keys.session(id), 'c', now, 'l', now, 'e', now + HOUR, 'a', now + HOUR, 'uid', 'user-1');
+    bulk.zadd(keys.userSessions('user-1'), ...ids.flatMap((id) => [now + HOUR, id]));
+    bulk.zadd(keys.userLogins('user-1'), ...ids.flatMap((id) => [now, id]));
+    await bulk.exec();
+    assert.equal(await store.deleteUserSessions('user-1'), 9000);
+    assert.equal(await admin.exists(keys.userSessions('user-1'), keys.userLogins('user-1')), 0);
+    await admin.zadd(keys.userSessions('user-1'), ...ids.flatMap((id) => [now + 1, id]));
+    await admin.zadd(keys.userLogins('user-1'), ...ids.flatMap((id) => [now, id]));
+    clock.advance(1);
+    assert.deepEqual(await store.listUserSessions('user-1', { limit: 5 }), []);
+    assert.equal(await admin.exists(keys.userSessions('user-1'), keys.userLogins('user-1')), 0);
+  });
+
+  // guards: sessions written before the creation index existed stay reachable by "log out everywhere"
+  test('a session in the expiry index only (written by an older version) is counted and deleted by delete-all', async () => {
+    const session = sessionFixture(clock);
+    await store.createSession(session);
+    await admin.zrem(keys.userLogins('user-1'), session.id);
+    assert.equal(await store.countUserSessions('user-1'), 1);
+    assert.equal(await store.deleteUserSessions('user-1'), 1);
+    assert.equal(await store.getSession(session.id), null);
   });
 
   test('the size limit is the merged data’s JSON size, byte for byte (any keys, any JSON, any script)', async () => {
@@ -285,26 +427,42 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     assert.deepEqual(loaded?.data.more, {});
   });
 
-  test('a refresh token of a login that reuse revoked leaves no index entry behind', async () => {
-    const login = sessionFixture(clock);
-    await store.createSession(login);
-    const token = {
-      id: hashToken(generateToken()),
-      loginId: login.id,
-      createdAt: clock.now(),
-      expiresAt: clock.now() + HOUR,
-      spentAt: clock.now() - 60_000,
-      successorId: hashToken(generateToken()),
-    };
-    await store.createRefreshToken(token);
-    const result = await store.rotateRefreshToken(token.id, {
-      now: clock.now(),
-      graceMs: 10_000,
-      successor: { ...token, id: hashToken(generateToken()), spentAt: null, successorId: null },
-      touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
-    });
-    assert.equal(result.status, 'reused');
-    assert.equal(await admin.zcard(keys.userSessions('user-1')), 0);
+  test('advanceRefresh is one script, and a lost compare-and-set writes nothing', async () => {
+    const client = new Redis(REDIS_URL);
+    const counted = new RedisStore({ client, prefix, clock });
+    const sent: string[] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      sent.push(command.name);
+      return sendCommand(command, stream);
+    }) as typeof client.sendCommand;
+    try {
+      const login = tokenLoginFixture(clock, { data: { keep: 'me' } });
+      await counted.createSession(login);
+      const state = login.refresh as RefreshState;
+      const touch = { lastActiveAt: clock.now(), expiresAt: login.expiresAt };
+      // Once first, so that the script is loaded (EVALSHA falls back to EVAL once per server).
+      assert.ok(await counted.advanceRefresh(login.id, 0, { ...state, generation: 1 }, touch));
+      sent.length = 0;
+      const next = { ...state, generation: 2, rotatedAt: clock.now() + 1, rotationsInWindow: 2 };
+      assert.deepEqual((await counted.advanceRefresh(login.id, 1, next, touch))?.refresh, next);
+      assert.deepEqual(sent, ['evalsha']);
+      const before = await admin.hgetall(keys.session(login.id));
+      assert.equal(await counted.advanceRefresh(login.id, 1, { ...next, generation: 3 }, touch), null);
+      assert.deepEqual(await admin.hgetall(keys.session(login.id)), before, 'the stale generation lost');
+    } finally {
+      await counted.close();
+      client.disconnect();
+    }
+  });
+
+  test('releasing a counter never creates one, nor touches a window that has ended', async () => {
+    const resetAt = clock.now() + 60_000;
+    await store.releaseCounter('login:nobody', resetAt, clock.now());
+    assert.equal(await admin.exists(keys.counter('login:nobody')), 0);
+    await admin.hset(keys.counter('login:expired'), 'n', 3, 'r', clock.now());
+    await store.releaseCounter('login:expired', clock.now(), clock.now());
+    assert.equal(await admin.hget(keys.counter('login:expired'), 'n'), '3', 'a window that has ended');
   });
 
   test('a client update keeps the previous secret it does not name, and removes the fields null clears', async () => {
@@ -368,6 +526,71 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
       ['kc_a', 'kc_b', 'kc_c'],
     );
     assert.deepEqual(await store.listClients({ limit: 0 }), []);
+  });
+});
+
+describe('redis store users written before skeletons', { skip: redisSkip }, () => {
+  const clock = new ManualClock();
+  let admin: Redis;
+  before(() => {
+    admin = new Redis(REDIS_URL);
+  });
+  after(() => admin?.disconnect());
+
+  /** A user as an older version wrote it: no `skel` field, not in the skeletons hash. */
+  async function writeLegacyUser(keys: RedisKeys, id: string, username: string, createdAt: number) {
+    await admin.hset(keys.user(id), {
+      id,
+      name: username,
+      role: 'user',
+      blocked: '0',
+      created: String(createdAt),
+      updated: String(createdAt),
+    });
+    await admin.hset(keys.usernames(), username, id);
+    await admin.zadd(keys.sortedUsernames(), 0, username);
+  }
+
+  // guards: a look-alike of a user created before skeletons existed must be refused too (issue 12, point 8)
+  test('get their skeleton once, the later of two look-alikes #legacy:<id>, and new look-alikes are refused', async () => {
+    const prefix = uniqueName('kctest');
+    const keys = redisKeys(prefix);
+    const now = clock.now();
+    // Precomposed é and e + U+0301: two canonical names with one skeleton; the later one has the smaller id.
+    await writeLegacyUser(keys, 'id-b', 'caf\u00e9', now - 2000);
+    await writeLegacyUser(keys, 'id-a', 'cafe\u0301', now - 1000);
+    await writeLegacyUser(keys, 'id-c', 'dora', now - 3000);
+    // A store that is never connect()ed: its first createUser back-fills.
+    const store = new RedisStore({ url: REDIS_URL, prefix, clock });
+    const again = new RedisStore({ url: REDIS_URL, prefix, clock });
+    try {
+      await assert.rejects(
+        store.createUser(
+          userFixture(clock, { username: 'c\u00e0fe', skeleton: usernameSkeleton('caf\u00e9') }),
+        ),
+        (error) => error instanceof KeycardError && /looks like an existing username/.test(error.message),
+      );
+      assert.equal((await store.getUserById('id-b'))?.skeleton, usernameSkeleton('caf\u00e9'));
+      assert.equal((await store.getUserById('id-a'))?.skeleton, '#legacy:id-a', 'the later look-alike');
+      assert.equal((await store.getUserById('id-c'))?.skeleton, usernameSkeleton('dora'));
+      assert.equal(await admin.hget(keys.skeletons(), usernameSkeleton('dora')), 'id-c');
+      await assert.rejects(
+        store.createUser(userFixture(clock, { username: 'd\u00f6ra', skeleton: usernameSkeleton('dora') })),
+        (error) => error instanceof KeycardError && error.code === 'username_taken',
+      );
+      const fresh = userFixture(clock, { username: 'erin' });
+      await store.createUser(fresh);
+      // Another instance starting later: the marker says done, nothing is written again.
+      const before = await admin.hgetall(keys.skeletons());
+      await again.connect();
+      assert.deepEqual(await admin.hgetall(keys.skeletons()), before);
+      assert.deepEqual(await again.getUserById(fresh.id), fresh);
+      assert.equal(await store.countUsers(), 4);
+    } finally {
+      await store.close();
+      await again.close();
+      await deleteKeysWithPrefix(admin, prefix);
+    }
   });
 });
 
@@ -507,23 +730,17 @@ describe('redis store fails closed and recovers (private redis-server)', { skip:
         ['createUser', () => store.createUser(userFixture(clock))],
         ['getUserByUsername', () => store.getUserByUsername('alice')],
         ['incrementCounter', () => store.incrementCounter('ip:1', 60_000, clock.now())],
+        ['listUserSessions (a page)', () => store.listUserSessions('user-1', { limit: 10 })],
+        ['countUserSessions', () => store.countUserSessions('user-1')],
         [
-          'rotateRefreshToken',
+          'advanceRefresh',
           () =>
-            store.rotateRefreshToken(hashToken(generateToken()), {
-              now: clock.now(),
-              graceMs: 0,
-              successor: {
-                id: hashToken(generateToken()),
-                loginId: session.id,
-                createdAt: clock.now(),
-                expiresAt: clock.now() + HOUR,
-                spentAt: null,
-                successorId: null,
-              },
-              touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR },
+            store.advanceRefresh(session.id, 0, refreshFixture(clock, { generation: 1 }), {
+              lastActiveAt: clock.now(),
+              expiresAt: clock.now() + HOUR,
             }),
         ],
+        ['releaseCounter', () => store.releaseCounter('ip:1', clock.now() + 60_000, clock.now())],
       ];
       for (const [name, operation] of operations) {
         await assert.rejects(promptly(operation()), unavailable, name);

@@ -1,31 +1,44 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { renameSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { KeycardError } from '../../src/core/errors.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
-import { LATEST_VERSION } from '../../src/stores/sqlite/migrations.js';
-import { describeStoreConformance, sessionFixture } from '../conformance/store.js';
+import {
+  describeStoreConformance,
+  sessionFixture,
+  tokenLoginFixture,
+  userFixture,
+} from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
+import { tempSQLiteFile } from '../helpers/sqlite-file.js';
 
-function tempFile(): { path: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'keycard-sqlite-'));
-  return { path: join(dir, 'keycard.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+/** keycard's tables in a file (every table but SQLite's own and the migration log). */
+function dataTables(raw: Database.Database): string[] {
+  const rows = raw
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations'",
+    )
+    .all() as { name: string }[];
+  return rows.map((row) => row.name);
 }
 
 describeStoreConformance('sqlite', async (clock) => {
-  const file = tempFile();
+  const file = tempSQLiteFile();
   const store = new SQLiteStore({ path: file.path, clock, revocationPollIntervalMs: 20 });
   const raw = new Database(file.path);
   return {
     store,
     openAnother: async () => new SQLiteStore({ path: file.path, clock }),
     async reset() {
-      raw.exec(
-        'DELETE FROM sessions; DELETE FROM users; DELETE FROM refresh_tokens; DELETE FROM counters; DELETE FROM revocations; DELETE FROM clients;',
-      );
+      for (const table of dataTables(raw)) raw.exec(`DELETE FROM ${table}`);
+    },
+    async recordCount() {
+      let count = 0;
+      for (const table of dataTables(raw)) {
+        count += (raw.prepare(`SELECT COUNT(*) AS count FROM ${table}`).get() as { count: number }).count;
+      }
+      return count;
     },
     async close() {
       raw.close();
@@ -35,58 +48,8 @@ describeStoreConformance('sqlite', async (clock) => {
   };
 });
 
-test('sqlite store applies migrations once and records the schema version', async () => {
-  const file = tempFile();
-  try {
-    const first = new SQLiteStore({ path: file.path });
-    await first.close();
-    const second = new SQLiteStore({ path: file.path });
-    await second.close();
-    const raw = new Database(file.path);
-    const rows = raw.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
-    assert.deepEqual(
-      rows.map((row) => row.version),
-      Array.from({ length: LATEST_VERSION }, (_, i) => i + 1),
-    );
-    assert.equal((raw.pragma('journal_mode', { simple: true }) as string).toLowerCase(), 'wal');
-    raw.close();
-  } finally {
-    file.cleanup();
-  }
-});
-
-test('sqlite store refuses a database written by a newer keycard', async () => {
-  const file = tempFile();
-  try {
-    await new SQLiteStore({ path: file.path }).close();
-    const raw = new Database(file.path);
-    raw
-      .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
-      .run(LATEST_VERSION + 1, 0);
-    raw.close();
-    assert.throws(
-      () => new SQLiteStore({ path: file.path }),
-      (error) => error instanceof KeycardError && /newer than this keycard/.test(error.message),
-    );
-  } finally {
-    file.cleanup();
-  }
-});
-
-test('sqlite store with migrate: false refuses an unmigrated database', () => {
-  const file = tempFile();
-  try {
-    assert.throws(
-      () => new SQLiteStore({ path: file.path, migrate: false }),
-      (error) => error instanceof KeycardError && /keycard migrate/.test(error.message),
-    );
-  } finally {
-    file.cleanup();
-  }
-});
-
 test('sqlite store prunes sessions past idle or absolute expiry', async () => {
-  const file = tempFile();
+  const file = tempSQLiteFile();
   const clock = new ManualClock();
   const store = new SQLiteStore({ path: file.path, clock, pruneIntervalMs: 0 });
   try {
@@ -105,21 +68,41 @@ test('sqlite store prunes sessions past idle or absolute expiry', async () => {
 });
 
 test('sqlite store reports store_unavailable while another connection holds the write lock, then recovers', async () => {
-  const file = tempFile();
+  const file = tempSQLiteFile();
   const clock = new ManualClock();
   const store = new SQLiteStore({ path: file.path, clock, busyTimeoutMs: 20 });
   const record = sessionFixture(clock);
+  const login = tokenLoginFixture(clock);
   await store.createSession(record);
+  await store.createSession(login);
+  const counter = await store.incrementCounter('login:alice', 60_000, clock.now());
+  const state = login.refresh as NonNullable<typeof login.refresh>;
+  const advance = () =>
+    store.advanceRefresh(
+      login.id,
+      0,
+      { ...state, generation: 1 },
+      { lastActiveAt: clock.now() + 1, expiresAt: login.expiresAt + 1 },
+    );
+  const unavailable = (error: unknown) => error instanceof KeycardError && error.code === 'store_unavailable';
   const locker = new Database(file.path);
   try {
     locker.exec('BEGIN IMMEDIATE');
+    // Every kind of write fails closed: one statement, the compare-and-set, and a transaction.
+    await assert.rejects(store.touchSession(record.id, clock.now() + 1, record.expiresAt + 1), unavailable);
+    await assert.rejects(advance(), unavailable, 'advanceRefresh');
+    await assert.rejects(store.releaseCounter('login:alice', counter.resetAt, clock.now()), unavailable);
+    await assert.rejects(store.createUser(userFixture(clock)), unavailable, 'createUser');
     await assert.rejects(
-      store.touchSession(record.id, clock.now() + 1, record.expiresAt + 1),
-      (error) => error instanceof KeycardError && error.code === 'store_unavailable',
+      store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
+      unavailable,
     );
     locker.exec('COMMIT');
     await store.touchSession(record.id, clock.now() + 1, record.expiresAt + 1);
     assert.equal((await store.getSession(record.id))?.expiresAt, record.expiresAt + 1);
+    assert.equal((await advance())?.refresh?.generation, 1, 'the refused refresh changed nothing');
+    await store.releaseCounter('login:alice', counter.resetAt, clock.now());
+    assert.equal((await store.readCounter('login:alice', clock.now()))?.count, 0);
   } finally {
     locker.close();
     await store.close();
@@ -128,7 +111,7 @@ test('sqlite store reports store_unavailable while another connection holds the 
 });
 
 test('sqlite store reports store_unavailable when its file is moved away, and recovers when it is back', async () => {
-  const file = tempFile();
+  const file = tempSQLiteFile();
   const clock = new ManualClock();
   const store = new SQLiteStore({ path: file.path, clock, fileCheckIntervalMs: 0 });
   const record = sessionFixture(clock);
@@ -148,7 +131,7 @@ test('sqlite store reports store_unavailable when its file is moved away, and re
 });
 
 test('sqlite store reopens a file replaced at its path (restored from a backup)', async () => {
-  const file = tempFile();
+  const file = tempSQLiteFile();
   const clock = new ManualClock();
   const store = new SQLiteStore({ path: file.path, clock, fileCheckIntervalMs: 0 });
   const before = sessionFixture(clock);
@@ -165,28 +148,6 @@ test('sqlite store reopens a file replaced at its path (restored from a backup)'
     assert.equal(await store.getSession(after.id), null);
   } finally {
     await store.close();
-    file.cleanup();
-  }
-});
-
-test('two connections to one file (server and CLI) see each other’s writes and keep usernames unique', async () => {
-  const file = tempFile();
-  const clock = new ManualClock();
-  const a = new SQLiteStore({ path: file.path, clock });
-  const b = new SQLiteStore({ path: file.path, clock });
-  try {
-    const record = sessionFixture(clock);
-    await a.createSession(record);
-    assert.equal((await b.getSession(record.id))?.id, record.id);
-    await b.deleteSession(record.id);
-    assert.equal(await a.getSession(record.id), null);
-    assert.equal(
-      await a.patchSessionData(record.id, { set: { x: 1 }, unset: [] }, { maxBytes: 100 }),
-      'missing',
-    );
-  } finally {
-    await a.close();
-    await b.close();
     file.cleanup();
   }
 });

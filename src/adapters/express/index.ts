@@ -10,6 +10,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   type AuthContext,
+  type AuthorizeOptions,
+  authorize,
   errorStatus,
   isKeycardError,
   type Keycard,
@@ -156,33 +158,37 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
   };
 }
 
-function unauthenticated(req: Request): KeycardError {
-  const message =
-    req.auth?.problem === 'duplicate_cookie'
-      ? 'the request carried two session cookies; both were ignored'
-      : req.auth?.problem === 'expired'
-        ? 'the session has expired; sign in again'
-        : req.auth?.problem === 'revoked'
-          ? 'this login has been revoked; sign in again'
-          : 'sign in first';
-  return new KeycardError('unauthenticated', message);
+/**
+ * 401 unless someone is signed in. Options: `roles` (403 unless the user has one of them) and `live`
+ * (also 401 `token_revoked` unless the login is still live: one store read in the jwt and hybrid
+ * strategies; `true`, `'unsafe'` for state-changing methods only, or `false`, the default).
+ */
+export function requireAuth(options: AuthorizeOptions = {}): RequestHandler {
+  return guard({ roles: options.roles, live: options.live ?? false });
 }
 
-/** 401 unless someone is signed in. */
-export function requireAuth(): RequestHandler {
-  return (req, _res, next) => next(req.auth?.user ? undefined : unauthenticated(req));
-}
-
-/** 401 unless signed in, 403 unless the user's role is one of `roles`. */
+/**
+ * 401 unless signed in, 403 unless the user's role is one of `roles`. State-changing requests (any
+ * method but GET, HEAD, OPTIONS) also confirm that the login is still live (one store read in the jwt and
+ * hybrid strategies), so an ended login's unexpired access token cannot act.
+ */
 export function requireRole(...roles: string[]): RequestHandler {
   if (roles.length === 0)
     throw new KeycardError('invalid_configuration', 'requireRole needs at least one role');
+  return guard({ roles, live: 'unsafe' });
+}
+
+function guard(options: AuthorizeOptions): RequestHandler {
   return (req, _res, next) => {
-    const user = req.auth?.user;
-    if (!user) return next(unauthenticated(req));
-    if (!roles.includes(user.role))
-      return next(new KeycardError('forbidden', `this needs the ${roles.join(' or ')} role`));
-    next();
+    let pending: Promise<void> | undefined;
+    try {
+      pending = authorize(req.auth, options);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (pending) pending.then(() => next(), next);
+    else next();
   };
 }
 

@@ -9,6 +9,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import {
   type AuthContext,
+  type AuthorizeOptions,
+  authorize,
   isKeycardError,
   type Keycard,
   KeycardError,
@@ -170,33 +172,23 @@ export function csrfFromBody(body: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function unauthenticated(request: FastifyRequest): KeycardError {
-  const message =
-    request.auth?.problem === 'duplicate_cookie'
-      ? 'the request carried two session cookies; both were ignored'
-      : request.auth?.problem === 'expired'
-        ? 'the session has expired; sign in again'
-        : request.auth?.problem === 'revoked'
-          ? 'this login has been revoked; sign in again'
-          : 'sign in first';
-  return new KeycardError('unauthenticated', message);
+/**
+ * Pre-handler: 401 unless someone is signed in. Options: `roles` (403 unless the user has one of them)
+ * and `live` (also 401 `token_revoked` unless the login is still live: one store read in the jwt and
+ * hybrid strategies; `true`, `'unsafe'` for state-changing methods only, or `false`, the default).
+ */
+export function requireAuth(options: AuthorizeOptions = {}): preHandlerHookHandler {
+  const checks: AuthorizeOptions = { roles: options.roles, live: options.live ?? false };
+  return async (request) => authorize(request.auth, checks);
 }
 
-/** Pre-handler: 401 unless someone is signed in. */
-export function requireAuth(): preHandlerHookHandler {
-  return async (request) => {
-    if (!request.auth?.user) throw unauthenticated(request);
-  };
-}
-
-/** Pre-handler: 401 unless signed in, 403 unless the user's role is one of `roles`. */
+/**
+ * Pre-handler: 401 unless signed in, 403 unless the user's role is one of `roles`. State-changing requests
+ * (any method but GET, HEAD, OPTIONS) also confirm that the login is still live (one store read in the jwt
+ * and hybrid strategies), so an ended login's unexpired access token cannot act.
+ */
 export function requireRole(...roles: string[]): preHandlerHookHandler {
   if (roles.length === 0)
     throw new KeycardError('invalid_configuration', 'requireRole needs at least one role');
-  return async (request) => {
-    const user = request.auth?.user;
-    if (!user) throw unauthenticated(request);
-    if (!roles.includes(user.role))
-      throw new KeycardError('forbidden', `this needs the ${roles.join(' or ')} role`);
-  };
+  return async (request) => authorize(request.auth, { roles, live: 'unsafe' });
 }

@@ -2,6 +2,7 @@
 import { parse, stringFlag } from '../args.js';
 import { type CLIContext, EXIT_FAILURE, EXIT_OK, print, UsageError } from '../io.js';
 import { openKeycard, requireUser, STORE_OPTIONS } from '../store.js';
+import { ended } from './user.js';
 
 export const SESSIONS_HELP = `Usage: keycard sessions <command> <username> [options]
 
@@ -80,12 +81,12 @@ export async function sessionsCommand(context: CLIContext, args: string[]): Prom
         return EXIT_FAILURE;
       }
       keycard.emit({ type: 'session_revoked', userId: user.id, sessionId: one, by: 'admin' });
-      print(context.stdout, `ended session ${one} of ${user.username}`);
+      print(context.stdout, `ended login ${one} of ${user.username}`);
       return EXIT_OK;
     }
     const count = await keycard.sessions.destroyAllForUser(user.id);
     keycard.emit({ type: 'sessions_revoked', userId: user.id, count, reason: 'admin' });
-    print(context.stdout, `ended ${count} session(s) of ${user.username}`);
+    print(context.stdout, `${user.username}: ${ended(count)}`);
     return EXIT_OK;
   } finally {
     await opened.close();

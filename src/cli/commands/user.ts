@@ -2,16 +2,16 @@
 import { parse, stringFlag } from '../args.js';
 import { type CLIContext, EXIT_OK, print, UsageError } from '../io.js';
 import { readNewPassword } from '../prompt.js';
-import { openKeycard, requireUser, STORE_OPTIONS } from '../store.js';
+import { loginsEnded, openKeycard, requireUser, STORE_OPTIONS } from '../store.js';
 
 export const USER_HELP = `Usage: keycard user <command> [options]
 
 Commands:
   add <username> [--role ROLE] [--password-stdin]   create a user (asks for the password in a terminal)
   list [--json]                                     list users
-  block <username>                                  block new logins and end every session at once
+  block <username>                                  block new logins and end every login at once
   unblock <username>                                allow logins again
-  passwd <username> [--password-stdin]              set a new password and end the user's sessions
+  passwd <username> [--password-stdin]              set a new password and end the user's logins
 
 Options (all commands):
   --store URL      store to use (default: KEYCARD_STORE, or sqlite:./keycard.db)
@@ -127,7 +127,7 @@ async function setBlocked(context: CLIContext, args: string[], action: 'block' |
     const user = await requireUser(opened.keycard, username);
     if (action === 'block') {
       await opened.keycard.users.block(user.id);
-      print(context.stdout, `blocked ${user.username}; every session of theirs has ended`);
+      print(context.stdout, `blocked ${user.username}; ${ended(loginsEnded(opened.events))}`);
     } else {
       await opened.keycard.users.unblock(user.id);
       print(context.stdout, `unblocked ${user.username}`);
@@ -155,11 +155,18 @@ async function passwd(context: CLIContext, args: string[]): Promise<number> {
     const user = await requireUser(opened.keycard, username);
     const password = await readNewPassword(context, parsed.values['password-stdin'] === true);
     await opened.keycard.users.setPassword(user.id, password);
-    print(context.stdout, `password changed for ${user.username}; their sessions were ended`);
+    print(context.stdout, `password changed for ${user.username}; ${ended(loginsEnded(opened.events))}`);
     return EXIT_OK;
   } finally {
     await opened.close();
   }
+}
+
+/** What the command ended, in words: only what it did. */
+export function ended(count: number): string {
+  return count === 0
+    ? 'they had no logins to end'
+    : `ended ${count === 1 ? 'their 1 login' : `their ${count} logins`}`;
 }
 
 function help(context: CLIContext): number {

@@ -50,7 +50,9 @@ export interface IssuedTokens {
 
 export type RefreshOutcome =
   | { ok: true; login: SessionRecord }
-  | { ok: false; code: 'token_invalid' | 'refresh_token_reused'; reason: string };
+  | { ok: false; code: 'token_invalid' | 'refresh_token_reused'; reason: string }
+  /** The login has used up its rotations for the window (`throttle.refresh.maxPerLogin`); nothing changed. */
+  | { ok: false; code: 'too_many_requests'; reason: string; retryAfterSeconds: number };
 
 /** What a strategy does for one request; it reads and sets the context's fields. */
 export interface RequestFlow {
@@ -200,6 +202,27 @@ export class AuthContext {
    */
   load(): Promise<void> | undefined {
     return this.flow.load();
+  }
+
+  /**
+   * Confirms that this request's login is still live: it has not ended (logout, block, role or password
+   * change, revocation, limit) since the credential was issued. The session strategy read the login to
+   * authenticate, so this costs nothing there; the jwt and hybrid strategies verify access tokens without
+   * the store, so here it costs one store read. Privileged and state-changing routes call it, so that an
+   * unexpired access token of an ended login — a blocked admin's, say — cannot act. Throws
+   * `unauthenticated` without a login, `token_revoked` for an ended one.
+   */
+  async confirmLive(): Promise<void> {
+    const user = this.user;
+    if (!user) throw new KeycardError('unauthenticated', 'sign in first');
+    if (this.options.jwt === null && this.session) return;
+    const loginId = this.loginId;
+    const login = loginId === null ? null : await this.options.store.getSession(loginId);
+    const now = this.options.clock.now();
+    if (!login || login.user?.id !== user.id || now >= login.expiresAt || now >= login.absoluteExpiresAt) {
+      throw new KeycardError('token_revoked', 'this login has ended; sign in again');
+    }
+    this.session = login;
   }
 
   /** Refuses unsafe requests from other sites (the Origin / Sec-Fetch-Site check). */

@@ -198,7 +198,7 @@ export function createClientService(deps: ClientServiceDependencies): ClientServ
 
     get: async (id) => (CLIENT_ID.test(id) ? store.getClient(id) : null),
     list: (options = {}) =>
-      store.listClients({ limit: Math.min(options.limit ?? 100, 1000), after: options.after }),
+      store.listClients({ limit: Math.min(options.limit ?? 100, 10_000), after: options.after }),
 
     async rotateSecret(id, options = {}) {
       const client = await settle(await require(id));

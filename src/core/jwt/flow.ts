@@ -15,7 +15,7 @@ import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { RevocationMonitor } from '../revocation/monitor.js';
-import { eventContext } from '../session/flow.js';
+import { endLoginsOverLimit, eventContext } from '../session/flow.js';
 import type { SessionManager } from '../session/manager.js';
 import type { AuthUser, SessionRecord } from '../store.js';
 import { clearTokenCookie, setTokenCookie, type TokenCookies, tokenCookies } from './cookies.js';
@@ -137,6 +137,7 @@ export class TokenFlow implements RequestFlow {
       sessionId: issued.login.id,
       ...eventContext(context),
     });
+    await endLoginsOverLimit(this.deps, user.id, context);
     return issued.login;
   }
 
@@ -151,8 +152,9 @@ export class TokenFlow implements RequestFlow {
     const userId = context.user?.id ?? null;
     this.clear();
     if (loginId === null) return false;
+    // A login that has already ended (a replayed logout) costs one read and writes nothing.
     const deleted = await this.deps.sessions.destroy(loginId);
-    this.deps.emit({ type: 'logout', userId, sessionId: loginId, ...eventContext(context) });
+    if (deleted) this.deps.emit({ type: 'logout', userId, sessionId: loginId, ...eventContext(context) });
     return deleted;
   }
 
@@ -180,10 +182,19 @@ export class TokenFlow implements RequestFlow {
       });
       return { ok: true, login: outcome.login };
     }
+    if (outcome.status === 'throttled') {
+      // Too many rotations for this login: nothing changed, and the client's tokens stay as they were.
+      return {
+        ok: false,
+        code: 'too_many_requests',
+        reason: 'this login refreshed too often; try again later',
+        retryAfterSeconds: outcome.retryAfterSeconds,
+      };
+    }
     this.clear();
     if (outcome.status === 'reused') {
-      // The store ended the login itself; its access tokens are revoked like any other ended login's.
-      await this.deps.sessions.recordRevocations([outcome.login.id]);
+      // The whole family ends: the login is deleted and its access tokens revoked.
+      await this.deps.sessions.destroy(outcome.login.id);
       this.deps.emit({
         type: 'refresh_token_reused',
         userId: outcome.login.user?.id ?? '',

@@ -15,6 +15,7 @@ import {
 } from 'node:crypto';
 import { configurationError } from '../errors.js';
 import { type Algorithm, isAlgorithm } from './algorithms.js';
+import { keyOperations } from './key-use.js';
 
 export interface JWTKey {
   kid: string;
@@ -99,10 +100,22 @@ function thumbprintKid(jwk: JsonWebKey): string {
 
 /**
  * Imports a JWK (private, public, or an `oct` secret). `alg` defaults to what the key type implies and
- * must agree with it: a key is never used with another algorithm than the one it was imported for.
+ * must agree with it: a key is never used with another algorithm than the one it was imported for. Its
+ * `use` and `key_ops` must mark it for signatures (or be absent), see key-use.ts: every imported key
+ * verifies, so it must allow `verify` (a private key's `sign` covers its public half); it signs only
+ * when it has the private part and `key_ops` (if any) includes `sign`.
  */
 export function importJWK(jwk: JsonWebKey & { kid?: string; alg?: string }, name = 'key'): JWTKey {
   if (!jwk || typeof jwk !== 'object') throw configurationError(`${name} is not a JWK object`);
+  const marks = jwk as { use?: unknown; key_ops?: unknown };
+  const allowed = keyOperations(marks, name);
+  const isPrivate = typeof jwk.d === 'string';
+  const ops = `key_ops [${Array.isArray(marks.key_ops) ? marks.key_ops.join(', ') : ''}]`;
+  if (jwk.kty === 'oct' ? !allowed.verify : !(allowed.verify || (isPrivate && allowed.sign))) {
+    throw configurationError(
+      `${name}: ${ops} does not include "verify"${isPrivate ? ' or "sign"' : ''}, and every JWT key verifies signatures`,
+    );
+  }
   const implied = algorithmFor(jwk);
   if (jwk.alg !== undefined && jwk.alg !== implied) {
     if (!isAlgorithm(jwk.alg))
@@ -122,11 +135,11 @@ export function importJWK(jwk: JsonWebKey & { kid?: string; alg?: string }, name
       const secret = Buffer.from(jwk.k, 'base64url');
       checkHMACSecret(secret, name);
       const key = createSecretKey(secret);
-      return { kid, alg: implied, verifyKey: key, signKey: key };
+      return { kid, alg: implied, verifyKey: key, signKey: allowed.sign ? key : undefined };
     }
-    const isPrivate = typeof jwk.d === 'string';
-    const signKey = isPrivate ? createPrivateKey({ key: jwk, format: 'jwk' }) : undefined;
-    const verifyKey = signKey ? createPublicKey(signKey) : createPublicKey({ key: jwk, format: 'jwk' });
+    const privateKey = isPrivate ? createPrivateKey({ key: jwk, format: 'jwk' }) : undefined;
+    const verifyKey = privateKey ? createPublicKey(privateKey) : createPublicKey({ key: jwk, format: 'jwk' });
+    const signKey = allowed.sign ? privateKey : undefined;
     if (implied === 'RS256') {
       const bits = verifyKey.asymmetricKeyDetails?.modulusLength ?? 0;
       if (bits < MIN_RSA_BITS)

@@ -36,9 +36,9 @@ export interface JWTOptions {
   /** `cookie` (browsers: HttpOnly cookies) or `header` (API and mobile clients: Bearer + JSON body). */
   transport?: Transport;
   /**
-   * Secrets (≥ 32 bytes, newest first) from which a refresh token's successor is derived, so that two
-   * tabs refreshing at once get the same successor on any instance. Every instance must share them.
-   * Default: random per process (fine for one instance).
+   * Secrets (≥ 32 bytes, newest first) that sign refresh tokens (the newest signs, any verifies, so they
+   * can be rotated). Every instance must share them. Required in production; in development the default
+   * is random per process, so refresh tokens die with the process.
    */
   refreshSecrets?: Buffer[];
   /** Where the refresh cookie is sent (its Path). Default '/auth/refresh'. */
@@ -76,7 +76,11 @@ export interface JWTDefaults {
   requireAsymmetric: boolean;
 }
 
-export function resolveJWTOptions(input: JWTOptions | undefined, defaults: JWTDefaults): ResolvedJWTOptions {
+export function resolveJWTOptions(
+  input: JWTOptions | undefined,
+  defaults: JWTDefaults,
+  environment: 'development' | 'production',
+): ResolvedJWTOptions {
   const options = input ?? {};
   if (!options.keys) {
     throw configurationError(
@@ -129,6 +133,11 @@ export function resolveJWTOptions(input: JWTOptions | undefined, defaults: JWTDe
   const transport = options.transport ?? defaults.transport;
   if (transport !== 'cookie' && transport !== 'header')
     throw configurationError("jwt.transport must be 'cookie' or 'header'");
+  if (options.refreshSecrets === undefined && environment === 'production') {
+    throw configurationError(
+      'jwt.refreshSecrets is required in production: refresh tokens are signed with them, and a random secret per process would end every login at each restart and differ between instances (keycard serve reads them from its key file)',
+    );
+  }
   const refreshSecrets = options.refreshSecrets ?? [randomBytes(32)];
   if (
     refreshSecrets.length === 0 ||

@@ -25,7 +25,10 @@ function encodedHeader(key: JWTKey, typ: string): string {
 }
 
 export function signJWT(claims: Record<string, unknown>, key: JWTKey, options: SignOptions): string {
-  if (!key.signKey) throw configurationError(`key ${key.kid} cannot sign (it has no private part)`);
+  if (!key.signKey)
+    throw configurationError(
+      `key ${key.kid} cannot sign (it has no private part, or its key_ops do not include sign)`,
+    );
   const input = `${encodedHeader(key, options.typ)}.${encodeBase64url(JSON.stringify(claims))}`;
   return `${input}.${signBytes(key.alg, key.signKey, Buffer.from(input, 'latin1')).toString('base64url')}`;
 }

@@ -3,19 +3,19 @@
  *
  * - Access tokens: JWTs signed with the newest key, `typ: at+jwt` (RFC 9068), claims iss, aud, sub, iat,
  *   exp, jti, sid (the login's id), username and role.
- * - Refresh tokens: 256 random bits, stored only as SHA-256, one family per login (the login record), rotated
- *   on every use. A successor is derived from the token it replaces — HMAC-SHA256(secret, token) — so that
- *   when two tabs present the same token at once, the one that loses the race is handed the very same
- *   successor (the store tells it which one) without the store ever holding a usable token. Presented again
- *   after the grace window, a spent token revokes the whole login.
+ * - Refresh tokens: `loginId.generation.MAC` (refresh-token.ts), one family per login, rotated on every
+ *   use by the rule in rotation.ts. The login record holds the family's whole state — O(1) however often
+ *   it refreshes — so ending the login ends every token of the family, and two tabs racing with the same
+ *   token both get the current one.
  */
-import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
-import type { AuthUser, SessionRecord, Store } from '../store.js';
-import { constantTimeEqual, generateId, generateToken, hashToken, isWellFormedToken } from '../tokens.js';
+import type { AuthUser, RefreshState, SessionRecord, Store } from '../store.js';
+import { generateId, generateToken } from '../tokens.js';
 import { VerifiedTokenCache } from './cache.js';
 import type { ResolvedJWTOptions } from './options.js';
+import { formatRefreshToken, isGenuineRefreshToken, parseRefreshToken } from './refresh-token.js';
+import { decideRotation, type RotationPolicy } from './rotation.js';
 import { signJWT } from './sign.js';
 import { type JWTClaims, type KeyResolver, keySetResolver, type VerifyResult, verifyJWT } from './verify.js';
 
@@ -32,7 +32,10 @@ export interface IssuedLogin {
 
 export type RotateOutcome =
   | ({ status: 'ok' } & IssuedLogin)
+  /** A spent token of the login came back: the caller ends the login (revoking its access tokens). */
   | { status: 'reused'; login: SessionRecord }
+  /** The login has used up its rotations for the window; nothing changed. */
+  | { status: 'throttled'; login: SessionRecord; retryAfterSeconds: number }
   | { status: 'invalid'; reason: string };
 
 export interface TokenService {
@@ -52,9 +55,8 @@ export function userFromClaims(claims: JWTClaims): AuthUser | null {
   return { id: sub, username, role };
 }
 
-function deriveSuccessor(secret: Buffer, token: string): string {
-  return createHmac('sha256', secret).update(token).digest('base64url');
-}
+/** How often `rotate` re-reads after losing a compare-and-set to a concurrent rotation. */
+const MAX_ROTATION_ATTEMPTS = 3;
 
 const MAX_USER_AGENT_LENGTH = 256;
 
@@ -107,7 +109,23 @@ function addExtraClaims(claims: JWTClaims, extra: unknown): void {
   }
 }
 
-export function createTokenService(store: Store, options: ResolvedJWTOptions, clock: Clock): TokenService {
+/**
+ * `rotationLimit`: successful rotations allowed per login per window (from `throttle.refresh`); null when
+ * throttling is off.
+ */
+export function createTokenService(
+  store: Store,
+  options: ResolvedJWTOptions,
+  clock: Clock,
+  rotationLimit: { maxRotations: number; windowMs: number } | null,
+): TokenService {
+  const policy: RotationPolicy = {
+    graceMs: options.refreshGraceMs,
+    maxRotations: rotationLimit?.maxRotations ?? Number.POSITIVE_INFINITY,
+    windowMs: rotationLimit?.windowMs ?? 3_600_000,
+  };
+  // Longer than any access token of the login can still be accepted: lifetime + leeway + a margin.
+  const revocationTTLMs = (options.accessTokenTTLSeconds + options.leewaySeconds + 60) * 1000;
   const resolve: KeyResolver = keySetResolver(options.keys);
   const cache = new VerifiedTokenCache(options.verifiedTokenCacheSize, options.leewaySeconds);
   const verifyOptions = (now: number) => ({
@@ -150,6 +168,23 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
   const refreshExpiry = (login: SessionRecord, now: number) =>
     Math.min(now + options.refreshTokenTTLSeconds * 1000, login.absoluteExpiresAt);
 
+  /** The login's current refresh token, signed with the newest refresh secret. */
+  const currentRefreshToken = (loginId: string, refresh: RefreshState): string =>
+    formatRefreshToken(options.refreshSecrets[0] as Buffer, loginId, refresh.generation, refresh.nonce);
+
+  /** A new access token for the login, handed out with its current refresh token. */
+  const issue = (login: SessionRecord, now: number): RotateOutcome => {
+    const access = signAccessToken(login);
+    return {
+      status: 'ok',
+      login,
+      accessToken: access.token,
+      claims: access.claims,
+      refreshToken: currentRefreshToken(login.id, login.refresh as RefreshState),
+      refreshExpiresAt: Math.max(login.expiresAt, now),
+    };
+  };
+
   return {
     options,
     verifyAccessToken(token) {
@@ -173,94 +208,82 @@ export function createTokenService(store: Store, options: ResolvedJWTOptions, cl
 
     async startLogin(user, meta) {
       const now = clock.now();
+      const refresh: RefreshState = {
+        generation: 0,
+        nonce: generateToken(),
+        rotatedAt: now,
+        windowStartedAt: now,
+        rotationsInWindow: 0,
+        revocationTTLMs,
+      };
       const login: SessionRecord = {
         id: generateId(),
         user: { id: user.id, username: user.username, role: user.role },
         createdAt: now,
         lastActiveAt: now,
-        expiresAt: now + options.refreshTokenTTLSeconds * 1000,
+        expiresAt: 0,
         absoluteExpiresAt: now + options.loginTTLSeconds * 1000,
         data: {},
         userAgent: meta.userAgent ? meta.userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
         ip: meta.ip,
+        refresh,
       };
+      // The login's idle expiry is its current refresh token's: a refresh moves it forward.
+      login.expiresAt = refreshExpiry(login, now);
       await store.createSession(login);
-      const refreshToken = generateToken();
-      await store.createRefreshToken({
-        id: hashToken(refreshToken),
-        loginId: login.id,
-        createdAt: now,
-        expiresAt: refreshExpiry(login, now),
-        spentAt: null,
-        successorId: null,
-      });
       const access = signAccessToken(login);
       return {
         login,
         accessToken: access.token,
         claims: access.claims,
-        refreshToken,
-        refreshExpiresAt: refreshExpiry(login, now),
+        refreshToken: currentRefreshToken(login.id, refresh),
+        refreshExpiresAt: login.expiresAt,
       };
     },
 
     async rotate(refreshToken) {
-      if (!isWellFormedToken(refreshToken)) return { status: 'invalid', reason: 'malformed' };
-      const now = clock.now();
-      const [newest] = options.refreshSecrets as [Buffer];
-      const successor = deriveSuccessor(newest, refreshToken);
-      const successorId = hashToken(successor);
-      const result = await store.rotateRefreshToken(hashToken(refreshToken), {
-        now,
-        graceMs: options.refreshGraceMs,
-        successor: {
-          id: successorId,
-          loginId: '',
-          createdAt: now,
-          expiresAt: now + options.refreshTokenTTLSeconds * 1000,
-          spentAt: null,
-          successorId: null,
-        },
-        touch: { lastActiveAt: now, expiresAt: now + options.refreshTokenTTLSeconds * 1000 },
-      });
-      if (
-        (result.status === 'rotated' || result.status === 'grace') &&
-        now >= result.login.absoluteExpiresAt
-      ) {
-        // Past the login's absolute lifetime (not yet pruned by the store): it ends here.
-        await store.deleteSession(result.login.id);
-        return { status: 'invalid', reason: 'login expired' };
-      }
-      /** A new access token for the login, handed out with `refreshToken`. */
-      const issue = (login: SessionRecord, refresh: string): RotateOutcome => {
-        const access = signAccessToken(login);
-        return {
-          status: 'ok',
-          login,
-          accessToken: access.token,
-          claims: access.claims,
-          refreshToken: refresh,
-          refreshExpiresAt: refreshExpiry(login, now),
-        };
-      };
-      switch (result.status) {
-        case 'invalid':
+      const presented = parseRefreshToken(refreshToken);
+      if (!presented) return { status: 'invalid', reason: 'malformed' };
+      for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
+        const login = await store.getSession(presented.loginId);
+        // A forged token (wrong MAC) is merely invalid: only a genuine one can prove reuse.
+        if (!login?.refresh || !isGenuineRefreshToken(options.refreshSecrets, presented, login.refresh.nonce))
           return { status: 'invalid', reason: 'unknown, expired or logged out' };
-        case 'reused':
-          return { status: 'reused', login: result.login };
-        case 'rotated':
-          return issue(result.login, successor);
-        case 'grace': {
-          // The other tab won the race; hand out the successor it was given, derived with whichever
-          // secret was newest at the time.
-          const match = options.refreshSecrets
-            .map((secret) => deriveSuccessor(secret, refreshToken))
-            .find((candidate) => constantTimeEqual(hashToken(candidate), result.successorId));
-          if (!match)
-            return { status: 'invalid', reason: 'successor not derivable (refresh secrets differ)' };
-          return issue(result.login, match);
+        const now = clock.now();
+        if (now >= login.expiresAt || now >= login.absoluteExpiresAt) {
+          // Past its refresh token's or the login's lifetime (not yet pruned by the store): it ends here.
+          await store.deleteSession(login.id);
+          return { status: 'invalid', reason: 'login expired' };
+        }
+        const decision = decideRotation(login.refresh, presented.generation, now, policy);
+        switch (decision.action) {
+          case 'invalid':
+            return { status: 'invalid', reason: 'a generation that was never issued' };
+          case 'reuse':
+            return { status: 'reused', login };
+          case 'throttled':
+            return {
+              status: 'throttled',
+              login,
+              retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+            };
+          case 'grace':
+            // The other tab won the race; this one gets the same current token.
+            return issue(login, now);
+          case 'rotate': {
+            const touch = { lastActiveAt: now, expiresAt: refreshExpiry(login, now) };
+            const updated = await store.advanceRefresh(
+              login.id,
+              login.refresh.generation,
+              decision.next,
+              touch,
+            );
+            if (updated) return issue(updated, now);
+            // Another rotation (or a logout) got there first: decide again on what is stored now.
+          }
         }
       }
+      return { status: 'invalid', reason: 'too much contention on this login' };
     },
   };
 }

@@ -38,6 +38,27 @@ export function eventContext(context: AuthContext): { ip: string | null; userAge
   return { ip: context.request.ip, userAgent: context.request.header('user-agent') ?? null };
 }
 
+/**
+ * After a login: ends the user's oldest logins beyond `logins.maxPerUser` (each revoked like any other
+ * ended login), with a `session_revoked` event for each, so no client can grow a user's records without
+ * bound.
+ */
+export async function endLoginsOverLimit(
+  deps: { sessions: SessionManager; emit: EventEmitter },
+  userId: string,
+  context: AuthContext,
+): Promise<void> {
+  for (const login of await deps.sessions.enforceLimit(userId)) {
+    deps.emit({
+      type: 'session_revoked',
+      userId,
+      sessionId: login.id,
+      by: 'limit',
+      ...eventContext(context),
+    });
+  }
+}
+
 export class SessionFlow implements RequestFlow {
   private readonly cookie: SessionCookiePolicy;
   /**
@@ -94,6 +115,7 @@ export class SessionFlow implements RequestFlow {
       sessionId: session.id,
       ...eventContext(context),
     });
+    await endLoginsOverLimit(this.deps, user.id, context);
     return session;
   }
 
@@ -107,12 +129,14 @@ export class SessionFlow implements RequestFlow {
     this.setCookie(clearSessionCookie(this.cookie));
     if (!session) return false;
     const deleted = await this.deps.sessions.destroy(session.id);
-    this.deps.emit({
-      type: 'logout',
-      userId: session.user?.id ?? null,
-      sessionId: session.id,
-      ...eventContext(context),
-    });
+    if (deleted) {
+      this.deps.emit({
+        type: 'logout',
+        userId: session.user?.id ?? null,
+        sessionId: session.id,
+        ...eventContext(context),
+      });
+    }
     return deleted;
   }
 

@@ -13,6 +13,8 @@ export interface SessionPolicy {
   absoluteTimeoutMs: number;
   touchIntervalMs: number;
   maxDataBytes: number;
+  /** Logins one user may hold at once, in any strategy; beyond it the oldest end. */
+  maxLoginsPerUser: number;
 }
 
 export interface NewSession {
@@ -41,51 +43,99 @@ export interface SessionManager {
    * one is a no-op (and returns true: the store does not report it).
    */
   save(session: SessionRecord, patch: DataPatch | null): Promise<boolean>;
-  /** Ends a login (session or jwt login): deletes the record and, for token strategies, records a revocation. */
+  /**
+   * Ends a login (session or jwt login): reads it, records its revocation when it is a token login (its
+   * access tokens are checked without the store), then deletes it. An id whose login has already ended
+   * writes nothing and returns false, so ending a login twice (a replayed logout) costs one read.
+   */
   destroy(sessionId: string): Promise<boolean>;
   /** Ends a login only if it is the user's (so a user cannot end someone else's). */
   destroyForUser(userId: string, sessionId: string): Promise<boolean>;
   /**
-   * Ends every login of the user but `exceptId`. For token strategies every login it deletes is also
-   * revoked. Without an exception (logout everywhere, block, role change) a user-wide cut-off is recorded
-   * too, which also covers a login created while this runs; with one, logins are revoked and deleted one
-   * by one, so none is deleted without its revocation.
+   * Ends every login of the user but `exceptId`, revoking every token login it ends. Without an exception
+   * (logout everywhere, block, role change) a user-wide cut-off is recorded too when the user had token
+   * logins, which also covers a login created while this runs; with one, logins are revoked and deleted
+   * one by one, so none is deleted without its revocation.
    */
   destroyAllForUser(userId: string, options?: { exceptId?: string }): Promise<number>;
-  /** Records revocations of logins the store ended itself (refresh-token reuse). */
-  recordRevocations(loginIds: string[]): Promise<void>;
+  /**
+   * Keeps the user at `maxLoginsPerUser`: ends their oldest logins beyond it (revoked like any other) and
+   * returns them. Called after a login is created.
+   */
+  enforceLimit(userId: string): Promise<SessionRecord[]>;
+  /** Every login of the user, newest first. */
   listForUser(userId: string): Promise<SessionRecord[]>;
+  /** One page of the user's logins, newest first; `next` continues it (null on the last page). */
+  listPage(userId: string, options: { limit: number; cursor?: string }): Promise<LoginPage>;
+}
+
+export interface LoginPage {
+  logins: SessionRecord[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next: string | null;
 }
 
 /** User agents are kept for the "my devices" list; a bounded prefix is enough. */
 const MAX_USER_AGENT_LENGTH = 256;
 /** How often "end every login but this one" lists the user's logins again for ones created meanwhile. */
 const MAX_REVOKE_PASSES = 3;
+/** Logins are read this many at a time when all of a user's are needed. */
+const LIST_BATCH = 500;
 
-/**
- * For the jwt and hybrid strategies, whose access tokens are checked without the store: every login that
- * ends is also recorded as a revocation, kept `lifetimeMs` (longer than any access token lives), so the
- * revocation feed can refuse its tokens on every instance.
- */
-export interface RevocationRecording {
-  lifetimeMs: number;
-  /** Called with each record as it is stored (the local monitor applies it at once). */
-  onRecord?: (record: RevocationRecord) => void;
+/** Called with each revocation as it is stored (the hybrid strategy's monitor applies it at once). */
+export type RevocationHook = (record: RevocationRecord) => void;
+
+/** A page cursor: the last login of the page, as `createdAt.id` in base64url. */
+function encodeCursor(login: SessionRecord): string {
+  return Buffer.from(`${login.createdAt}.${login.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const text = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const match = /^(0|[1-9][0-9]{0,15})\.([A-Za-z0-9_-]{1,64})$/.exec(text);
+  if (!match)
+    throw new KeycardError('invalid_request', 'cursor is not one this API returned', { field: 'cursor' });
+  return { createdAt: Number(match[1]), id: match[2] as string };
 }
 
 export function createSessionManager(
   store: Store,
   policy: SessionPolicy,
   clock: Clock,
-  revocation: RevocationRecording | null = null,
+  onRevocation: RevocationHook | null = null,
 ): SessionManager {
-  const record = async (kind: RevocationRecord['kind'], ids: string[]): Promise<void> => {
-    if (!revocation) return;
+  /**
+   * Records the revocations that ending these logins needs: one per token login (session-strategy logins
+   * need none — their record is their only credential), and with `userCutoff` a user-wide one that also
+   * covers token logins of the user not in the list (created meanwhile).
+   */
+  const revoke = async (logins: SessionRecord[], userCutoff: string | null = null): Promise<void> => {
     const now = clock.now();
-    for (const id of ids) {
-      const entry: RevocationRecord = { kind, id, at: now, expiresAt: now + revocation.lifetimeMs };
-      revocation.onRecord?.(entry);
-      await store.addRevocation(entry);
+    let longest = 0;
+    for (const login of logins) {
+      if (!login.refresh) continue;
+      longest = Math.max(longest, login.refresh.revocationTTLMs);
+      await write({ kind: 'login', id: login.id, at: now, expiresAt: now + login.refresh.revocationTTLMs });
+    }
+    if (userCutoff !== null && longest > 0) {
+      await write({ kind: 'user', id: userCutoff, at: now, expiresAt: now + longest });
+    }
+  };
+  const write = async (entry: RevocationRecord): Promise<void> => {
+    onRevocation?.(entry);
+    await store.addRevocation(entry);
+  };
+
+  /** Every login of the user, read a page at a time. */
+  const listAll = async (userId: string): Promise<SessionRecord[]> => {
+    const all: SessionRecord[] = [];
+    let after: { createdAt: number; id: string } | undefined;
+    for (;;) {
+      const page = await store.listUserSessions(userId, { limit: LIST_BATCH, after });
+      all.push(...page);
+      const last = page[page.length - 1];
+      if (page.length < LIST_BATCH || !last) return all;
+      after = { createdAt: last.createdAt, id: last.id };
     }
   };
 
@@ -99,6 +149,12 @@ export function createSessionManager(
     );
   const checkSize = (data: SessionData): void => {
     if (dataBytes(data) > policy.maxDataBytes) throw tooLarge();
+  };
+
+  const destroyLogin = async (login: SessionRecord, userId?: string): Promise<boolean> => {
+    // Revoked first: if the delete then fails, the login is refused rather than left deleted-but-valid.
+    await revoke([login]);
+    return store.deleteSession(login.id, userId === undefined ? undefined : { userId });
   };
 
   return {
@@ -120,6 +176,7 @@ export function createSessionManager(
         data,
         userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
         ip: input.ip ?? null,
+        refresh: null,
       };
       await store.createSession(session);
       return { token, session };
@@ -169,27 +226,23 @@ export function createSessionManager(
     },
 
     async destroy(sessionId) {
-      const deleted = await store.deleteSession(sessionId);
-      // Recorded even when the record was already gone: a token may outlive its login record.
-      await record('login', [sessionId]);
-      return deleted;
+      const login = await store.getSession(sessionId);
+      if (!login) return false;
+      return destroyLogin(login);
     },
     async destroyForUser(userId, sessionId) {
-      const deleted = await store.deleteSession(sessionId, { userId });
-      if (deleted) await record('login', [sessionId]);
-      return deleted;
+      const login = await store.getSession(sessionId);
+      if (!login || login.user?.id !== userId) return false;
+      return destroyLogin(login, userId);
     },
     async destroyAllForUser(userId, options = {}) {
-      if (!revocation) return store.deleteUserSessions(userId, options);
       const { exceptId } = options;
       if (exceptId === undefined) {
-        const ids = (await store.listUserSessions(userId)).map((s) => s.id);
-        const count = await store.deleteUserSessions(userId);
-        await record('login', ids);
-        // A login created between the listing and the delete was deleted unlisted: this cut-off (later
-        // than its tokens' `iat`) revokes it, and any other token of the user issued until now.
-        await record('user', [userId]);
-        return count;
+        const logins = await listAll(userId);
+        // The cut-off is later than the `iat` of every token the user holds now, including those of a
+        // login created between the listing and the delete, which the bulk delete ends unlisted.
+        await revoke(logins, userId);
+        return store.deleteUserSessions(userId);
       }
       // Keeping one login, a user-wide cut-off cannot be recorded: a RevocationRecord is one login or every
       // token of the user issued before `at`, and the latter would end the kept login too. So each login
@@ -200,17 +253,31 @@ export function createSessionManager(
       let count = 0;
       const ended = new Set<string>([exceptId]);
       for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
-        const ids = (await store.listUserSessions(userId)).map((s) => s.id).filter((id) => !ended.has(id));
-        if (ids.length === 0) break;
-        for (const id of ids) ended.add(id);
-        // Revoked first: if a delete then fails, the login is refused rather than left deleted-but-valid.
-        await record('login', ids);
-        const deleted = await Promise.all(ids.map((id) => store.deleteSession(id, { userId })));
+        const logins = (await listAll(userId)).filter((login) => !ended.has(login.id));
+        if (logins.length === 0) break;
+        for (const login of logins) ended.add(login.id);
+        await revoke(logins);
+        const deleted = await Promise.all(logins.map((login) => store.deleteSession(login.id, { userId })));
         count += deleted.filter(Boolean).length;
       }
       return count;
     },
-    recordRevocations: (loginIds) => record('login', loginIds),
-    listForUser: (userId) => store.listUserSessions(userId),
+    async enforceLimit(userId) {
+      const limit = policy.maxLoginsPerUser;
+      if ((await store.countUserSessions(userId)) <= limit) return [];
+      // Rare: read them all and end the oldest beyond the limit.
+      const excess = (await listAll(userId)).slice(limit);
+      const ended: SessionRecord[] = [];
+      for (const login of excess) if (await destroyLogin(login, userId)) ended.push(login);
+      return ended;
+    },
+    listForUser: (userId) => listAll(userId),
+    async listPage(userId, options) {
+      const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+      const page = await store.listUserSessions(userId, { limit: options.limit + 1, after });
+      const logins = page.slice(0, options.limit);
+      const last = logins[logins.length - 1];
+      return { logins, next: page.length > options.limit && last ? encodeCursor(last) : null };
+    },
   };
 }

@@ -31,10 +31,18 @@ export interface ThrottleOptions {
     /** How long a successful sign-in makes its address "known" for the account. Default `'30d'`. */
     knownAddressTTL?: Duration;
   };
-  /** Failed refresh-token exchanges from one client address: a hard limit per fixed window. */
+  /**
+   * Refresh-token exchanges: failed ones from one client address (a hard limit per fixed window), and
+   * successful ones per login in the same window.
+   */
   refresh?: {
     /** Default 30. */
     maxFailures?: number;
+    /**
+     * Rotations one login may make per window (default 60: an access token refreshed every 15 s). A
+     * client past it gets 429 until the window ends; its tokens stay valid.
+     */
+    maxPerLogin?: number;
     /** Default `'15m'`. */
     window?: Duration;
   };
@@ -50,6 +58,7 @@ export interface ThrottlePolicy {
   attackThreshold: number;
   knownAddressMs: number;
   refreshMaxFailures: number;
+  refreshMaxPerLogin: number;
   refreshWindowMs: number;
 }
 
@@ -63,7 +72,7 @@ export const DEFAULT_THROTTLE = Object.freeze({
     attackThreshold: 20,
     knownAddressTTL: '30d',
   }),
-  refresh: Object.freeze({ maxFailures: 30, window: '15m' }),
+  refresh: Object.freeze({ maxFailures: 30, maxPerLogin: 60, window: '15m' }),
 } as const);
 
 function count(value: unknown, fallback: number, name: string, min: number): number {
@@ -111,6 +120,7 @@ export function resolveThrottleOptions(options: ThrottleOptions | false | undefi
       'throttle.account.knownAddressTTL',
     ),
     refreshMaxFailures: count(refresh.maxFailures, d.refresh.maxFailures, 'throttle.refresh.maxFailures', 1),
+    refreshMaxPerLogin: count(refresh.maxPerLogin, d.refresh.maxPerLogin, 'throttle.refresh.maxPerLogin', 1),
     refreshWindowMs: ms(refresh.window, d.refresh.window, 'throttle.refresh.window'),
   };
   if (policy.baseDelayMs > policy.maxDelayMs) {

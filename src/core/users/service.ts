@@ -11,7 +11,8 @@ import { checkNewPassword, type PasswordPolicy } from '../passwords/policy.js';
 import type { SessionManager } from '../session/manager.js';
 import type { AuthUser, Store, UserRecord } from '../store.js';
 import { generateId } from '../tokens.js';
-import { isValidRole, normalizeUsername } from './username.js';
+import { usernameSkeleton } from './skeleton.js';
+import { isValidRole, lookupUsername, normalizeUsername } from './username.js';
 
 export interface NewUser {
   username: string;
@@ -114,6 +115,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       const user: UserRecord = {
         id: generateId(),
         username: name.username,
+        skeleton: usernameSkeleton(name.username),
         passwordHash,
         role,
         blocked: false,
@@ -129,8 +131,8 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       if (typeof password !== 'string' || password.length > MAX_VERIFIED_PASSWORD_LENGTH) {
         return { ok: false, reason: 'invalid_credentials' };
       }
-      const name = normalizeUsername(username);
-      const user = name.ok ? await store.getUserByUsername(name.username) : null;
+      const name = lookupUsername(username);
+      const user = name === null ? null : await store.getUserByUsername(name);
       if (!user || user.passwordHash === null) {
         await passwords.verifyDummy(password);
         return { ok: false, reason: 'invalid_credentials' };
@@ -151,11 +153,11 @@ export function createUserService(deps: UserServiceDependencies): UserService {
 
     get: (id) => store.getUserById(id),
     async findByUsername(username) {
-      const name = normalizeUsername(username);
-      return name.ok ? store.getUserByUsername(name.username) : null;
+      const name = lookupUsername(username);
+      return name === null ? null : store.getUserByUsername(name);
     },
     list: (options = {}) =>
-      store.listUsers({ limit: Math.min(options.limit ?? 100, 1000), after: options.after }),
+      store.listUsers({ limit: Math.min(options.limit ?? 100, 10_000), after: options.after }),
     count: () => store.countUsers(),
 
     async setPassword(id, password, options = {}) {

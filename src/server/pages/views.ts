@@ -37,7 +37,10 @@ export function loginPage(view: LoginView): string {
 export interface AccountView {
   csrfToken: string;
   user: AuthUser;
+  /** One page of the user's sessions, newest first. */
   sessions: SessionRecord[];
+  /** The cursor of the next page, or null. */
+  next: string | null;
   currentSessionId: string;
   now: number;
   notice?: string;
@@ -79,8 +82,9 @@ export function accountPage(view: AccountView): string {
     <thead><tr><th>Device</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
+  ${view.next ? html`<p><a href="/account?cursor=${view.next}">Older sessions</a></p>` : ''}
   ${
-    view.sessions.length > 1
+    view.sessions.length > 1 || view.next
       ? html`<div class="actions"><form method="post" action="/auth/logout-all">${csrfField(view.csrfToken)}
     <input type="hidden" name="keepCurrent" value="true"><button class="danger">Sign out all other sessions</button></form></div>`
       : ''

@@ -1,8 +1,8 @@
 /** The admin API (role `admin`): list and create users, block and unblock them. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Keycard, KeycardError, toPublicUser } from 'keycard';
-import { requireRole } from 'keycard/fastify';
-import { bodyObject, idParam, optionalString, requiredString, respond } from '../http.js';
+import { requireAuth } from 'keycard/fastify';
+import { bodyObject, idParam, optionalString, pageQuery, requiredString, respond } from '../http.js';
 
 export interface UserPage {
   users: ReturnType<typeof toPublicUser>[];
@@ -11,23 +11,7 @@ export interface UserPage {
 }
 
 export async function listUsersPage(keycard: Keycard, query: unknown): Promise<UserPage> {
-  const params = (query ?? {}) as Record<string, unknown>;
-  const limitText = params.limit ?? '50';
-  if (
-    typeof limitText !== 'string' ||
-    !/^\d{1,4}$/.test(limitText) ||
-    Number(limitText) < 1 ||
-    Number(limitText) > 1000
-  ) {
-    throw new KeycardError('invalid_request', 'limit must be a whole number from 1 to 1000', {
-      field: 'limit',
-    });
-  }
-  const after = params.after;
-  if (after !== undefined && (typeof after !== 'string' || after.length > 256)) {
-    throw new KeycardError('invalid_request', 'after must be a username', { field: 'after' });
-  }
-  const limit = Number(limitText);
+  const { limit, cursor: after } = pageQuery(query, 'after');
   const users = await keycard.users.list({ limit: limit + 1, after });
   const page = users.slice(0, limit);
   return {
@@ -37,7 +21,9 @@ export async function listUsersPage(keycard: Keycard, query: unknown): Promise<U
 }
 
 export function registerAdminRoutes(app: FastifyInstance, keycard: Keycard): void {
-  const admin = { preHandler: requireRole('admin') };
+  // Every admin route confirms the login is live (one store read in the jwt and hybrid strategies), reads
+  // included: a blocked or demoted admin's unexpired access token can neither act nor look.
+  const admin = { preHandler: requireAuth({ roles: ['admin'], live: true }) };
   const context = (request: FastifyRequest) => ({
     ip: request.ip,
     userAgent: request.headers['user-agent'] ?? null,

@@ -11,6 +11,7 @@ import {
   isFormPost,
   optionalBoolean,
   optionalString,
+  pageQuery,
   requiredString,
   respond,
   toPublicSession,
@@ -86,6 +87,19 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
       throw tooManyRequests('too many failed refresh attempts', retryAfterSeconds);
     }
     const outcome = await request.auth.refresh(presented);
+    if (!outcome.ok && outcome.code === 'too_many_requests') {
+      // This login refreshed too often: nothing changed, and its tokens stay valid for when it may again.
+      keycard.emit({
+        type: 'throttled',
+        action: 'refresh',
+        scope: 'login',
+        retryAfterSeconds: outcome.retryAfterSeconds,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      });
+      reply.header('retry-after', String(outcome.retryAfterSeconds));
+      throw tooManyRequests('this login refreshed too often', outcome.retryAfterSeconds);
+    }
     if (!outcome.ok) {
       // This request still learns what was wrong with its token; the limit applies to the next ones.
       await throttle?.recordRefreshFailure(request.ip);
@@ -126,11 +140,18 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
       .send({ user });
   });
 
+  // The user's own logins, a page at a time (newest first): `?limit=` (default 50, at most 1000) and the
+  // `next` cursor of the previous page as `?cursor=`.
   app.get('/auth/sessions', { preHandler: requireAuth() }, async (request) => {
     const { user, loginId } = request.auth;
-    const sessions = await keycard.sessions.listForUser((user as { id: string }).id);
-    return { sessions: sessions.map((record) => toPublicSession(record, loginId)) };
+    const { limit, cursor } = pageQuery(request.query);
+    const page = await keycard.sessions.listPage((user as { id: string }).id, { limit, cursor });
+    return { sessions: page.logins.map((record) => toPublicSession(record, loginId)), next: page.next };
   });
+
+  // Ending logins changes state: the caller's own login must still be live (one store read in the jwt
+  // and hybrid strategies), so the token of a login that has ended cannot end others.
+  const live = { preHandler: requireAuth({ live: true }) };
 
   const revoke = async (request: FastifyRequest): Promise<boolean> => {
     const id = idParam(request, 'id');
@@ -153,13 +174,13 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
     return false;
   };
 
-  app.delete('/auth/sessions/:id', { preHandler: requireAuth() }, async (request, reply) => {
+  app.delete('/auth/sessions/:id', live, async (request, reply) => {
     const wasCurrent = await revoke(request);
     return reply.code(200).send({ ok: true, current: wasCurrent });
   });
 
   // The same for HTML forms, which cannot send DELETE.
-  app.post('/auth/sessions/:id/revoke', { preHandler: requireAuth() }, async (request, reply) => {
+  app.post('/auth/sessions/:id/revoke', live, async (request, reply) => {
     const wasCurrent = await revoke(request);
     return respond(request, reply, {
       location: wasCurrent ? '/login' : '/account',
@@ -167,7 +188,7 @@ export function registerAuthRoutes(app: FastifyInstance, keycard: Keycard): void
     });
   });
 
-  app.post('/auth/logout-all', { preHandler: requireAuth() }, async (request, reply) => {
+  app.post('/auth/logout-all', live, async (request, reply) => {
     const body = request.body === undefined ? {} : bodyObject(request, 'keepCurrent (optional)');
     const keepCurrent = optionalBoolean(body, 'keepCurrent') ?? false;
     const { user, loginId } = request.auth;

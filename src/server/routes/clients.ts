@@ -13,8 +13,8 @@ import {
   KeycardError,
   toPublicClient,
 } from 'keycard';
-import { requireRole } from 'keycard/fastify';
-import { bodyObject, optionalString, requiredString } from '../http.js';
+import { requireAuth } from 'keycard/fastify';
+import { bodyObject, optionalString, pageQuery, requiredString } from '../http.js';
 
 type OAuthError =
   | 'invalid_request'
@@ -86,26 +86,26 @@ async function tokenEndpoint(
     return oauthError(reply, 400, 'invalid_request', 'scope must be a string');
   const throttleKey = `client:${typeof clientId === 'string' ? clientId.slice(0, 64) : ''}`;
   const throttle = keycard.throttle;
-  if (throttle) {
-    const verdict = await throttle.checkLogin(throttleKey, request.ip);
-    if (!verdict.ok) {
-      reply.header('retry-after', String(verdict.retryAfterSeconds));
-      return oauthError(
-        reply,
-        429,
-        'too_many_requests',
-        'too many failed client authentications; wait and retry',
-      );
-    }
+  // Counted before the secret is checked, like a password login, so simultaneous guesses each count.
+  const reservation = throttle ? await throttle.reserveLogin(throttleKey, request.ip) : null;
+  if (reservation && !reservation.ok) {
+    reply.header('retry-after', String(reservation.retryAfterSeconds));
+    return oauthError(
+      reply,
+      429,
+      'too_many_requests',
+      'too many failed client authentications; wait and retry',
+    );
   }
+  const ticket = reservation?.ticket ?? null;
   const auth = await clients.authenticate(clientId, secret);
   if (!auth.ok) {
-    if (throttle) await throttle.recordLoginFailure(throttleKey, request.ip);
+    if (throttle && ticket) await throttle.recordLoginFailure(ticket);
     // RFC 6749 §5.2: 401, with a challenge in the scheme the client used (Basic, or Basic as the default).
     reply.header('www-authenticate', 'Basic realm="keycard", charset="UTF-8"');
     return oauthError(reply, 401, 'invalid_client', 'client authentication failed');
   }
-  if (throttle) await throttle.recordLoginSuccess(throttleKey, request.ip);
+  if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
   const issued = clients.issueToken(auth, scope as string | undefined);
   if (!issued.ok) return oauthError(reply, 400, issued.error, issued.description);
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send({
@@ -140,12 +140,21 @@ export function registerClientRoutes(app: FastifyInstance, keycard: Keycard): vo
     );
   }
 
-  const admin = { preHandler: requireRole('admin') };
+  // As the user admin routes: the admin's login must be live, for reads too.
+  const admin = { preHandler: requireAuth({ roles: ['admin'], live: true }) };
   const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
-  app.get('/auth/admin/clients', admin, async () => {
+  // A page at a time, by client id: `?limit=` (default 50, at most 1000) and `?after=` the `next` of the
+  // previous page.
+  app.get('/auth/admin/clients', admin, async (request) => {
+    const { limit, cursor: after } = pageQuery(request.query, 'after');
     await clients.finalizeRotations();
-    return { clients: (await clients.list({ limit: 1000 })).map(toPublicClient) };
+    const listed = await clients.list({ limit: limit + 1, after });
+    const page = listed.slice(0, limit);
+    return {
+      clients: page.map(toPublicClient),
+      next: listed.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
   });
 
   app.post('/auth/admin/clients', admin, async (request, reply) => {

@@ -1,6 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
 import type { FastifyInstance } from 'fastify';
 import type { Keycard } from 'keycard';
+import { pageQuery } from '../http.js';
 import { STYLESHEET } from '../pages/style.js';
 import { accountPage, adminPage, errorPage, loginPage, tokenOnlyPage } from '../pages/views.js';
 import { listUsersPage } from './admin.js';
@@ -33,12 +34,14 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
   app.get('/account', async (request, reply) => {
     const { user, loginId } = request.auth;
     if (!user || !loginId) return reply.redirect('/login', 303);
-    const sessions = await keycard.sessions.listForUser(user.id);
+    const { limit, cursor } = pageQuery(request.query);
+    const page = await keycard.sessions.listPage(user.id, { limit, cursor });
     return reply.type(html).send(
       accountPage({
         csrfToken: request.auth.csrfToken(),
         user,
-        sessions,
+        sessions: page.logins,
+        next: page.next,
         currentSessionId: loginId,
         now: keycard.options.clock.now(),
       }),

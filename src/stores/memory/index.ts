@@ -6,7 +6,7 @@
  * periodically; at `maxSessions`, expired ones are swept at once and then the oldest are evicted.
  */
 import { type Clock, systemClock } from '../../core/clock.js';
-import { KeycardError } from '../../core/errors.js';
+import { KeycardError, usernameTaken } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
   ClientRecord,
@@ -14,14 +14,13 @@ import type {
   CounterValue,
   DataPatch,
   ListUsersOptions,
+  LoginPageOptions,
   PatchOptions,
   PatchResult,
-  RefreshTokenRecord,
+  RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  RotateOptions,
-  RotationResult,
   SessionRecord,
   Store,
   UserRecord,
@@ -44,7 +43,7 @@ export class MemoryStore implements Store {
   private readonly sessionsByUser = new Map<string, Set<string>>();
   private readonly users = new Map<string, UserRecord>();
   private readonly userIdsByName = new Map<string, string>();
-  private readonly refreshTokens = new Map<string, RefreshTokenRecord>();
+  private readonly userIdsBySkeleton = new Map<string, string>();
   private readonly counters = new Map<string, CounterValue>();
   /** Revocations by `kind:id`; for a user, the latest cut-off wins. */
   private readonly revocations = new Map<string, RevocationRecord>();
@@ -73,7 +72,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  /** Removes expired sessions (and expired refresh tokens and counters); returns how many sessions. */
+  /** Removes expired sessions (and expired counters and revocations); returns how many sessions. */
   sweep(): number {
     const now = this.clock.now();
     let removed = 0;
@@ -82,9 +81,6 @@ export class MemoryStore implements Store {
         this.removeSession(id);
         removed++;
       }
-    }
-    for (const [id, token] of this.refreshTokens) {
-      if (token.expiresAt <= now || !this.sessions.has(token.loginId)) this.refreshTokens.delete(id);
     }
     for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
     for (const [key, record] of this.revocations) if (record.expiresAt <= now) this.revocations.delete(key);
@@ -108,6 +104,7 @@ export class MemoryStore implements Store {
       ...record,
       user: record.user && { ...record.user },
       data: JSON.stringify(record.data),
+      refresh: record.refresh && { ...record.refresh },
     });
     if (record.user) {
       let ids = this.sessionsByUser.get(record.user.id);
@@ -147,15 +144,43 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
     const ids = this.sessionsByUser.get(userId);
     if (!ids) return [];
+    const after = page?.after;
     const records: SessionRecord[] = [];
     for (const id of ids) {
       const stored = this.sessions.get(id);
-      if (stored) records.push(this.toRecord(stored));
+      if (!stored) continue;
+      if (
+        after &&
+        !(
+          stored.createdAt < after.createdAt ||
+          (stored.createdAt === after.createdAt && stored.id < after.id)
+        )
+      )
+        continue;
+      records.push(this.toRecord(stored));
     }
-    return records.sort((a, b) => b.createdAt - a.createdAt);
+    records.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return page ? records.slice(0, Math.max(0, page.limit)) : records;
+  }
+
+  async countUserSessions(userId: string): Promise<number> {
+    return this.sessionsByUser.get(userId)?.size ?? 0;
+  }
+
+  async advanceRefresh(
+    id: string,
+    expectedGeneration: number,
+    next: RefreshState,
+    touch: { lastActiveAt: number; expiresAt: number },
+  ): Promise<SessionRecord | null> {
+    const stored = this.sessions.get(id);
+    if (!stored?.refresh || stored.refresh.generation !== expectedGeneration) return null;
+    stored.refresh = { ...next };
+    this.applyTouch(stored, touch.lastActiveAt, touch.expiresAt);
+    return this.toRecord(stored);
   }
 
   async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
@@ -171,11 +196,11 @@ export class MemoryStore implements Store {
   }
 
   async createUser(user: UserRecord): Promise<void> {
-    if (this.userIdsByName.has(user.username)) {
-      throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
-    }
+    if (this.userIdsByName.has(user.username)) throw usernameTaken(user.username, 'exact');
+    if (this.userIdsBySkeleton.has(user.skeleton)) throw usernameTaken(user.username, 'lookalike');
     this.users.set(user.id, { ...user });
     this.userIdsByName.set(user.username, user.id);
+    this.userIdsBySkeleton.set(user.skeleton, user.id);
   }
 
   async getUserById(id: string): Promise<UserRecord | null> {
@@ -211,29 +236,6 @@ export class MemoryStore implements Store {
     return { ...user };
   }
 
-  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
-    this.refreshTokens.set(record.id, { ...record });
-  }
-
-  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
-    const token = this.refreshTokens.get(presentedId);
-    const login = token && this.sessions.get(token.loginId);
-    if (!token || !login || token.expiresAt <= options.now) return { status: 'invalid' };
-    if (token.spentAt === null) {
-      token.spentAt = options.now;
-      token.successorId = options.successor.id;
-      this.refreshTokens.set(options.successor.id, { ...options.successor, loginId: token.loginId });
-      this.applyTouch(login, options.touch.lastActiveAt, options.touch.expiresAt);
-      return { status: 'rotated', login: this.toRecord(login) };
-    }
-    if (options.now - token.spentAt <= options.graceMs && token.successorId !== null) {
-      return { status: 'grace', login: this.toRecord(login), successorId: token.successorId };
-    }
-    const record = this.toRecord(login);
-    this.removeSession(login.id);
-    return { status: 'reused', login: record };
-  }
-
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
     const current = this.counters.get(key);
     const next =
@@ -251,6 +253,13 @@ export class MemoryStore implements Store {
 
   async resetCounter(key: string): Promise<void> {
     this.counters.delete(key);
+  }
+
+  async releaseCounter(key: string, resetAt: number, now: number): Promise<void> {
+    const current = this.counters.get(key);
+    if (current && current.resetAt > now && current.resetAt === resetAt && current.count > 0) {
+      this.counters.set(key, { count: current.count - 1, resetAt });
+    }
   }
 
   async addRevocation(record: RevocationRecord): Promise<void> {
@@ -336,7 +345,12 @@ export class MemoryStore implements Store {
   }
 
   private toRecord(stored: StoredSession): SessionRecord {
-    return { ...stored, user: stored.user && { ...stored.user }, data: JSON.parse(stored.data) };
+    return {
+      ...stored,
+      user: stored.user && { ...stored.user },
+      data: JSON.parse(stored.data),
+      refresh: stored.refresh && { ...stored.refresh },
+    };
   }
 
   private applyTouch(stored: StoredSession, lastActiveAt: number, expiresAt: number): void {

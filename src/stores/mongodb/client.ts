@@ -1,9 +1,10 @@
 /**
  * Connection strings (`mongodb://` and `mongodb+srv://`), parsed by the driver. keycard adds defaults only
- * where the URL says nothing, and its messages never echo the URL or the credentials in it.
+ * where the URL says nothing, and its messages never echo the URL or the credentials in it (../redact.ts).
  */
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { configurationError } from '../../core/errors.js';
+import { redactSecrets } from '../redact.js';
 
 /** The driver waits 30 s to find a server; a store that is down should answer 503 within seconds. */
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
@@ -32,7 +33,8 @@ export function createClient(url: string): MongoClient {
     return new MongoClient(url, options);
   } catch (error) {
     // The driver's error is not kept as `cause`: some (Node's URL errors) carry the whole URL.
-    const reason = error instanceof Error ? redact(error.message, url) : 'unknown error';
+    const reason =
+      error instanceof Error ? redactSecrets(error.message, url, { hideUser: true }) : 'unknown error';
     throw configurationError(`the mongodb store URL is not valid (${reason}); expected mongodb://host/db`);
   }
 }
@@ -74,21 +76,4 @@ function optionNames(url: string): Set<string> {
   if (query === -1) return names;
   for (const name of new URLSearchParams(rest.slice(query + 1)).keys()) names.add(name.toLowerCase());
   return names;
-}
-
-/** Removes the URL and its user name and password, raw and decoded, from a driver message. */
-function redact(message: string, url: string): string {
-  let safe = message.split(url).join('<url>');
-  const match = CONNECTION_STRING.exec(url);
-  for (const secret of [match?.[2], match?.[3]]) {
-    if (!secret) continue;
-    let decoded = secret;
-    try {
-      decoded = decodeURIComponent(secret);
-    } catch {
-      // Not valid percent-encoding: the raw form is all there is to remove.
-    }
-    for (const form of [secret, decoded]) if (form !== '') safe = safe.split(form).join('***');
-  }
-  return safe;
 }

@@ -10,7 +10,7 @@ import { defineKey } from '../../core/session/data.js';
 import type {
   AuthUser,
   ClientRecord,
-  RefreshTokenRecord,
+  RefreshState,
   RevocationRecord,
   SessionData,
   SessionRecord,
@@ -44,27 +44,21 @@ export interface SessionDocument {
   data: DataEntry[];
   userAgent: string | null;
   ip: string | null;
+  /** A token login's refresh state, a subdocument; null for a session login (absent in documents written before it existed). */
+  refresh: RefreshState | null;
   purgeAt: Date;
 }
 
 export interface UserDocument {
   _id: string;
   username: string;
+  /** Unique (index `skeleton_unique`); absent only in documents written before it existed, until `upgrade.ts` fills it in. */
+  skeleton: string;
   passwordHash: string | null;
   role: string;
   blocked: boolean;
   createdAt: number;
   updatedAt: number;
-}
-
-export interface RefreshTokenDocument {
-  _id: string;
-  loginId: string;
-  createdAt: number;
-  expiresAt: number;
-  spentAt: number | null;
-  successorId: string | null;
-  purgeAt: Date;
 }
 
 /** A stored revocation; `_id` is the driver's ObjectId. Several may exist for one subject. */
@@ -151,6 +145,7 @@ export function toSessionDocument(record: SessionRecord, purgeAt: Date): Session
     data: toEntries(record.data),
     userAgent: record.userAgent,
     ip: record.ip,
+    refresh: record.refresh && toRefreshState(record.refresh),
     purgeAt,
   };
 }
@@ -167,6 +162,19 @@ export function toSession(document: SessionDocument): SessionRecord {
     data: fromEntries(document.data ?? []),
     userAgent: document.userAgent ?? null,
     ip: document.ip ?? null,
+    refresh: document.refresh ? toRefreshState(document.refresh) : null,
+  };
+}
+
+/** Only the contract's fields, in both directions: nothing else is written or read back. */
+export function toRefreshState(state: RefreshState): RefreshState {
+  return {
+    generation: state.generation,
+    nonce: state.nonce,
+    rotatedAt: state.rotatedAt,
+    windowStartedAt: state.windowStartedAt,
+    rotationsInWindow: state.rotationsInWindow,
+    revocationTTLMs: state.revocationTTLMs,
   };
 }
 
@@ -174,6 +182,7 @@ export function toUserDocument(user: UserRecord): UserDocument {
   return {
     _id: user.id,
     username: user.username,
+    skeleton: user.skeleton,
     passwordHash: user.passwordHash,
     role: user.role,
     blocked: user.blocked,
@@ -186,23 +195,12 @@ export function toUser(document: UserDocument): UserRecord {
   return {
     id: document._id,
     username: document.username,
+    skeleton: document.skeleton,
     passwordHash: document.passwordHash ?? null,
     role: document.role,
     blocked: document.blocked === true,
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
-  };
-}
-
-export function toRefreshTokenDocument(record: RefreshTokenRecord, purgeAt: Date): RefreshTokenDocument {
-  return {
-    _id: record.id,
-    loginId: record.loginId,
-    createdAt: record.createdAt,
-    expiresAt: record.expiresAt,
-    spentAt: record.spentAt,
-    successorId: record.successorId,
-    purgeAt,
   };
 }
 

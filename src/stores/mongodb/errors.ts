@@ -18,6 +18,16 @@ export function isDuplicateKey(error: unknown): error is MongoServerError {
 }
 
 /**
+ * The fields of the unique index that refused a write (the server's `keyPattern`), `[]` when the server
+ * did not say, or null when the error is not a duplicate key.
+ */
+export function duplicateKeyFields(error: unknown): string[] | null {
+  if (!isDuplicateKey(error)) return null;
+  const pattern: unknown = error.keyPattern;
+  return typeof pattern === 'object' && pattern !== null ? Object.keys(pattern) : [];
+}
+
+/**
  * A duplicate key on the given field. The server names the refusing index's key in `keyPattern`; should it
  * be absent, the error is taken to be about this field.
  */

@@ -8,8 +8,8 @@
  * expressions do not rely on that.)
  */
 import type { Document } from 'mongodb';
-import type { DataPatch } from '../../core/store.js';
-import { type DataEntry, toEntries } from './documents.js';
+import type { DataPatch, RefreshState } from '../../core/store.js';
+import { type DataEntry, toEntries, toRefreshState } from './documents.js';
 
 /** A data patch as the two halves the server needs: which keys go, and which entries come in. */
 export interface PatchPlan {
@@ -76,6 +76,22 @@ export function touchStages(lastActiveAt: number, expiresAt: number, purgeOffset
       },
     },
     { $set: { purgeAt: { $toDate: { $add: ['$expiresAt', { $literal: purgeOffsetMs }] } } } },
+  ];
+}
+
+/**
+ * The refresh rotation's write: the new refresh state replaces the old one whole (as a literal: it is
+ * data, not an expression), and the touch follows with its only-forward rule, in one update. The
+ * compare half — the generation the caller read — is the update's filter (`MongoStore.advanceRefresh`).
+ */
+export function advanceStages(
+  next: RefreshState,
+  touch: { lastActiveAt: number; expiresAt: number },
+  purgeOffsetMs: number,
+): Document[] {
+  return [
+    { $set: { refresh: { $literal: toRefreshState(next) } } },
+    ...touchStages(touch.lastActiveAt, touch.expiresAt, purgeOffsetMs),
   ];
 }
 

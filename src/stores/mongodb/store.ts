@@ -1,28 +1,27 @@
 /**
- * The MongoDB store, on the official driver. Seven collections (sessions, users, refresh tokens, counters,
- * revocations, the revocation feed and API clients), each record one document; every write is a single-document
- * operation, which MongoDB applies atomically, so the store needs no transaction and runs on a standalone
- * server as well as a replica set or a sharded cluster. See docs/stores-mongodb.md for the collections,
- * indexes and atomicity choices.
+ * The MongoDB store, on the official driver. Six collections (sessions and logins, users, counters,
+ * revocations, the revocation feed and API clients), each record one document; every write is a
+ * single-document operation, which MongoDB applies atomically, so the store needs no transaction and runs
+ * on a standalone server as well as a replica set or a sharded cluster. See docs/stores-mongodb.md for the
+ * collections, indexes and atomicity choices.
  */
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
+import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
   ClientRecord,
   ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
+  LoginPageOptions,
   PatchOptions,
   PatchResult,
-  RefreshTokenRecord,
+  RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  RotateOptions,
-  RotationResult,
   SessionRecord,
   Store,
   UserRecord,
@@ -38,13 +37,11 @@ import {
 import {
   type ClientDocument,
   type CounterDocument,
-  type RefreshTokenDocument,
   type RevocationDocument,
   type RevocationFeedDocument,
   type SessionDocument,
   toClient,
   toClientDocument,
-  toRefreshTokenDocument,
   toRevocation,
   toRevocationDocument,
   toSession,
@@ -53,10 +50,17 @@ import {
   toUserDocument,
   type UserDocument,
 } from './documents.js';
-import { isDuplicateOf, retryUpsert, toStoreError } from './errors.js';
-import { incrementStages, mergedData, mergedJSONBytes, planPatch, touchStages } from './pipelines.js';
+import { duplicateKeyFields, isDuplicateOf, retryUpsert, toStoreError } from './errors.js';
+import {
+  advanceStages,
+  incrementStages,
+  mergedData,
+  mergedJSONBytes,
+  planPatch,
+  touchStages,
+} from './pipelines.js';
 import { DEFAULT_POLL_INTERVAL_MS, publishRevocation, RevocationPoller } from './revocation-feed.js';
-import { rotateRefreshToken } from './rotation.js';
+import { PURGE_INDEX_NAME, upgradeCollections } from './upgrade.js';
 
 export interface MongoStoreOptions {
   /** A client you manage: the store uses it and never closes it. Give this or `url`. */
@@ -79,7 +83,6 @@ export interface MongoStoreOptions {
 export interface MongoCollectionNames {
   sessions: string;
   users: string;
-  refreshTokens: string;
   counters: string;
   revocations: string;
   /** One document: the revocation feed's counter and latest entries. */
@@ -88,7 +91,7 @@ export interface MongoCollectionNames {
 }
 
 /** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
-const PURGE_INDEX = { key: { purgeAt: 1 }, name: 'purge_at_ttl', expireAfterSeconds: 0 } as const;
+const PURGE_INDEX = { key: { purgeAt: 1 }, name: PURGE_INDEX_NAME, expireAfterSeconds: 0 } as const;
 
 export class MongoStore implements Store {
   readonly kind = 'mongodb';
@@ -98,7 +101,6 @@ export class MongoStore implements Store {
   private readonly db: Db;
   private readonly sessions: Collection<SessionDocument>;
   private readonly users: Collection<UserDocument>;
-  private readonly refreshTokens: Collection<RefreshTokenDocument>;
   private readonly counters: Collection<CounterDocument>;
   private readonly revocations: Collection<RevocationDocument>;
   private readonly revocationFeed: Collection<RevocationFeedDocument>;
@@ -106,6 +108,8 @@ export class MongoStore implements Store {
   private readonly pollIntervalMs: number;
   private readonly subscriptions = new Set<RevocationPoller>();
   private readonly ownsClient: boolean;
+  /** Where refresh tokens were kept before they left the store; dropped by `upgrade.ts`. */
+  private readonly legacyRefreshTokens: string;
   private readonly clock: Clock;
   private indexes: Promise<void> | null = null;
   private closed = false;
@@ -143,7 +147,6 @@ export class MongoStore implements Store {
     this.collectionNames = Object.freeze({
       sessions: `${prefix}sessions`,
       users: `${prefix}users`,
-      refreshTokens: `${prefix}refresh_tokens`,
       counters: `${prefix}counters`,
       revocations: `${prefix}revocations`,
       revocationFeed: `${prefix}revocation_feed`,
@@ -154,7 +157,7 @@ export class MongoStore implements Store {
     this.db = this.client.db(database, { readPreference: 'primary' });
     this.sessions = this.db.collection<SessionDocument>(this.collectionNames.sessions);
     this.users = this.db.collection<UserDocument>(this.collectionNames.users);
-    this.refreshTokens = this.db.collection<RefreshTokenDocument>(this.collectionNames.refreshTokens);
+    this.legacyRefreshTokens = `${prefix}refresh_tokens`;
     this.counters = this.db.collection<CounterDocument>(this.collectionNames.counters);
     this.revocations = this.db.collection<RevocationDocument>(this.collectionNames.revocations);
     this.revocationFeed = this.db.collection<RevocationFeedDocument>(this.collectionNames.revocationFeed);
@@ -162,8 +165,9 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Creates the indexes (idempotent) — connecting first if needed. Every operation waits for this once, so
-   * the unique username index exists before the first user is written; a failure is retried by the next
+   * Brings a database written by an earlier keycard up to date (`upgrade.ts`), then creates the indexes
+   * (both idempotent) — connecting first if needed. Every operation waits for this once, so the unique
+   * username and skeleton indexes exist before the first user is written; a failure is retried by the next
    * operation. `openStoreURL` calls it so that a server that cannot be reached is reported at start-up.
    */
   ensureIndexes(): Promise<void> {
@@ -176,14 +180,25 @@ export class MongoStore implements Store {
   }
 
   private async createIndexes(): Promise<void> {
+    // First: the skeleton index cannot be built while users without a skeleton share its null key.
+    await upgradeCollections({
+      db: this.db,
+      users: this.users,
+      sessions: this.db.collection(this.collectionNames.sessions),
+      legacyRefreshTokens: this.legacyRefreshTokens,
+    });
     await Promise.all([
       this.sessions.createIndexes([
-        // The per-user index: list and revoke a user's sessions in O(their sessions), newest first.
-        { key: { 'user.id': 1, createdAt: 1 }, name: 'user_id_created_at' },
+        // The per-user index, in the order logins are listed (newest first, ties by id): a page is a
+        // walk of `limit` keys from the cursor's position, and "revoke all" visits only that user's.
+        { key: { 'user.id': 1, createdAt: -1, _id: -1 }, name: 'user_id_created_at_id' },
         PURGE_INDEX,
       ]),
-      this.users.createIndexes([{ key: { username: 1 }, name: 'username_unique', unique: true }]),
-      this.refreshTokens.createIndexes([PURGE_INDEX]),
+      this.users.createIndexes([
+        { key: { username: 1 }, name: 'username_unique', unique: true },
+        // A name that merely looks like another (`usernameSkeleton`) is refused by this index.
+        { key: { skeleton: 1 }, name: 'skeleton_unique', unique: true },
+      ]),
       this.counters.createIndexes([PURGE_INDEX]),
       this.revocations.createIndexes([
         // The per-request fallback (`isRevoked`): one equality lookup per branch of its `$or`.
@@ -256,11 +271,52 @@ export class MongoStore implements Store {
     return result.deletedCount > 0;
   }
 
-  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+  /**
+   * Keyset paging on the per-user index: "after (createdAt, id)" is written as `createdAt <= c` (index
+   * bounds) minus the few logins created in that same millisecond with an id at or above the cursor
+   * (`$nor`), rather than as an `$or` of two ranges, so that the plan is one index walk in the sort's
+   * order, stopped by the limit — O(page), whatever the planner makes of `$or` with a sort.
+   */
+  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+    // MongoDB reads a limit of 0 as "no limit" (used here for Infinity only).
+    if (page && !(page.limit >= 1)) return [];
+    const filter: Filter<SessionDocument> = { 'user.id': userId };
+    const after = page?.after;
+    if (after) {
+      filter.createdAt = { $lte: after.createdAt };
+      filter.$nor = [{ createdAt: after.createdAt, _id: { $gte: after.id } }];
+    }
+    const limit = page && Number.isFinite(page.limit) ? Math.floor(page.limit) : 0;
     const documents = await this.run(() =>
-      this.sessions.find({ 'user.id': userId }).sort({ createdAt: -1 }).toArray(),
+      this.sessions.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray(),
     );
     return documents.map(toSession);
+  }
+
+  async countUserSessions(userId: string): Promise<number> {
+    return this.run(() => this.sessions.countDocuments({ 'user.id': userId }));
+  }
+
+  /**
+   * One `findOneAndUpdate`: the filter is the compare (`refresh.generation` equal to the one the caller
+   * read — a session login, whose `refresh` is null, never matches), the pipeline the set and the touch.
+   * MongoDB applies it to one document atomically: of concurrent calls with one generation, the first
+   * write changes the generation, and the filter of every other is evaluated again against the new
+   * document and no longer matches, so exactly one wins. No upsert: an ended login stays ended.
+   */
+  async advanceRefresh(
+    id: string,
+    expectedGeneration: number,
+    next: RefreshState,
+    touch: { lastActiveAt: number; expiresAt: number },
+  ): Promise<SessionRecord | null> {
+    const update = advanceStages(next, touch, this.purgeOffset());
+    const document = await this.run(() =>
+      this.sessions.findOneAndUpdate({ _id: id, 'refresh.generation': expectedGeneration }, update, {
+        returnDocument: 'after',
+      }),
+    );
+    return document ? toSession(document) : null;
   }
 
   async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
@@ -272,15 +328,22 @@ export class MongoStore implements Store {
     return result.deletedCount;
   }
 
+  /**
+   * One `insertOne` under the unique `username` and `skeleton` indexes, so of concurrent creations of one
+   * name, or of look-alike names, exactly one is admitted. A refusal by the username index is `exact`.
+   * A refusal by the skeleton index may hide an exact one too (the server reports one index, and which
+   * one it checks first is not documented), so one read by username tells `exact` from `lookalike`.
+   */
   async createUser(user: UserRecord): Promise<void> {
     await this.run(async () => {
       try {
         await this.users.insertOne(toUserDocument(user));
       } catch (error) {
-        if (isDuplicateOf(error, 'username')) {
-          throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
-        }
-        throw error;
+        const fields = duplicateKeyFields(error);
+        if (fields === null || fields.includes('_id')) throw error;
+        if (fields.includes('username')) throw usernameTaken(user.username, 'exact');
+        const same = await this.users.findOne({ username: user.username }, { projection: { _id: 1 } });
+        throw usernameTaken(user.username, same ? 'exact' : 'lookalike');
       }
     });
   }
@@ -325,20 +388,6 @@ export class MongoStore implements Store {
     return document ? toUser(document) : null;
   }
 
-  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
-    const purgeAt = this.purgeAt(record.expiresAt);
-    await this.run(() => this.refreshTokens.insertOne(toRefreshTokenDocument(record, purgeAt)));
-  }
-
-  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
-    const context = {
-      sessions: this.sessions,
-      refreshTokens: this.refreshTokens,
-      purgeOffsetMs: this.purgeOffset(),
-    };
-    return this.run(() => rotateRefreshToken(context, presentedId, options));
-  }
-
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
     const update = incrementStages(now, windowMs, this.purgeOffset());
     return this.run(async () => {
@@ -357,6 +406,18 @@ export class MongoStore implements Store {
 
   async resetCounter(key: string): Promise<void> {
     await this.run(() => this.counters.deleteOne({ _id: key }));
+  }
+
+  /**
+   * One `updateOne` with `$inc: -1` whose filter names the window (`resetAt` exactly) and a count above
+   * zero: atomic on the one document like the increment, never below zero, and without upsert, so it
+   * never creates a counter. A window that has ended (`resetAt <= now`) is not live: nothing to send.
+   */
+  async releaseCounter(key: string, resetAt: number, now: number): Promise<void> {
+    if (!(resetAt > now)) return;
+    await this.run(() =>
+      this.counters.updateOne({ _id: key, resetAt, count: { $gt: 0 } }, { $inc: { count: -1 } }),
+    );
   }
 
   /**

@@ -3,8 +3,8 @@
  * now" (`store_unavailable`, 503) — refused or dropped connections, timeouts, a server shutting down or in
  * recovery, a pool with no free connection, missing tables — except two SQLSTATE classes that describe the
  * values sent, which the caller turns into a precise error or lets through as the bug it is:
- * - class 23 (integrity constraint violation): a taken username is `username_taken`, a taken client id
- *   `invalid_request`;
+ * - class 23 (integrity constraint violation): a taken or look-alike username (`users_username_unique`,
+ *   `users_skeleton_unique`) is `username_taken`, a taken client id `invalid_request`;
  * - class 22 (data exception): session data PostgreSQL cannot represent (see `unstorableData`).
  */
 import pg from 'pg';

@@ -15,7 +15,7 @@ export interface MigrationReport {
   schema: string;
   /** The version found. */
   from: number;
-  /** The version left (LATEST_VERSION after a successful migration). */
+  /** The version left: LATEST_VERSION after a successful migration (unless a `target` stopped it earlier). */
   to: number;
   /** What this call applied, in order; empty when the schema was already current. */
   applied: { version: number; description: string }[];
@@ -26,13 +26,15 @@ const MIGRATION_QUERY_TIMEOUT_MS = 3_600_000;
 
 /**
  * Brings the schema to LATEST_VERSION. With `apply: false` nothing is written: a schema that needs
- * migrations is an error telling the operator to run `keycard migrate`.
+ * migrations is an error telling the operator to run `keycard migrate`. `target` stops at an earlier
+ * version, as an older keycard would have left the schema (the tests build old schemas with it).
  */
 export function migratePostgres(
   pool: pg.Pool,
   schema: string,
-  options: { apply: boolean },
+  options: { apply: boolean; target?: number },
 ): Promise<MigrationReport> {
+  const target = options.target ?? LATEST_VERSION;
   const table = `${quoteIdentifier(schema)}.schema_migrations`;
   return transaction(pool, async (client) => {
     // pg reads a per-query query_timeout; @types/pg does not list it.
@@ -56,11 +58,11 @@ export function migratePostgres(
         `the PostgreSQL schema ${schema} is at version ${from}, newer than this keycard knows (${LATEST_VERSION}); upgrade keycard`,
       );
     }
-    const pending = MIGRATIONS.filter((migration) => migration.version > from);
+    const pending = MIGRATIONS.filter((migration) => migration.version > from && migration.version <= target);
     if (pending.length === 0) return { schema, from, to: from, applied: [] };
     if (!options.apply) {
       throw configurationError(
-        `the PostgreSQL schema ${schema} is at version ${from} and needs migrations up to version ${LATEST_VERSION}: run keycard migrate`,
+        `the PostgreSQL schema ${schema} is at version ${from} and needs migrations up to version ${target}: run keycard migrate`,
       );
     }
     if (!exists) {
@@ -78,6 +80,9 @@ export function migratePostgres(
     await run(`SET LOCAL search_path TO ${quoteIdentifier(schema)}`);
     for (const migration of pending) {
       await run(migration.sql);
+      // On the migration's connection: in its transaction (a failed back-fill rolls back everything), with
+      // its search_path, and with no statement timeout (a back-fill touches every row of its table).
+      await migration.backfill?.({ query: (text, values) => run(text, values) });
       await run(`INSERT INTO ${table} (version, description) VALUES ($1, $2)`, [
         migration.version,
         migration.description,
@@ -86,7 +91,7 @@ export function migratePostgres(
     return {
       schema,
       from,
-      to: LATEST_VERSION,
+      to: pending.at(-1)?.version ?? from,
       applied: pending.map(({ version, description }) => ({ version, description })),
     };
   });

@@ -3,15 +3,28 @@
  * lock (see migrate.ts). The SQL names tables without a schema: it runs with `search_path` set to the
  * store's schema (`keycard` by default). Never edit a released migration: add the next one.
  *
+ * A migration is SQL, and may add a `backfill`: JavaScript run after its SQL in the same transaction, for
+ * values only keycard's own code can compute (a username's skeleton, `usernameSkeleton`). A migration that
+ * needs a constraint on the back-filled values puts it in the next version, which runs after the backfill.
+ *
  * Times are bigint milliseconds since the epoch, as the store contract speaks them. Ids, usernames and
  * counter keys use the "C" collation: byte order, so B-tree lookups never call the locale's strcoll and
  * `listUsers` and `listClients` page in the same order as the SQLite store, whatever the database's
  * default collation.
  */
+import { backfillSkeletons } from './skeletons.js';
+
+/** The migration transaction's connection, as a migration's `backfill` sees it. */
+export interface MigrationClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Run after `sql`, in the same transaction and with the same `search_path`. */
+  backfill?(client: MigrationClient): Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -119,6 +132,54 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at                 bigint NOT NULL,
         updated_at                 bigint NOT NULL
       );
+    `,
+  },
+  {
+    version: 5,
+    description:
+      'refresh state in the login row (refresh tokens dropped), the paged per-user index, username skeletons',
+    sql: `
+      -- A token login's refresh state (RefreshState, src/core/store.ts): one nullable jsonb column, NULL for
+      -- a session-strategy login. A column, not six: getSession, every request's read, gets one NULL field
+      -- more rather than six (node-postgres describes and parses every field of every row), and only token
+      -- logins pay a JSON.parse of about 150 bytes. The compare-and-set of a rotation (advanceRefresh,
+      -- queries.ts) reads one member of a row found by its primary key. The CHECK keeps every stored state
+      -- whole, so that a bug writing half a state fails loudly instead of breaking refreshes later. A missing
+      -- member makes its test NULL, and a CHECK that is NULL passes: hence IS TRUE.
+      ALTER TABLE sessions ADD COLUMN refresh jsonb CONSTRAINT sessions_refresh_shape CHECK (
+        refresh IS NULL OR (
+          jsonb_typeof(refresh->'generation') = 'number'
+          AND jsonb_typeof(refresh->'nonce') = 'string'
+          AND jsonb_typeof(refresh->'rotatedAt') = 'number'
+          AND jsonb_typeof(refresh->'windowStartedAt') = 'number'
+          AND jsonb_typeof(refresh->'rotationsInWindow') = 'number'
+          AND jsonb_typeof(refresh->'revocationTTLMs') = 'number'
+        ) IS TRUE
+      );
+
+      -- Refresh tokens are no longer stored: a token names its login and generation and carries a MAC
+      -- (src/core/jwt/refresh-token.ts). Tokens issued before this version stop working; their holders
+      -- sign in again.
+      DROP TABLE refresh_tokens;
+
+      -- listUserSessions pages newest first (created_at DESC, id DESC) after a cursor: this index serves
+      -- the page as one range scan in its own order, O(page) however many logins the user has; it serves
+      -- countUserSessions and deleteUserSessions too.
+      DROP INDEX sessions_by_user;
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at DESC, id DESC) WHERE user_id IS NOT NULL;
+
+      -- Filled for existing users by the backfill (usernameSkeleton is JavaScript); NOT NULL and unique
+      -- from version 6 on.
+      ALTER TABLE users ADD COLUMN skeleton text COLLATE "C";
+    `,
+    backfill: backfillSkeletons,
+  },
+  {
+    version: 6,
+    description: 'usernames that look alike are refused (unique skeleton)',
+    sql: `
+      ALTER TABLE users ALTER COLUMN skeleton SET NOT NULL;
+      ALTER TABLE users ADD CONSTRAINT users_skeleton_unique UNIQUE (skeleton);
     `,
   },
 ];

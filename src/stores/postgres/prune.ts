@@ -7,13 +7,16 @@
  *    10% absorbs timer drift), so N instances prune about once per interval between them, not N times.
  * Rows go in batches of BATCH_SIZE, each its own short statement, skipping rows another transaction has
  * locked, so pruning never holds many locks or runs into the statement timeout.
+ *
+ * Refresh state is part of its login's row (no refresh tokens are stored): an expired login goes with
+ * everything it holds, and a live one is never touched.
  */
 import type pg from 'pg';
 import { withClient } from './pool.js';
 import { advisoryKey, quoteIdentifier } from './queries.js';
 
 export type PruneResult =
-  | { status: 'pruned'; sessions: number; refreshTokens: number; counters: number; revocations: number }
+  | { status: 'pruned'; sessions: number; counters: number; revocations: number }
   | { status: 'skipped'; reason: 'locked' | 'not_due' };
 
 const BATCH_SIZE = 1000;
@@ -53,7 +56,6 @@ export function pruneExpired(
       return {
         status: 'pruned',
         sessions: await deleteAll('sessions', 'least(expires_at, absolute_expires_at) <= $1'),
-        refreshTokens: await deleteAll('refresh_tokens', 'expires_at <= $1'),
         counters: await deleteAll('counters', 'reset_at <= $1'),
         revocations: await deleteAll('revocations', 'expires_at <= $1'),
       };

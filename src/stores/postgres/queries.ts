@@ -41,8 +41,8 @@ export function advisoryKey(task: 'migrate' | 'prune', schema: string): string {
 // Columns are listed, never *: a prepared statement whose result shape changes under it (a later migration
 // adding a column while instances run) fails with "cached plan must not change result type".
 const SESSION_COLUMNS =
-  'id, user_id, username, role, created_at, last_active_at, expires_at, absolute_expires_at, data, user_agent, ip';
-const USER_COLUMNS = 'id, username, password_hash, role, blocked, created_at, updated_at';
+  'id, user_id, username, role, created_at, last_active_at, expires_at, absolute_expires_at, data, user_agent, ip, refresh';
+const USER_COLUMNS = 'id, username, skeleton, password_hash, role, blocked, created_at, updated_at';
 const CLIENT_COLUMNS = `id, name, scopes, secret_hash, previous_secret_hash, previous_secret_expires_at,
   generation, disabled, created_at, updated_at`;
 
@@ -60,8 +60,8 @@ const NOTIFY_PAYLOAD_LIMIT = 8000;
 function statements(s: string, channel: string) {
   return {
     insertSession: `INSERT INTO ${s}.sessions (id, user_id, username, role, created_at, last_active_at,
-        expires_at, absolute_expires_at, data, data_sizes, user_agent, ip)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12)`,
+        expires_at, absolute_expires_at, data, data_sizes, user_agent, ip, refresh)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13::jsonb)`,
     getSession: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE id = $1`,
     // The second condition skips the write (and its dead tuple) when nothing would move.
     touchSession: `UPDATE ${s}.sessions SET ${TOUCH('$2', '$3')}
@@ -81,11 +81,31 @@ function statements(s: string, channel: string) {
     sessionExists: `SELECT EXISTS (SELECT 1 FROM ${s}.sessions WHERE id = $1) AS exists`,
     deleteSession: `DELETE FROM ${s}.sessions WHERE id = $1`,
     deleteUserSession: `DELETE FROM ${s}.sessions WHERE id = $1 AND user_id = $2`,
+    // Both read sessions_by_user (user_id, created_at DESC, id DESC) in its own order and stop at the limit
+    // (NULL: LIMIT ALL): a page costs its own size, however many logins the user has. The cursor is a row
+    // comparison on the index's columns, so it is where the range scan starts, not a filter on every entry
+    // before it. Two statements rather than one with "$2 IS NULL OR …", which a generic plan could only
+    // apply as a filter.
     listUserSessions: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE user_id = $1
-      ORDER BY created_at DESC, id DESC`,
+      ORDER BY created_at DESC, id DESC LIMIT $2`,
+    listUserSessionsAfter: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions
+      WHERE user_id = $1 AND (created_at, id) < ($2::bigint, $3::text)
+      ORDER BY created_at DESC, id DESC LIMIT $4`,
+    countUserSessions: `SELECT count(*) AS count FROM ${s}.sessions WHERE user_id = $1`,
+    // The refresh rotation's compare-and-set, one statement: PostgreSQL locks the row, and a rotation that
+    // waited for a concurrent one re-evaluates the WHERE on the row the winner left (READ COMMITTED), whose
+    // generation has moved on — so of concurrent rotations of one generation exactly one updates a row and
+    // the others get none. A session-strategy login (refresh NULL) and a deleted one match nothing; never an
+    // upsert. The generations are compared as jsonb numbers, with no cast of the stored value that could fail.
+    advanceRefresh: `UPDATE ${s}.sessions SET refresh = $3::jsonb, ${TOUCH('$4', '$5')}
+      WHERE id = $1 AND refresh->'generation' = to_jsonb($2::bigint)
+      RETURNING ${SESSION_COLUMNS}`,
     deleteUserSessions: `DELETE FROM ${s}.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`,
-    insertUser: `INSERT INTO ${s}.users (id, username, password_hash, role, blocked, created_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    // users_username_unique and users_skeleton_unique make a taken or look-alike name fail atomically.
+    insertUser: `INSERT INTO ${s}.users (id, username, skeleton, password_hash, role, blocked, created_at,
+        updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    usernameExists: `SELECT EXISTS (SELECT 1 FROM ${s}.users WHERE username = $1) AS exists`,
     getUserById: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE id = $1`,
     getUserByUsername: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username = $1`,
     listUsers: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username > $1 ORDER BY username LIMIT $2`,
@@ -93,19 +113,6 @@ function statements(s: string, channel: string) {
     updateUser: `UPDATE ${s}.users SET password_hash = coalesce($2::text, password_hash),
         role = coalesce($3::text, role), blocked = coalesce($4::boolean, blocked), updated_at = $5
       WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-    insertRefreshToken: `INSERT INTO ${s}.refresh_tokens (id, login_id, created_at, expires_at, spent_at, successor_id)
-      VALUES ($1, $2, $3, $4, $5, $6)`,
-    lockRefreshToken: `SELECT login_id, expires_at, spent_at, successor_id FROM ${s}.refresh_tokens
-      WHERE id = $1 FOR UPDATE`,
-    lockSession: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE id = $1 FOR UPDATE`,
-    // Spends the presented token, issues its successor in the same login and touches the login.
-    rotate: `WITH spent AS (
-        UPDATE ${s}.refresh_tokens SET spent_at = $2, successor_id = $3 WHERE id = $1
-      ), issued AS (
-        INSERT INTO ${s}.refresh_tokens (id, login_id, created_at, expires_at, spent_at, successor_id)
-        VALUES ($3, $4, $5, $6, NULL, NULL)
-      )
-      UPDATE ${s}.sessions SET ${TOUCH('$7', '$8')} WHERE id = $4 RETURNING ${SESSION_COLUMNS}`,
     incrementCounter: `INSERT INTO ${s}.counters AS counter (key, count, reset_at) VALUES ($1, 1, $3)
       ON CONFLICT (key) DO UPDATE SET
         count = CASE WHEN counter.reset_at > $2 THEN counter.count + 1 ELSE 1 END,
@@ -113,6 +120,9 @@ function statements(s: string, channel: string) {
       RETURNING count, reset_at`,
     readCounter: `SELECT count, reset_at FROM ${s}.counters WHERE key = $1 AND reset_at > $2`,
     deleteCounter: `DELETE FROM ${s}.counters WHERE key = $1`,
+    // Only the live window the increment went into, only above zero; an UPDATE, so it never creates a row.
+    releaseCounter: `UPDATE ${s}.counters SET count = count - 1
+      WHERE key = $1 AND reset_at = $2 AND reset_at > $3 AND count > 0`,
     // One statement, so one transaction: NOTIFY is delivered when it commits, so a listener that hears it
     // (or reloads after it) finds the row.
     insertRevocation: `WITH added AS (

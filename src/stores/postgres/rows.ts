@@ -1,6 +1,7 @@
 /** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
 import type {
   ClientRecord,
+  RefreshState,
   RevocationRecord,
   SessionData,
   SessionRecord,
@@ -19,23 +20,19 @@ export interface SessionRow {
   data: SessionData;
   user_agent: string | null;
   ip: string | null;
+  /** jsonb, written by `encodeRefresh`; NULL for a session-strategy login. */
+  refresh: RefreshState | null;
 }
 
 export interface UserRow {
   id: string;
   username: string;
+  skeleton: string;
   password_hash: string | null;
   role: string;
   blocked: boolean;
   created_at: number;
   updated_at: number;
-}
-
-export interface RefreshTokenRow {
-  login_id: string;
-  expires_at: number;
-  spent_at: number | null;
-  successor_id: string | null;
 }
 
 export interface RevocationRow {
@@ -90,6 +87,7 @@ export function toSession(row: SessionRow): SessionRecord {
     data: row.data,
     userAgent: row.user_agent,
     ip: row.ip,
+    refresh: row.refresh,
   };
 }
 
@@ -97,6 +95,7 @@ export function toUser(row: UserRow): UserRecord {
   return {
     id: row.id,
     username: row.username,
+    skeleton: row.skeleton,
     passwordHash: row.password_hash,
     role: row.role,
     blocked: row.blocked,
@@ -132,4 +131,21 @@ export function encodeData(data: SessionData): EncodedData {
     sizes.push(`${name}:${Buffer.byteLength(name) + Buffer.byteLength(value) + 2}`);
   }
   return { json: `{${values.join(',')}}`, sizes: `{${sizes.join(',')}}`, dropped };
+}
+
+/**
+ * A refresh state as the jsonb the `refresh` column holds: the contract's fields and nothing else, so what
+ * getSession returns is exactly what the contract describes (the CHECK `sessions_refresh_shape` holds).
+ */
+export function encodeRefresh(state: RefreshState | null): string | null {
+  if (state === null) return null;
+  const { generation, nonce, rotatedAt, windowStartedAt, rotationsInWindow, revocationTTLMs } = state;
+  return JSON.stringify({
+    generation,
+    nonce,
+    rotatedAt,
+    windowStartedAt,
+    rotationsInWindow,
+    revocationTTLMs,
+  });
 }

@@ -1,29 +1,29 @@
 /**
- * The PostgreSQL store (node-postgres): for several keycard instances sharing one database. Sessions, users,
- * refresh tokens, throttle counters, revocations and API clients live in one schema (`keycard` by default), created and
- * upgraded by versioned migrations (migrate.ts); expired rows are pruned once per cluster (prune.ts).
+ * The PostgreSQL store (node-postgres): for several keycard instances sharing one database. Sessions and
+ * logins (with a token login's refresh state), users, throttle counters, revocations and API clients live
+ * in one schema (`keycard` by default), created and upgraded by versioned migrations (migrate.ts); expired
+ * rows are pruned once per cluster (prune.ts).
  *
- * Every operation is one statement except refresh-token rotation (rotation.ts), a short transaction.
+ * Every operation is one statement (queries.ts), the refresh rotation's compare-and-set included.
  * getSession — every request's read — is one primary-key lookup, a prepared statement. Revocations travel
  * to every instance by LISTEN/NOTIFY, each subscription on a connection of its own (feed.ts).
  */
 import type pg from 'pg';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
+import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
   ClientRecord,
   ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
+  LoginPageOptions,
   PatchOptions,
   PatchResult,
-  RefreshTokenRecord,
+  RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  RotateOptions,
-  RotationResult,
   SessionRecord,
   Store,
   UserRecord,
@@ -35,10 +35,10 @@ import { type MigrationReport, migratePostgres } from './migrate.js';
 import { createPool, type PoolSettings, TYPES } from './pool.js';
 import { type PruneResult, pruneExpired } from './prune.js';
 import { buildQueries, checkSchemaName, type Queries, type QueryName, revocationChannel } from './queries.js';
-import { rotateRefreshToken } from './rotation.js';
 import {
   type ClientRow,
   encodeData,
+  encodeRefresh,
   type RevocationRow,
   type SessionRow,
   toClient,
@@ -159,7 +159,7 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One prune round: deletes expired sessions, refresh tokens, counters and revocations — unless another
+   * One prune round: deletes expired sessions, counters and revocations — unless another
    * instance holds the prune lock or pruned less than an interval ago (see prune.ts).
    */
   prune(): Promise<PruneResult> {
@@ -182,6 +182,7 @@ export class PostgresStore implements Store {
         data.sizes,
         record.userAgent,
         record.ip,
+        encodeRefresh(record.refresh),
       ]);
     } catch (error) {
       throw unstorableData(error) ?? toStoreError(error);
@@ -229,8 +230,45 @@ export class PostgresStore implements Store {
     return result > 0;
   }
 
-  async listUserSessions(userId: string): Promise<SessionRecord[]> {
-    return (await this.query<SessionRow>('listUserSessions', [userId])).map(toSession);
+  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+    if (page === undefined) {
+      return (await this.query<SessionRow>('listUserSessions', [userId, null])).map(toSession);
+    }
+    if (!(page.limit >= 1)) return [];
+    // LIMIT takes a bigint: Infinity (every one) is NULL, a fraction is rounded down.
+    const limit = Number.isFinite(page.limit) ? Math.floor(page.limit) : null;
+    const rows =
+      page.after === undefined
+        ? await this.query<SessionRow>('listUserSessions', [userId, limit])
+        : await this.query<SessionRow>('listUserSessionsAfter', [
+            userId,
+            page.after.createdAt,
+            page.after.id,
+            limit,
+          ]);
+    return rows.map(toSession);
+  }
+
+  async countUserSessions(userId: string): Promise<number> {
+    const [row] = await this.query<{ count: number }>('countUserSessions', [userId]);
+    return row?.count ?? 0;
+  }
+
+  /** One UPDATE … WHERE generation matches … RETURNING: see queries.ts for why exactly one rotation wins. */
+  async advanceRefresh(
+    id: string,
+    expectedGeneration: number,
+    next: RefreshState,
+    touch: { lastActiveAt: number; expiresAt: number },
+  ): Promise<SessionRecord | null> {
+    const [row] = await this.query<SessionRow>('advanceRefresh', [
+      id,
+      expectedGeneration,
+      encodeRefresh(next),
+      touch.lastActiveAt,
+      touch.expiresAt,
+    ]);
+    return row ? toSession(row) : null;
   }
 
   deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
@@ -242,6 +280,7 @@ export class PostgresStore implements Store {
       await this.pool.query(this.statement('insertUser'), [
         user.id,
         user.username,
+        user.skeleton,
         user.passwordHash,
         user.role,
         user.blocked,
@@ -249,8 +288,12 @@ export class PostgresStore implements Store {
         user.updatedAt,
       ]);
     } catch (error) {
-      if (isUniqueViolation(error, 'users_username_unique')) {
-        throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
+      if (isUniqueViolation(error, 'users_username_unique')) throw usernameTaken(user.username, 'exact');
+      if (isUniqueViolation(error, 'users_skeleton_unique')) {
+        // Which unique index PostgreSQL checks first is its business (index OID order): when the name
+        // itself is taken too, say so — the plainer reason, as the other stores do.
+        const [row] = await this.query<{ exists: boolean }>('usernameExists', [user.username]);
+        throw usernameTaken(user.username, row?.exists ? 'exact' : 'lookalike');
       }
       throw toStoreError(error);
     }
@@ -288,21 +331,6 @@ export class PostgresStore implements Store {
     return row ? toUser(row) : null;
   }
 
-  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
-    await this.query('insertRefreshToken', [
-      record.id,
-      record.loginId,
-      record.createdAt,
-      record.expiresAt,
-      record.spentAt,
-      record.successorId,
-    ]);
-  }
-
-  rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
-    return rotateRefreshToken(this.pool, (name) => this.statement(name), presentedId, options);
-  }
-
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
     const [row] = await this.query<{ count: number; reset_at: number }>('incrementCounter', [
       key,
@@ -320,6 +348,10 @@ export class PostgresStore implements Store {
 
   async resetCounter(key: string): Promise<void> {
     await this.query('deleteCounter', [key]);
+  }
+
+  async releaseCounter(key: string, resetAt: number, now: number): Promise<void> {
+    await this.query('releaseCounter', [key, resetAt, now]);
   }
 
   /** Stores the record and announces it on the schema's channel, in one statement (see queries.ts). */

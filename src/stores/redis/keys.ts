@@ -3,15 +3,17 @@
  * braces is the Redis Cluster hash tag: only that part decides the key's slot
  * (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags).
  *
- * - `kc:s:{<sessionId>}`              hash   one session (meta fields + one `d<json key>` field per data key)
- * - `kc:r:{<sessionId>}:<tokenId>`    hash   a refresh token, in its login's slot, so a rotation that spends
- *                                            it, issues the successor and touches or deletes the login is one
- *                                            script on one slot
- * - `kc:rt:{<tokenId>}`               string the login id a refresh token belongs to (written once)
- * - `kc:us:{<userId>}`                zset   the user's session ids, scored by absolute expiry
+ * - `kc:s:{<sessionId>}`              hash   one session or token login (meta fields, the refresh state of a
+ *                                            token login, one `d<json key>` field per data key)
+ * - `kc:us:{<userId>}`                zset   the user's session ids, scored by absolute expiry: every live
+ *                                            session is in it (what "log out everywhere" reads), and expired
+ *                                            entries are found by score
+ * - `kc:ul:{<userId>}`                zset   the same ids scored by `createdAt`, for newest-first pages
  * - `kc:c:<counter key>`              hash   a fixed-window counter (single-key operations only)
  * - `kc:{users}:u:<userId>`           hash   a user record
  * - `kc:{users}:names`                hash   canonical username → user id (HSETNX keeps usernames unique)
+ * - `kc:{users}:skeletons`            hash   username skeleton → user id (unique too: no look-alikes)
+ * - `kc:{users}:schema`               string `skeletons:1` once users from before skeletons have theirs
  * - `kc:{users}:sorted`               zset   usernames, all at score 0, for ZRANGEBYLEX pages
  * - `kc:{rv}:all`                     zset   every revocation (its JSON), scored by its expiry
  * - `kc:{rv}:l:<loginId>`             string `<at> <expiresAt>` of a revoked login
@@ -29,7 +31,8 @@
  * services and partners), so one node holds them all easily.
  *
  * A session and its user's index live in different slots (the session's slot is chosen by the session id,
- * which is all a request knows); `docs/stores-redis.md` explains how the index stays correct anyway.
+ * which is all a request knows); `docs/stores-redis.md` explains how the index stays correct anyway. The
+ * user's two index keys share the user's tag, so one script writes both.
  */
 import { configurationError } from '../../core/errors.js';
 
@@ -45,11 +48,12 @@ export interface RedisKeys {
   readonly prefix: string;
   session(sessionId: string): string;
   userSessions(userId: string): string;
-  refreshToken(loginId: string, tokenId: string): string;
-  refreshTokenLogin(tokenId: string): string;
+  userLogins(userId: string): string;
   counter(key: string): string;
   user(userId: string): string;
   usernames(): string;
+  skeletons(): string;
+  usersSchema(): string;
   sortedUsernames(): string;
   revocations(): string;
   loginRevocation(loginId: string): string;
@@ -74,11 +78,12 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     prefix: p,
     session: (sessionId) => `${p}:s:{${sessionId}}`,
     userSessions: (userId) => `${p}:us:{${userId}}`,
-    refreshToken: (loginId, tokenId) => `${p}:r:{${loginId}}:${tokenId}`,
-    refreshTokenLogin: (tokenId) => `${p}:rt:{${tokenId}}`,
+    userLogins: (userId) => `${p}:ul:{${userId}}`,
     counter: (key) => `${p}:c:${key}`,
     user: (userId) => `${p}:{users}:u:${userId}`,
     usernames: () => `${p}:{users}:names`,
+    skeletons: () => `${p}:{users}:skeletons`,
+    usersSchema: () => `${p}:{users}:schema`,
     sortedUsernames: () => `${p}:{users}:sorted`,
     revocations: () => `${p}:{rv}:all`,
     loginRevocation: (loginId) => `${p}:{rv}:l:${loginId}`,

@@ -6,12 +6,18 @@
  * by the key's JSON — holding the value's JSON, so a per-key patch is HSET/HDEL of fields, atomic and
  * without re-encoding the rest of the data in Lua (whose cjson would turn `[]` into `{}` and round large
  * numbers). Meta fields never start with `d`.
+ *
+ * A token login's refresh state is six more fields of the same hash (`rg` generation, `rn` nonce, `rr`
+ * rotated at, `rw` window started at, `rc` rotations in the window, `rt` revocation TTL), absent for a
+ * session-strategy login: reading a login stays one HGETALL, and the rotation's compare-and-set is one
+ * script on this one key that compares `rg` as it is stored.
  */
 import { defineKey } from '../../core/session/data.js';
 import type {
   ClientRecord,
   ClientUpdate,
   DataPatch,
+  RefreshState,
   SessionData,
   SessionRecord,
   UserRecord,
@@ -52,12 +58,31 @@ export function sessionFields(record: SessionRecord): string[] {
   if (record.user) fields.push('uid', record.user.id, 'un', record.user.username, 'ur', record.user.role);
   if (record.userAgent !== null) fields.push('ua', record.userAgent);
   if (record.ip !== null) fields.push('ip', record.ip);
+  if (record.refresh) fields.push(...refreshFields(record.refresh));
   for (const key of Object.keys(record.data)) {
     const json = JSON.stringify(record.data[key]);
     // undefined and functions are not data (JSON.stringify drops them from objects, too).
     if (json !== undefined) fields.push(dataField(key), json);
   }
   return fields;
+}
+
+/** Field/value pairs of a token login's refresh state (all six, always written together). */
+export function refreshFields(state: RefreshState): string[] {
+  return [
+    'rg',
+    String(state.generation),
+    'rn',
+    state.nonce,
+    'rr',
+    String(state.rotatedAt),
+    'rw',
+    String(state.windowStartedAt),
+    'rc',
+    String(state.rotationsInWindow),
+    'rt',
+    String(state.revocationTTLMs),
+  ];
 }
 
 /** The patch script's arguments after the touch: n, n field/JSON pairs, then fields to remove. */
@@ -82,6 +107,7 @@ export function parseSession(id: string, reply: HashReply | null): SessionRecord
     if (field.startsWith(DATA_FIELD)) defineKey(data, JSON.parse(field.slice(1)), JSON.parse(value));
   }
   const userId = hash.get('uid');
+  const generation = hash.get('rg');
   return {
     id,
     user:
@@ -95,12 +121,23 @@ export function parseSession(id: string, reply: HashReply | null): SessionRecord
     data,
     userAgent: hash.get('ua') ?? null,
     ip: hash.get('ip') ?? null,
+    refresh:
+      generation === undefined
+        ? null
+        : {
+            generation: Number(generation),
+            nonce: hash.get('rn') ?? '',
+            rotatedAt: Number(hash.get('rr')),
+            windowStartedAt: Number(hash.get('rw')),
+            rotationsInWindow: Number(hash.get('rc')),
+            revocationTTLMs: Number(hash.get('rt')),
+          },
   };
 }
 
 /** Field/value pairs for a new user record; a null password hash is an absent field. */
 export function userFields(user: UserRecord): string[] {
-  const fields = ['id', user.id, 'name', user.username, 'role', user.role];
+  const fields = ['id', user.id, 'name', user.username, 'skel', user.skeleton, 'role', user.role];
   if (user.passwordHash !== null) fields.push('hash', user.passwordHash);
   fields.push(
     'blocked',
@@ -131,6 +168,7 @@ export function parseUser(reply: HashReply | null): UserRecord | null {
   return {
     id,
     username: hash.get('name') ?? '',
+    skeleton: hash.get('skel') ?? '',
     passwordHash: hash.get('hash') ?? null,
     role: hash.get('role') ?? '',
     blocked: hash.get('blocked') === '1',

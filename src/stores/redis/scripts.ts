@@ -36,6 +36,26 @@ local function touch(key, lastActiveAt, expiresAt, now)
 end
 `;
 
+/** Calls `call` with `list` in slices of at most 1000 (`unpack` is bounded by Lua's C stack). */
+const CHUNKS = `
+local function for_chunks(list, call)
+  for i = 1, #list, 1000 do call({unpack(list, i, math.min(i + 999, #list))}) end
+end
+`;
+
+/**
+ * Drops from a user's two indexes (`us` by absolute expiry, `ul` by creation) every id whose absolute
+ * expiry is at or before `now`: such a session is certainly gone, whatever its idle expiry was.
+ */
+const PRUNE = `${TTL}${CHUNKS}
+local function prune(us, ul, now)
+  local gone = redis.call('ZRANGEBYSCORE', us, '-inf', now)
+  if #gone == 0 then return end
+  for_chunks(gone, function(ids) redis.call('ZREM', ul, unpack(ids)) end)
+  redis.call('ZREMRANGEBYSCORE', us, '-inf', now)
+end
+`;
+
 const SCRIPTS = {
   /** KEYS: hash. ARGV: ttl ms, then field/value pairs. Writes the hash afresh with its TTL. */
   keycardReplaceHash: {
@@ -49,19 +69,79 @@ return 1
   },
 
   /**
-   * KEYS: the user's session index. ARGV: session id, its absolute expiry, now. Adds the id, drops ids past
-   * their absolute expiry (those sessions are certainly gone), and keeps the index alive as long as its
-   * longest-lived session (PTTL is -1 on a key without TTL, so a fresh index always gets one).
+   * KEYS: the user's two indexes (by absolute expiry, by creation). ARGV: session id, createdAt, its
+   * absolute expiry, now. Drops ids past their absolute expiry from both (those sessions are certainly
+   * gone), adds the id to both, and keeps each key alive as long as its longest-lived session (PTTL is -1
+   * on a key without TTL, so a fresh index always gets one).
    */
   keycardIndexSession: {
-    keys: 1,
-    lua: `${TTL}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) - tonumber(ARGV[3]) then
-  redis.call('PEXPIRE', KEYS[1], ttl(ARGV[2], ARGV[3]))
+    keys: 2,
+    lua: `${PRUNE}
+prune(KEYS[1], KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+for i = 1, 2 do
+  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[3]) - tonumber(ARGV[4]) then
+    redis.call('PEXPIRE', KEYS[i], ttl(ARGV[3], ARGV[4]))
+  end
 end
 return 1
+`,
+  },
+
+  /** KEYS: the user's two indexes. ARGV: session ids. Removes them from both. */
+  keycardUnindexSessions: {
+    keys: 2,
+    lua: `${CHUNKS}
+for_chunks(ARGV, function(ids)
+  redis.call('ZREM', KEYS[1], unpack(ids))
+  redis.call('ZREM', KEYS[2], unpack(ids))
+end)
+return 1
+`,
+  },
+
+  /**
+   * KEYS: the user's two indexes. ARGV: limit (negative: no limit), now, then the cursor's createdAt and
+   * id ('' and '' for the first page). Prunes ids past their absolute expiry, then returns the next
+   * entries of the creation index as a flat [id, createdAt, …] list, newest first: a sorted set orders
+   * equal scores by member, byte by byte, so REV gives createdAt descending, then id descending.
+   * Strictly after the cursor is: the ids at the cursor's createdAt that sort below its id (that
+   * millisecond's logins, compared here byte by byte — Lua's own string comparison follows the server's
+   * locale), then everything strictly older. O(log n + page + logins of that one millisecond), whether or
+   * not the cursor's login still exists.
+   */
+  keycardPageLogins: {
+    keys: 2,
+    lua: `${PRUNE}
+local function below(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+prune(KEYS[1], KEYS[2], ARGV[2])
+local limit = tonumber(ARGV[1])
+if ARGV[3] == '' then
+  return redis.call('ZRANGE', KEYS[2], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
+end
+local page = {}
+local ties = redis.call('ZRANGE', KEYS[2], ARGV[3], ARGV[3], 'BYSCORE', 'REV', 'WITHSCORES')
+for i = 1, #ties, 2 do
+  if limit >= 0 and #page >= 2 * limit then return page end
+  if below(ties[i], ARGV[4]) then
+    page[#page + 1] = ties[i]
+    page[#page + 1] = ties[i + 1]
+  end
+end
+local rest = -1
+if limit >= 0 then rest = limit - #page / 2 end
+if rest == 0 then return page end
+local older = redis.call('ZRANGE', KEYS[2], '(' .. ARGV[3], '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, rest, 'WITHSCORES')
+for i = 1, #older do page[#page + 1] = older[i] end
+return page
 `,
   },
 
@@ -126,34 +206,19 @@ return owner or ''
   },
 
   /**
-   * KEYS: login session, presented token, successor token (all in the login's slot). ARGV: now, graceMs,
-   * successor id, successor createdAt, successor expiresAt, touch lastActiveAt, touch expiresAt.
-   * The decision of `RotationResult` in src/core/store.ts, taken atomically.
+   * KEYS: login. ARGV: expected generation, now, touch lastActiveAt, touch expiresAt, then the refresh
+   * state's field/value pairs. The rotation's compare-and-set: only when the stored generation is the
+   * expected one (compared as the decimal strings both are written as — integers, never reformatted)
+   * are the refresh fields replaced and the touch applied; returns the updated hash, nil otherwise (no
+   * such login, a session login without `rg`, or another rotation won). A missing key is never written.
    */
-  keycardRotateRefreshToken: {
-    keys: 3,
+  keycardAdvanceRefresh: {
+    keys: 1,
     lua: `${TOUCH}
-local now = tonumber(ARGV[1])
-local token = redis.call('HMGET', KEYS[2], 'e', 's', 'n')
-if not token[1] or tonumber(token[1]) <= now or redis.call('EXISTS', KEYS[1]) == 0 then
-  return {'invalid'}
-end
-if not token[2] then
-  redis.call('HSET', KEYS[2], 's', ARGV[1], 'n', ARGV[3])
-  if tonumber(ARGV[5]) > now then
-    redis.call('DEL', KEYS[3])
-    redis.call('HSET', KEYS[3], 'c', ARGV[4], 'e', ARGV[5])
-    redis.call('PEXPIRE', KEYS[3], ttl(ARGV[5], ARGV[1]))
-  end
-  touch(KEYS[1], ARGV[6], ARGV[7], ARGV[1])
-  return {'rotated', redis.call('HGETALL', KEYS[1])}
-end
-if token[3] and now - tonumber(token[2]) <= tonumber(ARGV[2]) then
-  return {'grace', redis.call('HGETALL', KEYS[1]), token[3]}
-end
-local login = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return {'reused', login}
+if redis.call('HGET', KEYS[1], 'rg') ~= ARGV[1] then return false end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+touch(KEYS[1], ARGV[3], ARGV[4], ARGV[2])
+return redis.call('HGETALL', KEYS[1])
 `,
   },
 
@@ -172,18 +237,69 @@ return {1, ARGV[2]}
   },
 
   /**
-   * KEYS: user record, usernames hash, sorted usernames. ARGV: username, user id, then field/value pairs.
-   * HSETNX claims the username; the record and the sorted set are written in the same script, so a user
-   * is either fully there or not at all.
+   * KEYS: counter. ARGV: the window's resetAt, now. Takes back one increment only from that live window
+   * (its stored end is exactly `resetAt`, still after now) and only while the count is above zero; a
+   * missing counter stays missing. The key keeps its TTL (HINCRBY does not touch it).
+   */
+  keycardReleaseCounter: {
+    keys: 1,
+    lua: `
+local current = redis.call('HMGET', KEYS[1], 'n', 'r')
+if not current[1] or not current[2] then return 0 end
+local resetAt = tonumber(current[2])
+if resetAt ~= tonumber(ARGV[1]) or resetAt <= tonumber(ARGV[2]) or tonumber(current[1]) <= 0 then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'n', -1)
+return 1
+`,
+  },
+
+  /**
+   * KEYS: user record, usernames hash, skeletons hash, sorted usernames. ARGV: username, skeleton, user id,
+   * then field/value pairs. Refuses a taken username ('exact'), then a taken skeleton ('lookalike'); else
+   * claims both, and writes the record and the sorted set in the same script, so a user is either fully
+   * there or not at all, and two concurrent creations of one name or of two look-alikes admit one.
    */
   keycardCreateUser: {
-    keys: 3,
+    keys: 4,
     lua: `
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 'taken' end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'exact' end
+if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 1 then return 'lookalike' end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 redis.call('DEL', KEYS[1])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return 'ok'
+`,
+  },
+
+  /**
+   * KEYS: the users' schema marker, the skeletons hash, then user records. ARGV: the marker's value, '1'
+   * when this is the last batch (then the marker is set), then a skeleton and a user id per user record,
+   * oldest user first. Gives each user that has no skeleton yet its skeleton — or, when an earlier user
+   * already holds that skeleton, '#legacy:<id>', which no real name's skeleton can be — and claims it.
+   * Does nothing once the marker is set, so instances starting together back-fill once.
+   */
+  keycardBackfillSkeletons: {
+    keys: -1,
+    lua: `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+local changed = 0
+for i = 3, #KEYS do
+  local skeleton, id = ARGV[2 * i - 3], ARGV[2 * i - 2]
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'skel') == 0 then
+    if redis.call('HSETNX', KEYS[2], skeleton, id) == 0 then
+      skeleton = '#legacy:' .. id
+      redis.call('HSET', KEYS[2], skeleton, id)
+    end
+    redis.call('HSET', KEYS[i], 'skel', skeleton)
+    changed = changed + 1
+  end
+end
+if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end
+return changed
 `,
   },
 
@@ -270,13 +386,34 @@ type Arg = string | number;
 /** The scripts as typed functions over one client (replies as Redis gives them, decoded in store.ts). */
 export interface RedisScripts {
   replaceHash(key: string, ttlMs: number, fields: Arg[]): Promise<unknown>;
-  indexSession(index: string, sessionId: string, absoluteExpiresAt: number, now: number): Promise<unknown>;
+  indexSession(
+    indexes: [string, string],
+    sessionId: string,
+    createdAt: number,
+    absoluteExpiresAt: number,
+    now: number,
+  ): Promise<unknown>;
+  unindexSessions(indexes: [string, string], sessionIds: string[]): Promise<unknown>;
+  pageLogins(
+    indexes: [string, string],
+    limit: number,
+    now: number,
+    after: { createdAt: number; id: string } | undefined,
+  ): Promise<string[]>;
   touchSession(key: string, lastActiveAt: number, expiresAt: number, now: number): Promise<unknown>;
   patchSession(key: string, args: Arg[]): Promise<string>;
   deleteSession(key: string, ownerId: string | undefined): Promise<string | null>;
-  rotateRefreshToken(keys: [string, string, string], args: Arg[]): Promise<unknown[]>;
+  advanceRefresh(key: string, args: Arg[]): Promise<string[] | null>;
   incrementCounter(key: string, now: number, resetAt: number, windowMs: number): Promise<[number, string]>;
-  createUser(keys: [string, string, string], username: string, id: string, fields: Arg[]): Promise<string>;
+  releaseCounter(key: string, resetAt: number, now: number): Promise<unknown>;
+  createUser(
+    keys: [string, string, string, string],
+    username: string,
+    skeleton: string,
+    id: string,
+    fields: Arg[],
+  ): Promise<string>;
+  backfillSkeletons(keys: string[], args: Arg[]): Promise<number>;
   updateUser(key: string, fields: Arg[]): Promise<string[] | null>;
   addRevocation(keys: [string, string], args: [number, number, number, string, string]): Promise<unknown>;
   createClient(keys: [string, string], id: string, fields: Arg[]): Promise<string>;
@@ -286,14 +423,23 @@ export interface RedisScripts {
 
 export function defineScripts(client: Redis | Cluster): RedisScripts {
   for (const [name, script] of Object.entries(SCRIPTS)) {
-    client.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
+    // A script with a variable number of keys takes the count as its first argument.
+    client.defineCommand(
+      name,
+      script.keys < 0 ? { lua: script.lua } : { numberOfKeys: script.keys, lua: script.lua },
+    );
   }
   // defineCommand adds methods ioredis's types cannot know about.
   const commands = client as unknown as Record<keyof typeof SCRIPTS, (...args: Arg[]) => Promise<unknown>>;
   return {
     replaceHash: (key, ttlMs, fields) => commands.keycardReplaceHash(key, ttlMs, ...fields),
-    indexSession: (index, sessionId, absoluteExpiresAt, now) =>
-      commands.keycardIndexSession(index, sessionId, absoluteExpiresAt, now),
+    indexSession: (indexes, sessionId, createdAt, absoluteExpiresAt, now) =>
+      commands.keycardIndexSession(...indexes, sessionId, createdAt, absoluteExpiresAt, now),
+    unindexSessions: (indexes, sessionIds) => commands.keycardUnindexSessions(...indexes, ...sessionIds),
+    pageLogins: (indexes, limit, now, after) =>
+      commands.keycardPageLogins(...indexes, limit, now, after?.createdAt ?? '', after?.id ?? '') as Promise<
+        string[]
+      >,
     touchSession: (key, lastActiveAt, expiresAt, now) =>
       commands.keycardTouchSession(key, lastActiveAt, expiresAt, now),
     patchSession: (key, args) => commands.keycardPatchSession(key, ...args) as Promise<string>,
@@ -301,12 +447,14 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
       commands.keycardDeleteSession(key, ownerId === undefined ? '0' : '1', ownerId ?? '') as Promise<
         string | null
       >,
-    rotateRefreshToken: (keys, args) =>
-      commands.keycardRotateRefreshToken(...keys, ...args) as Promise<unknown[]>,
+    advanceRefresh: (key, args) => commands.keycardAdvanceRefresh(key, ...args) as Promise<string[] | null>,
     incrementCounter: (key, now, resetAt, windowMs) =>
       commands.keycardIncrementCounter(key, now, resetAt, windowMs) as Promise<[number, string]>,
-    createUser: (keys, username, id, fields) =>
-      commands.keycardCreateUser(...keys, username, id, ...fields) as Promise<string>,
+    releaseCounter: (key, resetAt, now) => commands.keycardReleaseCounter(key, resetAt, now),
+    createUser: (keys, username, skeleton, id, fields) =>
+      commands.keycardCreateUser(...keys, username, skeleton, id, ...fields) as Promise<string>,
+    backfillSkeletons: (keys, args) =>
+      commands.keycardBackfillSkeletons(keys.length, ...keys, ...args) as Promise<number>,
     updateUser: (key, fields) => commands.keycardUpdateUser(key, ...fields) as Promise<string[] | null>,
     addRevocation: (keys, args) => commands.keycardAddRevocation(...keys, ...args),
     createClient: (keys, id, fields) =>

@@ -1,29 +1,29 @@
 /**
- * The Redis store (ioredis): sessions, users, refresh tokens, throttle counters, revocations and API
- * clients in Redis — standalone, over TLS, or on a Redis Cluster. The key layout is in keys.ts, the
- * atomic operations in scripts.ts, the revocation feed in feed.ts, and the reasoning (Cluster slots, the
- * per-user index, the feed, failures) in docs/stores-redis.md.
+ * The Redis store (ioredis): sessions and token logins (with their refresh state), users, throttle
+ * counters, revocations and API clients in Redis — standalone, over TLS, or on a Redis Cluster. The key
+ * layout is in keys.ts, the atomic operations in scripts.ts, the revocation feed in feed.ts, the users'
+ * skeleton back-fill in users.ts, and the reasoning (Cluster slots, the per-user indexes, the feed,
+ * failures) in docs/stores-redis.md.
  *
  * Every key but the users' and the clients' (which do not expire) has a TTL, so Redis removes expired
  * state by itself: there is no pruning timer.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError, storeUnavailable } from '../../core/errors.js';
+import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
   ClientRecord,
   ClientUpdate,
   CounterValue,
   DataPatch,
   ListUsersOptions,
+  LoginPageOptions,
   PatchOptions,
   PatchResult,
-  RefreshTokenRecord,
+  RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  RotateOptions,
-  RotationResult,
   SessionRecord,
   Store,
   UserRecord,
@@ -41,11 +41,11 @@ import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
 import {
   clientFields,
   clientUpdateArguments,
-  type HashReply,
   parseClient,
   parseSession,
   parseUser,
   patchArguments,
+  refreshFields,
   sessionFields,
   userFields,
   userUpdateFields,
@@ -59,6 +59,7 @@ import {
 } from './revocations.js';
 import { defineScripts, type RedisScripts } from './scripts.js';
 import { parseRedisURL } from './url.js';
+import { backfillSkeletons } from './users.js';
 
 export interface RedisStoreOptions {
   /**
@@ -91,6 +92,12 @@ export const DEFAULT_REVOCATION_HEARTBEAT_MS = 1000;
 
 const PATCH_RESULTS: ReadonlySet<string> = new Set(['ok', 'missing', 'too_large']);
 
+/**
+ * A page of logins whose entries turn out stale (a session that expired while idle, a creation that
+ * failed half-way) is topped up from the index in batches of at least this many entries.
+ */
+const REFILL_BATCH = 32;
+
 export class RedisStore implements Store {
   readonly kind = 'redis';
   private readonly client: Redis | Cluster;
@@ -108,6 +115,8 @@ export class RedisStore implements Store {
   private readonly heartbeatMs: number;
   private readonly feeds = new Set<RevocationFeed>();
   private closed = false;
+  /** Users from before skeletons given theirs (see users.ts); once per store, retried after a failure. */
+  private skeletonsReady: Promise<void> | null = null;
 
   constructor(options: RedisStoreOptions) {
     if (!options || (options.client === undefined) === (options.url === undefined)) {
@@ -156,9 +165,13 @@ export class RedisStore implements Store {
     }
   }
 
-  /** Waits for the first connection and checks that Redis answers; throws store_unavailable if not. */
+  /**
+   * Waits for the first connection and checks that Redis answers (throws store_unavailable if not), and
+   * gives users created before skeletons existed theirs (once; see users.ts).
+   */
   async connect(): Promise<void> {
     await this.ping();
+    await this.ensureSkeletons();
   }
 
   async createSession(record: SessionRecord): Promise<void> {
@@ -167,11 +180,12 @@ export class RedisStore implements Store {
     if (record.expiresAt <= now) return;
     await this.run(async () => {
       // The index first: every live session must be in its user's index, or "log out everywhere" and
-      // blocking would miss it. A failure between the two writes leaves only a stale index entry.
+      // blocking would miss it. A failure between the two writes leaves only stale index entries.
       if (record.user) {
         await this.scripts.indexSession(
-          this.keys.userSessions(record.user.id),
+          this.indexes(record.user.id),
           record.id,
+          record.createdAt,
           record.absoluteExpiresAt,
           now,
         );
@@ -184,7 +198,10 @@ export class RedisStore implements Store {
     });
   }
 
-  /** One HGETALL: the per-request hot path. The user is embedded, so there is no second read. */
+  /**
+   * One HGETALL: the per-request hot path. The user and, for a token login, the refresh state are
+   * embedded, so there is no second read.
+   */
   async getSession(id: string): Promise<SessionRecord | null> {
     return this.run(async () => parseSession(id, await this.client.hgetall(this.keys.session(id))));
   }
@@ -219,25 +236,66 @@ export class RedisStore implements Store {
     });
   }
 
-  async listUserSessions(userId: string): Promise<SessionRecord[]> {
+  /**
+   * Newest first from the creation index, a page at a time: one script for the ids (it prunes ids past
+   * their absolute expiry first), then the records in parallel. An entry whose record is gone (it expired
+   * while idle, or its creation failed half-way) is skipped and the page topped up from where the index
+   * left off, so a page is short only at the end of the list.
+   */
+  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+    const limit = page ? Math.floor(page.limit) : Number.POSITIVE_INFINITY;
+    if (!(limit >= 1)) return [];
     return this.run(async () => {
-      // Entries past their absolute expiry are certainly dead; the others may be stale too (expired when
-      // idle, or a creation that failed half-way), so each is read and skipped when missing.
-      const ids = await this.client.zrangebyscore(
-        this.keys.userSessions(userId),
-        `(${this.clock.now()}`,
-        '+inf',
-      );
-      const replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.session(id))));
       const records: SessionRecord[] = [];
-      replies.forEach((reply, i) => {
-        const record = parseSession(ids[i] as string, reply);
-        if (record && record.user?.id === userId) records.push(record);
-      });
-      return records.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
+      let after = page?.after;
+      for (let batch = limit; ; batch = Math.max(limit - records.length, REFILL_BATCH)) {
+        const finite = Number.isFinite(batch);
+        const entries = await this.scripts.pageLogins(
+          this.indexes(userId),
+          finite ? batch : -1,
+          this.clock.now(),
+          after,
+        );
+        const ids = entries.filter((_, i) => i % 2 === 0);
+        const replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.session(id))));
+        for (let i = 0; i < ids.length && records.length < limit; i++) {
+          const record = parseSession(ids[i] as string, replies[i] ?? null);
+          if (record && record.user?.id === userId) records.push(record);
+        }
+        if (!finite || ids.length < batch || records.length >= limit) return records;
+        after = { createdAt: Number(entries[entries.length - 1]), id: ids[ids.length - 1] as string };
+      }
     });
   }
 
+  /**
+   * One ZCOUNT of the expiry index: ids past their absolute expiry are not counted, pruned or not; a
+   * session that expired while idle is, until its absolute expiry (the contract allows it).
+   */
+  async countUserSessions(userId: string): Promise<number> {
+    return this.run(() => this.client.zcount(this.keys.userSessions(userId), `(${this.clock.now()}`, '+inf'));
+  }
+
+  /** One script on the login's key: compare the generation, write the refresh fields and the touch. */
+  async advanceRefresh(
+    id: string,
+    expectedGeneration: number,
+    next: RefreshState,
+    touch: { lastActiveAt: number; expiresAt: number },
+  ): Promise<SessionRecord | null> {
+    const reply = await this.run(() =>
+      this.scripts.advanceRefresh(this.keys.session(id), [
+        expectedGeneration,
+        this.clock.now(),
+        touch.lastActiveAt,
+        touch.expiresAt,
+        ...refreshFields(next),
+      ]),
+    );
+    return parseSession(id, reply);
+  }
+
+  /** From the expiry index, which holds every live session of the user (docs/stores-redis.md). */
   async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
     return this.run(async () => {
       const ids = (await this.client.zrange(this.keys.userSessions(userId), 0, -1)).filter(
@@ -256,17 +314,18 @@ export class RedisStore implements Store {
   }
 
   async createUser(user: UserRecord): Promise<void> {
+    await this.ensureSkeletons();
     const result = await this.run(() =>
       this.scripts.createUser(
-        [this.keys.user(user.id), this.keys.usernames(), this.keys.sortedUsernames()],
+        [this.keys.user(user.id), this.keys.usernames(), this.keys.skeletons(), this.keys.sortedUsernames()],
         user.username,
+        user.skeleton,
         user.id,
         userFields(user),
       ),
     );
-    if (result === 'taken') {
-      throw new KeycardError('username_taken', `the username '${user.username}' is taken`);
-    }
+    if (result === 'exact' || result === 'lookalike') throw usernameTaken(user.username, result);
+    if (result !== 'ok') throw storeUnavailable('redis', new Error('unexpected createUser reply'));
   }
 
   async getUserById(id: string): Promise<UserRecord | null> {
@@ -311,65 +370,6 @@ export class RedisStore implements Store {
     );
   }
 
-  async createRefreshToken(record: RefreshTokenRecord): Promise<void> {
-    const ttl = record.expiresAt - this.clock.now();
-    if (ttl <= 0) return;
-    const fields: (string | number)[] = ['c', record.createdAt, 'e', record.expiresAt];
-    if (record.spentAt !== null) fields.push('s', record.spentAt);
-    if (record.successorId !== null) fields.push('n', record.successorId);
-    await this.run(() =>
-      Promise.all([
-        this.scripts.replaceHash(this.keys.refreshToken(record.loginId, record.id), ttl, fields),
-        this.client.set(this.keys.refreshTokenLogin(record.id), record.loginId, 'PX', ttl),
-      ]),
-    );
-  }
-
-  async rotateRefreshToken(presentedId: string, options: RotateOptions): Promise<RotationResult> {
-    return this.run(async (): Promise<RotationResult> => {
-      // Which login the token belongs to never changes, so reading it outside the script is safe; the
-      // decision itself is one script in the login's slot.
-      const loginId = await this.client.get(this.keys.refreshTokenLogin(presentedId));
-      if (loginId === null) return { status: 'invalid' };
-      const successor = options.successor;
-      const successorPointer = this.keys.refreshTokenLogin(successor.id);
-      const successorTTL = successor.expiresAt - options.now;
-      // Written before the rotation, so the successor is findable the moment it becomes current.
-      if (successorTTL > 0) await this.client.set(successorPointer, loginId, 'PX', successorTTL);
-      const reply = await this.scripts.rotateRefreshToken(
-        [
-          this.keys.session(loginId),
-          this.keys.refreshToken(loginId, presentedId),
-          this.keys.refreshToken(loginId, successor.id),
-        ],
-        [
-          options.now,
-          options.graceMs,
-          successor.id,
-          successor.createdAt,
-          successor.expiresAt,
-          options.touch.lastActiveAt,
-          options.touch.expiresAt,
-        ],
-      );
-      const status = reply[0];
-      // The pointer is left in place whatever the outcome: successors are derived from the token they
-      // replace, so every racing caller writes the same pointer for the same successor, and deleting it on
-      // a lost race would orphan the successor the winner issued. A pointer to a successor that was never
-      // stored leads nowhere (its record is absent) and expires with its TTL; pointers are only written
-      // for tokens that exist, so their number is bounded.
-      const login = parseSession(loginId, (reply[1] ?? null) as HashReply | null);
-      if (!login) return { status: 'invalid' };
-      if (status === 'rotated') return { status, login };
-      if (status === 'grace') return { status, login, successorId: String(reply[2]) };
-      if (status === 'reused') {
-        if (login.user) await this.unindex(login.user.id, [loginId]);
-        return { status, login };
-      }
-      return { status: 'invalid' };
-    });
-  }
-
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
     const [count, resetAt] = await this.run(() =>
       this.scripts.incrementCounter(this.keys.counter(key), now, now + windowMs, windowMs),
@@ -385,6 +385,10 @@ export class RedisStore implements Store {
 
   async resetCounter(key: string): Promise<void> {
     await this.run(() => this.client.del(this.keys.counter(key)));
+  }
+
+  async releaseCounter(key: string, resetAt: number, now: number): Promise<void> {
+    await this.run(() => this.scripts.releaseCounter(this.keys.counter(key), resetAt, now));
   }
 
   /**
@@ -529,12 +533,31 @@ export class RedisStore implements Store {
     else this.client.disconnect();
   }
 
+  /** The user's two index keys: by absolute expiry (every live session), by creation (pages). */
+  private indexes(userId: string): [string, string] {
+    return [this.keys.userSessions(userId), this.keys.userLogins(userId)];
+  }
+
   /**
-   * Removes ids from a user's index. Best effort: the session keys are already gone, and an id left
-   * behind is skipped by listing and deleting and dropped at its absolute expiry.
+   * Removes ids from a user's indexes (one script: both keys share the user's slot). Best effort: the
+   * session keys are already gone, and an id left behind is skipped by listing and deleting and dropped
+   * at its absolute expiry.
    */
   private async unindex(userId: string, ids: string[]): Promise<void> {
-    await this.client.zrem(this.keys.userSessions(userId), ...ids).catch(() => undefined);
+    await this.scripts.unindexSessions(this.indexes(userId), ids).catch(() => undefined);
+  }
+
+  /** Runs the skeleton back-fill once per store (users.ts); a failure is thrown and retried next time. */
+  private ensureSkeletons(): Promise<void> {
+    if (!this.skeletonsReady) {
+      this.skeletonsReady = this.run(() => backfillSkeletons(this.client, this.keys, this.scripts)).catch(
+        (error: unknown) => {
+          this.skeletonsReady = null;
+          throw error;
+        },
+      );
+    }
+    return this.skeletonsReady;
   }
 
   /** Runs Redis commands; any failure of the driver or the server becomes store_unavailable. */

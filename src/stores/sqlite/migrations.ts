@@ -1,11 +1,18 @@
 /**
- * The SQLite schema, as numbered migrations applied in order inside one write transaction at open.
- * Never edit a released migration: add the next one.
+ * The SQLite schema, as numbered migrations applied in order inside one write transaction at open
+ * (migrate.ts). Never edit a released migration: add the next one.
  */
+import { usernameSkeleton } from '../../core/users/skeleton.js';
+
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * SQL functions the migration's statements call, registered on the connection before they run: for
+   * values only JavaScript computes (a username's skeleton). Deterministic, one text argument.
+   */
+  functions?: Record<string, (value: string) => string>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -96,6 +103,51 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at                 INTEGER NOT NULL,
         updated_at                 INTEGER NOT NULL
       ) STRICT;
+    `,
+  },
+  {
+    version: 5,
+    description:
+      'logins keep their refresh state (refresh tokens are no longer stored), the paged per-user index, username skeletons',
+    functions: { keycard_username_skeleton: usernameSkeleton },
+    sql: `
+      -- A token login's refresh state lives in its own row (src/core/store.ts, RefreshState): O(1) per
+      -- login however often it refreshes. The tokens themselves are not stored any more; those issued
+      -- before this migration stop working (their logins have no refresh state), which is accepted.
+      DROP TABLE refresh_tokens;
+      ALTER TABLE sessions ADD COLUMN refresh_generation INTEGER;
+      ALTER TABLE sessions ADD COLUMN refresh_nonce TEXT;
+      ALTER TABLE sessions ADD COLUMN refresh_rotated_at INTEGER;
+      ALTER TABLE sessions ADD COLUMN refresh_window_started_at INTEGER;
+      ALTER TABLE sessions ADD COLUMN refresh_rotations_in_window INTEGER;
+      ALTER TABLE sessions ADD COLUMN refresh_revocation_ttl_ms INTEGER;
+
+      -- Pages of a user's logins, newest first with the id breaking ties, read straight off the index.
+      DROP INDEX sessions_by_user;
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at, id) WHERE user_id IS NOT NULL;
+
+      -- The skeleton (UTS #39) is unique like the username, so a look-alike name is refused atomically.
+      -- SQLite cannot add a NOT NULL UNIQUE column to a table with rows, so the table is rebuilt. Two
+      -- existing users whose names share a skeleton both stay: the later one (by created_at, then id)
+      -- gets '#legacy:<id>' ('#' is no username character), so the index can be built.
+      CREATE TABLE users_next (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        skeleton      TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        role          TEXT NOT NULL,
+        blocked       INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO users_next (id, username, skeleton, password_hash, role, blocked, created_at, updated_at)
+        SELECT id, username,
+          CASE WHEN ROW_NUMBER() OVER (PARTITION BY skeleton ORDER BY created_at, id) = 1
+            THEN skeleton ELSE '#legacy:' || id END,
+          password_hash, role, blocked, created_at, updated_at
+        FROM (SELECT *, keycard_username_skeleton(username) AS skeleton FROM users);
+      DROP TABLE users;
+      ALTER TABLE users_next RENAME TO users;
     `,
   },
 ];

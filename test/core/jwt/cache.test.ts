@@ -33,8 +33,9 @@ function service(keys: ReturnType<typeof createMutableKeySet>, clock: ManualCloc
       loginTTL: '30d',
       requireAsymmetric: false,
     },
+    'development',
   );
-  return createTokenService(new MemoryStore({ clock }), options, clock);
+  return createTokenService(new MemoryStore({ clock }), options, clock, null);
 }
 
 describe('verified-token cache', () => {

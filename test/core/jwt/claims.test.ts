@@ -24,8 +24,9 @@ function service(claims: ExtraClaims | undefined, maxTokenBytes?: number) {
   const options = resolveJWTOptions(
     { keys: createKeySet([generateJWTKey('EdDSA', 'k')]), claims, maxTokenBytes },
     defaults,
+    'development',
   );
-  return createTokenService(new MemoryStore({ clock }), options, clock);
+  return createTokenService(new MemoryStore({ clock }), options, clock, null);
 }
 
 const alice: AuthUser = { id: 'u1', username: 'alice', role: 'admin' };
@@ -38,6 +39,7 @@ function login(user: AuthUser = alice): SessionRecord {
     lastActiveAt: now,
     expiresAt: now + 86_400_000,
     absoluteExpiresAt: now + 86_400_000,
+    refresh: null,
     data: {},
     userAgent: null,
     ip: null,
@@ -129,6 +131,7 @@ describe('jwt.claims', () => {
             claims: { tenant: 'x' } as unknown as ExtraClaims,
           },
           defaults,
+          'development',
         ),
       /jwt\.claims must be a function/,
     );

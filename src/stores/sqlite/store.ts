@@ -1,0 +1,237 @@
+/**
+ * The SQLite store (better-sqlite3 12): keycard's embedded default. One file, WAL journaling so readers
+ * never wait for the writer, versioned migrations at open (migrate.ts), expired rows pruned on a timer
+ * (prune.ts), and the file watched so a deleted or replaced file fails closed (connection.ts).
+ *
+ * better-sqlite3 is synchronous; a query on an indexed primary key takes microseconds, which costs less
+ * than handing it to a thread. Several processes (the server and the CLI) may open one file: every write
+ * is one statement or one IMMEDIATE transaction, which SQLite serialises across processes.
+ *
+ * This class only composes the capabilities, one file each: logins.ts, users.ts, counters.ts,
+ * revocations.ts (with feed.ts), clients.ts.
+ */
+import { type Clock, systemClock } from '../../core/clock.js';
+import { configurationError } from '../../core/errors.js';
+import type {
+  ClientRecord,
+  ClientUpdate,
+  CounterValue,
+  DataPatch,
+  ListUsersOptions,
+  LoginPageOptions,
+  PatchOptions,
+  PatchResult,
+  RefreshState,
+  RevocationListener,
+  RevocationRecord,
+  RevocationSubscription,
+  SessionRecord,
+  Store,
+  UserRecord,
+  UserUpdate,
+} from '../../core/store.js';
+import { SQLiteClients } from './clients.js';
+import { SQLiteConnection } from './connection.js';
+import { SQLiteCounters } from './counters.js';
+import { SQLiteLogins } from './logins.js';
+import { SQLitePruner } from './prune.js';
+import { SQLiteRevocations } from './revocations.js';
+import { SQLiteUsers } from './users.js';
+
+export interface SQLiteStoreOptions {
+  /** File path, or `:memory:`. */
+  path: string;
+  /** How long a query waits for another process's write lock before failing; default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** How often expired sessions are deleted; default 300 000 ms (5 minutes). 0 disables. */
+  pruneIntervalMs?: number;
+  /** Apply pending migrations at open (default true); false makes an outdated schema an error. */
+  migrate?: boolean;
+  /**
+   * How often the file is checked to still be the one that was opened, readable and writable; default
+   * 1000 ms, 0 disables. An open connection keeps working on a deleted or replaced file and would lose
+   * every write at the next restart, so the store reports itself unavailable instead, and reopens when the
+   * file is back.
+   */
+  fileCheckIntervalMs?: number;
+  /** How often the revocation feed polls for new rows; default 200 ms. */
+  revocationPollIntervalMs?: number;
+  clock?: Clock;
+}
+
+export class SQLiteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly path: string;
+  private readonly connection: SQLiteConnection;
+  private readonly clock: Clock;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly logins: SQLiteLogins;
+  private readonly users: SQLiteUsers;
+  private readonly counters: SQLiteCounters;
+  private readonly revocations: SQLiteRevocations;
+  private readonly clients: SQLiteClients;
+  private readonly pruner: SQLitePruner;
+
+  constructor(options: SQLiteStoreOptions) {
+    if (!options || typeof options.path !== 'string' || options.path === '') {
+      throw configurationError("SQLiteStore needs a path, e.g. new SQLiteStore({ path: './keycard.db' })");
+    }
+    this.path = options.path;
+    this.clock = options.clock ?? systemClock;
+    const connection = new SQLiteConnection({
+      path: options.path,
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      migrate: options.migrate ?? true,
+    });
+    this.connection = connection;
+    this.logins = new SQLiteLogins(connection);
+    this.users = new SQLiteUsers(connection);
+    this.counters = new SQLiteCounters(connection);
+    this.revocations = new SQLiteRevocations(connection, options.revocationPollIntervalMs ?? 200);
+    this.clients = new SQLiteClients(connection);
+    this.pruner = new SQLitePruner(connection);
+
+    const pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
+    if (pruneIntervalMs > 0) {
+      this.every(pruneIntervalMs, () => {
+        try {
+          this.prune();
+        } catch {
+          // A failed prune is retried at the next tick; requests report the store's state themselves.
+        }
+      });
+    }
+    const fileCheckIntervalMs = options.fileCheckIntervalMs ?? 1000;
+    if (fileCheckIntervalMs > 0 && connection.watchesFile) {
+      this.every(fileCheckIntervalMs, () => connection.checkFile());
+    }
+  }
+
+  /** Deletes expired logins (with their refresh state), counters and revocations; returns how many logins. */
+  prune(): number {
+    return this.pruner.prune(this.clock.now());
+  }
+
+  /**
+   * Verifies that the path still names the file that is open and that it can be read and written; see
+   * `fileCheckIntervalMs`.
+   */
+  checkFile(): void {
+    this.connection.checkFile();
+  }
+
+  // Logins. Each member hands back the capability's own promise (no extra await on the request path).
+  createSession(record: SessionRecord): Promise<void> {
+    return this.logins.createSession(record);
+  }
+  getSession(id: string): Promise<SessionRecord | null> {
+    return this.logins.getSession(id);
+  }
+  touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    return this.logins.touchSession(id, lastActiveAt, expiresAt);
+  }
+  patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+    return this.logins.patchSessionData(id, patch, options);
+  }
+  deleteSession(id: string, options?: { userId?: string }): Promise<boolean> {
+    return this.logins.deleteSession(id, options);
+  }
+  listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+    return this.logins.listUserSessions(userId, page);
+  }
+  countUserSessions(userId: string): Promise<number> {
+    return this.logins.countUserSessions(userId);
+  }
+  advanceRefresh(
+    id: string,
+    expectedGeneration: number,
+    next: RefreshState,
+    touch: { lastActiveAt: number; expiresAt: number },
+  ): Promise<SessionRecord | null> {
+    return this.logins.advanceRefresh(id, expectedGeneration, next, touch);
+  }
+  deleteUserSessions(userId: string, options?: { exceptId?: string }): Promise<number> {
+    return this.logins.deleteUserSessions(userId, options);
+  }
+
+  // Users.
+  createUser(user: UserRecord): Promise<void> {
+    return this.users.createUser(user);
+  }
+  getUserById(id: string): Promise<UserRecord | null> {
+    return this.users.getUserById(id);
+  }
+  getUserByUsername(username: string): Promise<UserRecord | null> {
+    return this.users.getUserByUsername(username);
+  }
+  listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    return this.users.listUsers(options);
+  }
+  countUsers(): Promise<number> {
+    return this.users.countUsers();
+  }
+  updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
+    return this.users.updateUser(id, update);
+  }
+
+  // Counters.
+  incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {
+    return this.counters.incrementCounter(key, windowMs, now);
+  }
+  readCounter(key: string, now: number): Promise<CounterValue | null> {
+    return this.counters.readCounter(key, now);
+  }
+  resetCounter(key: string): Promise<void> {
+    return this.counters.resetCounter(key);
+  }
+  releaseCounter(key: string, resetAt: number, now: number): Promise<void> {
+    return this.counters.releaseCounter(key, resetAt, now);
+  }
+
+  // Revocations.
+  addRevocation(record: RevocationRecord): Promise<void> {
+    return this.revocations.addRevocation(record);
+  }
+  listRevocations(now: number): Promise<RevocationRecord[]> {
+    return this.revocations.listRevocations(now);
+  }
+  isRevoked(query: { loginId: string; userId: string; issuedAt: number }, now: number): Promise<boolean> {
+    return this.revocations.isRevoked(query, now);
+  }
+  subscribeRevocations(listener: RevocationListener): Promise<RevocationSubscription> {
+    return this.revocations.subscribeRevocations(listener);
+  }
+
+  // API clients.
+  createClient(client: ClientRecord): Promise<void> {
+    return this.clients.createClient(client);
+  }
+  getClient(id: string): Promise<ClientRecord | null> {
+    return this.clients.getClient(id);
+  }
+  listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+    return this.clients.listClients(options);
+  }
+  updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    return this.clients.updateClient(id, update);
+  }
+  deleteClient(id: string): Promise<boolean> {
+    return this.clients.deleteClient(id);
+  }
+
+  async ping(): Promise<void> {
+    this.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.revocations.stopFeeds();
+    this.connection.close();
+  }
+
+  private every(intervalMs: number, task: () => void): void {
+    const timer = setInterval(task, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Users. The canonical username and its confusable skeleton are both UNIQUE columns, so the database
+ * itself admits one of two concurrent creations of one name — or of two look-alike names — whichever
+ * process they come from.
+ */
+import type Database from 'better-sqlite3';
+import { usernameTaken } from '../../core/errors.js';
+import type { ListUsersOptions, UserRecord, UserStore, UserUpdate } from '../../core/store.js';
+import { type SQLiteConnection, sqlLimit } from './connection.js';
+import { toUser, type UserRow, userRow } from './rows.js';
+
+function prepare(db: Database.Database) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO users (id, username, skeleton, password_hash, role, blocked, created_at, updated_at)
+       VALUES (@id, @username, @skeleton, @password_hash, @role, @blocked, @created_at, @updated_at)`,
+    ),
+    getById: db.prepare('SELECT * FROM users WHERE id = ?'),
+    getByUsername: db.prepare('SELECT * FROM users WHERE username = ?'),
+    list: db.prepare('SELECT * FROM users WHERE username > ? ORDER BY username LIMIT ?'),
+    count: db.prepare('SELECT COUNT(*) AS count FROM users'),
+    // A null parameter leaves its column as it is (none of these columns may be set to null).
+    update: db.prepare(
+      `UPDATE users SET password_hash = COALESCE(@password_hash, password_hash), role = COALESCE(@role, role),
+         blocked = COALESCE(@blocked, blocked), updated_at = @updated_at
+       WHERE id = @id RETURNING *`,
+    ),
+  };
+}
+
+export class SQLiteUsers implements UserStore {
+  private readonly statements: () => ReturnType<typeof prepare>;
+
+  constructor(private readonly connection: SQLiteConnection) {
+    this.statements = connection.statements(prepare);
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    try {
+      this.connection.run(() => this.statements().insert.run(userRow(user)));
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+      // Which index refused it: the error names a column, but when the name itself exists its skeleton
+      // does too and SQLite may report either, so ask. Users are never deleted, so the answer holds.
+      const exact =
+        this.connection.run(() => this.statements().getByUsername.get(user.username)) !== undefined;
+      throw usernameTaken(user.username, exact ? 'exact' : 'lookalike');
+    }
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    const row = this.connection.run(() => this.statements().getById.get(id) as UserRow | undefined);
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    const row = this.connection.run(
+      () => this.statements().getByUsername.get(username) as UserRow | undefined,
+    );
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    const rows = this.connection.run(
+      () => this.statements().list.all(options.after ?? '', sqlLimit(options.limit)) as UserRow[],
+    );
+    return rows.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    return this.connection.run(() => (this.statements().count.get() as { count: number }).count);
+  }
+
+  async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
+    const row = this.connection.run(
+      () =>
+        this.statements().update.get({
+          id,
+          password_hash: update.passwordHash ?? null,
+          role: update.role ?? null,
+          blocked: update.blocked === undefined ? null : update.blocked ? 1 : 0,
+          updated_at: update.updatedAt,
+        }) as UserRow | undefined,
+    );
+    return row ? toUser(row) : null;
+  }
+}
