@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The keycard command. Runs the compiled CLI from dist/ (built by `npm ci`/`npm install` via `prepare`).
+// A CLI that cannot even load prints one line saying why, never a stack trace.
 import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
@@ -7,5 +8,16 @@ if (!existsSync(entry)) {
   console.error('keycard: dist/ is missing; run `npm run build` first');
   process.exit(1);
 }
-const { main } = await import(entry.href);
+let main;
+try {
+  ({ main } = await import(entry.href));
+} catch (error) {
+  const missing = /Cannot find package '((?:@[^/'\s]+\/)?[^/'\s]+)/.exec(String(error?.message));
+  console.error(
+    missing
+      ? `keycard: the package '${missing[1]}' is not installed; reinstall keycard (npm install keycard)`
+      : `keycard: the CLI could not load (${String(error?.message).split('\n')[0]}); reinstall keycard`,
+  );
+  process.exit(1);
+}
 await main(process.argv.slice(2));

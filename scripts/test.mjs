@@ -5,7 +5,7 @@
 //
 // Usage: node scripts/test.mjs [path-filter ...]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -31,6 +31,33 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The packed-package tests (test/package/) share one `npm pack` of the checkout and one `npm install` of
+// it into a new app (test/helpers/packed.ts), which take minutes: made here, before the runner starts,
+// so that no test file's time limit pays for them. The README test's apps (keycard plus what each README
+// install block adds) are installed here too when it runs.
+if (files.some((file) => readFileSync(join(root, file), 'utf8').includes('helpers/packed'))) {
+  const readme = files.includes('test/package/readme.test.ts');
+  console.log(
+    `preparing the packed package: npm pack and npm install into a new app${readme ? ' (and the README’s apps)' : ''} (cached)`,
+  );
+  const prepare = [
+    "const { packedApp } = await import('./test/helpers/packed.ts');",
+    '(await packedApp()).remove();',
+    readme
+      ? "const { readmeDependencyLists } = await import('./test/package/runnable.ts'); for (const list of readmeDependencyLists('.')) (await packedApp(list)).remove();"
+      : '',
+  ].join(' ');
+  const prepared = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '--eval', prepare],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (prepared.status !== 0) {
+    console.error('preparing the packed package failed');
+    process.exit(1);
+  }
+}
+
 const concurrency = Math.max(2, availableParallelism());
 const result = spawnSync(
   process.execPath,
@@ -40,7 +67,7 @@ const result = spawnSync(
     '--conditions=source',
     '--test',
     `--test-concurrency=${concurrency}`,
-    '--test-timeout=120000',
+    '--test-timeout=300000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=./scripts/summary-reporter.mjs',

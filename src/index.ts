@@ -43,6 +43,7 @@ export {
   isKeycardError,
   KeycardError,
   storeUnavailable,
+  tooManyRequests,
   usernameTaken,
 } from './core/errors.js';
 export type { AuthEvent, CSRFRejectReason, EventContext, EventType, RevokeReason } from './core/events.js';
@@ -62,7 +63,7 @@ export {
   type MutableKeySet,
   type PublicJWK,
 } from './core/jwt/keys.js';
-export type { ExtraClaims, JWTOptions, Transport } from './core/jwt/options.js';
+export { type ExtraClaims, type JWTOptions, TRANSPORT_NAMES, type Transport } from './core/jwt/options.js';
 export { signJWT } from './core/jwt/sign.js';
 export { ACCESS_TOKEN_TYPE, type TokenService, userFromClaims } from './core/jwt/tokens.js';
 export {
@@ -81,6 +82,7 @@ export {
   type Preset,
   presetStrategy,
   type ResolvedOptions,
+  STRATEGY_NAMES,
   type Strategy,
 } from './core/options.js';
 export {
@@ -138,6 +140,7 @@ export {
   type ThrottleVerdict,
 } from './core/throttle/throttle.js';
 export { generateToken, hashToken } from './core/tokens.js';
+export { DEFAULT_ROLES } from './core/users/roles.js';
 export {
   type CredentialCheck,
   type NewUser,

@@ -15,7 +15,14 @@ import {
   type Store,
   toPublicUser,
 } from 'keycard';
-import { keycardErrors, keycardExpress, requireAuth, requireRole } from 'keycard/express';
+import {
+  asyncHandler,
+  csrfToken,
+  keycardErrors,
+  keycardExpress,
+  requireAuth,
+  requireRole,
+} from 'keycard/express';
 import { MemoryStore } from 'keycard/stores/memory';
 
 export interface ExampleOptions {
@@ -38,21 +45,6 @@ function auditContext(req: express.Request): EventContext {
   return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
 }
 
-/**
- * express.json() reports a bad or oversized body with its own error objects; they are turned into
- * keycard's codes so every error this app sends has the same `{"error": {code, message}}` shape.
- */
-function bodyParserErrors(): express.ErrorRequestHandler {
-  return (error: unknown, _req, _res, next) => {
-    const type = (error as { type?: unknown } | null)?.type;
-    if (type === 'entity.too.large')
-      return next(new KeycardError('payload_too_large', 'the request body is too large'));
-    if (type === 'entity.parse.failed')
-      return next(new KeycardError('invalid_request', 'the request body is not valid JSON'));
-    next(error);
-  };
-}
-
 export async function createApp(options: ExampleOptions = {}): Promise<ExampleApp> {
   const store = options.store ?? new MemoryStore({ clock: options.clock });
   const keycard = createKeycard({ store, clock: options.clock });
@@ -66,25 +58,20 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
 
   // Browser pages fetch a CSRF token and send it back as X-CSRF-Token on every POST (before login it is
   // bound to a pre-login cookie; after login, fetch a new one). curl and servers need none.
-  app.get('/csrf', (req, res) => {
-    res.json({ token: req.auth.csrfToken() });
-  });
+  app.get('/auth/csrf', csrfToken());
 
-  app.post('/login', async (req, res) => {
-    // Login CSRF: another site must not be able to sign this browser in to an account it controls. (The
-    // middleware only checks requests that already carry a session.)
-    if (req.auth.checkOrigin() === 'cross_site') {
-      throw new KeycardError('cross_site_request', 'cross-site request refused');
-    }
-    const { username, password } = (req.body ?? {}) as { username?: unknown; password?: unknown };
-    const result = await keycard.signIn(req.auth, { username, password });
-    if (!result.ok) {
-      throw result.reason === 'account_blocked'
-        ? new KeycardError('account_blocked', 'this account is blocked')
-        : new KeycardError('invalid_credentials', 'wrong username or password');
-    }
-    res.json({ user: toPublicUser(result.user) });
-  });
+  // asyncHandler hands an async handler's errors to keycardErrors — needed on Express 4, harmless on 5.
+  app.post(
+    '/login',
+    asyncHandler(async (req, res) => {
+      // signIn checks the body (400 naming the field), refuses a cross-site login and a browser login
+      // without its pre-login CSRF token (login CSRF), throttles, then starts a fresh session.
+      const result = await keycard.signIn(req.auth, req.body);
+      // 401 invalid_credentials, 403 account_blocked, or 429 with Retry-After (keycardErrors sends it).
+      if (!result.ok) throw result.error;
+      res.json({ user: toPublicUser(result.user) });
+    }),
+  );
 
   app.get('/profile', requireAuth(), (req, res) => {
     // Session data works as with express-session: assign, and it is saved before the response is sent.
@@ -93,10 +80,13 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
     res.json({ user: req.auth.user, visits });
   });
 
-  app.post('/logout', async (req, res) => {
-    await req.auth.logout();
-    res.json({ ok: true });
-  });
+  app.post(
+    '/logout',
+    asyncHandler(async (req, res) => {
+      await req.auth.logout();
+      res.json({ ok: true });
+    }),
+  );
 
   // Each request sets one key of the session; two requests setting different keys at once both persist.
   app.post('/prefs/:key', requireAuth(), (req, res) => {
@@ -119,23 +109,31 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
     res.json({ session: { ...req.session } });
   });
 
-  app.get('/admin/users', requireRole('admin'), async (_req, res) => {
-    const users = await keycard.users.list({ limit: 100 });
-    res.json({ users: users.map(toPublicUser) });
-  });
+  app.get(
+    '/admin/users',
+    requireRole('admin'),
+    asyncHandler(async (_req, res) => {
+      const users = await keycard.users.list({ limit: 100 });
+      res.json({ users: users.map(toPublicUser) });
+    }),
+  );
 
-  app.post('/admin/users/:username/block', requireRole('admin'), async (req, res) => {
-    const user = await keycard.users.findByUsername(req.params.username as string);
-    if (!user) throw new KeycardError('not_found', 'no such user');
-    // Sets the blocked flag and deletes every session of the user: their next request is signed out.
-    const blocked = await keycard.users.block(user.id, auditContext(req));
-    res.json({ user: toPublicUser(blocked) });
-  });
+  app.post(
+    '/admin/users/:username/block',
+    requireRole('admin'),
+    asyncHandler(async (req, res) => {
+      const user = await keycard.users.findByUsername(req.params.username as string);
+      if (!user) throw new KeycardError('not_found', 'no such user');
+      // Sets the blocked flag and deletes every session of the user: their next request is signed out.
+      const blocked = await keycard.users.block(user.id, auditContext(req));
+      res.json({ user: toPublicUser(blocked) });
+    }),
+  );
 
   app.use((req, _res, next) => {
     next(new KeycardError('not_found', `no route for ${req.method} ${req.path}`));
   });
-  app.use(bodyParserErrors());
+  // keycard's errors and express.json()'s (malformed or oversized body) as {"error": {code, message}}.
   app.use(keycardErrors());
 
   return { app, keycard, store };

@@ -4,7 +4,22 @@
  * verifies every Bearer token locally.
  */
 import express from 'express';
-import { createVerifier, requireScopeExpress, type Verifier, verifyExpress } from 'keycard/verify';
+import { KeycardError } from 'keycard';
+import { keycardErrors } from 'keycard/express';
+import {
+  createVerifier,
+  requireScopeExpress,
+  type VerifiedToken,
+  type Verifier,
+  verifyExpress,
+  withTokenExpress,
+} from 'keycard/verify';
+
+/** The user a verified token names; the user verifier accepts nothing else, but a slip fails closed. */
+function userId(token: VerifiedToken): string {
+  if (!token.user) throw new KeycardError('forbidden', 'this route is for signed-in users');
+  return token.user.id;
+}
 
 export interface OrdersServiceOptions {
   /** The auth service's JWKS, e.g. http://localhost:3000/.well-known/jwks.json */
@@ -50,33 +65,44 @@ export function createOrdersService(
 
   app.use(verifyExpress(verifier)); // every route below needs a user's access token
 
-  app.get('/orders', (req, res) => {
-    res.json({ user: req.token?.user?.username, orders: orders.get(req.token?.claims.sub ?? '') ?? [] });
-  });
+  // withTokenExpress: `req.token` is typed as present, and a route without the verifier is never served.
+  app.get(
+    '/orders',
+    withTokenExpress((req, res) => {
+      res.json({ user: req.token.user?.username, orders: orders.get(userId(req.token)) ?? [] });
+    }),
+  );
 
-  app.post('/orders', (req, res) => {
-    const item = typeof req.body?.item === 'string' ? req.body.item.slice(0, 100) : null;
-    if (!item) {
-      res
-        .status(400)
-        .json({ error: { code: 'invalid_request', message: 'item is required', field: 'item' } });
-      return;
-    }
-    const sub = req.token?.claims.sub ?? '';
-    const list = orders.get(sub) ?? [];
-    const order = { id: list.length + 1, item };
-    list.push(order);
-    orders.set(sub, list);
-    res.status(201).json({ order });
-  });
+  app.post(
+    '/orders',
+    withTokenExpress((req, res) => {
+      const item = typeof req.body?.item === 'string' ? req.body.item.slice(0, 100) : null;
+      if (!item) {
+        res
+          .status(400)
+          .json({ error: { code: 'invalid_request', message: 'item is required', field: 'item' } });
+        return;
+      }
+      const list = orders.get(userId(req.token)) ?? [];
+      const order = { id: list.length + 1, item };
+      list.push(order);
+      orders.set(userId(req.token), list);
+      res.status(201).json({ order });
+    }),
+  );
 
   // Admins see everyone's orders: the role travels in the token, so no call to the auth service.
-  app.get('/admin/orders', (req, res) => {
-    if (req.token?.user?.role !== 'admin') {
-      res.status(403).json({ error: { code: 'forbidden', message: 'this needs the admin role' } });
-      return;
-    }
-    res.json({ orders: Object.fromEntries(orders) });
-  });
+  app.get(
+    '/admin/orders',
+    withTokenExpress((req, res) => {
+      if (req.token.user?.role !== 'admin') {
+        res.status(403).json({ error: { code: 'forbidden', message: 'this needs the admin role' } });
+        return;
+      }
+      res.json({ orders: Object.fromEntries(orders) });
+    }),
+  );
+  // keycard's errors and express.json()'s (a malformed or oversized body) as {"error": {code, message}}.
+  app.use(keycardErrors());
   return Object.assign(app, { verifier, services });
 }

@@ -1,18 +1,14 @@
 /**
  * The `keycard` command: a thin layer over core and the server's configuration. Usage mistakes print one
  * line and exit 2; failures print one line (never a stack trace, never a secret) and exit 1.
+ *
+ * Each command's module is imported only when that command runs, so `keycard --help` needs nothing but
+ * this file, and a command whose package is missing (a store driver, or the server's Fastify) fails with
+ * one line naming the package instead of a module-loader stack trace.
  */
 import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
-import { isKeycardError } from 'keycard';
 import { redactSecrets, redactURL } from 'keycard/stores';
-import { clientCommand } from './commands/client.js';
-import { keysCommand } from './commands/keys.js';
-import { migrateCommand } from './commands/migrate.js';
-import { serveCommand } from './commands/serve.js';
-import { sessionsCommand } from './commands/sessions.js';
-import { tokenCommand } from './commands/token.js';
-import { userCommand } from './commands/user.js';
 import { type CLIContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, print, UsageError } from './io.js';
 
 export const HELP = `Usage: keycard <command> [options]
@@ -28,7 +24,25 @@ Commands:
                              API clients (OAuth 2.0 client credentials)
   migrate                    apply the store's schema migrations (see keycard migrate --help)
 
-Run keycard <command> --help for the options of each command.`;
+Run keycard <command> --help, or keycard <command> <subcommand> --help, for the options of each.
+
+What the user, sessions and client commands change is written to the audit log (stderr, or the file
+named by --audit-log / KEYCARD_AUDIT_LOG) as JSON lines in the server's shape. Set KEYCARD_DEBUG=1 to
+see the details of a failure.`;
+
+type Command = (context: CLIContext, args: string[]) => Promise<number | null>;
+
+/** The commands, each loaded on first use. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  user: async () => (await import('./commands/user.js')).userCommand,
+  sessions: async () => (await import('./commands/sessions.js')).sessionsCommand,
+  keys: async () => (await import('./commands/keys.js')).keysCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
+  client: async () => (await import('./commands/client.js')).clientCommand,
+  migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+};
+const ALIASES: Record<string, string> = { users: 'user', clients: 'client' };
 
 function version(): string {
   const require = createRequire(import.meta.url);
@@ -54,6 +68,30 @@ function secretURLs(args: string[], env: NodeJS.ProcessEnv): string[] {
   return values.filter((value) => redactURL(value) !== value);
 }
 
+/**
+ * A package the running code could not load, from Node's ERR_MODULE_NOT_FOUND ("Cannot find package 'x'
+ * imported from …"); null for any other error, or a missing file inside a package (a broken install).
+ */
+export function missingPackage(error: unknown): string | null {
+  if ((error as { code?: unknown })?.code !== 'ERR_MODULE_NOT_FOUND') return null;
+  const name = /Cannot find package '((?:@[^/'\s]+\/)?[^/'\s]+)/.exec(String((error as Error).message));
+  return name?.[1] ?? null;
+}
+
+/** The one line a failure prints: its message on one line, or what kind of failure it was. */
+export function failureLine(error: unknown): string {
+  const missing = missingPackage(error);
+  if (missing !== null) {
+    return `the package '${missing}' is not installed; install it with: npm install ${missing}`;
+  }
+  if (!(error instanceof Error)) return String(error);
+  const message = error.message.replace(/\s*\n\s*/g, ' ').trim();
+  if (message !== '') return message;
+  // An error without a message (an AggregateError of refused connections): its code or class says more.
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `failed with ${code}` : `failed with ${error.name}`;
+}
+
 /** Runs one command; resolves to an exit code, or null when a server keeps the process running. */
 export async function run(args: string[], context: CLIContext): Promise<number | null> {
   const [command, ...rest] = args;
@@ -73,43 +111,51 @@ export async function run(args: string[], context: CLIContext): Promise<number |
       case '-v':
         print(context.stdout, version());
         return EXIT_OK;
-      case 'serve':
-        return await serveCommand(context, rest);
-      case 'user':
-      case 'users':
-        return await userCommand(context, rest);
-      case 'sessions':
-        return await sessionsCommand(context, rest);
-      case 'keys':
-        return await keysCommand(context, rest);
-      case 'token':
-        return await tokenCommand(context, rest);
-      case 'client':
-      case 'clients':
-        return await clientCommand(context, rest);
-      case 'migrate':
-        return await migrateCommand(context, rest);
-      default:
-        throw new UsageError(`unknown command '${command}' (see keycard --help)`);
     }
+    const name = ALIASES[command] ?? command;
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!load) throw new UsageError(`unknown command '${command}' (see keycard --help)`);
+    return await (await load())(context, rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      print(context.stderr, safe(`keycard: ${error.message}`));
+      print(context.stderr, safe(`keycard: ${failureLine(error)}`));
       return EXIT_USAGE;
     }
-    const message = isKeycardError(error) || error instanceof Error ? error.message : String(error);
-    print(context.stderr, safe(`keycard: ${message}`));
+    print(context.stderr, safe(`keycard: ${failureLine(error)}`));
     if (context.env.KEYCARD_DEBUG) print(context.stderr, safe(inspect(error, { depth: 8 })));
     return EXIT_FAILURE;
   }
 }
 
+/**
+ * Failures outside a command's own flow — a driver's late 'error' event, a rejected promise nobody
+ * awaited — print one line too, never Node's default stack trace.
+ */
+function catchStrays(context: CLIContext, args: string[]): void {
+  const urls = secretURLs(args, context.env);
+  const report = (error: unknown) => {
+    const line = urls.reduce((shown, url) => redactSecrets(shown, url), `keycard: ${failureLine(error)}`);
+    print(context.stderr, line);
+    if (context.env.KEYCARD_DEBUG) {
+      print(
+        context.stderr,
+        urls.reduce((shown, url) => redactSecrets(shown, url), inspect(error, { depth: 8 })),
+      );
+    }
+    process.exit(EXIT_FAILURE);
+  };
+  process.on('uncaughtException', report);
+  process.on('unhandledRejection', report);
+}
+
 export async function main(args: string[]): Promise<void> {
-  const code = await run(args, {
+  const context: CLIContext = {
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
-  });
+  };
+  catchStrays(context, args);
+  const code = await run(args, context);
   if (code !== null) process.exitCode = code;
 }

@@ -35,15 +35,40 @@ function ask(context: CLIContext, question: string): Promise<string> {
   });
 }
 
-/** A new password: from stdin with `--password-stdin`, else typed twice at a terminal. */
-export async function readNewPassword(context: CLIContext, fromStdin: boolean): Promise<string> {
-  if (fromStdin) return readPasswordFromStdin(context);
-  if (!context.stdin.isTTY) {
+/**
+ * Refuses, before anything is opened or asked, a run that has no way to read a password: no
+ * `--password-stdin` and no terminal.
+ */
+export function assertPasswordSource(context: CLIContext, fromStdin: boolean): void {
+  if (!fromStdin && !context.stdin.isTTY) {
     throw new UsageError(
       'no password given: pipe it with --password-stdin, or run in a terminal to be asked for it',
     );
   }
+}
+
+/**
+ * A new password: from stdin with `--password-stdin`, else typed twice at a terminal. `check` is the
+ * password policy (a reason, or null): a password it refuses fails at once — at the prompt, before the
+ * second time of asking, rather than after the operator has typed it twice.
+ */
+export async function readNewPassword(
+  context: CLIContext,
+  fromStdin: boolean,
+  check: (password: string) => string | null,
+): Promise<string> {
+  assertPasswordSource(context, fromStdin);
+  const refuse = (password: string): void => {
+    const problem = check(password);
+    if (problem !== null) throw new Error(`${problem}; nothing was changed`);
+  };
+  if (fromStdin) {
+    const password = await readPasswordFromStdin(context);
+    refuse(password);
+    return password;
+  }
   const first = await ask(context, 'Password: ');
+  refuse(first);
   const second = await ask(context, 'Repeat password: ');
   if (first !== second) throw new UsageError('the two passwords differ; nothing was changed');
   return first;

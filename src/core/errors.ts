@@ -69,6 +69,8 @@ export interface KeycardErrorOptions {
   field?: string;
   /** The underlying error; kept for logs, never sent to clients. */
   cause?: unknown;
+  /** For `too_many_requests`: when to try again (whole seconds), sent as `Retry-After`. */
+  retryAfterSeconds?: number;
 }
 
 export class KeycardError extends Error {
@@ -76,12 +78,20 @@ export class KeycardError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly field: string | undefined;
+  /** Seconds until a refused client may try again (`too_many_requests`): the `Retry-After` to send. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: KeycardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = errorStatus[code];
     this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /** The headers that go with this error's answer: `Retry-After` for a throttled request. */
+  headers(): Record<string, string> {
+    return this.retryAfterSeconds === undefined ? {} : { 'retry-after': String(this.retryAfterSeconds) };
   }
 
   /** The JSON body sent to clients: code, message and the field at fault, nothing else. */
@@ -122,4 +132,10 @@ export function usernameTaken(username: string, conflict: 'exact' | 'lookalike')
       : `the username '${username}' looks like an existing username (confusable characters); choose another`,
     { field: 'username' },
   );
+}
+
+/** 429 for a throttled attempt, saying when to try again (and carrying it for `Retry-After`). */
+export function tooManyRequests(what: string, retryAfterSeconds: number): KeycardError {
+  const seconds = retryAfterSeconds === 1 ? '1 second' : `${retryAfterSeconds} seconds`;
+  return new KeycardError('too_many_requests', `${what}; try again in ${seconds}`, { retryAfterSeconds });
 }

@@ -31,6 +31,15 @@ export type AuthEvent =
   | ({ type: 'user_unblocked'; userId: string } & EventContext)
   | ({ type: 'password_changed'; userId: string } & EventContext)
   | ({ type: 'role_changed'; userId: string; role: string } & EventContext)
+  /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
+  | ({ type: 'client_created'; clientId: string; scopes: string[] } & EventContext)
+  | ({ type: 'client_scopes_changed'; clientId: string; scopes: string[] } & EventContext)
+  /** A new secret; the previous one keeps working for the overlap, then stops and its tokens are revoked. */
+  | ({ type: 'client_secret_rotated'; clientId: string } & EventContext)
+  /** Disabling and removing revoke every token the client holds. */
+  | ({ type: 'client_disabled'; clientId: string } & EventContext)
+  | ({ type: 'client_enabled'; clientId: string } & EventContext)
+  | ({ type: 'client_removed'; clientId: string } & EventContext)
   /** A cookie-authenticated unsafe request, or a login, refused by the Origin / Sec-Fetch-Site check. */
   | ({
       type: 'cross_site_rejected';

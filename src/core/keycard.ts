@@ -6,7 +6,7 @@
 
 import { AuthContext, type RequestFlow } from './auth/context.js';
 import { type ClientService, createClientService } from './clients/service.js';
-import { KeycardError } from './errors.js';
+import { KeycardError, tooManyRequests } from './errors.js';
 import { createEmitter, type EventEmitter } from './events.js';
 import type { RequestInfo } from './http/request.js';
 import { TokenFlow } from './jwt/flow.js';
@@ -18,17 +18,44 @@ import { SessionFlow } from './session/flow.js';
 import { createSessionManager, type SessionManager } from './session/manager.js';
 import type { SessionRecord, Store, UserRecord } from './store.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
+import { readCredentials } from './users/credentials.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
 
 export type SignInResult =
   | { ok: true; user: UserRecord; session: SessionRecord }
-  | { ok: false; reason: 'invalid_credentials' | 'account_blocked' }
+  /**
+   * A failure: `reason` says which, and `error` is the answer to send — `throw result.error` gives the
+   * client 401 `invalid_credentials` (the same for an unknown user), 403 `account_blocked`, or 429
+   * `too_many_requests` with `Retry-After` (the adapters' error handlers send it).
+   */
+  | { ok: false; reason: 'invalid_credentials' | 'account_blocked'; error: KeycardError }
   /**
    * Brute-force throttling: no password was checked, or this failure started a wait. Like the other
-   * reasons it is an error code, so `throw new KeycardError(result.reason, …)` answers 429; send
-   * `Retry-After: retryAfterSeconds` with it.
+   * reasons it is an error code; `error` carries `retryAfterSeconds` for the `Retry-After` header.
    */
-  | { ok: false; reason: 'too_many_requests'; retryAfterSeconds: number };
+  | { ok: false; reason: 'too_many_requests'; retryAfterSeconds: number; error: KeycardError };
+
+/** The failed sign-in result for `reason`, with the error to send. */
+function failed(reason: 'invalid_credentials' | 'account_blocked'): SignInResult {
+  return {
+    ok: false,
+    reason,
+    error:
+      reason === 'account_blocked'
+        ? new KeycardError('account_blocked', 'this account is blocked')
+        : new KeycardError('invalid_credentials', 'wrong username or password'),
+  };
+}
+
+/** The throttled sign-in result: the same answer whether or not the password was right. */
+function throttled(retryAfterSeconds: number): SignInResult {
+  return {
+    ok: false,
+    reason: 'too_many_requests',
+    retryAfterSeconds,
+    error: tooManyRequests('too many failed sign-in attempts', retryAfterSeconds),
+  };
+}
 
 export interface Keycard {
   readonly options: ResolvedOptions;
@@ -55,12 +82,15 @@ export interface Keycard {
   /** `createContext` + `load()`: at most one store read. Throws `store_unavailable` if the store is down. */
   authenticate(request: RequestInfo, setCookie: (header: string) => void): Promise<AuthContext>;
   /**
-   * Password sign-in for a request: refuses a cross-site request (login CSRF, `cross_site_request`),
+   * Password sign-in for a request. `body` is the request's parsed body, as it came: it must be an object
+   * with non-empty string `username` (at most 256 characters) and `password` (at most 4096), or this
+   * throws `invalid_request` (400) naming the field. Then it refuses a cross-site request (login CSRF,
+   * `cross_site_request`) and a browser request without its pre-login CSRF token (`csrf_rejected`),
    * applies brute-force throttling (`too_many_requests`, decided before any password is hashed), checks
-   * the credentials, then logs in under a fresh session. The user's blocked flag is read again after the
+   * the credentials, and logs in under a fresh session. The user's blocked flag is read again after the
    * session exists, so a block that races with the login always wins.
    */
-  signIn(context: AuthContext, credentials: { username: unknown; password: unknown }): Promise<SignInResult>;
+  signIn(context: AuthContext, body: unknown): Promise<SignInResult>;
 }
 
 export function createKeycard(input: KeycardOptions): Keycard {
@@ -91,6 +121,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     policy: options.passwordPolicy,
     clock,
     emit,
+    roles: options.roles,
   });
   const tokens = options.jwt
     ? createTokenService(
@@ -112,6 +143,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     audience: options.jwt?.audience ?? input.clients?.audience ?? 'keycard',
     leewaySeconds: options.jwt?.leewaySeconds ?? 10,
     options: input.clients,
+    emit,
   });
   const createFlow = tokens
     ? (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
@@ -143,7 +175,9 @@ export function createKeycard(input: KeycardOptions): Keycard {
       await context.load();
       return context;
     },
-    async signIn(context, credentials) {
+    async signIn(context, body) {
+      // The body's shape first: malformed input costs nothing and is no oracle (the same 400 for anyone).
+      const credentials = readCredentials(body);
       const { ip } = context.request;
       const eventContext = { ip, userAgent: context.request.header('user-agent') ?? null };
       // Before any hashing: a forged cross-site login must not even cost a password verification.
@@ -159,7 +193,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
       }
       // Login CSRF, also before any hashing: a browser login needs a token bound to its pre-login cookie.
       context.requireCSRF();
-      const username = typeof credentials.username === 'string' ? credentials.username.slice(0, 256) : '';
+      const { username } = credentials;
       // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
       // every username, so it says nothing about whether the account exists — nor, with the right password,
       // whether the password was right. The attempt is counted now, before its password is checked, so
@@ -170,7 +204,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
         if (!reservation.ok) {
           const { scope, retryAfterSeconds } = reservation;
           emit({ type: 'throttled', action: 'login', scope, username, retryAfterSeconds, ...eventContext });
-          return { ok: false, reason: 'too_many_requests', retryAfterSeconds };
+          return throttled(retryAfterSeconds);
         }
         ticket = reservation.ticket;
       }
@@ -181,14 +215,13 @@ export function createKeycard(input: KeycardOptions): Keycard {
           if (check.reason !== 'invalid_credentials') {
             // A right password for a blocked account is not a failure to count.
             await throttle.releaseLogin(ticket);
-            return check;
+            return failed(check.reason);
           }
           // A failure that starts a wait says so at once, so the client knows when to try again.
           const verdict = await throttle.recordLoginFailure(ticket);
-          if (!verdict.ok)
-            return { ok: false, reason: 'too_many_requests', retryAfterSeconds: verdict.retryAfterSeconds };
+          if (!verdict.ok) return throttled(verdict.retryAfterSeconds);
         }
-        return check;
+        return failed(check.reason);
       }
       // Recorded before the login exists: if the store fails here, no session has been handed out.
       if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
@@ -207,7 +240,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
         await context.logout();
         const reason = current?.blocked ? 'account_blocked' : 'invalid_credentials';
         emit({ type: 'login_failed', reason, username, ...eventContext });
-        return { ok: false, reason };
+        return failed(reason);
       }
       return { ok: true, user: check.user, session };
     },

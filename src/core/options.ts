@@ -20,9 +20,13 @@ import { type Argon2Parameters, OWASP_ARGON2ID } from './passwords/hash.js';
 import { type PasswordPolicy, resolvePasswordPolicy } from './passwords/policy.js';
 import type { Store } from './store.js';
 import { resolveThrottleOptions, type ThrottleOptions, type ThrottlePolicy } from './throttle/options.js';
+import { resolveRoles } from './users/roles.js';
 
 export type Preset = 'web-app' | 'banking' | 'spa' | 'api' | 'microservices' | 'mobile';
 export type Strategy = 'session' | 'jwt' | 'hybrid';
+
+/** Every strategy, for validation and for listing the choices (`keycard serve --help`). */
+export const STRATEGY_NAMES: readonly Strategy[] = ['session', 'jwt', 'hybrid'];
 
 export interface KeycardOptions {
   store: Store;
@@ -87,6 +91,11 @@ export interface KeycardOptions {
   trustedOrigins?: string[];
   passwords?: Partial<PasswordPolicy> & { argon2?: Argon2Parameters };
   /**
+   * The roles users may have: a closed set, `['user', 'admin']` by default (`admin` opens the server's
+   * admin API and page). Creating a user or changing a role to anything else is refused.
+   */
+  roles?: readonly string[];
+  /**
    * Brute-force throttling of logins (per account and per client address) and refreshes (per address),
    * on the store's counters so that every instance agrees. Defaults in throttle/options.ts and
    * docs/security.md; `false` turns it off.
@@ -125,6 +134,8 @@ export interface ResolvedOptions {
   trustedOrigins: ReadonlySet<string> | null;
   passwordPolicy: PasswordPolicy;
   argon2: Argon2Parameters;
+  /** The closed set of roles, `user` first by default. */
+  roles: readonly string[];
   /** Null when throttling is off. */
   throttle: ThrottlePolicy | null;
   clock: Clock;
@@ -271,8 +282,10 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     throw configurationError(`preset '${presetName}' is unknown; choose one of: ${PRESET_NAMES.join(', ')}`);
   }
   const strategy = options.strategy ?? preset.strategy;
-  if (strategy !== 'session' && strategy !== 'jwt' && strategy !== 'hybrid') {
-    throw configurationError(`strategy '${String(strategy)}' is unknown; choose session, jwt or hybrid`);
+  if (!STRATEGY_NAMES.includes(strategy)) {
+    throw configurationError(
+      `strategy '${String(strategy)}' is unknown; choose one of: ${STRATEGY_NAMES.join(', ')}`,
+    );
   }
   const environment =
     options.environment ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development');
@@ -337,6 +350,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     trustedOrigins: resolveOrigins(options.trustedOrigins),
     passwordPolicy: resolvePasswordPolicy(options.passwords),
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,
+    roles: resolveRoles(options.roles),
     throttle: resolveThrottleOptions(options.throttle),
     clock: options.clock ?? systemClock,
     onEvent: options.onEvent,

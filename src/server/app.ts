@@ -5,8 +5,6 @@
  * when the store is down); everything else inside one scope where keycard's hooks load the session.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { type ServerResponse, STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   type AuthEvent,
@@ -15,14 +13,32 @@ import {
   createMutableKeySet,
   type Keycard,
   KeycardError,
+  type MutableKeySet,
   type Store,
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
-import { DEFAULT_STORE_URL, openStore, redactSecrets, redactURL } from 'keycard/stores';
-import type { ServerConfig } from './config.js';
+import { openStore, redactSecrets, redactURL } from 'keycard/stores';
+import { registerBodyParsers } from './bodies.js';
+import { answerClientError } from './client-errors.js';
+import type { FirstAdminConfig, ServerConfig } from './config.js';
 import { createErrorHandler } from './errors.js';
+import {
+  checkFirstAdminPassword,
+  createFirstAdmin,
+  firstAdminCommand,
+  firstAdminHint,
+  isProcessLocalStore,
+  readFirstAdminPassword,
+} from './first-admin.js';
 import { serverKeycardOptions, serverStrategy } from './keycard-options.js';
-import { buildKeySet, loadServerKeys, parseKeyFile, type ServerKeys } from './keys.js';
+import {
+  buildKeySet,
+  loadServerKeys,
+  parseKeyFile,
+  prepareServerKeys,
+  type ServerKeys,
+  saveGeneratedKeys,
+} from './keys.js';
 import { RequestLogController } from './log.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuthRoutes } from './routes/auth.js';
@@ -42,6 +58,17 @@ export interface ServerDependencies {
   keyReloadIntervalMs?: number;
   /** Where log lines go (default stdout, JSON lines). */
   logStream?: { write(line: string): void };
+  /**
+   * Reads the first admin's password when `adminPasswordFile` is `-` (the CLI: stdin, or a prompt in a
+   * terminal). Called only when the admin is actually created.
+   */
+  readAdminPassword?: (check: (password: string) => string | null) => Promise<string>;
+}
+
+/** A route as registered: what docs/server.md's endpoint table is checked against. */
+export interface RouteInfo {
+  method: string;
+  url: string;
 }
 
 export interface KeycardServer {
@@ -50,32 +77,18 @@ export interface KeycardServer {
   store: Store;
   config: ServerConfig;
   keys: ServerKeys;
+  /** Every route, in registration order (HEAD routes Fastify adds for GET routes left out). */
+  routes: readonly RouteInfo[];
+  /**
+   * Creates the first admin the settings name, if the store had no users when the server was built (the
+   * password was read and checked then); logs what it did. Once: later calls do nothing. `startServer`
+   * calls it once the server listens.
+   */
+  createFirstAdmin(): Promise<void>;
+  /** Takes back the key file this start wrote, if it wrote one (the start failed after all). */
+  discardGeneratedKeys(): void;
   /** Closes the HTTP server and the store. */
   close(): Promise<void>;
-}
-
-/** A shell word: single-quoted, with any `'` inside closed, escaped and reopened. */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
-}
-
-/**
- * The command a newcomer runs to create the first admin, for the log and the sign-in page (which anyone
- * can read while there are no users). A store URL is shown only through `redactURL`; when it carries a
- * password, the command reads the URL from `KEYCARD_STORE` instead of printing it, and a shell comment
- * (ignored when the line is pasted) says which URL that is, its password shown as `***`. An unset
- * variable makes the command fail ("--store: expected a non-empty string") rather than quietly create
- * the admin in the default SQLite file.
- */
-export function firstAdminCommand(config: ServerConfig): string {
-  const command = 'npx keycard user add admin --role admin --password-stdin';
-  if (config.store === DEFAULT_STORE_URL) return command;
-  const shown = redactURL(config.store);
-  if (shown === config.store) return `${command} --store ${shellQuote(config.store)}`;
-  // A control character (a newline) would end the comment and turn the rest into a command.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  const note = shown.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return `${command} --store "$KEYCARD_STORE"  # KEYCARD_STORE: this server's store URL, ${note} (password not shown)`;
 }
 
 /**
@@ -90,78 +103,6 @@ function logDestination(
   if (redactURL(storeURL) === storeURL) return stream;
   const out = stream ?? process.stdout;
   return { write: (line: string) => out.write(redactSecrets(line, storeURL)) };
-}
-
-/**
- * Parses a JSON body. `__proto__` is refused outright: a body is data, and a key that can re-parent an
- * object when some later code merges it has no legitimate use here.
- */
-function parseJSON(body: string): unknown {
-  if (body.trim() === '') throw new KeycardError('invalid_request', 'the JSON body is empty');
-  let forbidden = false;
-  let value: unknown;
-  try {
-    value = JSON.parse(body, (key, item) => {
-      if (key === '__proto__') forbidden = true;
-      return item;
-    });
-  } catch {
-    throw new KeycardError('invalid_request', 'the body is not valid JSON');
-  }
-  if (forbidden) throw new KeycardError('invalid_request', 'the JSON body has a forbidden key (__proto__)');
-  return value;
-}
-
-/** Parses `application/x-www-form-urlencoded` into a null-prototype object; a repeated field is an error. */
-function parseForm(body: string): Record<string, string> {
-  const fields = Object.create(null) as Record<string, string>;
-  for (const [name, value] of new URLSearchParams(body)) {
-    if (name in fields)
-      throw new KeycardError('invalid_request', `the form field ${name} appears twice`, { field: name });
-    fields[name] = value;
-  }
-  return fields;
-}
-
-/**
- * Answers a request Node could not parse (it never reaches a route) in keycard's error shape: 431 for a
- * header section over the limit, 408 for a client too slow to send one, 400 otherwise. Never into a
- * response already under way on the connection (as Node's own handler): the client would read our
- * answer as garbage after it.
- */
-function answerClientError(maxHeaderBytes: number) {
-  return (error: Error & { code?: string }, socket: Socket): void => {
-    if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    // Node's private field for the response in flight on this socket (what its default handler checks).
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (error.code === 'HPE_CLOSED_CONNECTION') {
-      // Bytes after a request that said `Connection: close` (such as an unframed body): that request is
-      // answered as usual, the connection then closes, and the extra bytes are ignored.
-      if (!inFlight) socket.destroy();
-      return;
-    }
-    if (inFlight?.headersSent) {
-      socket.destroy(error);
-      return;
-    }
-    const failure =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? new KeycardError(
-            'header_too_large',
-            `the request's headers are larger than ${maxHeaderBytes} bytes`,
-          )
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? new KeycardError('request_timeout', 'the request took too long to arrive')
-          : new KeycardError('invalid_request', 'the request is malformed');
-    const { status } = failure;
-    const body = JSON.stringify(failure.toJSON());
-    if (socket.writable) {
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
-      );
-    }
-    socket.destroy(error);
-  };
 }
 
 export async function buildServer(
@@ -198,35 +139,71 @@ export async function buildServer(
     },
     return503OnClosing: true,
   });
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      // Fastify adds a HEAD route for every GET route; it answers as its GET does.
+      if (method === 'HEAD' && routes.some((known) => known.method === 'GET' && known.url === route.url))
+        continue;
+      routes.push({ method, url: route.url });
+    }
+  });
   const strategy = serverStrategy(config);
   const keyOptions = {
     environment: config.environment,
     needSigningKeys: strategy !== 'session',
     algorithm: config.keyAlgorithm,
   } as const;
-  const keys = loadServerKeys(config.keysFile, keyOptions);
+  // Read and checked first, written last: generated keys reach the disk only once every other start-up
+  // check has passed.
+  const keys = prepareServerKeys(config.keysFile, keyOptions);
+  const jwtKeys = createMutableKeySet(keys.jwtKeys);
+  const store = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
+  let keycard: Keycard | undefined;
+  let firstAdmin: { admin: FirstAdminConfig; password: string } | null = null;
+  let discardGeneratedKeys: () => void = () => {};
+  try {
+    keycard = createKeycard(
+      serverKeycardOptions(config, {
+        store,
+        keys: { jwtKeys, secrets: keys.secrets },
+        clock: deps.clock,
+        onEvent(event) {
+          app.log.info({ event }, `audit: ${event.type}`);
+          deps.onEvent?.(event);
+        },
+        revocation: {
+          onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
+          onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),
+        },
+      }),
+    );
+    if (config.firstAdmin) {
+      if ((await keycard.users.count()) === 0) {
+        const password = await readFirstAdminPassword(keycard, config.firstAdmin, deps.readAdminPassword);
+        checkFirstAdminPassword(keycard, config.firstAdmin, password);
+        firstAdmin = { admin: config.firstAdmin, password };
+      } else {
+        app.log.info(
+          `${config.firstAdmin.usernameFrom} is set but the store already has users: no user was created or changed`,
+        );
+      }
+    }
+    registerRoutes(app, keycard, store, config, jwtKeys);
+    await app.ready();
+    discardGeneratedKeys = saveGeneratedKeys(keys);
+  } catch (error) {
+    await app.close().catch(() => {});
+    await keycard?.close().catch(() => {});
+    if (!deps.store) await store.close().catch(() => {});
+    throw error;
+  }
   if (keys.generated.length > 0) {
     app.log.warn(
       `generated development keys (${keys.generated.join(', ')}) in ${config.keysFile}; keep this file private, and provide your own keys in production (KEYCARD_KEYS_FILE)`,
     );
   }
-  const jwtKeys = createMutableKeySet(keys.jwtKeys);
-  const store = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
-  const keycard = createKeycard(
-    serverKeycardOptions(config, {
-      store,
-      keys: { jwtKeys, secrets: keys.secrets },
-      clock: deps.clock,
-      onEvent(event) {
-        app.log.info({ event }, `audit: ${event.type}`);
-        deps.onEvent?.(event);
-      },
-      revocation: {
-        onStateChange: (state) => app.log.info(`revocation feed: ${state}`),
-        onError: (error) => app.log.warn({ err: error }, 'revocation feed error'),
-      },
-    }),
-  );
+  const running = keycard;
   // Rotation without a restart: every instance reading the same key file picks up `keycard keys rotate`.
   const reloadTimer = setInterval(() => {
     try {
@@ -253,70 +230,114 @@ export async function buildServer(
   reloadTimer.unref();
   // Rotation overlaps end on time even when no client comes to authenticate.
   const clientTimer = setInterval(() => {
-    keycard.clients
+    running.clients
       ?.finalizeRotations()
       .catch((error) => app.log.warn({ err: error }, 'cannot end client secret overlaps'));
   }, 60_000);
   clientTimer.unref();
 
-  app.setErrorHandler(createErrorHandler(config.bodyLimitBytes));
-  app.setNotFoundHandler((request) => {
-    throw new KeycardError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
-  });
-  const bodyParser =
-    (parse: (body: string) => unknown) =>
-    (_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
-      try {
-        done(null, parse(body as string));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    };
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, bodyParser(parseJSON));
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, bodyParser(parseForm));
-  registerSecurityHeaders(app);
-  registerHealthRoutes(app, store, keycard.revocations);
-  app.get('/.well-known/jwks.json', async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=300').send(jwtKeys.toJWKS()),
-  );
-  registerAssetRoutes(app);
-  await app.register(async (scope) => {
-    await scope.register(keycardFastify, { keycard, errorHandler: false });
-    registerAuthRoutes(scope, keycard);
-    registerAdminRoutes(scope, keycard);
-    registerClientRoutes(scope, keycard);
-    registerPageRoutes(scope, keycard, { firstAdminCommand: firstAdminCommand(config) });
-  });
-
   let closed = false;
   return {
     app,
-    keycard,
+    keycard: running,
     store,
     config,
     keys,
+    routes,
+    discardGeneratedKeys,
+    async createFirstAdmin() {
+      if (!firstAdmin) return;
+      const { admin, password } = firstAdmin;
+      firstAdmin = null;
+      const result = await createFirstAdmin(running, admin, password);
+      app.log.info(
+        result === 'created'
+          ? `created the first admin '${admin.username}' (username from ${admin.usernameFrom}, password from ${admin.passwordFile === '-' ? 'stdin' : `the file ${admin.passwordFile}`})`
+          : `the first admin '${admin.username}' was created by another instance at the same time; nothing changed`,
+      );
+    },
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(reloadTimer);
       clearInterval(clientTimer);
       await app.close();
-      await keycard.close();
+      await running.close();
       await store.close();
     },
   };
 }
 
-/** Builds the server, listens, and logs how to create the first admin when there are no users. */
+/** The error handler, body parsers and every route. */
+function registerRoutes(
+  app: FastifyInstance,
+  keycard: Keycard,
+  store: Store,
+  config: ServerConfig,
+  jwtKeys: MutableKeySet,
+): void {
+  app.setErrorHandler(createErrorHandler({ bodyLimitBytes: config.bodyLimitBytes, storeURL: config.store }));
+  app.setNotFoundHandler((request) => {
+    throw new KeycardError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
+  });
+  registerBodyParsers(app);
+  registerSecurityHeaders(app);
+  registerHealthRoutes(app, store, keycard.revocations, { storeURL: config.store });
+  app.get('/.well-known/jwks.json', async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=300').send(jwtKeys.toJWKS()),
+  );
+  registerAssetRoutes(app);
+  app.register(async (scope) => {
+    await scope.register(keycardFastify, { keycard, errorHandler: false });
+    registerAuthRoutes(scope, keycard);
+    registerAdminRoutes(scope, keycard);
+    registerClientRoutes(scope, keycard);
+    registerPageRoutes(scope, keycard, {
+      firstAdmin: { command: firstAdminCommand(config), restart: isProcessLocalStore(config.store) },
+    });
+  });
+}
+
+/** What the server runs with, in one line: what an operator checks first when something is off. */
+function startupLine(server: KeycardServer): { fields: Record<string, unknown>; message: string } {
+  const { options } = server.keycard;
+  const fields = {
+    preset: options.preset,
+    strategy: options.strategy,
+    transport: options.jwt?.transport ?? 'cookie',
+    store: redactURL(server.config.store),
+    keysFile: server.config.keysFile,
+    trustedOrigins: options.trustedOrigins ? [...options.trustedOrigins] : [],
+    environment: options.environment,
+  };
+  const origins = fields.trustedOrigins.length > 0 ? fields.trustedOrigins.join(' ') : 'none';
+  return {
+    fields,
+    message: `keycard serve: preset ${fields.preset}, strategy ${fields.strategy}, transport ${fields.transport}, store ${fields.store}, key file ${fields.keysFile}, trusted origins ${origins}, ${fields.environment}`,
+  };
+}
+
+/**
+ * Builds the server and listens; then creates the first admin when the settings name one and there are
+ * no users, says what it runs, and how to create the first admin when there is still none. A start that
+ * fails leaves nothing behind: no key file, no admin.
+ */
 export async function startServer(
   config: ServerConfig,
   deps: ServerDependencies = {},
 ): Promise<KeycardServer & { url: string }> {
   const server = await buildServer(config, deps);
-  const url = await server.app.listen({ port: config.port, host: config.host });
-  if ((await server.keycard.users.count()) === 0) {
-    server.app.log.warn(`no users yet. Create the first admin with:  ${firstAdminCommand(config)}`);
+  let url: string;
+  try {
+    url = await server.app.listen({ port: config.port, host: config.host });
+    const line = startupLine(server);
+    server.app.log.info(line.fields, line.message);
+    await server.createFirstAdmin();
+    if ((await server.keycard.users.count()) === 0) server.app.log.warn(firstAdminHint(config));
+  } catch (error) {
+    await server.close().catch(() => {});
+    server.discardGeneratedKeys();
+    throw error;
   }
   return { ...server, url };
 }

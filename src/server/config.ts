@@ -9,14 +9,18 @@ import {
   ALGORITHMS,
   type Algorithm,
   configurationError,
+  normalizeUsername,
   PRESET_NAMES,
   type Preset,
+  STRATEGY_NAMES,
   type Strategy,
+  TRANSPORT_NAMES,
   type Transport,
 } from 'keycard';
-import { DEFAULT_STORE_URL, parseStoreURL } from 'keycard/stores';
+import { parseStoreURL } from 'keycard/stores';
+import { LOG_LEVELS, type LogLevel, SETTINGS, type SettingKey } from './settings.js';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type { LogLevel } from './settings.js';
 
 export interface ServerConfig {
   port: number;
@@ -54,30 +58,28 @@ export interface ServerConfig {
    * access log, and per-request lines cost on every request. Audit events and errors are always logged.
    */
   logRequests: boolean;
+  /**
+   * The admin to create at start-up when the store has no users yet (adminUsername and adminPasswordFile):
+   * how containers and the in-process `memory:` store get their first user. Never changes a user.
+   */
+  firstAdmin: FirstAdminConfig | undefined;
 }
 
-/** Every setting: its config-file key, environment variable and flag. */
-const SETTINGS = {
-  port: { env: 'PORT', flag: 'port' },
-  host: { env: 'HOST', flag: 'host' },
-  store: { env: 'KEYCARD_STORE', flag: 'store' },
-  strategy: { env: 'KEYCARD_STRATEGY', flag: 'strategy' },
-  preset: { env: 'KEYCARD_PRESET', flag: 'preset' },
-  transport: { env: 'KEYCARD_TRANSPORT', flag: 'transport' },
-  issuer: { env: 'KEYCARD_ISSUER', flag: 'issuer' },
-  audience: { env: 'KEYCARD_AUDIENCE', flag: 'audience' },
-  keyAlgorithm: { env: 'KEYCARD_KEY_ALGORITHM', flag: 'key-algorithm' },
-  environment: { env: 'NODE_ENV', flag: 'env' },
-  keysFile: { env: 'KEYCARD_KEYS_FILE', flag: 'keys' },
-  trustProxy: { env: 'KEYCARD_TRUST_PROXY', flag: 'trust-proxy' },
-  trustedOrigins: { env: 'KEYCARD_TRUSTED_ORIGINS', flag: 'trusted-origin' },
-  bodyLimitBytes: { env: 'KEYCARD_BODY_LIMIT', flag: 'body-limit' },
-  maxHeaderBytes: { env: 'KEYCARD_MAX_HEADER_BYTES', flag: 'max-header-bytes' },
-  logLevel: { env: 'KEYCARD_LOG_LEVEL', flag: 'log-level' },
-  logRequests: { env: 'KEYCARD_LOG_REQUESTS', flag: 'log-requests' },
-} as const satisfies Record<keyof ServerConfig, { env: string; flag: string }>;
+export interface FirstAdminConfig {
+  username: string;
+  /** A file holding the password, or `-` for stdin. */
+  passwordFile: string;
+  /** Where each came from (`KEYCARD_ADMIN_USERNAME`, `--admin-password-file`, …), for the log. */
+  usernameFrom: string;
+  passwordFrom: string;
+}
 
-type Key = keyof ServerConfig;
+/** Every ServerConfig field but the composite firstAdmin is one setting. */
+type Key = Exclude<keyof ServerConfig, 'firstAdmin'> | 'adminUsername' | 'adminPasswordFile';
+// Checked both ways: every setting is a config key, every config key a setting.
+const KEYS_MATCH: [Key, SettingKey] extends [SettingKey, Key] ? true : never = true;
+void KEYS_MATCH;
+
 type Raw = Partial<Record<Key, unknown>>;
 
 export interface ConfigSources {
@@ -87,8 +89,6 @@ export interface ConfigSources {
   /** Path of a JSON config file. */
   file?: string;
 }
-
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function readConfigFile(path: string): Raw {
   let json: unknown;
@@ -101,7 +101,7 @@ function readConfigFile(path: string): Raw {
   if (!json || typeof json !== 'object' || Array.isArray(json))
     throw configurationError(`config file ${path} must hold a JSON object`);
   for (const key of Object.keys(json)) {
-    if (!(key in SETTINGS)) {
+    if (!Object.hasOwn(SETTINGS, key)) {
       throw configurationError(
         `config file ${path}: unknown setting '${key}'; known: ${Object.keys(SETTINGS).join(', ')}`,
       );
@@ -145,31 +145,36 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
   const where = (key: Key) => origin.get(key) ?? key;
   const bad = (key: Key, expected: string) => configurationError(`${where(key)}: expected ${expected}`);
 
-  const integer = (key: Key, fallback: number, min: number, max: number): number => {
-    const value = pick(key) ?? fallback;
+  const fallback = (key: Key): unknown => (SETTINGS[key] as { default: unknown }).default;
+  const integer = (key: Key, min: number, max: number): number => {
+    const value = pick(key) ?? fallback(key);
     const number =
       typeof value === 'number' ? value : /^\d+$/.test(String(value)) ? Number(value) : Number.NaN;
     if (!Number.isInteger(number) || number < min || number > max)
       throw bad(key, `a whole number from ${min} to ${max}`);
     return number;
   };
-  const boolean = (key: Key, fallback: boolean): boolean => {
-    const value = pick(key) ?? fallback;
+  const boolean = (key: Key): boolean => {
+    const value = pick(key) ?? fallback(key);
     if (typeof value === 'boolean') return value;
     if (value === 'true' || value === '1') return true;
     if (value === 'false' || value === '0') return false;
     throw bad(key, 'true or false');
   };
-  const string = (key: Key, fallback: string): string => {
-    const value = pick(key) ?? fallback;
+  const string = (key: Key): string => {
+    const value = pick(key) ?? fallback(key);
     if (typeof value !== 'string' || value === '') throw bad(key, 'a non-empty string');
     return value;
   };
-  const oneOf = <T extends string>(key: Key, fallback: T, choices: readonly T[]): T => {
-    const value = string(key, fallback);
+  const optionalString = (key: Key): string | undefined =>
+    pick(key) === undefined ? undefined : string(key);
+  const oneOf = <T extends string>(key: Key, choices: readonly T[]): T => {
+    const value = string(key);
     if (!choices.includes(value as T)) throw bad(key, `one of ${choices.join(', ')} (got '${value}')`);
     return value as T;
   };
+  const optionalOneOf = <T extends string>(key: Key, choices: readonly T[]): T | undefined =>
+    pick(key) === undefined ? undefined : oneOf(key, choices);
 
   /**
    * Fastify's `trustProxy`. A list names the proxies: the client address is then the nearest address in
@@ -179,7 +184,7 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
   const proxyTrust = (): boolean | string[] => {
     const value = pick('trustProxy') ?? false;
     if (typeof value === 'boolean' || ['true', 'false', '1', '0'].includes(String(value))) {
-      return boolean('trustProxy', false);
+      return boolean('trustProxy');
     }
     const list = (Array.isArray(value) ? value.map(String) : String(value).split(','))
       .map((entry) => entry.trim())
@@ -193,9 +198,43 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     return list;
   };
 
-  const store = string('store', DEFAULT_STORE_URL);
+  /** Both admin settings or neither; the username must be one keycard accepts. */
+  const firstAdmin = (): FirstAdminConfig | undefined => {
+    const username = optionalString('adminUsername');
+    const passwordFile = optionalString('adminPasswordFile');
+    if (username === undefined && passwordFile === undefined) return undefined;
+    if (username === undefined) {
+      throw configurationError(
+        `${where('adminPasswordFile')} is set but ${SETTINGS.adminUsername.env} is not: set both to create the first admin`,
+      );
+    }
+    if (passwordFile === undefined) {
+      throw configurationError(
+        `${where('adminUsername')} needs the password too: set ${SETTINGS.adminPasswordFile.env} to a file holding it (or --${SETTINGS.adminPasswordFile.flag} - to read stdin)`,
+      );
+    }
+    const name = normalizeUsername(username);
+    if (!name.ok) throw configurationError(`${where('adminUsername')}: ${name.reason}`);
+    return {
+      username: name.username,
+      passwordFile,
+      usernameFrom: where('adminUsername'),
+      passwordFrom: where('adminPasswordFile'),
+    };
+  };
+
+  // Environment variables leak (process listings, `docker inspect`, crash reports): a password is read
+  // from a file or stdin only. Refused rather than ignored, so that the server does not start without
+  // the admin its operator meant to create.
+  if (env.KEYCARD_ADMIN_PASSWORD !== undefined) {
+    throw configurationError(
+      `KEYCARD_ADMIN_PASSWORD is not read, since environment variables leak: put the password in a file and set ${SETTINGS.adminPasswordFile.env} to its path`,
+    );
+  }
+
+  const store = string('store');
   parseStoreURL(store);
-  const rawEnvironment = string('environment', 'development');
+  const rawEnvironment = string('environment');
   const environment = rawEnvironment === 'production' ? 'production' : 'development';
   const origins = pick('trustedOrigins');
   const trustedOrigins =
@@ -209,28 +248,23 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
             .filter(Boolean);
 
   return {
-    port: integer('port', 3000, 0, 65_535),
-    host: string('host', 'localhost'),
+    port: integer('port', 0, 65_535),
+    host: string('host'),
     store,
-    strategy:
-      pick('strategy') === undefined
-        ? undefined
-        : oneOf('strategy', 'session', ['session', 'jwt', 'hybrid'] as const),
-    preset: oneOf('preset', 'web-app', PRESET_NAMES),
-    transport:
-      pick('transport') === undefined
-        ? undefined
-        : oneOf('transport', 'cookie', ['cookie', 'header'] as const),
-    issuer: pick('issuer') === undefined ? undefined : string('issuer', ''),
-    audience: pick('audience') === undefined ? undefined : string('audience', ''),
-    keyAlgorithm: oneOf('keyAlgorithm', 'EdDSA', ALGORITHMS),
+    strategy: optionalOneOf('strategy', STRATEGY_NAMES),
+    preset: oneOf('preset', PRESET_NAMES),
+    transport: optionalOneOf('transport', TRANSPORT_NAMES),
+    issuer: optionalString('issuer'),
+    audience: optionalString('audience'),
+    keyAlgorithm: oneOf('keyAlgorithm', ALGORITHMS),
     environment,
-    keysFile: string('keysFile', './keycard.keys.json'),
+    keysFile: string('keysFile'),
     trustProxy: proxyTrust(),
     trustedOrigins,
-    bodyLimitBytes: integer('bodyLimitBytes', 16_384, 1024, 1_048_576),
-    maxHeaderBytes: integer('maxHeaderBytes', 16_384, 4096, 1_048_576),
-    logLevel: oneOf('logLevel', 'info', LOG_LEVELS),
-    logRequests: boolean('logRequests', false),
+    bodyLimitBytes: integer('bodyLimitBytes', 1024, 1_048_576),
+    maxHeaderBytes: integer('maxHeaderBytes', 4096, 1_048_576),
+    logLevel: oneOf('logLevel', LOG_LEVELS),
+    logRequests: boolean('logRequests'),
+    firstAdmin: firstAdmin(),
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isKeycardError, KeycardError } from 'keycard';
+import { describeStoreFailure } from 'keycard/stores';
 import { wantsHTML } from './http.js';
 import { errorPage } from './pages/views.js';
 
@@ -43,13 +44,22 @@ export function toKeycardError(error: unknown, bodyLimitBytes: number): KeycardE
   return new KeycardError('internal_error', 'something went wrong; the server log has the details');
 }
 
-export function createErrorHandler(bodyLimitBytes: number) {
+export interface ErrorHandlerOptions {
+  bodyLimitBytes: number;
+  /** The store's URL, to name its server and the cause in the log line of a 503. */
+  storeURL: string;
+}
+
+export function createErrorHandler(options: ErrorHandlerOptions) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const failure = toKeycardError(error, bodyLimitBytes);
+    const failure = toKeycardError(error, options.bodyLimitBytes);
     if (failure.code === 'internal_error') request.log.error({ err: error }, 'unhandled error');
     else if (failure.code === 'store_unavailable')
-      request.log.warn({ err: failure.cause ?? failure }, 'store unavailable');
-    reply.code(failure.status).header('cache-control', 'no-store');
+      request.log.warn(
+        { err: failure.cause ?? failure },
+        `store unavailable: ${describeStoreFailure(options.storeURL, failure)}`,
+      );
+    reply.code(failure.status).header('cache-control', 'no-store').headers(failure.headers());
     if (wantsHTML(request)) {
       return reply
         .type('text/html; charset=utf-8')

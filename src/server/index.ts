@@ -3,12 +3,19 @@
 export { DEFAULT_STORE_URL, openStore, parseStoreURL } from 'keycard/stores';
 export {
   buildServer,
-  firstAdminCommand,
   type KeycardServer,
+  type RouteInfo,
   type ServerDependencies,
   startServer,
 } from './app.js';
-export { type ConfigSources, type LogLevel, loadServerConfig, type ServerConfig } from './config.js';
+export {
+  type ConfigSources,
+  type FirstAdminConfig,
+  type LogLevel,
+  loadServerConfig,
+  type ServerConfig,
+} from './config.js';
+export { firstAdminCommand, firstAdminHint, isProcessLocalStore } from './first-admin.js';
 export { type ServerKeycardParts, serverKeycardOptions, serverStrategy } from './keycard-options.js';
 export {
   buildKeySet,
@@ -16,10 +23,13 @@ export {
   type KeyFile,
   loadServerKeys,
   parseKeyFile,
+  prepareServerKeys,
   RETIRED_KEY_LIFETIME_MS,
   rotateKeyFile,
   type ServerKeys,
+  saveGeneratedKeys,
   serializeKeyFile,
   writeKeyFile,
 } from './keys.js';
 export { formatLine, prettyStream } from './log.js';
+export { SETTINGS as SERVER_SETTINGS, type SettingSpec, settingDefault } from './settings.js';

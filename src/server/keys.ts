@@ -15,7 +15,7 @@
  * `RETIRED_KEY_LIFETIME_MS` — longer than any access token lives (at most 24 h) — then rotation drops it.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import {
   type Algorithm,
   configurationError,
@@ -57,8 +57,13 @@ export interface ServerKeys {
   jwtKeys: KeySet;
   /** Keys this start generated (development), for the warning. */
   generated: string[];
-  /** The file's modification time when read, to notice rotation. */
+  /** The file's modification time when read or written, to notice rotation; 0 until it is written. */
   mtimeMs: number;
+  /**
+   * What `saveGeneratedKeys` writes: the file completed with the generated keys, and the text it replaces
+   * (null: there was no file). Null when nothing was generated, or once saved.
+   */
+  pending: { file: KeyFile; previousText: string | null } | null;
 }
 
 /** Retired keys verify (and stay in the JWKS) this long: longer than the longest access token (24 h). */
@@ -210,13 +215,17 @@ export interface LoadKeysOptions {
 }
 
 /**
- * Loads the key file. In development, a missing file (or missing signing keys) is generated; in
- * production both are start-up errors that say how to create them.
+ * Reads the key file and completes it in memory: in development a missing file (or missing signing keys)
+ * is generated, in production both are start-up errors that say how to create them. Nothing is written:
+ * `keycard serve` saves generated keys (`saveGeneratedKeys`) only once every other start-up check has
+ * passed, so a start that fails — a store that cannot be reached, a bad option — leaves no key file behind.
  */
-export function loadServerKeys(path: string, options: LoadKeysOptions): ServerKeys {
+export function prepareServerKeys(path: string, options: LoadKeysOptions): ServerKeys {
   const now = options.now ?? Date.now();
   const generated: string[] = [];
   let file: KeyFile;
+  let pending: ServerKeys['pending'] = null;
+  let mtimeMs = 0;
   if (!existsSync(path)) {
     if (options.environment === 'production') {
       fail(
@@ -225,15 +234,17 @@ export function loadServerKeys(path: string, options: LoadKeysOptions): ServerKe
       );
     }
     file = generateKeyFile(options.algorithm ?? 'EdDSA', new Date(now));
-    writeFileSync(path, serializeKeyFile(file), { mode: 0o600, flag: 'wx' });
+    pending = { file, previousText: null };
     generated.push('secret', 'signing key');
   } else {
-    file = parseKeyFile(path, readFileSync(path, 'utf8'));
+    mtimeMs = statSync(path).mtimeMs;
+    const text = readFileSync(path, 'utf8');
+    file = parseKeyFile(path, text);
     if (options.needSigningKeys && file.signingKeys.length === 0) {
       if (options.environment === 'production')
         fail(path, 'has no signing keys; add one with keycard keys rotate');
-      file.signingKeys.push(newSigningKey(options.algorithm ?? 'EdDSA', new Date(now)));
-      writeKeyFile(path, file);
+      file = { ...file, signingKeys: [newSigningKey(options.algorithm ?? 'EdDSA', new Date(now))] };
+      pending = { file, previousText: text };
       generated.push('signing key');
     }
   }
@@ -244,8 +255,45 @@ export function loadServerKeys(path: string, options: LoadKeysOptions): ServerKe
     secrets: file.secrets.map((entry) => Buffer.from(entry.secret, 'base64url')),
     jwtKeys,
     generated,
-    mtimeMs: statSync(path).mtimeMs,
+    mtimeMs,
+    pending,
   };
+}
+
+/**
+ * Writes the keys `prepareServerKeys` generated (mode 0600) and returns how to take that back, for a start
+ * that fails later still (the port is taken): the new file is removed, a completed one gets its old text
+ * back. A new file is created exclusively: should another process have created it meanwhile, this start
+ * fails rather than overwrite keys that process may already sign with.
+ */
+export function saveGeneratedKeys(keys: ServerKeys): () => void {
+  const pending = keys.pending;
+  if (!pending) return () => {};
+  if (pending.previousText === null) {
+    try {
+      writeFileSync(keys.path, serializeKeyFile(pending.file), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EEXIST')
+        fail(keys.path, 'was created by another process while this one started; start again to use it');
+      fail(keys.path, `cannot be written (${code}): check that its directory exists and is writable`);
+    }
+  } else {
+    writeKeyFile(keys.path, pending.file);
+  }
+  keys.pending = null;
+  keys.mtimeMs = statSync(keys.path).mtimeMs;
+  return () => {
+    if (pending.previousText === null) rmSync(keys.path, { force: true });
+    else writeFileSync(keys.path, pending.previousText, { mode: 0o600 });
+  };
+}
+
+/** `prepareServerKeys` and `saveGeneratedKeys` in one: for tools that have nothing else to check first. */
+export function loadServerKeys(path: string, options: LoadKeysOptions): ServerKeys {
+  const keys = prepareServerKeys(path, options);
+  saveGeneratedKeys(keys);
+  return keys;
 }
 
 export interface RotateOptions {

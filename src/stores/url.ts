@@ -1,10 +1,12 @@
 /**
  * Stores are chosen by URL: `sqlite:./keycard.db` (default), `sqlite:/abs/path.db`, `memory:`,
  * `redis://…` / `rediss://…` / `redis+cluster://host:port,host:port`, `postgres://…`, `mongodb://…`.
- * Drivers are optional peer dependencies, loaded only for the store that is asked for. Messages never
- * echo a URL, which may carry a password.
+ * Drivers (optional peer dependencies; better-sqlite3 an optional dependency) are loaded only for the
+ * store that is asked for. Messages never echo a URL, which may carry a password; a store that cannot be
+ * opened is described by failure.ts.
  */
 import { type Clock, configurationError, type Store } from 'keycard';
+import { storeOpenError } from './failure.js';
 
 export const DEFAULT_STORE_URL = 'sqlite:./keycard.db';
 
@@ -143,17 +145,28 @@ export async function openStore(url: string, options: StoreURLOptions = {}): Pro
         revocationPollIntervalMs: integerParam(location.params, 'revocationPollIntervalMs'),
       });
     }
-    case 'redis': {
-      const module: StoreModule = await importStore('redis', () => import('keycard/stores/redis'));
-      return module.openStoreURL(url, options);
-    }
-    case 'postgres': {
-      const module: StoreModule = await importStore('postgres', () => import('keycard/stores/postgres'));
-      return module.openStoreURL(url, options);
-    }
-    case 'mongodb': {
-      const module: StoreModule = await importStore('mongodb', () => import('keycard/stores/mongodb'));
-      return module.openStoreURL(url, options);
-    }
+    case 'redis':
+      return openNetworkStore(url, options, await importStore('redis', () => import('keycard/stores/redis')));
+    case 'postgres':
+      return openNetworkStore(
+        url,
+        options,
+        await importStore('postgres', () => import('keycard/stores/postgres')),
+      );
+    case 'mongodb':
+      return openNetworkStore(
+        url,
+        options,
+        await importStore('mongodb', () => import('keycard/stores/mongodb')),
+      );
+  }
+}
+
+/** Connects; a failure says which server and why (failure.ts), never the password. */
+async function openNetworkStore(url: string, options: StoreURLOptions, module: StoreModule): Promise<Store> {
+  try {
+    return await module.openStoreURL(url, options);
+  } catch (error) {
+    throw storeOpenError(url, error);
   }
 }

@@ -3,10 +3,14 @@ export { createRemoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from 
 export {
   requireScopeExpress,
   requireScopeFastify,
+  type VerifiedExpressRequest,
+  type VerifiedFastifyRequest,
   type VerifiedToken,
   verifyBearer,
   verifyExpress,
   verifyFastify,
+  withTokenExpress,
+  withTokenFastify,
 } from './middleware.js';
 export {
   createVerifier,

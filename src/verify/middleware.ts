@@ -4,8 +4,9 @@
  * `WWW-Authenticate: Bearer` challenge, and keycard's error body.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, preHandlerHookHandler, RouteHandlerMethod } from 'fastify';
 import { type AuthUser, type JWTClaims, KeycardError, userFromClaims } from 'keycard';
+import { asyncHandler } from 'keycard/express';
 import type { Verifier } from './verifier.js';
 
 export interface VerifiedToken {
@@ -95,6 +96,41 @@ export function verifyExpress(verifier: Verifier): RequestHandler {
   };
 }
 
+/** An Express request that `verifyExpress` let through: `req.token` is always there. */
+export interface VerifiedExpressRequest extends Request {
+  token: VerifiedToken;
+}
+
+/**
+ * Express: the route handler after `verifyExpress(verifier)`, typed with `req.token` present (not
+ * optional), so handlers need no `!` or `?.`:
+ *
+ *   app.get('/orders', verifyExpress(verifier), withTokenExpress((req, res) => res.json(req.token.user)));
+ *
+ * A rejected promise goes to `next(error)` (Express 4 would drop it). A request that reaches it without a
+ * verified token — `verifyExpress` missing from the route — is refused with 500 `invalid_configuration`,
+ * never run unauthenticated.
+ */
+export function withTokenExpress(
+  handler: (req: VerifiedExpressRequest, res: Response, next: NextFunction) => unknown,
+): RequestHandler {
+  const run = asyncHandler((req, res, next) => handler(req as VerifiedExpressRequest, res, next));
+  return (req, res, next) => {
+    if (!req.token) {
+      next(unverified('withTokenExpress', 'verifyExpress(verifier)'));
+      return;
+    }
+    run(req, res, next);
+  };
+}
+
+function unverified(helper: string, middleware: string): KeycardError {
+  return new KeycardError(
+    'invalid_configuration',
+    `${helper} runs only after ${middleware} on the same route`,
+  );
+}
+
 /** Fastify: `{ preHandler: verifyFastify(verifier) }`; handlers then read `request.token`. */
 export function verifyFastify(verifier: Verifier): preHandlerHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -107,6 +143,27 @@ export function verifyFastify(verifier: Verifier): preHandlerHookHandler {
       .code(outcome.error.status)
       .header('www-authenticate', outcome.challenge)
       .send(outcome.error.toJSON());
+  };
+}
+
+/** A Fastify request that `verifyFastify` let through: `request.token` is always there. */
+export interface VerifiedFastifyRequest extends FastifyRequest {
+  token: VerifiedToken;
+}
+
+/**
+ * Fastify: the route handler after `verifyFastify(verifier)`, typed with `request.token` present:
+ *
+ *   app.get('/orders', { preHandler: verifyFastify(verifier) }, withTokenFastify(async (request) => request.token.user));
+ *
+ * A request that reaches it without a verified token is refused with 500 `invalid_configuration`.
+ */
+export function withTokenFastify(
+  handler: (request: VerifiedFastifyRequest, reply: FastifyReply) => unknown,
+): RouteHandlerMethod {
+  return async (request, reply) => {
+    if (!request.token) throw unverified('withTokenFastify', 'verifyFastify(verifier)');
+    return handler(request as VerifiedFastifyRequest, reply);
   };
 }
 

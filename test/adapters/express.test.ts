@@ -1,18 +1,28 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { keycardErrors, keycardExpress, requireAuth, requireRole } from '../../src/adapters/express/index.js';
+import {
+  asyncHandler,
+  csrfToken,
+  keycardErrors,
+  keycardExpress,
+  requireAuth,
+  requireRole,
+} from '../../src/adapters/express/index.js';
 import { KeycardError } from '../../src/index.js';
 import { describeAdapterScenarios } from './scenarios.js';
 
 describeAdapterScenarios('express', async (keycard) => {
   const app = express();
-  app.use(express.json());
+  app.use(express.json({ limit: 16_384 }));
   app.use(keycardExpress(keycard));
-  app.post('/login', async (req, res) => {
-    const result = await keycard.signIn(req.auth, req.body);
-    if (!result.ok) throw new KeycardError(result.reason, 'wrong username or password');
-    res.json({ user: req.auth.user });
-  });
+  app.post(
+    '/login',
+    asyncHandler(async (req, res) => {
+      const result = await keycard.signIn(req.auth, req.body);
+      if (!result.ok) throw new KeycardError(result.reason, 'wrong username or password');
+      res.json({ user: req.auth.user });
+    }),
+  );
   app.get('/me', requireAuth(), (req, res) => {
     res.json({ user: req.auth.user, data: { ...req.session } });
   });
@@ -28,9 +38,7 @@ describeAdapterScenarios('express', async (keycard) => {
     await req.session.regenerate();
     res.json({ ok: true });
   });
-  app.get('/csrf', (req, res) => {
-    res.json({ token: req.auth.csrfToken() });
-  });
+  app.get('/auth/csrf', csrfToken());
   app.get('/admin', requireRole('admin'), (_req, res) => {
     res.json({ ok: true });
   });

@@ -1,14 +1,13 @@
 import Fastify from 'fastify';
-import { keycardFastify, requireAuth, requireRole } from '../../src/adapters/fastify/index.js';
+import { csrfToken, keycardFastify, requireAuth, requireRole } from '../../src/adapters/fastify/index.js';
 import { KeycardError } from '../../src/index.js';
 import { describeAdapterScenarios } from './scenarios.js';
 
 describeAdapterScenarios('fastify', async (keycard) => {
-  const app = Fastify();
+  const app = Fastify({ bodyLimit: 16_384 });
   await app.register(keycardFastify, { keycard });
   app.post('/login', async (request) => {
-    const body = request.body as { username: string; password: string };
-    const result = await keycard.signIn(request.auth, body);
+    const result = await keycard.signIn(request.auth, request.body);
     if (!result.ok) throw new KeycardError(result.reason, 'wrong username or password');
     return { user: request.auth.user };
   });
@@ -29,7 +28,7 @@ describeAdapterScenarios('fastify', async (keycard) => {
     await request.session.regenerate();
     return { ok: true };
   });
-  app.get('/csrf', async (request) => ({ token: request.auth.csrfToken() }));
+  app.get('/auth/csrf', csrfToken());
   app.get('/admin', { preHandler: requireRole('admin') }, async () => ({ ok: true }));
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };

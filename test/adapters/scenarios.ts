@@ -13,14 +13,14 @@ import { type CountingStore, countingStore } from '../helpers/counting-store.js'
 import { Client, parseSetCookie } from '../helpers/http.js';
 
 /**
- * Every adapter's test app serves these routes:
- *   POST /login {username, password}   keycard.signIn → 200 {user} or keycard's error
+ * Every adapter's test app serves these routes, with a 16 KiB body limit and keycard's error handler:
+ *   POST /login {username, password}   keycard.signIn(req.auth, req.body) → 200 {user} or keycard's error
  *   GET  /me                           requireAuth → {user, data: {...session data}}
  *   POST /data {key, value}            req.session[key] = value → 200 {ok}
  *   POST /logout                       req.auth.logout() → 200
  *   POST /regenerate                   req.session.regenerate() → 200
  *   GET  /admin                        requireRole('admin') → 200 {ok}
- *   GET  /csrf                         {token: req.auth.csrfToken()}
+ *   GET  /auth/csrf                    the adapter's csrfToken() route → {token}
  */
 export type StartApp = (keycard: Keycard) => Promise<{ url: string; close(): Promise<void> }>;
 
@@ -221,7 +221,7 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
       });
       assert.equal(missing.status, 403);
       assert.equal(missing.json.error.code, 'csrf_rejected');
-      const { token } = (await client.get('/csrf')).json;
+      const { token } = (await client.get('/auth/csrf')).json;
       const withToken = await client.post('/data', {
         json: { key: 'a', value: 1 },
         headers: { 'sec-fetch-site': 'same-origin', 'x-csrf-token': token },
@@ -244,7 +244,7 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
     test('a CSRF token of another login, or a forged one, is refused', async () => {
       const mine = await signedIn();
       const other = await signedIn('bob', 'bob-password-1');
-      const theirs = (await other.get('/csrf')).json.token as string;
+      const theirs = (await other.get('/auth/csrf')).json.token as string;
       const headers = (token: string) => ({ 'sec-fetch-site': 'same-origin', 'x-csrf-token': token });
       for (const token of [theirs, 'x', `${theirs.slice(0, 25)}${'A'.repeat(43)}`]) {
         const response = await mine.post('/data', {
@@ -274,7 +274,7 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
       });
       assert.equal(planted.status, 403);
       browser.cookies.delete('keycard_csrf');
-      const { token } = (await browser.get('/csrf')).json;
+      const { token } = (await browser.get('/auth/csrf')).json;
       assert.ok(browser.cookies.get('keycard_csrf'), 'the pre-login cookie is set');
       const ok = await browser.post('/login', {
         json: credentials,
@@ -283,9 +283,62 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
       assert.equal(ok.status, 200, ok.text);
     });
 
+    test('the CSRF route: no-store, bound to the pre-login cookie before login and to the login after', async () => {
+      const browser = new Client(app.url);
+      const page = { 'sec-fetch-site': 'same-origin' };
+      const before = await browser.get('/auth/csrf');
+      assert.equal(before.status, 200);
+      assert.equal(before.headers['cache-control'], 'no-store');
+      assert.equal(typeof before.json.token, 'string');
+      const login = await browser.post('/login', {
+        json: { username: 'alice', password: 'alice-password' },
+        headers: { ...page, 'x-csrf-token': before.json.token },
+      });
+      assert.equal(login.status, 200, login.text);
+      // The pre-login token does not carry over to the login (it was bound to the pre-login cookie).
+      const stale = await browser.post('/data', {
+        json: { key: 'a', value: 1 },
+        headers: { ...page, 'x-csrf-token': before.json.token },
+      });
+      assert.equal(stale.status, 403);
+      assert.equal(stale.json.error.code, 'csrf_rejected');
+      const after = (await browser.get('/auth/csrf')).json.token;
+      assert.notEqual(after, before.json.token);
+      const logout = await browser.post('/logout', { headers: { ...page, 'x-csrf-token': after } });
+      assert.equal(logout.status, 200);
+      assert.equal((await browser.get('/me')).status, 401);
+    });
+
+    // guards: an app's malformed or oversized body gets keycard's JSON error, not the framework's page
+    test('malformed, oversized or incomplete bodies get JSON errors with the right status', async () => {
+      const client = new Client(app.url);
+      const json = { 'content-type': 'application/json' };
+      const malformed = await client.post('/login', { body: '{"username": "alice",', headers: json });
+      assert.equal(malformed.status, 400, malformed.text);
+      assert.equal(malformed.json.error.code, 'invalid_request');
+      assert.doesNotMatch(malformed.text, /alice/, 'the body is not quoted back');
+      const large = await client.post('/login', {
+        json: { username: 'alice', password: 'p'.repeat(20_000) },
+      });
+      assert.equal(large.status, 413, large.text);
+      assert.equal(large.json.error.code, 'payload_too_large');
+      assert.match(large.json.error.message, /16384 bytes/);
+      for (const [body, field] of [
+        [{ password: 'alice-password' }, 'username'],
+        [{ username: 'alice', password: 42 }, 'password'],
+        [{ username: 'alice', password: 'p'.repeat(4097) }, 'password'],
+      ] as const) {
+        const refused = await client.post('/login', { json: body });
+        assert.equal(refused.status, 400, refused.text);
+        assert.equal(refused.json.error.code, 'invalid_request');
+        assert.equal(refused.json.error.field, field);
+      }
+      assert.equal((await client.get('/me')).status, 401, 'the app still answers');
+    });
+
     test('a login form may carry its pre-login CSRF token in the `_csrf` body field', async () => {
       const browser = new Client(app.url);
-      const { token } = (await browser.get('/csrf')).json;
+      const { token } = (await browser.get('/auth/csrf')).json;
       const ok = await browser.post('/login', {
         json: { username: 'alice', password: 'alice-password', _csrf: token },
         headers: { 'sec-fetch-site': 'same-origin' },

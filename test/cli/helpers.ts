@@ -7,10 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createKeycard, type Keycard, type Store } from 'keycard';
+import { type AuthEvent, createKeycard, type Keycard, type Store } from 'keycard';
 import { SQLiteStore } from 'keycard/stores/sqlite';
+import { run } from '../../src/cli/main.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(ROOT, 'src/cli/run.ts');
@@ -29,6 +31,11 @@ export interface RunOptions {
   stdin?: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Kill the process after this long (default: never): a command that should fail but serves. */
+  timeoutMs?: number;
+  /** Run as this user and group (a root test runner checking what a non-writable directory does). */
+  uid?: number;
+  gid?: number;
 }
 
 /** The environment without any keycard setting of the machine running the tests. */
@@ -47,11 +54,39 @@ export function spawnCLI(args: string[], options: RunOptions = {}): ChildProcess
     cwd: options.cwd ?? ROOT,
     env: cleanEnvironment(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   });
   // A command that exits without reading stdin closes the pipe; that is not the test's failure.
   child.stdin?.on('error', () => {});
   child.stdin?.end(options.stdin ?? '');
   return child;
+}
+
+/**
+ * Runs the CLI in this process (`run` from src/cli/main.ts) with its streams captured: for the many
+ * usage cases that touch no store, at a fraction of a process's cost. What only a real process shows
+ * (uncaught errors, a driver writing to the console) is checked with `runCLI`.
+ */
+export async function runInProcess(args: string[], options: RunOptions = {}): Promise<CLIResult> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new PassThrough().on('data', (chunk: Buffer) => append(chunk.toString('utf8')));
+  const stdin = new PassThrough();
+  stdin.end(options.stdin ?? '');
+  const code = await run(args, {
+    stdin,
+    stdout: sink((text) => {
+      stdout += text;
+    }),
+    stderr: sink((text) => {
+      stderr += text;
+    }),
+    env: options.env ?? {},
+  });
+  // Let the streams deliver what was written.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { code, signal: null, stdout, stderr };
 }
 
 /** Runs the CLI to completion. */
@@ -65,9 +100,14 @@ export function runCLI(args: string[], options: RunOptions = {}): Promise<CLIRes
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
+  const timer =
+    options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -96,10 +136,107 @@ export function assertOneLineFailure(result: CLIResult, code: number | number[])
   return line;
 }
 
-/** A successful run: exit 0 and nothing on stderr. */
-export function assertSuccess(result: CLIResult): void {
+/** A line of a JavaScript stack trace, as Node prints one. */
+const STACK_LINE = /^\s+at /m;
+
+export interface CleanFailureOptions {
+  /** Strings that must appear nowhere in the output (passwords, URL passwords, key material). */
+  secrets?: readonly string[];
+  /** keycard serve may have logged (JSON lines on stdout) before it failed; other commands print nothing. */
+  logsOnStdout?: boolean;
+}
+
+/**
+ * A failure as the CLI promises it on any path: a non-zero exit, exactly one line on stderr (the reason),
+ * no stack trace anywhere, and no secret anywhere. Returns the line.
+ */
+export function assertCleanFailure(
+  result: CLIResult,
+  label: string,
+  options: CleanFailureOptions = {},
+): string {
+  const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+  assert.ok(
+    result.code !== 0 && result.code !== null,
+    `${label}: a non-zero exit, got ${result.code}\n${output}`,
+  );
+  assert.doesNotMatch(result.stderr, STACK_LINE, `${label}: no stack trace on stderr\n${output}`);
+  assert.doesNotMatch(result.stdout, STACK_LINE, `${label}: no stack trace on stdout\n${output}`);
+  const errorLines = lines(result.stderr);
+  assert.equal(errorLines.length, 1, `${label}: one line on stderr\n${output}`);
+  const [line] = errorLines as [string];
+  assert.match(line, /^keycard: \S/, `${label}: the line says it is keycard's`);
+  assert.doesNotMatch(line, /\bat .+:\d+:\d+|\b[A-Z][A-Za-z]*Error:/, `${label}: no error class or location`);
+  if (!options.logsOnStdout) assert.equal(result.stdout, '', `${label}: nothing on stdout`);
+  for (const secret of options.secrets ?? []) {
+    assert.equal(
+      `${result.stdout}${result.stderr}`.includes(secret),
+      false,
+      `${label}: shows a secret\n${output}`,
+    );
+  }
+  return line;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time (CLI processes are CPU-heavy on a 2-core CI). */
+export async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** One audit line, as the CLI writes it (the server's shape, plus who ran which command). */
+export interface AuditLine {
+  level: number;
+  time: number;
+  pid: number;
+  hostname: string;
+  source: string;
+  command: string;
+  operator: string;
+  event: AuthEvent;
+  msg: string;
+}
+
+/** Whether a line of output is an audit line. */
+function parseAuditLine(line: string): AuditLine | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    const entry = JSON.parse(line) as AuditLine;
+    return typeof entry.msg === 'string' && entry.msg.startsWith('audit: ') ? entry : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The audit lines in a stream's output (stderr by default, or an --audit-log file's contents). */
+export function auditLines(text: string): AuditLine[] {
+  return lines(text).flatMap((line) => {
+    const entry = parseAuditLine(line);
+    return entry ? [entry] : [];
+  });
+}
+
+/**
+ * A successful run: exit 0, and nothing on stderr but audit lines (the events of what it changed), which
+ * are returned.
+ */
+export function assertSuccess(result: CLIResult): AuditLine[] {
   assert.equal(result.code, 0, `exit code ${result.code}; stderr: ${result.stderr}`);
-  assert.equal(result.stderr, '');
+  const other = lines(result.stderr).filter((line) => parseAuditLine(line) === null);
+  assert.deepEqual(other, [], 'nothing on stderr but audit lines');
+  return auditLines(result.stderr);
 }
 
 /** A temp directory removed after the test. */
@@ -117,6 +254,8 @@ export interface Workspace {
   storeFlag: string[];
   /** Runs the CLI with `--store` pointing at this workspace's file. */
   run(args: string[], options?: RunOptions): Promise<CLIResult>;
+  /** The same, in this process (`runInProcess`). */
+  runInProcess(args: string[], options?: RunOptions): Promise<CLIResult>;
   /** The same file opened in this process, for setting up and checking state. */
   open(): { keycard: Keycard; store: Store };
 }
@@ -134,6 +273,7 @@ export function workspace(t: TestContext): Workspace {
     dbPath,
     storeFlag,
     run: (args, options) => runCLI([...args, ...storeFlag], { cwd: dir, ...options }),
+    runInProcess: (args, options) => runInProcess([...args, ...storeFlag], options),
     open() {
       if (!opened) {
         const store = new SQLiteStore({ path: dbPath });

@@ -28,10 +28,17 @@ test("sessions list shows the user's sessions, and only theirs", async (t) => {
 
   const list = await space.run(['sessions', 'list', 'bob']);
   assertSuccess(list);
-  const rows = lines(list.stdout);
+  const [header, ...rows] = lines(list.stdout);
+  // guards: issue 13 — a header row names the columns, as user list has one.
+  assert.match(header ?? '', /^ID\s+CREATED\s+LAST ACTIVE\s+ADDRESS\s+DEVICE$/);
   assert.equal(rows.length, 2);
   const laptopRow = rows.find((row) => row.startsWith(laptop));
-  assert.match(laptopRow ?? '', /created \d{4}-.*active \d{4}-.*192\.0\.2\.10\s+Laptop Firefox$/);
+  assert.match(laptopRow ?? '', /^\S+\s+\d{4}-\S+\s+\d{4}-\S+\s+192\.0\.2\.10\s+Laptop Firefox$/);
+  // The columns line up under the header.
+  for (const title of ['CREATED', 'LAST ACTIVE', 'ADDRESS', 'DEVICE']) {
+    const column = (header ?? '').indexOf(title);
+    for (const row of rows) assert.match(row.slice(column - 2, column), /^ {2}$/, `${title} column`);
+  }
   assert.ok(rows.some((row) => row.startsWith(phone)));
   assert.equal(list.stdout.includes(alicesSession), false);
 
@@ -80,4 +87,26 @@ test('sessions list and revoke of a missing user fail with one line naming it', 
     assert.match(assertOneLineFailure(result, 1), /no user named 'nobody'/, sub);
   }
   assert.equal((await keycard.sessions.listForUser(bob.id)).length, 2);
+});
+
+// guards: a session id is base64url, and one in 64 begins with '-', which parseArgs would take for an
+// option ("--session is ambiguous") — so revoking that login failed now and then.
+test('a session whose id begins with "-" is revoked with --session ID as with any other', async (t) => {
+  const space = workspace(t);
+  const { keycard, bob } = await setUp(space);
+  let id = '';
+  for (let tries = 0; tries < 5000 && !id.startsWith('-'); tries++) {
+    const { session } = await keycard.sessions.create({
+      user: { id: bob.id, username: bob.username, role: bob.role },
+    });
+    id = session.id;
+  }
+  assert.ok(id.startsWith('-'), 'a session id beginning with "-"');
+  const result = await space.runInProcess(['sessions', 'revoke', 'bob', '--session', id]);
+  assertSuccess(result);
+  assert.equal(result.stdout, `ended login ${id} of bob\n`);
+  assert.equal(await keycard.store.getSession(id), null);
+  // A value forgotten before another option is still a usage mistake, in one line.
+  const forgotten = await space.runInProcess(['sessions', 'revoke', 'bob', '--session', '--audit-log']);
+  assert.match(assertOneLineFailure(forgotten, 2), /'--session' argument is ambiguous/);
 });

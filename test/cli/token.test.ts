@@ -171,7 +171,7 @@ test('not a JWT, no token, a missing key file: one line on stderr, exit 2 (usage
   }
   assert.match(
     assertOneLineFailure(missing, 2),
-    /token inspect: missing argument \(see keycard token inspect --help\)/,
+    /token inspect: missing <token\|-> \(see keycard token inspect --help\)/,
   );
   assert.match(assertOneLineFailure(noKeyFile, 1), /the key file \.\/keycard\.keys\.json does not exist/);
 });

@@ -55,8 +55,13 @@ test('user list on an empty store says how to create the first user', async (t) 
 test('adding a taken username (in any case) fails with exit 1 and one line naming it', async (t) => {
   const space = workspace(t);
   await addUser(space, 'alice', 'admin');
-  for (const name of ['alice', 'ALICE']) {
-    const result = await space.run(['user', 'add', name, '--password-stdin'], { stdin: 'another password' });
+  // guards: issue 13 — the name is checked before the password, so a password that would be refused does
+  // not hide that the name is taken ("password must be at least 8 characters" for a taken name).
+  for (const [name, password] of [
+    ['alice', 'another password'],
+    ['ALICE', 'short'],
+  ] as const) {
+    const result = await space.run(['user', 'add', name, '--password-stdin'], { stdin: password });
     const line = assertOneLineFailure(result, 1);
     assert.match(line, /'alice'/, name);
     assert.match(line, /taken/, name);
@@ -68,6 +73,22 @@ test('adding a taken username (in any case) fails with exit 1 and one line namin
   );
   // The first alice's password still works: nothing was overwritten.
   assert.equal((await space.open().keycard.users.verifyCredentials('alice', PASSWORD)).ok, true);
+});
+
+test('roles are a closed set: --role outside it is refused before anything is created', async (t) => {
+  const space = workspace(t);
+  for (const role of ['superuser', 'Admin', 'admn']) {
+    const result = await space.run(['user', 'add', 'carol', '--role', role, '--password-stdin'], {
+      stdin: PASSWORD,
+    });
+    assert.match(assertOneLineFailure(result, 2), /user add: --role must be one of: user, admin$/, role);
+  }
+  assert.equal(await space.open().keycard.users.findByUsername('carol'), null);
+  const user = await space.run(['user', 'add', 'carol', '--role', 'user', '--password-stdin'], {
+    stdin: PASSWORD,
+  });
+  assertSuccess(user);
+  assert.match(user.stdout, /role user/);
 });
 
 test('a password shorter than 8 characters is refused with a clear line', async (t) => {

@@ -246,7 +246,7 @@ describe('resolveOptions: refusals say what to do', () => {
     [
       'an unknown strategy',
       { strategy: 'cookies' },
-      /strategy 'cookies' is unknown; choose session, jwt or hybrid/,
+      /strategy 'cookies' is unknown; choose one of: session, jwt, hybrid/,
     ],
     ['the jwt strategy without keys', { strategy: 'jwt' }, /jwt\.keys is required/],
     ['a jwt preset without keys', { preset: 'api' }, /jwt\.keys is required/],
@@ -291,4 +291,27 @@ describe('resolveOptions: refusals say what to do', () => {
     );
     assert.match(error.message, /createKeycard needs an options object/);
   });
+});
+
+describe('resolveOptions: roles', () => {
+  test('are user and admin unless the app lists its own', () => {
+    assert.deepEqual(resolve().roles, ['user', 'admin']);
+    assert.deepEqual(resolve({ roles: ['user', 'editor', 'admin'] }).roles, ['user', 'editor', 'admin']);
+  });
+
+  const refused: [string, unknown, RegExp][] = [
+    ['an empty list', [], /non-empty list/],
+    ['a name that is not an identifier', ['user', 'Super Admin'], /"Super Admin" is not a role name/],
+    ['a repeated role', ['user', 'admin', 'admin'], /must not repeat/],
+    ['a list without user, the default role', ['admin'], /must include 'user'/],
+  ];
+  for (const [label, roles, message] of refused) {
+    test(`refuses ${label}`, () => {
+      const error = expectKeycardError(
+        thrown(() => resolve({ roles: roles as string[] })),
+        'invalid_configuration',
+      );
+      assert.match(error.message, message);
+    });
+  }
 });

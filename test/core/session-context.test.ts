@@ -11,7 +11,14 @@ import { MemoryStore } from '../../src/stores/memory/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type CountingStore, countingStore } from '../helpers/counting-store.js';
 import { parseSetCookie } from '../helpers/http.js';
-import { expectKeycardError, FAST_ARGON2, type RequestSpec, rejected, requestInfo } from './support.js';
+import {
+  expectKeycardError,
+  FAST_ARGON2,
+  outcome,
+  type RequestSpec,
+  rejected,
+  requestInfo,
+} from './support.js';
 
 const COOKIE = '__Host-keycard_session';
 const PASSWORD = 'correct horse battery staple';
@@ -562,8 +569,8 @@ describe('Keycard.signIn', () => {
       username: 'mallory',
       password: PASSWORD,
     });
-    assert.deepEqual(wrongResult, { ok: false, reason: 'invalid_credentials' });
-    assert.deepEqual(unknownResult, wrongResult);
+    assert.deepEqual(outcome(wrongResult), { ok: false, reason: 'invalid_credentials' });
+    assert.deepEqual(outcome(unknownResult), outcome(wrongResult));
     assert.deepEqual(wrong.setCookies, []);
     assert.deepEqual(unknown.setCookies, []);
     assert.equal(h.counting.counts.get('createSession'), undefined);
@@ -589,21 +596,75 @@ describe('Keycard.signIn', () => {
     assert.equal(result.session.id, hashToken(onlyCookie(setCookies).value));
   });
 
-  test('refuses non-string credentials as invalid', async () => {
+  // guards: one rule for the sign-in body, shared by keycard serve and apps that pass `req.body` as it came
+  test('a malformed body is refused with 400 invalid_request naming the field, before any hash or count', async () => {
     const h = harness();
     await addUser(h);
-    const { context } = await h.request({ method: 'POST' });
-    assert.deepEqual(await h.keycard.signIn(context, { username: ['alice'], password: PASSWORD }), {
-      ok: false,
-      reason: 'invalid_credentials',
-    });
+    let hashes = 0;
+    const { verify, verifyDummy } = h.keycard.passwords;
+    h.keycard.passwords.verify = (...args) => {
+      hashes++;
+      return verify(...args);
+    };
+    h.keycard.passwords.verifyDummy = (...args) => {
+      hashes++;
+      return verifyDummy(...args);
+    };
+    const cases: [string, unknown, RegExp, string | undefined][] = [
+      ['no body', undefined, /send a JSON or form body with username and password/, undefined],
+      ['null', null, /send a JSON or form body/, undefined],
+      ['a string', 'alice', /must be an object with username and password/, undefined],
+      ['an array', ['alice', PASSWORD], /must be an object/, undefined],
+      ['no username', { password: PASSWORD }, /^username is required$/, 'username'],
+      ['an empty username', { username: '', password: PASSWORD }, /^username is required$/, 'username'],
+      [
+        'a non-string username',
+        { username: ['alice'], password: PASSWORD },
+        /^username must be a string$/,
+        'username',
+      ],
+      ['an overlong username', { username: 'a'.repeat(257), password: PASSWORD }, /at most 256/, 'username'],
+      ['no password', { username: 'alice' }, /^password is required$/, 'password'],
+      [
+        'a password object',
+        { username: 'alice', password: { toString: () => PASSWORD } },
+        /^password must be a string$/,
+        'password',
+      ],
+      ['an overlong password', { username: 'alice', password: 'p'.repeat(4097) }, /at most 4096/, 'password'],
+      [
+        'an inherited username',
+        Object.create({ username: 'alice', password: PASSWORD }),
+        /username is required/,
+        'username',
+      ],
+    ];
+    for (const [name, body, message, field] of cases) {
+      const { context, setCookies } = await h.request({ method: 'POST' });
+      const writes = h.counting.writes();
+      const error = expectKeycardError(
+        await rejected(() => h.keycard.signIn(context, body)),
+        'invalid_request',
+      );
+      assert.equal(error.status, 400, name);
+      assert.match(error.message, message, name);
+      assert.equal(error.field, field, name);
+      assert.ok(!error.message.includes(PASSWORD), `${name}: the message never echoes input`);
+      assert.deepEqual(setCookies, [], name);
+      assert.equal(h.counting.writes(), writes, `${name}: no throttle counter was spent`);
+    }
+    assert.equal(hashes, 0, 'no password was hashed for a malformed body');
+    assert.equal(h.events.filter((event) => event.type === 'login_failed').length, 0);
+    // At the limits, the input reaches the credential check.
+    const { context: atLimit } = await h.request({ method: 'POST' });
     assert.deepEqual(
-      await h.keycard.signIn(context, { username: 'alice', password: { toString: () => PASSWORD } }),
+      outcome(await h.keycard.signIn(atLimit, { username: 'a'.repeat(256), password: 'p'.repeat(4096) })),
       {
         ok: false,
         reason: 'invalid_credentials',
       },
     );
+    assert.equal(hashes, 1);
   });
 
   test('reports account_blocked to a blocked user only with the right password', async () => {
@@ -612,17 +673,20 @@ describe('Keycard.signIn', () => {
     await h.keycard.users.block(user.id);
     const wrong = await h.request({ method: 'POST' });
     assert.deepEqual(
-      await h.keycard.signIn(wrong.context, { username: 'alice', password: 'not the password' }),
+      outcome(await h.keycard.signIn(wrong.context, { username: 'alice', password: 'not the password' })),
       {
         ok: false,
         reason: 'invalid_credentials',
       },
     );
     const right = await h.request({ method: 'POST' });
-    assert.deepEqual(await h.keycard.signIn(right.context, { username: 'alice', password: PASSWORD }), {
-      ok: false,
-      reason: 'account_blocked',
-    });
+    assert.deepEqual(
+      outcome(await h.keycard.signIn(right.context, { username: 'alice', password: PASSWORD })),
+      {
+        ok: false,
+        reason: 'account_blocked',
+      },
+    );
     assert.deepEqual(right.setCookies, []);
     assert.deepEqual(await h.keycard.sessions.listForUser(user.id), []);
   });
@@ -647,7 +711,7 @@ describe('Keycard.signIn', () => {
     const user = await addUser(h);
     blockUserId = user.id;
     const { context, setCookies } = await h.request({ method: 'POST' });
-    assert.deepEqual(await h.keycard.signIn(context, { username: 'alice', password: PASSWORD }), {
+    assert.deepEqual(outcome(await h.keycard.signIn(context, { username: 'alice', password: PASSWORD })), {
       ok: false,
       reason: 'account_blocked',
     });

@@ -61,3 +61,18 @@ export async function rejected(fn: () => Promise<unknown>): Promise<unknown> {
   }
   assert.fail('expected a rejection');
 }
+
+/**
+ * A sign-in result without its `error`, after checking that the error is the answer the reason calls for:
+ * a KeycardError with that code (and, for throttling, the same Retry-After).
+ */
+export function outcome(
+  result: Awaited<ReturnType<import('../../src/core/keycard.js').Keycard['signIn']>>,
+): Record<string, unknown> {
+  if (result.ok) return result;
+  const { error, ...rest } = result;
+  assert.ok(error instanceof KeycardError, 'a failed sign-in carries the error to send');
+  assert.equal(error.code, result.reason);
+  assert.equal(error.retryAfterSeconds, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
+  return rest;
+}

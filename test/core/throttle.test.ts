@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AuthEvent } from '../../src/core/events.js';
-import { createKeycard, type Keycard } from '../../src/core/keycard.js';
+import { createKeycard } from '../../src/core/keycard.js';
 import { resolveOptions } from '../../src/core/options.js';
 import { addressBucket } from '../../src/core/throttle/address.js';
 import { resolveThrottleOptions } from '../../src/core/throttle/options.js';
@@ -13,7 +13,7 @@ import { createThrottle, type Throttle, type ThrottleVerdict } from '../../src/c
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type CountingStore, countingStore } from '../helpers/counting-store.js';
-import { expectKeycardError, FAST_ARGON2, requestInfo, thrown } from './support.js';
+import { expectKeycardError, FAST_ARGON2, outcome, requestInfo, thrown } from './support.js';
 
 const DEFAULTS = resolveThrottleOptions(undefined);
 assert.ok(DEFAULTS);
@@ -364,18 +364,23 @@ describe('signIn with throttling', () => {
       hashes++;
       return verifyDummy(...args);
     };
-    const signIn = (username: string, password: string, ip = '192.0.2.1') =>
-      keycard.signIn(
-        keycard.createContext(
-          requestInfo({ method: 'POST', ip, headers: { host: 'app.example', 'user-agent': 'Agent/1' } }),
-          () => {},
+    const signIn = async (username: string, password: string, ip = '192.0.2.1') =>
+      outcome(
+        await keycard.signIn(
+          keycard.createContext(
+            requestInfo({ method: 'POST', ip, headers: { host: 'app.example', 'user-agent': 'Agent/1' } }),
+            () => {},
+          ),
+          { username, password },
         ),
-        { username, password },
       );
     return { keycard, clock, counting, events, signIn, hashes: () => hashes };
   }
 
-  async function failSix(signIn: (u: string, p: string) => ReturnType<Keycard['signIn']>, username: string) {
+  async function failSix(
+    signIn: (u: string, p: string) => Promise<Record<string, unknown>>,
+    username: string,
+  ) {
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await signIn(username, `wrong-${i}`));
     return results;

@@ -13,7 +13,7 @@ import { expectKeycardError, FAST_ARGON2, rejected } from './support.js';
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new passphrase';
 
-function setup(policy = resolvePasswordPolicy()) {
+function setup(policy = resolvePasswordPolicy(), roles?: readonly string[]) {
   const clock = new ManualClock();
   const store = new MemoryStore({ clock });
   const sessions = createSessionManager(
@@ -36,6 +36,7 @@ function setup(policy = resolvePasswordPolicy()) {
     policy,
     clock,
     emit: (event) => events.push(event),
+    roles,
   });
   const loginsOf = async (userId: string, username = 'alice') => {
     const created = [];
@@ -83,9 +84,11 @@ describe('UserService.create', () => {
       'an upper-case role',
       { username: 'alice', password: PASSWORD, role: 'Admin' },
       'role',
-      /lower-case identifier/,
+      /role must be one of: user, admin/,
     ],
-    ['an empty role', { username: 'alice', password: PASSWORD, role: '' }, 'role', /lower-case identifier/],
+    ['an empty role', { username: 'alice', password: PASSWORD, role: '' }, 'role', /one of: user, admin/],
+    // guards: issue 13 — roles are a closed set; a well-formed name outside it (a typo) is refused too.
+    ['a role outside the set', { username: 'alice', password: PASSWORD, role: 'admn' }, 'role', /one of/],
     ['a short password', { username: 'alice', password: 'short' }, 'password', /at least 8 characters/],
     ['a non-string password', { username: 'alice', password: 12345678 }, 'password', /must be a string/],
     ['a common password', { username: 'alice', password: 'Password1' }, 'password', /too common/],
@@ -282,6 +285,28 @@ describe('UserService changes that end logins', () => {
     assert.equal(error.field, 'role');
     assert.equal((await sessions.listForUser(user.id)).length, 3);
     assert.equal((await users.get(user.id))?.role, 'user');
+  });
+
+  test('setRole refuses a role outside the closed set', async () => {
+    const { users } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    const error = expectKeycardError(
+      await rejected(() => users.setRole(user.id, 'editor')),
+      'invalid_request',
+    );
+    assert.match(error.message, /role must be one of: user, admin/);
+    assert.equal((await users.get(user.id))?.role, 'user');
+  });
+
+  test('an app that lists its own roles can give exactly those', async () => {
+    const { users } = setup(resolvePasswordPolicy(), ['user', 'editor']);
+    const editor = await users.create({ username: 'erin', password: PASSWORD, role: 'editor' });
+    assert.equal(editor.role, 'editor');
+    const error = expectKeycardError(
+      await rejected(() => users.create({ username: 'adam', password: PASSWORD, role: 'admin' })),
+      'invalid_request',
+    );
+    assert.match(error.message, /one of: user, editor/);
   });
 
   test('block ends every session and refuses the right password as account_blocked; unblock lifts it', async () => {

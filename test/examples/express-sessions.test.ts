@@ -176,10 +176,15 @@ for (const kind of ['memory', 'sqlite'] as const) {
 
     test('a wrong password or an unknown user gets 401 invalid_credentials and no cookie', async (t) => {
       const example = await startExample(t, kind, { alice: 'user' });
+      const incomplete = await new Client(example.url).post('/login', { json: { username: 'alice' } });
+      assert.equal(incomplete.status, 400, 'a body without a password is malformed, not a wrong password');
+      assert.deepEqual(
+        [incomplete.json.error.code, incomplete.json.error.field],
+        ['invalid_request', 'password'],
+      );
       for (const credentials of [
         { username: 'alice', password: 'not-alices-password' },
         { username: 'nobody', password: PASSWORDS.alice },
-        { username: 'alice' },
       ]) {
         const client = new Client(example.url);
         const response = await client.post('/login', { json: credentials });
@@ -287,7 +292,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
       const tokenless = await client.post('/logout', { headers: { 'sec-fetch-site': 'same-origin' } });
       assert.equal(tokenless.status, 403);
       assert.equal(tokenless.json.error.code, 'csrf_rejected');
-      const { token } = (await client.get('/csrf')).json;
+      const { token } = (await client.get('/auth/csrf')).json;
       const own = await client.post('/logout', {
         headers: { 'sec-fetch-site': 'same-origin', 'x-csrf-token': token },
       });

@@ -22,6 +22,22 @@ export function redisBinariesSkipReason(): Promise<string | undefined> {
   });
 }
 
+/**
+ * A skip reason when this redis-server was built without TLS (BUILD_TLS=no), which then refuses the
+ * `tls-port` directive; throws under CI=true. A TLS build given no certificate fails differently.
+ */
+export function redisTLSSkipReason(): string | undefined {
+  const probe = spawnSync('redis-server', ['--port', '0', '--tls-port', '1', '--loglevel', 'warning'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const output = `${probe.stdout}${probe.stderr}`;
+  if (!/Bad directive/i.test(output)) return undefined;
+  const reason = 'redis-server was built without TLS (BUILD_TLS=yes is needed for tls-port)';
+  if (process.env.CI === 'true') throw new Error(`CI=true: ${reason}`);
+  return reason;
+}
+
 /** Resolves when nothing listens on `port` (we could bind it), false when it is taken. */
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -54,7 +54,7 @@ describe('usernames: invisible twins of an existing user are refused', () => {
       const result = await space.run(['user', 'add', twinOfAlice(codePoint), '--password-stdin'], {
         stdin: PASSWORD,
       });
-      const line = assertOneLineFailure(result, 1);
+      const line = assertOneLineFailure(result, 2);
       assert.ok(line.includes(label(codePoint)), line);
       assert.ok(!line.includes(String.fromCodePoint(codePoint)), 'never the invisible character itself');
     }

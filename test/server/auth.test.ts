@@ -172,7 +172,7 @@ describe('server: session strategy', () => {
     assert.equal((await server.keycard.sessions.listForUser(aliceId)).length, 0);
   });
 
-  test('a body over the limit gets 413; an unsupported content type gets 415', async () => {
+  test('a body over the limit gets 413; an unsupported content type (text/plain too) gets 415', async () => {
     const big = await request(server.url, 'POST', '/auth/login', {
       json: { username: 'alice', password: 'x'.repeat(20_000) },
     });
@@ -184,6 +184,21 @@ describe('server: session strategy', () => {
     });
     assert.equal(xml.status, 415);
     assert.equal(xml.json.error.code, 'unsupported_media_type');
+    // guards: Fastify's built-in text/plain parser, which handed the route a string (400, not 415)
+    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'TEXT/PLAIN']) {
+      const text = await request(server.url, 'POST', '/auth/login', {
+        body: '{"username":"alice","password":"alice-password"}',
+        headers: { 'content-type': type },
+      });
+      assert.equal(text.status, 415, type);
+      assert.deepEqual(text.json, {
+        error: {
+          code: 'unsupported_media_type',
+          message: 'send the body as application/json or application/x-www-form-urlencoded',
+        },
+      });
+      assert.equal(text.setCookies.length, 0);
+    }
   });
 
   test('a garbage or unknown cookie gets 401 with no store write', async () => {

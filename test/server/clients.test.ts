@@ -189,6 +189,34 @@ describe('server: API clients (client credentials)', () => {
     assert.equal((await admin.delete(`/auth/admin/clients/${id}`)).status, 404);
   });
 
+  // guards: issue 13 — client changes were not audited at all; from the admin API and from `keycard
+  // client` (test/cli/audit.test.ts) they are the same typed events, emitted by core.
+  test('each change to a client is an audit event saying where it came from', async () => {
+    const start = server.events.length;
+    const { id, secret } = await newClient(['orders:read']);
+    const agent = { 'user-agent': 'ops-console/1.0' };
+    assert.equal(
+      (await admin.post(`/auth/admin/clients/${id}/rotate-secret`, { json: {}, headers: agent })).status,
+      200,
+    );
+    assert.equal((await admin.post(`/auth/admin/clients/${id}/disable`, { headers: agent })).status, 200);
+    assert.equal((await admin.post(`/auth/admin/clients/${id}/enable`, { headers: agent })).status, 200);
+    assert.equal((await admin.delete(`/auth/admin/clients/${id}`, { headers: agent })).status, 200);
+    const events = server.events.slice(start).filter((event) => event.type.startsWith('client_'));
+    assert.deepEqual(
+      events.map(({ ip, ...rest }) => rest),
+      [
+        { type: 'client_created', clientId: id, scopes: ['orders:read'], userAgent: null },
+        { type: 'client_secret_rotated', clientId: id, userAgent: 'ops-console/1.0' },
+        { type: 'client_disabled', clientId: id, userAgent: 'ops-console/1.0' },
+        { type: 'client_enabled', clientId: id, userAgent: 'ops-console/1.0' },
+        { type: 'client_removed', clientId: id, userAgent: 'ops-console/1.0' },
+      ],
+    );
+    for (const event of events) assert.equal(typeof event.ip, 'string');
+    assert.equal(JSON.stringify(events).includes(secret), false, 'never the secret');
+  });
+
   test('the client list comes a page at a time, by id', async () => {
     for (let i = 0; i < 3; i++) await newClient();
     const all = (await admin.get('/auth/admin/clients?limit=1000')).json.clients.map(

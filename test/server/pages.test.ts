@@ -118,6 +118,11 @@ describe('server: pages', () => {
     const admin = await alice.get('/admin', { headers: HTML });
     assert.equal(admin.status, 200);
     assert.match(admin.text, /data-user="bob"/);
+    // guards: issue 13 — the form offers exactly the roles there are (the keycard's closed set).
+    const select = /<select id="new-role" name="role">([\s\S]*?)<\/select>/.exec(admin.text)?.[1] ?? '';
+    const offered = [...select.matchAll(/<option value="([^"]*)">/g)].map((match) => match[1]);
+    assert.deepEqual(offered, [...server.keycard.options.roles]);
+    assert.deepEqual(offered, ['user', 'admin']);
     const bobId = (await server.keycard.users.findByUsername('bob'))?.id;
     const blocked = await alice.post(`/auth/admin/users/${bobId}/block`, { form: {} });
     assert.equal(blocked.status, 303);

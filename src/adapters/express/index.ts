@@ -1,24 +1,28 @@
 /**
  * keycard for Express (4 and 5): middleware that gives every request `req.auth` (who is signed in, and
  * login / logout) and `req.session` (the session data object, express-session style), plus `requireAuth`,
- * `requireRole` and an error handler. It only translates between Express and keycard's core.
+ * `requireRole`, the CSRF token route, `asyncHandler` and an error handler. It only translates between
+ * Express and keycard's core.
  *
  *   app.use(keycardExpress(keycard));
+ *   app.get('/auth/csrf', csrfToken());
  *   app.get('/me', requireAuth(), (req, res) => res.json(req.auth.user));
  *   app.use(keycardErrors());
  */
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   type AuthContext,
   type AuthorizeOptions,
   authorize,
-  errorStatus,
   isKeycardError,
   type Keycard,
   KeycardError,
   type RequestInfo,
   type SessionObject,
 } from 'keycard';
+
+export { fromBodyParserError, keycardErrors } from './errors.js';
+export { asyncHandler, csrfToken } from './handlers.js';
 
 declare global {
   namespace Express {
@@ -189,13 +193,5 @@ function guard(options: AuthorizeOptions): RequestHandler {
     }
     if (pending) pending.then(() => next(), next);
     else next();
-  };
-}
-
-/** Sends keycard's errors as `{"error": {code, message}}`; other errors go on to the next handler. */
-export function keycardErrors(): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
-    if (!isKeycardError(error)) return next(error);
-    res.status(errorStatus[error.code]).set('cache-control', 'no-store').json(error.toJSON());
   };
 }

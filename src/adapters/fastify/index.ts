@@ -1,22 +1,27 @@
 /**
  * keycard for Fastify: a plugin that gives every request `request.auth` (who is signed in, and login /
- * logout) and `request.session` (the session data object), plus `requireAuth` and `requireRole`
- * pre-handlers. It only translates between Fastify and keycard's core; no auth logic lives here.
+ * logout) and `request.session` (the session data object) and installs keycard's error handler, plus
+ * `requireAuth` and `requireRole` pre-handlers and the CSRF token route. It only translates between
+ * Fastify and keycard's core; no auth logic lives here.
  *
  *   await app.register(keycardFastify, { keycard });
+ *   app.get('/auth/csrf', csrfToken());
  *   app.get('/me', { preHandler: requireAuth() }, (request) => request.auth.user);
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler, RouteHandlerMethod } from 'fastify';
 import {
   type AuthContext,
   type AuthorizeOptions,
   authorize,
-  isKeycardError,
   type Keycard,
   KeycardError,
   type RequestInfo,
   type SessionObject,
 } from 'keycard';
+
+import { keycardErrors } from './errors.js';
+
+export { fromFastifyError, keycardErrors, sendKeycardError } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,9 +45,9 @@ export interface KeycardFastifyOptions {
    */
   checkCSRF?: boolean;
   /**
-   * Install an error handler that sends keycard's errors as `{"error": {code, message}}` (default true);
-   * other errors go on to Fastify's default handler. Set false when you format errors yourself (use
-   * `sendKeycardError`).
+   * Install `keycardErrors()`, which sends keycard's errors and Fastify's client errors (malformed or
+   * oversized body, …) as `{"error": {code, message}}` (default true); other errors go on to Fastify's
+   * default handler. Set false when you format errors yourself (`fromFastifyError`, `sendKeycardError`).
    */
   errorHandler?: boolean;
 }
@@ -62,11 +67,6 @@ export function requestInfo(request: FastifyRequest): RequestInfo {
     secure: request.protocol === 'https',
     ip: request.ip ?? null,
   };
-}
-
-/** Sends a KeycardError as `{"error": {code, message}}` with its status. */
-export function sendKeycardError(reply: FastifyReply, error: KeycardError): FastifyReply {
-  return reply.code(error.status).header('cache-control', 'no-store').send(error.toJSON());
 }
 
 async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Promise<void> {
@@ -139,12 +139,7 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
       done(error as Error);
     }
   });
-  if (options.errorHandler ?? true) {
-    app.setErrorHandler((error, _request, reply) => {
-      if (isKeycardError(error)) return sendKeycardError(reply, error);
-      return reply.send(error);
-    });
-  }
+  if (options.errorHandler ?? true) app.setErrorHandler(keycardErrors());
   // Saves data changes and activity before the response leaves (at most one store write).
   app.addHook('onSend', (request, _reply, payload, done) => {
     let pending: Promise<void> | undefined;
@@ -191,4 +186,23 @@ export function requireRole(...roles: string[]): preHandlerHookHandler {
   if (roles.length === 0)
     throw new KeycardError('invalid_configuration', 'requireRole needs at least one role');
   return async (request) => authorize(request.auth, { roles, live: 'unsafe' });
+}
+
+/**
+ * `app.get('/auth/csrf', csrfToken())`: answers `{"token": "…"}` (with `Cache-Control: no-store`), the
+ * token a browser page sends back as `X-CSRF-Token` on unsafe requests. Before login it is bound to a
+ * pre-login cookie set here, so a page can sign in; after login it is bound to the login, so fetch a new
+ * one then. The same route and shape as `keycard serve`'s.
+ */
+export function csrfToken(): RouteHandlerMethod {
+  return async (request, reply) => {
+    if (!request.auth) {
+      throw new KeycardError(
+        'invalid_configuration',
+        'csrfToken() needs app.register(keycardFastify, { keycard })',
+      );
+    }
+    reply.header('cache-control', 'no-store');
+    return { token: request.auth.csrfToken() };
+  };
 }

@@ -10,27 +10,57 @@ import {
   serializeKeyFile,
   writeKeyFile,
 } from 'keycard/server';
-import { parse, stringFlag } from '../args.js';
+import { type Parsed, stringFlag } from '../args.js';
+import { runCommand } from '../command.js';
+import type { CommandTable } from '../help.js';
 import { type CLIContext, EXIT_OK, print, UsageError } from '../io.js';
 
-export const KEYS_HELP = `Usage: keycard keys <command> [options]
+const ALG = {
+  type: 'string',
+  value: 'ALG',
+  help: `signing algorithm: ${ALGORITHMS.join(', ')} (default EdDSA)`,
+} as const;
+const KEYS_FILE = {
+  type: 'string',
+  value: 'FILE',
+  help: 'the key file (KEYCARD_KEYS_FILE; default ./keycard.keys.json)',
+} as const;
 
-Commands:
-  generate [--out FILE] [--alg ALG]     a new key file (mode 0600): one 256-bit secret and one signing key;
-                                        printed when --out is not given
-  rotate [--keys FILE] [--alg ALG] [--delay DURATION]
-                                        add a new signing key; the current one keeps verifying for 25 h
-                                        (longer than any access token lives), then a later rotate drops it.
-                                        --delay publishes the new key now and signs with it later (e.g. 10m),
-                                        so every verifier knows it before the first token arrives
-  list [--keys FILE] [--json]           the signing keys: kid, algorithm, status
-
-Options:
-  --alg ALG      EdDSA (default), ES256, RS256 or HS256
-  --keys FILE    the key file (default: KEYCARD_KEYS_FILE, or ./keycard.keys.json)
-  -h, --help     show this help
-
-Running servers notice a rotated file within seconds; no restart is needed.`;
+export const KEYS_COMMANDS: CommandTable = {
+  name: 'keys',
+  subcommands: [
+    {
+      name: 'keys generate',
+      args: [],
+      summary: 'a new key file (mode 0600): one 256-bit secret and one signing key',
+      description:
+        'Writes a new key file (mode 0600) with one 256-bit secret and one signing key; prints it when --out\nis not given. An existing file is never overwritten.',
+      flags: { out: { type: 'string', value: 'FILE', help: 'write the key file here' }, alg: ALG },
+    },
+    {
+      name: 'keys rotate',
+      args: [],
+      summary: 'add a new signing key; the current one keeps verifying for 25 h',
+      description:
+        'Adds a new signing key. The current one keeps verifying for 25 h (longer than any access token\nlives), then a later rotate drops it. --delay publishes the new key now and signs with it later, so\nevery verifier knows it before the first token arrives. Running servers notice a rotated file within\nseconds; no restart is needed.',
+      flags: {
+        keys: KEYS_FILE,
+        alg: ALG,
+        delay: {
+          type: 'string',
+          value: 'DURATION',
+          help: 'sign with the new key only after this long, e.g. 10m',
+        },
+      },
+    },
+    {
+      name: 'keys list',
+      args: [],
+      summary: 'the signing keys: kid, algorithm, status',
+      flags: { keys: KEYS_FILE, json: { type: 'boolean', help: 'machine-readable output' } },
+    },
+  ],
+};
 
 function algorithm(value: string | undefined): Algorithm {
   if (value === undefined) return 'EdDSA';
@@ -42,32 +72,11 @@ function keysFile(context: CLIContext, flag: string | undefined): string {
   return loadServerConfig({ flags: { keys: flag }, env: context.env }).keysFile;
 }
 
-export async function keysCommand(context: CLIContext, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    print(sub ? context.stdout : context.stderr, KEYS_HELP);
-    return sub ? EXIT_OK : 2;
-  }
-  switch (sub) {
-    case 'generate':
-      return generate(context, rest);
-    case 'rotate':
-      return rotate(context, rest);
-    case 'list':
-      return list(context, rest);
-    default:
-      throw new UsageError(`keys: unknown command '${sub}' (see keycard keys --help)`);
-  }
+export function keysCommand(context: CLIContext, args: string[]): Promise<number> {
+  return runCommand(context, KEYS_COMMANDS, { generate, rotate, list }, args);
 }
 
-async function generate(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse(
-    'keys generate',
-    args,
-    { out: { type: 'string' }, alg: { type: 'string' } },
-    { min: 0, max: 0 },
-  );
-  if (parsed.values.help) return help(context);
+async function generate(context: CLIContext, parsed: Parsed): Promise<number> {
   const contents = serializeKeyFile(generateKeyFile(algorithm(stringFlag(parsed, 'alg'))));
   const out = stringFlag(parsed, 'out');
   if (out === undefined) {
@@ -85,14 +94,7 @@ async function generate(context: CLIContext, args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-async function rotate(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse(
-    'keys rotate',
-    args,
-    { keys: { type: 'string' }, alg: { type: 'string' }, delay: { type: 'string' } },
-    { min: 0, max: 0 },
-  );
-  if (parsed.values.help) return help(context);
+async function rotate(context: CLIContext, parsed: Parsed): Promise<number> {
   const path = keysFile(context, stringFlag(parsed, 'keys'));
   if (!existsSync(path))
     throw new Error(
@@ -112,14 +114,7 @@ async function rotate(context: CLIContext, args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-async function list(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse(
-    'keys list',
-    args,
-    { keys: { type: 'string' }, json: { type: 'boolean' } },
-    { min: 0, max: 0 },
-  );
-  if (parsed.values.help) return help(context);
+async function list(context: CLIContext, parsed: Parsed): Promise<number> {
   const path = keysFile(context, stringFlag(parsed, 'keys'));
   if (!existsSync(path)) throw new Error(`keys list: ${path} does not exist`);
   const file = parseKeyFile(path, readFileSync(path, 'utf8'));
@@ -149,10 +144,5 @@ async function list(context: CLIContext, args: string[]): Promise<number> {
   }
   for (const row of rows)
     print(context.stdout, `${row.kid}  ${row.alg.padEnd(5)}  created ${row.createdAt}  ${row.status}`);
-  return EXIT_OK;
-}
-
-function help(context: CLIContext): number {
-  print(context.stdout, KEYS_HELP);
   return EXIT_OK;
 }

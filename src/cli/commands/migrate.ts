@@ -1,25 +1,35 @@
 /** keycard migrate: bring the store's schema up to date and say what was applied. */
 import { existsSync } from 'node:fs';
 import { loadServerConfig, openStore, parseStoreURL } from 'keycard/server';
-import { parse, stringFlag } from '../args.js';
+import { parseSubcommand, type Subcommand, stringFlag } from '../args.js';
+import { subcommandHelp } from '../help.js';
 import { type CLIContext, EXIT_OK, print } from '../io.js';
-import { STORE_OPTIONS } from '../store.js';
 
-export const MIGRATE_HELP = `Usage: keycard migrate [options]
-
-Applies the store's pending schema migrations and prints each one it applied. Safe while servers run
+export const MIGRATE_COMMAND: Subcommand = {
+  name: 'migrate',
+  args: [],
+  summary: "apply the store's schema migrations",
+  description: `Applies the store's pending schema migrations and prints each one it applied. Safe while servers run
 and from several machines at once: PostgreSQL migrations run in one transaction under an advisory lock,
 so they are applied exactly once. A schema written by a newer keycard is refused.
 
   postgres://…   versioned migrations in the URL's schema (?schema=NAME, default keycard); servers
                  started with ?migrate=false leave migrating to this command
   sqlite:FILE    the SQLite store migrates whenever it opens: this opens it and prints its version
-  others         nothing to migrate (memory: keeps nothing; Redis and MongoDB set themselves up)
-
-Options:
-  --store URL      store to migrate (default: KEYCARD_STORE, or sqlite:./keycard.db)
-  --config FILE    JSON config file
-  -h, --help       show this help`;
+  others         nothing to migrate (memory: keeps nothing; Redis and MongoDB set themselves up)`,
+  flags: {
+    store: {
+      type: 'string',
+      value: 'URL',
+      help: 'the store to migrate (KEYCARD_STORE; default sqlite:./keycard.db)',
+    },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      help: 'JSON config file, as for keycard serve (KEYCARD_CONFIG)',
+    },
+  },
+};
 
 /** A store module whose driver is not installed becomes one line saying what to install. */
 async function importDriver<T>(driver: string, load: () => Promise<T>): Promise<T> {
@@ -85,9 +95,9 @@ async function migrateSQLite(context: CLIContext, url: string, path: string): Pr
 }
 
 export async function migrateCommand(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse('migrate', args, STORE_OPTIONS, { min: 0, max: 0 });
+  const parsed = parseSubcommand(MIGRATE_COMMAND, args);
   if (parsed.values.help) {
-    print(context.stdout, MIGRATE_HELP);
+    print(context.stdout, subcommandHelp(MIGRATE_COMMAND));
     return EXIT_OK;
   }
   const config = loadServerConfig({

@@ -1,63 +1,69 @@
 /** keycard serve: the auth server. */
-import { loadServerConfig, prettyStream, startServer } from 'keycard/server';
-import { parse, stringFlag } from '../args.js';
+import {
+  loadServerConfig,
+  prettyStream,
+  SERVER_SETTINGS,
+  type SettingSpec,
+  settingDefault,
+  startServer,
+} from 'keycard/server';
+import { type OptionSpec, parse, stringFlag } from '../args.js';
 import { type CLIContext, EXIT_OK, print } from '../io.js';
+import { readNewPassword } from '../prompt.js';
 
-export const SERVE_HELP = `Usage: keycard serve [options]
+const WIDTH = 100;
+const COLUMN = 24;
 
-Starts the auth server: login API and pages, the user's sessions, the admin API.
+/** Words joined into lines of at most WIDTH characters, every line after the first indented to COLUMN. */
+function wrap(first: string, text: string): string[] {
+  const lines: string[] = [];
+  // A flag too long for its column gets a line of its own.
+  if (first.length >= COLUMN - 1) lines.push(first);
+  let line = first.length >= COLUMN - 1 ? ' '.repeat(COLUMN - 1) : first.padEnd(COLUMN - 1);
+  for (const word of text.split(' ')) {
+    if (line.length + 1 + word.length > WIDTH && line.trim() !== '') {
+      lines.push(line);
+      line = ' '.repeat(COLUMN - 1);
+    }
+    line += ` ${word}`;
+  }
+  lines.push(line);
+  return lines;
+}
 
-Options (each also from an environment variable or a JSON config file):
-  --port N             port to listen on (PORT; default 3000)
-  --host HOST          interface to bind (HOST; default localhost)
-  --store URL          sqlite:./keycard.db (default), memory:, redis://…, redis+cluster://h:p,h:p,
-                       postgres://… or mongodb://… (KEYCARD_STORE)
-  --strategy NAME      session or jwt (KEYCARD_STRATEGY; default: the preset's)
-  --preset NAME        web-app, banking, api, microservices or mobile (KEYCARD_PRESET; default web-app)
-  --transport NAME     jwt: cookie or header (KEYCARD_TRANSPORT; default: the preset's)
-  --issuer NAME        jwt: iss of tokens (KEYCARD_ISSUER; default keycard)
-  --audience NAME      jwt: aud of tokens (KEYCARD_AUDIENCE; default keycard)
-  --key-algorithm ALG  algorithm of keys generated in development: EdDSA, ES256, RS256, HS256
-  --keys FILE          key file (KEYCARD_KEYS_FILE; default ./keycard.keys.json,
-                       generated in development, required in production)
-  --trust-proxy LIST   the proxies in front, as addresses or CIDR ranges (10.0.0.0/8,::1): only then
-                       is X-Forwarded-For believed (KEYCARD_TRUST_PROXY; 'true' trusts any, avoid it)
-  --trusted-origin URL another origin allowed to post with the session cookie (KEYCARD_TRUSTED_ORIGINS)
-  --body-limit BYTES   largest request body (KEYCARD_BODY_LIMIT; default 16384)
-  --max-header-bytes N largest request header section; larger gets 431 (KEYCARD_MAX_HEADER_BYTES; 16384)
-  --log-level LEVEL    fatal, error, warn, info, debug, trace, silent (KEYCARD_LOG_LEVEL)
-  --log-requests       log every request: method, path, status, time (KEYCARD_LOG_REQUESTS)
-  --env NAME           development or production (NODE_ENV)
-  --config FILE        JSON config file with the settings above (KEYCARD_CONFIG)
-  -h, --help           show this help`;
+function optionLines(spec: SettingSpec): string[] {
+  const flag = `  --${spec.flag}${spec.value ? ` ${spec.value}` : ''}`;
+  return wrap(flag, `${spec.help} (${spec.env}; default ${settingDefault(spec)})`);
+}
+
+/** Built from the settings table the configuration is loaded with, so it lists every choice there is. */
+export const SERVE_HELP = [
+  'Usage: keycard serve [options]',
+  '',
+  "Starts the auth server: login API and pages, the user's sessions, the admin API.",
+  '',
+  'Options (each also from an environment variable or a JSON config file; docs/server.md):',
+  ...Object.values(SERVER_SETTINGS).flatMap(optionLines),
+  ...wrap(
+    '  --config FILE',
+    'JSON config file with the settings above, by their names in docs/server.md (KEYCARD_CONFIG)',
+  ),
+  ...wrap('  -h, --help', 'show this help'),
+].join('\n');
+
+const SERVE_OPTIONS: OptionSpec = {
+  ...Object.fromEntries(
+    Object.values(SERVER_SETTINGS).map((spec: SettingSpec) => [
+      spec.flag,
+      spec.value ? { type: 'string', ...(spec.list ? { multiple: true } : {}) } : { type: 'boolean' },
+    ]),
+  ),
+  config: { type: 'string' },
+};
 
 /** Starts the server and resolves once it listens; the process then runs until SIGINT or SIGTERM. */
 export async function serveCommand(context: CLIContext, args: string[]): Promise<number | null> {
-  const parsed = parse(
-    'serve',
-    args,
-    {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      store: { type: 'string' },
-      strategy: { type: 'string' },
-      preset: { type: 'string' },
-      transport: { type: 'string' },
-      issuer: { type: 'string' },
-      audience: { type: 'string' },
-      'key-algorithm': { type: 'string' },
-      keys: { type: 'string' },
-      'trust-proxy': { type: 'string' },
-      'max-header-bytes': { type: 'string' },
-      'trusted-origin': { type: 'string', multiple: true },
-      'body-limit': { type: 'string' },
-      'log-level': { type: 'string' },
-      'log-requests': { type: 'boolean' },
-      env: { type: 'string' },
-      config: { type: 'string' },
-    },
-    { min: 0, max: 0 },
-  );
+  const parsed = parse('serve', args, SERVE_OPTIONS, { min: 0, max: 0 });
   if (parsed.values.help) {
     print(context.stdout, SERVE_HELP);
     return EXIT_OK;
@@ -70,7 +76,12 @@ export async function serveCommand(context: CLIContext, args: string[]): Promise
   });
   const pretty =
     config.environment !== 'production' && process.stdout.isTTY && context.env.KEYCARD_LOG_FORMAT !== 'json';
-  const server = await startServer(config, pretty ? { logStream: prettyStream(process.stdout) } : {});
+  const server = await startServer(config, {
+    ...(pretty ? { logStream: prettyStream(process.stdout) } : {}),
+    // `--admin-password-file -`: piped in, or asked for twice in a terminal; read only when the first
+    // admin is actually created (the store has no users).
+    readAdminPassword: (check) => readNewPassword(context, !context.stdin.isTTY, check),
+  });
   const stop = (signal: string) => {
     server.app.log.info(`${signal}: closing`);
     server.close().then(

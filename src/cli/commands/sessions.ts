@@ -1,85 +1,81 @@
 /** keycard sessions list|revoke <username> */
-import { parse, stringFlag } from '../args.js';
-import { type CLIContext, EXIT_FAILURE, EXIT_OK, print, UsageError } from '../io.js';
-import { openKeycard, requireUser, STORE_OPTIONS } from '../store.js';
+import { stringFlag } from '../args.js';
+import { type Handler, runCommand } from '../command.js';
+import type { CommandTable } from '../help.js';
+import { type CLIContext, EXIT_OK, print } from '../io.js';
+import { requireUser, STORE_FLAGS, withKeycard } from '../store.js';
 import { ended } from './user.js';
 
-export const SESSIONS_HELP = `Usage: keycard sessions <command> <username> [options]
+export const SESSIONS_COMMANDS: CommandTable = {
+  name: 'sessions',
+  subcommands: [
+    {
+      name: 'sessions list',
+      args: ['<username>'],
+      summary: "the user's live sessions (id, created, last active, address, device)",
+      flags: { json: { type: 'boolean', help: 'machine-readable output' }, ...STORE_FLAGS },
+    },
+    {
+      name: 'sessions revoke',
+      args: ['<username>'],
+      summary: "end all of the user's sessions, or only the one --session names",
+      flags: {
+        session: { type: 'string', value: 'ID', help: 'end only this session (an id from sessions list)' },
+        ...STORE_FLAGS,
+      },
+    },
+  ],
+  common: STORE_FLAGS,
+};
 
-Commands:
-  list <username> [--json]           the user's live sessions (id, created, last active, device)
-  revoke <username> [--session ID]   end all of the user's sessions, or only the one with this id
-
-Options:
-  --store URL      store to use (default: KEYCARD_STORE, or sqlite:./keycard.db)
-  --config FILE    JSON config file
-  -h, --help       show this help`;
-
-export async function sessionsCommand(context: CLIContext, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    print(sub ? context.stdout : context.stderr, SESSIONS_HELP);
-    return sub ? EXIT_OK : 2;
-  }
-  if (sub !== 'list' && sub !== 'revoke') {
-    throw new UsageError(`sessions: unknown command '${sub}' (see keycard sessions --help)`);
-  }
-  const options =
-    sub === 'list'
-      ? { ...STORE_OPTIONS, json: { type: 'boolean' as const } }
-      : { ...STORE_OPTIONS, session: { type: 'string' as const } };
-  const parsed = parse(`sessions ${sub}`, rest, options, { min: 1, max: 1 });
-  if (parsed.values.help) {
-    print(context.stdout, SESSIONS_HELP);
-    return EXIT_OK;
-  }
-  const [username] = parsed.positionals as [string];
-  const opened = await openKeycard(context, {
-    store: stringFlag(parsed, 'store'),
-    config: stringFlag(parsed, 'config'),
-  });
-  try {
-    const { keycard } = opened;
-    const user = await requireUser(keycard, username);
-    if (sub === 'list') {
-      const sessions = await keycard.sessions.listForUser(user.id);
-      if (parsed.values.json) {
-        print(
-          context.stdout,
-          JSON.stringify(
-            sessions.map((session) => ({
-              id: session.id,
-              createdAt: new Date(session.createdAt).toISOString(),
-              lastActiveAt: new Date(session.lastActiveAt).toISOString(),
-              expiresAt: new Date(session.expiresAt).toISOString(),
-              userAgent: session.userAgent,
-              ip: session.ip,
-            })),
-            null,
-            2,
-          ),
-        );
-        return EXIT_OK;
-      }
-      if (sessions.length === 0) {
-        print(context.stdout, `${user.username} has no live sessions`);
-        return EXIT_OK;
-      }
-      for (const session of sessions) {
-        print(
-          context.stdout,
-          `${session.id}  created ${new Date(session.createdAt).toISOString()}  active ${new Date(session.lastActiveAt).toISOString()}  ${session.ip ?? '-'}  ${session.userAgent ?? '-'}`,
-        );
-      }
+const list: Handler = (context, parsed) =>
+  withKeycard(context, 'sessions list', parsed, async ({ keycard }) => {
+    const user = await requireUser(keycard, parsed.positionals[0] as string);
+    const sessions = await keycard.sessions.listForUser(user.id);
+    if (parsed.values.json) {
+      const rows = sessions.map((session) => ({
+        id: session.id,
+        createdAt: new Date(session.createdAt).toISOString(),
+        lastActiveAt: new Date(session.lastActiveAt).toISOString(),
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        userAgent: session.userAgent,
+        ip: session.ip,
+      }));
+      print(context.stdout, JSON.stringify(rows, null, 2));
       return EXIT_OK;
     }
+    if (sessions.length === 0) {
+      print(context.stdout, `${user.username} has no live sessions`);
+      return EXIT_OK;
+    }
+    // A header row and aligned columns, as user list prints them.
+    const rows = sessions.map((session) => [
+      session.id,
+      new Date(session.createdAt).toISOString(),
+      new Date(session.lastActiveAt).toISOString(),
+      session.ip ?? '-',
+      session.userAgent ?? '-',
+    ]);
+    const header = ['ID', 'CREATED', 'LAST ACTIVE', 'ADDRESS', 'DEVICE'];
+    const widths = header.map((title, column) =>
+      Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+    );
+    for (const row of [header, ...rows]) {
+      const cells = row.map((cell, column) =>
+        column === row.length - 1 ? cell : cell.padEnd(widths[column] as number),
+      );
+      print(context.stdout, cells.join('  '));
+    }
+    return EXIT_OK;
+  });
+
+const revoke: Handler = (context, parsed) =>
+  withKeycard(context, 'sessions revoke', parsed, async ({ keycard }) => {
+    const user = await requireUser(keycard, parsed.positionals[0] as string);
     const one = stringFlag(parsed, 'session');
     if (one !== undefined) {
       const revoked = await keycard.sessions.destroyForUser(user.id, one);
-      if (!revoked) {
-        print(context.stderr, `keycard: ${user.username} has no session with id ${one}`);
-        return EXIT_FAILURE;
-      }
+      if (!revoked) throw new Error(`${user.username} has no session with id ${one}`);
       keycard.emit({ type: 'session_revoked', userId: user.id, sessionId: one, by: 'admin' });
       print(context.stdout, `ended login ${one} of ${user.username}`);
       return EXIT_OK;
@@ -88,7 +84,8 @@ export async function sessionsCommand(context: CLIContext, args: string[]): Prom
     keycard.emit({ type: 'sessions_revoked', userId: user.id, count, reason: 'admin' });
     print(context.stdout, `${user.username}: ${ended(count)}`);
     return EXIT_OK;
-  } finally {
-    await opened.close();
-  }
+  });
+
+export function sessionsCommand(context: CLIContext, args: string[]): Promise<number> {
+  return runCommand(context, SESSIONS_COMMANDS, { list, revoke }, args);
 }

@@ -22,30 +22,54 @@ import {
   parseKeyFile,
   RETIRED_KEY_LIFETIME_MS,
 } from 'keycard/server';
-import { parse, stringFlag } from '../args.js';
+import { type Parsed, stringFlag } from '../args.js';
+import { runCommand } from '../command.js';
+import type { CommandTable } from '../help.js';
 import { type CLIContext, EXIT_FAILURE, EXIT_OK, print, UsageError } from '../io.js';
 
-export const TOKEN_HELP = `Usage: keycard token inspect <token|-> [options]
-
-Decodes an access token (a user's or an API client's), verifies it against the server's signing keys,
+export const TOKEN_COMMANDS: CommandTable = {
+  name: 'token',
+  subcommands: [
+    {
+      name: 'token inspect',
+      args: ['<token|->'],
+      summary: 'decode and verify a JWT with the key file, and explain why it fails',
+      description: `Decodes an access token (a user's or an API client's), verifies it against the server's signing keys,
 issuer and audience, and explains each claim and the verdict in plain words.
 
-Arguments:
-  <token>          the token itself. A token typed on the command line is stored in your shell history
-                   and visible to other users in the process list: prefer '-'
-  -                read the token from stdin, e.g.  pbpaste | keycard token inspect -
-
-Options:
-  --keys FILE        the key file (default: KEYCARD_KEYS_FILE, or ./keycard.keys.json)
-  --issuer ISS       expected iss (default: KEYCARD_ISSUER, the config file, or 'keycard')
-  --audience AUD     expected aud (default: KEYCARD_AUDIENCE, the config file, or 'keycard')
-  --config FILE      JSON config file (as for keycard serve)
-  --json             machine-readable output
-  -h, --help         show this help
+  <token>   the token itself. A token typed on the command line is stored in your shell history and
+            visible to other users in the process list: prefer '-'
+  -         read the token from stdin, e.g.  pbpaste | keycard token inspect -
 
 Exit status: 0 valid; 1 a token that fails verification (the reason is printed); 2 a usage mistake or
 input that is not a JWT at all. The store is not consulted: a token of a revoked login shows as valid
-until it expires, as it does for any service that verifies without the store.`;
+until it expires, as it does for any service that verifies without the store.`,
+      flags: {
+        keys: {
+          type: 'string',
+          value: 'FILE',
+          help: 'the key file (KEYCARD_KEYS_FILE; default ./keycard.keys.json)',
+        },
+        issuer: {
+          type: 'string',
+          value: 'ISS',
+          help: "expected iss (KEYCARD_ISSUER, the config file, or 'keycard')",
+        },
+        audience: {
+          type: 'string',
+          value: 'AUD',
+          help: "expected aud (KEYCARD_AUDIENCE, the config file, or 'keycard')",
+        },
+        config: {
+          type: 'string',
+          value: 'FILE',
+          help: 'JSON config file, as for keycard serve (KEYCARD_CONFIG)',
+        },
+        json: { type: 'boolean', help: 'machine-readable output' },
+      },
+    },
+  ],
+};
 
 /** Same limits as the server's defaults (jwt.leeway, jwt.maxTokenBytes). */
 const LEEWAY_SECONDS = 10;
@@ -225,29 +249,11 @@ const TIME_VERBS: Record<string, [string, string]> = {
   exp: ['expired', 'expires'],
 };
 
-export async function tokenCommand(context: CLIContext, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    print(sub ? context.stdout : context.stderr, TOKEN_HELP);
-    return sub ? EXIT_OK : 2;
-  }
-  if (sub !== 'inspect') throw new UsageError(`token: unknown command '${sub}' (see keycard token --help)`);
-  const parsed = parse(
-    'token inspect',
-    rest,
-    {
-      keys: { type: 'string' },
-      issuer: { type: 'string' },
-      audience: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    { min: 1, max: 1 },
-  );
-  if (parsed.values.help) {
-    print(context.stdout, TOKEN_HELP);
-    return EXIT_OK;
-  }
+export function tokenCommand(context: CLIContext, args: string[]): Promise<number> {
+  return runCommand(context, TOKEN_COMMANDS, { inspect: inspectCommand }, args);
+}
+
+async function inspectCommand(context: CLIContext, parsed: Parsed): Promise<number> {
   const token = await readToken(context, parsed.positionals[0] as string);
   const segments = token.split('.');
   const header = segments.length === 3 ? decodeObject(segments[0] as string) : null;

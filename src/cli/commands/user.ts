@@ -1,87 +1,86 @@
 /** keycard user add|list|block|unblock|passwd */
-import { parse, stringFlag } from '../args.js';
+import { checkNewPassword, DEFAULT_ROLES, normalizeUsername, usernameTaken } from 'keycard';
+import { stringFlag } from '../args.js';
+import { type Handler, runCommand } from '../command.js';
+import type { CommandTable } from '../help.js';
 import { type CLIContext, EXIT_OK, print, UsageError } from '../io.js';
-import { readNewPassword } from '../prompt.js';
-import { loginsEnded, openKeycard, requireUser, STORE_OPTIONS } from '../store.js';
+import { assertPasswordSource, readNewPassword } from '../prompt.js';
+import { loginsEnded, requireUser, STORE_FLAGS, withKeycard } from '../store.js';
 
-export const USER_HELP = `Usage: keycard user <command> [options]
+const PASSWORD_STDIN = {
+  type: 'boolean',
+  help: 'read the password from stdin (one trailing newline dropped), not a prompt',
+} as const;
 
-Commands:
-  add <username> [--role ROLE] [--password-stdin]   create a user (asks for the password in a terminal)
-  list [--json]                                     list users
-  block <username>                                  block new logins and end every login at once
-  unblock <username>                                allow logins again
-  passwd <username> [--password-stdin]              set a new password and end the user's logins
+export const USER_COMMANDS: CommandTable = {
+  name: 'user',
+  subcommands: [
+    {
+      name: 'user add',
+      args: ['<username>'],
+      summary: 'create a user (asks for the password in a terminal)',
+      description:
+        'Creates a user. The password is asked for twice in a terminal, or read from stdin with\n--password-stdin; it must meet the password policy (long enough, not a common or leaked one),\nwhich is checked before it is asked for a second time.',
+      flags: {
+        role: { type: 'string', value: 'ROLE', help: `${DEFAULT_ROLES.join(' or ')} (default user)` },
+        'password-stdin': PASSWORD_STDIN,
+        ...STORE_FLAGS,
+      },
+    },
+    {
+      name: 'user list',
+      args: [],
+      summary: 'list users',
+      flags: { json: { type: 'boolean', help: 'machine-readable output' }, ...STORE_FLAGS },
+    },
+    {
+      name: 'user block',
+      args: ['<username>'],
+      summary: 'block new logins and end every login at once',
+      flags: STORE_FLAGS,
+    },
+    { name: 'user unblock', args: ['<username>'], summary: 'allow logins again', flags: STORE_FLAGS },
+    {
+      name: 'user passwd',
+      args: ['<username>'],
+      summary: "set a new password and end the user's logins",
+      flags: { 'password-stdin': PASSWORD_STDIN, ...STORE_FLAGS },
+    },
+  ],
+  common: STORE_FLAGS,
+  footer: `Usernames are stored in canonical form: NFKC, lower case ('Alice' is 'alice'). Roles: ${DEFAULT_ROLES.join(', ')}.`,
+};
 
-Options (all commands):
-  --store URL      store to use (default: KEYCARD_STORE, or sqlite:./keycard.db)
-  --config FILE    JSON config file (as for keycard serve)
-  -h, --help       show this help
-
-Usernames are stored in canonical form: NFKC, lower case ('Alice' is 'alice').`;
-
-export async function userCommand(context: CLIContext, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    print(sub ? context.stdout : context.stderr, USER_HELP);
-    return sub ? EXIT_OK : 2;
-  }
-  switch (sub) {
-    case 'add':
-      return add(context, rest);
-    case 'list':
-      return list(context, rest);
-    case 'block':
-    case 'unblock':
-      return setBlocked(context, rest, sub);
-    case 'passwd':
-      return passwd(context, rest);
-    default:
-      throw new UsageError(`user: unknown command '${sub}' (see keycard user --help)`);
-  }
-}
-
-async function add(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse(
-    'user add',
-    args,
-    { ...STORE_OPTIONS, role: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
-    { min: 1, max: 1 },
-  );
-  if (parsed.values.help) return help(context);
+const add: Handler = async (context, parsed) => {
   const [username] = parsed.positionals as [string];
-  // The password is read before the store is opened, so a usage mistake leaves no file behind.
-  const password = await readNewPassword(context, parsed.values['password-stdin'] === true);
-  const opened = await openKeycard(context, {
-    store: stringFlag(parsed, 'store'),
-    config: stringFlag(parsed, 'config'),
-  });
-  try {
-    const user = await opened.keycard.users.create({ username, password, role: stringFlag(parsed, 'role') });
+  const fromStdin = parsed.values['password-stdin'] === true;
+  // Everything that can be checked without the store is checked before it is opened (so a usage mistake
+  // leaves no database file behind), and the name before the password is asked for.
+  const name = normalizeUsername(username);
+  if (!name.ok) throw new UsageError(`user add: ${name.reason}`);
+  assertPasswordSource(context, fromStdin);
+  const role = stringFlag(parsed, 'role');
+  return withKeycard(context, 'user add', parsed, async ({ keycard }) => {
+    const { roles } = keycard.options;
+    if (role !== undefined && !roles.includes(role)) {
+      throw new UsageError(`user add: --role must be one of: ${roles.join(', ')}`);
+    }
+    if (await keycard.users.findByUsername(name.username)) throw usernameTaken(name.username, 'exact');
+    const password = await readNewPassword(context, fromStdin, (candidate) =>
+      checkNewPassword(candidate, keycard.options.passwordPolicy, { username: name.username }),
+    );
+    const user = await keycard.users.create({ username, password, role });
     print(context.stdout, `created user ${user.username} (role ${user.role}, id ${user.id})`);
     return EXIT_OK;
-  } finally {
-    await opened.close();
-  }
-}
-
-async function list(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse(
-    'user list',
-    args,
-    { ...STORE_OPTIONS, json: { type: 'boolean' } },
-    { min: 0, max: 0 },
-  );
-  if (parsed.values.help) return help(context);
-  const opened = await openKeycard(context, {
-    store: stringFlag(parsed, 'store'),
-    config: stringFlag(parsed, 'config'),
   });
-  try {
+};
+
+const list: Handler = (context, parsed) =>
+  withKeycard(context, 'user list', parsed, async ({ keycard }) => {
     const users = [];
     let after: string | undefined;
     for (;;) {
-      const page = await opened.keycard.users.list({ limit: 1000, after });
+      const page = await keycard.users.list({ limit: 1000, after });
       users.push(...page);
       if (page.length < 1000) break;
       after = page[page.length - 1]?.username;
@@ -110,56 +109,44 @@ async function list(context: CLIContext, args: string[]): Promise<number> {
       );
     }
     return EXIT_OK;
-  } finally {
-    await opened.close();
-  }
-}
-
-async function setBlocked(context: CLIContext, args: string[], action: 'block' | 'unblock'): Promise<number> {
-  const parsed = parse(`user ${action}`, args, STORE_OPTIONS, { min: 1, max: 1 });
-  if (parsed.values.help) return help(context);
-  const [username] = parsed.positionals as [string];
-  const opened = await openKeycard(context, {
-    store: stringFlag(parsed, 'store'),
-    config: stringFlag(parsed, 'config'),
   });
-  try {
-    const user = await requireUser(opened.keycard, username);
-    if (action === 'block') {
-      await opened.keycard.users.block(user.id);
-      print(context.stdout, `blocked ${user.username}; ${ended(loginsEnded(opened.events))}`);
-    } else {
-      await opened.keycard.users.unblock(user.id);
-      print(context.stdout, `unblocked ${user.username}`);
-    }
-    return EXIT_OK;
-  } finally {
-    await opened.close();
-  }
-}
 
-async function passwd(context: CLIContext, args: string[]): Promise<number> {
-  const parsed = parse(
-    'user passwd',
+const setBlocked =
+  (action: 'block' | 'unblock'): Handler =>
+  (context, parsed) =>
+    withKeycard(context, `user ${action}`, parsed, async ({ keycard, events }) => {
+      const user = await requireUser(keycard, parsed.positionals[0] as string);
+      if (action === 'block') {
+        await keycard.users.block(user.id);
+        print(context.stdout, `blocked ${user.username}; ${ended(loginsEnded(events))}`);
+      } else {
+        await keycard.users.unblock(user.id);
+        print(context.stdout, `unblocked ${user.username}`);
+      }
+      return EXIT_OK;
+    });
+
+const passwd: Handler = async (context, parsed) => {
+  const fromStdin = parsed.values['password-stdin'] === true;
+  assertPasswordSource(context, fromStdin);
+  return withKeycard(context, 'user passwd', parsed, async ({ keycard, events }) => {
+    const user = await requireUser(keycard, parsed.positionals[0] as string);
+    const password = await readNewPassword(context, fromStdin, (candidate) =>
+      checkNewPassword(candidate, keycard.options.passwordPolicy, { username: user.username }),
+    );
+    await keycard.users.setPassword(user.id, password);
+    print(context.stdout, `password changed for ${user.username}; ${ended(loginsEnded(events))}`);
+    return EXIT_OK;
+  });
+};
+
+export function userCommand(context: CLIContext, args: string[]): Promise<number> {
+  return runCommand(
+    context,
+    USER_COMMANDS,
+    { add, list, block: setBlocked('block'), unblock: setBlocked('unblock'), passwd },
     args,
-    { ...STORE_OPTIONS, 'password-stdin': { type: 'boolean' } },
-    { min: 1, max: 1 },
   );
-  if (parsed.values.help) return help(context);
-  const [username] = parsed.positionals as [string];
-  const opened = await openKeycard(context, {
-    store: stringFlag(parsed, 'store'),
-    config: stringFlag(parsed, 'config'),
-  });
-  try {
-    const user = await requireUser(opened.keycard, username);
-    const password = await readNewPassword(context, parsed.values['password-stdin'] === true);
-    await opened.keycard.users.setPassword(user.id, password);
-    print(context.stdout, `password changed for ${user.username}; ${ended(loginsEnded(opened.events))}`);
-    return EXIT_OK;
-  } finally {
-    await opened.close();
-  }
 }
 
 /** What the command ended, in words: only what it did. */
@@ -167,9 +154,4 @@ export function ended(count: number): string {
   return count === 0
     ? 'they had no logins to end'
     : `ended ${count === 1 ? 'their 1 login' : `their ${count} logins`}`;
-}
-
-function help(context: CLIContext): number {
-  print(context.stdout, USER_HELP);
-  return EXIT_OK;
 }

@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { type Duration, parseDuration } from '../duration.js';
 import { configurationError, KeycardError } from '../errors.js';
+import type { EventContext, EventEmitter } from '../events.js';
 import type { KeySet } from '../jwt/keys.js';
 import { signJWT } from '../jwt/sign.js';
 import type { ClientRecord, RevocationRecord, Store } from '../store.js';
@@ -51,20 +52,28 @@ export type ClientTokenResult =
   | { ok: true; accessToken: string; expiresIn: number; scope: string }
   | { ok: false; error: 'invalid_scope'; description: string };
 
+/**
+ * Managing clients. Each change emits its audit event (`client_created`, …); `context` adds where the
+ * request came from, as for the user admin's changes.
+ */
 export interface ClientService {
   readonly tokenTTLSeconds: number;
-  create(input: { name: string; scopes: string[] }): Promise<{ client: ClientRecord; secret: string }>;
+  create(
+    input: { name: string; scopes: string[] },
+    context?: EventContext,
+  ): Promise<{ client: ClientRecord; secret: string }>;
   get(id: string): Promise<ClientRecord | null>;
   list(options?: { limit?: number; after?: string }): Promise<ClientRecord[]>;
   /** A new secret (shown once); the previous one works for `overlap` (default the configured overlap). */
   rotateSecret(
     id: string,
     options?: { overlap?: Duration },
+    context?: EventContext,
   ): Promise<{ client: ClientRecord; secret: string }>;
-  disable(id: string): Promise<ClientRecord>;
-  enable(id: string): Promise<ClientRecord>;
-  remove(id: string): Promise<boolean>;
-  setScopes(id: string, scopes: string[]): Promise<ClientRecord>;
+  disable(id: string, context?: EventContext): Promise<ClientRecord>;
+  enable(id: string, context?: EventContext): Promise<ClientRecord>;
+  remove(id: string, context?: EventContext): Promise<boolean>;
+  setScopes(id: string, scopes: string[], context?: EventContext): Promise<ClientRecord>;
   /** Checks a client id and secret (current, or previous within its overlap). Constant-time compare. */
   authenticate(clientId: unknown, secret: unknown): Promise<ClientAuthentication>;
   /** True when tokens can be issued (there is a signing key). */
@@ -125,10 +134,13 @@ export interface ClientServiceDependencies {
   /** How long revocation records are kept: longer than a client token lives. */
   leewaySeconds: number;
   options?: ClientOptions;
+  /** Receives the audit events of client changes. */
+  emit?: EventEmitter;
 }
 
 export function createClientService(deps: ClientServiceDependencies): ClientService {
   const { store, keys, clock } = deps;
+  const emit: EventEmitter = deps.emit ?? (() => {});
   const tokenTTLSeconds = parseDuration(deps.options?.tokenTTL ?? '15m', 'clients.tokenTTL');
   if (tokenTTLSeconds > 24 * 3600) throw configurationError('clients.tokenTTL must be at most 24h');
   const defaultOverlap = deps.options?.rotationOverlap ?? '1h';
@@ -174,7 +186,7 @@ export function createClientService(deps: ClientServiceDependencies): ClientServ
       return Boolean(keys?.signing);
     },
 
-    async create(input) {
+    async create(input, context = {}) {
       if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) {
         throw new KeycardError('invalid_request', 'name must be 1–100 characters', { field: 'name' });
       }
@@ -193,6 +205,7 @@ export function createClientService(deps: ClientServiceDependencies): ClientServ
         updatedAt: now,
       };
       await store.createClient(client);
+      emit({ type: 'client_created', clientId: client.id, scopes: [...client.scopes], ...context });
       return { client, secret };
     },
 
@@ -200,7 +213,7 @@ export function createClientService(deps: ClientServiceDependencies): ClientServ
     list: (options = {}) =>
       store.listClients({ limit: Math.min(options.limit ?? 100, 10_000), after: options.after }),
 
-    async rotateSecret(id, options = {}) {
+    async rotateSecret(id, options = {}, context = {}) {
       const client = await settle(await require(id));
       if (client.previousSecretHash !== null) {
         throw new KeycardError(
@@ -218,31 +231,40 @@ export function createClientService(deps: ClientServiceDependencies): ClientServ
         generation: client.generation + 1,
         updatedAt: now,
       });
+      emit({ type: 'client_secret_rotated', clientId: id, ...context });
       return { client: rotated, secret };
     },
 
-    async disable(id) {
+    async disable(id, context = {}) {
       await require(id);
       const client = await update(id, { disabled: true, updatedAt: clock.now() });
       await revoke('user', id);
+      emit({ type: 'client_disabled', clientId: id, ...context });
       return client;
     },
 
-    async enable(id) {
+    async enable(id, context = {}) {
       await require(id);
-      return update(id, { disabled: false, updatedAt: clock.now() });
+      const client = await update(id, { disabled: false, updatedAt: clock.now() });
+      emit({ type: 'client_enabled', clientId: id, ...context });
+      return client;
     },
 
-    async remove(id) {
+    async remove(id, context = {}) {
       if (!CLIENT_ID.test(id)) return false;
       const removed = await store.deleteClient(id);
-      if (removed) await revoke('user', id);
+      if (removed) {
+        await revoke('user', id);
+        emit({ type: 'client_removed', clientId: id, ...context });
+      }
       return removed;
     },
 
-    async setScopes(id, scopes) {
+    async setScopes(id, scopes, context = {}) {
       await require(id);
-      return update(id, { scopes: checkScopes(scopes), updatedAt: clock.now() });
+      const client = await update(id, { scopes: checkScopes(scopes), updatedAt: clock.now() });
+      emit({ type: 'client_scopes_changed', clientId: id, scopes: [...client.scopes], ...context });
+      return client;
     },
 
     async authenticate(clientId, secret) {

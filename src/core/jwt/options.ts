@@ -7,6 +7,9 @@ import { createKeySet, type JWTKey, type KeySet } from './keys.js';
 
 export type Transport = 'cookie' | 'header';
 
+/** Every transport, for validation and for listing the choices (`keycard serve --help`). */
+export const TRANSPORT_NAMES: readonly Transport[] = ['cookie', 'header'];
+
 /**
  * Claims a user's access tokens carry besides keycard's own. Called synchronously each time an access
  * token is signed (login and every refresh), so a change to what it returns shows within one access-token
@@ -131,8 +134,8 @@ export function resolveJWTOptions(
     throw configurationError('jwt.maxTokenBytes must be a whole number from 256 to 65536');
   }
   const transport = options.transport ?? defaults.transport;
-  if (transport !== 'cookie' && transport !== 'header')
-    throw configurationError("jwt.transport must be 'cookie' or 'header'");
+  if (!TRANSPORT_NAMES.includes(transport))
+    throw configurationError(`jwt.transport must be one of: ${TRANSPORT_NAMES.join(', ')}`);
   if (options.refreshSecrets === undefined && environment === 'production') {
     throw configurationError(
       'jwt.refreshSecrets is required in production: refresh tokens are signed with them, and a random secret per process would end every login at each restart and differ between instances (keycard serve reads them from its key file)',

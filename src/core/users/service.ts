@@ -11,8 +11,10 @@ import { checkNewPassword, type PasswordPolicy } from '../passwords/policy.js';
 import type { SessionManager } from '../session/manager.js';
 import type { AuthUser, Store, UserRecord } from '../store.js';
 import { generateId } from '../tokens.js';
+import { MAX_PASSWORD_INPUT_LENGTH } from './credentials.js';
+import { checkRole, DEFAULT_ROLE, DEFAULT_ROLES } from './roles.js';
 import { usernameSkeleton } from './skeleton.js';
-import { isValidRole, lookupUsername, normalizeUsername } from './username.js';
+import { lookupUsername, normalizeUsername } from './username.js';
 
 export interface NewUser {
   username: string;
@@ -54,9 +56,6 @@ export interface UserService {
   unblock(id: string, context?: EventContext): Promise<UserRecord>;
 }
 
-/** Passwords longer than this are not even hashed: they cannot be valid under any policy we allow. */
-const MAX_VERIFIED_PASSWORD_LENGTH = 4096;
-
 export function toAuthUser(user: UserRecord): AuthUser {
   return { id: user.id, username: user.username, role: user.role };
 }
@@ -78,10 +77,13 @@ export interface UserServiceDependencies {
   policy: PasswordPolicy;
   clock: Clock;
   emit: EventEmitter;
+  /** The closed set of roles (default `user` and `admin`). */
+  roles?: readonly string[];
 }
 
 export function createUserService(deps: UserServiceDependencies): UserService {
   const { store, sessions, passwords, policy, clock, emit } = deps;
+  const roles = deps.roles ?? DEFAULT_ROLES;
 
   const update = async (id: string, change: Omit<Parameters<Store['updateUser']>[1], 'updatedAt'>) => {
     const user = await store.updateUser(id, { ...change, updatedAt: clock.now() });
@@ -100,16 +102,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     async create(input, context = {}) {
       const name = normalizeUsername(input.username);
       if (!name.ok) throw new KeycardError('invalid_request', name.reason, { field: 'username' });
-      const role = input.role ?? 'user';
-      if (!isValidRole(role)) {
-        throw new KeycardError(
-          'invalid_request',
-          'role must be a lower-case identifier such as user or admin',
-          {
-            field: 'role',
-          },
-        );
-      }
+      const role = checkRole(input.role ?? DEFAULT_ROLE, roles);
       const passwordHash = await passwords.hash(validPassword(input.password, name.username));
       const now = clock.now();
       const user: UserRecord = {
@@ -128,7 +121,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     },
 
     async verifyCredentials(username, password) {
-      if (typeof password !== 'string' || password.length > MAX_VERIFIED_PASSWORD_LENGTH) {
+      if (typeof password !== 'string' || password.length > MAX_PASSWORD_INPUT_LENGTH) {
         return { ok: false, reason: 'invalid_credentials' };
       }
       const name = lookupUsername(username);
@@ -172,15 +165,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     },
 
     async setRole(id, role) {
-      if (!isValidRole(role)) {
-        throw new KeycardError(
-          'invalid_request',
-          'role must be a lower-case identifier such as user or admin',
-          {
-            field: 'role',
-          },
-        );
-      }
+      checkRole(role, roles);
       const user = await update(id, { role });
       const count = await sessions.destroyAllForUser(id);
       emit({ type: 'role_changed', userId: id, role });

@@ -6,8 +6,15 @@ export interface LoginView {
   csrfToken: string;
   error?: string;
   username?: string;
-  /** When there are no users yet, the command that creates the first admin. */
-  firstAdminCommand?: string | null;
+  /** When there are no users yet: how to create the first admin. */
+  firstAdmin?: FirstAdminNotice | null;
+}
+
+export interface FirstAdminNotice {
+  /** The command (see first-admin.ts). */
+  command: string;
+  /** The store lives in the server's process: the command restarts the server rather than adding a user. */
+  restart: boolean;
 }
 
 export function loginPage(view: LoginView): string {
@@ -16,9 +23,12 @@ export function loginPage(view: LoginView): string {
     body: html`<section class="card narrow">
   <h1>Sign in</h1>
   ${
-    view.firstAdminCommand
-      ? html`<div class="notice" id="first-admin"><p>There are no users yet. Create the first admin in a terminal:</p>
-  <pre>${view.firstAdminCommand}</pre><p class="muted">Type the password, press Enter, then Ctrl-D. Then sign in here.</p></div>`
+    view.firstAdmin
+      ? view.firstAdmin.restart
+        ? html`<div class="notice" id="first-admin"><p>There are no users yet, and this server keeps them in its own memory, which no other command can reach. Restart it with the first admin (adding your other options):</p>
+  <pre>${view.firstAdmin.command}</pre><p class="muted">It asks for the password twice. Then sign in here.</p></div>`
+        : html`<div class="notice" id="first-admin"><p>There are no users yet. Create the first admin in a terminal:</p>
+  <pre>${view.firstAdmin.command}</pre><p class="muted">Type the password, press Enter, then Ctrl-D. Then sign in here.</p></div>`
       : ''
   }
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
@@ -98,6 +108,8 @@ export interface AdminView {
   user: AuthUser;
   users: PublicUser[];
   next: string | null;
+  /** The roles a new user may get: the keycard's closed set, the default first. */
+  roles: readonly string[];
   error?: string;
   notice?: string;
 }
@@ -140,7 +152,7 @@ export function adminPage(view: AdminView): string {
     <label for="new-password">Password</label>
     <input id="new-password" name="password" type="password" required autocomplete="new-password" maxlength="4096">
     <label for="new-role">Role</label>
-    <select id="new-role" name="role"><option value="user">user</option><option value="admin">admin</option></select>
+    <select id="new-role" name="role">${view.roles.map((role) => html`<option value="${role}">${role}</option>`)}</select>
     <div class="actions"><button type="submit">Add user</button></div>
   </form>
 </section>`,

@@ -143,6 +143,11 @@ export function registerClientRoutes(app: FastifyInstance, keycard: Keycard): vo
   // As the user admin routes: the admin's login must be live, for reads too.
   const admin = { preHandler: requireAuth({ roles: ['admin'], live: true }) };
   const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+  // Where the change came from, in its audit event.
+  const from = (request: FastifyRequest) => ({
+    ip: request.ip,
+    userAgent: request.headers['user-agent'] ?? null,
+  });
 
   // A page at a time, by client id: `?limit=` (default 50, at most 1000) and `?after=` the `next` of the
   // previous page.
@@ -159,10 +164,10 @@ export function registerClientRoutes(app: FastifyInstance, keycard: Keycard): vo
 
   app.post('/auth/admin/clients', admin, async (request, reply) => {
     const body = bodyObject(request, 'name and scopes');
-    const { client, secret } = await clients.create({
-      name: requiredString(body, 'name', 100),
-      scopes: body.scopes as string[],
-    });
+    const { client, secret } = await clients.create(
+      { name: requiredString(body, 'name', 100), scopes: body.scopes as string[] },
+      from(request),
+    );
     return reply.code(201).send({ client: toPublicClient(client), client_secret: secret });
   });
 
@@ -174,20 +179,23 @@ export function registerClientRoutes(app: FastifyInstance, keycard: Keycard): vo
         field: 'overlap',
       });
     }
-    const { client, secret } = await clients.rotateSecret(idOf(request), {
-      overlap: overlap as Duration | undefined,
-    });
+    const { client, secret } = await clients.rotateSecret(
+      idOf(request),
+      { overlap: overlap as Duration | undefined },
+      from(request),
+    );
     return { client: toPublicClient(client), client_secret: secret };
   });
 
   app.post('/auth/admin/clients/:id/disable', admin, async (request) => ({
-    client: toPublicClient(await clients.disable(idOf(request))),
+    client: toPublicClient(await clients.disable(idOf(request), from(request))),
   }));
   app.post('/auth/admin/clients/:id/enable', admin, async (request) => ({
-    client: toPublicClient(await clients.enable(idOf(request))),
+    client: toPublicClient(await clients.enable(idOf(request), from(request))),
   }));
   app.delete('/auth/admin/clients/:id', admin, async (request) => {
-    if (!(await clients.remove(idOf(request)))) throw new KeycardError('not_found', 'no such client');
+    if (!(await clients.remove(idOf(request), from(request))))
+      throw new KeycardError('not_found', 'no such client');
     return { ok: true };
   });
 }

@@ -3,12 +3,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Keycard } from 'keycard';
 import { pageQuery } from '../http.js';
 import { STYLESHEET } from '../pages/style.js';
-import { accountPage, adminPage, errorPage, loginPage, tokenOnlyPage } from '../pages/views.js';
+import {
+  accountPage,
+  adminPage,
+  errorPage,
+  type FirstAdminNotice,
+  loginPage,
+  tokenOnlyPage,
+} from '../pages/views.js';
 import { listUsersPage } from './admin.js';
 
 export interface PageOptions {
-  /** The command shown when there are no users yet. */
-  firstAdminCommand: string;
+  /** What the sign-in page says while there are no users yet. */
+  firstAdmin: FirstAdminNotice;
 }
 
 export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, options: PageOptions): void {
@@ -26,7 +33,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     return reply.type(html).send(
       loginPage({
         csrfToken: request.auth.csrfToken(),
-        firstAdminCommand: noUsers ? options.firstAdminCommand : null,
+        firstAdmin: noUsers ? options.firstAdmin : null,
       }),
     );
   });
@@ -58,9 +65,15 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
     const page = await listUsersPage(keycard, request.query);
-    return reply
-      .type(html)
-      .send(adminPage({ csrfToken: request.auth.csrfToken(), user, users: page.users, next: page.next }));
+    return reply.type(html).send(
+      adminPage({
+        csrfToken: request.auth.csrfToken(),
+        user,
+        users: page.users,
+        next: page.next,
+        roles: keycard.options.roles,
+      }),
+    );
   });
 }
 

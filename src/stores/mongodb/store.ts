@@ -180,7 +180,11 @@ export class MongoStore implements Store {
   }
 
   private async createIndexes(): Promise<void> {
-    // First: the skeleton index cannot be built while users without a skeleton share its null key.
+    // One command first: a server that cannot be reached then fails with the driver's server-selection
+    // error and its cause (refused, timed out, …), not with whichever of the parallel operations below
+    // noticed the closed topology first.
+    await this.db.command({ ping: 1 });
+    // The skeleton index cannot be built while users without a skeleton share its null key.
     await upgradeCollections({
       db: this.db,
       users: this.users,

@@ -43,9 +43,39 @@ export const TYPES = {
   },
 };
 
+/**
+ * pg's Client, except that a connection attempt that fails closes its socket. pg leaves it open after an
+ * error it raises itself while authenticating — a server asking for a password the URL does not give
+ * ("client password must be a string") — and a CLI command or a failed start then lingers until the
+ * server's authentication_timeout (60 s by default) drops the connection.
+ */
+class ClosingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ((err: Error) => void) | ((err: null, client: pg.Client) => void)): void;
+  override connect(
+    callback?: ((err: Error) => void) | ((err: null, client: pg.Client) => void),
+  ): Promise<pg.Client> | undefined {
+    const connecting = (super.connect() as Promise<unknown>).then(
+      () => this,
+      (error: unknown) => {
+        (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        throw error;
+      },
+    );
+    if (!callback) return connecting;
+    const done = callback as (err: Error | null, client?: pg.Client) => void;
+    connecting.then(
+      (client) => done(null, client),
+      (error: Error) => done(error),
+    );
+    return undefined;
+  }
+}
+
 export function createPool(settings: PoolSettings): pg.Pool {
   const statementTimeoutMs = settings.statementTimeoutMs ?? POOL_DEFAULTS.statementTimeoutMs;
   return new pg.Pool({
+    Client: ClosingClient,
     connectionString: settings.connectionString,
     max: settings.poolMax ?? POOL_DEFAULTS.poolMax,
     idleTimeoutMillis: settings.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,

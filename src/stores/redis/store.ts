@@ -90,6 +90,9 @@ export interface RedisStoreOptions {
 
 export const DEFAULT_REVOCATION_HEARTBEAT_MS = 1000;
 
+/** ioredis's words for a command refused because there is no connection, whatever the reason. */
+const NOT_CONNECTED = /^(Stream isn't writeable|Connection is closed)/;
+
 const PATCH_RESULTS: ReadonlySet<string> = new Set(['ok', 'missing', 'too_large']);
 
 /**
@@ -115,6 +118,24 @@ export class RedisStore implements Store {
   private readonly heartbeatMs: number;
   private readonly feeds = new Set<RevocationFeed>();
   private closed = false;
+  /**
+   * Why the client is not connected: the last error ioredis reported since it was last ready. Operations
+   * refused meanwhile ("Stream isn't writeable") carry it as their cause, so that what is logged and
+   * printed says why (connection refused, WRONGPASS, …) rather than only that.
+   */
+  private connectionError: Error | null = null;
+  /**
+   * The database the URL names, when it is not 0. ioredis selects it on every connection but carries on
+   * in database 0 when the server refuses (a number beyond `databases`); the store then fails closed.
+   */
+  private readonly database: number;
+  private databaseError: Error | null = null;
+  private readonly onConnect = (): void => {
+    this.databaseError = null;
+  };
+  private readonly onReady = (): void => {
+    this.connectionError = null;
+  };
   /** Users from before skeletons given theirs (see users.ts); once per store, retried after a failure. */
   private skeletonsReady: Promise<void> | null = null;
 
@@ -129,8 +150,15 @@ export class RedisStore implements Store {
     this.clock = options.clock ?? systemClock;
     const report = options.onError;
     // An 'error' event with no listener is printed by ioredis (and would crash a plain EventEmitter);
-    // failures reach callers as store_unavailable, so the event is only passed on for logging.
-    this.onError = (error) => report?.(error);
+    // failures reach callers as store_unavailable, so the event is kept as their cause and passed on for
+    // logging.
+    this.onError = (error) => {
+      if (/DB index is out of range/.test(error.message)) this.databaseError = error;
+      // "Not connected" is a symptom: it must not hide the cause recorded before it (ECONNRESET, …).
+      else if (!(this.connectionError && NOT_CONNECTED.test(error.message))) this.connectionError = error;
+      report?.(error);
+    };
+    this.database = parsed?.connection.db ?? 0;
     this.seedNodes = parsed?.connection.nodes ?? [];
     this.reconnectMaxDelayMs =
       options.reconnectMaxDelayMs ?? parsed?.connection.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
@@ -152,6 +180,9 @@ export class RedisStore implements Store {
     }
     this.client.on('error', this.onError);
     if (isCluster(this.client)) this.client.on('node error', this.onError);
+    // Each new connection selects the database again: a refusal (databaseError) comes after 'connect'.
+    this.client.on('connect', this.onConnect);
+    this.client.on('ready', this.onReady);
     this.scripts = defineScripts(this.client);
     if (this.ownsClient) {
       // A failed first attempt is not fatal: ioredis keeps reconnecting, and until it succeeds operations
@@ -170,7 +201,17 @@ export class RedisStore implements Store {
    * gives users created before skeletons existed theirs (once; see users.ts).
    */
   async connect(): Promise<void> {
+    if (this.firstConnection) await this.firstConnection;
+    if (isCluster(this.client) && this.client.status !== 'ready') {
+      // No seed node answered. A Cluster client queues commands until one does (see connection.ts), so a
+      // PING now would wait for as long as the Cluster is away: fail the start instead, saying why.
+      throw storeUnavailable('redis', this.connectionError ?? new Error('no Redis Cluster node answered'));
+    }
     await this.ping();
+    if (this.database !== 0 && this.ownsClient && !isCluster(this.client)) {
+      // ioredis sent SELECT already and ignores a refusal; asking again makes the refusal an error here.
+      await this.run(() => (this.client as Redis).select(this.database));
+    }
     await this.ensureSkeletons();
   }
 
@@ -523,6 +564,8 @@ export class RedisStore implements Store {
     await Promise.all([...this.feeds].map((feed) => feed.close()));
     this.feeds.clear();
     if (!this.ownsClient) {
+      this.client.off('connect', this.onConnect);
+      this.client.off('ready', this.onReady);
       this.client.off('error', this.onError);
       if (isCluster(this.client)) this.client.off('node error', this.onError);
       return;
@@ -563,11 +606,14 @@ export class RedisStore implements Store {
   /** Runs Redis commands; any failure of the driver or the server becomes store_unavailable. */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.firstConnection) await this.firstConnection;
+    // Fail closed: the connection is to database 0 instead of the URL's.
+    if (this.databaseError) throw storeUnavailable('redis', this.databaseError);
     try {
       return await operation();
     } catch (error) {
       if (error instanceof KeycardError) throw error;
-      throw storeUnavailable('redis', error);
+      const why = this.client.status !== 'ready' && this.connectionError ? this.connectionError : error;
+      throw storeUnavailable('redis', why);
     }
   }
 }

@@ -1,0 +1,171 @@
+/**
+ * Every setting of `keycard serve`, in one table: its config-file key, flag, environment variable,
+ * default and meaning. The loader (config.ts) reads its defaults from here, the CLI builds its flags and
+ * `keycard serve --help` from it, and docs/server.md's option table is generated from it
+ * (`scripts/server-docs.ts`; a test fails when the doc is out of date). The lists of choices come from the
+ * tables the code validates with (PRESET_NAMES, STRATEGY_NAMES, …), so a new preset shows up everywhere.
+ */
+import { ALGORITHMS, PRESET_NAMES, STRATEGY_NAMES, TRANSPORT_NAMES } from 'keycard';
+import { DEFAULT_STORE_URL } from 'keycard/stores';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface SettingSpec {
+  /** `--flag` (without the dashes). */
+  flag: string;
+  env: string;
+  /** The value's placeholder in --help (`N`, `URL`); absent for an on/off flag. */
+  value?: string;
+  /** Repeatable flag; comma-separated in the environment; a list in the config file. */
+  list?: boolean;
+  /** What it does: one sentence, for --help and the docs. */
+  help: string;
+  /** The default the loader uses; undefined when there is none (or it is another setting's). */
+  default: string | number | boolean | undefined;
+  /** How the default is shown when `default` is undefined or needs words. */
+  defaultText?: string;
+}
+
+const or = (names: readonly string[]): string =>
+  names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+
+export const SETTINGS = {
+  port: { flag: 'port', env: 'PORT', value: 'N', help: 'port to listen on', default: 3000 },
+  host: { flag: 'host', env: 'HOST', value: 'HOST', help: 'interface to bind', default: 'localhost' },
+  store: {
+    flag: 'store',
+    env: 'KEYCARD_STORE',
+    value: 'URL',
+    help: 'where users and logins live: sqlite:FILE, memory: (this process only), redis://…, rediss://…, redis+cluster://h:p,h:p, postgres://… or mongodb://…',
+    default: DEFAULT_STORE_URL,
+  },
+  preset: {
+    flag: 'preset',
+    env: 'KEYCARD_PRESET',
+    value: 'NAME',
+    help: `the use case, which picks strategy, transport and lifetimes: ${or(PRESET_NAMES)}`,
+    default: 'web-app',
+  },
+  strategy: {
+    flag: 'strategy',
+    env: 'KEYCARD_STRATEGY',
+    value: 'NAME',
+    help: `${or(STRATEGY_NAMES)}`,
+    default: undefined,
+    defaultText: "the preset's",
+  },
+  transport: {
+    flag: 'transport',
+    env: 'KEYCARD_TRANSPORT',
+    value: 'NAME',
+    help: `jwt and hybrid: where tokens travel, ${or(TRANSPORT_NAMES)}`,
+    default: undefined,
+    defaultText: "the preset's",
+  },
+  issuer: {
+    flag: 'issuer',
+    env: 'KEYCARD_ISSUER',
+    value: 'NAME',
+    help: 'jwt and hybrid: the iss of tokens',
+    default: undefined,
+    defaultText: 'keycard',
+  },
+  audience: {
+    flag: 'audience',
+    env: 'KEYCARD_AUDIENCE',
+    value: 'NAME',
+    help: 'jwt and hybrid: the aud of tokens',
+    default: undefined,
+    defaultText: 'keycard',
+  },
+  keyAlgorithm: {
+    flag: 'key-algorithm',
+    env: 'KEYCARD_KEY_ALGORITHM',
+    value: 'ALG',
+    help: `algorithm of signing keys generated in development: ${or(ALGORITHMS)}`,
+    default: 'EdDSA',
+  },
+  keysFile: {
+    flag: 'keys',
+    env: 'KEYCARD_KEYS_FILE',
+    value: 'FILE',
+    help: 'key file (secrets and signing keys): generated in development once every other start-up check has passed, required in production',
+    default: './keycard.keys.json',
+  },
+  environment: {
+    flag: 'env',
+    env: 'NODE_ENV',
+    value: 'NAME',
+    help: 'development or production; production refuses generated keys and weak settings',
+    default: 'development',
+  },
+  trustProxy: {
+    flag: 'trust-proxy',
+    env: 'KEYCARD_TRUST_PROXY',
+    value: 'LIST',
+    help: "the proxies in front, as addresses or CIDR ranges such as 10.0.0.0/8,::1: only then is X-Forwarded-For believed; 'true' trusts any, avoid it",
+    default: false,
+    defaultText: 'none',
+  },
+  trustedOrigins: {
+    flag: 'trusted-origin',
+    env: 'KEYCARD_TRUSTED_ORIGINS',
+    value: 'URL',
+    list: true,
+    help: 'another origin allowed to post with the session cookie; repeat the flag, or separate them by commas',
+    default: undefined,
+    defaultText: 'none',
+  },
+  bodyLimitBytes: {
+    flag: 'body-limit',
+    env: 'KEYCARD_BODY_LIMIT',
+    value: 'BYTES',
+    help: 'largest request body; larger gets 413',
+    default: 16_384,
+  },
+  maxHeaderBytes: {
+    flag: 'max-header-bytes',
+    env: 'KEYCARD_MAX_HEADER_BYTES',
+    value: 'N',
+    help: 'largest request line and headers; larger gets 431',
+    default: 16_384,
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'KEYCARD_LOG_LEVEL',
+    value: 'LEVEL',
+    help: or(LOG_LEVELS),
+    default: 'info',
+  },
+  logRequests: {
+    flag: 'log-requests',
+    env: 'KEYCARD_LOG_REQUESTS',
+    help: 'log every request: method, path, status, time',
+    default: false,
+  },
+  adminUsername: {
+    flag: 'admin-username',
+    env: 'KEYCARD_ADMIN_USERNAME',
+    value: 'NAME',
+    help: 'create this admin at start-up if the store has no users yet, with the password from --admin-password-file; never changes an existing user',
+    default: undefined,
+    defaultText: 'none',
+  },
+  adminPasswordFile: {
+    flag: 'admin-password-file',
+    env: 'KEYCARD_ADMIN_PASSWORD_FILE',
+    value: 'FILE',
+    help: "the first admin's password: a file holding it (a trailing newline is ignored), or - for stdin, asked for in a terminal",
+    default: undefined,
+    defaultText: 'none',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+/** The default as people read it: `3000`, `sqlite:./keycard.db`, `the preset's`, `none`. */
+export function settingDefault(spec: SettingSpec): string {
+  return spec.defaultText ?? String(spec.default);
+}
