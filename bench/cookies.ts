@@ -3,7 +3,9 @@
  * package (jshttp, the parser keycard builds on) on a realistic header. Run: npm run bench -- cookies
  */
 import { parse, serialize } from 'cookie';
-import { generateToken, parseCookieHeader, readCookie, serializeCookie } from 'keycard';
+import { parseCookieHeader, readCookie } from '../src/core/cookies/parse.js';
+import { serializeCookie } from '../src/core/cookies/serialize.js';
+import { generateToken } from '../src/core/random-tokens.js';
 import { compare, microSection } from './lib/micro.js';
 import { formatSections, type Section } from './lib/report.js';
 

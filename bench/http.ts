@@ -78,7 +78,9 @@ export async function runHTTPBench(): Promise<Section[]> {
   try {
     for (const variant of selected) {
       console.error(`  starting ${variant.name}`);
-      const server = await startServer(variant.name, variant.script, variant.env);
+      const server = await startServer(variant.name, variant.script, variant.env, {
+        runtime: variant.runtime,
+      });
       measured.push({ variant, server, runs: [] });
     }
     if (benchConfig.warmupSeconds > 0) {

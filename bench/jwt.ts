@@ -13,14 +13,8 @@ import {
 import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import {
-  createKeySet,
-  generateJWTKey,
-  keySetResolver,
-  signJWT,
-  VerifiedTokenCache,
-  verifyJWT,
-} from 'keycard';
+import { createKeySet, generateJWTKey, keySetResolver, VerifiedTokenCache, verifyJWT } from 'keycard';
+import { signJWT } from '../src/core/jwt/sign.js';
 import { type Candidate, compare, microSection } from './lib/micro.js';
 import { formatSections, type Section } from './lib/report.js';
 

@@ -5,8 +5,7 @@
  * the session id on every request). Run: npm run bench -- tokens
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { generateToken, hashToken } from 'keycard';
-import { isWellFormedToken } from '../src/core/tokens.js';
+import { generateToken, hashToken, isWellFormedToken } from '../src/core/random-tokens.js';
 import { compare, microSection } from './lib/micro.js';
 import { formatSections, type Section } from './lib/report.js';
 

@@ -1,6 +1,19 @@
-// keycard's public surface for the core. Each name is listed on purpose; internals are not exported.
+/**
+ * keycard's public surface for the core: what `import … from 'keycard'` offers. Each name is listed on
+ * purpose, and test/package/exports.test.ts holds the list, so adding or removing one is a choice.
+ *
+ * The rule. A name is here when
+ *   1. an application needs it: createKeycard, its options and presets, and what it hands back (Keycard
+ *      and the types of its parts, AuthContext, users, events); the errors; the Store contract (to write
+ *      a store); keys and JWT verification (services and operators); RequestInfo and `authorize` (to write
+ *      an adapter); or
+ *   2. keycard's own verify, adapters, server or CLI need it. They import 'keycard' by package name, as an
+ *      application would, so what they need is public by construction (the server proves the API enough).
+ * Nothing else: helpers only core uses (cookie parsing, origin checks, throttle buckets, revocation lists,
+ * session-data patches, random tokens) stay internal; stores and tests import them by relative path.
+ */
 
-export { type AuthorizeOptions, authorize, unauthenticatedError } from './core/auth/authorize.js';
+export { type AuthorizeOptions, authorize } from './core/auth/authorize.js';
 export {
   AuthContext,
   type AuthProblem,
@@ -9,53 +22,33 @@ export {
   type RefreshOutcome,
   type SessionObject,
 } from './core/auth/context.js';
-export { RESERVED_DATA_KEYS } from './core/auth/session-object.js';
 export {
   CLIENT_TOKEN_TYPE,
   type ClientAuthentication,
   type ClientOptions,
   type ClientService,
   type ClientTokenResult,
-  checkScopes,
   type PublicClient,
   toPublicClient,
 } from './core/clients/service.js';
 export { type Clock, systemClock } from './core/clock.js';
-export {
-  type CookieRead,
-  checkCookieHeader,
-  MAX_COOKIE_HEADER_BYTES,
-  MAX_COOKIES,
-  parseCookieHeader,
-  readCookie,
-} from './core/cookies/parse.js';
-export {
-  type CookieAttributes,
-  MAX_SET_COOKIE_BYTES,
-  type SameSite,
-  serializeCookie,
-} from './core/cookies/serialize.js';
+export type { SameSite } from './core/cookies/serialize.js';
 export { type Duration, parseDuration } from './core/duration.js';
 export {
   configurationError,
   type ErrorCode,
-  errorStatus,
   isKeycardError,
   KeycardError,
-  storeUnavailable,
-  tooManyRequests,
   usernameTaken,
 } from './core/errors.js';
 export type { AuthEvent, CSRFRejectReason, EventContext, EventType, RevokeReason } from './core/events.js';
-export { checkRequestOrigin, type OriginVerdict } from './core/http/origin.js';
-export { isLocalhost, isSafeMethod, type RequestInfo } from './core/http/request.js';
+export type { RequestInfo } from './core/http/request.js';
 export { ALGORITHMS, type Algorithm, isAlgorithm } from './core/jwt/algorithms.js';
 export { VerifiedTokenCache } from './core/jwt/cache.js';
 export {
   createKeySet,
   createMutableKeySet,
   exportPrivateJWK,
-  exportPublicJWK,
   generateJWTKey,
   importJWK,
   type JWTKey,
@@ -64,8 +57,7 @@ export {
   type PublicJWK,
 } from './core/jwt/keys.js';
 export { type ExtraClaims, type JWTOptions, TRANSPORT_NAMES, type Transport } from './core/jwt/options.js';
-export { signJWT } from './core/jwt/sign.js';
-export { ACCESS_TOKEN_TYPE, type TokenService, userFromClaims } from './core/jwt/tokens.js';
+export { ACCESS_TOKEN_TYPE, type TokenService, userFromClaims } from './core/jwt/token-service.js';
 export {
   type JWTClaims,
   type JWTHeader,
@@ -85,24 +77,17 @@ export {
   STRATEGY_NAMES,
   type Strategy,
 } from './core/options.js';
-export {
-  type Argon2Parameters,
-  createPasswordHasher,
-  OWASP_ARGON2ID,
-  type PasswordHasher,
-} from './core/passwords/hash.js';
+export type { Argon2Parameters, PasswordHasher } from './core/passwords/hash.js';
 export {
   checkNewPassword,
   type NewPasswordContext,
   type PasswordPolicy,
 } from './core/passwords/policy.js';
-export { RevocationList } from './core/revocation/list.js';
 export {
   type FeedState,
   RevocationMonitor,
   type RevocationMonitorOptions,
 } from './core/revocation/monitor.js';
-export { applyPatch } from './core/session/data.js';
 export type { LoginPage, SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
 export type {
   AuthUser,
@@ -129,17 +114,14 @@ export type {
   UserStore,
   UserUpdate,
 } from './core/store.js';
-export { addressBucket } from './core/throttle/address.js';
-export { DEFAULT_THROTTLE, type ThrottleOptions, type ThrottlePolicy } from './core/throttle/options.js';
-export {
-  createThrottle,
-  type LoginReservation,
-  type LoginTicket,
-  type Throttle,
-  type ThrottleScope,
-  type ThrottleVerdict,
+export type { ThrottleOptions, ThrottlePolicy } from './core/throttle/options.js';
+export type {
+  LoginReservation,
+  LoginTicket,
+  Throttle,
+  ThrottleScope,
+  ThrottleVerdict,
 } from './core/throttle/throttle.js';
-export { generateToken, hashToken } from './core/tokens.js';
 export { DEFAULT_ROLES } from './core/users/roles.js';
 export {
   type CredentialCheck,
@@ -149,4 +131,4 @@ export {
   toPublicUser,
   type UserService,
 } from './core/users/service.js';
-export { isValidRole, normalizeUsername, type UsernameCheck } from './core/users/username.js';
+export { normalizeUsername, type UsernameCheck } from './core/users/username.js';

@@ -3,8 +3,10 @@
  * Each variant is a server script in bench/servers/, its environment, the authenticated GET it is measured
  * on, and how the driver signs in to it.
  */
+import { existsSync } from 'node:fs';
 import { loadServerConfig } from 'keycard/server';
 import { benchConfig } from './config.js';
+import { BUN } from './process.js';
 import { postgresStoreURL, redisStoreURL } from './services.js';
 import type { Login } from './sign-in.js';
 
@@ -20,6 +22,8 @@ export interface Variant {
   needs: ('redis' | 'postgres')[];
   /** Store commands/queries are counted by the server (network stores). */
   countsOperations: boolean;
+  /** The runtime the server runs on (default node). */
+  runtime?: 'node' | 'bun';
   /** Why the variant cannot run here (checked before anything starts). */
   unavailable?: () => string | null;
 }
@@ -29,6 +33,7 @@ export const NAMES = {
   floorRedis: 'node:http + Redis GET',
   floorHS256: 'node:http + HS256 (node:crypto)',
   fastifyBare: 'Fastify (no auth)',
+  honoBare: 'Hono on @hono/node-server (no auth)',
   expressMemory: 'Express 5 + express-session (MemoryStore)',
   expressRedis: 'Express 5 + express-session + connect-redis',
   fastifyJWTHS256: 'Fastify + @fastify/jwt HS256',
@@ -43,6 +48,10 @@ export const NAMES = {
   serveHybrid: 'keycard serve, hybrid EdDSA, Redis',
   adapterMemory: 'keycard/express, session, memory',
   adapterRedis: 'keycard/express, session, Redis',
+  fetchMemory: 'keycard/fetch on @hono/node-server, session, memory',
+  honoMemory: 'keycard/hono, session, memory',
+  bunBare: 'Bun.serve (no auth)',
+  bunFetchMemory: 'Bun.serve + keycard/fetch, session, memory',
 } as const;
 
 /** The hybrid slot runs as soon as `keycard serve --strategy hybrid` is accepted. */
@@ -53,6 +62,11 @@ function hybridUnavailable(): string | null {
   } catch {
     return 'keycard serve does not accept --strategy hybrid yet (being built); this slot runs once it does';
   }
+}
+
+/** Bun comes with the `bun` devDependency. */
+function bunUnavailable(): string | null {
+  return existsSync(BUN) ? null : 'the bun binary (devDependency) is not installed: run npm ci';
 }
 
 /** Every variant; Redis keys under `prefix` (and `prefix-…`), the PostgreSQL store in `schema`. */
@@ -112,6 +126,16 @@ export function variants(prefix: string, schema: string): Variant[] {
       name: n.fastifyBare,
       group: 'floor',
       script: 'fastify-bare',
+      env: {},
+      path: '/me',
+      login: { path: '', credential: 'none' },
+      needs: [],
+      countsOperations: false,
+    },
+    {
+      name: n.honoBare,
+      group: 'floor',
+      script: 'hono-bare',
       env: {},
       path: '/me',
       login: { path: '', credential: 'none' },
@@ -197,6 +221,50 @@ export function variants(prefix: string, schema: string): Variant[] {
       login: cookieLogin,
       needs: ['redis'],
       countsOperations: true,
+    },
+    {
+      name: n.fetchMemory,
+      group: 'keycard',
+      script: 'hono-keycard',
+      env: { BENCH_MODE: 'fetch' },
+      path: '/auth/verify',
+      login: serveCookie,
+      needs: [],
+      countsOperations: false,
+    },
+    {
+      name: n.bunBare,
+      group: 'floor',
+      script: 'bun-bare',
+      env: {},
+      path: '/me',
+      login: { path: '', credential: 'none' },
+      needs: [],
+      countsOperations: false,
+      runtime: 'bun',
+      unavailable: bunUnavailable,
+    },
+    {
+      name: n.bunFetchMemory,
+      group: 'keycard',
+      script: 'bun-keycard',
+      env: {},
+      path: '/auth/verify',
+      login: serveCookie,
+      needs: [],
+      countsOperations: false,
+      runtime: 'bun',
+      unavailable: bunUnavailable,
+    },
+    {
+      name: n.honoMemory,
+      group: 'keycard',
+      script: 'hono-keycard',
+      env: { BENCH_MODE: 'hono' },
+      path: '/me',
+      login: cookieLogin,
+      needs: [],
+      countsOperations: false,
     },
   ];
 }

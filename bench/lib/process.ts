@@ -33,6 +33,9 @@ export interface ServerProcess {
 
 type Reply = { type: 'reply'; id: number; value: unknown };
 
+/** The Bun binary the `bun` devDependency installs. */
+export const BUN = fileURLToPath(new URL('../../node_modules/.bin/bun', import.meta.url));
+
 export function serverScript(name: string): string {
   return fileURLToPath(new URL(`../servers/${name}.ts`, import.meta.url));
 }
@@ -42,7 +45,7 @@ export function startServer(
   name: string,
   script: string,
   serverEnv: Record<string, string> = {},
-  options: { execArgv?: string[]; startTimeoutMs?: number } = {},
+  options: { execArgv?: string[]; startTimeoutMs?: number; runtime?: 'node' | 'bun' } = {},
 ): Promise<ServerProcess> {
   const profile: string[] = [];
   let env = serverEnv;
@@ -57,8 +60,11 @@ export function startServer(
     if (benchConfig.profile === 'heap') env = { ...env, BENCH_HEAP_PROFILE_DIR: dir };
     else profile.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
+  // Bun runs the TypeScript itself and speaks Node's fork IPC.
+  const bun = options.runtime === 'bun';
   const child: ChildProcess = fork(serverScript(script), [], {
-    execArgv: ['--import', 'tsx', ...profile, ...(options.execArgv ?? [])],
+    ...(bun ? { execPath: BUN } : {}),
+    execArgv: bun ? [] : ['--import', 'tsx', ...profile, ...(options.execArgv ?? [])],
     env: { ...process.env, ...env, NODE_ENV: 'development' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

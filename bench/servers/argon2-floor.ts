@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import * as argon2 from 'argon2';
-import { OWASP_ARGON2ID } from 'keycard';
+import { OWASP_ARGON2ID } from '../../src/core/passwords/hash.js';
 import { BENCH_PASSWORD, listen, readBody } from './common.js';
 
 const stored = await argon2.hash(BENCH_PASSWORD, {

@@ -5,15 +5,8 @@
  */
 import express from 'express';
 import { KeycardError } from 'keycard';
-import { keycardErrors } from 'keycard/express';
-import {
-  createVerifier,
-  requireScopeExpress,
-  type VerifiedToken,
-  type Verifier,
-  verifyExpress,
-  withTokenExpress,
-} from 'keycard/verify';
+import { keycardErrors, requireScope, verifyToken, withToken } from 'keycard/express';
+import { createVerifier, type VerifiedToken, type Verifier } from 'keycard/verify';
 
 /** The user a verified token names; the user verifier accepts nothing else, but a slip fails closed. */
 function userId(token: VerifiedToken): string {
@@ -57,25 +50,25 @@ export function createOrdersService(
   app.use(express.json({ limit: '16kb' }));
 
   // A daily report for the billing service: a client token with the orders:read scope.
-  app.get('/reports/orders', verifyExpress(services), requireScopeExpress('orders:read'), (_req, res) => {
+  app.get('/reports/orders', verifyToken(services), requireScope('orders:read'), (_req, res) => {
     let count = 0;
     for (const list of orders.values()) count += list.length;
     res.json({ orders: count, users: orders.size });
   });
 
-  app.use(verifyExpress(verifier)); // every route below needs a user's access token
+  app.use(verifyToken(verifier)); // every route below needs a user's access token
 
-  // withTokenExpress: `req.token` is typed as present, and a route without the verifier is never served.
+  // withToken: `req.token` is typed as present, and a route without the verifier is never served.
   app.get(
     '/orders',
-    withTokenExpress((req, res) => {
+    withToken((req, res) => {
       res.json({ user: req.token.user?.username, orders: orders.get(userId(req.token)) ?? [] });
     }),
   );
 
   app.post(
     '/orders',
-    withTokenExpress((req, res) => {
+    withToken((req, res) => {
       const item = typeof req.body?.item === 'string' ? req.body.item.slice(0, 100) : null;
       if (!item) {
         res
@@ -94,7 +87,7 @@ export function createOrdersService(
   // Admins see everyone's orders: the role travels in the token, so no call to the auth service.
   app.get(
     '/admin/orders',
-    withTokenExpress((req, res) => {
+    withToken((req, res) => {
       if (req.token.user?.role !== 'admin') {
         res.status(403).json({ error: { code: 'forbidden', message: 'this needs the admin role' } });
         return;

@@ -4,17 +4,18 @@
  * `AuthContext` for adapters.
  */
 
-import { AuthContext, type RequestFlow } from './auth/context.js';
+import { AuthContext } from './auth/context.js';
 import { type ClientService, createClientService } from './clients/service.js';
+import { createCookiePolicy } from './cookies/policy.js';
 import { KeycardError, tooManyRequests } from './errors.js';
-import { createEmitter, type EventEmitter } from './events.js';
+import { createEmitter, type EventContext, type EventEmitter, type RevokeReason } from './events.js';
 import type { RequestInfo } from './http/request.js';
-import { TokenFlow } from './jwt/flow.js';
-import { createTokenService, type TokenService } from './jwt/tokens.js';
+import { createTokenService, type TokenService } from './jwt/token-service.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
+import { createSessionStrategy } from './request/session.js';
+import { createTokenStrategy } from './request/token.js';
 import { RevocationMonitor } from './revocation/monitor.js';
-import { SessionFlow } from './session/flow.js';
 import { createSessionManager, type SessionManager } from './session/manager.js';
 import type { SessionRecord, Store, UserRecord } from './store.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
@@ -91,6 +92,31 @@ export interface Keycard {
    * session exists, so a block that races with the login always wins.
    */
   signIn(context: AuthContext, body: unknown): Promise<SignInResult>;
+  /**
+   * jwt and hybrid: exchanges the request's refresh token (the refresh cookie, or `refreshToken` from a
+   * header client's body) for new tokens, which the context then carries (cookies, or `context.tokens`).
+   * Throws `too_many_requests` (429, with Retry-After) when this address failed too often or the login
+   * refreshed too often — no token is even looked up then — `refresh_token_reused` (the login is revoked)
+   * or `token_invalid`; a failure counts against the address.
+   */
+  refresh(context: AuthContext, refreshToken?: string): Promise<SessionRecord>;
+  /**
+   * Ends one login of the user's — never another user's — revoking its tokens, and emits
+   * `session_revoked` (`by` the user themselves, or an admin). False when the user has no such login.
+   */
+  revokeSession(
+    userId: string,
+    sessionId: string,
+    actor: { by: 'user' | 'admin' } & EventContext,
+  ): Promise<boolean>;
+  /**
+   * Ends every login of the user's but `exceptId`, revoking their tokens, and emits `sessions_revoked`
+   * with the count. Returns the count.
+   */
+  revokeAllSessions(
+    userId: string,
+    options: { reason: RevokeReason; exceptId?: string | undefined } & EventContext,
+  ): Promise<number>;
 }
 
 export function createKeycard(input: KeycardOptions): Keycard {
@@ -145,12 +171,11 @@ export function createKeycard(input: KeycardOptions): Keycard {
     options: input.clients,
     emit,
   });
-  const createFlow = tokens
-    ? (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
-        new TokenFlow({ options, tokens, sessions, emit, revocations: monitor }, context, setCookie)
-    : (context: AuthContext, setCookie: (header: string) => void): RequestFlow =>
-        new SessionFlow({ options, sessions, emit }, context, setCookie);
-  const deps = { options, createFlow, emit };
+  const cookies = createCookiePolicy(options);
+  const strategy = tokens
+    ? createTokenStrategy({ options, tokens, sessions, cookies, emit, revocations: monitor })
+    : createSessionStrategy({ options, sessions, cookies, emit });
+  const deps = { options, strategy, guard: { options, cookies, emit, usesCookies: strategy.usesCookies } };
 
   const createContext = (request: RequestInfo, setCookie: (header: string) => void): AuthContext =>
     new AuthContext(deps, request, setCookie);
@@ -175,24 +200,51 @@ export function createKeycard(input: KeycardOptions): Keycard {
       await context.load();
       return context;
     },
+    async revokeSession(userId, sessionId, { by, ...event }) {
+      const revoked = await sessions.destroyForUser(userId, sessionId);
+      if (revoked) emit({ type: 'session_revoked', userId, sessionId, by, ...event });
+      return revoked;
+    },
+    async revokeAllSessions(userId, { reason, exceptId, ...event }) {
+      const count = await sessions.destroyAllForUser(userId, { exceptId });
+      emit({ type: 'sessions_revoked', userId, count, reason, ...event });
+      return count;
+    },
+    async refresh(context, refreshToken) {
+      const { ip } = context.request;
+      const event = { ip, userAgent: context.request.header('user-agent') ?? null };
+      // Failed refreshes are counted per client address; over the limit, no token is even looked up.
+      const verdict = throttle ? await throttle.checkRefresh(ip) : null;
+      if (verdict && !verdict.ok) {
+        const { scope, retryAfterSeconds } = verdict;
+        emit({ type: 'throttled', action: 'refresh', scope, retryAfterSeconds, ...event });
+        throw tooManyRequests('too many failed refresh attempts', retryAfterSeconds);
+      }
+      const outcome = await context.refresh(refreshToken);
+      if (outcome.ok) return outcome.login;
+      if (outcome.code === 'too_many_requests') {
+        // This login refreshed too often: nothing changed, and its tokens stay valid for when it may again.
+        const { retryAfterSeconds } = outcome;
+        emit({ type: 'throttled', action: 'refresh', scope: 'login', retryAfterSeconds, ...event });
+        throw tooManyRequests('this login refreshed too often', retryAfterSeconds);
+      }
+      // This request still learns what was wrong with its token; the limit applies to the next ones.
+      await throttle?.recordRefreshFailure(ip);
+      throw outcome.code === 'refresh_token_reused'
+        ? new KeycardError(
+            'refresh_token_reused',
+            'this refresh token was already used; the login has been revoked',
+          )
+        : new KeycardError('token_invalid', 'the refresh token is invalid, expired or revoked');
+    },
     async signIn(context, body) {
       // The body's shape first: malformed input costs nothing and is no oracle (the same 400 for anyone).
       const credentials = readCredentials(body);
       const { ip } = context.request;
       const eventContext = { ip, userAgent: context.request.header('user-agent') ?? null };
-      // Before any hashing: a forged cross-site login must not even cost a password verification.
-      if (context.checkOrigin() === 'cross_site') {
-        emit({
-          type: 'cross_site_rejected',
-          method: context.request.method,
-          userId: context.user?.id ?? null,
-          sessionId: context.loginId,
-          ...eventContext,
-        });
-        throw new KeycardError('cross_site_request', 'cross-site login refused');
-      }
-      // Login CSRF, also before any hashing: a browser login needs a token bound to its pre-login cookie.
-      context.requireCSRF();
+      // Before any hashing: a forged cross-site login, or a browser login without the token bound to its
+      // pre-login cookie (login CSRF), must not even cost a password verification.
+      context.guardLogin();
       const { username } = credentials;
       // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
       // every username, so it says nothing about whether the account exists — nor, with the right password,

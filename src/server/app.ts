@@ -18,6 +18,8 @@ import {
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
 import { openStore, redactSecrets, redactURL } from 'keycard/stores';
+import { clientRoutes } from '../api/clients.js';
+import { adminRoutes, authRoutes } from '../api/routes.js';
 import { registerBodyParsers } from './bodies.js';
 import { answerClientError } from './client-errors.js';
 import type { FirstAdminConfig, ServerConfig } from './config.js';
@@ -40,9 +42,7 @@ import {
   saveGeneratedKeys,
 } from './keys.js';
 import { RequestLogController } from './log.js';
-import { registerAdminRoutes } from './routes/admin.js';
-import { registerAuthRoutes } from './routes/auth.js';
-import { registerClientRoutes } from './routes/clients.js';
+import { registerApiRoutes } from './routes/api.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerAssetRoutes, registerPageRoutes } from './routes/pages.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -289,9 +289,9 @@ function registerRoutes(
   registerAssetRoutes(app);
   app.register(async (scope) => {
     await scope.register(keycardFastify, { keycard, errorHandler: false });
-    registerAuthRoutes(scope, keycard);
-    registerAdminRoutes(scope, keycard);
-    registerClientRoutes(scope, keycard);
+    registerApiRoutes(scope, [...authRoutes(keycard), ...adminRoutes(keycard), ...clientRoutes(keycard)], {
+      bodyLimitBytes: config.bodyLimitBytes,
+    });
     registerPageRoutes(scope, keycard, {
       firstAdmin: { command: firstAdminCommand(config), restart: isProcessLocalStore(config.store) },
     });

@@ -7,8 +7,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isKeycardError, KeycardError } from 'keycard';
 import { describeStoreFailure } from 'keycard/stores';
+import { errorPage } from '../api/pages/views.js';
 import { wantsHTML } from './http.js';
-import { errorPage } from './pages/views.js';
 
 export function toKeycardError(error: unknown, bodyLimitBytes: number): KeycardError {
   if (isKeycardError(error)) return error;

@@ -56,7 +56,7 @@ const REFRESH_COOKIE = 'keycard_refresh';
 const ACCESS_SECONDS = 900;
 const REFRESH_SECONDS = 7 * 24 * 3600;
 
-/** The login's answer, as the server's `POST /auth/login` builds it (src/server/routes/auth.ts). */
+/** The login's answer, as the server's `POST /auth/login` builds it (src/api/routes.ts). */
 function loginBody(context: AuthContext, sessionId: string): Record<string, unknown> {
   return {
     user: context.user,

@@ -1,12 +1,12 @@
 /** keycard serve, as a real process: it listens, answers, tells a newcomer what to do, and stops cleanly. */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ALGORITHMS, PRESET_NAMES, STRATEGY_NAMES, TRANSPORT_NAMES } from '../../src/index.js';
 import { SERVER_SETTINGS } from '../../src/server/index.js';
 import { request } from '../helpers/http.js';
+import { watchLog } from '../helpers/server-log.js';
 import {
   assertOneLineFailure,
   assertSuccess,
@@ -15,59 +15,6 @@ import {
   spawnCLI,
   tempDir,
 } from './helpers.js';
-
-interface LogEntry {
-  level: number;
-  msg: string;
-}
-
-/** Collects the server's JSON log lines and waits for one that matches. */
-function watchLog(child: ChildProcess) {
-  const entries: LogEntry[] = [];
-  let stdout = '';
-  let stderr = '';
-  let waiters: { test(entry: LogEntry): boolean; resolve(entry: LogEntry): void }[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    let newline = stdout.indexOf('\n');
-    while (newline !== -1) {
-      const line = stdout.slice(0, newline);
-      stdout = stdout.slice(newline + 1);
-      newline = stdout.indexOf('\n');
-      const entry = JSON.parse(line) as LogEntry;
-      entries.push(entry);
-      waiters = waiters.filter((waiter) => {
-        if (!waiter.test(entry)) return true;
-        waiter.resolve(entry);
-        return false;
-      });
-    }
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return {
-    entries,
-    exited,
-    stderr: () => stderr,
-    /** The first log entry whose message matches; fails if the process exits first. */
-    waitFor(pattern: RegExp): Promise<LogEntry> {
-      const found = entries.find((entry) => pattern.test(entry.msg));
-      if (found) return Promise.resolve(found);
-      return Promise.race([
-        new Promise<LogEntry>((resolve) =>
-          waiters.push({ test: (entry) => pattern.test(entry.msg), resolve }),
-        ),
-        exited.then(({ code }) => {
-          throw new Error(`keycard serve exited (${code}) before logging ${pattern}; stderr: ${stderr}`);
-        }),
-      ]);
-    },
-  };
-}
 
 test('serve starts on a free port, answers /healthz, says how to add the first user, and stops on SIGTERM', async (t) => {
   const dir = tempDir(t);

@@ -3,8 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import { generateId } from '../../src/core/random-tokens.js';
 import type { Store } from '../../src/core/store.js';
-import { generateId } from '../../src/core/tokens.js';
 import type { Conformance } from './fixtures.js';
 
 export function describeCounterConformance(ctx: Conformance): void {

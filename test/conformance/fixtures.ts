@@ -2,8 +2,9 @@
  * What the conformance sub-suites share: the harness a store provides, the context each sub-suite reads,
  * and record fixtures.
  */
+
+import { generateId, generateToken, hashToken } from '../../src/core/random-tokens.js';
 import type { RefreshState, SessionRecord, Store, UserRecord } from '../../src/core/store.js';
-import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import type { ManualClock } from '../helpers/clock.js';
 

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import { generateId, generateToken, hashToken } from '../../src/core/random-tokens.js';
 import type { Store } from '../../src/core/store.js';
-import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { type Conformance, HOUR, refreshFixture, sessionFixture, tokenLoginFixture } from './fixtures.js';
 
 export function describeLoginConformance(ctx: Conformance): void {

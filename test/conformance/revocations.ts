@@ -3,8 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import { generateId } from '../../src/core/random-tokens.js';
 import type { RevocationRecord, Store } from '../../src/core/store.js';
-import { generateId } from '../../src/core/tokens.js';
 import { eventually } from '../helpers/eventually.js';
 import type { Conformance } from './fixtures.js';
 

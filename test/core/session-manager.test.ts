@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/random-tokens.js';
 import {
   createSessionManager,
   type NewSession,
@@ -10,7 +11,6 @@ import {
   type SessionPolicy,
 } from '../../src/core/session/manager.js';
 import type { AuthUser, LoginPageOptions, SessionRecord, Store } from '../../src/core/store.js';
-import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/tokens.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
 import { ManualClock } from '../helpers/clock.js';

@@ -9,10 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
-import { hashToken, type Keycard, type Store } from 'keycard';
+import type { Keycard, Store } from 'keycard';
 import { MemoryStore } from 'keycard/stores/memory';
 import { SQLiteStore } from 'keycard/stores/sqlite';
 import { createApp } from '../../examples/express-sessions/app.js';
+import { hashToken } from '../../src/core/random-tokens.js';
 import { ManualClock } from '../helpers/clock.js';
 import { Client, parseSetCookie } from '../helpers/http.js';
 

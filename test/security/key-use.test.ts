@@ -13,14 +13,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { exportPublicJWK } from '../../src/core/jwt/keys.js';
+import { signJWT } from '../../src/core/jwt/sign.js';
 import {
   exportPrivateJWK,
-  exportPublicJWK,
   generateJWTKey,
   importJWK,
   type JWTKey,
   KeycardError,
-  signJWT,
   verifyJWT,
 } from '../../src/index.js';
 import {

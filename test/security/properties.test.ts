@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { parseCookieHeader, readCookie } from '../../src/core/cookies/parse.js';
 import { type CookieAttributes, serializeCookie } from '../../src/core/cookies/serialize.js';
 import { createCSRFToken, verifyCSRFToken } from '../../src/core/csrf/token.js';
+import { signJWT } from '../../src/core/jwt/sign.js';
 import {
   ALGORITHMS,
   type Algorithm,
@@ -26,7 +27,6 @@ import {
   type JWTKey,
   type Keycard,
   keySetResolver,
-  signJWT,
   type VerifyOptions,
   verifyJWT,
 } from '../../src/index.js';

@@ -14,9 +14,9 @@ import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { BSON, type Collection, type Document } from 'mongodb';
 import { KeycardError } from '../../src/core/errors.js';
+import { generateId, generateToken, hashToken } from '../../src/core/random-tokens.js';
 import { applyPatch } from '../../src/core/session/data.js';
 import type { ClientRecord, RevocationRecord, SessionData, Store } from '../../src/core/store.js';
-import { generateId, generateToken, hashToken } from '../../src/core/tokens.js';
 import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import {
   type RevocationFeedDocument,

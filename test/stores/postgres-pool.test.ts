@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { KeycardError } from '../../src/core/errors.js';
-import { generateToken, hashToken } from '../../src/core/tokens.js';
+import { generateToken, hashToken } from '../../src/core/random-tokens.js';
 import { openStoreURL, PostgresStore } from '../../src/stores/postgres/index.js';
 import { buildQueries } from '../../src/stores/postgres/queries.js';
 import { sessionFixture, tokenLoginFixture } from '../conformance/store.js';

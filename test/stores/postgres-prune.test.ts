@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generateToken } from '../../src/core/tokens.js';
+import { generateToken } from '../../src/core/random-tokens.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { sessionFixture, tokenLoginFixture } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Cluster } from 'ioredis';
+import { generateId } from '../../src/core/random-tokens.js';
 import type { RevocationRecord } from '../../src/core/store.js';
-import { generateId } from '../../src/core/tokens.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { redisKeys } from '../../src/stores/redis/keys.js';
 import { describeStoreConformance, sessionFixture } from '../conformance/store.js';

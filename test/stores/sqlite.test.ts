@@ -11,42 +11,10 @@ import {
   userFixture,
 } from '../conformance/store.js';
 import { ManualClock } from '../helpers/clock.js';
+import { sqliteHarness } from '../helpers/sqlite-conformance.js';
 import { tempSQLiteFile } from '../helpers/sqlite-file.js';
 
-/** keycard's tables in a file (every table but SQLite's own and the migration log). */
-function dataTables(raw: Database.Database): string[] {
-  const rows = raw
-    .prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations'",
-    )
-    .all() as { name: string }[];
-  return rows.map((row) => row.name);
-}
-
-describeStoreConformance('sqlite', async (clock) => {
-  const file = tempSQLiteFile();
-  const store = new SQLiteStore({ path: file.path, clock, revocationPollIntervalMs: 20 });
-  const raw = new Database(file.path);
-  return {
-    store,
-    openAnother: async () => new SQLiteStore({ path: file.path, clock }),
-    async reset() {
-      for (const table of dataTables(raw)) raw.exec(`DELETE FROM ${table}`);
-    },
-    async recordCount() {
-      let count = 0;
-      for (const table of dataTables(raw)) {
-        count += (raw.prepare(`SELECT COUNT(*) AS count FROM ${table}`).get() as { count: number }).count;
-      }
-      return count;
-    },
-    async close() {
-      raw.close();
-      await store.close();
-      file.cleanup();
-    },
-  };
-});
+describeStoreConformance('sqlite', sqliteHarness);
 
 test('sqlite store prunes sessions past idle or absolute expiry', async () => {
   const file = tempSQLiteFile();

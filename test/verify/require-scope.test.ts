@@ -1,5 +1,5 @@
 /**
- * requireScopeFastify and requireScopeExpress on real servers: the same routes, the same tokens, the same
+ * requireScope from keycard/fastify and keycard/express on real servers: the same routes, the same tokens, the same
  * answers — 403 insufficient_scope with an RFC 6750 §3.1 challenge naming the scopes, 401 with a Bearer
  * challenge when there is no verified token, and user tokens (which carry no scopes) never admitted.
  */
@@ -8,14 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
-import { generateJWTKey, signJWT } from '../../src/index.js';
-import {
-  createVerifier,
-  requireScopeExpress,
-  requireScopeFastify,
-  verifyExpress,
-  verifyFastify,
-} from '../../src/verify/index.js';
+import * as forExpress from '../../src/adapters/express/index.js';
+import * as forFastify from '../../src/adapters/fastify/index.js';
+import { signJWT } from '../../src/core/jwt/sign.js';
+import { generateJWTKey } from '../../src/index.js';
+import { createVerifier } from '../../src/verify/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { request } from '../helpers/http.js';
 
@@ -52,7 +49,7 @@ async function startFastify(): Promise<{ url: string; close(): Promise<void> }> 
   const app = Fastify();
   app.get(
     '/reports',
-    { preHandler: [verifyFastify(clients), requireScopeFastify('orders:read')] },
+    { preHandler: [forFastify.verifyToken(clients), forFastify.requireScope('orders:read')] },
     async (r) => ({
       ...report,
       client: r.token?.client?.id,
@@ -60,36 +57,36 @@ async function startFastify(): Promise<{ url: string; close(): Promise<void> }> 
   );
   app.get(
     '/mixed',
-    { preHandler: [verifyFastify(anyone), requireScopeFastify('orders:read')] },
+    { preHandler: [forFastify.verifyToken(anyone), forFastify.requireScope('orders:read')] },
     async () => report,
   );
   app.get(
     '/both',
-    { preHandler: [verifyFastify(clients), requireScopeFastify('orders:read', 'orders:write')] },
+    { preHandler: [forFastify.verifyToken(clients), forFastify.requireScope('orders:read', 'orders:write')] },
     async () => report,
   );
-  app.get('/bare', { preHandler: requireScopeFastify('orders:read') }, async () => report);
+  app.get('/bare', { preHandler: forFastify.requireScope('orders:read') }, async () => report);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };
 }
 
 async function startExpress(): Promise<{ url: string; close(): Promise<void> }> {
   const app = express();
-  app.get('/reports', verifyExpress(clients), requireScopeExpress('orders:read'), (req, res) => {
+  app.get('/reports', forExpress.verifyToken(clients), forExpress.requireScope('orders:read'), (req, res) => {
     res.json({ ...report, client: req.token?.client?.id });
   });
-  app.get('/mixed', verifyExpress(anyone), requireScopeExpress('orders:read'), (_req, res) => {
+  app.get('/mixed', forExpress.verifyToken(anyone), forExpress.requireScope('orders:read'), (_req, res) => {
     res.json(report);
   });
   app.get(
     '/both',
-    verifyExpress(clients),
-    requireScopeExpress('orders:read', 'orders:write'),
+    forExpress.verifyToken(clients),
+    forExpress.requireScope('orders:read', 'orders:write'),
     (_req, res) => {
       res.json(report);
     },
   );
-  app.get('/bare', requireScopeExpress('orders:read'), (_req, res) => {
+  app.get('/bare', forExpress.requireScope('orders:read'), (_req, res) => {
     res.json(report);
   });
   const server = app.listen(0, '127.0.0.1');
@@ -177,7 +174,7 @@ for (const [name, start] of [
 }
 
 test('requireScope refuses a missing or malformed scope list at set-up', () => {
-  for (const make of [requireScopeFastify, requireScopeExpress]) {
+  for (const make of [forFastify.requireScope, forExpress.requireScope]) {
     assert.throws(() => make(), /requireScope needs scope names/);
     assert.throws(() => make('orders read'), /requireScope needs scope names/);
     assert.throws(() => make('say"hi'), /requireScope needs scope names/);

@@ -1,6 +1,6 @@
 /**
  * keycard/verify: local keys, a remote JWKS (fetched, cached, refetched for unknown kids at most once per
- * cooldown, surviving the auth service going away), and the Express/Fastify middleware.
+ * cooldown, surviving the auth service going away), and verifyToken in keycard/express and keycard/fastify.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -8,8 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
-import { exportPublicJWK, generateJWTKey, type JWTKey, signJWT } from '../../src/index.js';
-import { createVerifier, verifyExpress, verifyFastify } from '../../src/verify/index.js';
+import * as forExpress from '../../src/adapters/express/index.js';
+import * as forFastify from '../../src/adapters/fastify/index.js';
+import { exportPublicJWK } from '../../src/core/jwt/keys.js';
+import { signJWT } from '../../src/core/jwt/sign.js';
+import { generateJWTKey, type JWTKey } from '../../src/index.js';
+import { createVerifier } from '../../src/verify/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { request } from '../helpers/http.js';
 
@@ -139,14 +143,14 @@ describe('createVerifier with a remote JWKS', () => {
   });
 });
 
-describe('verifyExpress and verifyFastify', () => {
+describe('verifyToken (express and fastify)', () => {
   const key = generateJWTKey('EdDSA', 'mw');
   const verifier = createVerifier({ keys: [key], clock });
   const apps: { url: string; close(): Promise<void> }[] = [];
 
   before(async () => {
     const app = express();
-    app.get('/orders', verifyExpress(verifier), (req, res) => {
+    app.get('/orders', forExpress.verifyToken(verifier), (req, res) => {
       res.json({ user: req.token?.user, sub: req.token?.claims.sub });
     });
     const server = app.listen(0, '127.0.0.1');
@@ -156,7 +160,7 @@ describe('verifyExpress and verifyFastify', () => {
       close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     });
     const fastify = Fastify();
-    fastify.get('/orders', { preHandler: verifyFastify(verifier) }, async (request) => ({
+    fastify.get('/orders', { preHandler: forFastify.verifyToken(verifier) }, async (request) => ({
       user: request.token?.user,
       sub: request.token?.claims.sub,
     }));

@@ -1,5 +1,5 @@
 /**
- * withTokenExpress / withTokenFastify: the typed route handler after verifyExpress / verifyFastify —
+ * withToken (keycard/express, keycard/fastify): the typed route handler after verifyToken —
  * `req.token` is present in its type (the handlers below use it without `?.`, which `npm run typecheck`
  * checks), it is present at run time, and a route that forgot the verifier is refused, never served.
  */
@@ -8,15 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
-import { keycardErrors } from '../../src/adapters/express/index.js';
-import { generateJWTKey, KeycardError, signJWT } from '../../src/index.js';
-import {
-  createVerifier,
-  verifyExpress,
-  verifyFastify,
-  withTokenExpress,
-  withTokenFastify,
-} from '../../src/verify/index.js';
+import * as forExpress from '../../src/adapters/express/index.js';
+import * as forFastify from '../../src/adapters/fastify/index.js';
+import { signJWT } from '../../src/core/jwt/sign.js';
+import { generateJWTKey, KeycardError } from '../../src/index.js';
+import { createVerifier } from '../../src/verify/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { request } from '../helpers/http.js';
 
@@ -41,37 +37,37 @@ const token = signJWT(
 );
 const bearer = { authorization: `Bearer ${token}` };
 
-// Plain handlers see `token` as optional: verifyExpress may not have run on their route.
-express().get('/plain', verifyExpress(verifier), (req, res) => {
-  // @ts-expect-error req.token is optional outside withTokenExpress
+// Plain handlers see `token` as optional: verifyToken may not have run on their route.
+express().get('/plain', forExpress.verifyToken(verifier), (req, res) => {
+  // @ts-expect-error req.token is optional outside withToken
   res.json(req.token.claims);
 });
 
-describe('withTokenExpress and withTokenFastify', () => {
+describe('withToken (express and fastify)', () => {
   const apps: { name: string; url: string; close(): Promise<void> }[] = [];
   before(async () => {
     const app = express();
     app.get(
       '/orders',
-      verifyExpress(verifier),
-      withTokenExpress((req, res) => {
+      forExpress.verifyToken(verifier),
+      forExpress.withToken((req, res) => {
         res.json({ sub: req.token.claims.sub, kind: req.token.kind, user: req.token.user });
       }),
     );
     app.get(
       '/async-failure',
-      verifyExpress(verifier),
-      withTokenExpress(async (req) => {
+      forExpress.verifyToken(verifier),
+      forExpress.withToken(async (req) => {
         throw new KeycardError('forbidden', `not for ${req.token.claims.sub}`);
       }),
     );
     app.get(
       '/forgot-the-verifier',
-      withTokenExpress((_req, res) => {
+      forExpress.withToken((_req, res) => {
         res.json({ served: true });
       }),
     );
-    app.use(keycardErrors());
+    app.use(forExpress.keycardErrors());
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     apps.push({
@@ -85,8 +81,8 @@ describe('withTokenExpress and withTokenFastify', () => {
     );
     fastify.get(
       '/orders',
-      { preHandler: verifyFastify(verifier) },
-      withTokenFastify(async (request) => ({
+      { preHandler: forFastify.verifyToken(verifier) },
+      forFastify.withToken(async (request) => ({
         sub: request.token.claims.sub,
         kind: request.token.kind,
         user: request.token.user,
@@ -94,14 +90,14 @@ describe('withTokenExpress and withTokenFastify', () => {
     );
     fastify.get(
       '/async-failure',
-      { preHandler: verifyFastify(verifier) },
-      withTokenFastify(async (request) => {
+      { preHandler: forFastify.verifyToken(verifier) },
+      forFastify.withToken(async (request) => {
         throw new KeycardError('forbidden', `not for ${request.token.claims.sub}`);
       }),
     );
     fastify.get(
       '/forgot-the-verifier',
-      withTokenFastify(async () => ({ served: true })),
+      forFastify.withToken(async () => ({ served: true })),
     );
     apps.push({
       name: 'fastify',
@@ -127,7 +123,7 @@ describe('withTokenExpress and withTokenFastify', () => {
       const failed = await request(url, 'GET', '/async-failure', { headers: bearer });
       assert.equal(failed.status, 403, failed.text);
       assert.equal(failed.json.error.code, 'forbidden');
-      // guards: a route that forgot verifyExpress/verifyFastify must not run its handler unauthenticated
+      // guards: a route that forgot verifyToken must not run its handler unauthenticated
       const forgot = await request(url, 'GET', '/forgot-the-verifier', { headers: bearer });
       assert.equal(forgot.status, 500);
       assert.equal(forgot.json.error.code, 'invalid_configuration');

@@ -2,7 +2,8 @@
  * keycard for Express (4 and 5): middleware that gives every request `req.auth` (who is signed in, and
  * login / logout) and `req.session` (the session data object, express-session style), plus `requireAuth`,
  * `requireRole`, the CSRF token route, `asyncHandler` and an error handler. It only translates between
- * Express and keycard's core.
+ * Express and keycard's core. For a service that only checks tokens: `verifyToken`, `withToken` and
+ * `requireScope` (./verify.ts, on keycard/verify).
  *
  *   app.use(keycardExpress(keycard));
  *   app.get('/auth/csrf', csrfToken());
@@ -23,6 +24,7 @@ import {
 
 export { fromBodyParserError, keycardErrors } from './errors.js';
 export { asyncHandler, csrfToken } from './handlers.js';
+export { requireScope, type VerifiedRequest, verifyToken, withToken } from './verify.js';
 
 declare global {
   namespace Express {
@@ -55,6 +57,7 @@ export function requestInfo(req: Request): RequestInfo {
     },
     secure: req.secure,
     ip: req.ip ?? null,
+    path: () => req.path,
   };
 }
 
@@ -110,8 +113,7 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
       'keycardExpress needs the object returned by createKeycard()',
     );
   }
-  const checkOrigin = options.checkOrigin ?? true;
-  const checkCSRF = options.checkCSRF ?? true;
+  const checks = { checkOrigin: options.checkOrigin ?? true, checkCSRF: options.checkCSRF ?? true };
   return (req: Request, res: Response, next: NextFunction) => {
     const context = keycard.createContext(requestInfo(req), (header) => {
       res.append('Set-Cookie', header);
@@ -120,33 +122,17 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
     // Made on first use: most requests never touch the session data object.
     Object.defineProperty(req, 'session', { configurable: true, enumerable: true, get: () => context.data });
     commitBeforeEnd(res, context);
+    // The token comes from the X-CSRF-Token header, or a `_csrf` field when a body parser ran first.
+    const header = req.headers['x-csrf-token'];
+    const field = (req.body as Record<string, unknown> | undefined)?._csrf;
+    context.submittedCSRFToken =
+      typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;
     const checked = (): void => {
-      if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
-        keycard.emit({
-          type: 'cross_site_rejected',
-          method: req.method,
-          // The path only: a query string may carry anything.
-          path: req.path.slice(0, 256),
-          userId: context.user?.id ?? null,
-          sessionId: context.loginId,
-          ip: req.ip ?? null,
-          userAgent: req.headers['user-agent'] ?? null,
-        });
-        next(new KeycardError('cross_site_request', 'cross-site request refused'));
+      try {
+        context.check(checks);
+      } catch (error) {
+        next(error);
         return;
-      }
-      // The token comes from the X-CSRF-Token header, or a `_csrf` field when a body parser ran first.
-      const header = req.headers['x-csrf-token'];
-      const field = (req.body as Record<string, unknown> | undefined)?._csrf;
-      context.submittedCSRFToken =
-        typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;
-      if (checkCSRF && context.cookieAuthenticated) {
-        try {
-          context.requireCSRF();
-        } catch (error) {
-          next(error);
-          return;
-        }
       }
       next();
     };

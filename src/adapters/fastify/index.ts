@@ -2,7 +2,8 @@
  * keycard for Fastify: a plugin that gives every request `request.auth` (who is signed in, and login /
  * logout) and `request.session` (the session data object) and installs keycard's error handler, plus
  * `requireAuth` and `requireRole` pre-handlers and the CSRF token route. It only translates between
- * Fastify and keycard's core; no auth logic lives here.
+ * Fastify and keycard's core; no auth logic lives here. For a service that only checks tokens:
+ * `verifyToken`, `withToken` and `requireScope` (./verify.ts, on keycard/verify).
  *
  *   await app.register(keycardFastify, { keycard });
  *   app.get('/auth/csrf', csrfToken());
@@ -22,6 +23,7 @@ import {
 import { keycardErrors } from './errors.js';
 
 export { fromFastifyError, keycardErrors, sendKeycardError } from './errors.js';
+export { requireScope, type VerifiedRequest, verifyToken, withToken } from './verify.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -66,6 +68,7 @@ export function requestInfo(request: FastifyRequest): RequestInfo {
     header: headerReader(request),
     secure: request.protocol === 'https',
     ip: request.ip ?? null,
+    path: () => request.url.split('?')[0] as string,
   };
 }
 
@@ -74,8 +77,7 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
   if (!keycard || typeof keycard.createContext !== 'function') {
     throw new KeycardError('invalid_configuration', 'keycardFastify needs { keycard: createKeycard({...}) }');
   }
-  const checkOrigin = options.checkOrigin ?? true;
-  const checkCSRF = options.checkCSRF ?? true;
+  const checks = { checkOrigin: options.checkOrigin ?? true, checkCSRF: options.checkCSRF ?? true };
   app.decorateRequest('auth', null as unknown as AuthContext);
   // A getter, so the session data object is made only for requests that use it.
   app.decorateRequest('session', {
@@ -84,20 +86,6 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     },
   });
 
-  const crossSite = (request: FastifyRequest, context: AuthContext): KeycardError => {
-    keycard.emit({
-      type: 'cross_site_rejected',
-      method: request.method,
-      // The path only: a query string may carry anything.
-      path: request.url.split('?')[0]?.slice(0, 256),
-      userId: context.user?.id ?? null,
-      sessionId: context.loginId,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent'] ?? null,
-    });
-    return new KeycardError('cross_site_request', 'cross-site request refused');
-  };
-
   // Callback-style hooks: most requests finish them without a promise (no cookie, a token checked from
   // memory, nothing to save), which keeps the per-request cost down.
   app.addHook('onRequest', (request, reply, done) => {
@@ -105,15 +93,6 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
       reply.header('set-cookie', header);
     });
     request.auth = context;
-    const header = request.headers['x-csrf-token'];
-    if (typeof header === 'string') context.submittedCSRFToken = header;
-    const checked = (): void => {
-      if (checkOrigin && context.cookieAuthenticated && context.checkOrigin() === 'cross_site') {
-        done(crossSite(request, context));
-      } else {
-        done();
-      }
-    };
     let pending: Promise<void> | undefined;
     try {
       pending = context.load();
@@ -121,19 +100,19 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
       done(error as Error);
       return;
     }
-    if (pending) pending.then(checked, done);
-    else checked();
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
-  // After the body is parsed, so a form's `_csrf` field can be read: cookie-authenticated unsafe browser
-  // requests need a CSRF token bound to their login.
+  // After the body is parsed, so a form's `_csrf` field can be read: the origin and CSRF checks for
+  // cookie-authenticated unsafe requests.
   app.addHook('preHandler', (request, _reply, done) => {
     const context = request.auth;
     if (!context) return done();
+    const header = request.headers['x-csrf-token'];
     // Always read: a login form carries its pre-login token in `_csrf` too.
-    context.submittedCSRFToken ??= csrfFromBody(request.body);
-    if (!checkCSRF || !context.cookieAuthenticated) return done();
+    context.submittedCSRFToken = typeof header === 'string' ? header : csrfFromBody(request.body);
     try {
-      context.requireCSRF();
+      context.check(checks);
       done();
     } catch (error) {
       done(error as Error);

@@ -74,14 +74,12 @@ const revoke: Handler = (context, parsed) =>
     const user = await requireUser(keycard, parsed.positionals[0] as string);
     const one = stringFlag(parsed, 'session');
     if (one !== undefined) {
-      const revoked = await keycard.sessions.destroyForUser(user.id, one);
+      const revoked = await keycard.revokeSession(user.id, one, { by: 'admin' });
       if (!revoked) throw new Error(`${user.username} has no session with id ${one}`);
-      keycard.emit({ type: 'session_revoked', userId: user.id, sessionId: one, by: 'admin' });
       print(context.stdout, `ended login ${one} of ${user.username}`);
       return EXIT_OK;
     }
-    const count = await keycard.sessions.destroyAllForUser(user.id);
-    keycard.emit({ type: 'sessions_revoked', userId: user.id, count, reason: 'admin' });
+    const count = await keycard.revokeAllSessions(user.id, { reason: 'admin' });
     print(context.stdout, `${user.username}: ${ended(count)}`);
     return EXIT_OK;
   });

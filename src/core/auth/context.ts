@@ -1,29 +1,33 @@
 /**
  * One request's view of authentication, whatever the strategy: who is signed in, their login, the JWT
  * claims (jwt and hybrid), the session data object handed to application code (`req.session`), and the
- * operations that change them. Adapters create one per request, `load()` it, and `commit()` it before the
- * response is sent; every cookie change goes to the adapter's `setCookie` sink as a complete header.
+ * operations that change them. Adapters create one per request, `load()` and `check()` it, and `commit()`
+ * it before the response is sent; every cookie change goes to the adapter's `setCookie` sink as a
+ * complete header.
  *
- * The strategy's work is done by a `RequestFlow` (session/flow.ts, jwt/flow.ts); this class is the
- * stable surface adapters and applications use.
+ * The strategy (request/session.ts, request/token.ts) turns the request and the current state into the
+ * next state; the guard (request/guard.ts) decides origin and CSRF. This class only holds the state, the
+ * data object, and hands cookie writes on.
  */
-import { readCookie } from '../cookies/parse.js';
-import { serializeCookie } from '../cookies/serialize.js';
-import { csrfCookiePolicy } from '../csrf/cookie.js';
-import { needsCSRFToken } from '../csrf/policy.js';
-import { createCSRFToken, verifyCSRFToken } from '../csrf/token.js';
 import { KeycardError } from '../errors.js';
-import type { EventEmitter } from '../events.js';
 import { checkRequestOrigin, type OriginVerdict } from '../http/origin.js';
-import type { RequestInfo } from '../http/request.js';
+import { isSafeMethod, type RequestInfo } from '../http/request.js';
 import type { JWTClaims } from '../jwt/verify.js';
 import type { ResolvedOptions } from '../options.js';
+import { csrfBinding, type GuardDependencies, guard, issueCSRFToken } from '../request/guard.js';
+import {
+  ANONYMOUS,
+  type AuthProblem,
+  type AuthState,
+  type IssuedTokens,
+  loginIdOf,
+} from '../request/state.js';
+import type { RefreshOutcome, Strategy } from '../request/strategy.js';
+import { type DataSnapshot, defineKey, diffData, snapshotData } from '../session/data.js';
 import type { AuthUser, SessionRecord } from '../store.js';
-import { generateId } from '../tokens.js';
-import { createSessionObject, type SessionObject } from './session-object.js';
+import { createSessionObject, RESERVED_DATA_KEYS, type SessionObject } from './session-object.js';
 
-/** Why a request is not authenticated although it carried a credential. */
-export type AuthProblem = 'malformed' | 'unknown' | 'expired' | 'duplicate_cookie' | 'invalid' | 'revoked';
+export type { AuthProblem, IssuedTokens, RefreshOutcome };
 
 export interface LoginOptions {
   /**
@@ -38,84 +42,92 @@ export interface LoginOptions {
   allowCrossSite?: boolean;
 }
 
-/** Tokens issued to a client that carries them itself (header transport), in OAuth 2.0's shape. */
-export interface IssuedTokens {
-  access_token: string;
-  token_type: 'Bearer';
-  /** Seconds. */
-  expires_in: number;
-  refresh_token: string;
-  refresh_expires_in: number;
-}
-
-export type RefreshOutcome =
-  | { ok: true; login: SessionRecord }
-  | { ok: false; code: 'token_invalid' | 'refresh_token_reused'; reason: string }
-  /** The login has used up its rotations for the window (`throttle.refresh.maxPerLogin`); nothing changed. */
-  | { ok: false; code: 'too_many_requests'; reason: string; retryAfterSeconds: number };
-
-/** What a strategy does for one request; it reads and sets the context's fields. */
-export interface RequestFlow {
-  /** Undefined when it finished without waiting (no credential, or a token checked from memory). */
-  load(): Promise<void> | undefined;
-  login(user: AuthUser, options: LoginOptions): Promise<SessionRecord>;
-  logout(): Promise<boolean>;
-  regenerate(): Promise<void>;
-  reload(): Promise<void>;
-  /** Undefined when there was nothing to write. */
-  commit(): Promise<void> | undefined;
-  refresh(refreshToken: string | undefined): Promise<RefreshOutcome>;
-  /** Fills the session data object when it is first made (the session strategy's loaded data). */
-  populate?(data: SessionObject): void;
+/** What `check()` may skip, for apps that run equivalent checks themselves (adapter options). */
+export interface CheckOptions {
+  /** Refuse cookie-authenticated unsafe requests from other sites (default true). */
+  checkOrigin?: boolean;
+  /** Require a CSRF token on cookie-authenticated unsafe browser requests (default true). */
+  checkCSRF?: boolean;
 }
 
 export interface ContextDependencies {
   options: ResolvedOptions;
-  createFlow(context: AuthContext, setCookie: (header: string) => void): RequestFlow;
-  emit: EventEmitter;
+  strategy: Strategy;
+  guard: GuardDependencies;
 }
 
 export class AuthContext {
-  /** The signed-in user, or null. */
-  user: AuthUser | null = null;
-  /** The login record when it was read (session strategy: always; jwt/hybrid: only when needed). */
-  session: SessionRecord | null = null;
-  /** The verified access token's claims (jwt and hybrid strategies). */
-  claims: JWTClaims | null = null;
-  problem: AuthProblem | null = null;
-  /**
-   * True when a valid credential (or an anonymous session) came in a cookie: unsafe requests then need
-   * the cross-site check, which the adapters run.
-   */
-  cookieAuthenticated = false;
-  /** Tokens issued by this request's login or refresh, for the response body (header transport). */
-  tokens: IssuedTokens | null = null;
   /**
    * The CSRF token the request submitted (`X-CSRF-Token` header or `_csrf` form field), set by the
-   * adapter before the handler runs.
+   * adapter before `check()` or a login.
    */
   submittedCSRFToken: string | undefined = undefined;
   readonly request: RequestInfo;
+  private state: AuthState = ANONYMOUS;
   private sessionObject: SessionObject | undefined;
-  private readonly options: ResolvedOptions;
-  private readonly flow: RequestFlow;
+  /**
+   * Each data key's JSON when the data object was filled. Until something asks for `req.session`, there
+   * is no object and no snapshot: a request that never touches its data costs no copy, JSON or diff.
+   */
+  private snapshot: DataSnapshot = new Map();
+  /** The pre-login CSRF binding made by `csrfToken()`, until the request ends. */
+  private madeBinding: string | null = null;
+  /** Set once the login checks passed (`guardLogin`), so a login checks once. */
+  private loginGuarded = false;
+  private readonly deps: ContextDependencies;
   private readonly setCookie: (header: string) => void;
-  private readonly emit: EventEmitter;
-  private preLoginBinding: string | null | undefined;
 
   constructor(deps: ContextDependencies, request: RequestInfo, setCookie: (header: string) => void) {
-    this.options = deps.options;
+    this.deps = deps;
     this.request = request;
     this.setCookie = setCookie;
-    this.emit = deps.emit;
-    this.flow = deps.createFlow(this, setCookie);
+  }
+
+  /** The signed-in user, or null. */
+  get user(): AuthUser | null {
+    return this.state.user;
+  }
+
+  /** The login record when it was read (session strategy: always; jwt/hybrid: only when needed). */
+  get session(): SessionRecord | null {
+    return this.state.login;
+  }
+
+  /** The verified access token's claims (jwt and hybrid strategies). */
+  get claims(): JWTClaims | null {
+    return this.state.claims;
+  }
+
+  /** Why a credential the request showed was refused, or null. */
+  get problem(): AuthProblem | null {
+    return this.state.problem;
+  }
+
+  /** True when a valid credential (or an anonymous session) came in a cookie. */
+  get cookieAuthenticated(): boolean {
+    return this.state.cookieBorne;
+  }
+
+  /** Tokens issued by this request's login or refresh, for the response body (header transport). */
+  get tokens(): IssuedTokens | null {
+    return this.state.tokens;
+  }
+
+  /** The login's id (the JWT `sid`, or the session id), or null. */
+  get loginId(): string | null {
+    return loginIdOf(this.state);
+  }
+
+  /** True when credentials travel in cookies (session strategy, or token strategies' cookie transport). */
+  get usesCookies(): boolean {
+    return this.deps.strategy.usesCookies;
   }
 
   /** The session data object (`req.session`); made on first use, as most requests never touch it. */
   get data(): SessionObject {
     if (this.sessionObject === undefined) {
       this.sessionObject = createSessionObject(this);
-      this.flow.populate?.(this.sessionObject);
+      this.fill(this.sessionObject);
     }
     return this.sessionObject;
   }
@@ -130,9 +142,50 @@ export class AuthContext {
     return this.sessionObject;
   }
 
-  /** True when credentials travel in cookies (session strategy, or token strategies' cookie transport). */
-  get usesCookies(): boolean {
-    return this.options.jwt === null || this.options.jwt.transport === 'cookie';
+  /**
+   * Reads and checks the request's credential (session strategy: at most one store read). Returns
+   * undefined when it finished without waiting; `await` works either way.
+   */
+  load(): Promise<void> | undefined {
+    const next = this.deps.strategy.load(this.request);
+    if (next instanceof Promise) return next.then((state) => this.adopt(state));
+    this.adopt(next);
+    return undefined;
+  }
+
+  /**
+   * The checks every request passes after `load()`: a cookie-authenticated unsafe request from another
+   * site is refused (`cross_site_request`), and a browser's without a valid CSRF token too
+   * (`csrf_rejected`). Both emit their audit event.
+   */
+  check(options: CheckOptions = {}): void {
+    // The common request has nothing to decide: no cookie-borne credential, or a safe method.
+    if (!this.state.cookieBorne || isSafeMethod(this.request.method)) return;
+    guard(this.deps.guard, this.request, this.state, {
+      action: 'request',
+      submitted: this.submittedCSRFToken,
+      skipOrigin: options.checkOrigin === false,
+      skipCSRF: options.checkCSRF === false,
+    });
+  }
+
+  /**
+   * The login checks (cross-site refusal, then the pre-login CSRF token), once per request: `signIn` runs
+   * them before any password is hashed, and `login()` then does not repeat them.
+   */
+  guardLogin(): void {
+    if (this.loginGuarded) return;
+    guard(this.deps.guard, this.request, this.state, {
+      action: 'login',
+      submitted: this.submittedCSRFToken,
+      binding: this.binding(false),
+    });
+    this.loginGuarded = true;
+  }
+
+  /** The Origin / Sec-Fetch-Site verdict for this request, for apps' own checks. */
+  checkOrigin(): OriginVerdict {
+    return checkRequestOrigin(this.request, this.deps.options.trustedOrigins);
   }
 
   /**
@@ -140,124 +193,83 @@ export class AuthContext {
    * cookie (set here when missing) — to put in a form's `_csrf` field or an `X-CSRF-Token` header.
    */
   csrfToken(): string {
-    return createCSRFToken(this.options.csrf.secrets[0] as Buffer, this.csrfBinding(true) as string);
+    return issueCSRFToken(this.deps.guard, this.binding(true) as string);
   }
 
-  /**
-   * Refuses (403 `csrf_rejected`) an unsafe browser request whose credentials travel in cookies unless
-   * it carries a valid token bound to its login (or, before login, to its pre-login cookie). Requests
-   * without `Origin`/`Sec-Fetch-Site` come from no browser page and pass.
-   */
-  requireCSRF(): void {
-    if (!this.options.csrf.enabled || !this.usesCookies || !needsCSRFToken(this.request)) return;
-    const token = this.submittedCSRFToken;
-    const binding = this.csrfBinding(false);
-    if (token !== undefined && binding !== null && verifyCSRFToken(this.options.csrf.secrets, binding, token))
-      return;
-    const reason = token === undefined ? 'missing_token' : 'invalid_token';
-    this.emit({
-      type: 'csrf_rejected',
-      reason,
-      method: this.request.method,
-      userId: this.user?.id ?? null,
-      sessionId: this.loginId,
-      ip: this.request.ip,
-      userAgent: this.request.header('user-agent') ?? null,
-    });
-    throw new KeycardError(
-      'csrf_rejected',
-      token === undefined
-        ? 'this request needs a CSRF token (X-CSRF-Token header or _csrf field; GET /auth/csrf gives one)'
-        : 'the CSRF token is invalid for this login; fetch a new one from GET /auth/csrf',
-    );
-  }
-
-  /** The value tokens are bound to: the cookie-borne login's id, else the pre-login cookie's id. */
-  private csrfBinding(create: boolean): string | null {
-    if (this.cookieAuthenticated && this.loginId) return `login:${this.loginId}`;
-    if (this.preLoginBinding === undefined) {
-      const read = readCookie(
-        this.request.header('cookie'),
-        csrfCookiePolicy(this.options, this.request).name,
-      );
-      this.preLoginBinding =
-        read.status === 'present' && /^[A-Za-z0-9_-]{22}$/.test(read.value) ? read.value : null;
+  /** What CSRF tokens are bound to, making the pre-login cookie when `create` and there is none. */
+  private binding(create: boolean): string | null {
+    if (this.madeBinding !== null && !this.state.cookieBorne) return this.madeBinding;
+    const { binding, cookie } = csrfBinding(this.deps.guard, this.request, this.state, create);
+    if (cookie !== null) {
+      this.setCookie(cookie);
+      this.madeBinding = binding;
     }
-    if (this.preLoginBinding === null && create) {
-      this.preLoginBinding = generateId();
-      const policy = csrfCookiePolicy(this.options, this.request);
-      this.setCookie(serializeCookie(policy.name, this.preLoginBinding, policy.attributes));
-    }
-    return this.preLoginBinding === null ? null : `pre:${this.preLoginBinding}`;
-  }
-
-  /** The login's id (the JWT `sid`, or the session id), or null. */
-  get loginId(): string | null {
-    return this.session?.id ?? (typeof this.claims?.sid === 'string' ? this.claims.sid : null);
-  }
-
-  /**
-   * Reads and checks the request's credential. Session strategy: at most one store read. Returns
-   * undefined when it finished without waiting; `await` works either way.
-   */
-  load(): Promise<void> | undefined {
-    return this.flow.load();
+    return binding;
   }
 
   /**
    * Confirms that this request's login is still live: it has not ended (logout, block, role or password
    * change, revocation, limit) since the credential was issued. The session strategy read the login to
    * authenticate, so this costs nothing there; the jwt and hybrid strategies verify access tokens without
-   * the store, so here it costs one store read. Privileged and state-changing routes call it, so that an
-   * unexpired access token of an ended login — a blocked admin's, say — cannot act. Throws
-   * `unauthenticated` without a login, `token_revoked` for an ended one.
+   * the store, so here it costs one store read. Throws `unauthenticated` without a login, `token_revoked`
+   * for an ended one.
    */
   async confirmLive(): Promise<void> {
-    const user = this.user;
+    const user = this.state.user;
     if (!user) throw new KeycardError('unauthenticated', 'sign in first');
-    if (this.options.jwt === null && this.session) return;
+    if (this.deps.strategy.name === 'session' && this.state.login) return;
     const loginId = this.loginId;
-    const login = loginId === null ? null : await this.options.store.getSession(loginId);
-    const now = this.options.clock.now();
+    const login = loginId === null ? null : await this.deps.options.store.getSession(loginId);
+    const now = this.deps.options.clock.now();
     if (!login || login.user?.id !== user.id || now >= login.expiresAt || now >= login.absoluteExpiresAt) {
       throw new KeycardError('token_revoked', 'this login has ended; sign in again');
     }
-    this.session = login;
-  }
-
-  /** Refuses unsafe requests from other sites (the Origin / Sec-Fetch-Site check). */
-  checkOrigin(): OriginVerdict {
-    return checkRequestOrigin(this.request, this.options.trustedOrigins);
+    this.state = { ...this.state, login, cookies: [] };
   }
 
   /**
    * Signs `user` in under fresh credentials (never ones the client sent). A cross-site login is refused
    * unless `allowCrossSite`.
    */
-  login(user: AuthUser, options: LoginOptions = {}): Promise<SessionRecord> {
-    if (!options.allowCrossSite) {
-      // Login CSRF: first the Origin / Sec-Fetch-Site check, then a browser login needs a token bound to
-      // its pre-login cookie (or its current login).
-      if (this.checkOrigin() === 'cross_site')
-        throw new KeycardError('cross_site_request', 'cross-site login refused');
-      this.requireCSRF();
-    }
-    return this.flow.login(user, options);
+  async login(user: AuthUser, options: LoginOptions = {}): Promise<SessionRecord> {
+    if (!options.allowCrossSite) this.guardLogin();
+    const previous = this.state.login;
+    const sameOwner = !previous?.user || previous.user.id === user.id;
+    const carried = options.keepData === false || !sameOwner ? {} : this.currentData();
+    this.adopt(await this.deps.strategy.login(this.request, this.state, user, carried));
+    return this.state.login as SessionRecord;
   }
 
   /** Ends this login: the record is deleted (so its refresh tokens die too) and cookies are cleared. */
-  logout(): Promise<boolean> {
-    return this.flow.logout();
+  async logout(): Promise<boolean> {
+    const { state, ended } = await this.deps.strategy.logout(this.request, this.state);
+    this.adopt(state);
+    return ended;
   }
 
   /** Session strategy: moves the session to a fresh token, keeping user and data. */
-  regenerate(): Promise<void> {
-    return this.flow.regenerate();
+  async regenerate(): Promise<void> {
+    this.adopt(await this.deps.strategy.regenerate(this.request, this.state, this.currentData()));
   }
 
   /** Session strategy: re-reads the session from the store, dropping unsaved changes. */
-  reload(): Promise<void> {
-    return this.flow.reload();
+  async reload(): Promise<void> {
+    if (!this.state.login) return;
+    this.adopt(await this.deps.strategy.reload(this.state));
+  }
+
+  /**
+   * jwt and hybrid: exchanges a refresh token (from the refresh cookie, or `refreshToken` for header
+   * clients) for a new access token and a new refresh token. Cross-site refreshes are refused with the
+   * cookie transport: the answer sets credential cookies, as a login's does.
+   */
+  async refresh(refreshToken?: string): Promise<RefreshOutcome> {
+    if (this.deps.strategy.name === 'token') {
+      guard(this.deps.guard, this.request, this.state, { action: 'refresh', submitted: undefined });
+    }
+    const { state, outcome } = await this.deps.strategy.refresh(this.request, this.state, refreshToken);
+    if (state !== this.state) this.adopt(state);
+    return outcome;
   }
 
   /**
@@ -265,15 +277,93 @@ export class AuthContext {
    * undefined when there was nothing to write; `await` works either way.
    */
   commit(): Promise<void> | undefined {
-    return this.flow.commit();
+    const data = this.sessionObject;
+    // Nothing loaded, nothing written: the common anonymous request costs nothing here.
+    if (!this.state.login && (data === undefined || Object.keys(data).length === 0)) return undefined;
+    const patch = data === undefined ? null : diffData(this.snapshot, data);
+    if (patch !== null) {
+      for (const key of Object.keys(patch.set)) {
+        if (RESERVED_DATA_KEYS.has(key)) {
+          this.discardChanges();
+          throw new KeycardError(
+            'internal_error',
+            `'${key}' cannot be a session data key: the session object uses it`,
+          );
+        }
+      }
+    }
+    let pending: Promise<AuthState | null> | undefined;
+    try {
+      // Data written to an anonymous request starts a pre-login session with it.
+      const start = this.state.login === null && patch !== null ? this.currentData() : null;
+      pending = this.deps.strategy.save(this.request, this.state, patch, start);
+    } catch (error) {
+      this.discardChanges();
+      throw error;
+    }
+    if (pending === undefined) return undefined;
+    return pending.then(
+      (state) => {
+        if (state === null) return;
+        if (state.login !== this.state.login) this.adopt(state);
+        else this.snapshot = snapshotData(state.login?.data ?? {});
+      },
+      (error: unknown) => {
+        // The changes were refused (too large) or could not be written (store down): they are dropped, so
+        // that the error response itself, which commits again on its way out, does not fail the same way.
+        this.discardChanges();
+        throw error;
+      },
+    );
   }
 
-  /**
-   * jwt and hybrid: exchanges a refresh token (from the refresh cookie, or `refreshToken` for header
-   * clients) for a new access token and a new refresh token.
-   */
-  refresh(refreshToken?: string): Promise<RefreshOutcome> {
-    return this.flow.refresh(refreshToken);
+  /** Takes the strategy's next state: sends its cookies and refills a data object already handed out. */
+  private adopt(state: AuthState): void {
+    for (const cookie of state.cookies) this.setCookie(cookie);
+    const loginChanged = state.login !== this.state.login;
+    this.state = state.cookies.length === 0 ? state : { ...state, cookies: [] };
+    const data = this.sessionObject;
+    if (data && loginChanged) {
+      this.clearData();
+      this.fill(data);
+    }
+  }
+
+  /** Copies the request's data object as plain JSON (what would be saved). */
+  private currentData(): Record<string, unknown> {
+    const result: Record<string, unknown> = {};
+    const data = this.data;
+    for (const key of Object.keys(data)) {
+      const json = JSON.stringify(data[key]);
+      if (json !== undefined) defineKey(result, key, JSON.parse(json));
+    }
+    return result;
+  }
+
+  /** Fills a new (or emptied) data object from the current login's data, and snapshots it. */
+  private fill(data: SessionObject): void {
+    const stored = this.state.login?.data;
+    if (stored && this.deps.strategy.name === 'session') {
+      for (const key of Object.keys(stored)) {
+        if (!RESERVED_DATA_KEYS.has(key)) defineKey(data, key, stored[key]);
+      }
+    }
+    this.snapshot = snapshotData(data);
+  }
+
+  private discardChanges(): void {
+    const data = this.sessionObject;
+    if (!data) return; // nobody asked for the data, so nothing can have changed
+    const saved = [...this.snapshot];
+    this.clearData();
+    for (const [key, json] of saved) defineKey(data, key, JSON.parse(json));
+    this.snapshot = new Map(saved);
+  }
+
+  private clearData(): void {
+    const data = this.sessionObject;
+    if (data) for (const key of Object.keys(data)) delete data[key];
+    this.snapshot = new Map();
   }
 }
 

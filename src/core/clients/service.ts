@@ -17,10 +17,11 @@ import { configurationError, KeycardError } from '../errors.js';
 import type { EventContext, EventEmitter } from '../events.js';
 import type { KeySet } from '../jwt/keys.js';
 import { signJWT } from '../jwt/sign.js';
+import { CLIENT_TOKEN_TYPE } from '../jwt/token-types.js';
+import { constantTimeEqual, generateId } from '../random-tokens.js';
 import type { ClientRecord, RevocationRecord, Store } from '../store.js';
-import { constantTimeEqual, generateId } from '../tokens.js';
 
-export const CLIENT_TOKEN_TYPE = 'client-at+jwt';
+export { CLIENT_TOKEN_TYPE } from '../jwt/token-types.js';
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;

@@ -11,6 +11,8 @@ export interface RequestInfo {
   readonly secure: boolean;
   /** The client address (after the framework's trusted-proxy handling). */
   readonly ip: string | null;
+  /** The URL path without the query, for audit events; worked out only when an event needs it. */
+  path?(): string;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

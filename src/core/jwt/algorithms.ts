@@ -4,14 +4,9 @@
  * algorithm; the token header never chooses it.
  */
 import { createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import type { Algorithm } from './algorithm-names.js';
 
-export type Algorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
-
-export const ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
-
-export function isAlgorithm(value: unknown): value is Algorithm {
-  return value === 'EdDSA' || value === 'ES256' || value === 'RS256' || value === 'HS256';
-}
+export { ALGORITHMS, type Algorithm, isAlgorithm } from './algorithm-names.js';
 
 /** Signs `input` (the JWS signing input, ASCII) with a private key or HMAC secret. */
 export function signBytes(alg: Algorithm, key: KeyObject, input: Buffer): Buffer {

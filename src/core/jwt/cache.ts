@@ -9,13 +9,13 @@
  * - revocation is not the cache's concern: it is checked after verification, on every request (hybrid).
  * Bounded: the oldest entries go first.
  */
+import type { BoundKey, JWTClaims, JWTHeader, Verified, VerifyFailure } from './checks.js';
 import type { JWTKey } from './keys.js';
-import type { JWTClaims, JWTHeader, VerifyResult } from './verify.js';
 
-interface Entry {
+interface Entry<K> {
   header: JWTHeader;
   claims: JWTClaims;
-  key: JWTKey;
+  key: K;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -26,8 +26,9 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export class VerifiedTokenCache {
-  private readonly entries = new Map<string, Entry>();
+/** Generic over the key type: node:crypto JWTKeys here, WebCrypto keys in keycard/verify's Web build. */
+export class VerifiedTokenCache<K extends BoundKey = JWTKey> {
+  private readonly entries = new Map<string, Entry<K>>();
 
   constructor(
     private readonly maxEntries: number,
@@ -42,8 +43,8 @@ export class VerifiedTokenCache {
   get(
     token: string,
     nowSeconds: number,
-    currentKey: (kid: string) => JWTKey | undefined,
-  ): VerifyResult | undefined {
+    currentKey: (kid: string) => K | undefined,
+  ): Verified<K> | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
     const { claims, key } = entry;
@@ -56,7 +57,7 @@ export class VerifiedTokenCache {
     return { ok: true, header: entry.header, claims, key };
   }
 
-  set(token: string, result: VerifyResult): void {
+  set(token: string, result: Verified<K> | VerifyFailure): void {
     if (!result.ok || this.maxEntries === 0) return;
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: the first key is the oldest entry.

@@ -14,8 +14,16 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { configurationError } from '../errors.js';
-import { type Algorithm, isAlgorithm } from './algorithms.js';
-import { keyOperations } from './key-use.js';
+import type { Algorithm } from './algorithms.js';
+import {
+  checkHMACSecret,
+  checkJWK,
+  checkRSABits,
+  indexByKid,
+  PUBLIC_MEMBERS,
+  THUMBPRINT_KID_LENGTH,
+  thumbprintInput,
+} from './jwk-rules.js';
 
 export interface JWTKey {
   kid: string;
@@ -39,118 +47,32 @@ export interface PublicJWK {
   e?: string;
 }
 
-const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
-
-/** HMAC secrets shorter than this are refused (RFC 7518 §3.2: at least the hash size). */
-export const MIN_HMAC_SECRET_BYTES = 32;
-const MIN_RSA_BITS = 2048;
-
-/** Secrets copied from tutorials and examples; refused even when long enough. */
-const PLACEHOLDER_SECRETS = [
-  /^change.?me/i,
-  /^secret/i,
-  /^your.?(256.?bit.?)?secret/i,
-  /^keyboard.?cat/i,
-  /^(.)\1+$/,
-  /^password/i,
-];
-
-/** Refuses a short or well-known HMAC secret; the message never contains the secret. */
-export function checkHMACSecret(secret: Buffer, name: string): void {
-  if (secret.length < MIN_HMAC_SECRET_BYTES) {
-    throw configurationError(
-      `${name} has ${secret.length} bytes; an HS256 secret needs at least ${MIN_HMAC_SECRET_BYTES} random bytes`,
-    );
-  }
-  const text = secret.toString('latin1');
-  if (PLACEHOLDER_SECRETS.some((pattern) => pattern.test(text))) {
-    throw configurationError(
-      `${name} is a well-known placeholder; generate a random one (keycard keys generate)`,
-    );
-  }
-}
-
-/** The algorithm a key's type implies; a declared `alg` must agree with it. */
-function algorithmFor(jwk: JsonWebKey): Algorithm {
-  switch (jwk.kty) {
-    case 'OKP':
-      if (jwk.crv === 'Ed25519') return 'EdDSA';
-      break;
-    case 'EC':
-      if (jwk.crv === 'P-256') return 'ES256';
-      break;
-    case 'RSA':
-      return 'RS256';
-    case 'oct':
-      return 'HS256';
-  }
-  throw configurationError(
-    `unsupported key type ${String(jwk.kty)}${jwk.crv ? `/${String(jwk.crv)}` : ''}: use Ed25519, P-256, RSA or an HS256 secret`,
-  );
-}
-
-/** A key id derived from the public key (RFC 7638 thumbprint-like), used when a JWK has none. */
-function thumbprintKid(jwk: JsonWebKey): string {
-  const members = Object.fromEntries(
-    PUBLIC_MEMBERS.filter((m) => jwk[m] !== undefined).map((m) => [m, jwk[m]]),
-  );
-  const material = jwk.kty === 'oct' ? { k: jwk.k, kty: 'oct' } : members;
-  return createHash('sha256').update(JSON.stringify(material)).digest('base64url').slice(0, 16);
-}
-
 /**
- * Imports a JWK (private, public, or an `oct` secret). `alg` defaults to what the key type implies and
- * must agree with it: a key is never used with another algorithm than the one it was imported for. Its
- * `use` and `key_ops` must mark it for signatures (or be absent), see key-use.ts: every imported key
- * verifies, so it must allow `verify` (a private key's `sign` covers its public half); it signs only
- * when it has the private part and `key_ops` (if any) includes `sign`.
+ * Imports a JWK (private, public, or an `oct` secret) by the rules of jwk-rules.ts: bound to the algorithm
+ * its type implies, marked for signatures (or unmarked); it signs only when it has the private part and
+ * `key_ops` (if any) includes `sign`.
  */
 export function importJWK(jwk: JsonWebKey & { kid?: string; alg?: string }, name = 'key'): JWTKey {
-  if (!jwk || typeof jwk !== 'object') throw configurationError(`${name} is not a JWK object`);
-  const marks = jwk as { use?: unknown; key_ops?: unknown };
-  const allowed = keyOperations(marks, name);
-  const isPrivate = typeof jwk.d === 'string';
-  const ops = `key_ops [${Array.isArray(marks.key_ops) ? marks.key_ops.join(', ') : ''}]`;
-  if (jwk.kty === 'oct' ? !allowed.verify : !(allowed.verify || (isPrivate && allowed.sign))) {
-    throw configurationError(
-      `${name}: ${ops} does not include "verify"${isPrivate ? ' or "sign"' : ''}, and every JWT key verifies signatures`,
-    );
-  }
-  const implied = algorithmFor(jwk);
-  if (jwk.alg !== undefined && jwk.alg !== implied) {
-    if (!isAlgorithm(jwk.alg))
-      throw configurationError(
-        `${name}: alg '${String(jwk.alg)}' is not supported (EdDSA, ES256, RS256, HS256)`,
-      );
-    throw configurationError(
-      `${name}: alg ${jwk.alg} does not fit a ${String(jwk.kty)} key (it takes ${implied})`,
-    );
-  }
-  const kid = jwk.kid ?? thumbprintKid(jwk);
-  if (typeof kid !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(kid))
-    throw configurationError(`${name}: kid must be 1–128 printable characters`);
+  const checked = checkJWK(jwk, name);
+  const { alg, allowed } = checked;
+  const kid =
+    checked.kid ??
+    createHash('sha256').update(thumbprintInput(jwk)).digest('base64url').slice(0, THUMBPRINT_KID_LENGTH);
   try {
-    if (implied === 'HS256') {
-      if (typeof jwk.k !== 'string') throw configurationError(`${name}: an oct key needs k`);
-      const secret = Buffer.from(jwk.k, 'base64url');
+    if (alg === 'HS256') {
+      const secret = Buffer.from(jwk.k as string, 'base64url');
       checkHMACSecret(secret, name);
       const key = createSecretKey(secret);
-      return { kid, alg: implied, verifyKey: key, signKey: allowed.sign ? key : undefined };
+      return { kid, alg, verifyKey: key, signKey: allowed.sign ? key : undefined };
     }
-    const privateKey = isPrivate ? createPrivateKey({ key: jwk, format: 'jwk' }) : undefined;
+    const privateKey = checked.isPrivate ? createPrivateKey({ key: jwk, format: 'jwk' }) : undefined;
     const verifyKey = privateKey ? createPublicKey(privateKey) : createPublicKey({ key: jwk, format: 'jwk' });
     const signKey = allowed.sign ? privateKey : undefined;
-    if (implied === 'RS256') {
-      const bits = verifyKey.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (bits < MIN_RSA_BITS)
-        throw configurationError(
-          `${name}: RSA keys need at least ${MIN_RSA_BITS} bits (this one has ${bits})`,
-        );
-    }
-    return { kid, alg: implied, verifyKey, signKey };
+    if (alg === 'RS256') checkRSABits(verifyKey.asymmetricKeyDetails?.modulusLength ?? 0, name);
+    return { kid, alg, verifyKey, signKey };
   } catch (error) {
     if ((error as { code?: string }).code === 'invalid_configuration') throw error;
-    throw configurationError(`${name} is not a valid ${implied} key`);
+    throw configurationError(`${name} is not a valid ${alg} key`);
   }
 }
 
@@ -217,11 +139,7 @@ export interface KeySet {
 
 /** An ordered key set, newest first. Key ids must be unique. */
 export function createKeySet(keys: readonly JWTKey[]): KeySet {
-  const byKid = new Map<string, JWTKey>();
-  for (const key of keys) {
-    if (byKid.has(key.kid)) throw configurationError(`two keys share the kid '${key.kid}'`);
-    byKid.set(key.kid, key);
-  }
+  const byKid = indexByKid(keys);
   const jwks = { keys: keys.map(exportPublicJWK).filter((jwk): jwk is PublicJWK => jwk !== null) };
   return {
     signing: keys.find((key) => key.signKey !== undefined),

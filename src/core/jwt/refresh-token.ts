@@ -14,7 +14,7 @@
  * revoke nothing.
  */
 import { createHmac } from 'node:crypto';
-import { constantTimeEqual } from '../tokens.js';
+import { constantTimeEqual } from '../random-tokens.js';
 
 /**
  * Canonical base64url only (RFC 4648 §3.5): a login id is 16 bytes (22 characters, the last carrying 2

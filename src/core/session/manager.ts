@@ -4,8 +4,8 @@
  */
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
+import { generateToken, hashToken, isWellFormedToken } from '../random-tokens.js';
 import type { AuthUser, DataPatch, RevocationRecord, SessionData, SessionRecord, Store } from '../store.js';
-import { generateToken, hashToken, isWellFormedToken } from '../tokens.js';
 import { applyPatch, dataBytes } from './data.js';
 
 export interface SessionPolicy {

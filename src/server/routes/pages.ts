@@ -1,8 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
 import type { FastifyInstance } from 'fastify';
 import type { Keycard } from 'keycard';
-import { pageQuery } from '../http.js';
-import { STYLESHEET } from '../pages/style.js';
+import { STYLESHEET } from '../../api/pages/style.js';
 import {
   accountPage,
   adminPage,
@@ -10,8 +9,9 @@ import {
   type FirstAdminNotice,
   loginPage,
   tokenOnlyPage,
-} from '../pages/views.js';
-import { listUsersPage } from './admin.js';
+} from '../../api/pages/views.js';
+import { listUsersPage } from '../../api/routes.js';
+import { pageQuery } from '../http.js';
 
 export interface PageOptions {
   /** What the sign-in page says while there are no users yet. */

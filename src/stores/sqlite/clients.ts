@@ -1,11 +1,11 @@
 /** API clients (OAuth 2.0 client credentials), by id; scopes are a JSON array. */
-import type Database from 'better-sqlite3';
 import { KeycardError } from '../../core/errors.js';
 import type { ClientRecord, ClientStore, ClientUpdate } from '../../core/store.js';
 import { type SQLiteConnection, sqlLimit } from './connection.js';
+import type { SQLiteDatabase } from './driver.js';
 import { type ClientRow, clientRow, toClient } from './rows.js';
 
-function prepare(db: Database.Database) {
+function prepare(db: SQLiteDatabase) {
   return {
     insert: db.prepare(
       `INSERT INTO clients (id, name, scopes, secret_hash, previous_secret_hash, previous_secret_expires_at,
@@ -44,7 +44,7 @@ export class SQLiteClients implements ClientStore {
     try {
       this.connection.run(() => this.statements().insert.run(clientRow(client)));
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      if (this.connection.errorCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new KeycardError('invalid_request', `client ${client.id} exists`);
       }
       throw error;

@@ -5,13 +5,13 @@
  * "not found"; a mistake in a query stays the error it is.
  *
  * The connection can be replaced while the store runs (a file restored from a backup at its path is
- * opened afresh, `checkFile`), so capabilities never hold a `Database` or its statements: they ask for
+ * opened afresh, `checkFile`), so capabilities never hold a database or its statements: they ask for
  * their statements per call (`statements`), prepared again only when the database has changed.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { KeycardError, storeUnavailable } from '../../core/errors.js';
-import { migrateSQLite } from './migrate.js';
+import { type SQLiteDatabase, sqliteDriver } from './driver.js';
+import { migrateDatabase } from './migrate.js';
 
 export interface ConnectionOptions {
   /** File path, or `:memory:`. */
@@ -27,7 +27,9 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|CORRUPT|NOTADB|FULL|REA
 
 export class SQLiteConnection {
   readonly path: string;
-  private db: Database.Database;
+  /** The library the queries go through on this runtime (driver.ts). */
+  readonly driver = sqliteDriver.name;
+  private db: SQLiteDatabase;
   /** The file's inode when opened; null for `:memory:`, which has no file to watch. */
   private inode: number | null = null;
   /** Why the file cannot be used right now; every query fails with `store_unavailable` while set. */
@@ -51,8 +53,8 @@ export class SQLiteConnection {
    * A getter for statements built by `build`, prepared once per database: after a reopen the next call
    * prepares them on the new one. Costs one identity check per call.
    */
-  statements<T>(build: (db: Database.Database) => T): () => T {
-    let preparedOn: Database.Database | undefined;
+  statements<T>(build: (db: SQLiteDatabase) => T): () => T {
+    let preparedOn: SQLiteDatabase | undefined;
     let statements: T | undefined;
     return () => {
       if (preparedOn !== this.db || statements === undefined) {
@@ -75,8 +77,8 @@ export class SQLiteConnection {
     try {
       return query();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if ((typeof code === 'string' && UNAVAILABLE.test(code)) || !this.db.open) {
+      const code = this.db.errorCode(error);
+      if ((code !== undefined && UNAVAILABLE.test(code)) || !this.db.open) {
         throw storeUnavailable('sqlite', error);
       }
       throw error;
@@ -89,7 +91,12 @@ export class SQLiteConnection {
    * lock goes through the busy timeout instead of failing at the first write.
    */
   write<T>(body: () => T): T {
-    return this.run(() => this.db.transaction(body).immediate());
+    return this.run(() => this.db.immediate(body));
+  }
+
+  /** The SQLite result code name of an error a query threw (`SQLITE_CONSTRAINT_UNIQUE`…), if it has one. */
+  errorCode(error: unknown): string | undefined {
+    return this.db.errorCode(error);
   }
 
   /**
@@ -119,15 +126,15 @@ export class SQLiteConnection {
     if (this.db.open) this.db.close();
   }
 
-  private open(): Database.Database {
+  private open(): SQLiteDatabase {
     const { path, busyTimeoutMs, migrate } = this.options;
-    let db: Database.Database | undefined;
+    let db: SQLiteDatabase | undefined;
     try {
-      db = new Database(path, { timeout: busyTimeoutMs });
+      db = sqliteDriver.open(path, { busyTimeoutMs });
       // WAL: readers never wait for the writer; NORMAL is durable across application crashes in WAL mode.
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      migrateSQLite(db, { apply: migrate });
+      migrateDatabase(db, { apply: migrate });
       this.inode = path === ':memory:' ? null : statSync(path).ino;
       return db;
     } catch (error) {

@@ -3,16 +3,16 @@
  * upsert that starts a new window when the old one has ended, the release a conditional decrement — so
  * concurrent increments and releases from every process on the file are all counted exactly.
  */
-import type Database from 'better-sqlite3';
 import type { CounterStore, CounterValue } from '../../core/store.js';
 import type { SQLiteConnection } from './connection.js';
+import type { SQLiteDatabase } from './driver.js';
 
 interface CounterRow {
   count: number;
   reset_at: number;
 }
 
-function prepare(db: Database.Database) {
+function prepare(db: SQLiteDatabase) {
   return {
     get: db.prepare('SELECT count, reset_at FROM counters WHERE key = ?'),
     increment: db.prepare(

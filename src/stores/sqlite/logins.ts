@@ -7,7 +7,6 @@
  * can slip between the two. Nothing but `createSession` inserts a row, so a touch, a patch or a refresh
  * that arrives after a delete changes nothing and never brings a login back.
  */
-import type Database from 'better-sqlite3';
 import { applyPatch } from '../../core/session/data.js';
 import type {
   DataPatch,
@@ -19,6 +18,7 @@ import type {
   SessionStore,
 } from '../../core/store.js';
 import { type SQLiteConnection, sqlLimit } from './connection.js';
+import type { SQLiteDatabase } from './driver.js';
 import { refreshColumns, type SessionRow, sessionRow, toSession } from './rows.js';
 
 /**
@@ -32,7 +32,7 @@ const TOUCH = `last_active_at = MAX(last_active_at, @last_active_at),
 /** A user's logins in the contract's order: newest first, ties by id descending (the index's order, reversed). */
 const NEWEST_FIRST = 'ORDER BY created_at DESC, id DESC';
 
-function prepare(db: Database.Database) {
+function prepare(db: SQLiteDatabase) {
   return {
     insert: db.prepare(
       `INSERT INTO sessions (id, user_id, username, role, created_at, last_active_at, expires_at,

@@ -4,10 +4,10 @@
  * need any more. Each is one indexed DELETE; nothing here decides whether a record is valid — readers
  * check expiry themselves — so a late prune only costs space.
  */
-import type Database from 'better-sqlite3';
 import type { SQLiteConnection } from './connection.js';
+import type { SQLiteDatabase } from './driver.js';
 
-function prepare(db: Database.Database) {
+function prepare(db: SQLiteDatabase) {
   return {
     sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ? OR absolute_expires_at <= ?'),
     counters: db.prepare('DELETE FROM counters WHERE reset_at <= ?'),

@@ -3,7 +3,6 @@
  * the per-request check, and the polling feed (feed.ts). A row is committed before any feed can read
  * it, so a listener that reloads after `up` sees everything the feed delivered.
  */
-import type Database from 'better-sqlite3';
 import type {
   RevocationListener,
   RevocationRecord,
@@ -11,10 +10,11 @@ import type {
   RevocationSubscription,
 } from '../../core/store.js';
 import type { SQLiteConnection } from './connection.js';
+import type { SQLiteDatabase } from './driver.js';
 import { type PollingFeed, pollRevocations } from './feed.js';
 import { type RevocationRow, toRevocation } from './rows.js';
 
-function prepare(db: Database.Database) {
+function prepare(db: SQLiteDatabase) {
   return {
     insert: db.prepare('INSERT INTO revocations (kind, id, at, expires_at) VALUES (?, ?, ?, ?)'),
     list: db.prepare('SELECT kind, id, at, expires_at FROM revocations WHERE expires_at > ? ORDER BY seq'),

@@ -1,6 +1,6 @@
 /**
- * Rows as better-sqlite3 returns them, and the records they hold. SQLite has no boolean, array or
- * object type: flags are 0/1, client scopes and session data are JSON text, and a login's refresh state
+ * Rows as the SQLite driver returns them (driver.ts), and the records they hold. SQLite has no boolean,
+ * array or object type: flags are 0/1, client scopes and session data are JSON text, and a login's refresh state
  * is six columns, all null for a session-strategy login — plain integers and one string, so reading a
  * login costs no parsing beyond its data.
  */

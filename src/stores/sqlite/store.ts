@@ -1,9 +1,10 @@
 /**
- * The SQLite store (better-sqlite3 12): keycard's embedded default. One file, WAL journaling so readers
- * never wait for the writer, versioned migrations at open (migrate.ts), expired rows pruned on a timer
- * (prune.ts), and the file watched so a deleted or replaced file fails closed (connection.ts).
+ * The SQLite store: keycard's embedded default, on better-sqlite3 12 under Node and on the runtime's
+ * built-in SQLite under Bun and Deno (driver.ts). One file, WAL journaling so readers never wait for the
+ * writer, versioned migrations at open (migrate.ts), expired rows pruned on a timer (prune.ts), and the
+ * file watched so a deleted or replaced file fails closed (connection.ts).
  *
- * better-sqlite3 is synchronous; a query on an indexed primary key takes microseconds, which costs less
+ * Every driver is synchronous; a query on an indexed primary key takes microseconds, which costs less
  * than handing it to a thread. Several processes (the server and the CLI) may open one file: every write
  * is one statement or one IMMEDIATE transaction, which SQLite serialises across processes.
  *
@@ -62,6 +63,11 @@ export interface SQLiteStoreOptions {
 export class SQLiteStore implements Store {
   readonly kind = 'sqlite';
   readonly path: string;
+  /**
+   * The SQLite library this store runs on, picked for the runtime: better-sqlite3 on Node, `bun:sqlite`
+   * on Bun, `node:sqlite` on Deno (driver.ts).
+   */
+  readonly driver: 'better-sqlite3' | 'bun:sqlite' | 'node:sqlite';
   private readonly connection: SQLiteConnection;
   private readonly clock: Clock;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -84,6 +90,7 @@ export class SQLiteStore implements Store {
       migrate: options.migrate ?? true,
     });
     this.connection = connection;
+    this.driver = connection.driver;
     this.logins = new SQLiteLogins(connection);
     this.users = new SQLiteUsers(connection);
     this.counters = new SQLiteCounters(connection);

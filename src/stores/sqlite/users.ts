@@ -3,13 +3,13 @@
  * itself admits one of two concurrent creations of one name — or of two look-alike names — whichever
  * process they come from.
  */
-import type Database from 'better-sqlite3';
 import { usernameTaken } from '../../core/errors.js';
 import type { ListUsersOptions, UserRecord, UserStore, UserUpdate } from '../../core/store.js';
 import { type SQLiteConnection, sqlLimit } from './connection.js';
+import type { SQLiteDatabase } from './driver.js';
 import { toUser, type UserRow, userRow } from './rows.js';
 
-function prepare(db: Database.Database) {
+function prepare(db: SQLiteDatabase) {
   return {
     insert: db.prepare(
       `INSERT INTO users (id, username, skeleton, password_hash, role, blocked, created_at, updated_at)
@@ -39,7 +39,7 @@ export class SQLiteUsers implements UserStore {
     try {
       this.connection.run(() => this.statements().insert.run(userRow(user)));
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+      if (this.connection.errorCode(error) !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
       // Which index refused it: the error names a column, but when the name itself exists its skeleton
       // does too and SQLite may report either, so ask. Users are never deleted, so the answer holds.
       const exact =

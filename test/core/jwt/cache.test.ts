@@ -8,7 +8,7 @@ import { VerifiedTokenCache } from '../../../src/core/jwt/cache.js';
 import { createKeySet, createMutableKeySet, generateJWTKey } from '../../../src/core/jwt/keys.js';
 import { resolveJWTOptions } from '../../../src/core/jwt/options.js';
 import { signJWT } from '../../../src/core/jwt/sign.js';
-import { createTokenService } from '../../../src/core/jwt/tokens.js';
+import { createTokenService } from '../../../src/core/jwt/token-service.js';
 import { keySetResolver, verifyJWT } from '../../../src/core/jwt/verify.js';
 import { MemoryStore } from '../../../src/stores/memory/index.js';
 import { ManualClock } from '../../helpers/clock.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createKeySet, generateJWTKey } from '../../../src/core/jwt/keys.js';
 import { type ExtraClaims, type JWTDefaults, resolveJWTOptions } from '../../../src/core/jwt/options.js';
-import { createTokenService } from '../../../src/core/jwt/tokens.js';
+import { createTokenService } from '../../../src/core/jwt/token-service.js';
 import type { AuthUser, SessionRecord } from '../../../src/core/store.js';
 import { MemoryStore } from '../../../src/stores/memory/index.js';
 import { ManualClock } from '../../helpers/clock.js';

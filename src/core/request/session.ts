@@ -1,0 +1,125 @@
+/**
+ * The session strategy: the token travels in the session cookie, the login is a session record read once
+ * per request, and session data is saved as per-key patches.
+ */
+
+import { readCookie } from '../cookies/parse.js';
+import type { CookiePolicy } from '../cookies/policy.js';
+import { writeCookie } from '../cookies/policy.js';
+import { KeycardError } from '../errors.js';
+import type { EventEmitter } from '../events.js';
+import type { RequestInfo } from '../http/request.js';
+import type { ResolvedOptions } from '../options.js';
+import type { SessionManager } from '../session/manager.js';
+import type { AuthUser, SessionRecord } from '../store.js';
+import { endLoginsOverLimit, requestEvent } from './events.js';
+import { ANONYMOUS, type AuthState, refused, withLogin } from './state.js';
+import type { Strategy } from './strategy.js';
+
+export interface SessionStrategyDependencies {
+  options: ResolvedOptions;
+  sessions: SessionManager;
+  cookies: CookiePolicy;
+  emit: EventEmitter;
+}
+
+/** The state of a request carrying `session`, plus the cookies this step writes. */
+function carrying(session: SessionRecord, cookies?: readonly string[]): AuthState {
+  return withLogin(session.user, session, null, true, cookies);
+}
+
+export function createSessionStrategy(deps: SessionStrategyDependencies): Strategy {
+  const { options, sessions, cookies, emit } = deps;
+  const maxAge = options.cookie.persistent ? Math.floor(options.session.absoluteTimeoutMs / 1000) : undefined;
+
+  /** Creates a session under a fresh token and sets the cookie. */
+  const start = async (
+    request: RequestInfo,
+    user: AuthUser | null,
+    data: Record<string, unknown>,
+    before: readonly string[] = [],
+  ): Promise<AuthState> => {
+    const { token, session } = await sessions.create({
+      user,
+      data,
+      userAgent: request.header('user-agent') ?? null,
+      ip: request.ip,
+    });
+    return carrying(session, [...before, writeCookie(cookies(request).session, token, maxAge)]);
+  };
+
+  return {
+    name: 'session',
+    usesCookies: true,
+
+    load(request) {
+      const cookie = cookies(request).session;
+      const read = readCookie(request.header('cookie'), cookie.name);
+      if (read.status === 'absent') return ANONYMOUS;
+      if (read.status === 'duplicate') return refused('duplicate_cookie', cookie.deletion);
+      return sessions
+        .validate(read.value)
+        .then((result) => (result.ok ? carrying(result.session) : refused(result.reason, cookie.deletion)));
+    },
+
+    // The pre-login session (if any) is destroyed first, so a token planted before login (session
+    // fixation) is worthless afterwards.
+    async login(request, state, user, data) {
+      if (state.login) await sessions.destroy(state.login.id);
+      const next = await start(request, { id: user.id, username: user.username, role: user.role }, data);
+      const login = next.login as SessionRecord;
+      emit({ type: 'login_succeeded', userId: user.id, sessionId: login.id, ...requestEvent(request) });
+      await endLoginsOverLimit(deps, user.id, request);
+      return next;
+    },
+
+    async logout(request, state) {
+      const cleared = { ...ANONYMOUS, cookies: [cookies(request).session.deletion] };
+      const session = state.login;
+      if (!session) return { state: cleared, ended: false };
+      const ended = await sessions.destroy(session.id);
+      if (ended) {
+        emit({
+          type: 'logout',
+          userId: session.user?.id ?? null,
+          sessionId: session.id,
+          ...requestEvent(request),
+        });
+      }
+      return { state: cleared, ended };
+    },
+
+    async refresh(_request, state) {
+      return {
+        state,
+        outcome: { ok: false, code: 'token_invalid', reason: 'the session strategy has no refresh tokens' },
+      };
+    },
+
+    async regenerate(request, state, data) {
+      if (state.login) await sessions.destroy(state.login.id);
+      return start(request, state.login?.user ?? null, data);
+    },
+
+    async reload(state) {
+      if (!state.login) return state;
+      const fresh = await options.store.getSession(state.login.id);
+      return fresh ? carrying(fresh) : ANONYMOUS;
+    },
+
+    save(request, state, patch, data) {
+      const session = state.login;
+      if (!session) return data ? start(request, null, data) : undefined;
+      if (!patch && !sessions.isTouchDue(session)) return undefined;
+      return sessions.save(session, patch).then((saved) => (saved ? carrying(session) : null));
+    },
+  };
+}
+
+/** The session strategy keeps server state; the token strategies refuse what needs it, saying so. */
+export function needsSessionStrategy(what: string): KeycardError {
+  return new KeycardError(
+    'internal_error',
+    `${what} needs the session strategy: the jwt strategy keeps no server state per request`,
+  );
+}
