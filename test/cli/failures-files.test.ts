@@ -11,31 +11,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertCleanFailure, pool, type RunOptions, runCLI, tempDir } from './helpers.js';
+import { checkFailures, type FailureCase, type RunOptions, tempDir } from './helpers.js';
 
 const SECRET = 'Sup3rSecretPw';
 const PASSWORD = 'correct horse battery';
 
-interface Case {
-  label: string;
-  args: string[];
-  options?: RunOptions;
-  expect?: RegExp;
-  secrets?: string[];
-}
-
-async function check(cases: Case[]): Promise<void> {
-  const results = await pool(cases, 3, (item) => runCLI(item.args, { timeoutMs: 60_000, ...item.options }));
-  cases.forEach((item, index) => {
-    const result = results[index];
-    assert.ok(result);
-    const line = assertCleanFailure(result, item.label, {
-      secrets: [SECRET, PASSWORD, ...(item.secrets ?? [])],
-      logsOnStdout: item.args[0] === 'serve',
-    });
-    if (item.expect) assert.match(line, item.expect, item.label);
-  });
-}
+const check = (cases: FailureCase[]) => checkFailures(cases, [SECRET, PASSWORD]);
 
 test('a corrupt key file fails in one line that never quotes it', async (t) => {
   const dir = tempDir(t);
@@ -49,7 +30,7 @@ test('a corrupt key file fails in one line that never quotes it', async (t) => {
     ],
     ['empty', ''],
   ];
-  const cases: Case[] = [];
+  const cases: FailureCase[] = [];
   for (const [name, contents] of files) {
     const path = join(dir, `${name.replaceAll(' ', '-')}.json`);
     writeFileSync(path, contents);
@@ -85,7 +66,7 @@ test('a directory that cannot be written: one line, and nothing half-made', asyn
   const asUser: RunOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
   const notADirectory = join(dir, 'file');
   writeFileSync(notADirectory, '');
-  const cases: Case[] = [
+  const cases: FailureCase[] = [
     {
       label: 'user add to a SQLite store in a read-only directory',
       args: ['user', 'add', 'carol', '--password-stdin', '--store', `sqlite:${join(locked, 'keycard.db')}`],

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertCleanFailure, pool, type RunOptions, runCLI, tempDir } from './helpers.js';
+import { checkFailures, type FailureCase, tempDir } from './helpers.js';
 
 const SECRET = 'Sup3rSecretPw';
 const PASSWORD = 'correct horse battery';
@@ -48,31 +48,12 @@ const STORE_COMMANDS: { args: string[]; stdin?: string }[] = [
   { args: ['serve', '--port', '0'] },
 ];
 
-interface Case {
-  label: string;
-  args: string[];
-  options?: RunOptions;
-  expect?: RegExp;
-  secrets?: string[];
-}
-
-async function check(cases: Case[]): Promise<void> {
-  const results = await pool(cases, 3, (item) => runCLI(item.args, { timeoutMs: 60_000, ...item.options }));
-  cases.forEach((item, index) => {
-    const result = results[index];
-    assert.ok(result);
-    const line = assertCleanFailure(result, item.label, {
-      secrets: [SECRET, PASSWORD, ...(item.secrets ?? [])],
-      logsOnStdout: item.args[0] === 'serve',
-    });
-    if (item.expect) assert.match(line, item.expect, item.label);
-  });
-}
+const check = (cases: FailureCase[]) => checkFailures(cases, [SECRET, PASSWORD]);
 
 test('every store command, given a store that is unreachable or misspelt, fails in one line without its password', async (t) => {
   const dir = tempDir(t);
   const kinds = Object.keys(STORES);
-  const cases: Case[] = [
+  const cases: FailureCase[] = [
     // Every command meets one kind of bad store (in turn, so that every kind is met) …
     ...STORE_COMMANDS.map(({ args, stdin }, index) => {
       const kind = kinds[index % kinds.length] as string;
@@ -102,7 +83,7 @@ test('a config file that is garbage, missing or of the wrong shape fails in one 
   const unknown = join(dir, 'unknown.json');
   writeFileSync(unknown, `{"stroe": "postgres://keycard:${SECRET}@db/keycard"}`);
   const missing = join(dir, 'missing.json');
-  const cases: Case[] = [];
+  const cases: FailureCase[] = [];
   for (const [name, file, expect] of [
     ['garbage', garbage, /is not valid JSON/],
     ['an array', array, /must hold a JSON object/],

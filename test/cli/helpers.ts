@@ -283,3 +283,27 @@ export function workspace(t: TestContext): Workspace {
     },
   };
 }
+
+/** A CLI invocation that must fail cleanly (see `assertCleanFailure`), and what its line must say. */
+export interface FailureCase {
+  label: string;
+  args: string[];
+  options?: RunOptions;
+  expect?: RegExp;
+  /** Secrets beyond the file's own that must appear nowhere in the output. */
+  secrets?: string[];
+}
+
+/** Runs the cases (three at a time) and checks each fails in one clean line, never showing `secrets`. */
+export async function checkFailures(cases: FailureCase[], secrets: string[]): Promise<void> {
+  const results = await pool(cases, 3, (item) => runCLI(item.args, { timeoutMs: 60_000, ...item.options }));
+  cases.forEach((item, index) => {
+    const result = results[index];
+    assert.ok(result);
+    const line = assertCleanFailure(result, item.label, {
+      secrets: [...secrets, ...(item.secrets ?? [])],
+      logsOnStdout: item.args[0] === 'serve',
+    });
+    if (item.expect) assert.match(line, item.expect, item.label);
+  });
+}
