@@ -5,6 +5,7 @@
  * `requireScope`) only translate these outcomes to their frameworks; no rule lives there.
  */
 import { type AuthUser, type JWTClaims, KeycardError, userFromClaims } from 'keycard';
+import { authenticateRequest } from './request-auth.js';
 import type { Verifier } from './verifier.js';
 
 export interface VerifiedToken {
@@ -27,51 +28,29 @@ export interface BearerRefusal {
 
 export type BearerOutcome = { token: VerifiedToken } | BearerRefusal;
 
-// RFC 6750 §2.1: b64token, case-insensitive scheme.
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
-
 const noToken = (): BearerRefusal => ({
   error: new KeycardError('unauthenticated', 'send an access token: Authorization: Bearer <token>'),
   challenge: 'Bearer',
 });
 
-/** Verifies the request's Bearer token (the `Authorization` header's value); the refusal on failure. */
+/**
+ * Verifies the request's Bearer token (the `Authorization` header's value); the refusal on failure. The
+ * header's rules and the answers are request-auth.ts's, shared with the Fetch-style `authenticate`.
+ */
 export async function verifyBearer(
   verifier: Verifier,
   authorization: string | undefined,
 ): Promise<BearerOutcome> {
-  if (authorization === undefined) return noToken();
-  const match = BEARER.exec(authorization);
-  if (!match) {
-    return {
-      error: new KeycardError('token_invalid', 'the Authorization header is not a Bearer token'),
-      challenge: 'Bearer error="invalid_request"',
-    };
+  const headers = { get: () => authorization ?? null };
+  const result = await authenticateRequest((token) => verifier.verify(token), { headers });
+  if (!result.ok) {
+    const { code, message } = result.body.error;
+    return { error: new KeycardError(code, message), challenge: result.challenge };
   }
-  const result = await verifier.verify(match[1] as string);
-  if (result.ok) {
-    const { claims, kind } = result;
-    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-    const client =
-      kind === 'client' && typeof claims.client_id === 'string' ? { id: claims.client_id } : null;
-    return { token: { claims, kind, user: kind === 'user' ? userFromClaims(claims) : null, client, scopes } };
-  }
-  if (result.code === 'jwks_unavailable') {
-    return {
-      error: new KeycardError('jwks_unavailable', 'the signing keys cannot be fetched; try again shortly'),
-      challenge: 'Bearer',
-    };
-  }
-  const message =
-    result.code === 'token_expired'
-      ? 'the access token has expired'
-      : result.code === 'token_revoked'
-        ? 'the access token has been revoked'
-        : 'the access token is invalid';
-  return {
-    error: new KeycardError(result.code, message),
-    challenge: `Bearer error="invalid_token", error_description="${message}"`,
-  };
+  const { claims, kind } = result;
+  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+  const client = kind === 'client' && typeof claims.client_id === 'string' ? { id: claims.client_id } : null;
+  return { token: { claims, kind, user: kind === 'user' ? userFromClaims(claims) : null, client, scopes } };
 }
 
 // RFC 6750 §3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
