@@ -12,11 +12,16 @@ let main;
 try {
   ({ main } = await import(entry.href));
 } catch (error) {
-  const missing = /Cannot find package '((?:@[^/'\s]+\/)?[^/'\s]+)/.exec(String(error?.message));
+  const message = String(error?.message);
+  const missing = /Cannot find package '((?:@[^/'\s]+\/)?[^/'\s]+)/.exec(message);
+  // Deno refuses what its flags do not allow (NotCapable): a missing flag, not a broken install.
+  const denied = error?.name === 'NotCapable' || /run again with the --allow-\w+ flag/.test(message);
   console.error(
     missing
       ? `keycard: the package '${missing[1]}' is not installed; reinstall keycard (npm install keycard)`
-      : `keycard: the CLI could not load (${String(error?.message).split('\n')[0]}); reinstall keycard`,
+      : denied
+        ? `keycard: Deno refused a permission the CLI needs (${message.split('\n')[0]}); add the flag it names (docs/runtimes.md lists them)`
+        : `keycard: the CLI could not load (${message.split('\n')[0]}); reinstall keycard`,
   );
   process.exit(1);
 }

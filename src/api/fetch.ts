@@ -26,7 +26,11 @@ export interface FetchHandlerOptions {
   bodyLimitBytes?: number;
   /** Serve the admin API under /auth/admin/ too (default true). */
   admin?: boolean;
-  /** Called with every unexpected error (answered as a 500 that reveals nothing). Default: console.error. */
+  /**
+   * Called with every unexpected error (answered as a 500 that reveals nothing) and every
+   * `store_unavailable` (answered 503; its `cause` says why), so that neither goes unseen. Default:
+   * console.error.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -164,7 +168,11 @@ export function errorResponse(
 }
 
 function asKeycardError(error: unknown, onError: (error: unknown) => void): KeycardError {
-  if (isKeycardError(error)) return error;
+  if (isKeycardError(error)) {
+    // The client is told only that the store cannot be reached; the operator must learn why.
+    if (error.code === 'store_unavailable') onError(error);
+    return error;
+  }
   onError(error);
   return new KeycardError('internal_error', 'something went wrong; the server log has the details');
 }

@@ -32,7 +32,11 @@ const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
  * Starts `command args` in the repository (so `keycard/...` resolves as the README says) with
  * KEYCARD_STORE pointing at a new SQLite file holding the conversation's users, and PORT=0.
  */
-export async function startExample(command: string, args: readonly string[]): Promise<RunningExample> {
+export async function startExample(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningExample> {
   const dir = mkdtempSync(join(tmpdir(), 'keycard-example-'));
   const path = join(dir, 'example.db');
   const store = new SQLiteStore({ path });
@@ -43,7 +47,7 @@ export async function startExample(command: string, args: readonly string[]): Pr
   }
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
-    env: childEnvironment({ KEYCARD_STORE: `sqlite:${path}`, PORT: '0' }),
+    env: childEnvironment({ ...env, KEYCARD_STORE: `sqlite:${path}`, PORT: '0' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { runCommand } from '../helpers/command.js';
 import { Client, parseSetCookie, request } from '../helpers/http.js';
 import { postgresSkipReason, postgresURL, schemaScope } from '../helpers/postgres-schemas.js';
 import { deleteKeysWithPrefix } from '../helpers/redis-servers.js';
@@ -238,3 +239,20 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+describe('the CLI on deno without a permission it needs', { skip: runtimeSkipReason('deno') }, () => {
+  test('says which flag Deno refused, not "reinstall keycard", and exits 1', async () => {
+    const cli = builtCLI();
+    // Without --allow-ffi, argon2's addon cannot load.
+    const result = await runCommand(
+      runtimeBinary('deno'),
+      ['run', '--allow-read', '--allow-env', cli, '--help'],
+      {
+        env: childEnvironment(),
+      },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^keycard: Deno refused a permission the CLI needs \(.*--allow-ffi/m);
+    assert.doesNotMatch(result.stderr, /reinstall/);
+  });
+});

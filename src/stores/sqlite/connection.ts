@@ -117,7 +117,7 @@ export class SQLiteConnection {
       }
       this.fault = null;
     } catch (error) {
-      this.fault = error instanceof Error ? error : new Error(String(error));
+      this.fault = describeFault(error);
     }
   }
 
@@ -145,6 +145,21 @@ export class SQLiteConnection {
       });
     }
   }
+}
+
+/**
+ * Why the file check failed, as the operator should read it. Deno refuses the check itself unless it
+ * may read the process's user and group ids (`NotCapable`): that is a missing permission flag, not a
+ * missing file, and the message says which flag.
+ */
+function describeFault(error: unknown): Error {
+  if (error instanceof Error && error.name === 'NotCapable') {
+    return new Error(
+      `the runtime refused the SQLite file check (${error.message}); on Deno, run with --allow-sys=uid,gid`,
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** A page size as SQLite's LIMIT takes it: a whole number, or -1 (no limit) for an unbounded listing. */
