@@ -22,10 +22,23 @@ export interface RedisNode {
   port: number;
 }
 
+export interface RedisSentinelOptions {
+  /** The master group name Sentinel monitors. */
+  name: string;
+  /** The Sentinels' own credentials (the servers' are `username` and `password`). */
+  username?: string;
+  password?: string;
+}
+
 export interface RedisConnectionOptions {
-  /** One node for a standalone Redis; the seed nodes of a Cluster. */
+  /** One node for a standalone Redis; the seed nodes of a Cluster; the Sentinels with `sentinel`. */
   nodes: RedisNode[];
   cluster: boolean;
+  /**
+   * Find the primary through Sentinel (`nodes` are the Sentinels): on each (re)connection ioredis asks
+   * them for the current primary and checks its ROLE, so a failover needs no restart.
+   */
+  sentinel?: RedisSentinelOptions;
   username?: string;
   password?: string;
   /** Database number (standalone only). */
@@ -66,6 +79,19 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
       lazyConnect: true,
       clusterRetryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
       redisOptions: common,
+    });
+  }
+  if (options.sentinel) {
+    return new Redis({
+      ...common,
+      sentinels: options.nodes,
+      name: options.sentinel.name,
+      sentinelUsername: options.sentinel.username,
+      sentinelPassword: options.sentinel.password,
+      db: options.db ?? 0,
+      enableOfflineQueue: false,
+      retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+      sentinelRetryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
     });
   }
   const node = options.nodes[0] as RedisNode;
