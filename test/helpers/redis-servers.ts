@@ -276,6 +276,11 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
         const info = await replicationInfo(port);
         return info.get('role') === 'master' || info.get('master_link_status') === 'up';
       }, `the replica on ${port} in sync`);
+      // Every node knows every replica (gossip), so that a master's death is followed by a failover.
+      await until(async () => {
+        const ranges = await ask(port, (client) => client.cluster('SLOTS'));
+        return ranges.length > 0 && ranges.every((range) => range.length - 2 === 1 + replicas);
+      }, `${port} to know every replica`);
     }
   } catch (error) {
     await stop();
