@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { KeycardError } from '../../src/core/errors.js';
 import { generateId } from '../../src/core/random-tokens.js';
 import type { UserRecord } from '../../src/core/store.js';
+import { openStore } from '../../src/stores/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { parseRedisURL } from '../../src/stores/redis/url.js';
 import { sessionFixture } from '../conformance/fixtures.js';
@@ -17,6 +18,7 @@ import { eventually } from '../helpers/eventually.js';
 import {
   type PrivateSentinelGroup,
   redisBinariesSkipReason,
+  sparePort,
   startPrivateSentinel,
 } from '../helpers/redis-servers.js';
 import { uniqueName } from '../helpers/services.js';
@@ -109,6 +111,22 @@ describe('redis+sentinel:// store URLs', () => {
         (error) => error instanceof Error && !/hunter/.test(error.message),
       );
     }
+  });
+});
+
+describe('redis+sentinel:// when no Sentinel answers', { skip }, () => {
+  // guards: a Sentinel client's connect() never settles while it keeps asking unreachable Sentinels
+  test('openStore fails with store_unavailable naming the Sentinels, not a hang, and never shows a password', async () => {
+    const ports = [await sparePort(), await sparePort()];
+    const url = `redis+sentinel://app:hunter22@${ports.map((port) => `127.0.0.1:${port}`).join(',')}/kcprimary?sentinelPassword=hunter33`;
+    await assert.rejects(openStore(url), (error) => {
+      assert.ok(unavailable(error), String(error));
+      const message = (error as Error).message;
+      assert.match(message, new RegExp(`the redis store at 127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}`));
+      assert.match(message, /sentinels are unreachable/i);
+      assert.doesNotMatch(message, /hunter/);
+      return true;
+    });
   });
 });
 

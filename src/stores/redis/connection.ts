@@ -105,6 +105,24 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
   });
 }
 
+/**
+ * Connects, and resolves once the first attempt has succeeded or failed (never rejects: ioredis goes on
+ * reconnecting). A Sentinel client's `connect()` does not settle while no Sentinel answers — it keeps
+ * asking them — so for it the first 'error' counts as the failed attempt.
+ */
+export function connectFirstTime(client: Redis | Cluster): Promise<void> {
+  const attempt = client.connect().catch(() => undefined);
+  if (isCluster(client) || !client.options.sentinels) return attempt;
+  return new Promise((resolve) => {
+    const settle = (): void => {
+      client.off('error', settle);
+      resolve();
+    };
+    client.once('error', settle);
+    void attempt.then(settle);
+  });
+}
+
 export function isCluster(client: Redis | Cluster): client is Cluster {
   return (client as { isCluster?: boolean }).isCluster === true;
 }

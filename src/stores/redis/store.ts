@@ -30,6 +30,7 @@ import type {
   UserUpdate,
 } from '../../core/store.js';
 import {
+  connectFirstTime,
   createFeedConnection,
   createRedisClient,
   DEFAULT_RECONNECT_MAX_DELAY_MS,
@@ -210,12 +211,9 @@ export class RedisStore implements Store {
     if (this.ownsClient) {
       // A failed first attempt is not fatal: ioredis keeps reconnecting, and until it succeeds operations
       // fail at once with store_unavailable. Waiting once avoids failing the calls made right after start.
-      this.firstConnection = this.client
-        .connect()
-        .catch(() => undefined)
-        .finally(() => {
-          this.firstConnection = null;
-        });
+      this.firstConnection = connectFirstTime(this.client).finally(() => {
+        this.firstConnection = null;
+      });
     }
   }
 
