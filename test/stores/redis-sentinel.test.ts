@@ -130,6 +130,24 @@ describe('redis+sentinel:// when no Sentinel answers', { skip }, () => {
   });
 });
 
+describe('redis+sentinel:// feed when no Sentinel answers', { skip }, () => {
+  // guards: the feed's connection asking unreachable Sentinels forever instead of reporting `down`
+  test('subscribeRevocations resolves with the feed reported down, and the store closes', async () => {
+    const store = new RedisStore({ url: `redis+sentinel://127.0.0.1:${await sparePort()}/kcprimary` });
+    try {
+      const states: string[] = [];
+      const subscription = await store.subscribeRevocations({
+        revoked: () => undefined,
+        status: (state) => states.push(state),
+      });
+      assert.deepEqual(states, ['down']);
+      await subscription.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("durability: 'replicated' through Sentinel (private primary, replica and Sentinel)", {
   skip,
 }, () => {
@@ -210,7 +228,17 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
   });
 
   test('an acknowledged revocation, deletion and block survive the primary’s death: the promoted replica has them', async () => {
-    const store = await open('durability=replicated&replicationTimeoutMs=2000');
+    const prefix = uniqueName('kcsentinel');
+    const store = await open('durability=replicated&replicationTimeoutMs=2000', prefix);
+    // A revocation feed, which must find the new primary too (through a store with the default durability,
+    // which can still write revocations once there is no replica).
+    const plain = await open('durability=primary', prefix);
+    const states: string[] = [];
+    const heard: string[] = [];
+    const subscription = await plain.subscribeRevocations({
+      revoked: (record) => heard.push(record.id),
+      status: (state) => states.push(state),
+    });
     const user = userFixture(clock, uniqueName('carol'));
     const other = userFixture(clock, uniqueName('dave'));
     await store.createUser(user);
@@ -233,6 +261,7 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
     await group.primary.kill();
 
     // Fail closed while there is no primary, then the promoted replica, with no restart of the store.
+    await assert.rejects(store.getSession(kept.id), unavailable);
     await eventually(async () => (await group.primaryPort()) === group.replica.port, 'Sentinel to promote', {
       timeoutMs: 30_000,
       ignoreErrors: true,
@@ -257,5 +286,17 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
       store.addRevocation({ kind: 'login', id: kept.id, at: clock.now(), expiresAt: clock.now() + HOUR }),
       unavailable,
     );
+    // The feed went down with the primary and is up again on the new one, hearing its revocations.
+    await eventually(
+      () => states.at(-1) === 'up' && states.includes('down'),
+      'the feed up on the new primary',
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const late = generateId();
+    await plain.addRevocation({ kind: 'login', id: late, at: clock.now(), expiresAt: clock.now() + HOUR });
+    await eventually(() => heard.includes(late), 'a revocation heard through the new primary');
+    await subscription.close();
   });
 });

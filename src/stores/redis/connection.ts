@@ -148,6 +148,9 @@ export function createFeedConnection(client: Redis | Cluster, options: FeedConne
   const overrides: RedisOptions = {
     lazyConnect: true,
     retryStrategy: () => null,
+    // Through Sentinel: one round of the Sentinels per attempt, or connect() would never settle while
+    // none answers, and the feed could not report `down`.
+    sentinelRetryStrategy: () => null,
     autoResubscribe: false,
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: false,
