@@ -2,10 +2,10 @@
  * The scale benchmark's worker, run by scale.ts in a process of its own (with --expose-gc and a large heap,
  * so a million in-memory sessions neither crowd the driver nor skew its measurements). Prints one JSON line.
  *
- * For each store a sample of 1000 sessions is created through `keycard.sessions.create`; the rest, up to
+ * For each store a sample of 1000 sessions is created through `keycard.logins.create`; the rest, up to
  * each size, are filler rows written in bulk straight into the store's own layout (SQL INSERT … SELECT,
- * pipelined HSET + PEXPIRE, the memory store's createSession). At each size, rounds alternate over the
- * stores, each timing sequential `keycard.sessions.validate` calls on random sample tokens. After a fill, the
+ * pipelined HSET + PEXPIRE, the memory store's createLogin). At each size, rounds alternate over the
+ * stores, each timing sequential `keycard.logins.validate` calls on random sample tokens. After a fill, the
  * stores are brought to a steady state (SQLite WAL checkpoint; PostgreSQL VACUUM ANALYZE and CHECKPOINT) so
  * that background work after the bulk insert does not land in the measurement.
  */
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import { createKeycard, type Keycard, type SessionRecord, type Store } from 'keycard';
+import { createKeycard, type Keycard, type LoginRecord, type Store } from 'keycard';
 import { MemoryStore } from 'keycard/stores/memory';
 import { PostgresStore } from 'keycard/stores/postgres';
 import { RedisStore } from 'keycard/stores/redis';
@@ -50,7 +50,7 @@ interface ScaleStore {
 }
 
 const fillerId = (i: number) => `f${String(i).padStart(42, '0')}`;
-function fillerRecord(i: number, now: number): SessionRecord {
+function fillerRecord(i: number, now: number): LoginRecord {
   return {
     id: fillerId(i),
     user: { id: `u${i % USERS}`, username: `user${i % USERS}`, role: 'user' },
@@ -76,7 +76,7 @@ async function withSample(
   for (let i = 0; i < SAMPLE; i++) {
     tokens.push(
       (
-        await keycard.sessions.create({
+        await keycard.logins.create({
           user: { id: `u${i % USERS}`, username: `user${i % USERS}`, role: 'user' },
         })
       ).token,
@@ -95,7 +95,7 @@ async function memoryBytesPerSession(): Promise<{ sessions: number; bytesPerSess
   const agent =
     'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
   for (let i = 0; i < n; i++) {
-    await keycard.sessions.create({
+    await keycard.logins.create({
       user: { id: `u${i % USERS}`, username: `user${i % USERS}`, role: 'user' },
       userAgent: agent,
       ip: '203.0.113.7',
@@ -132,7 +132,7 @@ try {
         store,
         async (from, to) => {
           const now = Date.now();
-          for (let i = from; i < to; i++) await store.createSession(fillerRecord(i, now));
+          for (let i = from; i < to; i++) await store.createLogin(fillerRecord(i, now));
         },
         () => store.close(),
       ),
@@ -243,7 +243,7 @@ try {
     filled = size;
     gc();
     for (const store of stores) {
-      for (let i = 0; i < 200; i++) await store.keycard.sessions.validate(store.tokens[i % SAMPLE] as string);
+      for (let i = 0; i < 200; i++) await store.keycard.logins.validate(store.tokens[i % SAMPLE] as string);
     }
     for (let round = 0; round < options.rounds; round++) {
       for (const store of stores) {
@@ -251,7 +251,7 @@ try {
         for (let i = 0; i < VALIDATIONS; i++) {
           const token = store.tokens[Math.floor(Math.random() * SAMPLE)] as string;
           const began = performance.now();
-          const validation = await store.keycard.sessions.validate(token);
+          const validation = await store.keycard.logins.validate(token);
           samples.push(performance.now() - began);
           if (!validation.ok) throw new Error(`${store.name}: a sample session did not validate at ${size}`);
         }

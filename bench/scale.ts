@@ -1,5 +1,5 @@
 /**
- * Scale with work: session-validation latency (p50/p99 of `keycard.sessions.validate`) with 10 000,
+ * Scale with work: session-validation latency (p50/p99 of `keycard.logins.validate`) with 10 000,
  * 100 000 and 1 000 000 stored sessions on each store — it must stay flat — and the memory store's bytes per
  * session. The largest size is BENCH_SCALE_MAX. The work happens in bench/scale-worker.ts, in processes of
  * their own: one for the memory store (whose million sessions live on the heap, where their garbage
@@ -92,7 +92,7 @@ export async function runScaleBench(): Promise<Section[]> {
     {
       title: 'Session validation latency vs stored sessions',
       notes: [
-        `p50 / p99 of one \`keycard.sessions.validate(token)\`, in µs, one call at a time; ${rounds} rounds at each size (alternating over SQLite, Redis and PostgreSQL; the memory store runs in a process of its own), each of 5000 validations of random tokens from a sample of 1000 sessions created through keycard; medians over the rounds. The other sessions are filler written in bulk into each store's own layout (filling took: ${fill}). Largest size: ${count(last)} (BENCH_SCALE_MAX). Target (issue 7): p99 at the largest size within 1.5× of p99 at ${count(first)}.`,
+        `p50 / p99 of one \`keycard.logins.validate(token)\`, in µs, one call at a time; ${rounds} rounds at each size (alternating over SQLite, Redis and PostgreSQL; the memory store runs in a process of its own), each of 5000 validations of random tokens from a sample of 1000 sessions created through keycard; medians over the rounds. The other sessions are filler written in bulk into each store's own layout (filling took: ${fill}). Largest size: ${count(last)} (BENCH_SCALE_MAX). Target (issue 7): p99 at the largest size within 1.5× of p99 at ${count(first)}.`,
         ...skipped.map((line) => `Skipped — ${line}.`),
       ],
       headers: [
@@ -107,7 +107,7 @@ export async function runScaleBench(): Promise<Section[]> {
     {
       title: 'Memory store: bytes per session',
       notes: [
-        `Heap used (after a full GC) before and after ${count(memory.sessions)} logins (\`keycard.sessions.create\` with a user, a 100-byte user agent and an IP) into a fresh MemoryStore, divided by their number.`,
+        `Heap used (after a full GC) before and after ${count(memory.sessions)} logins (\`keycard.logins.create\` with a user, a 100-byte user agent and an IP) into a fresh MemoryStore, divided by their number.`,
       ],
       headers: ['store', 'sessions', 'bytes per session', 'per 1 M sessions'],
       rows: [

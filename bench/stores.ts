@@ -1,7 +1,7 @@
 /**
  * Issue 3's store measurements, in-process against the real servers: for each keycard store, the latency
- * (p50/p99) of a session validation (`keycard.sessions.validate`) and of a login write
- * (`keycard.sessions.create`), and the store operations one validated request costs — counted as store
+ * (p50/p99) of a session validation (`keycard.logins.validate`) and of a login write
+ * (`keycard.logins.create`), and the store operations one validated request costs — counted as store
  * calls (reads, writes) and as what goes over the wire (Redis commands, SQL statements). The peers do the
  * same job in the same run: connect-redis (`get`, `set`) against the Redis store and connect-pg-simple
  * against the PostgreSQL store, counted the same way. Operations run one at a time (latency, not
@@ -85,13 +85,13 @@ function keycardCandidate(
     async setup() {
       counted = countingStore(await open());
       keycard = createKeycard({ store: counted.store, preset: 'web-app' });
-      for (let i = 0; i < SESSIONS; i++) tokens.push((await keycard.sessions.create({ user: USER })).token);
+      for (let i = 0; i < SESSIONS; i++) tokens.push((await keycard.logins.create({ user: USER })).token);
     },
     async fetch(i) {
-      const result = await keycard.sessions.validate(tokens[i % SESSIONS] as string);
+      const result = await keycard.logins.validate(tokens[i % SESSIONS] as string);
       if (!result.ok) throw new Error(`${name}: a stored session did not validate`);
     },
-    write: () => keycard.sessions.create({ user: USER, userAgent: 'bench', ip: '127.0.0.1' }),
+    write: () => keycard.logins.create({ user: USER, userAgent: 'bench', ip: '127.0.0.1' }),
     async request(i) {
       const context = await keycard.authenticate(requestFor(tokens[i % SESSIONS] as string), () => {});
       if (!context.user) throw new Error(`${name}: the request was not authenticated`);

@@ -68,6 +68,14 @@ export {
   verifyJWT,
 } from './core/jwt/verify.js';
 export { createKeycard, type Keycard, type SignInResult } from './core/keycard.js';
+export type {
+  LoginPage,
+  LoginPolicy,
+  LoginRegistry,
+  SessionManager,
+  SessionPolicy,
+  Validation,
+} from './core/logins/registry.js';
 export {
   type KeycardOptions,
   PRESET_NAMES,
@@ -88,7 +96,6 @@ export {
   RevocationMonitor,
   type RevocationMonitorOptions,
 } from './core/revocation/monitor.js';
-export type { LoginPage, SessionManager, SessionPolicy, Validation } from './core/session/manager.js';
 export type {
   AuthUser,
   ClientRecord,
@@ -99,6 +106,8 @@ export type {
   DataPatch,
   ListUsersOptions,
   LoginPageOptions,
+  LoginRecord,
+  LoginStore,
   PatchOptions,
   PatchResult,
   RefreshState,

@@ -8,20 +8,20 @@ import type { Store } from 'keycard';
 import pg from 'pg';
 
 const READS = new Set([
-  'getSession',
-  'listUserSessions',
-  'countUserSessions',
+  'getLogin',
+  'listUserLogins',
+  'countUserLogins',
   'getUserById',
   'getUserByUsername',
   'listUsers',
   'countUsers',
 ]);
 const WRITES = new Set([
-  'createSession',
-  'touchSession',
-  'patchSessionData',
-  'deleteSession',
-  'deleteUserSessions',
+  'createLogin',
+  'touchLogin',
+  'patchLoginData',
+  'deleteLogin',
+  'deleteUserLogins',
   'advanceRefresh',
   'createUser',
   'updateUser',

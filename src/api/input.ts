@@ -3,7 +3,7 @@
  * each refusal a 400 that names the field; and the public shape of a login. `keycard serve` and the
  * Fetch handler read requests through these, so both answer bad input the same way.
  */
-import { KeycardError, type SessionRecord } from 'keycard';
+import { KeycardError, type LoginRecord } from 'keycard';
 
 export type Body = Record<string, unknown>;
 
@@ -131,7 +131,7 @@ export interface PublicSession {
   ip: string | null;
 }
 
-export function toPublicSession(session: SessionRecord, currentId: string | null | undefined): PublicSession {
+export function toPublicSession(session: LoginRecord, currentId: string | null | undefined): PublicSession {
   return {
     id: session.id,
     current: session.id === currentId,

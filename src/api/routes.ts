@@ -123,7 +123,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         }
         return respond(request, '/account', {
           user: toAuthUser(result.user),
-          session: toPublicSession(result.session, result.session.id),
+          session: toPublicSession(result.login, result.login.id),
           // Header transport: the tokens, in OAuth 2.0's token-response shape (RFC 6749 §5.1).
           ...auth.tokens,
           // Cookie transports: the CSRF token for the new login (the pre-login one no longer applies).
@@ -168,7 +168,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
       async handle(request) {
         const { user, loginId } = request.auth;
         // jwt: the token was verified without the store; the login record is read here, once.
-        const login = request.auth.session ?? (loginId ? await keycard.store.getSession(loginId) : null);
+        const login = request.auth.loginRecord ?? (loginId ? await keycard.store.getLogin(loginId) : null);
         return json({ user, session: login && toPublicSession(login, login.id) });
       },
     },
@@ -197,7 +197,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
       async handle(request) {
         const { user, loginId } = request.auth;
         const { limit, cursor } = pageQuery(request.query);
-        const page = await keycard.sessions.listPage((user as { id: string }).id, { limit, cursor });
+        const page = await keycard.logins.listPage((user as { id: string }).id, { limit, cursor });
         return json({
           sessions: page.logins.map((record) => toPublicSession(record, loginId)),
           next: page.next,

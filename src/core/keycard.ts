@@ -1,6 +1,6 @@
 /**
  * `createKeycard`: the one object an application or adapter holds. It wires the options, the store, the
- * session manager, the password hasher and the user service together, and creates a per-request
+ * login registry, the password hasher and the user service together, and creates a per-request
  * `AuthContext` for adapters.
  */
 
@@ -11,19 +11,26 @@ import { KeycardError, tooManyRequests } from './errors.js';
 import { createEmitter, type EventContext, type EventEmitter, type RevokeReason } from './events.js';
 import type { RequestInfo } from './http/request.js';
 import { createTokenService, type TokenService } from './jwt/token-service.js';
+import { createLoginRegistry, type LoginRegistry } from './logins/registry.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
 import { createSessionStrategy } from './request/session.js';
 import { createTokenStrategy } from './request/token.js';
 import { RevocationMonitor } from './revocation/monitor.js';
-import { createSessionManager, type SessionManager } from './session/manager.js';
-import type { SessionRecord, Store, UserRecord } from './store.js';
+import type { LoginRecord, Store, UserRecord } from './store.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
 import { readCredentials } from './users/credentials.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
 
 export type SignInResult =
-  | { ok: true; user: UserRecord; session: SessionRecord }
+  | {
+      ok: true;
+      user: UserRecord;
+      /** The login just created (a session, or a token login). */
+      login: LoginRecord;
+      /** @deprecated Renamed `login`. */
+      session: LoginRecord;
+    }
   /**
    * A failure: `reason` says which, and `error` is the answer to send — `throw result.error` gives the
    * client 401 `invalid_credentials` (the same for an unknown user), 403 `account_blocked`, or 429
@@ -61,7 +68,10 @@ function throttled(retryAfterSeconds: number): SignInResult {
 export interface Keycard {
   readonly options: ResolvedOptions;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  /** Every login of every strategy (sessions and token logins): create, validate, list, end. */
+  readonly logins: LoginRegistry;
+  /** @deprecated Renamed `logins`: the registry holds every strategy's logins, not only sessions. */
+  readonly sessions: LoginRegistry;
   readonly passwords: PasswordHasher;
   readonly users: UserService;
   readonly emit: EventEmitter;
@@ -99,7 +109,7 @@ export interface Keycard {
    * refreshed too often — no token is even looked up then — `refresh_token_reused` (the login is revoked)
    * or `token_invalid`; a failure counts against the address.
    */
-  refresh(context: AuthContext, refreshToken?: string): Promise<SessionRecord>;
+  refresh(context: AuthContext, refreshToken?: string): Promise<LoginRecord>;
   /**
    * Ends one login of the user's — never another user's — revoking its tokens, and emits
    * `session_revoked` (`by` the user themselves, or an admin). False when the user has no such login.
@@ -129,7 +139,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     options.strategy === 'hybrid' ? new RevocationMonitor(store, { clock, ...input.revocation }) : null;
   // Ending a token login records a revocation (the login record says so); the hybrid strategy's monitor
   // applies this instance's own at once, without waiting for the feed.
-  const sessions = createSessionManager(
+  const logins = createLoginRegistry(
     store,
     options.session,
     clock,
@@ -142,7 +152,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
   const passwords = createPasswordHasher(options.argon2);
   const users = createUserService({
     store,
-    sessions,
+    logins,
     passwords,
     policy: options.passwordPolicy,
     clock,
@@ -173,8 +183,8 @@ export function createKeycard(input: KeycardOptions): Keycard {
   });
   const cookies = createCookiePolicy(options);
   const strategy = tokens
-    ? createTokenStrategy({ options, tokens, sessions, cookies, emit, revocations: monitor })
-    : createSessionStrategy({ options, sessions, cookies, emit });
+    ? createTokenStrategy({ options, tokens, logins, cookies, emit, revocations: monitor })
+    : createSessionStrategy({ options, logins, cookies, emit });
   const deps = { options, strategy, guard: { options, cookies, emit, usesCookies: strategy.usesCookies } };
 
   const createContext = (request: RequestInfo, setCookie: (header: string) => void): AuthContext =>
@@ -183,7 +193,8 @@ export function createKeycard(input: KeycardOptions): Keycard {
   return {
     options,
     store,
-    sessions,
+    logins,
+    sessions: logins,
     passwords,
     users,
     emit,
@@ -201,12 +212,12 @@ export function createKeycard(input: KeycardOptions): Keycard {
       return context;
     },
     async revokeSession(userId, sessionId, { by, ...event }) {
-      const revoked = await sessions.destroyForUser(userId, sessionId);
+      const revoked = await logins.destroyForUser(userId, sessionId);
       if (revoked) emit({ type: 'session_revoked', userId, sessionId, by, ...event });
       return revoked;
     },
     async revokeAllSessions(userId, { reason, exceptId, ...event }) {
-      const count = await sessions.destroyAllForUser(userId, { exceptId });
+      const count = await logins.destroyAllForUser(userId, { exceptId });
       emit({ type: 'sessions_revoked', userId, count, reason, ...event });
       return count;
     },
@@ -294,7 +305,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
         emit({ type: 'login_failed', reason, username, ...eventContext });
         return failed(reason);
       }
-      return { ok: true, user: check.user, session };
+      return { ok: true, user: check.user, login: session, session };
     },
   };
 }

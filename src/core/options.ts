@@ -272,7 +272,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
   if (!options || typeof options !== 'object')
     throw configurationError('createKeycard needs an options object');
   const { store } = options;
-  if (!store || typeof store.getSession !== 'function') {
+  if (!store || typeof store.getLogin !== 'function') {
     throw configurationError('options.store is required: pass a store such as new SQLiteStore({ path })');
   }
   const presetName = options.preset ?? 'web-app';

@@ -4,12 +4,12 @@
  *
  * Conventions: `null` means "not found"; a store that cannot be reached throws a `KeycardError` with code
  * `store_unavailable` (see `storeUnavailable`); times are milliseconds since the epoch; stores never look at
- * a clock to decide whether a session is valid (the session manager does, with its injected clock) but may
+ * a clock to decide whether a session is valid (the login registry does, with its injected clock) but may
  * drop records whose `expiresAt` has passed.
  *
  * Race safety is part of the contract:
- * - `touchSession` only ever moves `lastActiveAt`/`expiresAt` forward and never rewrites data;
- * - nothing but `createSession` creates a record, and it is only called with a fresh random id, so a write
+ * - `touchLogin` only ever moves `lastActiveAt`/`expiresAt` forward and never rewrites data;
+ * - nothing but `createLogin` creates a record, and it is only called with a fresh random id, so a write
  *   that arrives after a delete (touch or patch) can never bring a session back;
  * - session data is written as per-key patches applied atomically by the store, so two requests that set
  *   different keys of one session both persist (the same key: the last write wins).
@@ -24,7 +24,11 @@ export interface AuthUser {
 
 export type SessionData = Record<string, unknown>;
 
-export interface SessionRecord {
+/**
+ * One login, whatever the strategy: a session (session strategy), or a token login with its refresh state
+ * (jwt, hybrid). Anonymous pre-login sessions are logins with `user: null`.
+ */
+export interface LoginRecord {
   /** base64url SHA-256 of the session token: the token itself is never stored. */
   id: string;
   /** Null for an anonymous (pre-login) session. Role changes end a user's sessions, so this never goes stale. */
@@ -89,31 +93,31 @@ export interface DataPatch {
 export interface PatchOptions {
   /** The patch is refused (`too_large`) if the merged data would exceed this many bytes of JSON. */
   maxBytes: number;
-  /** Moves activity forward in the same write (with `touchSession`'s only-forward rule). */
+  /** Moves activity forward in the same write (with `touchLogin`'s only-forward rule). */
   touch?: { lastActiveAt: number; expiresAt: number };
 }
 
 export type PatchResult = 'ok' | 'missing' | 'too_large';
 
-export interface SessionStore {
-  createSession(record: SessionRecord): Promise<void>;
-  getSession(id: string): Promise<SessionRecord | null>;
+export interface LoginStore {
+  createLogin(record: LoginRecord): Promise<void>;
+  getLogin(id: string): Promise<LoginRecord | null>;
   /** Moves `lastActiveAt` and `expiresAt` forward (never back, never past `absoluteExpiresAt`); no-op if gone. */
-  touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void>;
-  patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult>;
+  touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void>;
+  patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult>;
   /** With `userId`, deletes only if the session belongs to that user. True if a record was deleted. */
-  deleteSession(id: string, options?: { userId?: string }): Promise<boolean>;
+  deleteLogin(id: string, options?: { userId?: string }): Promise<boolean>;
   /**
    * The user's sessions, newest first (`createdAt` descending, ties by `id` descending); O(page) with an
    * index, never a scan. Without `page`, every one of them.
    */
-  listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]>;
+  listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]>;
   /** How many sessions the user has (expired ones not yet removed may be counted). */
-  countUserSessions(userId: string): Promise<number>;
+  countUserLogins(userId: string): Promise<number>;
   /**
    * The refresh rotation's atomic step (compare-and-set): if the login exists and its
    * `refresh.generation` is `expectedGeneration`, replace `refresh` with `next` and apply `touch` (with
-   * `touchSession`'s only-forward rule) in one atomic write, and return the updated record. Otherwise
+   * `touchLogin`'s only-forward rule) in one atomic write, and return the updated record. Otherwise
    * (no such login, not a token login, or another rotation won) change nothing and return null. The
    * decision itself — rotate, grace, reuse — is core's (`decideRotation`), not the store's.
    */
@@ -122,10 +126,15 @@ export interface SessionStore {
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null>;
+  ): Promise<LoginRecord | null>;
   /** Deletes every session of the user except `exceptId`; returns how many were deleted. */
-  deleteUserSessions(userId: string, options?: { exceptId?: string }): Promise<number>;
+  deleteUserLogins(userId: string, options?: { exceptId?: string }): Promise<number>;
 }
+
+/** @deprecated Renamed `LoginRecord`: every strategy's logins use it, not only sessions. */
+export type SessionRecord = LoginRecord;
+/** @deprecated Renamed `LoginStore`. */
+export type SessionStore = LoginStore;
 
 export interface UserRecord {
   id: string;
@@ -285,7 +294,7 @@ export interface ClientStore {
   deleteClient(id: string): Promise<boolean>;
 }
 
-export interface Store extends SessionStore, UserStore, CounterStore, RevocationStore, ClientStore {
+export interface Store extends LoginStore, UserStore, CounterStore, RevocationStore, ClientStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

@@ -51,7 +51,7 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
       await counting?.store.close();
     });
     beforeEach(async () => {
-      await keycard.sessions.destroyAllForUser(alice.id);
+      await keycard.logins.destroyAllForUser(alice.id);
     });
 
     async function signedIn(username = 'alice', password = 'alice-password'): Promise<Client> {
@@ -175,7 +175,7 @@ export function describeAdapterScenarios(name: string, startApp: StartApp): void
         headers: { cookie: `${SESSION_COOKIE}=${token}` },
       });
       assert.equal(replay.status, 401);
-      assert.deepEqual(await keycard.sessions.listForUser(alice.id), []);
+      assert.deepEqual(await keycard.logins.listForUser(alice.id), []);
     });
 
     test('regenerate moves the session to a new token and keeps its data', async () => {

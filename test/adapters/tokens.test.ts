@@ -397,7 +397,7 @@ function describeTokenScenarios(adapter: string, flavour: Flavour, startApp: Sta
       assert.equal(refresh.status, 401);
       assert.equal(refresh.json.error.code, 'token_invalid');
       assert.deepEqual(
-        (await keycard.sessions.listForUser(alice.id)).filter((login) => login.id === session.sessionId),
+        (await keycard.logins.listForUser(alice.id)).filter((login) => login.id === session.sessionId),
         [],
       );
       const replay = await get('/me', session.access);
@@ -427,10 +427,10 @@ function describeTokenScenarios(adapter: string, flavour: Flavour, startApp: Sta
     });
 
     if (hybrid) {
-      test('revoking the login with keycard.sessions refuses the access token on the next request', async () => {
+      test('revoking the login with keycard.logins refuses the access token on the next request', async () => {
         const session = await login();
         assert.equal((await get('/me', session.access)).status, 200);
-        assert.equal(await keycard.sessions.destroy(session.sessionId), true);
+        assert.equal(await keycard.logins.destroy(session.sessionId), true);
         const refused = await get('/me', session.access);
         assert.equal(refused.status, 401);
         assert.equal(refused.json.error.code, 'unauthenticated');
@@ -444,7 +444,7 @@ function describeTokenScenarios(adapter: string, flavour: Flavour, startApp: Sta
         const phone = await login('carol', 'carol-password');
         const carol = await keycard.users.findByUsername('carol');
         assert.ok(carol);
-        assert.equal(await keycard.sessions.destroyAllForUser(carol.id), 2);
+        assert.equal(await keycard.logins.destroyAllForUser(carol.id), 2);
         for (const device of [laptop, phone]) {
           const refused = await get('/me', device.access);
           assert.equal(refused.status, 401);

@@ -135,7 +135,7 @@ for (const preset of ['web-app', 'spa'] as const) {
         assert.equal(new URL(page.url()).pathname, '/account', 'the victim is still signed in');
         assert.match((await page.textContent('h1')) ?? '', /Signed in as alice/);
       }
-      assert.equal((await server.keycard.sessions.listForUser(aliceId)).length, sessionsBefore);
+      assert.equal((await server.keycard.logins.listForUser(aliceId)).length, sessionsBefore);
       // Mallory is not blocked (blocking would also have ended her session) and there is no new admin:
       // through the admin API as the admin, and in the store.
       const page = await mallory.newPage();
@@ -162,7 +162,7 @@ for (const preset of ['web-app', 'spa'] as const) {
       const { alice, mallory } = await signedIn();
       const victim = alice[0] as BrowserContext;
       const cookies = await authCookieNames(victim);
-      const sessionsBefore = (await server.keycard.sessions.listForUser(aliceId)).length;
+      const sessionsBefore = (await server.keycard.logins.listForUser(aliceId)).length;
       const eventsBefore = server.events.length;
       const tab = await victim.newPage();
       for (const forgery of forgeries(malloryId)) {
@@ -194,7 +194,7 @@ for (const preset of ['web-app', 'spa'] as const) {
       const { alice, mallory } = await signedIn();
       const victim = alice[0] as BrowserContext;
       const cookies = await authCookieNames(victim);
-      const sessionsBefore = (await server.keycard.sessions.listForUser(aliceId)).length;
+      const sessionsBefore = (await server.keycard.logins.listForUser(aliceId)).length;
       const eventsBefore = server.events.length;
       const tab = await victim.newPage();
       for (const forgery of forgeries(malloryId)) {

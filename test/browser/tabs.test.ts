@@ -47,7 +47,7 @@ for (const preset of ['web-app', 'spa'] as const) {
       const tabC = await context.newPage();
       await tabC.goto(app);
       assert.equal(await fetchStatus(tabC, '/auth/me'), 200);
-      assert.equal((await server.keycard.sessions.listForUser(aliceId)).length, 1, 'one login');
+      assert.equal((await server.keycard.logins.listForUser(aliceId)).length, 1, 'one login');
       // A copy of the jar, which the sign-out's Set-Cookie will not reach: a request already on its way
       // with the old cookie, or a stolen copy. It works now...
       const copy = await browser.newContext();
@@ -69,7 +69,7 @@ for (const preset of ['web-app', 'spa'] as const) {
       assert.equal(await tabB.locator('#username').count(), 1, 'tab B shows the sign-in form');
 
       // ...and not after: the login is over on the server, not just deleted from the jar.
-      assert.equal((await server.keycard.sessions.listForUser(aliceId)).length, 0);
+      assert.equal((await server.keycard.logins.listForUser(aliceId)).length, 0);
       assert.equal(await fetchStatus(copyTab, '/auth/me'), 401, 'the old cookies are dead');
       await copyTab.goto(`${base}/account`);
       assert.equal(new URL(copyTab.url()).pathname, '/login');

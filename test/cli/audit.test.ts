@@ -67,7 +67,7 @@ test("every change from the CLI emits the admin API's typed events, one JSON lin
   const loginsOf = async (id: string, count: number): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const { session } = await keycard.sessions.create({ user: { id, username: 'bob', role: 'user' } });
+      const { login: session } = await keycard.logins.create({ user: { id, username: 'bob', role: 'user' } });
       ids.push(session.id);
     }
     return ids;

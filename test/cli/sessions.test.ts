@@ -5,7 +5,7 @@ import type { UserRecord } from 'keycard';
 import { assertOneLineFailure, assertSuccess, lines, type Workspace, workspace } from './helpers.js';
 
 async function signIn(space: Workspace, user: UserRecord, device: { userAgent: string; ip: string }) {
-  const { session } = await space.open().keycard.sessions.create({
+  const { login: session } = await space.open().keycard.logins.create({
     user: { id: user.id, username: user.username, role: user.role },
     ...device,
   });
@@ -57,22 +57,22 @@ test('sessions revoke --session ends one session; sessions revoke ends the rest,
   assertSuccess(one);
   assert.match(one.stdout, new RegExp(`^ended login ${phone} of bob\\n$`));
   assert.deepEqual(
-    (await keycard.sessions.listForUser(bob.id)).map((session) => session.id),
+    (await keycard.logins.listForUser(bob.id)).map((session) => session.id),
     [laptop],
   );
-  assert.equal(await keycard.store.getSession(phone), null);
+  assert.equal(await keycard.store.getLogin(phone), null);
 
   // Another user's session id cannot be revoked through bob.
   const foreign = await space.run(['sessions', 'revoke', 'bob', '--session', alicesSession]);
   assert.match(assertOneLineFailure(foreign, 1), /bob has no session with id/);
-  assert.notEqual(await keycard.store.getSession(alicesSession), null);
+  assert.notEqual(await keycard.store.getLogin(alicesSession), null);
 
   const all = await space.run(['sessions', 'revoke', 'bob']);
   assertSuccess(all);
   assert.match(all.stdout, /^bob: ended their 1 login\n$/);
-  assert.deepEqual(await keycard.sessions.listForUser(bob.id), []);
-  assert.equal(await keycard.store.getSession(laptop), null);
-  assert.equal((await keycard.sessions.listForUser(alice.id)).length, 1, "alice's session survives");
+  assert.deepEqual(await keycard.logins.listForUser(bob.id), []);
+  assert.equal(await keycard.store.getLogin(laptop), null);
+  assert.equal((await keycard.logins.listForUser(alice.id)).length, 1, "alice's session survives");
 
   const empty = await space.run(['sessions', 'list', 'bob']);
   assertSuccess(empty);
@@ -86,7 +86,7 @@ test('sessions list and revoke of a missing user fail with one line naming it', 
     const result = await space.run(['sessions', sub, 'nobody']);
     assert.match(assertOneLineFailure(result, 1), /no user named 'nobody'/, sub);
   }
-  assert.equal((await keycard.sessions.listForUser(bob.id)).length, 2);
+  assert.equal((await keycard.logins.listForUser(bob.id)).length, 2);
 });
 
 // guards: a session id is base64url, and one in 64 begins with '-', which parseArgs would take for an
@@ -96,7 +96,7 @@ test('a session whose id begins with "-" is revoked with --session ID as with an
   const { keycard, bob } = await setUp(space);
   let id = '';
   for (let tries = 0; tries < 5000 && !id.startsWith('-'); tries++) {
-    const { session } = await keycard.sessions.create({
+    const { login: session } = await keycard.logins.create({
       user: { id: bob.id, username: bob.username, role: bob.role },
     });
     id = session.id;
@@ -105,7 +105,7 @@ test('a session whose id begins with "-" is revoked with --session ID as with an
   const result = await space.runInProcess(['sessions', 'revoke', 'bob', '--session', id]);
   assertSuccess(result);
   assert.equal(result.stdout, `ended login ${id} of bob\n`);
-  assert.equal(await keycard.store.getSession(id), null);
+  assert.equal(await keycard.store.getLogin(id), null);
   // A value forgotten before another option is still a usage mistake, in one line.
   const forgotten = await space.runInProcess(['sessions', 'revoke', 'bob', '--session', '--audit-log']);
   assert.match(assertOneLineFailure(forgotten, 2), /'--session' argument is ambiguous/);

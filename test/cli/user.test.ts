@@ -113,16 +113,16 @@ test('user block ends every session of the user; unblock allows logins again', a
   const alice = await addUser(space, 'alice', 'admin');
   const { keycard } = space.open();
   const user = (record: typeof bob) => ({ id: record.id, username: record.username, role: record.role });
-  await keycard.sessions.create({ user: user(bob) });
-  await keycard.sessions.create({ user: user(bob) });
-  await keycard.sessions.create({ user: user(alice) });
+  await keycard.logins.create({ user: user(bob) });
+  await keycard.logins.create({ user: user(bob) });
+  await keycard.logins.create({ user: user(alice) });
 
   const block = await space.run(['user', 'block', 'bob']);
   assertSuccess(block);
   assert.match(block.stdout, /^blocked bob/);
   assert.equal((await keycard.users.get(bob.id))?.blocked, true);
-  assert.deepEqual(await keycard.sessions.listForUser(bob.id), []);
-  assert.equal((await keycard.sessions.listForUser(alice.id)).length, 1, "alice's session is untouched");
+  assert.deepEqual(await keycard.logins.listForUser(bob.id), []);
+  assert.equal((await keycard.logins.listForUser(alice.id)).length, 1, "alice's session is untouched");
   assert.deepEqual(await keycard.users.verifyCredentials('bob', PASSWORD), {
     ok: false,
     reason: 'account_blocked',
@@ -152,12 +152,12 @@ test('user passwd sets a new password from stdin and ends the user’s sessions'
   const space = workspace(t);
   const bob = await addUser(space, 'bob');
   const { keycard } = space.open();
-  await keycard.sessions.create({ user: { id: bob.id, username: bob.username, role: bob.role } });
+  await keycard.logins.create({ user: { id: bob.id, username: bob.username, role: bob.role } });
 
   const tooShort = await space.run(['user', 'passwd', 'bob', '--password-stdin'], { stdin: 'short' });
   assert.match(assertOneLineFailure(tooShort, 1), /at least 8 characters/);
   assert.equal((await keycard.users.verifyCredentials('bob', PASSWORD)).ok, true, 'unchanged');
-  assert.equal((await keycard.sessions.listForUser(bob.id)).length, 1, 'sessions kept on failure');
+  assert.equal((await keycard.logins.listForUser(bob.id)).length, 1, 'sessions kept on failure');
 
   const changed = await space.run(['user', 'passwd', 'bob', '--password-stdin'], {
     stdin: 'a brand new password\n',
@@ -166,7 +166,7 @@ test('user passwd sets a new password from stdin and ends the user’s sessions'
   assert.match(changed.stdout, /^password changed for bob/);
   assert.equal((await keycard.users.verifyCredentials('bob', 'a brand new password')).ok, true);
   assert.equal((await keycard.users.verifyCredentials('bob', PASSWORD)).ok, false);
-  assert.deepEqual(await keycard.sessions.listForUser(bob.id), []);
+  assert.deepEqual(await keycard.logins.listForUser(bob.id), []);
 
   const missing = await space.run(['user', 'passwd', 'nobody', '--password-stdin'], {
     stdin: 'a brand new password',

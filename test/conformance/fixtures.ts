@@ -4,7 +4,7 @@
  */
 
 import { generateId, generateToken, hashToken } from '../../src/core/random-tokens.js';
-import type { RefreshState, SessionRecord, Store, UserRecord } from '../../src/core/store.js';
+import type { LoginRecord, RefreshState, Store, UserRecord } from '../../src/core/store.js';
 import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import type { ManualClock } from '../helpers/clock.js';
 
@@ -36,7 +36,7 @@ export interface Conformance {
 
 export const HOUR = 3_600_000;
 
-export function sessionFixture(clock: ManualClock, overrides: Partial<SessionRecord> = {}): SessionRecord {
+export function sessionFixture(clock: ManualClock, overrides: Partial<LoginRecord> = {}): LoginRecord {
   const now = clock.now();
   return {
     id: hashToken(generateToken()),
@@ -67,7 +67,7 @@ export function refreshFixture(clock: ManualClock, overrides: Partial<RefreshSta
 }
 
 /** A login of the jwt and hybrid strategies: a random id and refresh state. */
-export function tokenLoginFixture(clock: ManualClock, overrides: Partial<SessionRecord> = {}): SessionRecord {
+export function tokenLoginFixture(clock: ManualClock, overrides: Partial<LoginRecord> = {}): LoginRecord {
   return sessionFixture(clock, { id: generateId(), refresh: refreshFixture(clock), ...overrides });
 }
 

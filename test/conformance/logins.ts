@@ -16,26 +16,26 @@ export function describeLoginConformance(ctx: Conformance): void {
       store = ctx.store;
     });
     test('returns null for an unknown session id', async () => {
-      assert.equal(await store.getSession(hashToken(generateToken())), null);
+      assert.equal(await store.getLogin(hashToken(generateToken())), null);
     });
 
     test('round-trips a session record exactly', async () => {
       const record = sessionFixture(clock, { data: { cart: [1, 2], nested: { a: 'é' } } });
-      await store.createSession(record);
-      assert.deepEqual(await store.getSession(record.id), record);
+      await store.createLogin(record);
+      assert.deepEqual(await store.getLogin(record.id), record);
     });
 
     test('round-trips an anonymous session with no user, agent or address', async () => {
       const record = sessionFixture(clock, { user: null, userAgent: null, ip: null, data: { step: 1 } });
-      await store.createSession(record);
-      assert.deepEqual(await store.getSession(record.id), record);
+      await store.createLogin(record);
+      assert.deepEqual(await store.getLogin(record.id), record);
     });
 
     test('keeps __proto__ and constructor as plain data keys', async () => {
       const data = JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}');
       const record = sessionFixture(clock, { data });
-      await store.createSession(record);
-      const loaded = await store.getSession(record.id);
+      await store.createLogin(record);
+      const loaded = await store.getLogin(record.id);
       assert.ok(loaded);
       assert.equal(Object.getPrototypeOf(loaded.data), Object.prototype);
       assert.deepEqual(Object.keys(loaded.data).sort(), ['__proto__', 'constructor']);
@@ -44,9 +44,9 @@ export function describeLoginConformance(ctx: Conformance): void {
 
     test('touch moves activity and expiry forward and never rewrites data', async () => {
       const record = sessionFixture(clock, { data: { keep: 'me' } });
-      await store.createSession(record);
-      await store.touchSession(record.id, record.lastActiveAt + 1000, record.expiresAt + 1000);
-      const touched = await store.getSession(record.id);
+      await store.createLogin(record);
+      await store.touchLogin(record.id, record.lastActiveAt + 1000, record.expiresAt + 1000);
+      const touched = await store.getLogin(record.id);
       assert.equal(touched?.lastActiveAt, record.lastActiveAt + 1000);
       assert.equal(touched?.expiresAt, record.expiresAt + 1000);
       assert.deepEqual(touched?.data, { keep: 'me' });
@@ -54,91 +54,91 @@ export function describeLoginConformance(ctx: Conformance): void {
 
     test('touch never moves expiry backwards', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
-      await store.touchSession(record.id, record.lastActiveAt - 5000, record.expiresAt - 5000);
-      const loaded = await store.getSession(record.id);
+      await store.createLogin(record);
+      await store.touchLogin(record.id, record.lastActiveAt - 5000, record.expiresAt - 5000);
+      const loaded = await store.getLogin(record.id);
       assert.equal(loaded?.lastActiveAt, record.lastActiveAt);
       assert.equal(loaded?.expiresAt, record.expiresAt);
     });
 
     test('touch never extends past the absolute expiry', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
-      await store.touchSession(record.id, record.lastActiveAt, record.absoluteExpiresAt + HOUR);
-      assert.equal((await store.getSession(record.id))?.expiresAt, record.absoluteExpiresAt);
+      await store.createLogin(record);
+      await store.touchLogin(record.id, record.lastActiveAt, record.absoluteExpiresAt + HOUR);
+      assert.equal((await store.getLogin(record.id))?.expiresAt, record.absoluteExpiresAt);
     });
 
     test('touch of a deleted session does not bring it back', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
-      await store.deleteSession(record.id);
-      await store.touchSession(record.id, record.lastActiveAt + 1000, record.expiresAt + 1000);
-      assert.equal(await store.getSession(record.id), null);
+      await store.createLogin(record);
+      await store.deleteLogin(record.id);
+      await store.touchLogin(record.id, record.lastActiveAt + 1000, record.expiresAt + 1000);
+      assert.equal(await store.getLogin(record.id), null);
     });
 
     test('patch sets and removes top-level keys and leaves the others', async () => {
       const record = sessionFixture(clock, { data: { a: 1, b: 2, c: 3 } });
-      await store.createSession(record);
-      const result = await store.patchSessionData(
+      await store.createLogin(record);
+      const result = await store.patchLoginData(
         record.id,
         { set: { b: 20, d: { x: true } }, unset: ['c'] },
         { maxBytes: 1000 },
       );
       assert.equal(result, 'ok');
-      assert.deepEqual((await store.getSession(record.id))?.data, { a: 1, b: 20, d: { x: true } });
+      assert.deepEqual((await store.getLogin(record.id))?.data, { a: 1, b: 20, d: { x: true } });
     });
 
     test('patch with touch moves activity forward in the same write', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       const touch = { lastActiveAt: record.lastActiveAt + 500, expiresAt: record.expiresAt + 500 };
       assert.equal(
-        await store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 1000, touch }),
+        await store.patchLoginData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 1000, touch }),
         'ok',
       );
-      const loaded = await store.getSession(record.id);
+      const loaded = await store.getLogin(record.id);
       assert.equal(loaded?.lastActiveAt, touch.lastActiveAt);
       assert.equal(loaded?.expiresAt, touch.expiresAt);
     });
 
     test('patch of a deleted session reports missing and does not bring it back', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
-      await store.deleteSession(record.id);
+      await store.createLogin(record);
+      await store.deleteLogin(record.id);
       assert.equal(
-        await store.patchSessionData(record.id, { set: { late: 1 }, unset: [] }, { maxBytes: 1000 }),
+        await store.patchLoginData(record.id, { set: { late: 1 }, unset: [] }, { maxBytes: 1000 }),
         'missing',
       );
-      assert.equal(await store.getSession(record.id), null);
+      assert.equal(await store.getLogin(record.id), null);
     });
 
     test('patch that would exceed the size limit is refused and changes nothing', async () => {
       const record = sessionFixture(clock, { data: { a: 'x'.repeat(50) } });
-      await store.createSession(record);
-      const result = await store.patchSessionData(
+      await store.createLogin(record);
+      const result = await store.patchLoginData(
         record.id,
         { set: { b: 'y'.repeat(100) }, unset: [] },
         { maxBytes: 120 },
       );
       assert.equal(result, 'too_large');
-      assert.deepEqual((await store.getSession(record.id))?.data, { a: 'x'.repeat(50) });
+      assert.deepEqual((await store.getLogin(record.id))?.data, { a: 'x'.repeat(50) });
     });
 
     test('delete removes the session and reports whether it existed', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
-      assert.equal(await store.deleteSession(record.id), true);
-      assert.equal(await store.deleteSession(record.id), false);
-      assert.equal(await store.getSession(record.id), null);
+      await store.createLogin(record);
+      assert.equal(await store.deleteLogin(record.id), true);
+      assert.equal(await store.deleteLogin(record.id), false);
+      assert.equal(await store.getLogin(record.id), null);
     });
 
     test('delete with a user id only deletes that user’s session', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
-      assert.equal(await store.deleteSession(record.id, { userId: 'someone-else' }), false);
-      assert.ok(await store.getSession(record.id));
-      assert.equal(await store.deleteSession(record.id, { userId: 'user-1' }), true);
-      assert.equal(await store.getSession(record.id), null);
+      await store.createLogin(record);
+      assert.equal(await store.deleteLogin(record.id, { userId: 'someone-else' }), false);
+      assert.ok(await store.getLogin(record.id));
+      assert.equal(await store.deleteLogin(record.id, { userId: 'user-1' }), true);
+      assert.equal(await store.getLogin(record.id), null);
     });
 
     test('lists a user’s sessions newest first, and only theirs', async () => {
@@ -147,13 +147,13 @@ export function describeLoginConformance(ctx: Conformance): void {
       const second = sessionFixture(clock);
       const other = sessionFixture(clock, { user: { id: 'user-2', username: 'bob', role: 'user' } });
       const anonymous = sessionFixture(clock, { user: null });
-      for (const record of [first, second, other, anonymous]) await store.createSession(record);
-      const listed = await store.listUserSessions('user-1');
+      for (const record of [first, second, other, anonymous]) await store.createLogin(record);
+      const listed = await store.listUserLogins('user-1');
       assert.deepEqual(
         listed.map((session) => session.id),
         [second.id, first.id],
       );
-      assert.deepEqual(await store.listUserSessions('nobody'), []);
+      assert.deepEqual(await store.listUserLogins('nobody'), []);
     });
 
     test('deletes all of a user’s sessions, optionally except one, and no one else’s', async () => {
@@ -161,36 +161,36 @@ export function describeLoginConformance(ctx: Conformance): void {
       const drop1 = sessionFixture(clock);
       const drop2 = sessionFixture(clock);
       const other = sessionFixture(clock, { user: { id: 'user-2', username: 'bob', role: 'user' } });
-      for (const record of [keep, drop1, drop2, other]) await store.createSession(record);
-      assert.equal(await store.deleteUserSessions('user-1', { exceptId: keep.id }), 2);
+      for (const record of [keep, drop1, drop2, other]) await store.createLogin(record);
+      assert.equal(await store.deleteUserLogins('user-1', { exceptId: keep.id }), 2);
       assert.deepEqual(
-        (await store.listUserSessions('user-1')).map((session) => session.id),
+        (await store.listUserLogins('user-1')).map((session) => session.id),
         [keep.id],
       );
-      assert.equal(await store.deleteUserSessions('user-1'), 1);
-      assert.deepEqual(await store.listUserSessions('user-1'), []);
-      assert.ok(await store.getSession(other.id));
+      assert.equal(await store.deleteUserLogins('user-1'), 1);
+      assert.deepEqual(await store.listUserLogins('user-1'), []);
+      assert.ok(await store.getLogin(other.id));
     });
 
     test('the per-user index forgets sessions deleted one by one', async () => {
       const a = sessionFixture(clock);
       const b = sessionFixture(clock);
-      await store.createSession(a);
-      await store.createSession(b);
-      await store.deleteSession(a.id);
+      await store.createLogin(a);
+      await store.createLogin(b);
+      await store.deleteLogin(a.id);
       assert.deepEqual(
-        (await store.listUserSessions('user-1')).map((session) => session.id),
+        (await store.listUserLogins('user-1')).map((session) => session.id),
         [b.id],
       );
-      assert.equal(await store.deleteUserSessions('user-1'), 1);
+      assert.equal(await store.deleteUserLogins('user-1'), 1);
     });
 
     test('round-trips a token login with its refresh state exactly', async () => {
       const record = tokenLoginFixture(clock, {
         refresh: refreshFixture(clock, { generation: 7, rotationsInWindow: 3, revocationTTLMs: 123_456 }),
       });
-      await store.createSession(record);
-      assert.deepEqual(await store.getSession(record.id), record);
+      await store.createLogin(record);
+      assert.deepEqual(await store.getLogin(record.id), record);
     });
 
     test('pages a user’s logins newest first, ties by id descending, and counts them', async () => {
@@ -200,22 +200,22 @@ export function describeLoginConformance(ctx: Conformance): void {
         if (i % 2 === 0) clock.advance(1);
         created.push(tokenLoginFixture(clock, { id: generateId() }));
       }
-      for (const record of created) await store.createSession(record);
-      await store.createSession(
+      for (const record of created) await store.createLogin(record);
+      await store.createLogin(
         sessionFixture(clock, { user: { id: 'user-2', username: 'bob', role: 'user' } }),
       );
       const expected = [...created]
         .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
         .map((record) => record.id);
       assert.deepEqual(
-        (await store.listUserSessions('user-1')).map((record) => record.id),
+        (await store.listUserLogins('user-1')).map((record) => record.id),
         expected,
         'without a page: every one',
       );
       const seen: string[] = [];
       let after: { createdAt: number; id: string } | undefined;
       for (;;) {
-        const page = await store.listUserSessions('user-1', { limit: 3, after });
+        const page = await store.listUserLogins('user-1', { limit: 3, after });
         assert.ok(page.length <= 3);
         seen.push(...page.map((record) => record.id));
         const last = page[page.length - 1];
@@ -223,15 +223,15 @@ export function describeLoginConformance(ctx: Conformance): void {
         after = { createdAt: last.createdAt, id: last.id };
       }
       assert.deepEqual(seen, expected, 'the pages, joined, are the whole list in order');
-      assert.equal(await store.countUserSessions('user-1'), 7);
-      assert.equal(await store.countUserSessions('user-2'), 1);
-      assert.equal(await store.countUserSessions('nobody'), 0);
-      assert.deepEqual(await store.listUserSessions('nobody', { limit: 5 }), []);
+      assert.equal(await store.countUserLogins('user-1'), 7);
+      assert.equal(await store.countUserLogins('user-2'), 1);
+      assert.equal(await store.countUserLogins('nobody'), 0);
+      assert.deepEqual(await store.listUserLogins('nobody', { limit: 5 }), []);
     });
 
     test('advanceRefresh replaces the refresh state and touches the login when the generation matches', async () => {
       const record = tokenLoginFixture(clock, { data: { keep: 'me' } });
-      await store.createSession(record);
+      await store.createLogin(record);
       clock.advance(5000);
       const next = {
         ...(record.refresh as NonNullable<typeof record.refresh>),
@@ -246,34 +246,34 @@ export function describeLoginConformance(ctx: Conformance): void {
       assert.equal(updated.lastActiveAt, touch.lastActiveAt);
       assert.equal(updated.expiresAt, touch.expiresAt);
       assert.deepEqual(updated.data, { keep: 'me' });
-      assert.deepEqual(await store.getSession(record.id), updated, 'what it returns is what is stored');
+      assert.deepEqual(await store.getLogin(record.id), updated, 'what it returns is what is stored');
     });
 
     test('advanceRefresh with a stale generation, a missing login or a session login changes nothing', async () => {
       const record = tokenLoginFixture(clock, { refresh: refreshFixture(clock, { generation: 4 }) });
-      await store.createSession(record);
+      await store.createLogin(record);
       const next = refreshFixture(clock, { generation: 5 });
       const touch = { lastActiveAt: clock.now() + 1000, expiresAt: record.expiresAt + 1000 };
       assert.equal(await store.advanceRefresh(record.id, 3, next, touch), null, 'stale generation');
       assert.equal(await store.advanceRefresh(record.id, 5, next, touch), null, 'future generation');
-      assert.deepEqual(await store.getSession(record.id), record);
+      assert.deepEqual(await store.getLogin(record.id), record);
       assert.equal(await store.advanceRefresh(generateId(), 0, next, touch), null, 'no such login');
       const session = sessionFixture(clock);
-      await store.createSession(session);
+      await store.createLogin(session);
       assert.equal(
         await store.advanceRefresh(session.id, 0, next, touch),
         null,
         'a session login has no refresh state',
       );
-      assert.deepEqual(await store.getSession(session.id), session);
-      await store.deleteSession(record.id);
+      assert.deepEqual(await store.getLogin(session.id), session);
+      await store.deleteLogin(record.id);
       assert.equal(await store.advanceRefresh(record.id, 4, next, touch), null, 'an ended login');
-      assert.equal(await store.getSession(record.id), null, 'and it does not come back');
+      assert.equal(await store.getLogin(record.id), null, 'and it does not come back');
     });
 
     test('advanceRefresh moves activity only forward and never past the absolute expiry', async () => {
       const record = tokenLoginFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       const state = record.refresh as NonNullable<typeof record.refresh>;
       const back = await store.advanceRefresh(
         record.id,
@@ -303,7 +303,7 @@ export function describeLoginConformance(ctx: Conformance): void {
     test('2,000 rotations keep the record count constant, and ending the login removes everything', async () => {
       const baseline = await ctx.harness.recordCount();
       const record = tokenLoginFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       const withLogin = await ctx.harness.recordCount();
       assert.ok(withLogin > baseline, 'the login is counted');
       let state = record.refresh as NonNullable<typeof record.refresh>;
@@ -318,7 +318,7 @@ export function describeLoginConformance(ctx: Conformance): void {
         state = next;
       }
       assert.equal(await ctx.harness.recordCount(), withLogin, 'no record per rotation');
-      assert.equal(await store.deleteSession(record.id), true);
+      assert.equal(await store.deleteLogin(record.id), true);
       assert.equal(await ctx.harness.recordCount(), baseline, 'nothing of the login is left');
     });
   });

@@ -16,44 +16,44 @@ export function describeRaceConformance(ctx: Conformance): void {
     });
     test('concurrent patches of different keys all persist', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          store.patchSessionData(record.id, { set: { [`key${i}`]: i }, unset: [] }, { maxBytes: 100_000 }),
+          store.patchLoginData(record.id, { set: { [`key${i}`]: i }, unset: [] }, { maxBytes: 100_000 }),
         ),
       );
-      const data = (await store.getSession(record.id))?.data ?? {};
+      const data = (await store.getLogin(record.id))?.data ?? {};
       for (let i = 0; i < 40; i++) assert.equal(data[`key${i}`], i, `key${i} was lost`);
     });
 
     test('touches, patches and a delete racing on one session never revive it', async () => {
       for (let round = 0; round < 10; round++) {
         const record = sessionFixture(clock);
-        await store.createSession(record);
+        await store.createLogin(record);
         const operations: Promise<unknown>[] = [];
         for (let i = 0; i < 20; i++) {
-          if (i === 7) operations.push(store.deleteSession(record.id));
-          operations.push(store.touchSession(record.id, record.lastActiveAt + i, record.expiresAt + i));
+          if (i === 7) operations.push(store.deleteLogin(record.id));
+          operations.push(store.touchLogin(record.id, record.lastActiveAt + i, record.expiresAt + i));
           operations.push(
-            store.patchSessionData(record.id, { set: { [`k${i}`]: i }, unset: [] }, { maxBytes: 100_000 }),
+            store.patchLoginData(record.id, { set: { [`k${i}`]: i }, unset: [] }, { maxBytes: 100_000 }),
           );
         }
         await Promise.all(operations);
-        assert.equal(await store.getSession(record.id), null, `round ${round}: the session came back`);
-        assert.deepEqual(await store.listUserSessions('user-1'), []);
+        assert.equal(await store.getLogin(record.id), null, `round ${round}: the session came back`);
+        assert.deepEqual(await store.listUserLogins('user-1'), []);
       }
     });
 
     test('concurrent touches leave the latest activity', async () => {
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       const offsets = Array.from({ length: 30 }, (_, i) => (i * 7919) % 30);
       await Promise.all(
         offsets.map((offset) =>
-          store.touchSession(record.id, record.lastActiveAt + offset, record.expiresAt + offset),
+          store.touchLogin(record.id, record.lastActiveAt + offset, record.expiresAt + offset),
         ),
       );
-      const loaded = await store.getSession(record.id);
+      const loaded = await store.getLogin(record.id);
       assert.equal(loaded?.lastActiveAt, record.lastActiveAt + 29);
       assert.equal(loaded?.expiresAt, record.expiresAt + 29);
     });
@@ -70,7 +70,7 @@ export function describeRaceConformance(ctx: Conformance): void {
     test('concurrent advanceRefresh of one generation: exactly one wins', async () => {
       for (let round = 0; round < 5; round++) {
         const record = tokenLoginFixture(clock);
-        await store.createSession(record);
+        await store.createLogin(record);
         const state = record.refresh as NonNullable<typeof record.refresh>;
         const results = await Promise.all(
           Array.from({ length: 12 }, (_, i) =>
@@ -84,7 +84,7 @@ export function describeRaceConformance(ctx: Conformance): void {
         );
         const winners = results.filter((result) => result !== null);
         assert.equal(winners.length, 1, `round ${round}`);
-        assert.deepEqual((await store.getSession(record.id))?.refresh, winners[0]?.refresh);
+        assert.deepEqual((await store.getLogin(record.id))?.refresh, winners[0]?.refresh);
       }
     });
 

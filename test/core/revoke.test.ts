@@ -19,13 +19,13 @@ async function harness() {
   const mallory = await keycard.users.create({ username: 'mallory', password: PASSWORD });
   const login = async (userId: string) =>
     (
-      await keycard.sessions.create({
+      await keycard.logins.create({
         user: { id: userId, username: 'x', role: 'user' },
         data: {},
         ip: null,
         userAgent: null,
       })
-    ).session;
+    ).login;
   return { keycard, events, alice, mallory, login };
 }
 
@@ -34,7 +34,7 @@ test('revokeSession ends the user’s own login and emits session_revoked with w
   const one = await h.login(h.alice.id);
   h.events.length = 0;
   assert.equal(await h.keycard.revokeSession(h.alice.id, one.id, { by: 'admin', ip: '192.0.2.7' }), true);
-  assert.equal(await h.keycard.store.getSession(one.id), null);
+  assert.equal(await h.keycard.store.getLogin(one.id), null);
   assert.deepEqual(h.events, [
     { type: 'session_revoked', userId: h.alice.id, sessionId: one.id, by: 'admin', ip: '192.0.2.7' },
   ]);
@@ -45,7 +45,7 @@ test('revokeSession refuses another user’s login: nothing ends and no event cl
   const hers = await h.login(h.alice.id);
   h.events.length = 0;
   assert.equal(await h.keycard.revokeSession(h.mallory.id, hers.id, { by: 'user' }), false);
-  assert.notEqual(await h.keycard.store.getSession(hers.id), null);
+  assert.notEqual(await h.keycard.store.getLogin(hers.id), null);
   assert.deepEqual(h.events, []);
 });
 
@@ -57,9 +57,9 @@ test('revokeAllSessions ends every login but the one kept, and the event counts 
   h.events.length = 0;
   const count = await h.keycard.revokeAllSessions(h.alice.id, { reason: 'logout_all', exceptId: kept.id });
   assert.equal(count, 2);
-  for (const login of others) assert.equal(await h.keycard.store.getSession(login.id), null);
-  assert.notEqual(await h.keycard.store.getSession(kept.id), null);
-  assert.notEqual(await h.keycard.store.getSession(bystander.id), null);
+  for (const login of others) assert.equal(await h.keycard.store.getLogin(login.id), null);
+  assert.notEqual(await h.keycard.store.getLogin(kept.id), null);
+  assert.notEqual(await h.keycard.store.getLogin(bystander.id), null);
   assert.deepEqual(h.events, [
     { type: 'sessions_revoked', userId: h.alice.id, count: 2, reason: 'logout_all' },
   ]);

@@ -100,7 +100,7 @@ describe('AuthContext.load', () => {
     const h = harness();
     const { context, setCookies } = await h.request();
     assert.equal(context.user, null);
-    assert.equal(context.session, null);
+    assert.equal(context.loginRecord, null);
     assert.equal(context.problem, null);
     assert.deepEqual(setCookies, []);
     assert.equal(h.counting.reads() + h.counting.writes(), 0);
@@ -145,7 +145,7 @@ describe('AuthContext.load', () => {
     });
     assert.equal(context.problem, 'duplicate_cookie');
     assert.equal(context.user, null);
-    assert.equal(context.session, null);
+    assert.equal(context.loginRecord, null);
     assertCleared(setCookies);
     assert.equal(h.counting.reads() + h.counting.writes(), 0);
   });
@@ -168,7 +168,7 @@ describe('AuthContext.load', () => {
     h.counting.reset();
     const { context, setCookies } = await h.request({ cookie: `${COOKIE}=${token}` });
     assert.deepEqual(context.user, { id: user.id, username: 'alice', role: 'user' });
-    assert.equal(context.session?.id, hashToken(token));
+    assert.equal(context.loginRecord?.id, hashToken(token));
     assert.equal(context.data.id, hashToken(token));
     assert.equal(context.data.theme, 'dark');
     assert.deepEqual(Object.keys(context.data), ['theme']);
@@ -189,17 +189,17 @@ describe('AuthContext.login', () => {
     const planted = onlyCookie(anonymous.setCookies).value;
 
     const { context, setCookies } = await h.request({ method: 'POST', cookie: `${COOKIE}=${planted}` });
-    assert.equal(context.session?.id, hashToken(planted));
+    assert.equal(context.loginRecord?.id, hashToken(planted));
     const session = await context.login(user);
     const issued = onlyCookie(setCookies);
     assert.equal(issued.name, COOKIE);
     assert.notEqual(issued.value, planted);
     assert.equal(session.id, hashToken(issued.value));
-    assert.equal(await h.store.getSession(hashToken(planted)), null, 'the pre-login session is gone');
-    assert.deepEqual((await h.keycard.sessions.validate(planted)).ok, false);
+    assert.equal(await h.store.getLogin(hashToken(planted)), null, 'the pre-login session is gone');
+    assert.deepEqual((await h.keycard.logins.validate(planted)).ok, false);
     assert.deepEqual(context.user, user);
     assert.deepEqual(context.data.cart, [1, 2], 'data is carried over by default');
-    assert.deepEqual((await h.store.getSession(session.id))?.data, { cart: [1, 2] });
+    assert.deepEqual((await h.store.getLogin(session.id))?.data, { cart: [1, 2] });
   });
 
   test('issues a fresh token when an authenticated session signs in again', async () => {
@@ -208,7 +208,7 @@ describe('AuthContext.login', () => {
     const { context, setCookies } = await h.request({ method: 'POST', cookie: `${COOKIE}=${token}` });
     await context.login(user);
     assert.notEqual(onlyCookie(setCookies).value, token);
-    assert.equal(await h.store.getSession(hashToken(token)), null);
+    assert.equal(await h.store.getLogin(hashToken(token)), null);
   });
 
   test('starts with empty data when keepData is false', async () => {
@@ -220,7 +220,7 @@ describe('AuthContext.login', () => {
     const { context } = await h.request({ method: 'POST', cookie: `${COOKIE}=${planted}` });
     const session = await context.login(user, { keepData: false });
     assert.deepEqual(Object.keys(context.data), []);
-    assert.deepEqual((await h.store.getSession(session.id))?.data, {});
+    assert.deepEqual((await h.store.getLogin(session.id))?.data, {});
   });
 
   test('never carries another user’s session data into a login', async () => {
@@ -232,7 +232,7 @@ describe('AuthContext.login', () => {
     const { context } = await h.request({ method: 'POST', cookie: `${COOKIE}=${token}` });
     const session = await context.login(user);
     assert.deepEqual(Object.keys(context.data), []);
-    assert.deepEqual((await h.store.getSession(session.id))?.data, {});
+    assert.deepEqual((await h.store.getLogin(session.id))?.data, {});
   });
 
   test('carries the same user’s data into a new login', async () => {
@@ -244,7 +244,7 @@ describe('AuthContext.login', () => {
     const token = onlyCookie(first.setCookies.slice(-1)).value;
     const { context } = await h.request({ method: 'POST', cookie: `${COOKIE}=${token}` });
     const session = await context.login(user);
-    assert.deepEqual((await h.store.getSession(session.id))?.data, { theme: 'dark' });
+    assert.deepEqual((await h.store.getLogin(session.id))?.data, { theme: 'dark' });
   });
 
   test('refuses a cross-site login unless allowCrossSite is set (e.g. an OIDC form_post callback)', async () => {
@@ -285,9 +285,9 @@ describe('AuthContext.logout and regenerate', () => {
     assert.equal(await context.logout(), true);
     assertCleared(setCookies);
     assert.equal(context.user, null);
-    assert.equal(context.session, null);
-    assert.equal(await h.store.getSession(hashToken(token)), null);
-    assert.deepEqual(await h.keycard.sessions.listForUser(user.id), []);
+    assert.equal(context.loginRecord, null);
+    assert.equal(await h.store.getLogin(hashToken(token)), null);
+    assert.deepEqual(await h.keycard.logins.listForUser(user.id), []);
     assert.ok(h.events.some((e) => e.type === 'logout' && e.userId === user.id));
   });
 
@@ -320,8 +320,8 @@ describe('AuthContext.logout and regenerate', () => {
     await context.regenerate();
     const fresh = onlyCookie(setCookies).value;
     assert.notEqual(fresh, token);
-    assert.equal(await h.store.getSession(hashToken(token)), null);
-    const stored = await h.store.getSession(hashToken(fresh));
+    assert.equal(await h.store.getLogin(hashToken(token)), null);
+    const stored = await h.store.getLogin(hashToken(fresh));
     assert.equal(stored?.user?.id, user.id);
     assert.deepEqual(stored?.data, { step: 2 });
   });
@@ -353,7 +353,7 @@ describe('AuthContext.commit', () => {
     context.data.cart = ['apple'];
     await context.commit();
     assert.equal(h.counting.writes(), 1);
-    assert.equal(h.counting.counts.get('createSession'), 1);
+    assert.equal(h.counting.counts.get('createLogin'), 1);
     const token = onlyCookie(setCookies).value;
     const next = await h.request({ cookie: `${COOKIE}=${token}` });
     assert.equal(next.context.user, null);
@@ -377,7 +377,7 @@ describe('AuthContext.commit', () => {
     context.data.theme = 'dark';
     await context.commit();
     assert.equal(h.counting.writes(), 1);
-    assert.equal(h.counting.counts.get('patchSessionData'), 1);
+    assert.equal(h.counting.counts.get('patchLoginData'), 1);
     await context.commit();
     assert.equal(h.counting.writes(), 1);
   });
@@ -396,7 +396,7 @@ describe('AuthContext.commit', () => {
       expectKeycardError(await rejected(async () => context.commit()), 'internal_error');
       assert.equal(typeof context.data.save, 'function', 'the change was dropped');
     }
-    assert.deepEqual((await h.store.getSession(context.session?.id ?? ''))?.data, {});
+    assert.deepEqual((await h.store.getLogin(context.loginRecord?.id ?? ''))?.data, {});
     assert.throws(() => {
       (context.data as Record<string, unknown>).save = 'x';
     }, TypeError);
@@ -414,11 +414,11 @@ describe('AuthContext.commit', () => {
     assert.equal(context.existingData, undefined, 'a reload makes none either');
     await context.regenerate();
     const fresh = onlyCookie(setCookies).value;
-    assert.deepEqual((await h.store.getSession(hashToken(fresh)))?.data, { cart: ['apple'] });
+    assert.deepEqual((await h.store.getLogin(hashToken(fresh)))?.data, { cart: ['apple'] });
     assert.deepEqual(context.data.cart, ['apple'], 'read after the session moved: the new session’s data');
     context.data.cart = ['apple', 'pear'];
     await context.commit();
-    assert.deepEqual((await h.store.getSession(hashToken(fresh)))?.data, { cart: ['apple', 'pear'] });
+    assert.deepEqual((await h.store.getLogin(hashToken(fresh)))?.data, { cart: ['apple', 'pear'] });
   });
 
   test('a data object made before a reload is refilled from the store, dropping unsaved changes', async () => {
@@ -444,7 +444,7 @@ describe('AuthContext.commit', () => {
     const { context } = await h.request({ cookie: `${COOKIE}=${token}` });
     context.data.n = 1;
     await context.data.save();
-    assert.deepEqual((await h.store.getSession(hashToken(token)))?.data, { n: 1 });
+    assert.deepEqual((await h.store.getLogin(hashToken(token)))?.data, { n: 1 });
   });
 });
 
@@ -573,7 +573,7 @@ describe('Keycard.signIn', () => {
     assert.deepEqual(outcome(unknownResult), outcome(wrongResult));
     assert.deepEqual(wrong.setCookies, []);
     assert.deepEqual(unknown.setCookies, []);
-    assert.equal(h.counting.counts.get('createSession'), undefined);
+    assert.equal(h.counting.counts.get('createLogin'), undefined);
     const failures = h.events.filter((e) => e.type === 'login_failed');
     assert.deepEqual(
       failures.map((e) => e.type === 'login_failed' && [e.reason, e.username]),
@@ -688,7 +688,7 @@ describe('Keycard.signIn', () => {
       },
     );
     assert.deepEqual(right.setCookies, []);
-    assert.deepEqual(await h.keycard.sessions.listForUser(user.id), []);
+    assert.deepEqual(await h.keycard.logins.listForUser(user.id), []);
   });
 
   test('a block that lands while the login is creating its session wins', async () => {
@@ -700,8 +700,8 @@ describe('Keycard.signIn', () => {
         new Proxy(store, {
           get(target, property, receiver) {
             const value = Reflect.get(target, property, receiver);
-            if (property !== 'createSession' || typeof value !== 'function') return value;
-            return async (...args: Parameters<Store['createSession']>) => {
+            if (property !== 'createLogin' || typeof value !== 'function') return value;
+            return async (...args: Parameters<Store['createLogin']>) => {
               await value.apply(target, args);
               if (blockUserId) await target.updateUser(blockUserId, { blocked: true, updatedAt: 0 });
             };
@@ -716,7 +716,7 @@ describe('Keycard.signIn', () => {
       reason: 'account_blocked',
     });
     assert.equal(context.user, null);
-    assert.deepEqual(await h.keycard.sessions.listForUser(user.id), []);
+    assert.deepEqual(await h.keycard.logins.listForUser(user.id), []);
     const last = parseSetCookie(setCookies.at(-1) ?? '');
     assert.equal(last.attributes.get('max-age'), '0', 'the cookie just set is cleared again');
   });

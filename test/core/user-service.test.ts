@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AuthEvent } from '../../src/core/events.js';
+import { createLoginRegistry } from '../../src/core/logins/registry.js';
 import { createPasswordHasher } from '../../src/core/passwords/hash.js';
 import { resolvePasswordPolicy } from '../../src/core/passwords/policy.js';
-import { createSessionManager } from '../../src/core/session/manager.js';
 import { createUserService, toPublicUser } from '../../src/core/users/service.js';
 import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
@@ -16,7 +16,7 @@ const NEW_PASSWORD = 'a brand new passphrase';
 function setup(policy = resolvePasswordPolicy(), roles?: readonly string[]) {
   const clock = new ManualClock();
   const store = new MemoryStore({ clock });
-  const sessions = createSessionManager(
+  const sessions = createLoginRegistry(
     store,
     {
       idleTimeoutMs: 3_600_000,
@@ -31,7 +31,7 @@ function setup(policy = resolvePasswordPolicy(), roles?: readonly string[]) {
   const events: AuthEvent[] = [];
   const users = createUserService({
     store,
-    sessions,
+    logins: sessions,
     passwords,
     policy,
     clock,
@@ -200,10 +200,10 @@ describe('UserService changes that end logins', () => {
     const user = await users.create({ username: 'alice', password: PASSWORD });
     const [first, kept, third] = await loginsOf(user.id);
     assert.ok(first && kept && third);
-    await users.setPassword(user.id, NEW_PASSWORD, { keepSessionId: kept.session.id });
+    await users.setPassword(user.id, NEW_PASSWORD, { keepSessionId: kept.login.id });
     assert.deepEqual(
       (await sessions.listForUser(user.id)).map((s) => s.id),
-      [kept.session.id],
+      [kept.login.id],
     );
     assert.equal((await sessions.validate(first.token)).ok, false);
     assert.equal((await users.verifyCredentials('alice', PASSWORD)).ok, false);

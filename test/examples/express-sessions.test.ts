@@ -34,8 +34,8 @@ interface GatedStore {
 
 function gatedStore(inner: Store): GatedStore {
   let gate: { remaining: number; opened: Promise<void>; open(): void } | null = null;
-  const getSession = async (id: string) => {
-    const record = await inner.getSession(id);
+  const getLogin = async (id: string) => {
+    const record = await inner.getLogin(id);
     const current = gate;
     if (current) {
       current.remaining -= 1;
@@ -49,7 +49,7 @@ function gatedStore(inner: Store): GatedStore {
   };
   const store = new Proxy(inner, {
     get(target, property) {
-      if (property === 'getSession') return getSession;
+      if (property === 'getLogin') return getLogin;
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -129,7 +129,7 @@ function sessionToken(client: Client): string {
 
 /** The session a client's cookie names, read straight from the store. */
 function storedSession(example: Example, client: Client) {
-  return example.store.getSession(hashToken(sessionToken(client)));
+  return example.store.getLogin(hashToken(sessionToken(client)));
 }
 
 for (const kind of ['memory', 'sqlite'] as const) {
@@ -154,9 +154,9 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.equal(cookie.attributes.has('secure'), false);
       assert.equal(cookie.attributes.has('domain'), false);
       // The store keeps the token's hash, never the token.
-      const session = await example.store.getSession(hashToken(cookie.value));
+      const session = await example.store.getLogin(hashToken(cookie.value));
       assert.equal(session?.user?.username, 'alice');
-      assert.equal(await example.store.getSession(cookie.value), null);
+      assert.equal(await example.store.getLogin(cookie.value), null);
     });
 
     test('the visits counter in req.session increments per request and persists across requests', async (t) => {
@@ -194,7 +194,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
         assert.deepEqual(response.setCookies, []);
         assert.equal((await client.get('/profile')).status, 401);
       }
-      assert.deepEqual(await example.keycard.sessions.listForUser((await alice(example)).id), []);
+      assert.deepEqual(await example.keycard.logins.listForUser((await alice(example)).id), []);
     });
 
     test('after logout, replaying the old cookie gets 401', async (t) => {
@@ -214,7 +214,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
       const after = await replay();
       assert.equal(after.status, 401);
       assert.equal(after.json.error.code, 'unauthenticated');
-      assert.deepEqual(await example.keycard.sessions.listForUser((await alice(example)).id), []);
+      assert.deepEqual(await example.keycard.logins.listForUser((await alice(example)).id), []);
     });
 
     test("an admin blocks bob while he is signed in: bob's next request is 401 and his new login gets 403", async (t) => {
@@ -241,7 +241,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.equal(login.json.error.code, 'account_blocked');
       assert.equal(again.cookies.has(COOKIE), false);
       const bob = await example.keycard.users.findByUsername('bob');
-      assert.deepEqual(await example.keycard.sessions.listForUser(bob?.id ?? ''), []);
+      assert.deepEqual(await example.keycard.logins.listForUser(bob?.id ?? ''), []);
       // The admin's own session is untouched.
       assert.equal((await admin.get('/admin/users')).status, 200);
     });

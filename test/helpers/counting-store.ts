@@ -13,9 +13,9 @@ export interface CountingStore {
 }
 
 const READS = new Set([
-  'getSession',
-  'listUserSessions',
-  'countUserSessions',
+  'getLogin',
+  'listUserLogins',
+  'countUserLogins',
   'getUserById',
   'getUserByUsername',
   'listUsers',
@@ -23,11 +23,11 @@ const READS = new Set([
   'ping',
 ]);
 const WRITES = new Set([
-  'createSession',
-  'touchSession',
-  'patchSessionData',
-  'deleteSession',
-  'deleteUserSessions',
+  'createLogin',
+  'touchLogin',
+  'patchLoginData',
+  'deleteLogin',
+  'deleteUserLogins',
   'advanceRefresh',
   'createUser',
   'updateUser',

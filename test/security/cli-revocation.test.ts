@@ -109,7 +109,7 @@ for (const preset of PRESET_NAMES as Preset[]) {
       await refused(held, 'sessions revoke');
 
       const one = await signIn(server, password);
-      const [login] = await server.keycard.sessions.listForUser(
+      const [login] = await server.keycard.logins.listForUser(
         (await server.keycard.users.findByUsername('alice'))?.id ?? '',
       );
       assert.ok(login);

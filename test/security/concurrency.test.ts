@@ -167,7 +167,7 @@ for (const storeKind of STORES) {
     test('the 101st login ends the oldest, audited; the list comes a page at a time', async () => {
       const user = await server.keycard.users.findByUsername('carol');
       assert.ok(user);
-      await server.keycard.sessions.destroyAllForUser(user.id);
+      await server.keycard.logins.destroyAllForUser(user.id);
       // 100 logins made directly (no password hashing), a millisecond apart so "oldest" is well defined.
       const tokens = server.keycard.tokens;
       assert.ok(tokens);
@@ -226,7 +226,7 @@ test('GET /auth/sessions pages in the session strategy as well', async () => {
     const user = await server.keycard.users.findByUsername('dave');
     assert.ok(user);
     for (let i = 0; i < 3; i++)
-      await server.keycard.sessions.create({ user: { id: user.id, username: 'dave', role: 'user' } });
+      await server.keycard.logins.create({ user: { id: user.id, username: 'dave', role: 'user' } });
     const client = new Client(server.url);
     assert.equal(
       (await client.post('/auth/login', { json: { username: 'dave', password: PASSWORD } })).status,

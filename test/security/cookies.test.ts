@@ -93,7 +93,7 @@ for (const strategy of COOKIE_STRATEGIES) {
     });
 
     const aliceLogins = async () =>
-      (await server.keycard.sessions.listForUser(ids.alice as string)).map((login) => login.id).sort();
+      (await server.keycard.logins.listForUser(ids.alice as string)).map((login) => login.id).sort();
     const me = (cookie: string, headers: Record<string, string> = {}) =>
       request(server.url, 'GET', '/auth/me', { headers: { ...headers, cookie } });
 

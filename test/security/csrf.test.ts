@@ -113,7 +113,7 @@ for (const { strategy, store } of VARIANTS) {
     });
 
     const aliceLogins = async () =>
-      (await server.keycard.sessions.listForUser(ids.alice)).map((session) => session.id).sort();
+      (await server.keycard.logins.listForUser(ids.alice)).map((session) => session.id).sort();
 
     interface Action {
       name: string;
@@ -486,8 +486,8 @@ for (const { strategy, store } of VARIANTS) {
         assert.equal(posted.headers.location, '/account');
         assert.equal((await form.get('/auth/me')).json.user.username, 'alice');
         assert.equal((await aliceLogins()).length, before + 2);
-        await server.keycard.sessions.destroyForUser(ids.alice, json.json.session.id);
-        await server.keycard.sessions.destroyForUser(
+        await server.keycard.logins.destroyForUser(ids.alice, json.json.session.id);
+        await server.keycard.logins.destroyForUser(
           ids.alice,
           (await form.get('/auth/me')).json.session.id as string,
         );
@@ -508,7 +508,7 @@ for (const { strategy, store } of VARIANTS) {
           json: {},
           headers: { ...SAME_ORIGIN, 'x-csrf-token': login.json.csrf_token },
         });
-        if (response.status !== 200) await server.keycard.sessions.destroyForUser(ids.alice, loginId);
+        if (response.status !== 200) await server.keycard.logins.destroyForUser(ids.alice, loginId);
         assert.equal(response.status, 200, response.text);
         assert.equal((await aliceLogins()).includes(loginId), false);
       });

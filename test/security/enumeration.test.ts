@@ -88,7 +88,7 @@ for (const strategy of COOKIE_STRATEGIES) {
 
     const noLogins = async () => {
       for (const name of Object.keys(PASSWORDS)) {
-        assert.deepEqual(await server.keycard.sessions.listForUser(ids[name] as string), [], name);
+        assert.deepEqual(await server.keycard.logins.listForUser(ids[name] as string), [], name);
       }
     };
 

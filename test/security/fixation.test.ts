@@ -68,7 +68,7 @@ for (const { strategy, store } of VARIANTS) {
     });
 
     const loginsOf = async (name: keyof typeof PASSWORDS) =>
-      (await server.keycard.sessions.listForUser(ids[name] as string)).map((login) => login.id);
+      (await server.keycard.logins.listForUser(ids[name] as string)).map((login) => login.id);
 
     /**
      * Ends a user's logins one by one between tests. Not destroyAllForUser: in the token strategies that
@@ -77,7 +77,7 @@ for (const { strategy, store } of VARIANTS) {
      */
     async function endLogins(name: keyof typeof PASSWORDS): Promise<void> {
       for (const id of await loginsOf(name))
-        await server.keycard.sessions.destroyForUser(ids[name] as string, id);
+        await server.keycard.logins.destroyForUser(ids[name] as string, id);
     }
 
     /** GET /auth/me with exactly this cookie. */
@@ -119,7 +119,7 @@ for (const { strategy, store } of VARIANTS) {
       if (strategy === 'session') {
         const pickedId = createHash('sha256').update(picked).digest('base64url');
         assert.notEqual(login.json.session.id, pickedId, 'the session is not stored under the planted token');
-        assert.equal(await server.store.getSession(pickedId), null);
+        assert.equal(await server.store.getLogin(pickedId), null);
       }
       assert.deepEqual(await loginsOf('alice'), [login.json.session.id]);
 

@@ -90,7 +90,7 @@ export function storeWrites(counting: CountingStore): string[] {
 
 /** The session-path reads counted since the last reset (background feeds and timers excluded). */
 export function credentialReads(counting: CountingStore): number {
-  return ['getSession', 'isRevoked', 'getUserById', 'listUserSessions'].reduce(
+  return ['getLogin', 'isRevoked', 'getUserById', 'listUserLogins'].reduce(
     (total, name) => total + (counting.counts.get(name) ?? 0),
     0,
   );

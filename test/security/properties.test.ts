@@ -3,7 +3,7 @@
  * (a) keycard's own cookie serializer and parser round-trip any valid name, value and attributes;
  * (b) any single-character change to a valid credential is rejected — access JWTs of every algorithm
  *     keycard signs (core verifyJWT, and keycard's TokenService with its verified-token cache), session
- *     tokens (keycard.sessions.validate on a memory store) and CSRF tokens.
+ *     tokens (keycard.logins.validate on a memory store) and CSRF tokens.
  *
  * The property is exact, not weakened near base64url's last character: there, a changed character can
  * keep the decoded bytes (the unused low bits), and keycard's decoders insist on the one canonical
@@ -282,10 +282,10 @@ describe('properties: a single-character change to a session token is rejected',
 
   before(async () => {
     keycard = createKeycard({ store: new MemoryStore(), throttle: false });
-    ({ token } = await keycard.sessions.create({
+    ({ token } = await keycard.logins.create({
       user: { id: 'AAAAAAAAAAAAAAAAAAAAAA', username: 'alice', role: 'user' },
     }));
-    assert.equal((await keycard.sessions.validate(token)).ok, true);
+    assert.equal((await keycard.logins.validate(token)).ok, true);
   });
   after(async () => {
     await keycard?.close();
@@ -293,7 +293,7 @@ describe('properties: a single-character change to a session token is rejected',
 
   /** Refused, and for the reason its shape gives: malformed without a lookup, else unknown. */
   async function assertRefused(changed: string): Promise<void> {
-    const result = await keycard.sessions.validate(changed);
+    const result = await keycard.logins.validate(changed);
     assert.equal(result.ok, false, JSON.stringify(changed));
     assert.equal(
       !result.ok && result.reason,
@@ -315,8 +315,8 @@ describe('properties: a single-character change to a session token is rejected',
     const last = BASE64URL.indexOf(token.at(-1) as string);
     const sameBytes = replaceAt(token, 42, BASE64URL[last | 1] as string);
     assert.deepEqual(Buffer.from(sameBytes, 'base64url'), Buffer.from(token, 'base64url'));
-    assert.deepEqual(await keycard.sessions.validate(sameBytes), { ok: false, reason: 'malformed' });
-    assert.equal((await keycard.sessions.validate(token)).ok, true, 'the genuine token still works');
+    assert.deepEqual(await keycard.logins.validate(sameBytes), { ok: false, reason: 'malformed' });
+    assert.equal((await keycard.logins.validate(token)).ok, true, 'the genuine token still works');
   });
 
   test('any position, any character at all (fast-check)', async () => {

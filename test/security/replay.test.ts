@@ -220,11 +220,11 @@ for (const target of TARGETS) {
       const out = await send('POST', '/auth/logout', stolen);
       assert.equal(out.status, 200, out.text);
       assert.deepEqual(out.json, { ok: true });
-      assert.equal(await srv().store.getSession(stolen.sid), null, 'the login record is gone');
+      assert.equal(await srv().store.getLogin(stolen.sid), null, 'the login record is gone');
       assert.ok(events('logout').some((event) => 'sessionId' in event && event.sessionId === stolen.sid));
 
       // Nothing else changed (checked before any clock move, which would expire every access token).
-      const ids = (await srv().keycard.sessions.listForUser(stolen.userId)).map((session) => session.id);
+      const ids = (await srv().keycard.logins.listForUser(stolen.userId)).map((session) => session.id);
       assert.deepEqual(ids, [other.sid]);
       await stillWorks(other, 'the same user’s other login');
       await stillWorks(admin, 'another user');
@@ -243,7 +243,7 @@ for (const target of TARGETS) {
       const blocked = await send('POST', `/auth/admin/users/${stolen.userId}/block`, admin);
       assert.equal(blocked.status, 200, blocked.text);
       assert.equal(blocked.json.user.blocked, true);
-      assert.deepEqual(await srv().keycard.sessions.listForUser(stolen.userId), [], 'every login ended');
+      assert.deepEqual(await srv().keycard.logins.listForUser(stolen.userId), [], 'every login ended');
       assert.ok(events('user_blocked').some((event) => 'userId' in event && event.userId === stolen.userId));
 
       const again = await request(srv().url, 'POST', '/auth/login', {
@@ -252,7 +252,7 @@ for (const target of TARGETS) {
       assertError(again, 403, 'account_blocked', 'login of a blocked user');
       assert.deepEqual(again.setCookies, [], 'no cookie for a refused login');
       assert.equal(again.json.access_token, undefined);
-      assert.deepEqual(await srv().keycard.sessions.listForUser(stolen.userId), [], 'no login was created');
+      assert.deepEqual(await srv().keycard.logins.listForUser(stolen.userId), [], 'no login was created');
 
       await stillWorks(bystander, 'another user');
       const list = await send('GET', '/auth/admin/users', admin);
@@ -297,7 +297,7 @@ for (const target of TARGETS) {
           [],
           'nothing issued, only cookies cleared',
         );
-        assert.equal(await srv().store.getSession(stolen.sid), null, 'the login is revoked');
+        assert.equal(await srv().store.getLogin(stolen.sid), null, 'the login is revoked');
         assert.ok(
           events('refresh_token_reused').some(
             (event) => 'sessionId' in event && event.sessionId === stolen.sid,
@@ -310,7 +310,7 @@ for (const target of TARGETS) {
 
         // Nothing else changed: the same user's other login is a different family.
         assert.deepEqual(
-          (await srv().keycard.sessions.listForUser(stolen.userId)).map((session) => session.id),
+          (await srv().keycard.logins.listForUser(stolen.userId)).map((session) => session.id),
           [other.sid],
         );
         await stillWorks(other, 'the same user’s other login');

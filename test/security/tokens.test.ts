@@ -168,14 +168,14 @@ for (const target of TARGETS) {
       expected: { status: number; code: string; message?: RegExp } = { status: 401, code: 'unauthenticated' },
     ): Promise<void> {
       assert.notEqual(token, access, `${label}: the attack must differ from the genuine token`);
-      const sessionsBefore = (await server.keycard.sessions.listForUser(userId)).map((s) => s.id);
+      const sessionsBefore = (await server.keycard.logins.listForUser(userId)).map((s) => s.id);
       counting.reset();
       const response = await present(token);
       assertError(response, expected.status, expected.code, label, [token]);
       if (expected.message) assert.match(response.json.error.message, expected.message, label);
       assert.deepEqual(storeWrites(counting), [], `${label}: no store write`);
       assert.equal(credentialReads(counting), 0, `${label}: refused before any store read`);
-      const sessionsAfter = (await server.keycard.sessions.listForUser(userId)).map((s) => s.id);
+      const sessionsAfter = (await server.keycard.logins.listForUser(userId)).map((s) => s.id);
       assert.deepEqual(sessionsAfter, sessionsBefore, `${label}: the user's logins are unchanged`);
     }
 
@@ -535,9 +535,9 @@ for (const target of TARGETS) {
         // The only write a failed refresh makes is the per-address failure counter (docs/security.md).
         const writes = storeWrites(counting).filter((call) => !call.startsWith('incrementCounter'));
         assert.deepEqual(writes, [], `refresh: ${label}: nothing but the throttle counter written`);
-        assert.equal(counting.counts.get('getSession') ?? 0, reads, `refresh: ${label}`);
+        assert.equal(counting.counts.get('getLogin') ?? 0, reads, `refresh: ${label}`);
       }
-      assert.ok(await server.store.getSession(sid), 'the login lives');
+      assert.ok(await server.store.getLogin(sid), 'the login lives');
       const genuine = await presentRefresh(refresh);
       assert.equal(genuine.status, 200, genuine.text);
       access =
@@ -593,7 +593,7 @@ describe('abuse: session cookies (session strategy)', () => {
   const present = (value: string) => request(server.url, 'GET', '/auth/me', {}, `${SESSION_COOKIE}=${value}`);
 
   test('edited, truncated, re-encoded and oversized session cookies → 401 with no store write', async () => {
-    const record = await server.store.getSession(sid);
+    const record = await server.store.getLogin(sid);
     assert.ok(record);
     // [label, value, store reads allowed: a well-formed token costs its one lookup, a malformed one none]
     const cases: [string, string, 0 | 1][] = [
@@ -617,7 +617,7 @@ describe('abuse: session cookies (session strategy)', () => {
       const response = await present(value);
       assertError(response, 401, 'unauthenticated', label, [value, token]);
       assert.deepEqual(storeWrites(counting), [], `${label}: no store write`);
-      assert.ok((counting.counts.get('getSession') ?? 0) <= reads, `${label}: at most ${reads} read`);
+      assert.ok((counting.counts.get('getLogin') ?? 0) <= reads, `${label}: at most ${reads} read`);
       const cleared = response.setCookies.find((header) => header.startsWith(`${SESSION_COOKIE}=;`));
       assert.ok(cleared && /Max-Age=0/i.test(cleared), `${label}: the bad cookie is cleared`);
     }
@@ -626,7 +626,7 @@ describe('abuse: session cookies (session strategy)', () => {
     const huge = await present(token.repeat(200));
     assertError(huge, 400, 'invalid_request', '8600-character session cookie', [token]);
     assert.equal(counting.counts.size, 0, 'no store call at all');
-    assert.deepEqual(await server.store.getSession(sid), record, 'the victim’s record is unchanged');
+    assert.deepEqual(await server.store.getLogin(sid), record, 'the victim’s record is unchanged');
     const me = await present(token);
     assert.equal(me.status, 200, me.text);
     assert.equal(me.json.session.id, sid);

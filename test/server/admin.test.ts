@@ -90,7 +90,7 @@ describe('server: admin API', () => {
     assert.equal(blocked.json.user.blocked, true);
     for (const device of devices)
       assert.equal((await device.get('/auth/me')).status, 401, 'the very next request is refused');
-    assert.deepEqual(await server.keycard.sessions.listForUser(user.id), []);
+    assert.deepEqual(await server.keycard.logins.listForUser(user.id), []);
     const refused = await new Client(server.url).post('/auth/login', {
       json: { username: 'gina', password: 'gina-password' },
     });
@@ -123,7 +123,7 @@ describe('server: admin API', () => {
     );
     const block = admin.post(`/auth/admin/users/${user.id}/block`);
     await Promise.all([...logins, block]);
-    assert.deepEqual(await server.keycard.sessions.listForUser(user.id), []);
+    assert.deepEqual(await server.keycard.logins.listForUser(user.id), []);
   });
 
   test('an admin cannot block themselves; unknown and malformed ids are refused', async () => {

@@ -34,7 +34,7 @@ describe('server: session strategy', () => {
     await server?.close();
   });
   beforeEach(async () => {
-    await server.keycard.sessions.destroyAllForUser(aliceId);
+    await server.keycard.logins.destroyAllForUser(aliceId);
   });
 
   async function login(client = new Client(server.url), username = 'alice', password = 'alice-password') {
@@ -67,7 +67,7 @@ describe('server: session strategy', () => {
 
     const token = client.cookies.get(COOKIE);
     assert.equal((await client.post('/auth/logout')).status, 200);
-    assert.equal(await server.store.getSession(response.json.session.id), null, 'the record is gone');
+    assert.equal(await server.store.getLogin(response.json.session.id), null, 'the record is gone');
     const replay = await request(server.url, 'GET', '/auth/me', {}, `${COOKIE}=${token}`);
     assert.equal(replay.status, 401);
   });
@@ -99,7 +99,7 @@ describe('server: session strategy', () => {
     const second = client.cookies.get(COOKIE);
     assert.ok(first && second && first !== second);
     assert.equal((await request(server.url, 'GET', '/auth/me', {}, `${COOKIE}=${first}`)).status, 401);
-    assert.equal((await server.keycard.sessions.listForUser(aliceId)).length, 1);
+    assert.equal((await server.keycard.logins.listForUser(aliceId)).length, 1);
   });
 
   test('wrong password and unknown user give the identical status and body', async () => {
@@ -169,7 +169,7 @@ describe('server: session strategy', () => {
       assert.match(response.json.error.message, message, name);
       if (field) assert.equal(response.json.error.field, field, name);
     }
-    assert.equal((await server.keycard.sessions.listForUser(aliceId)).length, 0);
+    assert.equal((await server.keycard.logins.listForUser(aliceId)).length, 0);
   });
 
   test('a body over the limit gets 413; an unsupported content type (text/plain too) gets 415', async () => {
@@ -236,10 +236,10 @@ describe('server: session strategy', () => {
       assert.equal((await client.get('/auth/me')).status, 200);
     }
     assert.equal(counting.writes(), 0, 'five requests within 2.4 hours: no write');
-    assert.equal(counting.counts.get('getSession'), 5, 'one read per request');
+    assert.equal(counting.counts.get('getLogin'), 5, 'one read per request');
     clock.advanceSeconds(3 * 3600);
     await client.get('/auth/me');
-    assert.equal(counting.counts.get('touchSession'), 1, 'the touch is written once it is due');
+    assert.equal(counting.counts.get('touchLogin'), 1, 'the touch is written once it is due');
     assert.equal(counting.writes(), 1);
     await client.get('/auth/me');
     assert.equal(counting.writes(), 1, 'and not again right after');
@@ -294,7 +294,7 @@ describe('server: session strategy', () => {
     counting.reset();
     const responses = await Promise.all(Array.from({ length: 25 }, () => client.get('/auth/me')));
     assert.ok(responses.every((response) => response.status === 200));
-    assert.equal(counting.counts.get('getSession'), 25);
+    assert.equal(counting.counts.get('getLogin'), 25);
     assert.equal(counting.writes(), 0);
   });
 

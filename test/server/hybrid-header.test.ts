@@ -137,7 +137,7 @@ describe('server: hybrid strategy, header transport', () => {
     assert.equal(dead.json.error.code, 'token_invalid');
   });
 
-  test('revoking a device, or keycard.sessions, refuses that device’s Bearer token at once', async () => {
+  test('revoking a device, or keycard.logins, refuses that device’s Bearer token at once', async () => {
     const laptop = await login('dave');
     const phone = await login('dave');
     const tablet = await login('dave');
@@ -147,8 +147,8 @@ describe('server: hybrid strategy, header transport', () => {
     assert.equal(revoked.status, 200, revoked.text);
     assertRevoked(await me(phone.access_token), 'the revoked device');
     assert.equal((await me(laptop.access_token)).status, 200, 'the other devices stay');
-    assert.equal(await server.keycard.sessions.destroy(tablet.session.id), true);
-    assertRevoked(await me(tablet.access_token), 'revoked with keycard.sessions');
+    assert.equal(await server.keycard.logins.destroy(tablet.session.id), true);
+    assertRevoked(await me(tablet.access_token), 'revoked with keycard.logins');
     assert.equal((await me(laptop.access_token)).status, 200);
   });
 

@@ -142,7 +142,7 @@ describe('server: jwt strategy, header transport (api preset)', () => {
       json: { refresh_token: first.json.refresh_token },
     });
     assert.equal(honest.status, 401, 'the successor died with the family');
-    assert.equal(await server.store.getSession(tokens.session.id), null);
+    assert.equal(await server.store.getLogin(tokens.session.id), null);
     assert.ok(
       server.events.some(
         (event) => event.type === 'refresh_token_reused' && event.sessionId === tokens.session.id,
@@ -168,7 +168,7 @@ describe('server: jwt strategy, header transport (api preset)', () => {
     clock.advanceSeconds(20 * 60);
     const out = await request(server.url, 'POST', '/auth/logout', { headers: bearer(tokens.access_token) });
     assert.equal(out.status, 200);
-    assert.equal(await server.store.getSession(tokens.session.id), null);
+    assert.equal(await server.store.getLogin(tokens.session.id), null);
     const refresh = await request(server.url, 'POST', '/auth/refresh', {
       json: { refresh_token: tokens.refresh_token },
     });

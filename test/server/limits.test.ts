@@ -87,7 +87,7 @@ describe('limits: session strategy, default settings', () => {
       headers: { cookie: cookieHeader(MAX_COOKIES, session) },
     });
     assert.equal(at.status, 200, at.text);
-    assert.equal(counting.counts.get('getSession'), 1);
+    assert.equal(counting.counts.get('getLogin'), 1);
     counting.reset();
     const over = await request(server.url, 'GET', '/auth/me', {
       headers: { cookie: cookieHeader(MAX_COOKIES + 1, session) },

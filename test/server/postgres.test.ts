@@ -202,6 +202,6 @@ describe('server on PostgreSQL: refresh tokens (api preset)', { skip }, () => {
     assert.equal(replay.status, 401);
     assert.equal(replay.json.error.code, 'refresh_token_reused');
     assert.equal((await refresh(a.json.refresh_token)).status, 401, 'the successor died with the login');
-    assert.equal(await server.store.getSession(login.json.session.id), null);
+    assert.equal(await server.store.getLogin(login.json.session.id), null);
   });
 });

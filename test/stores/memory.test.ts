@@ -45,14 +45,14 @@ test('memory store sweeps expired sessions (idle or absolute)', async () => {
     absoluteExpiresAt: clock.now() + 2000,
   });
   const live = sessionFixture(clock);
-  for (const record of [idle, absolute, live]) await store.createSession(record);
+  for (const record of [idle, absolute, live]) await store.createLogin(record);
   clock.advance(2000);
   assert.equal(store.sweep(), 2);
-  assert.equal(await store.getSession(idle.id), null);
-  assert.equal(await store.getSession(absolute.id), null);
-  assert.ok(await store.getSession(live.id));
+  assert.equal(await store.getLogin(idle.id), null);
+  assert.equal(await store.getLogin(absolute.id), null);
+  assert.ok(await store.getLogin(live.id));
   assert.deepEqual(
-    (await store.listUserSessions('user-1')).map((s) => s.id),
+    (await store.listUserLogins('user-1')).map((s) => s.id),
     [live.id],
   );
   await store.close();
@@ -64,18 +64,18 @@ test('memory store at its size cap evicts expired sessions first, then the oldes
   const expired = sessionFixture(clock, { expiresAt: clock.now() + 10 });
   const oldest = sessionFixture(clock);
   const middle = sessionFixture(clock);
-  for (const record of [expired, oldest, middle]) await store.createSession(record);
+  for (const record of [expired, oldest, middle]) await store.createLogin(record);
   clock.advance(100);
   const fourth = sessionFixture(clock);
-  await store.createSession(fourth);
+  await store.createLogin(fourth);
   assert.equal(store.size, 3);
-  assert.equal(await store.getSession(expired.id), null);
-  assert.ok(await store.getSession(oldest.id));
+  assert.equal(await store.getLogin(expired.id), null);
+  assert.ok(await store.getLogin(oldest.id));
   const fifth = sessionFixture(clock);
-  await store.createSession(fifth);
+  await store.createLogin(fifth);
   assert.equal(store.size, 3);
-  assert.equal(await store.getSession(oldest.id), null, 'the oldest live session is evicted');
-  assert.ok(await store.getSession(fifth.id));
+  assert.equal(await store.getLogin(oldest.id), null, 'the oldest live session is evicted');
+  assert.ok(await store.getLogin(fifth.id));
   await store.close();
 });
 
@@ -83,12 +83,12 @@ test('memory store returns copies: changing a returned record changes nothing st
   const clock = new ManualClock();
   const store = new MemoryStore({ clock });
   const record = sessionFixture(clock, { data: { list: [1] } });
-  await store.createSession(record);
-  const loaded = await store.getSession(record.id);
+  await store.createLogin(record);
+  const loaded = await store.getLogin(record.id);
   assert.ok(loaded);
   (loaded.data.list as number[]).push(2);
   record.data.list = 'changed';
-  assert.deepEqual((await store.getSession(record.id))?.data, { list: [1] });
+  assert.deepEqual((await store.getLogin(record.id))?.data, { list: [1] });
   await store.close();
 });
 

@@ -194,12 +194,12 @@ describe('mongodb store on a real server', () => {
     const { store, collection, drop } = openTestStore(clock);
     try {
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       const purgeAt = async () =>
         (await collection(store.collectionNames.sessions).findOne({ _id: record.id }))?.purgeAt as Date;
       const first = (await purgeAt()).getTime();
       assert.ok(Math.abs(first - (Date.now() + HOUR)) < 60_000, 'purgeAt is an hour of wall-clock time away');
-      await store.touchSession(record.id, record.lastActiveAt + 1000, record.expiresAt + HOUR);
+      await store.touchLogin(record.id, record.lastActiveAt + 1000, record.expiresAt + HOUR);
       const second = (await purgeAt()).getTime();
       assert.ok(second - first > HOUR - 60_000, 'the touch moved purgeAt by about an hour');
       const revocation = {
@@ -228,14 +228,14 @@ describe('mongodb store on a real server', () => {
         '{"a.b": 1, "$where": "x", "": [null], " ": {"$set": {".": true}}, "__proto__": {"p": 1}, "constructor": 2, "é": "ü"}',
       );
       const record = sessionFixture(clock, { data });
-      await store.createSession(record);
-      assert.deepEqual((await store.getSession(record.id))?.data, data);
+      await store.createLogin(record);
+      assert.deepEqual((await store.getLogin(record.id))?.data, data);
       const patch = {
         set: JSON.parse('{"$where": {"$gt": 1}, "new.key": "$literal", "__proto__": 3, "gone": 1}'),
         unset: ['a.b', '', 'gone'],
       };
-      assert.equal(await store.patchSessionData(record.id, patch, { maxBytes: 10_000 }), 'ok');
-      const loaded = await store.getSession(record.id);
+      assert.equal(await store.patchLoginData(record.id, patch, { maxBytes: 10_000 }), 'ok');
+      const loaded = await store.getLogin(record.id);
       assert.deepEqual(loaded?.data, applyPatch(data, patch));
       assert.equal(Object.getPrototypeOf(loaded?.data), Object.prototype);
     } finally {
@@ -251,17 +251,17 @@ describe('mongodb store on a real server', () => {
     try {
       const data = { plain: 'x', 'quo"te\n': 'é€😀', big: 'y'.repeat(100) };
       const record = sessionFixture(clock, { data });
-      await store.createSession(record);
+      await store.createLogin(record);
       const patch = { set: { 'ü\u2028': ['\u0001', 1.5, { 'k"': null }] }, unset: [] };
       const bytes = Buffer.byteLength(JSON.stringify(applyPatch(data, patch)));
-      assert.equal(await store.patchSessionData(record.id, patch, { maxBytes: bytes - 1 }), 'too_large');
-      assert.deepEqual((await store.getSession(record.id))?.data, data, 'nothing changed');
-      assert.equal(await store.patchSessionData(record.id, patch, { maxBytes: bytes }), 'ok');
+      assert.equal(await store.patchLoginData(record.id, patch, { maxBytes: bytes - 1 }), 'too_large');
+      assert.deepEqual((await store.getLogin(record.id))?.data, data, 'nothing changed');
+      assert.equal(await store.patchLoginData(record.id, patch, { maxBytes: bytes }), 'ok');
       const shrink = { set: {}, unset: ['big'] };
       const smaller = Buffer.byteLength(JSON.stringify(applyPatch(applyPatch(data, patch), shrink)));
-      assert.equal(await store.patchSessionData(record.id, shrink, { maxBytes: smaller }), 'ok');
+      assert.equal(await store.patchLoginData(record.id, shrink, { maxBytes: smaller }), 'ok');
       assert.equal(
-        await store.patchSessionData(record.id, { set: {}, unset: [] }, { maxBytes: 2 }),
+        await store.patchLoginData(record.id, { set: {}, unset: [] }, { maxBytes: 2 }),
         'too_large',
       );
     } finally {
@@ -276,15 +276,15 @@ describe('mongodb store on a real server', () => {
     const { store, drop } = openTestStore(clock);
     try {
       const record = sessionFixture(clock, { data: { a: 1 } });
-      await store.createSession(record);
+      await store.createLogin(record);
       const touch = { lastActiveAt: record.lastActiveAt + 5000, expiresAt: record.expiresAt + 5000 };
-      const result = await store.patchSessionData(
+      const result = await store.patchLoginData(
         record.id,
         { set: { b: 'z'.repeat(50) }, unset: [] },
         { maxBytes: 20, touch },
       );
       assert.equal(result, 'too_large');
-      assert.deepEqual(await store.getSession(record.id), record);
+      assert.deepEqual(await store.getLogin(record.id), record);
     } finally {
       await drop();
     }
@@ -298,7 +298,7 @@ describe('mongodb store on a real server', () => {
     const { store, collection, drop } = openTestStore(clock);
     try {
       const login = tokenLoginFixture(clock);
-      await store.createSession(login);
+      await store.createLogin(login);
       const state = login.refresh as NonNullable<typeof login.refresh>;
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
@@ -347,10 +347,10 @@ describe('mongodb store on a real server', () => {
       );
       await store.ensureIndexes();
       await collection(store.collectionNames.sessions).insertMany(created as unknown as RawDocument[]);
-      const first = await store.listUserSessions('user-1', { limit: 10 });
+      const first = await store.listUserLogins('user-1', { limit: 10 });
       const last = first[first.length - 1];
       assert.ok(last);
-      const page = await store.listUserSessions('user-1', {
+      const page = await store.listUserLogins('user-1', {
         limit: 10,
         after: { createdAt: last.createdAt, id: last.id },
       });
@@ -418,7 +418,7 @@ describe('mongodb store on a real server', () => {
       assert.ok(!sessionIndexes.includes('user_id_created_at'), 'the old per-user index is dropped');
       assert.ok(sessionIndexes.includes('user_id_created_at_id'));
       assert.equal(
-        (await store.getSession(legacyLogin._id))?.refresh,
+        (await store.getLogin(legacyLogin._id))?.refresh,
         null,
         'an old login has no refresh state',
       );
@@ -547,7 +547,7 @@ describe('mongodb store on a real server', () => {
     const { store, drop } = openTestStore(new ManualClock());
     await store.ping();
     await drop();
-    await assert.rejects(store.getSession('x'), isCode('store_unavailable'));
+    await assert.rejects(store.getLogin('x'), isCode('store_unavailable'));
     await assert.rejects(store.ping(), isCode('store_unavailable'));
   });
 });
@@ -720,19 +720,19 @@ describe('mongodb store without a server', () => {
       const started = Date.now();
       const results = await Promise.allSettled<unknown>([
         store.ping(),
-        store.createSession(record),
-        store.getSession(record.id),
-        store.touchSession(record.id, clock.now(), clock.now() + HOUR),
-        store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
-        store.deleteSession(record.id),
-        store.listUserSessions('user-1'),
-        store.listUserSessions('user-1', { limit: 5, after: { createdAt: clock.now(), id: record.id } }),
-        store.countUserSessions('user-1'),
+        store.createLogin(record),
+        store.getLogin(record.id),
+        store.touchLogin(record.id, clock.now(), clock.now() + HOUR),
+        store.patchLoginData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
+        store.deleteLogin(record.id),
+        store.listUserLogins('user-1'),
+        store.listUserLogins('user-1', { limit: 5, after: { createdAt: clock.now(), id: record.id } }),
+        store.countUserLogins('user-1'),
         store.advanceRefresh(record.id, 0, refreshFixture(clock, { generation: 1 }), {
           lastActiveAt: clock.now(),
           expiresAt: clock.now() + HOUR,
         }),
-        store.deleteUserSessions('user-1'),
+        store.deleteUserLogins('user-1'),
         store.createUser(userFixture(clock)),
         store.getUserByUsername('alice'),
         store.countUsers(),
@@ -756,12 +756,12 @@ describe('mongodb store without a server', () => {
         );
       }
       // A second round is refused as promptly: a failed index creation is retried, not cached.
-      await assert.rejects(store.getSession(record.id), isCode('store_unavailable'));
+      await assert.rejects(store.getLogin(record.id), isCode('store_unavailable'));
       const elapsed = Date.now() - started;
       assert.ok(elapsed < 5000, `took ${elapsed} ms`);
     });
     await store.close();
-    await assert.rejects(store.getSession(record.id), isCode('store_unavailable'), 'and after close');
+    await assert.rejects(store.getLogin(record.id), isCode('store_unavailable'), 'and after close');
   });
 
   test('a revocation feed on an unreachable server reports down once and keeps trying, never throwing', async () => {

@@ -54,32 +54,32 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
     const user = userFixture(clock);
     await store.createUser(user);
     const session = sessionFixture(clock, { data: { theme: 'dark' } });
-    await store.createSession(session);
+    await store.createLogin(session);
     const login = tokenLoginFixture(clock);
-    await store.createSession(login);
+    await store.createLogin(login);
     const state = login.refresh as NonNullable<typeof login.refresh>;
     const next = { ...state, generation: 1, rotatedAt: clock.now(), rotationsInWindow: 1 };
     const touch = { lastActiveAt: clock.now(), expiresAt: clock.now() + HOUR };
     const window = await store.incrementCounter('ip:127.0.0.1', 60_000, clock.now());
     await store.incrementCounter('ip:127.0.0.1', 60_000, clock.now());
     // Several idle connections in the pool when the server goes: each one's death is an 'error' event.
-    await Promise.all(Array.from({ length: 6 }, () => store.getSession(session.id)));
+    await Promise.all(Array.from({ length: 6 }, () => store.getLogin(session.id)));
 
     await server.stop();
 
     const operations: [string, () => Promise<unknown>][] = [
       ['ping', () => store.ping()],
-      ['getSession', () => store.getSession(session.id)],
-      ['createSession', () => store.createSession(sessionFixture(clock))],
-      ['touchSession', () => store.touchSession(session.id, clock.now() + 1, session.expiresAt + 1)],
+      ['getLogin', () => store.getLogin(session.id)],
+      ['createLogin', () => store.createLogin(sessionFixture(clock))],
+      ['touchLogin', () => store.touchLogin(session.id, clock.now() + 1, session.expiresAt + 1)],
       [
-        'patchSessionData',
-        () => store.patchSessionData(session.id, { set: { theme: 'light' }, unset: [] }, { maxBytes: 1000 }),
+        'patchLoginData',
+        () => store.patchLoginData(session.id, { set: { theme: 'light' }, unset: [] }, { maxBytes: 1000 }),
       ],
-      ['deleteSession', () => store.deleteSession(session.id)],
-      ['listUserSessions', () => store.listUserSessions('user-1')],
-      ['listUserSessions (a page)', () => store.listUserSessions('user-1', { limit: 5 })],
-      ['countUserSessions', () => store.countUserSessions('user-1')],
+      ['deleteLogin', () => store.deleteLogin(session.id)],
+      ['listUserLogins', () => store.listUserLogins('user-1')],
+      ['listUserLogins (a page)', () => store.listUserLogins('user-1', { limit: 5 })],
+      ['countUserLogins', () => store.countUserLogins('user-1')],
       ['getUserByUsername', () => store.getUserByUsername(user.username)],
       ['createUser', () => store.createUser(userFixture(clock))],
       ['advanceRefresh', () => store.advanceRefresh(login.id, 0, next, touch)],
@@ -96,7 +96,7 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
       await store.ping();
       return true;
     }, 'the store to answer again');
-    const loaded = await store.getSession(session.id);
+    const loaded = await store.getLogin(session.id);
     assert.deepEqual(loaded, session, 'the session committed before the outage is still there');
     assert.equal((await store.getUserByUsername(user.username))?.id, user.id);
     assert.equal(
@@ -104,11 +104,11 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
       2,
       'the release that failed took nothing back',
     );
-    assert.deepEqual(await store.getSession(login.id), login, 'the rotation that failed changed nothing');
+    assert.deepEqual(await store.getLogin(login.id), login, 'the rotation that failed changed nothing');
     const rotated = await store.advanceRefresh(login.id, 0, next, touch);
     assert.deepEqual(rotated?.refresh, next, 'and the same rotation succeeds once the server is back');
     assert.equal(
-      await store.patchSessionData(session.id, { set: { theme: 'light' }, unset: [] }, { maxBytes: 1000 }),
+      await store.patchLoginData(session.id, { set: { theme: 'light' }, unset: [] }, { maxBytes: 1000 }),
       'ok',
     );
     assert.deepEqual(stray, [], 'no unhandled rejection or uncaught exception');

@@ -181,7 +181,7 @@ describe('postgres store: migrations', { skip }, () => {
         null,
         'the refresh token table is gone',
       );
-      const login = await store.getSession('login-1');
+      const login = await store.getLogin('login-1');
       assert.deepEqual(login?.data, { a: 1 }, 'logins are kept');
       assert.equal(login?.refresh, null, 'without refresh state: its old refresh tokens no longer work');
       const index = await admin.query(
@@ -190,8 +190,8 @@ describe('postgres store: migrations', { skip }, () => {
       );
       assert.match(index.rows[0]?.indexdef ?? '', /\(user_id, created_at DESC, id DESC\)/);
       const token = tokenLoginFixture(clock, { user: { id: 'u-alice', username: 'alice', role: 'user' } });
-      await store.createSession(token);
-      assert.deepEqual(await store.getSession(token.id), token, 'new logins keep their refresh state');
+      await store.createLogin(token);
+      assert.deepEqual(await store.getLogin(token.id), token, 'new logins keep their refresh state');
 
       assert.deepEqual((await store.migrate()).applied, [], 'and migrating again does nothing');
     } finally {

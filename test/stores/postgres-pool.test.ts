@@ -39,17 +39,17 @@ describe('postgres store: queries and the pool', { skip }, () => {
     const store = await PostgresStore.open({ pool, schema, clock, pruneIntervalMs: 0 });
     try {
       const record = sessionFixture(clock, { data: { a: 1 } });
-      await store.createSession(record);
+      await store.createLogin(record);
       const counted = async (operation: () => Promise<unknown>): Promise<number> => {
         queries = 0;
         await operation();
         return queries;
       };
-      assert.equal(await counted(() => store.getSession(record.id)), 1);
-      assert.equal(await counted(() => store.getSession(hashToken(generateToken()))), 1);
+      assert.equal(await counted(() => store.getLogin(record.id)), 1);
+      assert.equal(await counted(() => store.getLogin(hashToken(generateToken()))), 1);
       assert.equal(
         await counted(() =>
-          store.patchSessionData(
+          store.patchLoginData(
             record.id,
             { set: { b: 2 }, unset: [] },
             { maxBytes: 1000, touch: { lastActiveAt: clock.now() + 1, expiresAt: record.expiresAt + 1 } },
@@ -58,12 +58,12 @@ describe('postgres store: queries and the pool', { skip }, () => {
         1,
       );
       assert.equal(
-        await counted(() => store.touchSession(record.id, clock.now() + 2, record.expiresAt + 2)),
+        await counted(() => store.touchLogin(record.id, clock.now() + 2, record.expiresAt + 2)),
         1,
       );
       // The rotation's compare-and-set: one UPDATE … RETURNING, whether it wins or not.
       const login = tokenLoginFixture(clock);
-      await store.createSession(login);
+      await store.createLogin(login);
       const state = login.refresh as NonNullable<typeof login.refresh>;
       const touch = { lastActiveAt: clock.now() + 3, expiresAt: login.expiresAt + 3 };
       const next = { ...state, generation: 1 };
@@ -72,8 +72,8 @@ describe('postgres store: queries and the pool', { skip }, () => {
       const window = await store.incrementCounter('ip:one', 60_000, clock.now());
       assert.equal(await counted(() => store.releaseCounter('ip:one', window.resetAt, clock.now())), 1);
       const after = { createdAt: login.createdAt, id: login.id };
-      assert.equal(await counted(() => store.listUserSessions('user-1', { limit: 2, after })), 1);
-      assert.equal(await counted(() => store.countUserSessions('user-1')), 1);
+      assert.equal(await counted(() => store.listUserLogins('user-1', { limit: 2, after })), 1);
+      assert.equal(await counted(() => store.countUserLogins('user-1')), 1);
     } finally {
       await store.close();
       await pool.end();
@@ -98,8 +98,8 @@ describe('postgres store: queries and the pool', { skip }, () => {
          FROM generate_series(1, 20000) AS n`,
       );
       await client.query(`ANALYZE "${pageSchema}".sessions`);
-      const cursor = (await store.listUserSessions('user-7', { limit: 40 })).at(-1) as NonNullable<
-        Awaited<ReturnType<typeof store.getSession>>
+      const cursor = (await store.listUserLogins('user-7', { limit: 40 })).at(-1) as NonNullable<
+        Awaited<ReturnType<typeof store.getLogin>>
       >;
       const { sql } = buildQueries(pageSchema);
       // Both plans PostgreSQL may use for the prepared statement: custom (parameters known) and generic.
@@ -123,7 +123,7 @@ describe('postgres store: queries and the pool', { skip }, () => {
         assert.equal(scan['Actual Rows'], 5, `${mode}: no entry read beyond the page`);
         assert.equal(scan['Rows Removed by Filter'] ?? 0, 0, `${mode}: nothing filtered out`);
       }
-      const page = await store.listUserSessions('user-7', { limit: 5, after: cursor });
+      const page = await store.listUserLogins('user-7', { limit: 5, after: cursor });
       assert.equal(page.length, 5);
       assert.ok(page.every((login) => login.createdAt <= cursor.createdAt && login.id !== cursor.id));
     } finally {
@@ -150,11 +150,11 @@ describe('postgres store: queries and the pool', { skip }, () => {
     const locker = await admin.connect();
     try {
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       await locker.query('BEGIN');
       await locker.query(`SELECT 1 FROM "${schema}".sessions WHERE id = $1 FOR UPDATE`, [record.id]);
       const touches = Array.from({ length: 6 }, (_, i) =>
-        store.touchSession(record.id, clock.now() + i + 1, record.expiresAt + i + 1),
+        store.touchLogin(record.id, clock.now() + i + 1, record.expiresAt + i + 1),
       );
       const backends = async () =>
         (
@@ -168,7 +168,7 @@ describe('postgres store: queries and the pool', { skip }, () => {
       assert.deepEqual(await backends(), { total: 2, waiting: 2 }, 'the other four wait in the pool');
       await locker.query('COMMIT');
       await Promise.all(touches);
-      assert.equal((await store.getSession(record.id))?.expiresAt, record.expiresAt + 6);
+      assert.equal((await store.getLogin(record.id))?.expiresAt, record.expiresAt + 6);
       assert.ok((await backends()).total <= 2);
     } finally {
       locker.release();
@@ -189,11 +189,11 @@ describe('postgres store: queries and the pool', { skip }, () => {
     const locker = await admin.connect();
     try {
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       await locker.query('BEGIN');
       await locker.query(`SELECT 1 FROM "${schema}".sessions WHERE id = $1 FOR UPDATE`, [record.id]);
-      const blocked = store.touchSession(record.id, clock.now() + 1, record.expiresAt + 1);
-      await assert.rejects(store.getSession(record.id), (error) => {
+      const blocked = store.touchLogin(record.id, clock.now() + 1, record.expiresAt + 1);
+      await assert.rejects(store.getLogin(record.id), (error) => {
         assert.ok(unavailable(error));
         assert.match(String((error as Error).cause), /timeout exceeded when trying to connect/);
         return true;
@@ -205,10 +205,7 @@ describe('postgres store: queries and the pool', { skip }, () => {
       });
       await locker.query('ROLLBACK');
       // The connection that hit the timeout was discarded; the pool opens another by itself.
-      await until(
-        async () => (await store.getSession(record.id))?.id === record.id,
-        'the pool to serve again',
-      );
+      await until(async () => (await store.getLogin(record.id))?.id === record.id, 'the pool to serve again');
     } finally {
       locker.release();
       await store.close();

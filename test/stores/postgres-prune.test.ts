@@ -30,7 +30,7 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
         const idle = sessionFixture(clock, { expiresAt: clock.now() + 1000 });
         // A token login whose refresh token has expired: its refresh state goes with its row.
         const absolute = tokenLoginFixture(clock, { absoluteExpiresAt: clock.now() + 1000 });
-        for (const record of [idle, absolute]) await a.createSession(record);
+        for (const record of [idle, absolute]) await a.createLogin(record);
         await a.incrementCounter(`ip:${generateToken()}`, 1000, clock.now());
         await a.addRevocation({ kind: 'login', id: idle.id, at: clock.now(), expiresAt: clock.now() + 1000 });
         clock.advance(1000);
@@ -39,7 +39,7 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
         expiresAt: clock.now() + 10 * HOUR,
         absoluteExpiresAt: clock.now() + 20 * HOUR,
       });
-      await a.createSession(live);
+      await a.createLogin(live);
       const kept = {
         kind: 'user' as const,
         id: 'user-1',
@@ -56,11 +56,7 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       assert.equal(pruned.length, 1, `exactly one instance pruned: ${JSON.stringify(round)}`);
       assert.deepEqual(pruned[0], { status: 'pruned', sessions: 2, counters: 1, revocations: 1 });
       assert.equal(await count('sessions'), 1);
-      assert.deepEqual(
-        await a.getSession(live.id),
-        live,
-        'a live login is kept, its refresh state untouched',
-      );
+      assert.deepEqual(await a.getLogin(live.id), live, 'a live login is kept, its refresh state untouched');
       assert.deepEqual(await a.listRevocations(0), [kept], 'a live revocation is kept');
 
       await seed();
@@ -77,7 +73,7 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       assert.equal(await count('sessions'), 3, 'nothing is pruned while another instance holds the lock');
       await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`keycard:prune:${schema}`]);
       assert.deepEqual(await b.prune(), { status: 'pruned', sessions: 2, counters: 1, revocations: 1 });
-      assert.deepEqual(await a.getSession(live.id), live);
+      assert.deepEqual(await a.getLogin(live.id), live);
       assert.equal(await count('counters'), 0);
       assert.equal(await count('revocations'), 1);
     } finally {

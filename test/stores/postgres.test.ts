@@ -171,14 +171,14 @@ if (skip) {
       const merged = JSON.parse(JSON.stringify(applyPatch(data, { set, unset })));
       const bytes = Buffer.byteLength(JSON.stringify(merged));
       const record = sessionFixture(clock, { data });
-      await store.createSession(record);
+      await store.createLogin(record);
       assert.equal(
-        await store.patchSessionData(record.id, { set, unset }, { maxBytes: bytes - 1 }),
+        await store.patchLoginData(record.id, { set, unset }, { maxBytes: bytes - 1 }),
         'too_large',
       );
-      assert.deepEqual((await store.getSession(record.id))?.data, JSON.parse(JSON.stringify(data)));
-      assert.equal(await store.patchSessionData(record.id, { set, unset }, { maxBytes: bytes }), 'ok');
-      assert.deepEqual((await store.getSession(record.id))?.data, merged);
+      assert.deepEqual((await store.getLogin(record.id))?.data, JSON.parse(JSON.stringify(data)));
+      assert.equal(await store.patchLoginData(record.id, { set, unset }, { maxBytes: bytes }), 'ok');
+      assert.deepEqual((await store.getLogin(record.id))?.data, merged);
     }
 
     test('the size limit counts the bytes of compact JSON exactly, as the session manager does', async () => {
@@ -216,26 +216,26 @@ if (skip) {
       const store = await open();
       const refused = (error: unknown) => error instanceof KeycardError && error.code === 'invalid_request';
       const nul = sessionFixture(clock, { data: { q: 'a\u0000b' } });
-      await assert.rejects(store.createSession(nul), refused);
-      assert.equal(await store.getSession(nul.id), null);
+      await assert.rejects(store.createLogin(nul), refused);
+      assert.equal(await store.getLogin(nul.id), null);
       const record = sessionFixture(clock, { data: { q: 'fine' } });
-      await store.createSession(record);
+      await store.createLogin(record);
       await assert.rejects(
-        store.patchSessionData(record.id, { set: { q: '\ud800' }, unset: [] }, { maxBytes: 1000 }),
+        store.patchLoginData(record.id, { set: { q: '\ud800' }, unset: [] }, { maxBytes: 1000 }),
         refused,
       );
-      assert.deepEqual((await store.getSession(record.id))?.data, { q: 'fine' });
+      assert.deepEqual((await store.getLogin(record.id))?.data, { q: 'fine' });
     });
 
     test('a patch without a touch leaves activity and expiry as they were', async () => {
       const store = await open();
       const record = sessionFixture(clock);
-      await store.createSession(record);
+      await store.createLogin(record);
       assert.equal(
-        await store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
+        await store.patchLoginData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
         'ok',
       );
-      const loaded = await store.getSession(record.id);
+      const loaded = await store.getLogin(record.id);
       assert.equal(loaded?.lastActiveAt, record.lastActiveAt);
       assert.equal(loaded?.expiresAt, record.expiresAt);
     });
@@ -243,10 +243,10 @@ if (skip) {
     test('a value JSON cannot hold is dropped, as JSON.stringify of the merged data would drop it', async () => {
       const store = await open();
       const record = sessionFixture(clock, { data: { keep: 1, drop: 2 } });
-      await store.createSession(record);
+      await store.createLogin(record);
       const set = { drop: undefined, fn: () => 1 } as unknown as SessionData;
-      assert.equal(await store.patchSessionData(record.id, { set, unset: [] }, { maxBytes: 1000 }), 'ok');
-      assert.deepEqual((await store.getSession(record.id))?.data, { keep: 1 });
+      assert.equal(await store.patchLoginData(record.id, { set, unset: [] }, { maxBytes: 1000 }), 'ok');
+      assert.deepEqual((await store.getLogin(record.id))?.data, { keep: 1 });
     });
   });
 
@@ -275,9 +275,9 @@ if (skip) {
       const record = tokenLoginFixture(clock, {
         refresh: { ...state, accessToken: 'must-not-be-stored' } as typeof state,
       });
-      await store.createSession(record);
+      await store.createLogin(record);
       assert.deepEqual(await stored(record.id), state);
-      assert.deepEqual((await store.getSession(record.id))?.refresh, state);
+      assert.deepEqual((await store.getLogin(record.id))?.refresh, state);
       const next = { ...state, generation: 4, extra: 1 } as typeof state;
       const advanced = await store.advanceRefresh(record.id, 3, next, {
         lastActiveAt: clock.now(),
@@ -286,7 +286,7 @@ if (skip) {
       assert.deepEqual(advanced?.refresh, { ...state, generation: 4 });
       assert.deepEqual(await stored(record.id), { ...state, generation: 4 });
       const session = sessionFixture(clock);
-      await store.createSession(session);
+      await store.createLogin(session);
       assert.equal(await stored(session.id), null);
     });
 
@@ -296,12 +296,12 @@ if (skip) {
       const { nonce: _, ...partial } = refreshFixture(clock);
       const record = tokenLoginFixture(clock, { refresh: partial as ReturnType<typeof refreshFixture> });
       await assert.rejects(
-        store.createSession(record),
+        store.createLogin(record),
         (error) => (error as { code?: string }).code === '23514',
       );
-      assert.equal(await store.getSession(record.id), null);
+      assert.equal(await store.getLogin(record.id), null);
       const login = tokenLoginFixture(clock);
-      await store.createSession(login);
+      await store.createLogin(login);
       await assert.rejects(
         store.advanceRefresh(login.id, 0, partial as ReturnType<typeof refreshFixture>, {
           lastActiveAt: clock.now(),
@@ -309,7 +309,7 @@ if (skip) {
         }),
         (error) => (error as { code?: string }).code === '23514',
       );
-      assert.deepEqual(await store.getSession(login.id), login);
+      assert.deepEqual(await store.getLogin(login.id), login);
     });
   });
 

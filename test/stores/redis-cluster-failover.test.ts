@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KeycardError } from '../../src/core/errors.js';
 import { generateId } from '../../src/core/random-tokens.js';
-import type { SessionRecord } from '../../src/core/store.js';
+import type { LoginRecord } from '../../src/core/store.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { redisKeys } from '../../src/stores/redis/keys.js';
 import { sessionFixture } from '../conformance/fixtures.js';
@@ -109,7 +109,7 @@ describe('redis cluster failover (3 masters, 3 replicas)', { skip }, () => {
     while ((await clusterNodesForKey(askPort, keys.session(elsewhere.id))).master === victim.master) {
       elsewhere.id = sessionFixture(clock).id;
     }
-    await replicated.createSession(elsewhere);
+    await replicated.createLogin(elsewhere);
     const revocation = () => ({
       kind: 'login' as const,
       id: generateId(),
@@ -124,7 +124,7 @@ describe('redis cluster failover (3 masters, 3 replicas)', { skip }, () => {
     try {
       await assert.rejects(replicated.addRevocation(revocation()), unavailable);
       await plain.addRevocation(revocation());
-      assert.equal(await replicated.deleteSession(elsewhere.id), true, 'a login on another master');
+      assert.equal(await replicated.deleteLogin(elsewhere.id), true, 'a login on another master');
     } finally {
       replica.resume();
     }
@@ -147,13 +147,13 @@ describe('redis cluster failover (3 masters, 3 replicas)', { skip }, () => {
     // The victim: the master serving the revocations; a login whose key it serves too.
     const victim = await clusterNodesForKey(askPort, keys.revocations());
     assert.equal(victim.replicas.length, 1);
-    let live: SessionRecord | undefined;
+    let live: LoginRecord | undefined;
     while (!live) {
       const session = sessionFixture(clock, { user });
       if ((await clusterNodesForKey(askPort, keys.session(session.id))).master === victim.master)
         live = session;
     }
-    await replicated.createSession(live);
+    await replicated.createLogin(live);
     // A login is not a revocation: it is acknowledged before its replica has it. Make sure it has.
     await waitForReplicas(victim.master, `kctest-mark:{${live.id}}`);
 
@@ -162,7 +162,7 @@ describe('redis cluster failover (3 masters, 3 replicas)', { skip }, () => {
     const traffic = new Traffic();
     const liveId = live.id;
     traffic.run('read live', async () =>
-      (await replicated.getSession(liveId))?.id === liveId ? 'ok' : 'the live login was not found',
+      (await replicated.getLogin(liveId))?.id === liveId ? 'ok' : 'the live login was not found',
     );
     traffic.run('revoke', async () => {
       const id = generateId();
@@ -178,14 +178,14 @@ describe('redis cluster failover (3 masters, 3 replicas)', { skip }, () => {
     });
     traffic.run('delete', async () => {
       const session = sessionFixture(clock, { user });
-      await replicated.createSession(session);
-      if (await replicated.deleteSession(session.id)) deleted.push(session.id);
+      await replicated.createLogin(session);
+      if (await replicated.deleteLogin(session.id)) deleted.push(session.id);
       return 'ok';
     });
     traffic.run('check deleted', async () => {
       const id = pick(deleted);
       if (id === undefined) return 'skip';
-      return (await replicated.getSession(id)) === null ? 'ok' : `deleted login ${id} is back`;
+      return (await replicated.getLogin(id)) === null ? 'ok' : `deleted login ${id} is back`;
     });
     // The default durability, on the victim's slots: fails closed, then writes again after the failover.
     traffic.run('plain revoke', async () => {
@@ -240,7 +240,7 @@ describe('redis cluster failover (3 masters, 3 replicas)', { skip }, () => {
       const query = { loginId: id, userId: user.id, issuedAt: clock.now() };
       assert.equal(await replicated.isRevoked(query, clock.now()), true, `revocation ${id}`);
     }
-    for (const id of deleted) assert.equal(await replicated.getSession(id), null, `deleted login ${id}`);
+    for (const id of deleted) assert.equal(await replicated.getLogin(id), null, `deleted login ${id}`);
     assert.ok(revoked.length > 0 && deleted.length > 0);
     // The promoted master has no replica of its own: a revocation on its slots cannot be acknowledged.
     await assert.rejects(

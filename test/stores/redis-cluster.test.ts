@@ -199,7 +199,7 @@ if (skip) {
 
     test('sessions spread over every master', async () => {
       const records = Array.from({ length: 60 }, () => sessionFixture(clock, { user: null }));
-      await Promise.all(records.map((record) => store.createSession(record)));
+      await Promise.all(records.map((record) => store.createLogin(record)));
       const perMaster = await Promise.all(
         admin.nodes('master').map(async (node) => {
           let count = 0;

@@ -181,9 +181,9 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
     const first = sessionFixture(clock, { user: owned });
     const second = sessionFixture(clock, { user: owned });
     const third = sessionFixture(clock, { user: owned });
-    for (const session of [first, second, third]) await store.createSession(session);
+    for (const session of [first, second, third]) await store.createLogin(session);
     // A replica in step acknowledges at once.
-    assert.equal(await store.deleteSession(first.id), true);
+    assert.equal(await store.deleteLogin(first.id), true);
     await store.addRevocation({
       kind: 'login',
       id: first.id,
@@ -200,22 +200,22 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
         expiresAt: clock.now() + HOUR,
       };
       await assert.rejects(store.addRevocation(revocation), unavailable, 'addRevocation');
-      await assert.rejects(store.deleteSession(second.id), unavailable, 'deleteSession');
+      await assert.rejects(store.deleteLogin(second.id), unavailable, 'deleteLogin');
       // A retry finds nothing left to delete, but what it would report done is still not replicated.
-      await assert.rejects(store.deleteSession(second.id), unavailable, 'deleteSession, again');
-      await assert.rejects(store.deleteUserSessions(user.id), unavailable, 'deleteUserSessions');
+      await assert.rejects(store.deleteLogin(second.id), unavailable, 'deleteLogin, again');
+      await assert.rejects(store.deleteUserLogins(user.id), unavailable, 'deleteUserLogins');
       await assert.rejects(
         store.updateUser(user.id, { blocked: true, updatedAt: clock.now() }),
         unavailable,
         'updateUser (block)',
       );
       // What needs no replica goes on: the per-request read, and a new login.
-      assert.equal((await store.getSession(first.id)) === null, true);
+      assert.equal((await store.getLogin(first.id)) === null, true);
       const another = sessionFixture(clock, { user: owned });
-      await store.createSession(another);
-      assert.equal((await store.getSession(another.id))?.id, another.id);
+      await store.createLogin(another);
+      assert.equal((await store.getLogin(another.id))?.id, another.id);
       // Without the option the same write is acknowledged by the primary alone.
-      assert.equal(await relaxed.deleteSession(another.id), true);
+      assert.equal(await relaxed.deleteLogin(another.id), true);
     } finally {
       group.replica.resume();
     }
@@ -247,10 +247,10 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
     const deleted = sessionFixture(clock, { user: owned });
     const revoked = sessionFixture(clock, { user: owned });
     const kept = sessionFixture(clock, { user: { id: other.id, username: other.username, role: 'user' } });
-    for (const session of [deleted, revoked, kept]) await store.createSession(session);
+    for (const session of [deleted, revoked, kept]) await store.createLogin(session);
 
     // The last acknowledged writes before the crash: nothing else is written between them and the kill.
-    assert.equal(await store.deleteSession(deleted.id), true);
+    assert.equal(await store.deleteLogin(deleted.id), true);
     await store.addRevocation({
       kind: 'login',
       id: revoked.id,
@@ -261,20 +261,20 @@ describe("durability: 'replicated' through Sentinel (private primary, replica an
     await group.primary.kill();
 
     // Fail closed while there is no primary, then the promoted replica, with no restart of the store.
-    await assert.rejects(store.getSession(kept.id), unavailable);
+    await assert.rejects(store.getLogin(kept.id), unavailable);
     await eventually(async () => (await group.primaryPort()) === group.replica.port, 'Sentinel to promote', {
       timeoutMs: 30_000,
       ignoreErrors: true,
     });
     await eventually(
-      async () => (await store.getSession(kept.id))?.id === kept.id,
+      async () => (await store.getLogin(kept.id))?.id === kept.id,
       'the store on the new primary',
       {
         timeoutMs: 30_000,
         ignoreErrors: true,
       },
     );
-    assert.equal(await store.getSession(deleted.id), null, 'the deleted login stays deleted');
+    assert.equal(await store.getLogin(deleted.id), null, 'the deleted login stays deleted');
     assert.equal(
       await store.isRevoked({ loginId: revoked.id, userId: user.id, issuedAt: clock.now() - 1 }, clock.now()),
       true,

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { KeycardError } from '../../src/core/errors.js';
 import { generateToken, hashToken } from '../../src/core/random-tokens.js';
 import { applyPatch } from '../../src/core/session/data.js';
-import type { ClientRecord, RefreshState, SessionRecord } from '../../src/core/store.js';
+import type { ClientRecord, LoginRecord, RefreshState } from '../../src/core/store.js';
 import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import { openStoreURL, RedisStore } from '../../src/stores/redis/index.js';
 import { type RedisKeys, redisKeys } from '../../src/stores/redis/keys.js';
@@ -112,14 +112,14 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
 
   test('every key but the users’ and clients’ has a TTL that follows the record’s expiry', async () => {
     const session = sessionFixture(clock);
-    await store.createSession(session);
+    await store.createLogin(session);
     await assertTTL(keys.session(session.id), HOUR);
     await assertTTL(keys.userSessions('user-1'), 24 * HOUR);
     await assertTTL(keys.userLogins('user-1'), 24 * HOUR);
 
-    await store.touchSession(session.id, clock.now() + 1000, session.expiresAt + HOUR);
+    await store.touchLogin(session.id, clock.now() + 1000, session.expiresAt + HOUR);
     await assertTTL(keys.session(session.id), 2 * HOUR);
-    await store.patchSessionData(
+    await store.patchLoginData(
       session.id,
       { set: { a: 1 }, unset: [] },
       { maxBytes: 1000, touch: { lastActiveAt: clock.now(), expiresAt: clock.now() + 3 * HOUR } },
@@ -127,7 +127,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     await assertTTL(keys.session(session.id), 3 * HOUR);
 
     const login = tokenLoginFixture(clock, { absoluteExpiresAt: clock.now() + 30 * 24 * HOUR });
-    await store.createSession(login);
+    await store.createLogin(login);
     await assertTTL(keys.session(login.id), HOUR);
     await assertTTL(keys.userSessions('user-1'), 30 * 24 * HOUR);
     await assertTTL(keys.userLogins('user-1'), 30 * 24 * HOUR);
@@ -186,15 +186,15 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     const past = new RedisStore({ url: REDIS_URL, prefix, clock: farClock });
     try {
       const session = sessionFixture(farClock);
-      await past.createSession(session);
-      assert.ok(await past.getSession(session.id), 'an absolute PEXPIREAT in 2000 would have deleted it');
+      await past.createLogin(session);
+      assert.ok(await past.getLogin(session.id), 'an absolute PEXPIREAT in 2000 would have deleted it');
       await assertTTL(keys.session(session.id), HOUR);
     } finally {
       await past.close();
     }
   });
 
-  test('getSession is exactly one Redis command, found or not', async () => {
+  test('getLogin is exactly one Redis command, found or not', async () => {
     const client = new Redis(REDIS_URL);
     const counted = new RedisStore({ client, prefix, clock });
     const sent: string[] = [];
@@ -205,17 +205,17 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     }) as typeof client.sendCommand;
     try {
       const session = sessionFixture(clock, { data: { cart: [1, 2] } });
-      await counted.createSession(session);
+      await counted.createLogin(session);
       sent.length = 0;
-      assert.deepEqual(await counted.getSession(session.id), session);
+      assert.deepEqual(await counted.getLogin(session.id), session);
       assert.deepEqual(sent, ['hgetall']);
       sent.length = 0;
-      assert.equal(await counted.getSession(hashToken(generateToken())), null);
+      assert.equal(await counted.getLogin(hashToken(generateToken())), null);
       assert.deepEqual(sent, ['hgetall']);
       const login = tokenLoginFixture(clock);
-      await counted.createSession(login);
+      await counted.createLogin(login);
       sent.length = 0;
-      assert.deepEqual(await counted.getSession(login.id), login, 'with its refresh state');
+      assert.deepEqual(await counted.getLogin(login.id), login, 'with its refresh state');
       assert.deepEqual(sent, ['hgetall']);
     } finally {
       await counted.close();
@@ -226,39 +226,39 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   test('a session that expired in Redis is skipped by the index, and deleting it counts nothing', async () => {
     const gone = sessionFixture(clock, { expiresAt: clock.now() + 30 });
     const live = sessionFixture(clock);
-    await store.createSession(gone);
-    await store.createSession(live);
-    for (let attempt = 0; (await store.getSession(gone.id)) !== null; attempt++) {
+    await store.createLogin(gone);
+    await store.createLogin(live);
+    for (let attempt = 0; (await store.getLogin(gone.id)) !== null; attempt++) {
       assert.ok(attempt < 500, 'Redis never expired the session key');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.deepEqual(
-      (await store.listUserSessions('user-1')).map((session) => session.id),
+      (await store.listUserLogins('user-1')).map((session) => session.id),
       [live.id],
     );
-    assert.equal(await store.deleteUserSessions('user-1'), 1);
+    assert.equal(await store.deleteUserLogins('user-1'), 1);
   });
 
   // guards: a session created concurrently with a delete-all must stay reachable through the index
   test('delete-all keeps an index entry whose session is still being written, so a later delete-all finds it', async () => {
     const session = sessionFixture(clock);
-    // The first half of createSession (the index entries), as another instance would have done it just now.
+    // The first half of createLogin (the index entries), as another instance would have done it just now.
     await admin.zadd(keys.userSessions('user-1'), session.absoluteExpiresAt, session.id);
     await admin.zadd(keys.userLogins('user-1'), session.createdAt, session.id);
-    assert.equal(await store.deleteUserSessions('user-1'), 0);
+    assert.equal(await store.deleteUserLogins('user-1'), 0);
     assert.ok(await admin.zscore(keys.userSessions('user-1'), session.id), 'the entry must survive');
-    await store.createSession(session);
-    assert.equal(await store.deleteUserSessions('user-1'), 1);
-    assert.equal(await store.getSession(session.id), null);
+    await store.createLogin(session);
+    assert.equal(await store.deleteUserLogins('user-1'), 1);
+    assert.equal(await store.getLogin(session.id), null);
     assert.equal(await admin.zscore(keys.userSessions('user-1'), session.id), null, 'now it is forgotten');
     assert.equal(await admin.zscore(keys.userLogins('user-1'), session.id), null, 'from both indexes');
   });
 
   test('index entries past their absolute expiry are dropped from both indexes when the index is next written', async () => {
     const old = sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR });
-    await store.createSession(old);
+    await store.createLogin(old);
     clock.advance(HOUR);
-    await store.createSession(sessionFixture(clock));
+    await store.createLogin(sessionFixture(clock));
     assert.equal(await admin.zscore(keys.userSessions('user-1'), old.id), null);
     assert.equal(await admin.zscore(keys.userLogins('user-1'), old.id), null);
   });
@@ -266,11 +266,11 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   test('…and when a page is read, with no write of any session', async () => {
     const old = sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR });
     const live = sessionFixture(clock);
-    await store.createSession(old);
-    await store.createSession(live);
+    await store.createLogin(old);
+    await store.createLogin(live);
     clock.advance(HOUR);
     assert.deepEqual(
-      (await store.listUserSessions('user-1', { limit: 10 })).map((session) => session.id),
+      (await store.listUserLogins('user-1', { limit: 10 })).map((session) => session.id),
       [live.id],
     );
     assert.equal(await admin.zscore(keys.userSessions('user-1'), old.id), null);
@@ -278,15 +278,15 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   });
 
   // guards: a user who stopped signing in is not counted as holding logins forever (the per-user cap)
-  test('countUserSessions leaves out logins past their absolute expiry, pruned or not', async () => {
-    await store.createSession(sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR }));
-    await store.createSession(sessionFixture(clock, { absoluteExpiresAt: clock.now() + 2 * HOUR }));
-    assert.equal(await store.countUserSessions('user-1'), 2);
+  test('countUserLogins leaves out logins past their absolute expiry, pruned or not', async () => {
+    await store.createLogin(sessionFixture(clock, { absoluteExpiresAt: clock.now() + HOUR }));
+    await store.createLogin(sessionFixture(clock, { absoluteExpiresAt: clock.now() + 2 * HOUR }));
+    assert.equal(await store.countUserLogins('user-1'), 2);
     clock.advance(HOUR);
     assert.equal(await admin.zcard(keys.userSessions('user-1')), 2, 'nothing pruned yet');
-    assert.equal(await store.countUserSessions('user-1'), 1);
+    assert.equal(await store.countUserLogins('user-1'), 1);
     clock.advance(HOUR);
-    assert.equal(await store.countUserSessions('user-1'), 0);
+    assert.equal(await store.countUserLogins('user-1'), 0);
   });
 
   // guards: core reads logins page by page and stops at the first short page; a stale entry that
@@ -297,17 +297,17 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
       clock.advance(1);
       created.push(sessionFixture(clock));
     }
-    for (const record of created) await store.createSession(record);
+    for (const record of created) await store.createLogin(record);
     const newestFirst = [...created].reverse();
     // What Redis's TTL does to a session that idles out: the key goes, its index entries stay.
     const stale = new Set([1, 3, ...Array.from({ length: 38 }, (_, i) => i + 5)]);
-    for (const i of stale) await admin.del(keys.session((newestFirst[i] as SessionRecord).id));
+    for (const i of stale) await admin.del(keys.session((newestFirst[i] as LoginRecord).id));
     const live = newestFirst.filter((_, i) => !stale.has(i)).map((record) => record.id);
     assert.equal(live.length, 5);
     const seen: string[] = [];
     let after: { createdAt: number; id: string } | undefined;
     for (let round = 0; round < 10; round++) {
-      const page = await store.listUserSessions('user-1', { limit: 2, after });
+      const page = await store.listUserLogins('user-1', { limit: 2, after });
       seen.push(...page.map((record) => record.id));
       const last = page[page.length - 1];
       if (page.length < 2 || !last) break;
@@ -315,7 +315,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     }
     assert.deepEqual(seen, live);
     assert.deepEqual(
-      (await store.listUserSessions('user-1')).map((record) => record.id),
+      (await store.listUserLogins('user-1')).map((record) => record.id),
       live,
     );
   });
@@ -326,16 +326,16 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
       if (i % 3 === 0) clock.advance(1);
       created.push(tokenLoginFixture(clock));
     }
-    for (const record of created) await store.createSession(record);
+    for (const record of created) await store.createLogin(record);
     const expected = [...created]
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .map((record) => record.id);
     for (const cut of [1, 2, 4]) {
-      const first = await store.listUserSessions('user-1', { limit: cut });
-      const last = first[first.length - 1] as SessionRecord;
+      const first = await store.listUserLogins('user-1', { limit: cut });
+      const last = first[first.length - 1] as LoginRecord;
       assert.equal(last.id, expected[cut - 1]);
-      await store.deleteSession(last.id);
-      const rest = await store.listUserSessions('user-1', {
+      await store.deleteLogin(last.id);
+      const rest = await store.listUserLogins('user-1', {
         limit: 20,
         after: { createdAt: last.createdAt, id: last.id },
       });
@@ -352,30 +352,30 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   test('9,000 ids at once: delete-all and pruning empty both indexes (scripts take them in slices)', async () => {
     const now = clock.now();
     const ids = Array.from({ length: 9000 }, () => hashToken(generateToken()));
-    // What 9,000 createSession calls would leave, written in bulk.
+    // What 9,000 createLogin calls would leave, written in bulk.
     const bulk = admin.pipeline();
     for (const id of ids)
       bulk.hset(keys.session(id), 'c', now, 'l', now, 'e', now + HOUR, 'a', now + HOUR, 'uid', 'user-1');
     bulk.zadd(keys.userSessions('user-1'), ...ids.flatMap((id) => [now + HOUR, id]));
     bulk.zadd(keys.userLogins('user-1'), ...ids.flatMap((id) => [now, id]));
     await bulk.exec();
-    assert.equal(await store.deleteUserSessions('user-1'), 9000);
+    assert.equal(await store.deleteUserLogins('user-1'), 9000);
     assert.equal(await admin.exists(keys.userSessions('user-1'), keys.userLogins('user-1')), 0);
     await admin.zadd(keys.userSessions('user-1'), ...ids.flatMap((id) => [now + 1, id]));
     await admin.zadd(keys.userLogins('user-1'), ...ids.flatMap((id) => [now, id]));
     clock.advance(1);
-    assert.deepEqual(await store.listUserSessions('user-1', { limit: 5 }), []);
+    assert.deepEqual(await store.listUserLogins('user-1', { limit: 5 }), []);
     assert.equal(await admin.exists(keys.userSessions('user-1'), keys.userLogins('user-1')), 0);
   });
 
   // guards: sessions written before the creation index existed stay reachable by "log out everywhere"
   test('a session in the expiry index only (written by an older version) is counted and deleted by delete-all', async () => {
     const session = sessionFixture(clock);
-    await store.createSession(session);
+    await store.createLogin(session);
     await admin.zrem(keys.userLogins('user-1'), session.id);
-    assert.equal(await store.countUserSessions('user-1'), 1);
-    assert.equal(await store.deleteUserSessions('user-1'), 1);
-    assert.equal(await store.getSession(session.id), null);
+    assert.equal(await store.countUserLogins('user-1'), 1);
+    assert.equal(await store.deleteUserLogins('user-1'), 1);
+    assert.equal(await store.getLogin(session.id), null);
   });
 
   test('the size limit is the merged data’s JSON size, byte for byte (any keys, any JSON, any script)', async () => {
@@ -393,12 +393,12 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
           const merged = applyPatch(initial, patch);
           const bytes = Buffer.byteLength(JSON.stringify(merged));
           const session = sessionFixture(clock, { data: initial });
-          await store.createSession(session);
-          assert.equal(await store.patchSessionData(session.id, patch, { maxBytes: bytes - 1 }), 'too_large');
-          assert.deepEqual((await store.getSession(session.id))?.data, initial);
-          assert.equal(await store.patchSessionData(session.id, patch, { maxBytes: bytes }), 'ok');
-          assert.deepEqual((await store.getSession(session.id))?.data, merged);
-          await store.deleteSession(session.id);
+          await store.createLogin(session);
+          assert.equal(await store.patchLoginData(session.id, patch, { maxBytes: bytes - 1 }), 'too_large');
+          assert.deepEqual((await store.getLogin(session.id))?.data, initial);
+          assert.equal(await store.patchLoginData(session.id, patch, { maxBytes: bytes }), 'ok');
+          assert.deepEqual((await store.getLogin(session.id))?.data, merged);
+          await store.deleteLogin(session.id);
         },
       ),
       { numRuns: 60 },
@@ -415,14 +415,14 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
       text: '𝄞 “quotes” \u0000 \ud800',
     };
     const session = sessionFixture(clock, { data });
-    await store.createSession(session);
-    assert.deepEqual((await store.getSession(session.id))?.data, JSON.parse(JSON.stringify(data)));
-    await store.patchSessionData(
+    await store.createLogin(session);
+    assert.deepEqual((await store.getLogin(session.id))?.data, JSON.parse(JSON.stringify(data)));
+    await store.patchLoginData(
       session.id,
       { set: { list: [[]], more: {} }, unset: [] },
       { maxBytes: 10_000 },
     );
-    const loaded = await store.getSession(session.id);
+    const loaded = await store.getLogin(session.id);
     assert.deepEqual(loaded?.data.list, [[]]);
     assert.deepEqual(loaded?.data.more, {});
   });
@@ -438,7 +438,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     }) as typeof client.sendCommand;
     try {
       const login = tokenLoginFixture(clock, { data: { keep: 'me' } });
-      await counted.createSession(login);
+      await counted.createLogin(login);
       const state = login.refresh as RefreshState;
       const touch = { lastActiveAt: clock.now(), expiresAt: login.expiresAt };
       // Once first, so that the script is loaded (EVALSHA falls back to EVAL once per server).
@@ -684,11 +684,11 @@ describe('redis store fails closed and recovers (private redis-server)', { skip:
     let late: RedisStore | undefined;
     try {
       const session = sessionFixture(clock);
-      await store.createSession(session);
+      await store.createLogin(session);
 
       await redis.kill();
       for (let attempt = 0; ; attempt++) {
-        const error = await store.getSession(session.id).then(
+        const error = await store.getLogin(session.id).then(
           () => null,
           (failure: unknown) => failure,
         );
@@ -717,21 +717,21 @@ describe('redis store fails closed and recovers (private redis-server)', { skip:
         ]);
       const operations: [string, () => Promise<unknown>][] = [
         ['ping', () => store.ping()],
-        ['getSession', () => store.getSession(session.id)],
-        ['createSession', () => store.createSession(sessionFixture(clock))],
-        ['touchSession', () => store.touchSession(session.id, clock.now(), session.expiresAt + 1)],
+        ['getLogin', () => store.getLogin(session.id)],
+        ['createLogin', () => store.createLogin(sessionFixture(clock))],
+        ['touchLogin', () => store.touchLogin(session.id, clock.now(), session.expiresAt + 1)],
         [
-          'patchSessionData',
-          () => store.patchSessionData(session.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
+          'patchLoginData',
+          () => store.patchLoginData(session.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
         ],
-        ['deleteSession', () => store.deleteSession(session.id)],
-        ['listUserSessions', () => store.listUserSessions('user-1')],
-        ['deleteUserSessions', () => store.deleteUserSessions('user-1')],
+        ['deleteLogin', () => store.deleteLogin(session.id)],
+        ['listUserLogins', () => store.listUserLogins('user-1')],
+        ['deleteUserLogins', () => store.deleteUserLogins('user-1')],
         ['createUser', () => store.createUser(userFixture(clock))],
         ['getUserByUsername', () => store.getUserByUsername('alice')],
         ['incrementCounter', () => store.incrementCounter('ip:1', 60_000, clock.now())],
-        ['listUserSessions (a page)', () => store.listUserSessions('user-1', { limit: 10 })],
-        ['countUserSessions', () => store.countUserSessions('user-1')],
+        ['listUserLogins (a page)', () => store.listUserLogins('user-1', { limit: 10 })],
+        ['countUserLogins', () => store.countUserLogins('user-1')],
         [
           'advanceRefresh',
           () =>
@@ -748,7 +748,7 @@ describe('redis store fails closed and recovers (private redis-server)', { skip:
       // A store created while Redis is away does not fail to construct; it reports and keeps trying.
       late = new RedisStore({ url, clock });
       await assert.rejects(
-        promptly(late.getSession(session.id)),
+        promptly(late.getLogin(session.id)),
         unavailable,
         'a store created during the outage',
       );
@@ -765,16 +765,12 @@ describe('redis store fails closed and recovers (private redis-server)', { skip:
         assert.ok(attempt < 1000, 'the store never reconnected');
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      assert.deepEqual(
-        await store.getSession(session.id),
-        session,
-        'the same record, read after reconnecting',
-      );
+      assert.deepEqual(await store.getLogin(session.id), session, 'the same record, read after reconnecting');
       const fresh = sessionFixture(clock);
-      await store.createSession(fresh);
-      assert.ok(await store.getSession(fresh.id));
+      await store.createLogin(fresh);
+      assert.ok(await store.getLogin(fresh.id));
       for (let attempt = 0; ; attempt++) {
-        const found = await late.getSession(fresh.id).then(
+        const found = await late.getLogin(fresh.id).then(
           (record) => record,
           () => null,
         );

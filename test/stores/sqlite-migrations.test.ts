@@ -130,7 +130,7 @@ test('migration 5 upgrades a version-4 file: refresh tokens dropped, logins kept
     ).map((row) => row.name);
     assert.equal(tables.includes('refresh_tokens'), false, 'the refresh-token table is gone');
     assert.deepEqual(
-      await store.getSession(login.id),
+      await store.getLogin(login.id),
       { ...login, data: { a: 1 }, refresh: null },
       'the login is kept, with no refresh state: its old refresh tokens stop working',
     );

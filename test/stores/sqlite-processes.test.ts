@@ -23,12 +23,12 @@ test('two connections to one file (server and CLI) see each other’s writes and
   const b = new SQLiteStore({ path: file.path, clock });
   try {
     const record = sessionFixture(clock);
-    await a.createSession(record);
-    assert.equal((await b.getSession(record.id))?.id, record.id);
-    await b.deleteSession(record.id);
-    assert.equal(await a.getSession(record.id), null);
+    await a.createLogin(record);
+    assert.equal((await b.getLogin(record.id))?.id, record.id);
+    await b.deleteLogin(record.id);
+    assert.equal(await a.getLogin(record.id), null);
     assert.equal(
-      await a.patchSessionData(record.id, { set: { x: 1 }, unset: [] }, { maxBytes: 100 }),
+      await a.patchLoginData(record.id, { set: { x: 1 }, unset: [] }, { maxBytes: 100 }),
       'missing',
     );
     const taken = (conflict: RegExp) => (error: unknown) =>
@@ -97,7 +97,7 @@ test('advanceRefresh is one compare-and-set across processes: every generation i
   const target = 2000;
   try {
     const login = tokenLoginFixture(clock);
-    await store.createSession(login);
+    await store.createLogin(login);
     const rotators = Array.from({ length: 3 }, () => startRotator(file.path, login.id, target));
     await Promise.all(rotators.map((rotator) => rotator.ready));
     for (const rotator of rotators) rotator.go();
@@ -111,7 +111,7 @@ test('advanceRefresh is one compare-and-set across processes: every generation i
       'each generation was won by exactly one process',
     );
     assert.ok(lost > 0, 'the processes did race (some compare-and-sets lost)');
-    const final = await store.getSession(login.id);
+    const final = await store.getLogin(login.id);
     assert.equal(final?.refresh?.generation, target);
     // Every winner counted on the state it read: a lost update would leave fewer rotations than generations.
     assert.equal(final?.refresh?.rotationsInWindow, target);

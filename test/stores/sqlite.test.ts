@@ -24,11 +24,11 @@ test('sqlite store prunes sessions past idle or absolute expiry', async () => {
     const idle = sessionFixture(clock, { expiresAt: clock.now() + 1000 });
     const absolute = sessionFixture(clock, { absoluteExpiresAt: clock.now() + 1000 });
     const live = sessionFixture(clock);
-    for (const record of [idle, absolute, live]) await store.createSession(record);
+    for (const record of [idle, absolute, live]) await store.createLogin(record);
     clock.advance(1000);
     assert.equal(store.prune(), 2);
-    assert.ok(await store.getSession(live.id));
-    assert.equal(await store.getSession(idle.id), null);
+    assert.ok(await store.getLogin(live.id));
+    assert.equal(await store.getLogin(idle.id), null);
   } finally {
     await store.close();
     file.cleanup();
@@ -41,8 +41,8 @@ test('sqlite store reports store_unavailable while another connection holds the 
   const store = new SQLiteStore({ path: file.path, clock, busyTimeoutMs: 20 });
   const record = sessionFixture(clock);
   const login = tokenLoginFixture(clock);
-  await store.createSession(record);
-  await store.createSession(login);
+  await store.createLogin(record);
+  await store.createLogin(login);
   const counter = await store.incrementCounter('login:alice', 60_000, clock.now());
   const state = login.refresh as NonNullable<typeof login.refresh>;
   const advance = () =>
@@ -57,17 +57,17 @@ test('sqlite store reports store_unavailable while another connection holds the 
   try {
     locker.exec('BEGIN IMMEDIATE');
     // Every kind of write fails closed: one statement, the compare-and-set, and a transaction.
-    await assert.rejects(store.touchSession(record.id, clock.now() + 1, record.expiresAt + 1), unavailable);
+    await assert.rejects(store.touchLogin(record.id, clock.now() + 1, record.expiresAt + 1), unavailable);
     await assert.rejects(advance(), unavailable, 'advanceRefresh');
     await assert.rejects(store.releaseCounter('login:alice', counter.resetAt, clock.now()), unavailable);
     await assert.rejects(store.createUser(userFixture(clock)), unavailable, 'createUser');
     await assert.rejects(
-      store.patchSessionData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
+      store.patchLoginData(record.id, { set: { a: 1 }, unset: [] }, { maxBytes: 100 }),
       unavailable,
     );
     locker.exec('COMMIT');
-    await store.touchSession(record.id, clock.now() + 1, record.expiresAt + 1);
-    assert.equal((await store.getSession(record.id))?.expiresAt, record.expiresAt + 1);
+    await store.touchLogin(record.id, clock.now() + 1, record.expiresAt + 1);
+    assert.equal((await store.getLogin(record.id))?.expiresAt, record.expiresAt + 1);
     assert.equal((await advance())?.refresh?.generation, 1, 'the refused refresh changed nothing');
     await store.releaseCounter('login:alice', counter.resetAt, clock.now());
     assert.equal((await store.readCounter('login:alice', clock.now()))?.count, 0);
@@ -83,15 +83,15 @@ test('sqlite store reports store_unavailable when its file is moved away, and re
   const clock = new ManualClock();
   const store = new SQLiteStore({ path: file.path, clock, fileCheckIntervalMs: 0 });
   const record = sessionFixture(clock);
-  await store.createSession(record);
+  await store.createLogin(record);
   const unavailable = (error: unknown) => error instanceof KeycardError && error.code === 'store_unavailable';
   try {
     renameSync(file.path, `${file.path}.moved`);
     await assert.rejects(store.ping(), unavailable);
-    await assert.rejects(store.getSession(record.id), unavailable, 'a read after the check fails too');
+    await assert.rejects(store.getLogin(record.id), unavailable, 'a read after the check fails too');
     renameSync(`${file.path}.moved`, file.path);
     await store.ping();
-    assert.equal((await store.getSession(record.id))?.id, record.id);
+    assert.equal((await store.getLogin(record.id))?.id, record.id);
   } finally {
     await store.close();
     file.cleanup();
@@ -103,17 +103,17 @@ test('sqlite store reopens a file replaced at its path (restored from a backup)'
   const clock = new ManualClock();
   const store = new SQLiteStore({ path: file.path, clock, fileCheckIntervalMs: 0 });
   const before = sessionFixture(clock);
-  await store.createSession(before);
+  await store.createLogin(before);
   const backup = `${file.path}.backup`;
   await new Database(file.path).backup(backup);
   const after = sessionFixture(clock);
-  await store.createSession(after);
+  await store.createLogin(after);
   try {
     for (const suffix of ['', '-wal', '-shm']) rmSync(file.path + suffix, { force: true });
     renameSync(backup, file.path);
     await store.ping();
-    assert.ok(await store.getSession(before.id), 'the restored file is read');
-    assert.equal(await store.getSession(after.id), null);
+    assert.ok(await store.getLogin(before.id), 'the restored file is read');
+    assert.equal(await store.getLogin(after.id), null);
   } finally {
     await store.close();
     file.cleanup();

@@ -1,5 +1,5 @@
 /** The server's pages: sign in, my sessions, user admin, and errors. */
-import type { AuthUser, PublicUser, SessionRecord } from 'keycard';
+import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
 import { ago, csrfField, html, page } from './html.js';
 
 export interface LoginView {
@@ -48,7 +48,7 @@ export interface AccountView {
   csrfToken: string;
   user: AuthUser;
   /** One page of the user's sessions, newest first. */
-  sessions: SessionRecord[];
+  sessions: LoginRecord[];
   /** The cursor of the next page, or null. */
   next: string | null;
   currentSessionId: string;

@@ -31,7 +31,7 @@ export const SESSIONS_COMMANDS: CommandTable = {
 const list: Handler = (context, parsed) =>
   withKeycard(context, 'sessions list', parsed, async ({ keycard }) => {
     const user = await requireUser(keycard, parsed.positionals[0] as string);
-    const sessions = await keycard.sessions.listForUser(user.id);
+    const sessions = await keycard.logins.listForUser(user.id);
     if (parsed.values.json) {
       const rows = sessions.map((session) => ({
         id: session.id,

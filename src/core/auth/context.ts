@@ -24,7 +24,7 @@ import {
 } from '../request/state.js';
 import type { RefreshOutcome, Strategy } from '../request/strategy.js';
 import { type DataSnapshot, defineKey, diffData, snapshotData } from '../session/data.js';
-import type { AuthUser, SessionRecord } from '../store.js';
+import type { AuthUser, LoginRecord } from '../store.js';
 import { createSessionObject, RESERVED_DATA_KEYS, type SessionObject } from './session-object.js';
 
 export type { AuthProblem, IssuedTokens, RefreshOutcome };
@@ -89,8 +89,13 @@ export class AuthContext {
   }
 
   /** The login record when it was read (session strategy: always; jwt/hybrid: only when needed). */
-  get session(): SessionRecord | null {
+  get loginRecord(): LoginRecord | null {
     return this.state.login;
+  }
+
+  /** @deprecated Renamed `loginRecord`: it is the login of any strategy (`data` is the session object). */
+  get session(): LoginRecord | null {
+    return this.loginRecord;
   }
 
   /** The verified access token's claims (jwt and hybrid strategies). */
@@ -219,7 +224,7 @@ export class AuthContext {
     if (!user) throw new KeycardError('unauthenticated', 'sign in first');
     if (this.deps.strategy.name === 'session' && this.state.login) return;
     const loginId = this.loginId;
-    const login = loginId === null ? null : await this.deps.options.store.getSession(loginId);
+    const login = loginId === null ? null : await this.deps.options.store.getLogin(loginId);
     const now = this.deps.options.clock.now();
     if (!login || login.user?.id !== user.id || now >= login.expiresAt || now >= login.absoluteExpiresAt) {
       throw new KeycardError('token_revoked', 'this login has ended; sign in again');
@@ -231,13 +236,13 @@ export class AuthContext {
    * Signs `user` in under fresh credentials (never ones the client sent). A cross-site login is refused
    * unless `allowCrossSite`.
    */
-  async login(user: AuthUser, options: LoginOptions = {}): Promise<SessionRecord> {
+  async login(user: AuthUser, options: LoginOptions = {}): Promise<LoginRecord> {
     if (!options.allowCrossSite) this.guardLogin();
     const previous = this.state.login;
     const sameOwner = !previous?.user || previous.user.id === user.id;
     const carried = options.keepData === false || !sameOwner ? {} : this.currentData();
     this.adopt(await this.deps.strategy.login(this.request, this.state, user, carried));
-    return this.state.login as SessionRecord;
+    return this.state.login as LoginRecord;
   }
 
   /** Ends this login: the record is deleted (so its refresh tokens die too) and cookies are cleared. */

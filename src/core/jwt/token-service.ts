@@ -11,7 +11,7 @@
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
 import { generateId, generateToken } from '../random-tokens.js';
-import type { AuthUser, RefreshState, SessionRecord, Store } from '../store.js';
+import type { AuthUser, LoginRecord, RefreshState, Store } from '../store.js';
 import { VerifiedTokenCache } from './cache.js';
 import type { ResolvedJWTOptions } from './options.js';
 import { formatRefreshToken, isGenuineRefreshToken, parseRefreshToken } from './refresh-token.js';
@@ -23,7 +23,7 @@ import { type JWTClaims, type KeyResolver, keySetResolver, type VerifyResult, ve
 export { ACCESS_TOKEN_TYPE } from './token-types.js';
 
 export interface IssuedLogin {
-  login: SessionRecord;
+  login: LoginRecord;
   accessToken: string;
   claims: JWTClaims;
   refreshToken: string;
@@ -34,9 +34,9 @@ export interface IssuedLogin {
 export type RotateOutcome =
   | ({ status: 'ok' } & IssuedLogin)
   /** A spent token of the login came back: the caller ends the login (revoking its access tokens). */
-  | { status: 'reused'; login: SessionRecord }
+  | { status: 'reused'; login: LoginRecord }
   /** The login has used up its rotations for the window; nothing changed. */
-  | { status: 'throttled'; login: SessionRecord; retryAfterSeconds: number }
+  | { status: 'throttled'; login: LoginRecord; retryAfterSeconds: number }
   | { status: 'invalid'; reason: string };
 
 export interface TokenService {
@@ -44,7 +44,7 @@ export interface TokenService {
   verifyAccessToken(token: string): VerifyResult;
   /** Verifies signature and claims but not expiry: logging out with an expired access token must work. */
   verifyForLogout(token: string): VerifyResult;
-  signAccessToken(login: SessionRecord): { token: string; claims: JWTClaims };
+  signAccessToken(login: LoginRecord): { token: string; claims: JWTClaims };
   startLogin(user: AuthUser, meta: { userAgent: string | null; ip: string | null }): Promise<IssuedLogin>;
   rotate(refreshToken: string): Promise<RotateOutcome>;
 }
@@ -138,7 +138,7 @@ export function createTokenService(
     maxTokenBytes: options.maxTokenBytes,
   });
 
-  const signAccessToken = (login: SessionRecord): { token: string; claims: JWTClaims } => {
+  const signAccessToken = (login: LoginRecord): { token: string; claims: JWTClaims } => {
     const user = login.user as AuthUser;
     const now = Math.floor(clock.now() / 1000);
     const claims: JWTClaims = {
@@ -166,7 +166,7 @@ export function createTokenService(
     return { token, claims };
   };
 
-  const refreshExpiry = (login: SessionRecord, now: number) =>
+  const refreshExpiry = (login: LoginRecord, now: number) =>
     Math.min(now + options.refreshTokenTTLSeconds * 1000, login.absoluteExpiresAt);
 
   /** The login's current refresh token, signed with the newest refresh secret. */
@@ -174,7 +174,7 @@ export function createTokenService(
     formatRefreshToken(options.refreshSecrets[0] as Buffer, loginId, refresh.generation, refresh.nonce);
 
   /** A new access token for the login, handed out with its current refresh token. */
-  const issue = (login: SessionRecord, now: number): RotateOutcome => {
+  const issue = (login: LoginRecord, now: number): RotateOutcome => {
     const access = signAccessToken(login);
     return {
       status: 'ok',
@@ -217,7 +217,7 @@ export function createTokenService(
         rotationsInWindow: 0,
         revocationTTLMs,
       };
-      const login: SessionRecord = {
+      const login: LoginRecord = {
         id: generateId(),
         user: { id: user.id, username: user.username, role: user.role },
         createdAt: now,
@@ -231,7 +231,7 @@ export function createTokenService(
       };
       // The login's idle expiry is its current refresh token's: a refresh moves it forward.
       login.expiresAt = refreshExpiry(login, now);
-      await store.createSession(login);
+      await store.createLogin(login);
       const access = signAccessToken(login);
       return {
         login,
@@ -246,14 +246,14 @@ export function createTokenService(
       const presented = parseRefreshToken(refreshToken);
       if (!presented) return { status: 'invalid', reason: 'malformed' };
       for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
-        const login = await store.getSession(presented.loginId);
+        const login = await store.getLogin(presented.loginId);
         // A forged token (wrong MAC) is merely invalid: only a genuine one can prove reuse.
         if (!login?.refresh || !isGenuineRefreshToken(options.refreshSecrets, presented, login.refresh.nonce))
           return { status: 'invalid', reason: 'unknown, expired or logged out' };
         const now = clock.now();
         if (now >= login.expiresAt || now >= login.absoluteExpiresAt) {
           // Past its refresh token's or the login's lifetime (not yet pruned by the store): it ends here.
-          await store.deleteSession(login.id);
+          await store.deleteLogin(login.id);
           return { status: 'invalid', reason: 'login expired' };
         }
         const decision = decideRotation(login.refresh, presented.generation, now, policy);

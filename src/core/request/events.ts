@@ -1,7 +1,7 @@
 /** The request details every audit event of a request carries, and the events a login emits after it. */
 import type { EventEmitter } from '../events.js';
 import type { RequestInfo } from '../http/request.js';
-import type { SessionManager } from '../session/manager.js';
+import type { LoginRegistry } from '../logins/registry.js';
 
 export function requestEvent(request: RequestInfo): { ip: string | null; userAgent: string | null } {
   return { ip: request.ip, userAgent: request.header('user-agent') ?? null };
@@ -13,11 +13,11 @@ export function requestEvent(request: RequestInfo): { ip: string | null; userAge
  * bound.
  */
 export async function endLoginsOverLimit(
-  deps: { sessions: SessionManager; emit: EventEmitter },
+  deps: { logins: LoginRegistry; emit: EventEmitter },
   userId: string,
   request: RequestInfo,
 ): Promise<void> {
-  for (const login of await deps.sessions.enforceLimit(userId)) {
+  for (const login of await deps.logins.enforceLimit(userId)) {
     deps.emit({
       type: 'session_revoked',
       userId,

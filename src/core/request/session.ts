@@ -9,27 +9,27 @@ import { writeCookie } from '../cookies/policy.js';
 import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import type { RequestInfo } from '../http/request.js';
+import type { LoginRegistry } from '../logins/registry.js';
 import type { ResolvedOptions } from '../options.js';
-import type { SessionManager } from '../session/manager.js';
-import type { AuthUser, SessionRecord } from '../store.js';
+import type { AuthUser, LoginRecord } from '../store.js';
 import { endLoginsOverLimit, requestEvent } from './events.js';
 import { ANONYMOUS, type AuthState, refused, withLogin } from './state.js';
 import type { Strategy } from './strategy.js';
 
 export interface SessionStrategyDependencies {
   options: ResolvedOptions;
-  sessions: SessionManager;
+  logins: LoginRegistry;
   cookies: CookiePolicy;
   emit: EventEmitter;
 }
 
 /** The state of a request carrying `session`, plus the cookies this step writes. */
-function carrying(session: SessionRecord, cookies?: readonly string[]): AuthState {
+function carrying(session: LoginRecord, cookies?: readonly string[]): AuthState {
   return withLogin(session.user, session, null, true, cookies);
 }
 
 export function createSessionStrategy(deps: SessionStrategyDependencies): Strategy {
-  const { options, sessions, cookies, emit } = deps;
+  const { options, logins, cookies, emit } = deps;
   const maxAge = options.cookie.persistent ? Math.floor(options.session.absoluteTimeoutMs / 1000) : undefined;
 
   /** Creates a session under a fresh token and sets the cookie. */
@@ -39,7 +39,7 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
     data: Record<string, unknown>,
     before: readonly string[] = [],
   ): Promise<AuthState> => {
-    const { token, session } = await sessions.create({
+    const { token, login: session } = await logins.create({
       user,
       data,
       userAgent: request.header('user-agent') ?? null,
@@ -57,17 +57,17 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
       const read = readCookie(request.header('cookie'), cookie.name);
       if (read.status === 'absent') return ANONYMOUS;
       if (read.status === 'duplicate') return refused('duplicate_cookie', cookie.deletion);
-      return sessions
+      return logins
         .validate(read.value)
-        .then((result) => (result.ok ? carrying(result.session) : refused(result.reason, cookie.deletion)));
+        .then((result) => (result.ok ? carrying(result.login) : refused(result.reason, cookie.deletion)));
     },
 
     // The pre-login session (if any) is destroyed first, so a token planted before login (session
     // fixation) is worthless afterwards.
     async login(request, state, user, data) {
-      if (state.login) await sessions.destroy(state.login.id);
+      if (state.login) await logins.destroy(state.login.id);
       const next = await start(request, { id: user.id, username: user.username, role: user.role }, data);
-      const login = next.login as SessionRecord;
+      const login = next.login as LoginRecord;
       emit({ type: 'login_succeeded', userId: user.id, sessionId: login.id, ...requestEvent(request) });
       await endLoginsOverLimit(deps, user.id, request);
       return next;
@@ -77,7 +77,7 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
       const cleared = { ...ANONYMOUS, cookies: [cookies(request).session.deletion] };
       const session = state.login;
       if (!session) return { state: cleared, ended: false };
-      const ended = await sessions.destroy(session.id);
+      const ended = await logins.destroy(session.id);
       if (ended) {
         emit({
           type: 'logout',
@@ -97,21 +97,21 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
     },
 
     async regenerate(request, state, data) {
-      if (state.login) await sessions.destroy(state.login.id);
+      if (state.login) await logins.destroy(state.login.id);
       return start(request, state.login?.user ?? null, data);
     },
 
     async reload(state) {
       if (!state.login) return state;
-      const fresh = await options.store.getSession(state.login.id);
+      const fresh = await options.store.getLogin(state.login.id);
       return fresh ? carrying(fresh) : ANONYMOUS;
     },
 
     save(request, state, patch, data) {
       const session = state.login;
       if (!session) return data ? start(request, null, data) : undefined;
-      if (!patch && !sessions.isTouchDue(session)) return undefined;
-      return sessions.save(session, patch).then((saved) => (saved ? carrying(session) : null));
+      if (!patch && !logins.isTouchDue(session)) return undefined;
+      return logins.save(session, patch).then((saved) => (saved ? carrying(session) : null));
     },
   };
 }

@@ -4,7 +4,7 @@
  * take a state and return the next one; they hold no reference to the request's context.
  */
 import type { JWTClaims } from '../jwt/verify.js';
-import type { AuthUser, SessionRecord } from '../store.js';
+import type { AuthUser, LoginRecord } from '../store.js';
 
 /** Why a request is not authenticated although it carried a credential. */
 export type AuthProblem = 'malformed' | 'unknown' | 'expired' | 'duplicate_cookie' | 'invalid' | 'revoked';
@@ -22,7 +22,7 @@ export interface IssuedTokens {
 export interface AuthState {
   readonly user: AuthUser | null;
   /** The login record when it was read (session strategy: always; jwt/hybrid: at login and refresh). */
-  readonly login: SessionRecord | null;
+  readonly login: LoginRecord | null;
   /** The verified access token's claims (jwt and hybrid strategies). */
   readonly claims: JWTClaims | null;
   readonly problem: AuthProblem | null;
@@ -53,7 +53,7 @@ const NO_COOKIES: readonly string[] = Object.freeze([]) as readonly string[];
 /** A login's state, as a literal (no spread: this runs on every authenticated request). */
 export function withLogin(
   user: AuthUser | null,
-  login: SessionRecord | null,
+  login: LoginRecord | null,
   claims: JWTClaims | null,
   cookieBorne: boolean,
   cookies: readonly string[] = NO_COOKIES,

@@ -3,11 +3,11 @@
  * state to the next state. A strategy is made once per keycard; nothing in it belongs to one request.
  */
 import type { RequestInfo } from '../http/request.js';
-import type { AuthUser, DataPatch, SessionRecord } from '../store.js';
+import type { AuthUser, DataPatch, LoginRecord } from '../store.js';
 import type { AuthState } from './state.js';
 
 export type RefreshOutcome =
-  | { ok: true; login: SessionRecord }
+  | { ok: true; login: LoginRecord }
   | { ok: false; code: 'token_invalid' | 'refresh_token_reused'; reason: string }
   /** The login has used up its rotations for the window (`throttle.refresh.maxPerLogin`); nothing changed. */
   | { ok: false; code: 'too_many_requests'; reason: string; retryAfterSeconds: number };

@@ -10,9 +10,9 @@ import { writeCookie } from '../cookies/policy.js';
 import type { EventEmitter } from '../events.js';
 import type { RequestInfo } from '../http/request.js';
 import { type IssuedLogin, type TokenService, userFromClaims } from '../jwt/token-service.js';
+import type { LoginRegistry } from '../logins/registry.js';
 import type { ResolvedOptions } from '../options.js';
 import type { RevocationMonitor } from '../revocation/monitor.js';
-import type { SessionManager } from '../session/manager.js';
 import { endLoginsOverLimit, requestEvent } from './events.js';
 import { needsSessionStrategy } from './session.js';
 import { ANONYMOUS, type AuthState, loginIdOf, refused, withLogin } from './state.js';
@@ -21,7 +21,7 @@ import type { Strategy } from './strategy.js';
 export interface TokenStrategyDependencies {
   options: ResolvedOptions;
   tokens: TokenService;
-  sessions: SessionManager;
+  logins: LoginRegistry;
   cookies: CookiePolicy;
   emit: EventEmitter;
   /** Hybrid strategy: the revocation check run after a token verifies. */
@@ -34,7 +34,7 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 type Presented = { token: string | null; problem: AuthState | null };
 
 export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
-  const { options, tokens, sessions, cookies, emit, revocations } = deps;
+  const { options, tokens, logins, cookies, emit, revocations } = deps;
   const usesCookies = tokens.options.transport === 'cookie';
 
   /** The access token the request shows, or the refusal of a malformed or ambiguous one. */
@@ -125,7 +125,7 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
     // A browser signing in again replaces the login its cookies carried, as the session strategy does.
     async login(request, state, user) {
       const previous = usesCookies ? loginIdOf(state) : null;
-      if (previous) await sessions.destroy(previous);
+      if (previous) await logins.destroy(previous);
       const issued = await tokens.startLogin(user, {
         userAgent: request.header('user-agent') ?? null,
         ip: request.ip,
@@ -151,7 +151,7 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
       const next = cleared(request);
       if (loginId === null) return { state: next, ended: false };
       // A login that has already ended (a replayed logout) costs one read and writes nothing.
-      const ended = await sessions.destroy(loginId);
+      const ended = await logins.destroy(loginId);
       if (ended)
         emit({
           type: 'logout',
@@ -194,7 +194,7 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
       const next = cleared(request);
       if (outcome.status === 'reused') {
         // The whole family ends: the login is deleted and its access tokens revoked.
-        await sessions.destroy(outcome.login.id);
+        await logins.destroy(outcome.login.id);
         emit({
           type: 'refresh_token_reused',
           userId: outcome.login.user?.id ?? '',

@@ -1,15 +1,15 @@
 /**
  * Users: create, check credentials, change password or role, block and unblock. Every change that should
- * end a user's logins does so here, through the session manager, so that adapters, the server and the CLI
+ * end a user's logins does so here, through the login registry, so that adapters, the server and the CLI
  * share one path.
  */
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
 import type { EventContext, EventEmitter } from '../events.js';
+import type { LoginRegistry } from '../logins/registry.js';
 import type { PasswordHasher } from '../passwords/hash.js';
 import { checkNewPassword, type PasswordPolicy } from '../passwords/policy.js';
 import { generateId } from '../random-tokens.js';
-import type { SessionManager } from '../session/manager.js';
 import type { AuthUser, Store, UserRecord } from '../store.js';
 import { MAX_PASSWORD_INPUT_LENGTH } from './credentials.js';
 import { checkRole, DEFAULT_ROLE, DEFAULT_ROLES } from './roles.js';
@@ -72,7 +72,7 @@ export function toPublicUser(user: UserRecord): PublicUser {
 
 export interface UserServiceDependencies {
   store: Store;
-  sessions: SessionManager;
+  logins: LoginRegistry;
   passwords: PasswordHasher;
   policy: PasswordPolicy;
   clock: Clock;
@@ -82,7 +82,7 @@ export interface UserServiceDependencies {
 }
 
 export function createUserService(deps: UserServiceDependencies): UserService {
-  const { store, sessions, passwords, policy, clock, emit } = deps;
+  const { store, logins, passwords, policy, clock, emit } = deps;
   const roles = deps.roles ?? DEFAULT_ROLES;
 
   const update = async (id: string, change: Omit<Parameters<Store['updateUser']>[1], 'updatedAt'>) => {
@@ -158,7 +158,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       if (!current) throw new KeycardError('not_found', 'no such user');
       const passwordHash = await passwords.hash(validPassword(password, current.username));
       const user = await update(id, { passwordHash });
-      const count = await sessions.destroyAllForUser(id, { exceptId: options.keepSessionId });
+      const count = await logins.destroyAllForUser(id, { exceptId: options.keepSessionId });
       emit({ type: 'password_changed', userId: id });
       if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'password_changed' });
       return user;
@@ -167,7 +167,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     async setRole(id, role) {
       checkRole(role, roles);
       const user = await update(id, { role });
-      const count = await sessions.destroyAllForUser(id);
+      const count = await logins.destroyAllForUser(id);
       emit({ type: 'role_changed', userId: id, role });
       if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'role_changed' });
       return user;
@@ -177,7 +177,7 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       // The flag is set before the sessions are deleted; a login racing with this re-reads the flag after
       // creating its session (see `signIn`), so no session of a blocked user survives.
       const user = await update(id, { blocked: true });
-      const count = await sessions.destroyAllForUser(id);
+      const count = await logins.destroyAllForUser(id);
       emit({ type: 'user_blocked', userId: id, ...context });
       if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'blocked', ...context });
       return user;

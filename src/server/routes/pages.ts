@@ -42,7 +42,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     const { user, loginId } = request.auth;
     if (!user || !loginId) return reply.redirect('/login', 303);
     const { limit, cursor } = pageQuery(request.query);
-    const page = await keycard.sessions.listPage(user.id, { limit, cursor });
+    const page = await keycard.logins.listPage(user.id, { limit, cursor });
     return reply.type(html).send(
       accountPage({
         csrfToken: request.auth.csrfToken(),

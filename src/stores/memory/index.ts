@@ -15,13 +15,13 @@ import type {
   DataPatch,
   ListUsersOptions,
   LoginPageOptions,
+  LoginRecord,
   PatchOptions,
   PatchResult,
   RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  SessionRecord,
   Store,
   UserRecord,
   UserUpdate,
@@ -35,7 +35,7 @@ export interface MemoryStoreOptions {
   clock?: Clock;
 }
 
-type StoredSession = Omit<SessionRecord, 'data'> & { data: string };
+type StoredSession = Omit<LoginRecord, 'data'> & { data: string };
 
 export class MemoryStore implements Store {
   readonly kind = 'memory';
@@ -91,7 +91,7 @@ export class MemoryStore implements Store {
     return this.sessions.size;
   }
 
-  async createSession(record: SessionRecord): Promise<void> {
+  async createLogin(record: LoginRecord): Promise<void> {
     if (this.sessions.size >= this.maxSessions) {
       this.sweep();
       // Maps iterate in insertion order: the first entries are the oldest sessions.
@@ -116,17 +116,17 @@ export class MemoryStore implements Store {
     }
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
+  async getLogin(id: string): Promise<LoginRecord | null> {
     const stored = this.sessions.get(id);
     return stored ? this.toRecord(stored) : null;
   }
 
-  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+  async touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
     const stored = this.sessions.get(id);
     if (stored) this.applyTouch(stored, lastActiveAt, expiresAt);
   }
 
-  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+  async patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
     const stored = this.sessions.get(id);
     if (!stored) return 'missing';
     const json = JSON.stringify(applyPatch(JSON.parse(stored.data), patch));
@@ -136,7 +136,7 @@ export class MemoryStore implements Store {
     return 'ok';
   }
 
-  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+  async deleteLogin(id: string, options: { userId?: string } = {}): Promise<boolean> {
     const stored = this.sessions.get(id);
     if (!stored) return false;
     if (options.userId !== undefined && stored.user?.id !== options.userId) return false;
@@ -144,11 +144,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+  async listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]> {
     const ids = this.sessionsByUser.get(userId);
     if (!ids) return [];
     const after = page?.after;
-    const records: SessionRecord[] = [];
+    const records: LoginRecord[] = [];
     for (const id of ids) {
       const stored = this.sessions.get(id);
       if (!stored) continue;
@@ -166,7 +166,7 @@ export class MemoryStore implements Store {
     return page ? records.slice(0, Math.max(0, page.limit)) : records;
   }
 
-  async countUserSessions(userId: string): Promise<number> {
+  async countUserLogins(userId: string): Promise<number> {
     return this.sessionsByUser.get(userId)?.size ?? 0;
   }
 
@@ -175,7 +175,7 @@ export class MemoryStore implements Store {
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null> {
+  ): Promise<LoginRecord | null> {
     const stored = this.sessions.get(id);
     if (!stored?.refresh || stored.refresh.generation !== expectedGeneration) return null;
     stored.refresh = { ...next };
@@ -183,7 +183,7 @@ export class MemoryStore implements Store {
     return this.toRecord(stored);
   }
 
-  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+  async deleteUserLogins(userId: string, options: { exceptId?: string } = {}): Promise<number> {
     const ids = this.sessionsByUser.get(userId);
     if (!ids) return 0;
     let count = 0;
@@ -344,7 +344,7 @@ export class MemoryStore implements Store {
     clearInterval(this.timer);
   }
 
-  private toRecord(stored: StoredSession): SessionRecord {
+  private toRecord(stored: StoredSession): LoginRecord {
     return {
       ...stored,
       user: stored.user && { ...stored.user },

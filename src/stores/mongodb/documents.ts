@@ -10,10 +10,10 @@ import { defineKey } from '../../core/session/data.js';
 import type {
   AuthUser,
   ClientRecord,
+  LoginRecord,
   RefreshState,
   RevocationRecord,
   SessionData,
-  SessionRecord,
   UserRecord,
 } from '../../core/store.js';
 
@@ -134,7 +134,7 @@ export function fromEntries(entries: readonly DataEntry[]): SessionData {
   return data;
 }
 
-export function toSessionDocument(record: SessionRecord, purgeAt: Date): SessionDocument {
+export function toSessionDocument(record: LoginRecord, purgeAt: Date): SessionDocument {
   return {
     _id: record.id,
     user: record.user && { id: record.user.id, username: record.user.username, role: record.user.role },
@@ -150,7 +150,7 @@ export function toSessionDocument(record: SessionRecord, purgeAt: Date): Session
   };
 }
 
-export function toSession(document: SessionDocument): SessionRecord {
+export function toSession(document: SessionDocument): LoginRecord {
   const user = document.user ?? null;
   return {
     id: document._id,

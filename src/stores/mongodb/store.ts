@@ -16,13 +16,13 @@ import type {
   DataPatch,
   ListUsersOptions,
   LoginPageOptions,
+  LoginRecord,
   PatchOptions,
   PatchResult,
   RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  SessionRecord,
   Store,
   UserRecord,
   UserUpdate,
@@ -228,17 +228,17 @@ export class MongoStore implements Store {
     return new Date(time + this.purgeOffset());
   }
 
-  async createSession(record: SessionRecord): Promise<void> {
+  async createLogin(record: LoginRecord): Promise<void> {
     const purgeAt = this.purgeAt(Math.min(record.expiresAt, record.absoluteExpiresAt));
     await this.run(() => this.sessions.insertOne(toSessionDocument(record, purgeAt)));
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
+  async getLogin(id: string): Promise<LoginRecord | null> {
     const document = await this.run(() => this.sessions.findOne({ _id: id }));
     return document ? toSession(document) : null;
   }
 
-  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+  async touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
     // No upsert: a touch that arrives after a delete matches nothing and creates nothing.
     const update = touchStages(lastActiveAt, expiresAt, this.purgeOffset());
     await this.run(() => this.sessions.updateOne({ _id: id }, update));
@@ -250,7 +250,7 @@ export class MongoStore implements Store {
    * the touch) to the same document. No upsert, so a deleted session stays deleted. When nothing matched,
    * one read tells a missing session from one whose data would have been too large.
    */
-  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+  async patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
     const plan = planPatch(patch);
     const update: Document[] = [{ $set: { data: mergedData(plan) } }];
     if (options.touch) {
@@ -268,7 +268,7 @@ export class MongoStore implements Store {
     });
   }
 
-  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+  async deleteLogin(id: string, options: { userId?: string } = {}): Promise<boolean> {
     const filter: Filter<SessionDocument> =
       options.userId === undefined ? { _id: id } : { _id: id, 'user.id': options.userId };
     const result = await this.run(() => this.sessions.deleteOne(filter));
@@ -281,7 +281,7 @@ export class MongoStore implements Store {
    * (`$nor`), rather than as an `$or` of two ranges, so that the plan is one index walk in the sort's
    * order, stopped by the limit — O(page), whatever the planner makes of `$or` with a sort.
    */
-  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+  async listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]> {
     // MongoDB reads a limit of 0 as "no limit" (used here for Infinity only).
     if (page && !(page.limit >= 1)) return [];
     const filter: Filter<SessionDocument> = { 'user.id': userId };
@@ -297,7 +297,7 @@ export class MongoStore implements Store {
     return documents.map(toSession);
   }
 
-  async countUserSessions(userId: string): Promise<number> {
+  async countUserLogins(userId: string): Promise<number> {
     return this.run(() => this.sessions.countDocuments({ 'user.id': userId }));
   }
 
@@ -313,7 +313,7 @@ export class MongoStore implements Store {
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null> {
+  ): Promise<LoginRecord | null> {
     const update = advanceStages(next, touch, this.purgeOffset());
     const document = await this.run(() =>
       this.sessions.findOneAndUpdate({ _id: id, 'refresh.generation': expectedGeneration }, update, {
@@ -323,7 +323,7 @@ export class MongoStore implements Store {
     return document ? toSession(document) : null;
   }
 
-  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+  async deleteUserLogins(userId: string, options: { exceptId?: string } = {}): Promise<number> {
     const filter: Filter<SessionDocument> =
       options.exceptId === undefined
         ? { 'user.id': userId }

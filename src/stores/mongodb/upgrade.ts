@@ -4,7 +4,7 @@
  * only that, so it runs at every open (cheaply once done), and two instances opening at once do the same
  * work without getting in each other's way.
  *
- * 1. Refresh tokens are no longer stored (a login keeps its O(1) refresh state, `SessionRecord.refresh`):
+ * 1. Refresh tokens are no longer stored (a login keeps its O(1) refresh state, `LoginRecord.refresh`):
  *    the old `<prefix>refresh_tokens` collection is dropped. Its tokens stop working, which is accepted
  *    (their logins must sign in again). It is dropped only if it carries keycard's TTL index
  *    (`purge_at_ttl`): with an empty `collectionPrefix`, a collection named `refresh_tokens` might be

@@ -140,7 +140,7 @@ export const MIGRATIONS: readonly Migration[] = [
       'refresh state in the login row (refresh tokens dropped), the paged per-user index, username skeletons',
     sql: `
       -- A token login's refresh state (RefreshState, src/core/store.ts): one nullable jsonb column, NULL for
-      -- a session-strategy login. A column, not six: getSession, every request's read, gets one NULL field
+      -- a session-strategy login. A column, not six: getLogin, every request's read, gets one NULL field
       -- more rather than six (node-postgres describes and parses every field of every row), and only token
       -- logins pay a JSON.parse of about 150 bytes. The compare-and-set of a rotation (advanceRefresh,
       -- queries.ts) reads one member of a row found by its primary key. The CHECK keeps every stored state
@@ -162,9 +162,9 @@ export const MIGRATIONS: readonly Migration[] = [
       -- sign in again.
       DROP TABLE refresh_tokens;
 
-      -- listUserSessions pages newest first (created_at DESC, id DESC) after a cursor: this index serves
+      -- listUserLogins pages newest first (created_at DESC, id DESC) after a cursor: this index serves
       -- the page as one range scan in its own order, O(page) however many logins the user has; it serves
-      -- countUserSessions and deleteUserSessions too.
+      -- countUserLogins and deleteUserLogins too.
       DROP INDEX sessions_by_user;
       CREATE INDEX sessions_by_user ON sessions (user_id, created_at DESC, id DESC) WHERE user_id IS NOT NULL;
 

@@ -46,7 +46,7 @@ const USER_COLUMNS = 'id, username, skeleton, password_hash, role, blocked, crea
 const CLIENT_COLUMNS = `id, name, scopes, secret_hash, previous_secret_hash, previous_secret_expires_at,
   generation, disabled, created_at, updated_at`;
 
-/** touchSession's rule, shared by every statement that records activity: only forward, never past the absolute expiry. */
+/** touchLogin's rule, shared by every statement that records activity: only forward, never past the absolute expiry. */
 const TOUCH = (lastActiveAt: string, expiresAt: string) =>
   `last_active_at = greatest(last_active_at, ${lastActiveAt}::bigint),
    expires_at = least(greatest(expires_at, ${expiresAt}::bigint), absolute_expires_at)`;
@@ -62,9 +62,9 @@ function statements(s: string, channel: string) {
     insertSession: `INSERT INTO ${s}.sessions (id, user_id, username, role, created_at, last_active_at,
         expires_at, absolute_expires_at, data, data_sizes, user_agent, ip, refresh)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13::jsonb)`,
-    getSession: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE id = $1`,
+    getLogin: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE id = $1`,
     // The second condition skips the write (and its dead tuple) when nothing would move.
-    touchSession: `UPDATE ${s}.sessions SET ${TOUCH('$2', '$3')}
+    touchLogin: `UPDATE ${s}.sessions SET ${TOUCH('$2', '$3')}
       WHERE id = $1 AND (last_active_at < $2 OR expires_at < least($3, absolute_expires_at))`,
     // One atomic statement: the row is locked, the patch merged into whatever it holds now (READ COMMITTED
     // re-reads a row changed by a concurrent writer), and the size of the merged data checked before it is
@@ -79,19 +79,19 @@ function statements(s: string, channel: string) {
         FROM jsonb_each_text((data_sizes || $4::jsonb) - $3::text[]) AS member(key, size)
       ) <= $5`,
     sessionExists: `SELECT EXISTS (SELECT 1 FROM ${s}.sessions WHERE id = $1) AS exists`,
-    deleteSession: `DELETE FROM ${s}.sessions WHERE id = $1`,
+    deleteLogin: `DELETE FROM ${s}.sessions WHERE id = $1`,
     deleteUserSession: `DELETE FROM ${s}.sessions WHERE id = $1 AND user_id = $2`,
     // Both read sessions_by_user (user_id, created_at DESC, id DESC) in its own order and stop at the limit
     // (NULL: LIMIT ALL): a page costs its own size, however many logins the user has. The cursor is a row
     // comparison on the index's columns, so it is where the range scan starts, not a filter on every entry
     // before it. Two statements rather than one with "$2 IS NULL OR …", which a generic plan could only
     // apply as a filter.
-    listUserSessions: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE user_id = $1
+    listUserLogins: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE user_id = $1
       ORDER BY created_at DESC, id DESC LIMIT $2`,
     listUserSessionsAfter: `SELECT ${SESSION_COLUMNS} FROM ${s}.sessions
       WHERE user_id = $1 AND (created_at, id) < ($2::bigint, $3::text)
       ORDER BY created_at DESC, id DESC LIMIT $4`,
-    countUserSessions: `SELECT count(*) AS count FROM ${s}.sessions WHERE user_id = $1`,
+    countUserLogins: `SELECT count(*) AS count FROM ${s}.sessions WHERE user_id = $1`,
     // The refresh rotation's compare-and-set, one statement: PostgreSQL locks the row, and a rotation that
     // waited for a concurrent one re-evaluates the WHERE on the row the winner left (READ COMMITTED), whose
     // generation has moved on — so of concurrent rotations of one generation exactly one updates a row and
@@ -100,7 +100,7 @@ function statements(s: string, channel: string) {
     advanceRefresh: `UPDATE ${s}.sessions SET refresh = $3::jsonb, ${TOUCH('$4', '$5')}
       WHERE id = $1 AND refresh->'generation' = to_jsonb($2::bigint)
       RETURNING ${SESSION_COLUMNS}`,
-    deleteUserSessions: `DELETE FROM ${s}.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`,
+    deleteUserLogins: `DELETE FROM ${s}.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`,
     // users_username_unique and users_skeleton_unique make a taken or look-alike name fail atomically.
     insertUser: `INSERT INTO ${s}.users (id, username, skeleton, password_hash, role, blocked, created_at,
         updated_at)

@@ -1,10 +1,10 @@
 /** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
 import type {
   ClientRecord,
+  LoginRecord,
   RefreshState,
   RevocationRecord,
   SessionData,
-  SessionRecord,
   UserRecord,
 } from '../../core/store.js';
 
@@ -75,7 +75,7 @@ export function toRevocation(row: RevocationRow): RevocationRecord {
   return { kind: row.kind, id: row.id, at: row.at, expiresAt: row.expires_at };
 }
 
-export function toSession(row: SessionRow): SessionRecord {
+export function toSession(row: SessionRow): LoginRecord {
   return {
     id: row.id,
     user:
@@ -135,7 +135,7 @@ export function encodeData(data: SessionData): EncodedData {
 
 /**
  * A refresh state as the jsonb the `refresh` column holds: the contract's fields and nothing else, so what
- * getSession returns is exactly what the contract describes (the CHECK `sessions_refresh_shape` holds).
+ * getLogin returns is exactly what the contract describes (the CHECK `sessions_refresh_shape` holds).
  */
 export function encodeRefresh(state: RefreshState | null): string | null {
   if (state === null) return null;

@@ -5,7 +5,7 @@
  * rows are pruned once per cluster (prune.ts).
  *
  * Every operation is one statement (queries.ts), the refresh rotation's compare-and-set included.
- * getSession — every request's read — is one primary-key lookup, a prepared statement. Revocations travel
+ * getLogin — every request's read — is one primary-key lookup, a prepared statement. Revocations travel
  * to every instance by LISTEN/NOTIFY, each subscription on a connection of its own (feed.ts).
  */
 import type pg from 'pg';
@@ -18,13 +18,13 @@ import type {
   DataPatch,
   ListUsersOptions,
   LoginPageOptions,
+  LoginRecord,
   PatchOptions,
   PatchResult,
   RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  SessionRecord,
   Store,
   UserRecord,
   UserUpdate,
@@ -166,7 +166,7 @@ export class PostgresStore implements Store {
     return pruneExpired(this.pool, this.schema, { now: this.clock.now(), intervalMs: this.pruneIntervalMs });
   }
 
-  async createSession(record: SessionRecord): Promise<void> {
+  async createLogin(record: LoginRecord): Promise<void> {
     const data = encodeData(record.data);
     try {
       await this.pool.query(this.statement('insertSession'), [
@@ -189,16 +189,16 @@ export class PostgresStore implements Store {
     }
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
-    const row = (await this.query<SessionRow>('getSession', [id]))[0];
+  async getLogin(id: string): Promise<LoginRecord | null> {
+    const row = (await this.query<SessionRow>('getLogin', [id]))[0];
     return row ? toSession(row) : null;
   }
 
-  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
-    await this.query('touchSession', [id, lastActiveAt, expiresAt]);
+  async touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    await this.query('touchLogin', [id, lastActiveAt, expiresAt]);
   }
 
-  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+  async patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
     const set = encodeData(patch.set);
     let updated: number | null;
     try {
@@ -222,24 +222,24 @@ export class PostgresStore implements Store {
     return row?.exists ? 'too_large' : 'missing';
   }
 
-  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+  async deleteLogin(id: string, options: { userId?: string } = {}): Promise<boolean> {
     const result =
       options.userId === undefined
-        ? await this.execute('deleteSession', [id])
+        ? await this.execute('deleteLogin', [id])
         : await this.execute('deleteUserSession', [id, options.userId]);
     return result > 0;
   }
 
-  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+  async listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]> {
     if (page === undefined) {
-      return (await this.query<SessionRow>('listUserSessions', [userId, null])).map(toSession);
+      return (await this.query<SessionRow>('listUserLogins', [userId, null])).map(toSession);
     }
     if (!(page.limit >= 1)) return [];
     // LIMIT takes a bigint: Infinity (every one) is NULL, a fraction is rounded down.
     const limit = Number.isFinite(page.limit) ? Math.floor(page.limit) : null;
     const rows =
       page.after === undefined
-        ? await this.query<SessionRow>('listUserSessions', [userId, limit])
+        ? await this.query<SessionRow>('listUserLogins', [userId, limit])
         : await this.query<SessionRow>('listUserSessionsAfter', [
             userId,
             page.after.createdAt,
@@ -249,8 +249,8 @@ export class PostgresStore implements Store {
     return rows.map(toSession);
   }
 
-  async countUserSessions(userId: string): Promise<number> {
-    const [row] = await this.query<{ count: number }>('countUserSessions', [userId]);
+  async countUserLogins(userId: string): Promise<number> {
+    const [row] = await this.query<{ count: number }>('countUserLogins', [userId]);
     return row?.count ?? 0;
   }
 
@@ -260,7 +260,7 @@ export class PostgresStore implements Store {
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null> {
+  ): Promise<LoginRecord | null> {
     const [row] = await this.query<SessionRow>('advanceRefresh', [
       id,
       expectedGeneration,
@@ -271,8 +271,8 @@ export class PostgresStore implements Store {
     return row ? toSession(row) : null;
   }
 
-  deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
-    return this.execute('deleteUserSessions', [userId, options.exceptId ?? null]);
+  deleteUserLogins(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    return this.execute('deleteUserLogins', [userId, options.exceptId ?? null]);
   }
 
   async createUser(user: UserRecord): Promise<void> {

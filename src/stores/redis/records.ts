@@ -17,9 +17,9 @@ import type {
   ClientRecord,
   ClientUpdate,
   DataPatch,
+  LoginRecord,
   RefreshState,
   SessionData,
-  SessionRecord,
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
@@ -44,7 +44,7 @@ export function dataField(key: string): string {
 }
 
 /** Field/value pairs for a new session record. */
-export function sessionFields(record: SessionRecord): string[] {
+export function sessionFields(record: LoginRecord): string[] {
   const fields = [
     'c',
     String(record.createdAt),
@@ -96,7 +96,7 @@ export function patchArguments(patch: DataPatch): string[] {
 }
 
 /** The session in a hash, or null for a missing (empty) hash. */
-export function parseSession(id: string, reply: HashReply | null): SessionRecord | null {
+export function parseSession(id: string, reply: HashReply | null): LoginRecord | null {
   if (reply === null) return null;
   const hash = toMap(reply);
   const createdAt = hash.get('c');

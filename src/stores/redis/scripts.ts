@@ -400,9 +400,9 @@ export interface RedisScripts {
     now: number,
     after: { createdAt: number; id: string } | undefined,
   ): Promise<string[]>;
-  touchSession(key: string, lastActiveAt: number, expiresAt: number, now: number): Promise<unknown>;
+  touchLogin(key: string, lastActiveAt: number, expiresAt: number, now: number): Promise<unknown>;
   patchSession(key: string, args: Arg[]): Promise<string>;
-  deleteSession(key: string, ownerId: string | undefined): Promise<string | null>;
+  deleteLogin(key: string, ownerId: string | undefined): Promise<string | null>;
   advanceRefresh(key: string, args: Arg[]): Promise<string[] | null>;
   incrementCounter(key: string, now: number, resetAt: number, windowMs: number): Promise<[number, string]>;
   releaseCounter(key: string, resetAt: number, now: number): Promise<unknown>;
@@ -440,10 +440,10 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
       commands.keycardPageLogins(...indexes, limit, now, after?.createdAt ?? '', after?.id ?? '') as Promise<
         string[]
       >,
-    touchSession: (key, lastActiveAt, expiresAt, now) =>
+    touchLogin: (key, lastActiveAt, expiresAt, now) =>
       commands.keycardTouchSession(key, lastActiveAt, expiresAt, now),
     patchSession: (key, args) => commands.keycardPatchSession(key, ...args) as Promise<string>,
-    deleteSession: (key, ownerId) =>
+    deleteLogin: (key, ownerId) =>
       commands.keycardDeleteSession(key, ownerId === undefined ? '0' : '1', ownerId ?? '') as Promise<
         string | null
       >,

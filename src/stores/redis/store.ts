@@ -18,13 +18,13 @@ import type {
   DataPatch,
   ListUsersOptions,
   LoginPageOptions,
+  LoginRecord,
   PatchOptions,
   PatchResult,
   RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  SessionRecord,
   Store,
   UserRecord,
   UserUpdate,
@@ -236,7 +236,7 @@ export class RedisStore implements Store {
     await this.ensureSkeletons();
   }
 
-  async createSession(record: SessionRecord): Promise<void> {
+  async createLogin(record: LoginRecord): Promise<void> {
     const now = this.clock.now();
     // Nothing to keep for a record already past its expiry (the contract lets stores drop those).
     if (record.expiresAt <= now) return;
@@ -264,17 +264,17 @@ export class RedisStore implements Store {
    * One HGETALL: the per-request hot path. The user and, for a token login, the refresh state are
    * embedded, so there is no second read.
    */
-  async getSession(id: string): Promise<SessionRecord | null> {
+  async getLogin(id: string): Promise<LoginRecord | null> {
     return this.run(async () => parseSession(id, await this.client.hgetall(this.keys.session(id))));
   }
 
-  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+  async touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
     await this.run(() =>
-      this.scripts.touchSession(this.keys.session(id), lastActiveAt, expiresAt, this.clock.now()),
+      this.scripts.touchLogin(this.keys.session(id), lastActiveAt, expiresAt, this.clock.now()),
     );
   }
 
-  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+  async patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
     const touch = options.touch;
     const result = await this.run(() =>
       this.scripts.patchSession(this.keys.session(id), [
@@ -289,12 +289,12 @@ export class RedisStore implements Store {
     return result as PatchResult;
   }
 
-  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+  async deleteLogin(id: string, options: { userId?: string } = {}): Promise<boolean> {
     return this.run(() =>
       this.replicated(
         () => [this.keys.session(id)],
         async () => {
-          const owner = await this.scripts.deleteSession(this.keys.session(id), options.userId);
+          const owner = await this.scripts.deleteLogin(this.keys.session(id), options.userId);
           if (owner === null) return false;
           if (owner !== '') await this.unindex(owner, [id]);
           return true;
@@ -309,11 +309,11 @@ export class RedisStore implements Store {
    * while idle, or its creation failed half-way) is skipped and the page topped up from where the index
    * left off, so a page is short only at the end of the list.
    */
-  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+  async listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]> {
     const limit = page ? Math.floor(page.limit) : Number.POSITIVE_INFINITY;
     if (!(limit >= 1)) return [];
     return this.run(async () => {
-      const records: SessionRecord[] = [];
+      const records: LoginRecord[] = [];
       let after = page?.after;
       for (let batch = limit; ; batch = Math.max(limit - records.length, REFILL_BATCH)) {
         const finite = Number.isFinite(batch);
@@ -339,7 +339,7 @@ export class RedisStore implements Store {
    * One ZCOUNT of the expiry index: ids past their absolute expiry are not counted, pruned or not; a
    * session that expired while idle is, until its absolute expiry (the contract allows it).
    */
-  async countUserSessions(userId: string): Promise<number> {
+  async countUserLogins(userId: string): Promise<number> {
     return this.run(() => this.client.zcount(this.keys.userSessions(userId), `(${this.clock.now()}`, '+inf'));
   }
 
@@ -349,7 +349,7 @@ export class RedisStore implements Store {
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null> {
+  ): Promise<LoginRecord | null> {
     const reply = await this.run(() =>
       this.scripts.advanceRefresh(this.keys.session(id), [
         expectedGeneration,
@@ -363,7 +363,7 @@ export class RedisStore implements Store {
   }
 
   /** From the expiry index, which holds every live session of the user (docs/stores-redis.md). */
-  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+  async deleteUserLogins(userId: string, options: { exceptId?: string } = {}): Promise<number> {
     let deleted: string[] = [];
     const keysOf = () => [this.keys.userSessions(userId), ...deleted.map((id) => this.keys.session(id))];
     return this.run(() =>
@@ -375,7 +375,7 @@ export class RedisStore implements Store {
         // user's. An id whose key is missing stays in the index: it may be a session being created right now
         // (index written, record not yet), and dropping it would hide that session from the next delete-all.
         const owners = await Promise.all(
-          ids.map((id) => this.scripts.deleteSession(this.keys.session(id), userId)),
+          ids.map((id) => this.scripts.deleteLogin(this.keys.session(id), userId)),
         );
         deleted = ids.filter((_, i) => owners[i] !== null);
         if (deleted.length > 0) await this.unindex(userId, deleted);

@@ -4,25 +4,25 @@
  *
  * Every operation is one statement, atomic on its own, except a data patch: the merge is JavaScript
  * (`applyPatch`), so it reads and writes inside one IMMEDIATE transaction and no other process's patch
- * can slip between the two. Nothing but `createSession` inserts a row, so a touch, a patch or a refresh
+ * can slip between the two. Nothing but `createLogin` inserts a row, so a touch, a patch or a refresh
  * that arrives after a delete changes nothing and never brings a login back.
  */
 import { applyPatch } from '../../core/session/data.js';
 import type {
   DataPatch,
   LoginPageOptions,
+  LoginRecord,
+  LoginStore,
   PatchOptions,
   PatchResult,
   RefreshState,
-  SessionRecord,
-  SessionStore,
 } from '../../core/store.js';
 import { type SQLiteConnection, sqlLimit } from './connection.js';
 import type { SQLiteDatabase } from './driver.js';
 import { refreshColumns, type SessionRow, sessionRow, toSession } from './rows.js';
 
 /**
- * `touchSession`'s only-forward rule, written once for every statement that touches: activity and idle
+ * `touchLogin`'s only-forward rule, written once for every statement that touches: activity and idle
  * expiry only move forward, and idle expiry never past the absolute expiry. (In an UPDATE every column
  * on the right-hand side is the row's old value, so the two assignments do not see each other.)
  */
@@ -72,30 +72,30 @@ function prepare(db: SQLiteDatabase) {
   };
 }
 
-export class SQLiteLogins implements SessionStore {
+export class SQLiteLogins implements LoginStore {
   private readonly statements: () => ReturnType<typeof prepare>;
 
   constructor(private readonly connection: SQLiteConnection) {
     this.statements = connection.statements(prepare);
   }
 
-  async createSession(record: SessionRecord): Promise<void> {
+  async createLogin(record: LoginRecord): Promise<void> {
     this.connection.run(() => this.statements().insert.run(sessionRow(record)));
   }
 
   /** Every request's read: one primary-key lookup on a prepared statement. */
-  async getSession(id: string): Promise<SessionRecord | null> {
+  async getLogin(id: string): Promise<LoginRecord | null> {
     const row = this.connection.run(() => this.statements().get.get(id) as SessionRow | undefined);
     return row ? toSession(row) : null;
   }
 
-  async touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+  async touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
     this.connection.run(() =>
       this.statements().touch.run({ id, last_active_at: lastActiveAt, expires_at: expiresAt }),
     );
   }
 
-  async patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+  async patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
     return this.connection.write((): PatchResult => {
       const statements = this.statements();
       const row = statements.getData.get(id) as { data: string } | undefined;
@@ -111,7 +111,7 @@ export class SQLiteLogins implements SessionStore {
     });
   }
 
-  async deleteSession(id: string, options: { userId?: string } = {}): Promise<boolean> {
+  async deleteLogin(id: string, options: { userId?: string } = {}): Promise<boolean> {
     const result = this.connection.run(() =>
       options.userId === undefined
         ? this.statements().delete.run(id)
@@ -120,7 +120,7 @@ export class SQLiteLogins implements SessionStore {
     return result.changes > 0;
   }
 
-  async listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
+  async listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]> {
     const rows = this.connection.run(() => {
       const statements = this.statements();
       if (!page) return statements.listAll.all(userId);
@@ -136,7 +136,7 @@ export class SQLiteLogins implements SessionStore {
     return rows.map(toSession);
   }
 
-  async countUserSessions(userId: string): Promise<number> {
+  async countUserLogins(userId: string): Promise<number> {
     return this.connection.run(() => (this.statements().count.get(userId) as { count: number }).count);
   }
 
@@ -150,7 +150,7 @@ export class SQLiteLogins implements SessionStore {
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null> {
+  ): Promise<LoginRecord | null> {
     const row = this.connection.run(
       () =>
         this.statements().advanceRefresh.get({
@@ -164,7 +164,7 @@ export class SQLiteLogins implements SessionStore {
     return row ? toSession(row) : null;
   }
 
-  async deleteUserSessions(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+  async deleteUserLogins(userId: string, options: { exceptId?: string } = {}): Promise<number> {
     return this.connection.run(
       () => this.statements().deleteAllOfUser.run(userId, options.exceptId ?? null).changes,
     );

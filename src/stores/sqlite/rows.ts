@@ -4,7 +4,7 @@
  * is six columns, all null for a session-strategy login — plain integers and one string, so reading a
  * login costs no parsing beyond its data.
  */
-import type { ClientRecord, RevocationRecord, SessionRecord, UserRecord } from '../../core/store.js';
+import type { ClientRecord, LoginRecord, RevocationRecord, UserRecord } from '../../core/store.js';
 
 export interface SessionRow {
   id: string;
@@ -26,7 +26,7 @@ export interface SessionRow {
   refresh_revocation_ttl_ms: number | null;
 }
 
-export function toSession(row: SessionRow): SessionRecord {
+export function toSession(row: SessionRow): LoginRecord {
   return {
     id: row.id,
     user:
@@ -64,7 +64,7 @@ export type RefreshColumns = Pick<
   | 'refresh_revocation_ttl_ms'
 >;
 
-export function refreshColumns(refresh: SessionRecord['refresh']): RefreshColumns {
+export function refreshColumns(refresh: LoginRecord['refresh']): RefreshColumns {
   return {
     refresh_generation: refresh?.generation ?? null,
     refresh_nonce: refresh?.nonce ?? null,
@@ -75,7 +75,7 @@ export function refreshColumns(refresh: SessionRecord['refresh']): RefreshColumn
   };
 }
 
-export function sessionRow(record: SessionRecord): SessionRow {
+export function sessionRow(record: LoginRecord): SessionRow {
   return {
     id: record.id,
     user_id: record.user?.id ?? null,

@@ -20,13 +20,13 @@ import type {
   DataPatch,
   ListUsersOptions,
   LoginPageOptions,
+  LoginRecord,
   PatchOptions,
   PatchResult,
   RefreshState,
   RevocationListener,
   RevocationRecord,
   RevocationSubscription,
-  SessionRecord,
   Store,
   UserRecord,
   UserUpdate,
@@ -128,37 +128,37 @@ export class SQLiteStore implements Store {
   }
 
   // Logins. Each member hands back the capability's own promise (no extra await on the request path).
-  createSession(record: SessionRecord): Promise<void> {
-    return this.logins.createSession(record);
+  createLogin(record: LoginRecord): Promise<void> {
+    return this.logins.createLogin(record);
   }
-  getSession(id: string): Promise<SessionRecord | null> {
-    return this.logins.getSession(id);
+  getLogin(id: string): Promise<LoginRecord | null> {
+    return this.logins.getLogin(id);
   }
-  touchSession(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
-    return this.logins.touchSession(id, lastActiveAt, expiresAt);
+  touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
+    return this.logins.touchLogin(id, lastActiveAt, expiresAt);
   }
-  patchSessionData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
-    return this.logins.patchSessionData(id, patch, options);
+  patchLoginData(id: string, patch: DataPatch, options: PatchOptions): Promise<PatchResult> {
+    return this.logins.patchLoginData(id, patch, options);
   }
-  deleteSession(id: string, options?: { userId?: string }): Promise<boolean> {
-    return this.logins.deleteSession(id, options);
+  deleteLogin(id: string, options?: { userId?: string }): Promise<boolean> {
+    return this.logins.deleteLogin(id, options);
   }
-  listUserSessions(userId: string, page?: LoginPageOptions): Promise<SessionRecord[]> {
-    return this.logins.listUserSessions(userId, page);
+  listUserLogins(userId: string, page?: LoginPageOptions): Promise<LoginRecord[]> {
+    return this.logins.listUserLogins(userId, page);
   }
-  countUserSessions(userId: string): Promise<number> {
-    return this.logins.countUserSessions(userId);
+  countUserLogins(userId: string): Promise<number> {
+    return this.logins.countUserLogins(userId);
   }
   advanceRefresh(
     id: string,
     expectedGeneration: number,
     next: RefreshState,
     touch: { lastActiveAt: number; expiresAt: number },
-  ): Promise<SessionRecord | null> {
+  ): Promise<LoginRecord | null> {
     return this.logins.advanceRefresh(id, expectedGeneration, next, touch);
   }
-  deleteUserSessions(userId: string, options?: { exceptId?: string }): Promise<number> {
-    return this.logins.deleteUserSessions(userId, options);
+  deleteUserLogins(userId: string, options?: { exceptId?: string }): Promise<number> {
+    return this.logins.deleteUserLogins(userId, options);
   }
 
   // Users.

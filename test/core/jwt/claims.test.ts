@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { createKeySet, generateJWTKey } from '../../../src/core/jwt/keys.js';
 import { type ExtraClaims, type JWTDefaults, resolveJWTOptions } from '../../../src/core/jwt/options.js';
 import { createTokenService } from '../../../src/core/jwt/token-service.js';
-import type { AuthUser, SessionRecord } from '../../../src/core/store.js';
+import type { AuthUser, LoginRecord } from '../../../src/core/store.js';
 import { MemoryStore } from '../../../src/stores/memory/index.js';
 import { ManualClock } from '../../helpers/clock.js';
 
@@ -30,7 +30,7 @@ function service(claims: ExtraClaims | undefined, maxTokenBytes?: number) {
 }
 
 const alice: AuthUser = { id: 'u1', username: 'alice', role: 'admin' };
-function login(user: AuthUser = alice): SessionRecord {
+function login(user: AuthUser = alice): LoginRecord {
   const now = Date.now();
   return {
     id: 'login-1',

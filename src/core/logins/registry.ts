@@ -1,14 +1,16 @@
 /**
- * The session manager: create, validate, touch, save, regenerate and destroy sessions, with idle and
- * absolute expiry. Framework-free; the request-level flow (cookies, `req.session`) is in `context.ts`.
+ * The login registry: every login of every strategy — a session of the session strategy, a token login of
+ * the jwt and hybrid strategies — is a `LoginRecord` created, validated, touched, saved and ended here,
+ * with idle and absolute expiry and the per-user limit. Ending a token login records its revocation.
+ * Framework-free; the request-level flow (cookies, `req.session`) is in `auth/context.ts`.
  */
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
 import { generateToken, hashToken, isWellFormedToken } from '../random-tokens.js';
-import type { AuthUser, DataPatch, RevocationRecord, SessionData, SessionRecord, Store } from '../store.js';
-import { applyPatch, dataBytes } from './data.js';
+import { applyPatch, dataBytes } from '../session/data.js';
+import type { AuthUser, DataPatch, LoginRecord, RevocationRecord, SessionData, Store } from '../store.js';
 
-export interface SessionPolicy {
+export interface LoginPolicy {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   touchIntervalMs: number;
@@ -17,7 +19,7 @@ export interface SessionPolicy {
   maxLoginsPerUser: number;
 }
 
-export interface NewSession {
+export interface NewLogin {
   user: AuthUser | null;
   data?: SessionData;
   userAgent?: string | null;
@@ -27,22 +29,22 @@ export interface NewSession {
 /** Why a presented token did not yield a session. */
 export type InvalidReason = 'malformed' | 'unknown' | 'expired';
 
-export type Validation = { ok: true; session: SessionRecord } | { ok: false; reason: InvalidReason };
+export type Validation = { ok: true; login: LoginRecord } | { ok: false; reason: InvalidReason };
 
-export interface SessionManager {
-  readonly policy: SessionPolicy;
+export interface LoginRegistry {
+  readonly policy: LoginPolicy;
   /** A new session under a fresh token (never one the client sent). Returns the token once. */
-  create(input: NewSession): Promise<{ token: string; session: SessionRecord }>;
+  create(input: NewLogin): Promise<{ token: string; login: LoginRecord }>;
   /** Format check → SHA-256 → one store read → idle and absolute expiry. An expired record is deleted. */
   validate(token: string): Promise<Validation>;
   /** True when enough time has passed since the last recorded activity to write it back. */
-  isTouchDue(session: SessionRecord): boolean;
+  isTouchDue(session: LoginRecord): boolean;
   /**
    * Writes back what this request changed: the data patch (if any) and activity (if due), in at most one
    * store write. Nothing is revived: a patch for a session destroyed meanwhile returns false; a touch of
    * one is a no-op (and returns true: the store does not report it).
    */
-  save(session: SessionRecord, patch: DataPatch | null): Promise<boolean>;
+  save(session: LoginRecord, patch: DataPatch | null): Promise<boolean>;
   /**
    * Ends a login (session or jwt login): reads it, records its revocation when it is a token login (its
    * access tokens are checked without the store), then deletes it. An id whose login has already ended
@@ -62,15 +64,20 @@ export interface SessionManager {
    * Keeps the user at `maxLoginsPerUser`: ends their oldest logins beyond it (revoked like any other) and
    * returns them. Called after a login is created.
    */
-  enforceLimit(userId: string): Promise<SessionRecord[]>;
+  enforceLimit(userId: string): Promise<LoginRecord[]>;
   /** Every login of the user, newest first. */
-  listForUser(userId: string): Promise<SessionRecord[]>;
+  listForUser(userId: string): Promise<LoginRecord[]>;
   /** One page of the user's logins, newest first; `next` continues it (null on the last page). */
   listPage(userId: string, options: { limit: number; cursor?: string }): Promise<LoginPage>;
 }
 
+/** @deprecated Renamed `LoginRegistry`: it holds the logins of every strategy. */
+export type SessionManager = LoginRegistry;
+/** @deprecated Renamed `LoginPolicy`. */
+export type SessionPolicy = LoginPolicy;
+
 export interface LoginPage {
-  logins: SessionRecord[];
+  logins: LoginRecord[];
   /** Pass as `cursor` for the next page; null on the last page. */
   next: string | null;
 }
@@ -86,7 +93,7 @@ const LIST_BATCH = 500;
 export type RevocationHook = (record: RevocationRecord) => void;
 
 /** A page cursor: the last login of the page, as `createdAt.id` in base64url. */
-function encodeCursor(login: SessionRecord): string {
+function encodeCursor(login: LoginRecord): string {
   return Buffer.from(`${login.createdAt}.${login.id}`).toString('base64url');
 }
 
@@ -98,18 +105,18 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   return { createdAt: Number(match[1]), id: match[2] as string };
 }
 
-export function createSessionManager(
+export function createLoginRegistry(
   store: Store,
-  policy: SessionPolicy,
+  policy: LoginPolicy,
   clock: Clock,
   onRevocation: RevocationHook | null = null,
-): SessionManager {
+): LoginRegistry {
   /**
    * Records the revocations that ending these logins needs: one per token login (session-strategy logins
    * need none — their record is their only credential), and with `userCutoff` a user-wide one that also
    * covers token logins of the user not in the list (created meanwhile).
    */
-  const revoke = async (logins: SessionRecord[], userCutoff: string | null = null): Promise<void> => {
+  const revoke = async (logins: LoginRecord[], userCutoff: string | null = null): Promise<void> => {
     const now = clock.now();
     let longest = 0;
     for (const login of logins) {
@@ -127,11 +134,11 @@ export function createSessionManager(
   };
 
   /** Every login of the user, read a page at a time. */
-  const listAll = async (userId: string): Promise<SessionRecord[]> => {
-    const all: SessionRecord[] = [];
+  const listAll = async (userId: string): Promise<LoginRecord[]> => {
+    const all: LoginRecord[] = [];
     let after: { createdAt: number; id: string } | undefined;
     for (;;) {
-      const page = await store.listUserSessions(userId, { limit: LIST_BATCH, after });
+      const page = await store.listUserLogins(userId, { limit: LIST_BATCH, after });
       all.push(...page);
       const last = page[page.length - 1];
       if (page.length < LIST_BATCH || !last) return all;
@@ -139,7 +146,7 @@ export function createSessionManager(
     }
   };
 
-  const idleExpiry = (session: SessionRecord, now: number): number =>
+  const idleExpiry = (session: LoginRecord, now: number): number =>
     Math.min(now + policy.idleTimeoutMs, session.absoluteExpiresAt);
 
   const tooLarge = (): KeycardError =>
@@ -151,10 +158,10 @@ export function createSessionManager(
     if (dataBytes(data) > policy.maxDataBytes) throw tooLarge();
   };
 
-  const destroyLogin = async (login: SessionRecord, userId?: string): Promise<boolean> => {
+  const destroyLogin = async (login: LoginRecord, userId?: string): Promise<boolean> => {
     // Revoked first: if the delete then fails, the login is refused rather than left deleted-but-valid.
     await revoke([login]);
-    return store.deleteSession(login.id, userId === undefined ? undefined : { userId });
+    return store.deleteLogin(login.id, userId === undefined ? undefined : { userId });
   };
 
   return {
@@ -166,7 +173,7 @@ export function createSessionManager(
       const token = generateToken();
       const now = clock.now();
       const absoluteExpiresAt = now + policy.absoluteTimeoutMs;
-      const session: SessionRecord = {
+      const session: LoginRecord = {
         id: hashToken(token),
         user: input.user,
         createdAt: now,
@@ -178,20 +185,20 @@ export function createSessionManager(
         ip: input.ip ?? null,
         refresh: null,
       };
-      await store.createSession(session);
-      return { token, session };
+      await store.createLogin(session);
+      return { token, login: session };
     },
 
     async validate(token) {
       if (!isWellFormedToken(token)) return { ok: false, reason: 'malformed' };
-      const session = await store.getSession(hashToken(token));
+      const session = await store.getLogin(hashToken(token));
       if (!session) return { ok: false, reason: 'unknown' };
       const now = clock.now();
       if (now >= session.expiresAt || now >= session.absoluteExpiresAt) {
-        await store.deleteSession(session.id);
+        await store.deleteLogin(session.id);
         return { ok: false, reason: 'expired' };
       }
-      return { ok: true, session };
+      return { ok: true, login: session };
     },
 
     isTouchDue(session) {
@@ -206,7 +213,7 @@ export function createSessionManager(
         // with whatever a concurrent request wrote.
         const merged = applyPatch(session.data, patch);
         checkSize(merged);
-        const result = await store.patchSessionData(session.id, patch, {
+        const result = await store.patchLoginData(session.id, patch, {
           maxBytes: policy.maxDataBytes,
           touch: touch ? { lastActiveAt: now, expiresAt: idleExpiry(session, now) } : undefined,
         });
@@ -214,7 +221,7 @@ export function createSessionManager(
         if (result !== 'ok') return false;
         session.data = merged;
       } else if (touch) {
-        await store.touchSession(session.id, now, idleExpiry(session, now));
+        await store.touchLogin(session.id, now, idleExpiry(session, now));
       } else {
         return true;
       }
@@ -226,12 +233,12 @@ export function createSessionManager(
     },
 
     async destroy(sessionId) {
-      const login = await store.getSession(sessionId);
+      const login = await store.getLogin(sessionId);
       if (!login) return false;
       return destroyLogin(login);
     },
     async destroyForUser(userId, sessionId) {
-      const login = await store.getSession(sessionId);
+      const login = await store.getLogin(sessionId);
       if (!login || login.user?.id !== userId) return false;
       return destroyLogin(login, userId);
     },
@@ -242,7 +249,7 @@ export function createSessionManager(
         // The cut-off is later than the `iat` of every token the user holds now, including those of a
         // login created between the listing and the delete, which the bulk delete ends unlisted.
         await revoke(logins, userId);
-        return store.deleteUserSessions(userId);
+        return store.deleteUserLogins(userId);
       }
       // Keeping one login, a user-wide cut-off cannot be recorded: a RevocationRecord is one login or every
       // token of the user issued before `at`, and the latter would end the kept login too. So each login
@@ -257,24 +264,24 @@ export function createSessionManager(
         if (logins.length === 0) break;
         for (const login of logins) ended.add(login.id);
         await revoke(logins);
-        const deleted = await Promise.all(logins.map((login) => store.deleteSession(login.id, { userId })));
+        const deleted = await Promise.all(logins.map((login) => store.deleteLogin(login.id, { userId })));
         count += deleted.filter(Boolean).length;
       }
       return count;
     },
     async enforceLimit(userId) {
       const limit = policy.maxLoginsPerUser;
-      if ((await store.countUserSessions(userId)) <= limit) return [];
+      if ((await store.countUserLogins(userId)) <= limit) return [];
       // Rare: read them all and end the oldest beyond the limit.
       const excess = (await listAll(userId)).slice(limit);
-      const ended: SessionRecord[] = [];
+      const ended: LoginRecord[] = [];
       for (const login of excess) if (await destroyLogin(login, userId)) ended.push(login);
       return ended;
     },
     listForUser: (userId) => listAll(userId),
     async listPage(userId, options) {
       const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-      const page = await store.listUserSessions(userId, { limit: options.limit + 1, after });
+      const page = await store.listUserLogins(userId, { limit: options.limit + 1, after });
       const logins = page.slice(0, options.limit);
       const last = logins[logins.length - 1];
       return { logins, next: page.length > options.limit && last ? encodeCursor(last) : null };

@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/random-tokens.js';
 import {
-  createSessionManager,
-  type NewSession,
-  type SessionManager,
-  type SessionPolicy,
-} from '../../src/core/session/manager.js';
-import type { AuthUser, LoginPageOptions, SessionRecord, Store } from '../../src/core/store.js';
+  createLoginRegistry,
+  type LoginPolicy,
+  type LoginRegistry,
+  type NewLogin,
+} from '../../src/core/logins/registry.js';
+import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/random-tokens.js';
+import type { AuthUser, LoginPageOptions, LoginRecord, Store } from '../../src/core/store.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
 import { ManualClock } from '../helpers/clock.js';
@@ -19,7 +19,7 @@ import { expectKeycardError, rejected } from './support.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const POLICY: SessionPolicy = {
+const POLICY: LoginPolicy = {
   idleTimeoutMs: 30 * MINUTE,
   absoluteTimeoutMs: 8 * HOUR,
   touchIntervalMs: 3 * MINUTE,
@@ -33,7 +33,7 @@ interface Setup {
   clock: ManualClock;
   store: Store;
   counting: CountingStore;
-  manager: SessionManager;
+  manager: LoginRegistry;
 }
 
 const tempDir = mkdtempSync(join(tmpdir(), 'keycard-core-manager-'));
@@ -64,19 +64,23 @@ for (const [kind, makeStore] of stores) {
     const store = makeStore(clock);
     opened.push(store);
     const counting = countingStore(store);
-    return { clock, store, counting, manager: createSessionManager(counting.store, POLICY, clock) };
+    return { clock, store, counting, manager: createLoginRegistry(counting.store, POLICY, clock) };
   };
 
   describe(`session manager over the ${kind} store`, () => {
     describe('create', () => {
       test('issues a fresh well-formed token and stores only its SHA-256', async () => {
         const { clock, store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE, ip: '203.0.113.7', userAgent: 'UA' });
+        const { token, login: session } = await manager.create({
+          user: ALICE,
+          ip: '203.0.113.7',
+          userAgent: 'UA',
+        });
         assert.ok(isWellFormedToken(token));
         assert.equal(session.id, hashToken(token));
         assert.notEqual(session.id, token);
-        assert.equal(await store.getSession(token), null, 'the token itself is not a key');
-        const stored = await store.getSession(session.id);
+        assert.equal(await store.getLogin(token), null, 'the token itself is not a key');
+        const stored = await store.getLogin(session.id);
         assert.ok(stored);
         assert.deepEqual(stored.user, ALICE);
         assert.equal(stored.createdAt, clock.now());
@@ -92,10 +96,10 @@ for (const [kind, makeStore] of stores) {
       test('never reuses a token or id given in its input', async () => {
         const { manager } = setup();
         const planted = generateToken();
-        const input = { user: null, token: planted, id: hashToken(planted) } as NewSession;
+        const input = { user: null, token: planted, id: hashToken(planted) } as NewLogin;
         const first = await manager.create(input);
         const second = await manager.create(input);
-        for (const { token, session } of [first, second]) {
+        for (const { token, login: session } of [first, second]) {
           assert.notEqual(token, planted);
           assert.notEqual(session.id, hashToken(planted));
         }
@@ -105,7 +109,7 @@ for (const [kind, makeStore] of stores) {
 
       test('keeps a bounded prefix of the user agent', async () => {
         const { manager } = setup();
-        const { session } = await manager.create({ user: null, userAgent: 'x'.repeat(1000) });
+        const { login: session } = await manager.create({ user: null, userAgent: 'x'.repeat(1000) });
         assert.equal(session.userAgent?.length, 256);
       });
 
@@ -134,30 +138,30 @@ for (const [kind, makeStore] of stores) {
       test('answers unknown for a well-formed token that was never issued, after one read', async () => {
         const { counting, manager } = setup();
         assert.deepEqual(await manager.validate(generateToken()), { ok: false, reason: 'unknown' });
-        assert.equal(counting.counts.get('getSession'), 1);
+        assert.equal(counting.counts.get('getLogin'), 1);
         assert.equal(counting.writes(), 0);
       });
 
       test('returns the session for its token with exactly one read', async () => {
         const { counting, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        const { token, login: session } = await manager.create({ user: ALICE, data: { a: 1 } });
         counting.reset();
         const result = await manager.validate(token);
         assert.ok(result.ok);
-        assert.equal(result.session.id, session.id);
-        assert.deepEqual(result.session.data, { a: 1 });
+        assert.equal(result.login.id, session.id);
+        assert.deepEqual(result.login.data, { a: 1 });
         assert.equal(counting.reads(), 1);
         assert.equal(counting.writes(), 0);
       });
 
       test('ends a session at the idle timeout and deletes its record', async () => {
         const { clock, store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         clock.advance(POLICY.idleTimeoutMs - 1);
         assert.equal((await manager.validate(token)).ok, true);
         clock.advance(1);
         assert.deepEqual(await manager.validate(token), { ok: false, reason: 'expired' });
-        assert.equal(await store.getSession(session.id), null);
+        assert.equal(await store.getLogin(session.id), null);
         assert.deepEqual(await manager.validate(token), { ok: false, reason: 'unknown' });
       });
 
@@ -168,28 +172,28 @@ for (const [kind, makeStore] of stores) {
           clock.advance(20 * MINUTE);
           const result = await manager.validate(token);
           assert.ok(result.ok, `still alive after ${elapsed + 20 * MINUTE} ms`);
-          assert.equal(await manager.save(result.session, null), true);
+          assert.equal(await manager.save(result.login, null), true);
         }
       });
 
       test('ends a session at the absolute timeout however active it is', async () => {
         const { clock, store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         const end = session.absoluteExpiresAt;
         while (clock.now() + 20 * MINUTE < end) {
           clock.advance(20 * MINUTE);
           const result = await manager.validate(token);
           assert.ok(result.ok);
-          await manager.save(result.session, null);
-          assert.ok(result.session.expiresAt <= end, 'idle expiry never passes the absolute expiry');
-          const stored = await store.getSession(session.id);
+          await manager.save(result.login, null);
+          assert.ok(result.login.expiresAt <= end, 'idle expiry never passes the absolute expiry');
+          const stored = await store.getLogin(session.id);
           assert.ok(stored && stored.expiresAt <= end, 'nor does the stored one');
         }
         clock.advance(end - 1 - clock.now());
         assert.equal((await manager.validate(token)).ok, true);
         clock.advance(1);
         assert.deepEqual(await manager.validate(token), { ok: false, reason: 'expired' });
-        assert.equal(await store.getSession(session.id), null);
+        assert.equal(await store.getLogin(session.id), null);
       });
     });
 
@@ -201,67 +205,67 @@ for (const [kind, makeStore] of stores) {
         counting.reset();
         const result = await manager.validate(token);
         assert.ok(result.ok);
-        assert.equal(manager.isTouchDue(result.session), false);
-        assert.equal(await manager.save(result.session, null), true);
+        assert.equal(manager.isTouchDue(result.login), false);
+        assert.equal(await manager.save(result.login, null), true);
         assert.equal(counting.writes(), 0);
       });
 
-      test('writes exactly one touchSession once the touch interval has passed', async () => {
+      test('writes exactly one touchLogin once the touch interval has passed', async () => {
         const { clock, store, counting, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         clock.advance(POLICY.touchIntervalMs);
         counting.reset();
         const result = await manager.validate(token);
         assert.ok(result.ok);
-        assert.equal(manager.isTouchDue(result.session), true);
-        assert.equal(await manager.save(result.session, null), true);
+        assert.equal(manager.isTouchDue(result.login), true);
+        assert.equal(await manager.save(result.login, null), true);
         assert.equal(counting.writes(), 1);
-        assert.equal(counting.counts.get('touchSession'), 1);
-        const stored = await store.getSession(session.id);
+        assert.equal(counting.counts.get('touchLogin'), 1);
+        const stored = await store.getLogin(session.id);
         assert.equal(stored?.lastActiveAt, clock.now());
         assert.equal(stored?.expiresAt, clock.now() + POLICY.idleTimeoutMs);
-        assert.equal(result.session.lastActiveAt, clock.now());
+        assert.equal(result.login.lastActiveAt, clock.now());
         // Now current again: the next request writes nothing.
         counting.reset();
-        assert.equal(await manager.save(result.session, null), true);
+        assert.equal(await manager.save(result.login, null), true);
         assert.equal(counting.writes(), 0);
       });
 
       test('a touch never rewrites session data', async () => {
         const { clock, store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        const { token, login: session } = await manager.create({ user: ALICE, data: { a: 1 } });
         clock.advance(POLICY.touchIntervalMs);
         const result = await manager.validate(token);
         assert.ok(result.ok);
-        result.session.data = { a: 2 };
-        await manager.save(result.session, null);
-        assert.deepEqual((await store.getSession(session.id))?.data, { a: 1 });
+        result.login.data = { a: 2 };
+        await manager.save(result.login, null);
+        assert.deepEqual((await store.getLogin(session.id))?.data, { a: 1 });
       });
 
-      test('writes a data patch in one patchSessionData call, without touching when not due', async () => {
+      test('writes a data patch in one patchLoginData call, without touching when not due', async () => {
         const { clock, store, counting, manager } = setup();
-        const { session } = await manager.create({ user: ALICE, data: { a: 1, b: 2 } });
+        const { login: session } = await manager.create({ user: ALICE, data: { a: 1, b: 2 } });
         const created = session.lastActiveAt;
         clock.advance(MINUTE);
         counting.reset();
         assert.equal(await manager.save(session, { set: { a: 10, c: 3 }, unset: ['b'] }), true);
         assert.equal(counting.writes(), 1);
-        assert.equal(counting.counts.get('patchSessionData'), 1);
-        const stored = await store.getSession(session.id);
+        assert.equal(counting.counts.get('patchLoginData'), 1);
+        const stored = await store.getLogin(session.id);
         assert.deepEqual(stored?.data, { a: 10, c: 3 });
         assert.equal(stored?.lastActiveAt, created);
         assert.deepEqual(session.data, { a: 10, c: 3 });
       });
 
-      test('carries a due touch in the same patchSessionData write', async () => {
+      test('carries a due touch in the same patchLoginData write', async () => {
         const { clock, store, counting, manager } = setup();
-        const { session } = await manager.create({ user: ALICE });
+        const { login: session } = await manager.create({ user: ALICE });
         clock.advance(POLICY.touchIntervalMs + MINUTE);
         counting.reset();
         assert.equal(await manager.save(session, { set: { a: 1 }, unset: [] }), true);
         assert.equal(counting.writes(), 1);
-        assert.equal(counting.counts.get('touchSession'), undefined);
-        const stored = await store.getSession(session.id);
+        assert.equal(counting.counts.get('touchLogin'), undefined);
+        const stored = await store.getLogin(session.id);
         assert.deepEqual(stored?.data, { a: 1 });
         assert.equal(stored?.lastActiveAt, clock.now());
         assert.equal(stored?.expiresAt, clock.now() + POLICY.idleTimeoutMs);
@@ -269,7 +273,7 @@ for (const [kind, makeStore] of stores) {
 
       test('refuses a patch over the size limit before any write', async () => {
         const { store, counting, manager } = setup();
-        const { session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        const { login: session } = await manager.create({ user: ALICE, data: { a: 1 } });
         counting.reset();
         const error = await rejected(() =>
           manager.save(session, { set: { blob: 'x'.repeat(2000) }, unset: [] }),
@@ -277,46 +281,46 @@ for (const [kind, makeStore] of stores) {
         const keycardError = expectKeycardError(error, 'session_data_too_large');
         assert.match(keycardError.message, /1024 bytes/);
         assert.equal(counting.writes(), 0);
-        assert.deepEqual((await store.getSession(session.id))?.data, { a: 1 });
+        assert.deepEqual((await store.getLogin(session.id))?.data, { a: 1 });
         assert.deepEqual(session.data, { a: 1 });
       });
 
       test('refuses a patch that only overflows once merged with a concurrent write', async () => {
         const { store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         const other = await manager.validate(token);
         assert.ok(other.ok);
-        assert.equal(await manager.save(other.session, { set: { first: 'x'.repeat(600) }, unset: [] }), true);
+        assert.equal(await manager.save(other.login, { set: { first: 'x'.repeat(600) }, unset: [] }), true);
         // `session` is stale: its own check passes, the store's check after merging does not.
         const error = await rejected(() =>
           manager.save(session, { set: { second: 'y'.repeat(600) }, unset: [] }),
         );
         expectKeycardError(error, 'session_data_too_large');
-        assert.deepEqual(Object.keys((await store.getSession(session.id))?.data ?? {}), ['first']);
+        assert.deepEqual(Object.keys((await store.getLogin(session.id))?.data ?? {}), ['first']);
       });
 
       test('keeps both of two concurrent patches to different keys', async () => {
         const { store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         const one = await manager.validate(token);
         const two = await manager.validate(token);
         assert.ok(one.ok && two.ok);
         await Promise.all([
-          manager.save(one.session, { set: { a: 1 }, unset: [] }),
-          manager.save(two.session, { set: { b: 2 }, unset: [] }),
+          manager.save(one.login, { set: { a: 1 }, unset: [] }),
+          manager.save(two.login, { set: { b: 2 }, unset: [] }),
         ]);
-        assert.deepEqual((await store.getSession(session.id))?.data, { a: 1, b: 2 });
+        assert.deepEqual((await store.getLogin(session.id))?.data, { a: 1, b: 2 });
       });
 
       test('returns false after destroy and does not revive the session', async () => {
         const { clock, store, manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE, data: { a: 1 } });
+        const { token, login: session } = await manager.create({ user: ALICE, data: { a: 1 } });
         assert.equal(await manager.destroy(session.id), true);
         assert.equal(await manager.save(session, { set: { a: 2 }, unset: [] }), false);
         clock.advance(POLICY.touchIntervalMs);
         await manager.save(session, null);
         await manager.save(session, { set: { b: 1 }, unset: [] });
-        assert.equal(await store.getSession(session.id), null);
+        assert.equal(await store.getLogin(session.id), null);
         assert.deepEqual(await manager.listForUser(ALICE.id), []);
         assert.deepEqual(await manager.validate(token), { ok: false, reason: 'unknown' });
       });
@@ -325,7 +329,7 @@ for (const [kind, makeStore] of stores) {
     describe('destroy', () => {
       test('destroy deletes once and reports whether a record was deleted', async () => {
         const { manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         assert.equal(await manager.destroy(session.id), true);
         assert.equal(await manager.destroy(session.id), false);
         assert.deepEqual(await manager.validate(token), { ok: false, reason: 'unknown' });
@@ -333,7 +337,7 @@ for (const [kind, makeStore] of stores) {
 
       test('destroyForUser deletes only a session of that user', async () => {
         const { manager } = setup();
-        const { token, session } = await manager.create({ user: ALICE });
+        const { token, login: session } = await manager.create({ user: ALICE });
         assert.equal(await manager.destroyForUser(BOB.id, session.id), false);
         assert.equal((await manager.validate(token)).ok, true);
         assert.equal(await manager.destroyForUser(ALICE.id, session.id), true);
@@ -346,10 +350,10 @@ for (const [kind, makeStore] of stores) {
         const a2 = await manager.create({ user: ALICE });
         const a3 = await manager.create({ user: ALICE });
         const b1 = await manager.create({ user: BOB });
-        assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: a2.session.id }), 2);
+        assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: a2.login.id }), 2);
         assert.deepEqual(
           (await manager.listForUser(ALICE.id)).map((s) => s.id),
-          [a2.session.id],
+          [a2.login.id],
         );
         assert.equal((await manager.validate(a1.token)).ok, false);
         assert.equal((await manager.validate(a3.token)).ok, false);
@@ -365,7 +369,7 @@ for (const [kind, makeStore] of stores) {
       /** A login as the jwt and hybrid strategies create it: a random id and refresh state. */
       const tokenLogin = async (store: Store, clock: ManualClock, user: AuthUser) => {
         const now = clock.now();
-        const record: SessionRecord = {
+        const record: LoginRecord = {
           id: generateId(),
           user,
           createdAt: now,
@@ -384,7 +388,7 @@ for (const [kind, makeStore] of stores) {
             revocationTTLMs: LIFETIME_MS,
           },
         };
-        await store.createSession(record);
+        await store.createLogin(record);
         return record;
       };
 
@@ -399,10 +403,10 @@ for (const [kind, makeStore] of stores) {
         const racing = new Proxy(store, {
           get(target, property, receiver) {
             const value = Reflect.get(target, property, receiver);
-            if (property !== 'listUserSessions')
+            if (property !== 'listUserLogins')
               return typeof value === 'function' ? value.bind(target) : value;
             return async (userId: string, page?: LoginPageOptions) => {
-              const listed = await target.listUserSessions(userId, page);
+              const listed = await target.listUserLogins(userId, page);
               if (userId === user.id && concurrent.length === 0) {
                 concurrent.push((await tokenLogin(target, clock, user)).id);
               }
@@ -410,7 +414,7 @@ for (const [kind, makeStore] of stores) {
             };
           },
         });
-        const manager = createSessionManager(racing, POLICY, clock);
+        const manager = createLoginRegistry(racing, POLICY, clock);
         return { clock, store, manager, concurrent };
       };
 
@@ -426,7 +430,7 @@ for (const [kind, makeStore] of stores) {
         const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.id });
 
         const [raced] = concurrent as [string];
-        const alive = new Set((await store.listUserSessions(ALICE.id)).map((s) => s.id));
+        const alive = new Set((await store.listUserLogins(ALICE.id)).map((s) => s.id));
         const revoked = new Set(await revokedLogins(store, clock.now()));
         assert.ok(alive.has(kept.id), 'the kept login lives');
         assert.equal(revoked.has(kept.id), false, 'the kept login is not revoked');
@@ -435,7 +439,7 @@ for (const [kind, makeStore] of stores) {
         }
         for (const login of ended) assert.ok(revoked.has(login.id) && !alive.has(login.id));
         assert.equal(count, 2 + (alive.has(raced) ? 0 : 1));
-        assert.ok(await store.getSession(bobs.id), 'nobody else’s login is touched');
+        assert.ok(await store.getLogin(bobs.id), 'nobody else’s login is touched');
         // One login's revocation per login: a user-wide cut-off would end the kept login's tokens too.
         assert.equal((await store.listRevocations(clock.now())).filter((r) => r.kind === 'user').length, 0);
         const [record] = await store.listRevocations(clock.now());
@@ -453,7 +457,7 @@ for (const [kind, makeStore] of stores) {
         assert.equal(cutOff?.expiresAt, clock.now() + LIFETIME_MS);
         // The racing login's tokens were issued before the cut-off, so the cut-off refuses them.
         const [raced] = concurrent as [string];
-        assert.equal(await store.getSession(raced), null);
+        assert.equal(await store.getLogin(raced), null);
         assert.equal(
           await store.isRevoked({ loginId: raced, userId: ALICE.id, issuedAt: clock.now() }, clock.now()),
           true,
@@ -464,7 +468,7 @@ for (const [kind, makeStore] of stores) {
         const { clock, store, manager } = setup();
         const a = await manager.create({ user: ALICE });
         await manager.create({ user: ALICE });
-        assert.equal(await manager.destroy(a.session.id), true);
+        assert.equal(await manager.destroy(a.login.id), true);
         assert.equal(await manager.destroyAllForUser(ALICE.id), 1);
         assert.deepEqual(await store.listRevocations(clock.now()), []);
       });
@@ -478,7 +482,7 @@ for (const [kind, makeStore] of stores) {
         counting.reset();
         for (let i = 0; i < 50; i++) assert.equal(await manager.destroy(login.id), false);
         assert.equal((await store.listRevocations(clock.now())).length, 1, 'no new revocation');
-        assert.deepEqual([...counting.counts.keys()], ['getSession'], 'one read each, no write');
+        assert.deepEqual([...counting.counts.keys()], ['getLogin'], 'one read each, no write');
         assert.equal(await manager.destroyForUser(ALICE.id, login.id), false);
         assert.equal((await store.listRevocations(clock.now())).length, 1);
       });
@@ -487,11 +491,11 @@ for (const [kind, makeStore] of stores) {
     describe('the per-user limit and pages', () => {
       test('a login beyond the limit ends the oldest, which is revoked like any other', async () => {
         const { clock, store } = setup();
-        const manager = createSessionManager(store, { ...POLICY, maxLoginsPerUser: 3 }, clock);
+        const manager = createLoginRegistry(store, { ...POLICY, maxLoginsPerUser: 3 }, clock);
         const created = [];
         for (let i = 0; i < 5; i++) {
           clock.advance(1000);
-          created.push((await manager.create({ user: ALICE })).session);
+          created.push((await manager.create({ user: ALICE })).login);
         }
         await manager.create({ user: BOB });
         const ended = await manager.enforceLimit(ALICE.id);
@@ -513,7 +517,7 @@ for (const [kind, makeStore] of stores) {
         const ids: string[] = [];
         for (let i = 0; i < 7; i++) {
           clock.advance(1000);
-          ids.unshift((await manager.create({ user: ALICE })).session.id);
+          ids.unshift((await manager.create({ user: ALICE })).login.id);
         }
         const first = await manager.listPage(ALICE.id, { limit: 3 });
         assert.deepEqual(
