@@ -38,7 +38,7 @@ export const SETTINGS = {
     flag: 'store',
     env: 'KEYCARD_STORE',
     value: 'URL',
-    help: 'where users and logins live: sqlite:FILE, memory: (this process only), redis://…, rediss://…, redis+cluster://h:p,h:p, postgres://… or mongodb://…',
+    help: 'where users and logins live: sqlite:FILE, memory: (this process only), redis://…, rediss://…, redis+cluster://h:p,h:p, redis+sentinel://h:p,h:p/name, postgres://… or mongodb://…',
     default: DEFAULT_STORE_URL,
   },
   preset: {

@@ -194,7 +194,8 @@ function endpointOf(url: string): Endpoint | undefined {
   const userinfo = at === -1 ? '' : authority.slice(0, at);
   const colon = userinfo.indexOf(':');
   const user = decode(colon === -1 ? userinfo : userinfo.slice(0, colon));
-  const port = DEFAULT_PORTS[kind];
+  // Sentinels listen on 26379.
+  const port = scheme === 'redis+sentinel' ? 26379 : DEFAULT_PORTS[kind];
   const hosts = authority
     .slice(at + 1)
     .split(',')
@@ -203,6 +204,8 @@ function endpointOf(url: string): Endpoint | undefined {
   const path = decode((match[3] as string).replace(/^\//, ''));
   const query = new URLSearchParams(match[4] ?? '');
   let database: string | undefined = path === '' ? undefined : path;
+  // redis+sentinel://…/<master name>[/<db>]
+  if (scheme === 'redis+sentinel') database = database?.split('/')[1] || undefined;
   if (kind === 'redis') database = scheme === 'redis+cluster' ? undefined : (database ?? '0');
   // pg (like libpq) connects to the database named as the user when the URL names none.
   if (kind === 'postgres') database ??= user || undefined;

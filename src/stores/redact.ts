@@ -1,7 +1,8 @@
 /**
  * Store URLs fit to show. A store URL may carry a password — in its user info
  * (`postgres://user:PASSWORD@host`, `redis://:PASSWORD@host`, `redis+cluster://a:PASSWORD@h1,h2`,
- * `mongodb://u:PASSWORD@h1,h2/db`) or in its query (`?password=…`, which pg reads like libpq) — and
+ * `redis+sentinel://a:PASSWORD@s1,s2/name`, `mongodb://u:PASSWORD@h1,h2/db`) or in its query
+ * (`?password=…`, which pg reads like libpq; `?sentinelPassword=…`, the Sentinels' own) — and
  * keycard shows store URLs in logs, on the first-run page and in CLI messages. Every place that shows one
  * calls `redactURL`, so there is one rule for what is hidden.
  *
@@ -13,8 +14,8 @@
 export const REDACTED = '***';
 
 /**
- * Query options whose value is a credential: `password` (pg, libpq), `sslpassword`, `passfile`, tokens,
- * and MongoDB's `authMechanismProperties` (which may hold `AWS_SESSION_TOKEN:…`). Matched on the
+ * Query options whose value is a credential: `password` (pg, libpq), `sslpassword`, `passfile`,
+ * `sentinelPassword` (redis+sentinel://), tokens, and MongoDB's `authMechanismProperties` (which may hold `AWS_SESSION_TOKEN:…`). Matched on the
  * percent-decoded name, in any case.
  */
 const SECRET_OPTION = /pass|pwd|secret|token|credential|authmechanismproperties/i;

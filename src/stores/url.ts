@@ -1,6 +1,7 @@
 /**
  * Stores are chosen by URL: `sqlite:./keycard.db` (default), `sqlite:/abs/path.db`, `memory:`,
- * `redis://…` / `rediss://…` / `redis+cluster://host:port,host:port`, `postgres://…`, `mongodb://…`.
+ * `redis://…` / `rediss://…` / `redis+cluster://host:port,host:port` /
+ * `redis+sentinel://host:port,host:port/mastername`, `postgres://…`, `mongodb://…`.
  * Drivers (optional peer dependencies; better-sqlite3 an optional dependency) are loaded only for the
  * store that is asked for. Messages never echo a URL, which may carry a password; a store that cannot be
  * opened is described by failure.ts.
@@ -28,6 +29,7 @@ const SCHEMES: Record<string, StoreKind> = {
   'redis:': 'redis',
   'rediss:': 'redis',
   'redis+cluster:': 'redis',
+  'redis+sentinel:': 'redis',
   'postgres:': 'postgres',
   'postgresql:': 'postgres',
   'mongodb:': 'mongodb',

@@ -1,10 +1,10 @@
 /**
- * Private Redis servers for tests that must stop one (fault tests) or need a Cluster: `redis-server`
- * processes on spare loopback ports, in a temp directory, killed by the test. The shared Redis on 6379
- * is never stopped. Also: deleting every key under a prefix (SCAN MATCH, never KEYS).
+ * Private Redis servers for tests that must stop one (fault tests) or need a Cluster or a Sentinel group:
+ * `redis-server` processes on spare loopback ports, in a temp directory, killed by the test. The shared
+ * Redis on 6379 is never stopped. Also: deleting every key under a prefix (SCAN MATCH, never KEYS).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +64,7 @@ const until = (check: () => Promise<boolean>, what: string, timeoutMs = 10_000):
   eventually(check, what, { timeoutMs, intervalMs: 20, ignoreErrors: true });
 
 /** One command on a short-lived connection that never retries; throws if the server does not answer. */
-async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
+export async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis({
     port,
     host: '127.0.0.1',
@@ -109,6 +109,13 @@ export interface PrivateRedisOptions {
    * (the brief's `--appendonly no`).
    */
   persistent?: boolean;
+  /**
+   * Lines of a configuration file written into the server's directory and given first (Sentinel needs
+   * one it can rewrite).
+   */
+  config?: string[];
+  /** Run as a Sentinel (`redis-server <config> --sentinel`); needs `config`. */
+  sentinel?: boolean;
 }
 
 /** Starts `redis-server` on a spare loopback port and waits until it answers PING. */
@@ -118,16 +125,22 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const persistence = options.persistent
     ? ['--appendonly', 'yes', '--appendfsync', 'always']
     : ['--appendonly', 'no'];
+  let configFile: string[] = [];
+  if (options.config) {
+    const file = join(dir, 'redis.conf');
+    writeFileSync(file, `${options.config.join('\n')}\n`);
+    configFile = [file];
+  }
   const args = [
+    ...configFile,
+    ...(options.sentinel ? ['--sentinel'] : []),
     '--port',
     String(port),
     '--bind',
     '127.0.0.1',
     '--dir',
     dir,
-    '--save',
-    '',
-    ...persistence,
+    ...(options.sentinel ? [] : ['--save', '', ...persistence]),
     '--daemonize',
     'no',
     ...(options.args ?? []),
@@ -177,27 +190,58 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
 
 export interface PrivateCluster {
   ports: number[];
+  /** The nodes, in the order of `ports` (masters first). */
+  nodes: PrivateRedis[];
   /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3` */
   url: string;
   stop(): Promise<void>;
 }
 
-/** A three-master Redis Cluster on loopback (no replicas), created with `redis-cli --cluster create`. */
-export async function startPrivateCluster(): Promise<PrivateCluster> {
+export interface PrivateClusterOptions {
+  /** Replicas per master (default 0): with 1, six nodes, and a master's death is a failover. */
+  replicas?: number;
+  /** `cluster-node-timeout`: how long a node may be silent before it is failing (Redis's default 15 s). */
+  nodeTimeoutMs?: number;
+}
+
+/** Lines of `INFO replication` as a map. */
+export async function replicationInfo(port: number): Promise<Map<string, string>> {
+  const text = await ask(port, (client) => client.info('replication'));
+  return new Map(
+    text
+      .split(/\r?\n/)
+      .filter((line) => line.includes(':'))
+      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
+  );
+}
+
+/**
+ * Three masters on loopback (and `replicas` replicas of each), created with `redis-cli --cluster create`;
+ * resolves once every node reports cluster_state:ok and every replica is in sync with its master.
+ */
+export async function startPrivateCluster(options: PrivateClusterOptions = {}): Promise<PrivateCluster> {
+  const replicas = options.replicas ?? 0;
   const ports: number[] = [];
-  for (let i = 0; i < 3; i++) ports.push(await sparePort(ports.flatMap((port) => [port, port + 10_000])));
-  const nodes = await Promise.all(
+  for (let i = 0; i < 3 * (1 + replicas); i++) {
+    ports.push(await sparePort(ports.flatMap((port) => [port, port + 10_000])));
+  }
+  const timeout =
+    options.nodeTimeoutMs === undefined ? [] : ['--cluster-node-timeout', String(options.nodeTimeoutMs)];
+  const started = await Promise.allSettled(
     ports.map((port) =>
       startPrivateRedis({
         port,
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, ...timeout],
       }),
     ),
   );
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => node.stop()));
   };
   try {
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const created = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const cli = spawn(
         'redis-cli',
@@ -206,7 +250,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
           'create',
           ...ports.map((port) => `127.0.0.1:${port}`),
           '--cluster-replicas',
-          '0',
+          String(replicas),
           '--cluster-yes',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -227,11 +271,143 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
         `cluster_state:ok on ${port}`,
       );
     }
+    for (const port of ports) {
+      await until(async () => {
+        const info = await replicationInfo(port);
+        return info.get('role') === 'master' || info.get('master_link_status') === 'up';
+      }, `the replica on ${port} in sync`);
+      // Every node knows every replica (gossip), so that a master's death is followed by a failover.
+      await until(async () => {
+        const ranges = await ask(port, (client) => client.cluster('SLOTS'));
+        return ranges.length > 0 && ranges.every((range) => range.length - 2 === 1 + replicas);
+      }, `${port} to know every replica`);
+    }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { ports, url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`, stop };
+  const url = `redis+cluster://${ports
+    .slice(0, 3)
+    .map((port) => `127.0.0.1:${port}`)
+    .join(',')}`;
+  return { ports, nodes, url, stop };
+}
+
+/**
+ * The port of the master serving `key` now, and of its replicas, from `CLUSTER SLOTS` as `askPort` sees it.
+ */
+export async function clusterNodesForKey(
+  askPort: number,
+  key: string,
+): Promise<{ master: number; replicas: number[] }> {
+  return ask(askPort, async (client) => {
+    const slot = Number(await client.cluster('KEYSLOT', key));
+    for (const [from, to, master, ...replicas] of await client.cluster('SLOTS')) {
+      if (master && slot >= from && slot <= to) {
+        return { master: Number(master[1]), replicas: replicas.map((replica) => Number(replica[1])) };
+      }
+    }
+    throw new Error(`no node serves slot ${slot}`);
+  });
+}
+
+export interface PrivateSentinelGroup {
+  /** The master group name Sentinel monitors. */
+  name: string;
+  primary: PrivateRedis;
+  replica: PrivateRedis;
+  sentinel: PrivateRedis;
+  /** `redis+sentinel://127.0.0.1:<sentinel port>/<name>` */
+  url: string;
+  /** The port of the server Sentinel names as the primary now. */
+  primaryPort(): Promise<number>;
+  /** Kills all three and removes their directories. */
+  stop(): Promise<void>;
+}
+
+export interface PrivateSentinelOptions {
+  /** `sentinel down-after-milliseconds`: how long the primary may be silent before a failover. */
+  downAfterMs?: number;
+}
+
+/**
+ * A primary, a replica of it and one Sentinel monitoring them (quorum 1), all `redis-server` on loopback;
+ * resolves once the replica is in sync and Sentinel knows it (a replica Sentinel has not seen is never
+ * promoted). Whatever was started is stopped again when starting fails.
+ */
+export async function startPrivateSentinel(
+  options: PrivateSentinelOptions = {},
+): Promise<PrivateSentinelGroup> {
+  const name = 'kcprimary';
+  const started: PrivateRedis[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((server) => server.stop()));
+  };
+  try {
+    const primary = await startPrivateRedis();
+    started.push(primary);
+    const replica = await startPrivateRedis({
+      port: await sparePort([primary.port]),
+      args: ['--replicaof', '127.0.0.1', String(primary.port)],
+    });
+    started.push(replica);
+    await until(
+      async () => (await replicationInfo(replica.port)).get('master_link_status') === 'up',
+      'the replica in sync',
+    );
+    const sentinel = await startPrivateRedis({
+      port: await sparePort([primary.port, replica.port]),
+      sentinel: true,
+      config: [
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
+        `sentinel failover-timeout ${name} 10000`,
+        `sentinel parallel-syncs ${name} 1`,
+      ],
+    });
+    started.push(sentinel);
+    await until(async () => {
+      const replicas = (await ask(sentinel.port, (client) =>
+        client.call('SENTINEL', 'REPLICAS', name),
+      )) as string[][];
+      return replicas.some((fields) => {
+        const at = (field: string) => fields[fields.indexOf(field) + 1];
+        return at('port') === String(replica.port) && at('flags') === 'slave';
+      });
+    }, 'Sentinel to know the replica');
+    const primaryPort = async (): Promise<number> => {
+      const address = (await ask(sentinel.port, (client) =>
+        client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name),
+      )) as [string, string];
+      return Number(address[1]);
+    };
+    return {
+      name,
+      primary,
+      replica,
+      sentinel,
+      url: `redis+sentinel://127.0.0.1:${sentinel.port}/${name}`,
+      primaryPort,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Waits until the replicas of the server on `port` have every write it had received when this was called:
+ * a write and `WAIT` on a connection of our own (replication is one ordered stream, so the replica that
+ * acknowledges our write has everything before it). For a test that kills a primary and must not lose
+ * what it wrote before, without relying on the store's `durability`.
+ */
+export async function waitForReplicas(port: number, key = 'keycard-test:replication-mark'): Promise<void> {
+  await ask(port, async (client) => {
+    await client.set(key, String(Date.now()));
+    const acknowledged = Number(await client.call('WAIT', 1, 10_000));
+    if (acknowledged < 1) throw new Error(`no replica of ${port} acknowledged`);
+  });
 }
 
 /** Deletes every key that starts with `prefix:` (SCAN MATCH on each master; one key per DEL on a Cluster). */

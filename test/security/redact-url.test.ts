@@ -32,6 +32,16 @@ const SHAPES: [string, string][] = [
   ['rediss://app:S3cretPw-xyz@cache.internal', 'rediss://app:***@cache.internal'],
   ['redis+cluster://a:S3cretPw-xyz@h1:7000,h2:7001', 'redis+cluster://a:***@h1:7000,h2:7001'],
   ['redis://:p%40ss%3Aword@h', 'redis://:***@h'],
+  // Redis through Sentinel: the servers' password in the user info, the Sentinels' in an option
+  [
+    'redis+sentinel://app:S3cretPw-xyz@s1:26379,s2:26379/kcprimary?sentinelPassword=S3cretPw-xyz&durability=replicated',
+    'redis+sentinel://app:***@s1:26379,s2:26379/kcprimary?sentinelPassword=***&durability=replicated',
+  ],
+  [
+    'redis+sentinel://s1,s2/kcprimary/2?sentinelUsername=watch&SENTINELPASSWORD=S3cretPw-xyz',
+    'redis+sentinel://s1,s2/kcprimary/2?sentinelUsername=watch&SENTINELPASSWORD=***',
+  ],
+  ['redis+sentinel://:S3cret/Pw@xyz@s1/kcprimary', 'redis+sentinel://:***@s1/kcprimary'],
   // MongoDB: host lists, SRV, credentials in options
   ['mongodb://u:S3cretPw-xyz@h1,h2/db?replicaSet=rs0', 'mongodb://u:***@h1,h2/db?replicaSet=rs0'],
   ['mongodb+srv://u:S3cretPw-xyz@cluster0.example.net/db', 'mongodb+srv://u:***@cluster0.example.net/db'],
@@ -116,6 +126,12 @@ describe('redactSecrets', () => {
       redactSecrets(message, url, { hideUser: true }),
       'Username contains unescaped characters ***',
     );
+  });
+
+  test('hides a Sentinel password that a driver message quotes, decoded', () => {
+    const url = 'redis+sentinel://s1/kcprimary?sentinelPassword=S3cret%26Pw-xyz';
+    const safe = redactSecrets('sentinel AUTH S3cret&Pw-xyz refused by s1:26379', url);
+    assert.equal(safe, 'sentinel AUTH *** refused by s1:26379');
   });
 
   test('leaves text alone when the URL has no secret, and keeps user names', () => {

@@ -22,10 +22,23 @@ export interface RedisNode {
   port: number;
 }
 
+export interface RedisSentinelOptions {
+  /** The master group name Sentinel monitors. */
+  name: string;
+  /** The Sentinels' own credentials (the servers' are `username` and `password`). */
+  username?: string;
+  password?: string;
+}
+
 export interface RedisConnectionOptions {
-  /** One node for a standalone Redis; the seed nodes of a Cluster. */
+  /** One node for a standalone Redis; the seed nodes of a Cluster; the Sentinels with `sentinel`. */
   nodes: RedisNode[];
   cluster: boolean;
+  /**
+   * Find the primary through Sentinel (`nodes` are the Sentinels): on each (re)connection ioredis asks
+   * them for the current primary and checks its ROLE, so a failover needs no restart.
+   */
+  sentinel?: RedisSentinelOptions;
   username?: string;
   password?: string;
   /** Database number (standalone only). */
@@ -68,6 +81,19 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
       redisOptions: common,
     });
   }
+  if (options.sentinel) {
+    return new Redis({
+      ...common,
+      sentinels: options.nodes,
+      name: options.sentinel.name,
+      sentinelUsername: options.sentinel.username,
+      sentinelPassword: options.sentinel.password,
+      db: options.db ?? 0,
+      enableOfflineQueue: false,
+      retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+      sentinelRetryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+    });
+  }
   const node = options.nodes[0] as RedisNode;
   return new Redis({
     ...common,
@@ -76,6 +102,24 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
     db: options.db ?? 0,
     enableOfflineQueue: false,
     retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+  });
+}
+
+/**
+ * Connects, and resolves once the first attempt has succeeded or failed (never rejects: ioredis goes on
+ * reconnecting). A Sentinel client's `connect()` does not settle while no Sentinel answers — it keeps
+ * asking them — so for it the first 'error' counts as the failed attempt.
+ */
+export function connectFirstTime(client: Redis | Cluster): Promise<void> {
+  const attempt = client.connect().catch(() => undefined);
+  if (isCluster(client) || !client.options.sentinels) return attempt;
+  return new Promise((resolve) => {
+    const settle = (): void => {
+      client.off('error', settle);
+      resolve();
+    };
+    client.once('error', settle);
+    void attempt.then(settle);
   });
 }
 
@@ -104,6 +148,9 @@ export function createFeedConnection(client: Redis | Cluster, options: FeedConne
   const overrides: RedisOptions = {
     lazyConnect: true,
     retryStrategy: () => null,
+    // Through Sentinel: one round of the Sentinels per attempt, or connect() would never settle while
+    // none answers, and the feed could not report `down`.
+    sentinelRetryStrategy: () => null,
     autoResubscribe: false,
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: false,

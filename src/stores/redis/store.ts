@@ -30,12 +30,19 @@ import type {
   UserUpdate,
 } from '../../core/store.js';
 import {
+  connectFirstTime,
   createFeedConnection,
   createRedisClient,
   DEFAULT_RECONNECT_MAX_DELAY_MS,
   isCluster,
   type RedisNode,
 } from './connection.js';
+import {
+  type RedisDurability,
+  type ReplicationPolicy,
+  replicationPolicy,
+  writeReplicated,
+} from './durability.js';
 import { RevocationFeed } from './feed.js';
 import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
 import {
@@ -68,7 +75,10 @@ export interface RedisStoreOptions {
    * away (see docs/stores-redis.md). Either `client` or `url`.
    */
   client?: Redis | Cluster;
-  /** `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port`: the store creates its own client. */
+  /**
+   * `redis://…`, `rediss://…`, `redis+cluster://host:port,host:port` or
+   * `redis+sentinel://host:port,host:port/mastername`: the store creates its own client.
+   */
   url?: string;
   /** Prefix of every key; default `kc` (or the URL's `prefix` option). No braces. */
   prefix?: string;
@@ -84,6 +94,15 @@ export interface RedisStoreOptions {
    * reported `down` and replaced. Default 1000 ms, so a silently dead connection is noticed within 2 s.
    */
   revocationHeartbeatMs?: number;
+  /**
+   * `replicated`: revocations and blocks (revocation records, deleted logins, user updates) succeed only
+   * once a replica has acknowledged them (WAIT), so a failover cannot undo one that was reported done; they
+   * fail with store_unavailable when no replica answers in time. Default `primary` (or the URL's
+   * `durability` option). See durability.ts and docs/stores-redis.md.
+   */
+  durability?: RedisDurability;
+  /** With `durability: 'replicated'`: how long to wait for a replica; default 1000 ms. */
+  replicationTimeoutMs?: number;
   /** Told about each connection error ioredis reports (for logs). The store goes on reconnecting. */
   onError?: (error: Error) => void;
 }
@@ -116,6 +135,7 @@ export class RedisStore implements Store {
   private readonly seedNodes: RedisNode[];
   private readonly reconnectMaxDelayMs: number;
   private readonly heartbeatMs: number;
+  private readonly replication: ReplicationPolicy;
   private readonly feeds = new Set<RevocationFeed>();
   private closed = false;
   /**
@@ -163,6 +183,10 @@ export class RedisStore implements Store {
     this.reconnectMaxDelayMs =
       options.reconnectMaxDelayMs ?? parsed?.connection.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
     this.heartbeatMs = options.revocationHeartbeatMs ?? DEFAULT_REVOCATION_HEARTBEAT_MS;
+    this.replication = replicationPolicy(
+      options.durability ?? parsed?.durability,
+      options.replicationTimeoutMs ?? parsed?.replicationTimeoutMs,
+    );
     if (!(Number.isInteger(this.heartbeatMs) && this.heartbeatMs > 0)) {
       throw configurationError('revocationHeartbeatMs must be a positive whole number of milliseconds');
     }
@@ -187,12 +211,9 @@ export class RedisStore implements Store {
     if (this.ownsClient) {
       // A failed first attempt is not fatal: ioredis keeps reconnecting, and until it succeeds operations
       // fail at once with store_unavailable. Waiting once avoids failing the calls made right after start.
-      this.firstConnection = this.client
-        .connect()
-        .catch(() => undefined)
-        .finally(() => {
-          this.firstConnection = null;
-        });
+      this.firstConnection = connectFirstTime(this.client).finally(() => {
+        this.firstConnection = null;
+      });
     }
   }
 
@@ -269,12 +290,17 @@ export class RedisStore implements Store {
   }
 
   async deleteLogin(id: string, options: { userId?: string } = {}): Promise<boolean> {
-    return this.run(async () => {
-      const owner = await this.scripts.deleteLogin(this.keys.session(id), options.userId);
-      if (owner === null) return false;
-      if (owner !== '') await this.unindex(owner, [id]);
-      return true;
-    });
+    return this.run(() =>
+      this.replicated(
+        () => [this.keys.session(id)],
+        async () => {
+          const owner = await this.scripts.deleteLogin(this.keys.session(id), options.userId);
+          if (owner === null) return false;
+          if (owner !== '') await this.unindex(owner, [id]);
+          return true;
+        },
+      ),
+    );
   }
 
   /**
@@ -338,20 +364,24 @@ export class RedisStore implements Store {
 
   /** From the expiry index, which holds every live session of the user (docs/stores-redis.md). */
   async deleteUserLogins(userId: string, options: { exceptId?: string } = {}): Promise<number> {
-    return this.run(async () => {
-      const ids = (await this.client.zrange(this.keys.userSessions(userId), 0, -1)).filter(
-        (id) => id !== options.exceptId,
-      );
-      // Each session key is deleted by its own script (they live in different slots), only if it is this
-      // user's. An id whose key is missing stays in the index: it may be a session being created right now
-      // (index written, record not yet), and dropping it would hide that session from the next delete-all.
-      const owners = await Promise.all(
-        ids.map((id) => this.scripts.deleteLogin(this.keys.session(id), userId)),
-      );
-      const deleted = ids.filter((_, i) => owners[i] !== null);
-      if (deleted.length > 0) await this.unindex(userId, deleted);
-      return deleted.length;
-    });
+    let deleted: string[] = [];
+    const keysOf = () => [this.keys.userSessions(userId), ...deleted.map((id) => this.keys.session(id))];
+    return this.run(() =>
+      this.replicated(keysOf, async () => {
+        const ids = (await this.client.zrange(this.keys.userSessions(userId), 0, -1)).filter(
+          (id) => id !== options.exceptId,
+        );
+        // Each session key is deleted by its own script (they live in different slots), only if it is this
+        // user's. An id whose key is missing stays in the index: it may be a session being created right now
+        // (index written, record not yet), and dropping it would hide that session from the next delete-all.
+        const owners = await Promise.all(
+          ids.map((id) => this.scripts.deleteLogin(this.keys.session(id), userId)),
+        );
+        deleted = ids.filter((_, i) => owners[i] !== null);
+        if (deleted.length > 0) await this.unindex(userId, deleted);
+        return deleted.length;
+      }),
+    );
   }
 
   async createUser(user: UserRecord): Promise<void> {
@@ -407,7 +437,12 @@ export class RedisStore implements Store {
 
   async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
     return this.run(async () =>
-      parseUser(await this.scripts.updateUser(this.keys.user(id), userUpdateFields(update))),
+      parseUser(
+        await this.replicated(
+          () => [this.keys.user(id)],
+          () => this.scripts.updateUser(this.keys.user(id), userUpdateFields(update)),
+        ),
+      ),
     );
   }
 
@@ -446,9 +481,13 @@ export class RedisStore implements Store {
     const subject =
       record.kind === 'login' ? this.keys.loginRevocation(record.id) : this.keys.userRevocation(record.id);
     await this.run(() =>
-      this.scripts.addRevocation(
-        [this.keys.revocations(), subject],
-        [record.at, record.expiresAt, now, encodeRevocation(record), this.keys.revocationChannel()],
+      this.replicated(
+        () => [subject],
+        () =>
+          this.scripts.addRevocation(
+            [this.keys.revocations(), subject],
+            [record.at, record.expiresAt, now, encodeRevocation(record), this.keys.revocationChannel()],
+          ),
       ),
     );
   }
@@ -601,6 +640,11 @@ export class RedisStore implements Store {
       );
     }
     return this.skeletonsReady;
+  }
+
+  /** With `durability: 'replicated'`, `write` then WAIT for a replica on the keys it wrote (durability.ts). */
+  private replicated<T>(keysOf: (result: T) => string[], write: () => Promise<T>): Promise<T> {
+    return writeReplicated(this.client, this.replication, keysOf, write);
   }
 
   /** Runs Redis commands; any failure of the driver or the server becomes store_unavailable. */
