@@ -98,10 +98,13 @@ export async function runHTTPBench(): Promise<Section[]> {
   } finally {
     for (const entry of measured) await entry.server.stop();
     await deleteRedisPrefix(prefix).catch(() => 0);
-    for (const suffix of ['-serve', '-hybrid', '-adapter']) {
+    for (const suffix of ['-serve', '-hybrid', '-adapter', '-before-serve', '-before-hybrid']) {
       await deleteRedisPrefix(`${prefix}${suffix}`).catch(() => 0);
     }
-    if (services.postgres === null) await dropPostgresSchema(schema).catch(() => {});
+    if (services.postgres === null) {
+      await dropPostgresSchema(schema).catch(() => {});
+      if (benchConfig.before) await dropPostgresSchema(`${schema}_before`).catch(() => {});
+    }
   }
 
   const byName = new Map(measured.map((entry) => [entry.variant.name, entry]));

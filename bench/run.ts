@@ -14,6 +14,7 @@ import { benchConfig } from './lib/config.js';
 import { formatSections, type Section } from './lib/report.js';
 import { runLoginBench } from './login.js';
 import { runPropagationSection } from './propagation.js';
+import { runRedisStoreBench } from './redis-store.js';
 import { runRefreshBench } from './refresh.js';
 import { runScaleBench } from './scale.js';
 import { runStoresBench } from './stores.js';
@@ -42,6 +43,11 @@ const BENCHES: Record<string, Bench> = {
   refresh: {
     description: 'refresh-token rotation throughput on Redis and PostgreSQL',
     run: () => runRefreshBench(),
+  },
+  redis: {
+    description:
+      'the Redis store read and login write vs a bare ioredis GET and SET: client CPU per operation',
+    run: () => runRedisStoreBench(),
   },
   stores: {
     description:

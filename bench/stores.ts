@@ -25,6 +25,7 @@ import { createClient } from 'redis';
 import { generateToken } from '../src/core/random-tokens.js';
 import { benchConfig } from './lib/config.js';
 import { countedIORedis, countingStore, countNodeRedis, countPostgresQueries, wire } from './lib/counting.js';
+import { olderStore } from './lib/older-store.js';
 import type { Section } from './lib/report.js';
 import { deleteRedisPrefix, dropPostgresSchema, servicesAvailable, uniqueName } from './lib/services.js';
 import { ms, percentile, ratio, ratioSpread, type Spread, spread } from './lib/stats.js';
@@ -142,6 +143,18 @@ export async function runStoresBench(): Promise<Section[]> {
     candidates.push(
       keycardCandidate('keycard Redis', async () => new RedisStore({ client, prefix: `${prefix}:kc` })),
     );
+    const before = benchConfig.before;
+    if (before) {
+      // The other checkout's Redis store (its build), under the same keycard, on the same client.
+      candidates.push(
+        keycardCandidate('keycard Redis (before)', async () => {
+          const module = (await import(`${before}/dist/stores/redis/index.js`)) as {
+            RedisStore: typeof RedisStore;
+          };
+          return olderStore(new module.RedisStore({ client, prefix: `${prefix}:kcb` }));
+        }),
+      );
+    }
     const nodeRedis = createClient({ url: benchConfig.redisURL });
     nodeRedis.on('error', () => {});
     countNodeRedis(nodeRedis);

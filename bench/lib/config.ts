@@ -14,11 +14,15 @@
  * | BENCH_SCALE_MAX      | 1000000      | largest stored-session count of the scale benchmark              |
  * | BENCH_PROFILE        | (off)        | 1 (or cpu): servers run with --cpu-prof, heap: with --heap-prof    |
  * |                      |              | (sampled allocations); files go to bench/results/profiles/        |
+ * | BENCH_BEFORE         | (off)        | a built checkout of keycard (e.g. a worktree of main): its       |
+ * |                      |              | keycard serve variants and Redis store run beside this one's,    |
+ * |                      |              | named `… (before)` — before/after in one run (http, stores)      |
  * | BENCH_REDIS_URL      | redis://127.0.0.1:6379                     | the shared Redis (private key prefix) |
  * | BENCH_POSTGRES_URL   | postgres://postgres@127.0.0.1:5432/test    | the shared PostgreSQL (private schema) |
  */
 
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 
 /** wrk measures latency in microseconds and leaves more of two cores to the server; autocannon rounds to ms. */
 function detectLoadgen(): 'wrk' | 'autocannon' {
@@ -63,6 +67,7 @@ export const benchConfig = {
     .filter(Boolean),
   profile: ({ '1': 'cpu', cpu: 'cpu', heap: 'heap' } as const)[process.env.BENCH_PROFILE ?? ''] ?? null,
   scaleMax: Math.round(number('BENCH_SCALE_MAX', 1_000_000, 10_000)),
+  before: process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : null,
   redisURL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   postgresURL: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
 };

@@ -71,6 +71,22 @@ function bunUnavailable(): string | null {
 
 /** Every variant; Redis keys under `prefix` (and `prefix-…`), the PostgreSQL store in `schema`. */
 export function variants(prefix: string, schema: string): Variant[] {
+  const all = currentVariants(prefix, schema);
+  const before = benchConfig.before;
+  if (!before) return all;
+  // The same keycard serve variants run from the other checkout's build (its bench/servers script imports
+  // its own dist/), under Redis keys and a schema of their own.
+  const earlier = currentVariants(`${prefix}-before`, `${schema}_before`)
+    .filter((variant) => variant.script === 'keycard-serve')
+    .map((variant) => ({
+      ...variant,
+      name: `${variant.name} (before)`,
+      script: `${before}/bench/servers/${variant.script}.ts`,
+    }));
+  return [...all, ...earlier];
+}
+
+function currentVariants(prefix: string, schema: string): Variant[] {
   const redis = { BENCH_REDIS_URL: benchConfig.redisURL, BENCH_REDIS_PREFIX: prefix };
   const cookieLogin: Login = { path: '/login', credential: 'cookie' };
   const bearerLogin: Login = { path: '/login', credential: 'bearer' };

@@ -36,7 +36,9 @@ type Reply = { type: 'reply'; id: number; value: unknown };
 /** The Bun binary the `bun` devDependency installs. */
 export const BUN = fileURLToPath(new URL('../../node_modules/.bin/bun', import.meta.url));
 
+/** `bench/servers/<name>.ts`, or `name` itself when it is an absolute path (another checkout's server). */
 export function serverScript(name: string): string {
+  if (name.startsWith('/')) return name;
   return fileURLToPath(new URL(`../servers/${name}.ts`, import.meta.url));
 }
 

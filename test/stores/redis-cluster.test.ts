@@ -119,6 +119,39 @@ if (skip) {
       }
     });
 
+    test('a login on a Cluster is two commands, its user’s index first (record and index are in two slots)', async () => {
+      // guards: a record without its index entry, which "log out everywhere" and blocking would miss
+      const client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+      const counted = new RedisStore({ client, prefix, clock });
+      const sent: string[] = [];
+      const sendCommand = client.sendCommand.bind(client);
+      client.sendCommand = ((...args: Parameters<typeof client.sendCommand>) => {
+        // EVALSHA's (and EVAL's) arguments: the script, the number of keys, the first key. A node that
+        // has not seen the script yet answers NOSCRIPT and gets EVAL of the same: one write still.
+        const command = args[0] as { name: string; args: unknown[] };
+        const entry = `${command.name.replace(/^evalsha$/, 'eval')} ${String(command.args[2])}`;
+        if (sent.at(-1) !== entry) sent.push(entry);
+        return sendCommand(...args);
+      }) as typeof client.sendCommand;
+      try {
+        await counted.createLogin(sessionFixture(clock)); // loads the scripts (EVALSHA, then EVAL)
+        sent.length = 0;
+        const session = sessionFixture(clock, { user: { id: 'u-cluster', username: 'c', role: 'user' } });
+        assert.notEqual(await slot(keys.session(session.id)), await slot(keys.userSessions('u-cluster')));
+        await counted.createLogin(session);
+        assert.deepEqual(sent, [
+          `eval ${keys.userSessions('u-cluster')}`,
+          `eval ${keys.session(session.id)}`,
+        ]);
+        assert.deepEqual(await counted.getLogin(session.id), session);
+        assert.equal(await counted.deleteUserLogins('u-cluster'), 1);
+      } finally {
+        await counted.close();
+        client.disconnect();
+        await deleteKeysWithPrefix(admin, prefix);
+      }
+    });
+
     /** The port of the node the feed of `prefix` is connected to (its connection is named after it). */
     async function feedNode(feedPrefix: string): Promise<{ port: number; id: string } | null> {
       for (const node of admin.nodes('all')) {

@@ -223,6 +223,47 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     }
   });
 
+  test('a login is one Redis command on a standalone Redis: the record and both index entries, together', async () => {
+    const client = new Redis(REDIS_URL);
+    const counted = new RedisStore({ client, prefix, clock });
+    const sent: string[] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      sent.push(command.name);
+      return sendCommand(command, stream);
+    }) as typeof client.sendCommand;
+    try {
+      // Once first, so that the script is loaded (EVALSHA falls back to EVAL once per server).
+      await counted.createLogin(sessionFixture(clock));
+      sent.length = 0;
+      const session = sessionFixture(clock, { data: { cart: [1, 2] } });
+      await counted.createLogin(session);
+      assert.deepEqual(sent, ['evalsha'], 'one round trip');
+      assert.deepEqual(await counted.getLogin(session.id), session);
+      assert.equal(
+        await admin.zscore(keys.userSessions('user-1'), session.id),
+        String(session.absoluteExpiresAt),
+      );
+      assert.equal(await admin.zscore(keys.userLogins('user-1'), session.id), String(session.createdAt));
+      assert.equal(await counted.countUserLogins('user-1'), 2);
+      assert.equal(await counted.deleteUserLogins('user-1'), 2, 'log out everywhere finds both');
+    } finally {
+      await counted.close();
+      client.disconnect();
+    }
+  });
+
+  test('a login whose script fails part-way leaves no record behind (at most a stale index entry)', async () => {
+    // guards: a record without its index entry (one that "log out everywhere" would miss). Redis does not
+    // undo a script's writes before an error, so the script indexes first and writes the record last.
+    const session = sessionFixture(clock);
+    // A user index of the wrong type makes the script fail at its second ZADD, after the first.
+    await admin.set(keys.userLogins('user-1'), 'not a sorted set');
+    await assert.rejects(store.createLogin(session), unavailable);
+    assert.equal(await admin.exists(keys.session(session.id)), 0, 'no record');
+    assert.equal(await store.getLogin(session.id), null);
+  });
+
   test('a session that expired in Redis is skipped by the index, and deleting it counts nothing', async () => {
     const gone = sessionFixture(clock, { expiresAt: clock.now() + 30 });
     const live = sessionFixture(clock);
@@ -672,6 +713,64 @@ describe('redis store URLs and options', () => {
 });
 
 describe('redis store fails closed and recovers (private redis-server)', { skip: binariesSkip }, () => {
+  test('a command to a paused server fails with store_unavailable (timed out), and its late reply answers no later command', async () => {
+    const redis = await startPrivateRedis();
+    const clock = new ManualClock();
+    const url = `redis://127.0.0.1:${redis.port}/?prefix=${uniqueName('kctest')}&commandTimeoutMs=300`;
+    const store = await openStoreURL(url, { clock });
+    try {
+      const first = sessionFixture(clock, { data: { which: 'first' } });
+      const second = sessionFixture(clock, { data: { which: 'second' } });
+      await store.createLogin(first);
+      await store.createLogin(second);
+
+      redis.pause();
+      // Without a timeout the read would wait for as long as the server is stopped; the guard turns such
+      // a hang into a failure of its own.
+      let guard: NodeJS.Timeout | undefined;
+      const hang = new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error('the read hung on a paused server')), 20_000);
+      });
+      try {
+        await assert.rejects(
+          Promise.race([store.getLogin(first.id), hang]),
+          (error) =>
+            unavailable(error) &&
+            (error as Error).cause instanceof Error &&
+            ((error as Error).cause as Error).message === 'Command timed out',
+        );
+      } finally {
+        clearTimeout(guard);
+      }
+
+      redis.resume();
+      // The late reply to the first read is still owed on this connection; it must be matched to that
+      // read (already failed) and dropped, never handed to the next one.
+      assert.deepEqual(await store.getLogin(second.id), second);
+      assert.deepEqual(await store.getLogin(first.id), first);
+    } finally {
+      redis.resume();
+      await store.close();
+      await redis.stop();
+    }
+  });
+
+  test('commands in flight hold no timer each: the command timeout is one watchdog per connection', async () => {
+    const redis = await startPrivateRedis();
+    const store = await openStoreURL(`redis://127.0.0.1:${redis.port}/?prefix=${uniqueName('kctest')}`);
+    try {
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      const idle = timers();
+      const reads = Array.from({ length: 50 }, () => store.getLogin(hashToken(generateToken())));
+      // ioredis's own commandTimeout arms one timer per command sent (50 here).
+      assert.ok(timers() - idle < 5, `${timers() - idle} timers for 50 commands in flight`);
+      assert.deepEqual(await Promise.all(reads), Array(50).fill(null));
+    } finally {
+      await store.close();
+      await redis.stop();
+    }
+  });
+
   test('operations reject with store_unavailable while Redis is down, and work again once it is back', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);

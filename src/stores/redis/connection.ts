@@ -9,11 +9,14 @@
  * - Commands in flight when the connection drops fail (`maxRetriesPerRequest: 0`) and are never resent
  *   (`autoResendUnfulfilledCommands: false`): their outcome is unknown, and resending a counter increment
  *   or a refresh-token rotation could apply it twice.
- * - `commandTimeout` bounds a command on a connection that hangs without closing (a paused server, a
- *   partition with no RST).
+ * - `commandTimeoutMs` bounds a command on a connection that hangs without closing (a paused server, a
+ *   partition with no RST). On a standalone (or Sentinel) client one watchdog timer per connection enforces it
+ *   (`watchCommandTimeouts`) instead of ioredis's `commandTimeout`, which arms and clears a timer for
+ *   every command — measurable on the per-request read (docs/benchmarks.md, "Issue 15").
  * A Cluster client keeps its offline queue: it connects to each node lazily and needs the queue between
- * a node's "connecting" and "ready"; queued commands are bounded by `commandTimeout` and by the flush
- * that `maxRetriesPerRequest: 0` does when a node connection drops.
+ * a node's "connecting" and "ready"; queued commands are bounded by ioredis's `commandTimeout` (a command
+ * can wait in three queues there, the Cluster's and each node's two, so the watchdog is not used) and by
+ * the flush that `maxRetriesPerRequest: 0` does when a node connection drops.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
@@ -64,12 +67,12 @@ export function reconnectDelay(attempt: number, maxDelayMs: number): number {
 /** A client that has not connected yet (`lazyConnect`): the store connects it and waits for the result. */
 export function createRedisClient(options: RedisConnectionOptions): Redis | Cluster {
   const maxDelayMs = options.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const common = {
     username: options.username,
     password: options.password,
     tls: options.tls ? {} : undefined,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     lazyConnect: true,
@@ -78,11 +81,11 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
     return new Cluster(options.nodes, {
       lazyConnect: true,
       clusterRetryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
-      redisOptions: common,
+      redisOptions: { ...common, commandTimeout: commandTimeoutMs },
     });
   }
   if (options.sentinel) {
-    return new Redis({
+    const client = new Redis({
       ...common,
       sentinels: options.nodes,
       name: options.sentinel.name,
@@ -93,15 +96,76 @@ export function createRedisClient(options: RedisConnectionOptions): Redis | Clus
       retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
       sentinelRetryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
     });
+    watchCommandTimeouts(client, commandTimeoutMs);
+    return client;
   }
   const node = options.nodes[0] as RedisNode;
-  return new Redis({
+  const client = new Redis({
     ...common,
     host: node.host,
     port: node.port,
     db: options.db ?? 0,
     enableOfflineQueue: false,
     retryStrategy: (attempt) => reconnectDelay(attempt, maxDelayMs),
+  });
+  watchCommandTimeouts(client, commandTimeoutMs);
+  return client;
+}
+
+/** A command in ioredis's queue (a `Command`; ioredis types the queue's items more loosely). */
+interface PendingCommand {
+  isResolved?: boolean;
+  reject(error: Error): void;
+}
+
+/** How many watchdog ticks make up one command timeout: a command fails between 0.9 and 1.0 of it. */
+const TICKS_PER_TIMEOUT = 10;
+
+/**
+ * `commandTimeoutMs` with one timer per connection. A standalone client without an offline queue has
+ * every command that awaits a reply in `commandQueue`, in the order sent (Redis answers in that order).
+ * Every tick (a tenth of the timeout) the watchdog stamps the commands sent since the last tick with the
+ * tick's number, then rejects — with ioredis's own "Command timed out", as its `commandTimeout` would —
+ * each command at the head stamped nine ticks ago or earlier: sent between 0.9 and 1.0 timeouts ago, so
+ * it fails within the timeout, never much before it. Like ioredis's timeout, this leaves the connection
+ * alone (one slow script must not fail every command behind it); the command stays queued so that its
+ * late reply, if any, is matched to it and dropped. The stamps live in a WeakMap, written only by the
+ * watchdog: sending a command costs nothing extra. The timer is unref'd and stops when the client ends
+ * for good; a later connect starts it again.
+ */
+export function watchCommandTimeouts(client: Redis, timeoutMs: number): void {
+  const tickMs = Math.max(1, Math.floor(timeoutMs / TICKS_PER_TIMEOUT));
+  const stamps = new WeakMap<PendingCommand, number>();
+  const timedOut = new WeakSet<PendingCommand>();
+  let tick = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const check = (): void => {
+    tick++;
+    const queue = client.commandQueue;
+    // Unstamped commands are the newest, at the tail.
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const command = (queue.peekAt(i) as { command: PendingCommand }).command;
+      if (stamps.has(command)) break;
+      stamps.set(command, tick);
+    }
+    for (let i = 0; i < queue.length; i++) {
+      const command = (queue.peekAt(i) as { command: PendingCommand }).command;
+      if (timedOut.has(command)) continue;
+      if (tick - (stamps.get(command) as number) < TICKS_PER_TIMEOUT - 1) break;
+      timedOut.add(command);
+      if (!command.isResolved) command.reject(new Error('Command timed out'));
+    }
+  };
+  const start = (): void => {
+    if (timer) return;
+    timer = setInterval(check, tickMs);
+    timer.unref();
+  };
+  start();
+  client.on('connect', start);
+  client.on('end', () => {
+    if (timer) clearInterval(timer);
+    timer = null;
   });
 }
 

@@ -19,7 +19,6 @@ import type {
   DataPatch,
   LoginRecord,
   RefreshState,
-  SessionData,
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
@@ -95,44 +94,107 @@ export function patchArguments(patch: DataPatch): string[] {
   return [String(set.length / 2), ...set, ...patch.unset.map(dataField)];
 }
 
-/** The session in a hash, or null for a missing (empty) hash. */
-export function parseSession(id: string, reply: HashReply | null): LoginRecord | null {
-  if (reply === null) return null;
-  const hash = toMap(reply);
-  const createdAt = hash.get('c');
-  if (createdAt === undefined) return null;
-  const data: SessionData = {};
-  for (const [field, value] of hash) {
-    // defineKey, not assignment: `__proto__` is a data key like any other.
-    if (field.startsWith(DATA_FIELD)) defineKey(data, JSON.parse(field.slice(1)), JSON.parse(value));
-  }
-  const userId = hash.get('uid');
-  const generation = hash.get('rg');
-  return {
+/**
+ * The session in a hash — the raw reply of HGETALL (or of a script returning one) as ioredis hands it
+ * over before any conversion: a flat array of Buffers, field, value, field, value — or null for a missing
+ * (empty) hash. This is the per-request hot path, so the record is built in one pass over the reply: field
+ * names are told apart by their bytes and never become strings, times are read as digits from their
+ * Buffers, and only the values the record holds as strings are decoded. (ioredis's own HGETALL turns every
+ * field and value into a string and the pairs into an object; a Map from that was the next step here.)
+ * Fields this version does not know are skipped, so a record written by a later version still reads.
+ */
+export function parseSession(id: string, reply: readonly Buffer[] | null): LoginRecord | null {
+  if (reply === null || reply.length === 0) return null;
+  const record: LoginRecord = {
     id,
-    user:
-      userId === undefined
-        ? null
-        : { id: userId, username: hash.get('un') ?? '', role: hash.get('ur') ?? '' },
-    createdAt: Number(createdAt),
-    lastActiveAt: Number(hash.get('l')),
-    expiresAt: Number(hash.get('e')),
-    absoluteExpiresAt: Number(hash.get('a')),
-    data,
-    userAgent: hash.get('ua') ?? null,
-    ip: hash.get('ip') ?? null,
-    refresh:
-      generation === undefined
-        ? null
-        : {
-            generation: Number(generation),
-            nonce: hash.get('rn') ?? '',
-            rotatedAt: Number(hash.get('rr')),
-            windowStartedAt: Number(hash.get('rw')),
-            rotationsInWindow: Number(hash.get('rc')),
-            revocationTTLMs: Number(hash.get('rt')),
-          },
+    user: null,
+    createdAt: Number.NaN,
+    lastActiveAt: Number.NaN,
+    expiresAt: Number.NaN,
+    absoluteExpiresAt: Number.NaN,
+    data: {},
+    userAgent: null,
+    ip: null,
+    refresh: null,
   };
+  let created = false;
+  let userId: string | undefined;
+  let username = '';
+  let role = '';
+  let refresh: Buffer[] | null = null;
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const field = reply[i] as Buffer;
+    const value = reply[i + 1] as Buffer;
+    const first = field[0];
+    if (first === D) {
+      // defineKey, not assignment: `__proto__` is a data key like any other.
+      defineKey(record.data, JSON.parse(field.toString('utf8', 1)), JSON.parse(value.toString('utf8')));
+    } else if (field.length === 1) {
+      if (first === C) {
+        created = true;
+        record.createdAt = decimal(value);
+      } else if (first === L) record.lastActiveAt = decimal(value);
+      else if (first === E) record.expiresAt = decimal(value);
+      else if (first === A) record.absoluteExpiresAt = decimal(value);
+    } else if (field.length === 2) {
+      const second = field[1];
+      if (first === U) {
+        if (second === N) username = value.toString('utf8');
+        else if (second === R) role = value.toString('utf8');
+        else if (second === A) record.userAgent = value.toString('utf8');
+      } else if (first === I && second === P) {
+        record.ip = value.toString('utf8');
+      } else if (first === R) {
+        refresh ??= [];
+        const at = REFRESH_FIELDS.indexOf(second as number);
+        if (at >= 0) refresh[at] = value;
+      }
+    } else if (field.length === 3 && first === U && field[1] === I && field[2] === D) {
+      userId = value.toString('utf8');
+    }
+  }
+  // No `c`: not a session hash (or one half-written by something else), as before.
+  if (!created) return null;
+  if (userId !== undefined) record.user = { id: userId, username, role };
+  if (refresh !== null && refresh[0] !== undefined) {
+    const [generation, nonce, rotatedAt, windowStartedAt, rotations, ttl] = refresh;
+    record.refresh = {
+      generation: decimal(generation as Buffer),
+      nonce: nonce?.toString('utf8') ?? '',
+      rotatedAt: optionalDecimal(rotatedAt),
+      windowStartedAt: optionalDecimal(windowStartedAt),
+      rotationsInWindow: optionalDecimal(rotations),
+      revocationTTLMs: optionalDecimal(ttl),
+    };
+  }
+  return record;
+}
+
+// The bytes of the session hash's field names (see sessionFields and refreshFields).
+const [A, C, D, E, I, L, N, P, R, U] = [...'acdeilnpru'].map((char) => char.charCodeAt(0)) as number[];
+/** The second byte of `rg`, `rn`, `rr`, `rw`, `rc`, `rt`, in RefreshState's order. */
+const REFRESH_FIELDS = [...'gnrwct'].map((char) => char.charCodeAt(0));
+
+/**
+ * A number written by `String(n)`: the digits read straight from the Buffer when it is a plain integer
+ * of up to 15 digits (every time in ms, every count), `Number` of its text otherwise (a sign, a fraction,
+ * an exponent), so any value written reads back as it did through a string.
+ */
+function decimal(value: Buffer): number {
+  const length = value.length;
+  if (length === 0 || length > 15) return Number(value.toString('latin1'));
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = (value[i] as number) - 48;
+    if (digit < 0 || digit > 9) return Number(value.toString('latin1'));
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+/** As `Number(hash.get(field))` did for a missing field: NaN. */
+function optionalDecimal(value: Buffer | undefined): number {
+  return value === undefined ? Number.NaN : decimal(value);
 }
 
 /** Field/value pairs for a new user record; a null password hash is an absent field. */

@@ -56,35 +56,71 @@ local function prune(us, ul, now)
 end
 `;
 
+/**
+ * A record's hash written afresh: its field/value pairs (ARGV from `first` on), then its TTL. One HSET
+ * per 500 pairs rather than one per field (`unpack` is bounded by Lua's C stack, as in CHUNKS).
+ */
+const REPLACE = `
+local function replace(key, ttl, first)
+  redis.call('DEL', key)
+  for i = first, #ARGV, 1000 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+  redis.call('PEXPIRE', key, ttl)
+end
+`;
+
+/**
+ * Adds a session id to its user's two indexes (`us` by absolute expiry, `ul` by creation) after dropping
+ * the ids past their absolute expiry (those sessions are certainly gone), and keeps each key alive as
+ * long as its longest-lived session (PTTL is -1 on a key without TTL, so a fresh index always gets one).
+ */
+const INDEX = `${PRUNE}
+local function index(us, ul, id, createdAt, absoluteExpiresAt, now)
+  prune(us, ul, now)
+  redis.call('ZADD', us, absoluteExpiresAt, id)
+  redis.call('ZADD', ul, createdAt, id)
+  for _, key in ipairs({us, ul}) do
+    if redis.call('PTTL', key) < tonumber(absoluteExpiresAt) - tonumber(now) then
+      redis.call('PEXPIRE', key, ttl(absoluteExpiresAt, now))
+    end
+  end
+end
+`;
+
 const SCRIPTS = {
   /** KEYS: hash. ARGV: ttl ms, then field/value pairs. Writes the hash afresh with its TTL. */
   keycardReplaceHash: {
     keys: 1,
-    lua: `
-redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    lua: `${REPLACE}
+replace(KEYS[1], ARGV[1], 2)
 return 1
 `,
   },
 
   /**
    * KEYS: the user's two indexes (by absolute expiry, by creation). ARGV: session id, createdAt, its
-   * absolute expiry, now. Drops ids past their absolute expiry from both (those sessions are certainly
-   * gone), adds the id to both, and keeps each key alive as long as its longest-lived session (PTTL is -1
-   * on a key without TTL, so a fresh index always gets one).
+   * absolute expiry, now. Indexes the session (INDEX above). The login on a Cluster: its record and its
+   * user's indexes are in different slots (keys.ts), so this runs first and keycardReplaceHash after.
    */
   keycardIndexSession: {
     keys: 2,
-    lua: `${PRUNE}
-prune(KEYS[1], KEYS[2], ARGV[4])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-for i = 1, 2 do
-  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[3]) - tonumber(ARGV[4]) then
-    redis.call('PEXPIRE', KEYS[i], ttl(ARGV[3], ARGV[4]))
-  end
-end
+    lua: `${INDEX}
+index(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return 1
+`,
+  },
+
+  /**
+   * KEYS: the session's hash, then its user's two indexes. ARGV: ttl ms, session id, createdAt, absolute
+   * expiry, now, then the record's field/value pairs. A login on a standalone Redis (or through
+   * Sentinel) in one round trip, and atomically: the index entry and the record appear together, where
+   * the Cluster's two commands (above) can only order them. Only where no slot rule applies: the hash is
+   * in the session's slot and the indexes in the user's.
+   */
+  keycardCreateLogin: {
+    keys: 3,
+    lua: `${INDEX}${REPLACE}
+index(KEYS[2], KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+replace(KEYS[1], ARGV[1], 6)
 return 1
 `,
   },
@@ -386,6 +422,12 @@ type Arg = string | number;
 /** The scripts as typed functions over one client (replies as Redis gives them, decoded in store.ts). */
 export interface RedisScripts {
   replaceHash(key: string, ttlMs: number, fields: Arg[]): Promise<unknown>;
+  createLogin(
+    keys: [string, string, string],
+    ttlMs: number,
+    index: { sessionId: string; createdAt: number; absoluteExpiresAt: number; now: number },
+    fields: Arg[],
+  ): Promise<unknown>;
   indexSession(
     indexes: [string, string],
     sessionId: string,
@@ -403,7 +445,8 @@ export interface RedisScripts {
   touchLogin(key: string, lastActiveAt: number, expiresAt: number, now: number): Promise<unknown>;
   patchSession(key: string, args: Arg[]): Promise<string>;
   deleteLogin(key: string, ownerId: string | undefined): Promise<string | null>;
-  advanceRefresh(key: string, args: Arg[]): Promise<string[] | null>;
+  /** The updated hash as the raw reply parseSession reads (Buffers), or null. */
+  advanceRefresh(key: string, args: Arg[]): Promise<Buffer[] | null>;
   incrementCounter(key: string, now: number, resetAt: number, windowMs: number): Promise<[number, string]>;
   releaseCounter(key: string, resetAt: number, now: number): Promise<unknown>;
   createUser(
@@ -431,8 +474,23 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
   }
   // defineCommand adds methods ioredis's types cannot know about.
   const commands = client as unknown as Record<keyof typeof SCRIPTS, (...args: Arg[]) => Promise<unknown>>;
+  // …and a `…Buffer` twin of each, whose reply is left as Buffers.
+  const buffers = client as unknown as Record<
+    `${keyof typeof SCRIPTS}Buffer`,
+    (...args: Arg[]) => Promise<unknown>
+  >;
   return {
     replaceHash: (key, ttlMs, fields) => commands.keycardReplaceHash(key, ttlMs, ...fields),
+    createLogin: (keys, ttlMs, index, fields) =>
+      commands.keycardCreateLogin(
+        ...keys,
+        ttlMs,
+        index.sessionId,
+        index.createdAt,
+        index.absoluteExpiresAt,
+        index.now,
+        ...fields,
+      ),
     indexSession: (indexes, sessionId, createdAt, absoluteExpiresAt, now) =>
       commands.keycardIndexSession(...indexes, sessionId, createdAt, absoluteExpiresAt, now),
     unindexSessions: (indexes, sessionIds) => commands.keycardUnindexSessions(...indexes, ...sessionIds),
@@ -447,7 +505,8 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
       commands.keycardDeleteSession(key, ownerId === undefined ? '0' : '1', ownerId ?? '') as Promise<
         string | null
       >,
-    advanceRefresh: (key, args) => commands.keycardAdvanceRefresh(key, ...args) as Promise<string[] | null>,
+    advanceRefresh: (key, args) =>
+      buffers.keycardAdvanceRefreshBuffer(key, ...args) as Promise<Buffer[] | null>,
     incrementCounter: (key, now, resetAt, windowMs) =>
       commands.keycardIncrementCounter(key, now, resetAt, windowMs) as Promise<[number, string]>,
     releaseCounter: (key, resetAt, now) => commands.keycardReleaseCounter(key, resetAt, now),

@@ -8,7 +8,7 @@
  * Every key but the users' and the clients' (which do not expire) has a TTL, so Redis removes expired
  * state by itself: there is no pruning timer.
  */
-import type { Cluster, Redis } from 'ioredis';
+import { type Cluster, Command, type Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
@@ -236,36 +236,56 @@ export class RedisStore implements Store {
     await this.ensureSkeletons();
   }
 
+  /**
+   * A login: the record and its user's two index entries. On a standalone Redis (or through Sentinel)
+   * one script writes all three, atomically, in one round trip. On a Cluster the record and the indexes
+   * are in different slots (keys.ts), so no one command may write both: the index goes first, then the
+   * record — every live session is in its user's index, or "log out everywhere" and blocking would miss
+   * it; a failure between the two writes leaves only a stale index entry, which listing skips.
+   */
   async createLogin(record: LoginRecord): Promise<void> {
     const now = this.clock.now();
     // Nothing to keep for a record already past its expiry (the contract lets stores drop those).
     if (record.expiresAt <= now) return;
+    const key = this.keys.session(record.id);
+    const ttlMs = record.expiresAt - now;
     await this.run(async () => {
-      // The index first: every live session must be in its user's index, or "log out everywhere" and
-      // blocking would miss it. A failure between the two writes leaves only stale index entries.
-      if (record.user) {
-        await this.scripts.indexSession(
-          this.indexes(record.user.id),
-          record.id,
-          record.createdAt,
-          record.absoluteExpiresAt,
-          now,
-        );
+      if (!record.user) {
+        await this.scripts.replaceHash(key, ttlMs, sessionFields(record));
+        return;
       }
-      await this.scripts.replaceHash(
-        this.keys.session(record.id),
-        record.expiresAt - now,
-        sessionFields(record),
+      const [byExpiry, byCreation] = this.indexes(record.user.id);
+      const entry = {
+        sessionId: record.id,
+        createdAt: record.createdAt,
+        absoluteExpiresAt: record.absoluteExpiresAt,
+        now,
+      };
+      if (!isCluster(this.client)) {
+        await this.scripts.createLogin([key, byExpiry, byCreation], ttlMs, entry, sessionFields(record));
+        return;
+      }
+      await this.scripts.indexSession(
+        [byExpiry, byCreation],
+        record.id,
+        record.createdAt,
+        record.absoluteExpiresAt,
+        now,
       );
+      await this.scripts.replaceHash(key, ttlMs, sessionFields(record));
     });
   }
 
   /**
    * One HGETALL: the per-request hot path. The user and, for a token login, the refresh state are
-   * embedded, so there is no second read.
+   * embedded, so there is no second read. The reply is taken raw (readHash) and made into the record
+   * in one pass (parseSession); no async frame is added around the command.
    */
-  async getLogin(id: string): Promise<LoginRecord | null> {
-    return this.run(async () => parseSession(id, await this.client.hgetall(this.keys.session(id))));
+  getLogin(id: string): Promise<LoginRecord | null> {
+    return this.request(
+      () => readHash(this.client, this.keys.session(id)),
+      (reply) => parseSession(id, reply),
+    );
   }
 
   async touchLogin(id: string, lastActiveAt: number, expiresAt: number): Promise<void> {
@@ -324,7 +344,7 @@ export class RedisStore implements Store {
           after,
         );
         const ids = entries.filter((_, i) => i % 2 === 0);
-        const replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.session(id))));
+        const replies = await Promise.all(ids.map((id) => readHash(this.client, this.keys.session(id))));
         for (let i = 0; i < ids.length && records.length < limit; i++) {
           const record = parseSession(ids[i] as string, replies[i] ?? null);
           if (record && record.user?.id === userId) records.push(record);
@@ -655,9 +675,59 @@ export class RedisStore implements Store {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof KeycardError) throw error;
-      const why = this.client.status !== 'ready' && this.connectionError ? this.connectionError : error;
-      throw storeUnavailable('redis', why);
+      throw this.failure(error);
     }
   }
+
+  /**
+   * `run` for one command, its reply decoded: the per-request read's path, one promise (`then`) instead
+   * of two async functions. Before the first connection, or with the wrong database, it takes `run`'s way.
+   */
+  private request<R, T>(send: () => Promise<R>, decode: (reply: R) => T): Promise<T> {
+    if (this.firstConnection || this.databaseError) return this.run(async () => decode(await send()));
+    let reply: Promise<R>;
+    try {
+      reply = send();
+    } catch (error) {
+      return Promise.reject(this.failure(error));
+    }
+    // A reply that cannot be decoded (not written by keycard) fails like any other, as in `run`.
+    return reply.then(
+      (value) => {
+        try {
+          return decode(value);
+        } catch (error) {
+          throw this.failure(error);
+        }
+      },
+      (error: unknown) => {
+        throw this.failure(error);
+      },
+    );
+  }
+
+  private failure(error: unknown): unknown {
+    if (error instanceof KeycardError) return error;
+    const why = this.client.status !== 'ready' && this.connectionError ? this.connectionError : error;
+    return storeUnavailable('redis', why);
+  }
+}
+
+/**
+ * HGETALL, its reply left as Redis sent it: a flat array of Buffers (field, value, …), empty for a
+ * missing key. ioredis's `hgetall` would make every field and value a string and the pairs an object
+ * first (its reply transformer for the command); parseSession reads the Buffers directly.
+ */
+class RawHGETALL extends Command {
+  constructor(key: string) {
+    super('hgetall', [key]);
+  }
+
+  override transformReply(reply: Buffer | Buffer[]): Buffer[] {
+    return reply as Buffer[];
+  }
+}
+
+function readHash(client: Redis | Cluster, key: string): Promise<Buffer[]> {
+  return client.sendCommand(new RawHGETALL(key)) as Promise<Buffer[]>;
 }
