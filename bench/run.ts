@@ -16,6 +16,7 @@ import { runLoginBench } from './login.js';
 import { runPropagationSection } from './propagation.js';
 import { runRedisStoreBench } from './redis-store.js';
 import { runRefreshBench } from './refresh.js';
+import { runRevocationsBench } from './revocations.js';
 import { runScaleBench } from './scale.js';
 import { runStoresBench } from './stores.js';
 import { runTokensBench } from './tokens.js';
@@ -65,6 +66,10 @@ const BENCHES: Record<string, Bench> = {
   catchup: {
     description: 'revocation-feed catch-up at start-up with 100k revoked logins (SQLite, Redis, PostgreSQL)',
     run: () => runCatchupBench(),
+  },
+  revocations: {
+    description: 'bulk revocations: blocking a user with 1,000 token logins (PostgreSQL, Redis, SQLite)',
+    run: () => runRevocationsBench(),
   },
   enumeration: {
     description:

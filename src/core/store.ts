@@ -240,6 +240,14 @@ export interface RevocationSubscription {
  */
 export interface RevocationStore {
   addRevocation(record: RevocationRecord): Promise<void>;
+  /**
+   * Optional: stores many records and publishes them, as `addRevocation` would each one but in fewer
+   * round trips (blocking a user with a thousand logins, a mass revoke). Resolves once every record is
+   * stored; the same rule holds per record — stored before it is published. An empty list does nothing.
+   * A store without it gets `addRevocation` called once per record (`addRevocations` in
+   * core/revocation/add.ts).
+   */
+  addRevocations?(records: readonly RevocationRecord[]): Promise<void>;
   /** Every record whose `expiresAt` is after `now`. */
   listRevocations(now: number): Promise<RevocationRecord[]>;
   /**

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { generateId } from '../../src/core/random-tokens.js';
+import { addRevocations } from '../../src/core/revocation/add.js';
 import type { RevocationRecord, Store } from '../../src/core/store.js';
 import { eventually } from '../helpers/eventually.js';
 import type { Conformance } from './fixtures.js';
@@ -109,6 +110,104 @@ export function describeRevocationConformance(ctx: Conformance): void {
       } finally {
         await subscription.close();
       }
+    });
+
+    describe('many at once (addRevocations, or one by one where the store has no batch)', () => {
+      /** Subscribes, waits for `up`, runs `work`, and closes the subscription. */
+      const withFeed = async (work: (received: RevocationRecord[]) => Promise<void>) => {
+        const received: RevocationRecord[] = [];
+        const states: string[] = [];
+        const subscription = await store.subscribeRevocations({
+          revoked: (record) => received.push(record),
+          status: (state) => states.push(state),
+        });
+        try {
+          await eventually(() => states.includes('up'), 'status up');
+          await work(received);
+        } finally {
+          await subscription.close();
+        }
+      };
+      const key = (r: RevocationRecord) => `${r.kind} ${r.id} ${r.at} ${r.expiresAt}`;
+      const same = (a: RevocationRecord, b: RevocationRecord) => key(a) === key(b);
+      const everyOne = (records: RevocationRecord[], among: RevocationRecord[]) => {
+        const keys = new Set(among.map(key));
+        return records.every((record) => keys.has(key(record)));
+      };
+
+      test('every record is stored, checked and delivered to subscribers', async () => {
+        const records = [login(generateId()), login(generateId()), user(generateId()), login(generateId())];
+        await withFeed(async (received) => {
+          await addRevocations(store, records);
+          await eventually(() => everyOne(records, received), 'every record delivered');
+        });
+        assert.ok(everyOne(records, await store.listRevocations(clock.now())), 'every record listed');
+        const now = clock.now();
+        for (const record of records) {
+          const query =
+            record.kind === 'login'
+              ? { loginId: record.id, userId: generateId(), issuedAt: now }
+              : { loginId: generateId(), userId: record.id, issuedAt: record.at };
+          assert.equal(await store.isRevoked(query, now), true, `${record.kind} ${record.id}`);
+        }
+      });
+
+      test('each record keeps its own expiry', async () => {
+        const now = clock.now();
+        const short = { ...login(generateId()), expiresAt: now + 1000 };
+        const long = { ...login(generateId()), expiresAt: now + HOUR_MS };
+        await addRevocations(store, [short, long]);
+        const later = now + 1000;
+        const listed = await store.listRevocations(later);
+        assert.equal(
+          listed.some((r) => r.id === short.id),
+          false,
+          'the expired one is not listed',
+        );
+        assert.ok(
+          listed.some((r) => same(r, long)),
+          'the live one is',
+        );
+        assert.equal(await store.isRevoked({ loginId: short.id, userId: 'u', issuedAt: 0 }, later), false);
+        assert.equal(await store.isRevoked({ loginId: long.id, userId: 'u', issuedAt: 0 }, later), true);
+      });
+
+      test('an empty batch stores and announces nothing', async () => {
+        const before = (await store.listRevocations(clock.now())).length;
+        await withFeed(async (received) => {
+          await addRevocations(store, []);
+          // The store's own batch method too, where it has one: an empty list is not an error.
+          await store.addRevocations?.([]);
+          const marker = login(generateId());
+          await store.addRevocation(marker);
+          await eventually(() => received.some((r) => r.id === marker.id), 'the marker');
+          assert.deepEqual(
+            received.map((r) => r.id),
+            [marker.id],
+            'nothing but the marker was delivered',
+          );
+        });
+        assert.equal((await store.listRevocations(clock.now())).length, before + 1);
+      });
+
+      // guards: a batch announced in one NOTIFY would exceed PostgreSQL's 8000-byte payload limit and fail.
+      test('a batch far above a notification’s payload limit, long ids included, arrives whole', async () => {
+        const records: RevocationRecord[] = [];
+        for (let i = 0; i < 1200; i++) records.push(login(generateId()));
+        // Ids of every length around the limits: each delivered, by value or read back from the store.
+        for (const length of [900, 1000, 1001, 5000, 7990, 9000]) records.push(login('x'.repeat(length)));
+        records.push(user(generateId()));
+        const other = ctx.harness.openAnother ? await ctx.harness.openAnother() : store;
+        try {
+          await withFeed(async (received) => {
+            await addRevocations(other, records);
+            await eventually(() => everyOne(records, received), 'every record delivered');
+          });
+        } finally {
+          if (other !== store) await other.close();
+        }
+        assert.ok(everyOne(records, await store.listRevocations(clock.now())), 'every record listed');
+      });
     });
 
     test('after close, nothing more is delivered', async () => {

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { KeycardError } from '../../src/core/errors.js';
 import { generateId } from '../../src/core/random-tokens.js';
 import type { RevocationListener, RevocationRecord } from '../../src/core/store.js';
+import { parsePayload } from '../../src/stores/postgres/feed.js';
 import { LATEST_VERSION, PostgresStore } from '../../src/stores/postgres/index.js';
 import { buildQueries, revocationChannel } from '../../src/stores/postgres/queries.js';
 import { ManualClock } from '../helpers/clock.js';
@@ -51,6 +52,36 @@ describe('postgres store: revocation channel names', () => {
     assert.ok(a.length <= 63 && b.length <= 63, `${a} / ${b}`);
     assert.notEqual(a, b);
     assert.equal(revocationChannel('z'.repeat(63)).length, 63);
+  });
+});
+
+describe('postgres store: revocation payloads', () => {
+  const record = { kind: 'login', id: 'abc', at: 1, expiresAt: 2 } as const;
+  test('one record, one number, or an array of them, as the store writes them', () => {
+    assert.deepEqual(parsePayload(JSON.stringify(record)), [record]);
+    assert.deepEqual(parsePayload('{"seq":42}'), [{ seq: 42 }]);
+    assert.deepEqual(parsePayload(JSON.stringify([record, { seq: 7 }, { ...record, kind: 'user' }])), [
+      record,
+      { seq: 7 },
+      { ...record, kind: 'user' },
+    ]);
+  });
+  // guards: one bad element of a chunk must not be skipped silently — the listener resynchronises instead
+  test('anything else, or an array with anything else in it, is not a payload keycard wrote', () => {
+    for (const payload of [
+      '',
+      'null',
+      '"abc"',
+      '42',
+      '{"kind":"session","id":"a","at":1,"expiresAt":2}',
+      '{"seq":1.5}',
+      JSON.stringify([record, { kind: 'session', id: 'a', at: 1, expiresAt: 2 }]),
+      JSON.stringify([record, null]),
+      JSON.stringify([[record]]),
+      JSON.stringify([{ ...record, at: '1' }]),
+    ]) {
+      assert.equal(parsePayload(payload), undefined, payload);
+    }
   });
 });
 
@@ -141,6 +172,11 @@ describe('postgres store: revocations (shared server)', { skip }, () => {
       assert.equal(answer, true);
       assert.equal(await counted(() => store.isRevoked({ ...query, userId: generateId() }, clock.now())), 1);
       assert.equal(await counted(() => store.listRevocations(clock.now())), 1);
+      // guards: a block with 1,000 logins was 1,001 statements, each a commit serialised with every NOTIFY
+      const many = (n: number) => Array.from({ length: n }, () => login());
+      assert.equal(await counted(() => store.addRevocations(many(1001))), 1, 'a block: one statement');
+      assert.equal(await counted(() => store.addRevocations(many(12_000))), 3, '5,000 per statement');
+      assert.equal(await counted(() => store.addRevocations([])), 0, 'nothing for nothing');
     } finally {
       await store.close();
       await pool.end();
@@ -247,6 +283,39 @@ describe('postgres store: revocations (shared server)', { skip }, () => {
       await subscription.close();
       await a.close();
       await b.close();
+    }
+  });
+
+  test('a batch announced in several notifications arrives whole, each under the payload limit', async () => {
+    const schema = fresh();
+    const store = await open(schema);
+    const { states, listener, received } = recorder();
+    const subscription = await store.subscribeRevocations(listener);
+    const listening = new pg.Client({ connectionString: POSTGRES_URL });
+    const payloads: string[] = [];
+    try {
+      await listening.connect();
+      listening.on('notification', (message) => payloads.push(message.payload ?? ''));
+      await listening.query(`LISTEN ${revocationChannel(schema)}`);
+      await settled('up', () => states.includes('up'));
+      const records = Array.from({ length: 1000 }, () => login());
+      records.push({ ...login(), id: 'x'.repeat(2000) }, user());
+      await store.addRevocations(records);
+      await settled('every record', () => received.length === records.length);
+      assert.deepEqual(received.map((r) => r.id).sort(), records.map((r) => r.id).sort());
+      const announced = () => payloads.reduce((sum, payload) => sum + JSON.parse(payload).length, 0);
+      await settled('the raw notifications', () => announced() === records.length);
+      for (const payload of payloads) assert.ok(Buffer.byteLength(payload) < 8000, `${payload.length} bytes`);
+      assert.ok(payloads.length < 30, `${payloads.length} notifications for ${records.length} records`);
+      assert.ok(
+        payloads.some((payload) => /"seq" ?:/.test(payload)),
+        'the long one is announced by number',
+      );
+      assert.deepEqual(states, ['up'], 'no resynchronisation');
+    } finally {
+      await listening.end();
+      await subscription.close();
+      await store.close();
     }
   });
 

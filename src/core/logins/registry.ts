@@ -7,6 +7,7 @@
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
 import { generateToken, hashToken, isWellFormedToken } from '../random-tokens.js';
+import { addRevocations } from '../revocation/add.js';
 import { applyPatch, dataBytes } from '../session/data.js';
 import type { AuthUser, DataPatch, LoginRecord, RevocationRecord, SessionData, Store } from '../store.js';
 
@@ -119,18 +120,19 @@ export function createLoginRegistry(
   const revoke = async (logins: LoginRecord[], userCutoff: string | null = null): Promise<void> => {
     const now = clock.now();
     let longest = 0;
+    const records: RevocationRecord[] = [];
     for (const login of logins) {
       if (!login.refresh) continue;
       longest = Math.max(longest, login.refresh.revocationTTLMs);
-      await write({ kind: 'login', id: login.id, at: now, expiresAt: now + login.refresh.revocationTTLMs });
+      records.push({ kind: 'login', id: login.id, at: now, expiresAt: now + login.refresh.revocationTTLMs });
     }
     if (userCutoff !== null && longest > 0) {
-      await write({ kind: 'user', id: userCutoff, at: now, expiresAt: now + longest });
+      records.push({ kind: 'user', id: userCutoff, at: now, expiresAt: now + longest });
     }
-  };
-  const write = async (entry: RevocationRecord): Promise<void> => {
-    onRevocation?.(entry);
-    await store.addRevocation(entry);
+    // Applied here at once, then stored all together (one statement and a few NOTIFYs on PostgreSQL rather
+    // than a round trip each); the callers delete the logins only after this resolves.
+    for (const record of records) onRevocation?.(record);
+    await addRevocations(store, records);
   };
 
   /** Every login of the user, read a page at a time. */

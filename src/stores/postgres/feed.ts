@@ -1,6 +1,7 @@
 /**
  * The revocation feed on LISTEN/NOTIFY. `addRevocation` inserts the row and calls pg_notify in one
- * statement (queries.ts), so the notification goes out when the row commits; each subscription holds its own
+ * statement (queries.ts), so the notification goes out when the row commits; `addRevocations` does the same
+ * for many rows, announced as JSON arrays of up to about 6 kB each; each subscription holds its own
  * connection, outside the pool — a pooled connection goes back after each query and cannot stay LISTENing.
  *
  * NOTIFY is fire-and-forget: whatever is sent while a listener is not connected is lost for it. So the
@@ -58,14 +59,10 @@ export function listenerClientConfig(pool: pg.Pool, channel: string): pg.ClientC
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-/** A payload as insertRevocation writes it: the record, or `{ seq }` for one too long to send. */
-function parsePayload(payload: string | undefined): RevocationRecord | { seq: number } | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload ?? '');
-  } catch {
-    return undefined;
-  }
+type Announced = RevocationRecord | { seq: number };
+
+/** One announced revocation: the record, or `{ seq }` for one too long to send. */
+function parseAnnounced(value: unknown): Announced | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const fields = value as Record<string, unknown>;
   if (Number.isSafeInteger(fields.seq)) return { seq: fields.seq as number };
@@ -74,6 +71,27 @@ function parsePayload(payload: string | undefined): RevocationRecord | { seq: nu
     return undefined;
   }
   return { kind, id, at, expiresAt };
+}
+
+/**
+ * A payload as the store writes it: one revocation (insertRevocation) or an array of them (a chunk of
+ * insertRevocations). Undefined when it is not one keycard wrote, or any part of it is not.
+ */
+export function parsePayload(payload: string | undefined): Announced[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload ?? '');
+  } catch {
+    return undefined;
+  }
+  const items = Array.isArray(value) ? value : [value];
+  const parsed: Announced[] = [];
+  for (const item of items) {
+    const announced = parseAnnounced(item);
+    if (announced === undefined) return undefined;
+    parsed.push(announced);
+  }
+  return parsed;
 }
 
 export class RevocationFeed implements RevocationSubscription {
@@ -179,10 +197,12 @@ export class RevocationFeed implements RevocationSubscription {
     if (parsed === undefined) {
       // Not a payload keycard wrote: something may have been missed, so the listener resynchronises.
       this.lose(client);
-    } else if (!('seq' in parsed)) {
-      this.deliver(client, parsed);
-    } else {
-      this.load(client, parsed.seq);
+      return;
+    }
+    for (const announced of parsed) {
+      if (client !== this.client) return;
+      if ('seq' in announced) this.load(client, announced.seq);
+      else this.deliver(client, announced);
     }
   }
 

@@ -57,6 +57,15 @@ const TOUCH = (lastActiveAt: string, expiresAt: string) =>
  */
 const NOTIFY_PAYLOAD_LIMIT = 8000;
 
+/**
+ * A batch (insertRevocations) is announced in chunks: each NOTIFY carries a JSON array of records. A record
+ * longer than BATCH_INLINE_LIMIT bytes goes as `{ seq }`. Records are cut into chunks where the running
+ * total of their lengths (plus a comma each) crosses a multiple of BATCH_CHUNK_BYTES, so a chunk holds less
+ * than BATCH_CHUNK_BYTES + BATCH_INLINE_LIMIT + 1 bytes of records, plus its two brackets: under 8000.
+ */
+const BATCH_INLINE_LIMIT = 1000;
+const BATCH_CHUNK_BYTES = 6000;
+
 function statements(s: string, channel: string) {
   return {
     insertSession: `INSERT INTO ${s}.sessions (id, user_id, username, role, created_at, last_active_at,
@@ -132,6 +141,25 @@ function statements(s: string, channel: string) {
       )
       SELECT pg_notify('${channel}', CASE WHEN octet_length(message) < ${NOTIFY_PAYLOAD_LIMIT} THEN message
         ELSE json_build_object('seq', seq)::text END) FROM added`,
+    // The batch, one statement too: every row and every NOTIFY commit together. unnest keeps the arrays'
+    // order, and seq numbers the rows in it; the chunks (see BATCH_CHUNK_BYTES) follow seq.
+    insertRevocations: `WITH added AS (
+        INSERT INTO ${s}.revocations (kind, id, at, expires_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+        RETURNING seq,
+          json_build_object('kind', kind, 'id', id, 'at', at, 'expiresAt', expires_at)::text AS message
+      ), announced AS (
+        SELECT seq, CASE WHEN octet_length(message) <= ${BATCH_INLINE_LIMIT} THEN message
+          ELSE json_build_object('seq', seq)::text END AS message
+        FROM added
+      ), chunked AS (
+        SELECT seq, message,
+          sum(octet_length(message) + 1) OVER (ORDER BY seq) / ${BATCH_CHUNK_BYTES} AS chunk
+        FROM announced
+      )
+      SELECT pg_notify('${channel}', payload) FROM (
+        SELECT '[' || string_agg(message, ',' ORDER BY seq) || ']' AS payload FROM chunked GROUP BY chunk
+      ) AS chunks`,
     getRevocation: `SELECT kind, id, at, expires_at FROM ${s}.revocations WHERE seq = $1`,
     listRevocations: `SELECT kind, id, at, expires_at FROM ${s}.revocations WHERE expires_at > $1
       ORDER BY seq`,

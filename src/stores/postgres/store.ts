@@ -75,6 +75,8 @@ const POOL_SETTINGS = ['poolMax', 'idleTimeoutMs', 'connectionTimeoutMs', 'state
 
 /** Timers take at most 2^31 - 1 ms; Node turns a longer delay into 1 ms. */
 const MAX_MS = 2_147_483_647;
+/** Records per insertRevocations statement: bounds the parameters' size; a mass revoke takes several. */
+const REVOCATION_BATCH = 5000;
 
 function checkWholeNumber(name: string, value: number | undefined, minimum: number): void {
   if (value !== undefined && (!Number.isInteger(value) || value < minimum || value > MAX_MS)) {
@@ -357,6 +359,23 @@ export class PostgresStore implements Store {
   /** Stores the record and announces it on the schema's channel, in one statement (see queries.ts). */
   async addRevocation(record: RevocationRecord): Promise<void> {
     await this.query('insertRevocation', [record.kind, record.id, record.at, record.expiresAt]);
+  }
+
+  /**
+   * Many records in one statement per REVOCATION_BATCH of them, each announced in a few NOTIFYs of up to
+   * about 6 kB (see queries.ts) rather than a row, a NOTIFY and a commit each: PostgreSQL serialises the
+   * commits of transactions that NOTIFY, so one at a time is what capped mass revocations.
+   */
+  async addRevocations(records: readonly RevocationRecord[]): Promise<void> {
+    for (let start = 0; start < records.length; start += REVOCATION_BATCH) {
+      const batch = records.slice(start, start + REVOCATION_BATCH);
+      await this.query('insertRevocations', [
+        batch.map((record) => record.kind),
+        batch.map((record) => record.id),
+        batch.map((record) => record.at),
+        batch.map((record) => record.expiresAt),
+      ]);
+    }
   }
 
   async listRevocations(now: number): Promise<RevocationRecord[]> {

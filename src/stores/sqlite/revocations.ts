@@ -45,6 +45,15 @@ export class SQLiteRevocations implements RevocationStore {
     );
   }
 
+  /** Every record in one write transaction: one commit, and the polling feed sees them together. */
+  async addRevocations(records: readonly RevocationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.connection.write(() => {
+      const { insert } = this.statements();
+      for (const record of records) insert.run(record.kind, record.id, record.at, record.expiresAt);
+    });
+  }
+
   async listRevocations(now: number): Promise<RevocationRecord[]> {
     const rows = this.connection.run(() => this.statements().list.all(now) as RevocationRow[]);
     return rows.map(toRevocation);

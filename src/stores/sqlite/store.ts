@@ -199,6 +199,9 @@ export class SQLiteStore implements Store {
   addRevocation(record: RevocationRecord): Promise<void> {
     return this.revocations.addRevocation(record);
   }
+  addRevocations(records: readonly RevocationRecord[]): Promise<void> {
+    return this.revocations.addRevocations(records);
+  }
   listRevocations(now: number): Promise<RevocationRecord[]> {
     return this.revocations.listRevocations(now);
   }
