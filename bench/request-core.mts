@@ -58,3 +58,22 @@ for (const alg of ['HS256', 'EdDSA']) {
     authorization: `Bearer ${ctx.tokens.access_token}`,
   });
 }
+// hybrid: the jwt path plus the revocation monitor's in-memory check (header transport, as the HTTP bench)
+{
+  const key = generateJWTKey('EdDSA');
+  const keycard = createKeycard({
+    store: new MemoryStore(),
+    strategy: 'hybrid',
+    jwt: { keys: createKeySet([key]), transport: 'header' },
+    environment: 'development',
+  });
+  await keycard.revocations?.start?.();
+  const ctx = keycard.createContext(info({ host: 'localhost' }), () => {});
+  await ctx.load();
+  await ctx.login({ id: 'u1', username: 'alice', role: 'user' }, { allowCrossSite: true });
+  await measure('hybrid EdDSA', keycard, {
+    host: 'localhost',
+    authorization: `Bearer ${ctx.tokens.access_token}`,
+  });
+  await keycard.close?.();
+}
