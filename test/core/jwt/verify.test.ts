@@ -125,17 +125,23 @@ describe('verifyJWT: algorithm attacks', () => {
       res.end('{"keys":[]}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
-    const attacker = generateJWTKey('EdDSA', 'ed'); // same kid as ours, different key
-    const jwk = exportPublicJWK(attacker);
-    for (const extra of [{ jwk }, { jku: url }, { x5u: url }, { x5c: ['MIIB'] }]) {
-      refused(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', ...extra }, claims(), attacker), 'signature');
+    // Closed whatever happens: a failing assertion must fail the test, not leave the file hanging on an
+    // open server.
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+      const attacker = generateJWTKey('EdDSA', 'ed'); // same kid as ours, different key
+      const jwk = exportPublicJWK(attacker);
+      for (const extra of [{ jwk }, { jku: url }, { x5u: url }, { x5c: ['MIIB'] }]) {
+        refused(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', ...extra }, claims(), attacker), 'signature');
+      }
+      const ours = verify(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', jku: url }, claims(), keys.EdDSA));
+      assert.equal(ours.ok, true, 'the header members are ignored, not a reason to fail a genuine token');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(fetched, 0, 'nothing was fetched');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
-    const ours = verify(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', jku: url }, claims(), keys.EdDSA));
-    assert.equal(ours.ok, true, 'the header members are ignored, not a reason to fail a genuine token');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    server.close();
-    assert.equal(fetched, 0, 'nothing was fetched');
   });
 
   test('any crit header is refused, and b64=false payloads too', () => {
