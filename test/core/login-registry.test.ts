@@ -10,7 +10,13 @@ import {
   type NewLogin,
 } from '../../src/core/logins/registry.js';
 import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/random-tokens.js';
-import type { AuthUser, LoginPageOptions, LoginRecord, Store } from '../../src/core/store.js';
+import type {
+  AuthUser,
+  LoginPageOptions,
+  LoginRecord,
+  RevocationRecord,
+  Store,
+} from '../../src/core/store.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
 import { ManualClock } from '../helpers/clock.js';
@@ -557,3 +563,168 @@ for (const [kind, makeStore] of stores) {
     });
   });
 }
+
+describe('login registry: what ending a login records (memory store)', () => {
+  const LIFETIME_MS = 16 * MINUTE;
+  const setupWithHook = () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 3_600_000 });
+    opened.push(store);
+    const heard: RevocationRecord[] = [];
+    const manager = createLoginRegistry(store, POLICY, clock, (record) => heard.push(record));
+    return { clock, store, manager, heard };
+  };
+  const tokenLogin = async (store: Store, clock: ManualClock, user: AuthUser): Promise<LoginRecord> => {
+    const now = clock.now();
+    const record: LoginRecord = {
+      id: generateId(),
+      user,
+      createdAt: now,
+      lastActiveAt: now,
+      expiresAt: now + HOUR,
+      absoluteExpiresAt: now + 8 * HOUR,
+      data: {},
+      userAgent: null,
+      ip: null,
+      refresh: {
+        generation: 0,
+        nonce: generateToken(),
+        rotatedAt: now,
+        windowStartedAt: now,
+        rotationsInWindow: 0,
+        revocationTTLMs: LIFETIME_MS,
+      },
+    };
+    await store.createLogin(record);
+    return record;
+  };
+
+  test('destroy (logout, and the family ending on refresh-token reuse) records the login’s revocation, then deletes it', async () => {
+    const { clock, store, manager, heard } = setupWithHook();
+    const login = await tokenLogin(store, clock, ALICE);
+    const other = await tokenLogin(store, clock, ALICE);
+    clock.advance(5000);
+    assert.equal(await manager.destroy(login.id), true);
+    const expected: RevocationRecord = {
+      kind: 'login',
+      id: login.id,
+      at: clock.now(),
+      expiresAt: clock.now() + LIFETIME_MS,
+    };
+    assert.deepEqual(await store.listRevocations(clock.now()), [expected]);
+    assert.deepEqual(heard, [expected], 'the hook hears it as it is stored');
+    assert.equal(await store.getLogin(login.id), null);
+    assert.equal(
+      await store.isRevoked({ loginId: login.id, userId: ALICE.id, issuedAt: clock.now() - 1 }, clock.now()),
+      true,
+    );
+    assert.equal(
+      await store.isRevoked({ loginId: other.id, userId: ALICE.id, issuedAt: clock.now() - 1 }, clock.now()),
+      false,
+      'only that login',
+    );
+  });
+
+  test('destroyForUser never records a revocation for another user’s login, and records one for the user’s own', async () => {
+    const { clock, store, manager, heard } = setupWithHook();
+    const alices = await tokenLogin(store, clock, ALICE);
+    const anonymous = await tokenLogin(store, clock, null as never);
+    assert.equal(await manager.destroyForUser(BOB.id, alices.id), false);
+    assert.equal(await manager.destroyForUser(BOB.id, anonymous.id), false);
+    assert.equal(await manager.destroyForUser(BOB.id, 'no-such-login'), false);
+    assert.deepEqual(await store.listRevocations(clock.now()), []);
+    assert.deepEqual(heard, []);
+    assert.ok(await store.getLogin(alices.id), 'alive');
+    assert.equal(await manager.destroyForUser(ALICE.id, alices.id), true);
+    assert.deepEqual(
+      (await store.listRevocations(clock.now())).map((r) => [r.kind, r.id]),
+      [['login', alices.id]],
+    );
+    assert.equal(heard.length, 1);
+  });
+
+  test('destroyAllForUser without an exception records each login and one user-wide cut-off as long as the longest', async () => {
+    const { clock, store, manager, heard } = setupWithHook();
+    const a = await tokenLogin(store, clock, ALICE);
+    const b = await tokenLogin(store, clock, ALICE);
+    const refresh = b.refresh as NonNullable<LoginRecord['refresh']>;
+    await store.createLogin({
+      ...b,
+      id: generateId(),
+      refresh: { ...refresh, revocationTTLMs: 2 * LIFETIME_MS },
+    });
+    await manager.create({ user: ALICE });
+    assert.equal(await manager.destroyAllForUser(ALICE.id), 4);
+    const records = await store.listRevocations(clock.now());
+    assert.equal(
+      records.filter((r) => r.kind === 'login').length,
+      3,
+      'the session-strategy login needs none',
+    );
+    assert.ok(records.some((r) => r.id === a.id) && records.some((r) => r.id === b.id));
+    assert.deepEqual(
+      records.filter((r) => r.kind === 'user'),
+      [{ kind: 'user', id: ALICE.id, at: clock.now(), expiresAt: clock.now() + 2 * LIFETIME_MS }],
+    );
+    assert.equal(heard.length, 4);
+  });
+
+  test('ending only session-strategy logins records no user-wide cut-off', async () => {
+    const { clock, store, manager } = setupWithHook();
+    await manager.create({ user: ALICE });
+    assert.equal(await manager.destroyAllForUser(ALICE.id), 1);
+    assert.deepEqual(await store.listRevocations(clock.now()), []);
+  });
+
+  test('keeping one login, the listing is repeated at most 3 times, however many logins keep appearing', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 3_600_000 });
+    opened.push(store);
+    let listings = 0;
+    const created: string[] = [];
+    // Another instance creates a login for the user after every listing.
+    const racing = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== 'listUserLogins') return typeof value === 'function' ? value.bind(target) : value;
+        return async (userId: string, page?: LoginPageOptions) => {
+          const listed = await target.listUserLogins(userId, page);
+          listings++;
+          created.push((await tokenLogin(target, clock, ALICE)).id);
+          return listed;
+        };
+      },
+    });
+    const manager = createLoginRegistry(racing, POLICY, clock);
+    const kept = await tokenLogin(store, clock, ALICE);
+    const first = await tokenLogin(store, clock, ALICE);
+    const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.id });
+    assert.equal(listings, 3, 'three passes');
+    assert.equal(count, 3, 'the first login and the two created after the first two listings');
+    assert.equal(await store.getLogin(first.id), null);
+    assert.ok(await store.getLogin(kept.id));
+    const last = created.at(-1) as string;
+    assert.ok(await store.getLogin(last), 'the login created after the last listing lives on');
+    const revoked = (await store.listRevocations(clock.now())).map((r) => r.id).sort();
+    assert.deepEqual(revoked, [first.id, ...created.slice(0, 2)].sort());
+  });
+
+  test('data of exactly maxDataBytes is accepted, one byte more is refused, on create and on save', async () => {
+    const { manager } = setupWithHook();
+    const exactly = { k: 'x'.repeat(POLICY.maxDataBytes - 8) };
+    assert.equal(Buffer.byteLength(JSON.stringify(exactly)), POLICY.maxDataBytes);
+    const { login } = await manager.create({ user: ALICE, data: exactly });
+    assert.deepEqual(login.data, exactly);
+    expectKeycardError(
+      await rejected(() => manager.create({ user: ALICE, data: { k: `${exactly.k}x` } })),
+      'session_data_too_large',
+    );
+    const small = (await manager.create({ user: ALICE })).login;
+    assert.equal(await manager.save(small, { set: exactly, unset: [] }), true);
+    assert.deepEqual(small.data, exactly);
+    expectKeycardError(
+      await rejected(() => manager.save(small, { set: { k: `${exactly.k}x` }, unset: [] })),
+      'session_data_too_large',
+    );
+  });
+});
