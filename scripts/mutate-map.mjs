@@ -15,5 +15,5 @@ export const MUTATE_MAP = {
   'src/core/cookies/parse.ts': ['test/core/cookies-parse'],
   'src/core/throttle/throttle.ts': ['test/core/throttle'],
   'src/core/logins/registry.ts': ['test/core/login-registry'],
-  'src/core/request/guard.ts': ['test/core/request'],
+  'src/core/request/guard.ts': ['test/core/guard'],
 };
