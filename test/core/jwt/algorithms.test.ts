@@ -51,6 +51,18 @@ describe('signBytes and verifyBytes', () => {
     assert.equal(verifyBytes('HS256', secret, INPUT, expected), true);
   });
 
+  test('the input is read one byte per character (latin1), as the signing side encodes it', () => {
+    // A JWS signing input is ASCII, where latin1 and UTF-8 agree; past ASCII they differ, and the verifier
+    // must read the string exactly as signBytes was given it.
+    const input = 'eyJ\u00e9\u00ff.x';
+    for (const alg of ALGS) {
+      const signature = signBytes(alg, keys[alg].signKey as never, Buffer.from(input, 'latin1'));
+      assert.equal(verifyBytes(alg, keys[alg].verifyKey, input, signature), true, alg);
+      const utf8 = signBytes(alg, keys[alg].signKey as never, Buffer.from(input, 'utf8'));
+      assert.equal(verifyBytes(alg, keys[alg].verifyKey, input, utf8), false, `${alg}: not UTF-8`);
+    }
+  });
+
   test('ES256 signatures are JOSE r||s (64 bytes), never DER', () => {
     const der = derSign('sha256', Buffer.from(INPUT), keys.ES256.signKey as never);
     assert.notEqual(der.length, 64);
