@@ -77,6 +77,9 @@ describe('verifyCSRFToken', () => {
       [token],
       { token },
       Buffer.from(token),
+      // Objects that turn into the token when coerced to a string are still not strings.
+      new String(token),
+      { toString: () => token },
     ];
     for (const variant of variants) {
       let result: boolean | undefined;
