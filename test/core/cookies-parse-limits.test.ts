@@ -158,6 +158,24 @@ describe('one scan', () => {
     }
   });
 
+  test('a header with no = at all is not searched again for every piece', () => {
+    for (const header of [
+      ';'.repeat(MAX_COOKIE_HEADER_BYTES),
+      `${'x;'.repeat(MAX_COOKIES)}`.slice(0, -1) + ';'.repeat(MAX_COOKIE_HEADER_BYTES - 2 * MAX_COOKIES),
+      ' ;'.repeat(MAX_COOKIE_HEADER_BYTES / 2),
+    ]) {
+      let result: ReturnType<typeof readCookie> | undefined;
+      const work = scanned(() => {
+        result = readCookie(header, 'sid');
+      });
+      assert.deepEqual(result, { status: 'absent' });
+      assert.ok(
+        work <= 4 * header.length,
+        `${work} characters examined for a ${header.length}-character header`,
+      );
+    }
+  });
+
   test('the count limit is enforced in the same single pass', () => {
     const header = `${'x;'.repeat(MAX_COOKIES)}${';'.repeat(4000)}sid=1`;
     let error: unknown;
