@@ -545,3 +545,77 @@ describe('createThrottle: usernames that fail normalisation', () => {
     assert.deepEqual(await allowed(throttle, long, '198.51.100.61'), { ok: true }, '255 characters');
   });
 });
+
+describe('createThrottle: edges the mutation run found', () => {
+  test('a tie between the address’s and the account’s Retry-After is reported as the account’s', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    for (let k = 0; k < 9; k++)
+      clock.advanceSeconds(refused(await fail(throttle, 'alice', '192.0.2.1')).retryAfterSeconds);
+    // 511 s since the address window began; 89 more make its remaining time 300 s, the pair's next wait.
+    clock.advanceSeconds(89);
+    for (let i = 0; i < 5; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    assert.deepEqual(refused(await fail(throttle, 'alice', '192.0.2.1')), {
+      scope: 'account',
+      retryAfterSeconds: 300,
+    });
+  });
+
+  test('attempts refused for the address are taken back from the account’s count too', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 3; i++) await fail(throttle, 'alice', '192.0.2.1');
+    for (let i = 0; i < 17; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    for (let i = 0; i < 10; i++)
+      assert.equal(refused(await allowed(throttle, 'alice', '192.0.2.1')).scope, 'address');
+    clock.advanceSeconds(900); // the address window is over; the account's (1 h) is not
+    assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true }, 'the 4th failure');
+    assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true }, 'the 5th failure');
+    assert.deepEqual(refused(await fail(throttle, 'alice', '192.0.2.1')), {
+      scope: 'account',
+      retryAfterSeconds: 1,
+    });
+  });
+
+  test('a wait that ended while the password was checked is no refusal', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    const sixth = await throttle.reserveLogin('alice', '192.0.2.1');
+    assert.ok(sixth.ok);
+    assert.equal(sixth.ticket.waitEndsAt, clock.now() + 1000);
+    clock.advance(1000);
+    assert.deepEqual(await throttle.recordLoginFailure(sixth.ticket), { ok: true });
+  });
+
+  test('a free attempt touches no wait counter: three increments and one read', async () => {
+    const { throttle, counting } = setup();
+    counting.reset();
+    const reservation = await throttle.reserveLogin('alice', '192.0.2.1');
+    assert.ok(reservation.ok);
+    assert.equal(reservation.ticket.waitEndsAt, null);
+    assert.deepEqual(Object.fromEntries(counting.counts), { incrementCounter: 3, readCounter: 1 });
+  });
+
+  test('counter keys hold SHA-256 digests, never the username or the address', async () => {
+    const clock = new ManualClock();
+    const keys: string[] = [];
+    const store = new MemoryStore({ clock });
+    const recording = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (typeof args[0] === 'string') keys.push(args[0]);
+          return value.apply(target, args);
+        };
+      },
+    });
+    const throttle = createThrottle(recording, POLICY, clock);
+    for (let i = 0; i < 7; i++) await fail(throttle, 'Secret-Password', '192.0.2.1');
+    await succeed(throttle, 'Secret-Password', '192.0.2.1');
+    await throttle.recordRefreshFailure('192.0.2.1');
+    assert.ok(keys.length > 0);
+    for (const key of new Set(keys)) {
+      assert.match(key, /^(login:(address|pair|wait|account|known)|refresh:address):[A-Za-z0-9_-]{43}$/, key);
+    }
+  });
+});
