@@ -728,3 +728,82 @@ describe('login registry: what ending a login records (memory store)', () => {
     );
   });
 });
+
+describe('login registry: edges the mutation run found (memory store)', () => {
+  const setupCounting = (policy: LoginPolicy = POLICY) => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 3_600_000 });
+    opened.push(store);
+    const counting = countingStore(store);
+    const heard: RevocationRecord[] = [];
+    const manager = createLoginRegistry(counting.store, policy, clock, (record) => heard.push(record));
+    return { clock, store, counting, manager, heard };
+  };
+
+  test('a cursor with anything around its base64url is refused, with the field named', async () => {
+    const { manager } = setupCounting();
+    for (let i = 0; i < 3; i++) await manager.create({ user: ALICE });
+    const { next } = await manager.listPage(ALICE.id, { limit: 1 });
+    assert.ok(next);
+    assert.equal((await manager.listPage(ALICE.id, { limit: 1, cursor: next })).logins.length, 1);
+    for (const cursor of [`!${next}`, `${next}!`, `${next}=`, ` ${next}`]) {
+      const error = expectKeycardError(
+        await rejected(() => manager.listPage(ALICE.id, { limit: 1, cursor })),
+        'invalid_request',
+      );
+      assert.equal(error.message, 'cursor is not one this API returned');
+      assert.equal(error.field, 'cursor');
+    }
+  });
+
+  test('a page exactly as long as the limit that ends the list has next = null', async () => {
+    const { manager } = setupCounting();
+    for (let i = 0; i < 3; i++) await manager.create({ user: ALICE });
+    assert.equal((await manager.listPage(ALICE.id, { limit: 3 })).next, null);
+    assert.notEqual((await manager.listPage(ALICE.id, { limit: 2 })).next, null);
+  });
+
+  test('ending only session-strategy logins hears no revocation at all, not even an empty cut-off', async () => {
+    const { manager, heard } = setupCounting();
+    await manager.create({ user: ALICE });
+    await manager.create({ user: ALICE });
+    assert.equal(await manager.destroyAllForUser(ALICE.id), 2);
+    assert.deepEqual(heard, []);
+  });
+
+  test('every login is read, past one batch of 500', async () => {
+    const { manager } = setupCounting();
+    const ids = new Set<string>();
+    for (let i = 0; i < 501; i++) ids.add((await manager.create({ user: ALICE })).login.id);
+    const all = await manager.listForUser(ALICE.id);
+    assert.equal(all.length, 501);
+    assert.deepEqual(new Set(all.map((login) => login.id)), ids);
+    assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: all[0]?.id as string }), 500);
+  });
+
+  test('a patch saved before the touch interval leaves the activity time alone', async () => {
+    const { clock, manager } = setupCounting();
+    const { login } = await manager.create({ user: ALICE });
+    const { lastActiveAt, expiresAt } = login;
+    clock.advance(POLICY.touchIntervalMs - 1);
+    assert.equal(await manager.save(login, { set: { a: 1 }, unset: [] }), true);
+    assert.deepEqual([login.lastActiveAt, login.expiresAt], [lastActiveAt, expiresAt]);
+  });
+
+  test('ending all but one login with nothing created meanwhile lists twice: once to end, once to find none', async () => {
+    const { manager, counting } = setupCounting();
+    const kept = await manager.create({ user: ALICE });
+    await manager.create({ user: ALICE });
+    counting.reset();
+    assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: kept.login.id }), 1);
+    assert.equal(counting.counts.get('listUserLogins'), 2);
+  });
+
+  test('at the per-user limit, enforceLimit counts and reads nothing more', async () => {
+    const { manager, counting } = setupCounting({ ...POLICY, maxLoginsPerUser: 3 });
+    for (let i = 0; i < 3; i++) await manager.create({ user: ALICE });
+    counting.reset();
+    assert.deepEqual(await manager.enforceLimit(ALICE.id), []);
+    assert.deepEqual(Object.fromEntries(counting.counts), { countUserLogins: 1 });
+  });
+});
