@@ -10,7 +10,13 @@ import {
   type NewLogin,
 } from '../../src/core/logins/registry.js';
 import { generateId, generateToken, hashToken, isWellFormedToken } from '../../src/core/random-tokens.js';
-import type { AuthUser, LoginPageOptions, LoginRecord, Store } from '../../src/core/store.js';
+import type {
+  AuthUser,
+  LoginPageOptions,
+  LoginRecord,
+  RevocationRecord,
+  Store,
+} from '../../src/core/store.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
 import { ManualClock } from '../helpers/clock.js';
@@ -604,3 +610,247 @@ for (const [kind, makeStore] of stores) {
     });
   });
 }
+
+describe('login registry: what ending a login records (memory store)', () => {
+  const LIFETIME_MS = 16 * MINUTE;
+  const setupWithHook = () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 3_600_000 });
+    opened.push(store);
+    const heard: RevocationRecord[] = [];
+    const manager = createLoginRegistry(store, POLICY, clock, (record) => heard.push(record));
+    return { clock, store, manager, heard };
+  };
+  const tokenLogin = async (store: Store, clock: ManualClock, user: AuthUser): Promise<LoginRecord> => {
+    const now = clock.now();
+    const record: LoginRecord = {
+      id: generateId(),
+      user,
+      createdAt: now,
+      lastActiveAt: now,
+      expiresAt: now + HOUR,
+      absoluteExpiresAt: now + 8 * HOUR,
+      data: {},
+      userAgent: null,
+      ip: null,
+      refresh: {
+        generation: 0,
+        nonce: generateToken(),
+        rotatedAt: now,
+        windowStartedAt: now,
+        rotationsInWindow: 0,
+        revocationTTLMs: LIFETIME_MS,
+      },
+    };
+    await store.createLogin(record);
+    return record;
+  };
+
+  test('destroy (logout, and the family ending on refresh-token reuse) records the login’s revocation, then deletes it', async () => {
+    const { clock, store, manager, heard } = setupWithHook();
+    const login = await tokenLogin(store, clock, ALICE);
+    const other = await tokenLogin(store, clock, ALICE);
+    clock.advance(5000);
+    assert.equal(await manager.destroy(login.id), true);
+    const expected: RevocationRecord = {
+      kind: 'login',
+      id: login.id,
+      at: clock.now(),
+      expiresAt: clock.now() + LIFETIME_MS,
+    };
+    assert.deepEqual(await store.listRevocations(clock.now()), [expected]);
+    assert.deepEqual(heard, [expected], 'the hook hears it as it is stored');
+    assert.equal(await store.getLogin(login.id), null);
+    assert.equal(
+      await store.isRevoked({ loginId: login.id, userId: ALICE.id, issuedAt: clock.now() - 1 }, clock.now()),
+      true,
+    );
+    assert.equal(
+      await store.isRevoked({ loginId: other.id, userId: ALICE.id, issuedAt: clock.now() - 1 }, clock.now()),
+      false,
+      'only that login',
+    );
+  });
+
+  test('destroyForUser never records a revocation for another user’s login, and records one for the user’s own', async () => {
+    const { clock, store, manager, heard } = setupWithHook();
+    const alices = await tokenLogin(store, clock, ALICE);
+    const anonymous = await tokenLogin(store, clock, null as never);
+    assert.equal(await manager.destroyForUser(BOB.id, alices.id), false);
+    assert.equal(await manager.destroyForUser(BOB.id, anonymous.id), false);
+    assert.equal(await manager.destroyForUser(BOB.id, 'no-such-login'), false);
+    assert.deepEqual(await store.listRevocations(clock.now()), []);
+    assert.deepEqual(heard, []);
+    assert.ok(await store.getLogin(alices.id), 'alive');
+    assert.equal(await manager.destroyForUser(ALICE.id, alices.id), true);
+    assert.deepEqual(
+      (await store.listRevocations(clock.now())).map((r) => [r.kind, r.id]),
+      [['login', alices.id]],
+    );
+    assert.equal(heard.length, 1);
+  });
+
+  test('destroyAllForUser without an exception records each login and one user-wide cut-off as long as the longest', async () => {
+    const { clock, store, manager, heard } = setupWithHook();
+    const a = await tokenLogin(store, clock, ALICE);
+    const b = await tokenLogin(store, clock, ALICE);
+    const refresh = b.refresh as NonNullable<LoginRecord['refresh']>;
+    await store.createLogin({
+      ...b,
+      id: generateId(),
+      refresh: { ...refresh, revocationTTLMs: 2 * LIFETIME_MS },
+    });
+    await manager.create({ user: ALICE });
+    assert.equal(await manager.destroyAllForUser(ALICE.id), 4);
+    const records = await store.listRevocations(clock.now());
+    assert.equal(
+      records.filter((r) => r.kind === 'login').length,
+      3,
+      'the session-strategy login needs none',
+    );
+    assert.ok(records.some((r) => r.id === a.id) && records.some((r) => r.id === b.id));
+    assert.deepEqual(
+      records.filter((r) => r.kind === 'user'),
+      [{ kind: 'user', id: ALICE.id, at: clock.now(), expiresAt: clock.now() + 2 * LIFETIME_MS }],
+    );
+    assert.equal(heard.length, 4);
+  });
+
+  test('ending only session-strategy logins records no user-wide cut-off', async () => {
+    const { clock, store, manager } = setupWithHook();
+    await manager.create({ user: ALICE });
+    assert.equal(await manager.destroyAllForUser(ALICE.id), 1);
+    assert.deepEqual(await store.listRevocations(clock.now()), []);
+  });
+
+  test('keeping one login, the listing is repeated at most 3 times, however many logins keep appearing', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 3_600_000 });
+    opened.push(store);
+    let listings = 0;
+    const created: string[] = [];
+    // Another instance creates a login for the user after every listing.
+    const racing = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== 'listUserLogins') return typeof value === 'function' ? value.bind(target) : value;
+        return async (userId: string, page?: LoginPageOptions) => {
+          const listed = await target.listUserLogins(userId, page);
+          listings++;
+          created.push((await tokenLogin(target, clock, ALICE)).id);
+          return listed;
+        };
+      },
+    });
+    const manager = createLoginRegistry(racing, POLICY, clock);
+    const kept = await tokenLogin(store, clock, ALICE);
+    const first = await tokenLogin(store, clock, ALICE);
+    const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.id });
+    assert.equal(listings, 3, 'three passes');
+    assert.equal(count, 3, 'the first login and the two created after the first two listings');
+    assert.equal(await store.getLogin(first.id), null);
+    assert.ok(await store.getLogin(kept.id));
+    const last = created.at(-1) as string;
+    assert.ok(await store.getLogin(last), 'the login created after the last listing lives on');
+    const revoked = (await store.listRevocations(clock.now())).map((r) => r.id).sort();
+    assert.deepEqual(revoked, [first.id, ...created.slice(0, 2)].sort());
+  });
+
+  test('data of exactly maxDataBytes is accepted, one byte more is refused, on create and on save', async () => {
+    const { manager } = setupWithHook();
+    const exactly = { k: 'x'.repeat(POLICY.maxDataBytes - 8) };
+    assert.equal(Buffer.byteLength(JSON.stringify(exactly)), POLICY.maxDataBytes);
+    const { login } = await manager.create({ user: ALICE, data: exactly });
+    assert.deepEqual(login.data, exactly);
+    expectKeycardError(
+      await rejected(() => manager.create({ user: ALICE, data: { k: `${exactly.k}x` } })),
+      'session_data_too_large',
+    );
+    const small = (await manager.create({ user: ALICE })).login;
+    assert.equal(await manager.save(small, { set: exactly, unset: [] }), true);
+    assert.deepEqual(small.data, exactly);
+    expectKeycardError(
+      await rejected(() => manager.save(small, { set: { k: `${exactly.k}x` }, unset: [] })),
+      'session_data_too_large',
+    );
+  });
+});
+
+describe('login registry: edges the mutation run found (memory store)', () => {
+  const setupCounting = (policy: LoginPolicy = POLICY) => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 3_600_000 });
+    opened.push(store);
+    const counting = countingStore(store);
+    const heard: RevocationRecord[] = [];
+    const manager = createLoginRegistry(counting.store, policy, clock, (record) => heard.push(record));
+    return { clock, store, counting, manager, heard };
+  };
+
+  test('a cursor with anything around its base64url is refused, with the field named', async () => {
+    const { manager } = setupCounting();
+    for (let i = 0; i < 3; i++) await manager.create({ user: ALICE });
+    const { next } = await manager.listPage(ALICE.id, { limit: 1 });
+    assert.ok(next);
+    assert.equal((await manager.listPage(ALICE.id, { limit: 1, cursor: next })).logins.length, 1);
+    for (const cursor of [`!${next}`, `${next}!`, `${next}=`, ` ${next}`]) {
+      const error = expectKeycardError(
+        await rejected(() => manager.listPage(ALICE.id, { limit: 1, cursor })),
+        'invalid_request',
+      );
+      assert.equal(error.message, 'cursor is not one this API returned');
+      assert.equal(error.field, 'cursor');
+    }
+  });
+
+  test('a page exactly as long as the limit that ends the list has next = null', async () => {
+    const { manager } = setupCounting();
+    for (let i = 0; i < 3; i++) await manager.create({ user: ALICE });
+    assert.equal((await manager.listPage(ALICE.id, { limit: 3 })).next, null);
+    assert.notEqual((await manager.listPage(ALICE.id, { limit: 2 })).next, null);
+  });
+
+  test('ending only session-strategy logins hears no revocation at all, not even an empty cut-off', async () => {
+    const { manager, heard } = setupCounting();
+    await manager.create({ user: ALICE });
+    await manager.create({ user: ALICE });
+    assert.equal(await manager.destroyAllForUser(ALICE.id), 2);
+    assert.deepEqual(heard, []);
+  });
+
+  test('every login is read, past one batch of 500', async () => {
+    const { manager } = setupCounting();
+    const ids = new Set<string>();
+    for (let i = 0; i < 501; i++) ids.add((await manager.create({ user: ALICE })).login.id);
+    const all = await manager.listForUser(ALICE.id);
+    assert.equal(all.length, 501);
+    assert.deepEqual(new Set(all.map((login) => login.id)), ids);
+    assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: all[0]?.id as string }), 500);
+  });
+
+  test('a patch saved before the touch interval leaves the activity time alone', async () => {
+    const { clock, manager } = setupCounting();
+    const { login } = await manager.create({ user: ALICE });
+    const { lastActiveAt, expiresAt } = login;
+    clock.advance(POLICY.touchIntervalMs - 1);
+    assert.equal(await manager.save(login, { set: { a: 1 }, unset: [] }), true);
+    assert.deepEqual([login.lastActiveAt, login.expiresAt], [lastActiveAt, expiresAt]);
+  });
+
+  test('ending all but one login with nothing created meanwhile lists twice: once to end, once to find none', async () => {
+    const { manager, counting } = setupCounting();
+    const kept = await manager.create({ user: ALICE });
+    await manager.create({ user: ALICE });
+    counting.reset();
+    assert.equal(await manager.destroyAllForUser(ALICE.id, { exceptId: kept.login.id }), 1);
+    assert.equal(counting.counts.get('listUserLogins'), 2);
+  });
+
+  test('at the per-user limit, enforceLimit counts and reads nothing more', async () => {
+    const { manager, counting } = setupCounting({ ...POLICY, maxLoginsPerUser: 3 });
+    for (let i = 0; i < 3; i++) await manager.create({ user: ALICE });
+    counting.reset();
+    assert.deepEqual(await manager.enforceLimit(ALICE.id), []);
+    assert.deepEqual(Object.fromEntries(counting.counts), { countUserLogins: 1 });
+  });
+});

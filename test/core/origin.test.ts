@@ -43,6 +43,35 @@ describe('checkRequestOrigin: unsafe methods', () => {
       host: 'app.example',
       expected: 'allowed',
     },
+    {
+      // The browser's own label decides: a proxy that rewrites Host must not turn it into a refusal.
+      name: 'allows Sec-Fetch-Site: same-origin even when the Origin differs from the (rewritten) Host',
+      site: 'same-origin',
+      origin: 'https://app.example',
+      host: 'internal:8080',
+      expected: 'allowed',
+    },
+    {
+      name: 'allows Sec-Fetch-Site: none even with an opaque Origin (a user-initiated navigation)',
+      site: 'none',
+      origin: 'null',
+      host: 'app.example',
+      expected: 'allowed',
+    },
+    {
+      name: 'refuses an unknown Sec-Fetch-Site value with a foreign Origin',
+      site: 'same-origin-ish',
+      origin: EVIL,
+      host: 'app.example',
+      expected: 'cross_site',
+    },
+    {
+      name: 'refuses an empty Sec-Fetch-Site with an opaque Origin',
+      site: '',
+      origin: 'null',
+      host: 'app.example',
+      expected: 'cross_site',
+    },
     { name: 'allows Sec-Fetch-Site: none (typed URL, bookmark)', site: 'none', expected: 'allowed' },
     {
       name: 'refuses Sec-Fetch-Site: cross-site',

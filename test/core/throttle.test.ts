@@ -452,3 +452,170 @@ describe('signIn with throttling', () => {
     assert.equal((await h.signIn('alice', PASSWORD)).ok, true);
   });
 });
+
+describe('createThrottle: which refusal and Retry-After win', () => {
+  test('when the account’s wait is the longer one, the account refusal and its Retry-After are the answer', async () => {
+    const { throttle, clock } = setup();
+    // Alice's pair climbs to a 5-minute wait while the address stays under its 20.
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    const waits: number[] = [];
+    for (let k = 0; k < 9; k++) {
+      const verdict = refused(await fail(throttle, 'alice', '192.0.2.1'));
+      assert.equal(verdict.scope, 'account');
+      waits.push(verdict.retryAfterSeconds);
+      clock.advanceSeconds(verdict.retryAfterSeconds);
+    }
+    assert.deepEqual(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+    // 14 failures so far; five more accounts bring the address to 19, then alice's next is its 20th.
+    clock.advanceSeconds(300);
+    for (let i = 0; i < 5; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    const both = refused(await fail(throttle, 'alice', '192.0.2.1'));
+    // The address window began at the first failure, (1+2+…+256) + 300 = 811 s ago: 89 s are left of it,
+    // while the pair's wait is 300 s.
+    assert.deepEqual(both, { scope: 'account', retryAfterSeconds: 300 });
+  });
+
+  test('a refused attempt’s Retry-After counts down with the clock, rounded up, never below 1', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 20; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    assert.deepEqual(refused(await allowed(throttle, 'x', '192.0.2.1')), {
+      scope: 'address',
+      retryAfterSeconds: 900,
+    });
+    clock.advance(100_500);
+    assert.deepEqual(refused(await allowed(throttle, 'x', '192.0.2.1')), {
+      scope: 'address',
+      retryAfterSeconds: 800,
+    });
+    clock.advance(799_400);
+    assert.deepEqual(refused(await allowed(throttle, 'x', '192.0.2.1')), {
+      scope: 'address',
+      retryAfterSeconds: 1,
+    });
+    clock.advance(100);
+    assert.deepEqual(await allowed(throttle, 'x', '192.0.2.1'), { ok: true });
+  });
+
+  test('refresh refusals carry the address window’s Retry-After, in both checkRefresh and recordRefreshFailure', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 1; i <= 29; i++) await throttle.recordRefreshFailure('192.0.2.1');
+    clock.advanceSeconds(60);
+    assert.deepEqual(await throttle.checkRefresh('192.0.2.1'), { ok: true }, '29 are allowed');
+    assert.deepEqual(refused(await throttle.recordRefreshFailure('192.0.2.1')), {
+      scope: 'address',
+      retryAfterSeconds: 840,
+    });
+    clock.advance(100_500);
+    assert.deepEqual(refused(await throttle.checkRefresh('192.0.2.1')), {
+      scope: 'address',
+      retryAfterSeconds: 740,
+    });
+    assert.deepEqual(refused(await throttle.recordRefreshFailure('192.0.2.1')), {
+      scope: 'address',
+      retryAfterSeconds: 740,
+    });
+  });
+});
+
+describe('createThrottle: usernames that fail normalisation', () => {
+  test('every non-string username is one account: failures of 42 and null add up', async () => {
+    const { throttle } = setup();
+    for (const name of [42, null, { a: 1 }, undefined, ['alice']])
+      await fail(throttle, name as never, '192.0.2.9');
+    assert.equal((await fail(throttle, true as never, '192.0.2.9')).ok, false, 'the sixth non-string waits');
+    assert.deepEqual(await allowed(throttle, 'alice', '192.0.2.9'), { ok: true }, 'not alice’s account');
+  });
+
+  test('invalid strings count as sent: distinct ones are distinct accounts, none is merged with a valid one', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 6; i++) await fail(throttle, 'has space', '192.0.2.9');
+    assert.equal((await allowed(throttle, 'has space', '192.0.2.9')).ok, false);
+    assert.deepEqual(await allowed(throttle, 'has  space', '192.0.2.9'), { ok: true });
+    assert.deepEqual(await allowed(throttle, 'hasspace', '192.0.2.9'), { ok: true });
+    assert.deepEqual(await allowed(throttle, '', '192.0.2.9'), { ok: true });
+    assert.deepEqual(await allowed(throttle, 42 as never, '192.0.2.9'), { ok: true });
+  });
+
+  test('the 256-character cut keeps names that differ within it apart', async () => {
+    const { throttle } = setup();
+    const long = 'y'.repeat(255);
+    for (let i = 0; i < 6; i++) await fail(throttle, `${long}a-tail-${i}`, '198.51.100.61');
+    assert.equal((await allowed(throttle, `${long}a`, '198.51.100.61')).ok, false, 'same first 256');
+    assert.deepEqual(await allowed(throttle, `${long}b-tail`, '198.51.100.61'), { ok: true });
+    assert.deepEqual(await allowed(throttle, long, '198.51.100.61'), { ok: true }, '255 characters');
+  });
+});
+
+describe('createThrottle: edges the mutation run found', () => {
+  test('a tie between the address’s and the account’s Retry-After is reported as the account’s', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    for (let k = 0; k < 9; k++)
+      clock.advanceSeconds(refused(await fail(throttle, 'alice', '192.0.2.1')).retryAfterSeconds);
+    // 511 s since the address window began; 89 more make its remaining time 300 s, the pair's next wait.
+    clock.advanceSeconds(89);
+    for (let i = 0; i < 5; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    assert.deepEqual(refused(await fail(throttle, 'alice', '192.0.2.1')), {
+      scope: 'account',
+      retryAfterSeconds: 300,
+    });
+  });
+
+  test('attempts refused for the address are taken back from the account’s count too', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 3; i++) await fail(throttle, 'alice', '192.0.2.1');
+    for (let i = 0; i < 17; i++) await fail(throttle, `user${i}`, '192.0.2.1');
+    for (let i = 0; i < 10; i++)
+      assert.equal(refused(await allowed(throttle, 'alice', '192.0.2.1')).scope, 'address');
+    clock.advanceSeconds(900); // the address window is over; the account's (1 h) is not
+    assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true }, 'the 4th failure');
+    assert.deepEqual(await fail(throttle, 'alice', '192.0.2.1'), { ok: true }, 'the 5th failure');
+    assert.deepEqual(refused(await fail(throttle, 'alice', '192.0.2.1')), {
+      scope: 'account',
+      retryAfterSeconds: 1,
+    });
+  });
+
+  test('a wait that ended while the password was checked is no refusal', async () => {
+    const { throttle, clock } = setup();
+    for (let i = 0; i < 5; i++) await fail(throttle, 'alice', '192.0.2.1');
+    const sixth = await throttle.reserveLogin('alice', '192.0.2.1');
+    assert.ok(sixth.ok);
+    assert.equal(sixth.ticket.waitEndsAt, clock.now() + 1000);
+    clock.advance(1000);
+    assert.deepEqual(await throttle.recordLoginFailure(sixth.ticket), { ok: true });
+  });
+
+  test('a free attempt touches no wait counter: three increments and one read', async () => {
+    const { throttle, counting } = setup();
+    counting.reset();
+    const reservation = await throttle.reserveLogin('alice', '192.0.2.1');
+    assert.ok(reservation.ok);
+    assert.equal(reservation.ticket.waitEndsAt, null);
+    assert.deepEqual(Object.fromEntries(counting.counts), { incrementCounter: 3, readCounter: 1 });
+  });
+
+  test('counter keys hold SHA-256 digests, never the username or the address', async () => {
+    const clock = new ManualClock();
+    const keys: string[] = [];
+    const store = new MemoryStore({ clock });
+    const recording = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (typeof args[0] === 'string') keys.push(args[0]);
+          return value.apply(target, args);
+        };
+      },
+    });
+    const throttle = createThrottle(recording, POLICY, clock);
+    for (let i = 0; i < 7; i++) await fail(throttle, 'Secret-Password', '192.0.2.1');
+    await succeed(throttle, 'Secret-Password', '192.0.2.1');
+    await throttle.recordRefreshFailure('192.0.2.1');
+    assert.ok(keys.length > 0);
+    for (const key of new Set(keys)) {
+      assert.match(key, /^(login:(address|pair|wait|account|known)|refresh:address):[A-Za-z0-9_-]{43}$/, key);
+    }
+  });
+});

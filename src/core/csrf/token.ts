@@ -9,6 +9,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const NONCE_BYTES = 18; // 24 base64url characters
+const MAC_BYTES = 32; // HMAC-SHA256
 // The MAC's 32 bytes are 43 characters whose last carries 4 bits and 2 unused ones: only the canonical
 // encoding (those 2 bits zero) is accepted, so a token has exactly one spelling.
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
@@ -29,5 +30,8 @@ export function verifyCSRFToken(secrets: readonly Buffer[], binding: string, tok
   const dot = token.indexOf('.');
   const nonce = token.slice(0, dot);
   const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  // The pattern already fixes the length; checked again because timingSafeEqual throws on a length
+  // mismatch, and a request's token must never be able to turn a refusal into an exception.
+  if (given.length !== MAC_BYTES) return false;
   return secrets.some((secret) => timingSafeEqual(mac(secret, binding, nonce), given));
 }

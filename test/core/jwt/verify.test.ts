@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { type Algorithm, signBytes } from '../../../src/core/jwt/algorithms.js';
+import { createHeaderParser } from '../../../src/core/jwt/checks.js';
 import {
   createKeySet,
   exportPublicJWK,
@@ -62,6 +63,8 @@ function refused(token: string, reason?: string, overrides: Partial<VerifyOption
   const result = verify(token, overrides);
   assert.equal(result.ok, false, `accepted: ${reason}`);
   if (!result.ok && reason) assert.equal(result.reason, reason);
+  // Every refusal but expiry is `token_invalid`: the code is what callers map to a status.
+  if (!result.ok) assert.equal(result.code, result.reason === 'exp' ? 'token_expired' : 'token_invalid');
   const payload = token.split('.')[1] ?? '';
   if (payload.length > 8)
     assert.equal(JSON.stringify(result).includes(payload), false, 'the result never echoes the token');
@@ -116,6 +119,18 @@ describe('verifyJWT: algorithm attacks', () => {
       options,
     );
     assert.equal(result.ok, true, 'without kid, a single-key set is unambiguous');
+    for (const kid of [7, null, ['ed'], { kid: 'ed' }, true]) {
+      const odd = verifyJWT(
+        forge({ alg: 'EdDSA', typ: 'at+jwt', kid }, claims(), keys.EdDSA),
+        keySetResolver(single),
+        options,
+      );
+      assert.deepEqual(
+        odd,
+        { ok: false, code: 'token_invalid', reason: 'unknown_key' },
+        `a non-string kid (${JSON.stringify(kid)}) is not "no kid", even with one key`,
+      );
+    }
   });
 
   test('a key embedded in the header (jwk) or pointed at (jku, x5u, x5c) is never used or fetched', async () => {
@@ -125,17 +140,23 @@ describe('verifyJWT: algorithm attacks', () => {
       res.end('{"keys":[]}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
-    const attacker = generateJWTKey('EdDSA', 'ed'); // same kid as ours, different key
-    const jwk = exportPublicJWK(attacker);
-    for (const extra of [{ jwk }, { jku: url }, { x5u: url }, { x5c: ['MIIB'] }]) {
-      refused(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', ...extra }, claims(), attacker), 'signature');
+    // Closed whatever happens: a failing assertion must fail the test, not leave the file hanging on an
+    // open server.
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+      const attacker = generateJWTKey('EdDSA', 'ed'); // same kid as ours, different key
+      const jwk = exportPublicJWK(attacker);
+      for (const extra of [{ jwk }, { jku: url }, { x5u: url }, { x5c: ['MIIB'] }]) {
+        refused(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', ...extra }, claims(), attacker), 'signature');
+      }
+      const ours = verify(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', jku: url }, claims(), keys.EdDSA));
+      assert.equal(ours.ok, true, 'the header members are ignored, not a reason to fail a genuine token');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(fetched, 0, 'nothing was fetched');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
-    const ours = verify(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', jku: url }, claims(), keys.EdDSA));
-    assert.equal(ours.ok, true, 'the header members are ignored, not a reason to fail a genuine token');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    server.close();
-    assert.equal(fetched, 0, 'nothing was fetched');
   });
 
   test('any crit header is refused, and b64=false payloads too', () => {
@@ -159,6 +180,31 @@ describe('verifyJWT: structure', () => {
     refused(good, 'too_large', { maxTokenBytes: good.length - 1 });
     assert.equal(verify(good, { maxTokenBytes: good.length }).ok, true);
     refused(`${h}.${b64(claims({ pad: 'x'.repeat(10_000) }))}.${s}`, 'too_large');
+  });
+
+  test('a token that is not a string is refused as token_invalid, never thrown on', () => {
+    for (const token of [undefined, null, 42, {}, ['a.b.c'], Buffer.from(good)]) {
+      assert.deepEqual(verifyJWT(token as never, resolve, options), {
+        ok: false,
+        code: 'token_invalid',
+        reason: 'empty',
+      });
+    }
+  });
+
+  test('an HS256 signature (43 characters) has one spelling: its 2 unused bits set are refused', () => {
+    const token = signJWT(claims(), keys.HS256, { typ: 'at+jwt' });
+    assert.equal(verify(token).ok, true);
+    const signature = token.split('.')[2] as string;
+    assert.equal(signature.length, 43);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature[42] as string);
+    for (const bits of [1, 2, 3]) {
+      const other = `${token.slice(0, -1)}${alphabet[last ^ bits]}`;
+      const decoded = (t: string) => Buffer.from(t.split('.')[2] as string, 'base64url');
+      assert.deepEqual(decoded(other), decoded(token), 'the same signature bytes');
+      refused(other, 'malformed');
+    }
   });
 
   test('anything but three non-empty segments is refused', () => {
@@ -223,7 +269,11 @@ describe('verifyJWT: claims', () => {
 
   test('nbf and iat: finite numbers, not in the future beyond the leeway', () => {
     refused(sign(claims({ nbf: NOW + 11 })), 'nbf');
+    refused(sign(claims({ nbf: NOW + 10.001 })), 'nbf');
     assert.equal(verify(sign(claims({ nbf: NOW + 9 }))).ok, true);
+    assert.equal(verify(sign(claims({ nbf: NOW + 10 }))).ok, true, 'nbf exactly at now + leeway');
+    assert.equal(verify(sign(claims({ iat: NOW + 10 }))).ok, true, 'iat exactly at now + leeway');
+    refused(sign(claims({ iat: NOW + 10.001 })), 'iat_future');
     refused(sign(claims({ nbf: 'now' })), 'nbf_type');
     refused(sign(claims({ iat: NOW + 11 })), 'iat_future');
     assert.equal(verify(sign(claims({ iat: NOW + 9 }))).ok, true);
@@ -293,5 +343,31 @@ describe('keys', () => {
       const token = signJWT(claims(), keys[alg], { typ: 'at+jwt' });
       assert.equal(verifyJWT(token, () => publicOnly, options).ok, true, alg);
     }
+  });
+});
+
+describe('the header cache', () => {
+  test('each encoded header is decoded once, and the cache holds at most 1024 of them', () => {
+    const decoded = new Map<string, number>();
+    const parse = createHeaderParser((segment) => {
+      decoded.set(segment, (decoded.get(segment) ?? 0) + 1);
+      return Buffer.from(segment, 'base64url').toString('utf8');
+    });
+    const header = (i: number) => b64({ alg: 'EdDSA', kid: `k${i}` });
+    const first = header(0);
+    assert.equal(parse(first)?.kid, 'k0');
+    assert.equal(parse(first)?.kid, 'k0');
+    assert.equal(decoded.get(first), 1, 'a repeated header is parsed once');
+    // 1024 entries fit: the first is still cached after 1023 more.
+    for (let i = 1; i < 1024; i++) parse(header(i));
+    parse(first);
+    assert.equal(decoded.get(first), 1, 'still cached with 1024 entries');
+    // The 1025th distinct header empties the cache instead of growing it: attacker-chosen headers
+    // cannot grow memory without bound.
+    parse(header(1024));
+    parse(first);
+    assert.equal(decoded.get(first), 2, 'decoded again after the cache was emptied');
+    assert.equal(parse(b64({ typ: 'JWT' })), null, 'no alg');
+    assert.equal(parse(`${first}=`), null, 'not canonical');
   });
 });
