@@ -223,6 +223,43 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
     }
   });
 
+  test('reads issued together leave in one write to the socket, and each still gets its own answer', async () => {
+    const client = new Redis(REDIS_URL);
+    const counted = new RedisStore({ client, prefix, clock });
+    try {
+      await client.ping();
+      const sessions = Array.from({ length: 20 }, () => sessionFixture(clock));
+      for (const session of sessions) await counted.createLogin(session);
+      const socket = client.stream as unknown as {
+        _write: (...args: unknown[]) => void;
+        _writev: (...args: unknown[]) => void;
+      };
+      let writes = 0;
+      const write = socket._write.bind(socket);
+      const writev = socket._writev.bind(socket);
+      socket._write = (...args) => {
+        writes++;
+        write(...args);
+      };
+      socket._writev = (...args) => {
+        writes++;
+        writev(...args);
+      };
+      const missing = hashToken(generateToken());
+      const reads = [...sessions.map((session) => counted.getLogin(session.id)), counted.getLogin(missing)];
+      // Without coalescing, each of the 21 commands is its own write (a system call each).
+      assert.deepEqual(await Promise.all(reads), [...sessions, null]);
+      assert.equal(writes, 1, `${writes} writes for 21 reads issued in the same turn`);
+      // A read on its own is not held back for company.
+      writes = 0;
+      assert.deepEqual(await counted.getLogin(sessions[0]?.id as string), sessions[0]);
+      assert.equal(writes, 1);
+    } finally {
+      await counted.close();
+      client.disconnect();
+    }
+  });
+
   test('a login is one Redis command on a standalone Redis: the record and both index entries, together', async () => {
     const client = new Redis(REDIS_URL);
     const counted = new RedisStore({ client, prefix, clock });
