@@ -4,8 +4,10 @@
  *
  * For each store a sample of 1000 sessions is created through `keycard.logins.create`; the rest, up to
  * each size, are filler rows written in bulk straight into the store's own layout (SQL INSERT … SELECT,
- * pipelined HSET + PEXPIRE, the memory store's createLogin). At each size, rounds alternate over the
- * stores, each timing sequential `keycard.logins.validate` calls on random sample tokens. After a fill, the
+ * pipelined HSET + PEXPIRE, the memory store's createLogin). Each size has stores of its own (a memory store,
+ * an SQLite file, a Redis prefix, a PostgreSQL schema), all filled first; then each round times every
+ * store in turn, its sizes taking turns call by call: sequential `keycard.logins.validate` calls on random
+ * sample tokens. After a fill, the
  * stores are brought to a steady state (SQLite WAL checkpoint; PostgreSQL VACUUM ANALYZE and CHECKPOINT) so
  * that background work after the bulk insert does not land in the measurement.
  */
@@ -117,29 +119,22 @@ const result: {
   latency: Record<string, { size: number; p50: number[]; p99: number[]; fillSeconds: number }[]>;
 } = { sizes: options.sizes, latency: {} };
 
-try {
-  if (options.stores.includes('memory')) {
-    result.memory = await memoryBytesPerSession();
-    log(`memory store: ${result.memory.bytesPerSession.toFixed(0)} bytes per session`);
-  }
-  const maxSize = Math.max(...options.sizes);
-
-  if (options.stores.includes('memory')) {
-    const store = new MemoryStore({ maxSessions: maxSize + SAMPLE + 1, sweepIntervalMs: 3_600_000 });
-    stores.push(
-      await withSample(
-        'memory',
-        store,
-        async (from, to) => {
-          const now = Date.now();
-          for (let i = from; i < to; i++) await store.createLogin(fillerRecord(i, now));
-        },
-        () => store.close(),
-      ),
+/** One store of the given kind holding `size` sessions, in a namespace of its own (`tag`). */
+async function openStore(kind: string, size: number, tag: string): Promise<ScaleStore> {
+  if (kind === 'memory') {
+    const store = new MemoryStore({ maxSessions: size + SAMPLE + 1, sweepIntervalMs: 3_600_000 });
+    return withSample(
+      'memory',
+      store,
+      async (from, to) => {
+        const now = Date.now();
+        for (let i = from; i < to; i++) await store.createLogin(fillerRecord(i, now));
+      },
+      () => store.close(),
     );
   }
-  if (options.stores.includes('SQLite')) {
-    const path = join(dir, 'scale.db');
+  if (kind === 'SQLite') {
+    const path = join(dir, `scale-${tag}.db`);
     const store = new SQLiteStore({ path, pruneIntervalMs: 0 });
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
@@ -149,125 +144,145 @@ try {
       WITH RECURSIVE g(i) AS (SELECT @from UNION ALL SELECT i + 1 FROM g WHERE i + 1 < @to)
       SELECT 'f' || printf('%042d', i), 'u' || (i % ${USERS}), 'user' || (i % ${USERS}), 'user',
         @now, @now, @now + ${DAY}, @now + ${7 * DAY}, '{}', NULL, NULL FROM g`);
-    stores.push(
-      await withSample(
-        'SQLite',
-        store,
-        async (from, to) => {
-          for (let start = from; start < to; start += 100_000) {
-            insert.run({ from: start, to: Math.min(to, start + 100_000), now: Date.now() });
-          }
-          // Fold the write-ahead log into the database, so no checkpoint runs during the measurement.
-          db.pragma('wal_checkpoint(TRUNCATE)');
-        },
-        async () => {
-          db.close();
-          await store.close();
-        },
-      ),
+    return withSample(
+      'SQLite',
+      store,
+      async (from, to) => {
+        for (let start = from; start < to; start += 100_000) {
+          insert.run({ from: start, to: Math.min(to, start + 100_000), now: Date.now() });
+        }
+        // Fold the write-ahead log into the database, so no checkpoint runs during the measurement.
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      },
+      async () => {
+        db.close();
+        await store.close();
+      },
     );
   }
-  if (options.stores.includes('Redis')) {
+  if (kind === 'Redis') {
     const client = new Redis(benchConfig.redisURL);
     client.on('error', () => {});
-    const store = new RedisStore({ client, prefix });
-    const keys = redisKeys(prefix);
-    stores.push(
-      await withSample(
-        'Redis',
-        store,
-        async (from, to) => {
-          for (let start = from; start < to; start += 5000) {
-            const now = Date.now();
-            const pipeline = client.pipeline();
-            for (let i = start; i < Math.min(to, start + 5000); i++) {
-              const record = fillerRecord(i, now);
-              pipeline.hset(keys.session(record.id), ...sessionFields(record));
-              pipeline.pexpire(keys.session(record.id), DAY);
-            }
-            await pipeline.exec();
+    const store = new RedisStore({ client, prefix: `${prefix}_${tag}` });
+    const keys = redisKeys(`${prefix}_${tag}`);
+    return withSample(
+      'Redis',
+      store,
+      async (from, to) => {
+        for (let start = from; start < to; start += 5000) {
+          const now = Date.now();
+          const pipeline = client.pipeline();
+          for (let i = start; i < Math.min(to, start + 5000); i++) {
+            const record = fillerRecord(i, now);
+            pipeline.hset(keys.session(record.id), ...sessionFields(record));
+            pipeline.pexpire(keys.session(record.id), DAY);
           }
-        },
-        async () => {
-          await store.close();
-          client.disconnect();
-        },
-      ),
+          await pipeline.exec();
+        }
+      },
+      async () => {
+        await store.close();
+        client.disconnect();
+      },
     );
   }
-  if (options.stores.includes('PostgreSQL')) {
-    const pool = new pg.Pool({ connectionString: benchConfig.postgresURL, max: 4 });
-    const store = await PostgresStore.open({ pool, schema, pruneIntervalMs: 0 });
-    stores.push(
-      await withSample(
-        'PostgreSQL',
-        store,
-        async (from, to) => {
-          for (let start = from; start < to; start += 100_000) {
-            const now = Date.now();
-            await pool.query(
-              `INSERT INTO "${schema}".sessions (id, user_id, username, role, created_at, last_active_at, expires_at,
-                 absolute_expires_at, data, data_sizes, user_agent, ip)
-               SELECT 'f' || lpad(g::text, 42, '0'), 'u' || (g % ${USERS}), 'user' || (g % ${USERS}), 'user',
-                 $1::bigint, $1::bigint, $1::bigint + ${DAY}, $1::bigint + ${7 * DAY}, '{}'::jsonb, '{}'::jsonb, NULL, NULL
-               FROM generate_series($2::bigint, $3::bigint - 1) AS g`,
-              [now, start, Math.min(to, start + 100_000)],
-            );
-          }
-          // Do now what autovacuum and the checkpointer would do after a bulk insert — during the measurement.
-          await pool.query(`VACUUM ANALYZE "${schema}".sessions`);
-          await pool.query('CHECKPOINT').catch(() => {});
-        },
-        async () => {
-          await store.close();
-          await pool.end();
-        },
-      ),
-    );
-  }
+  const pool = new pg.Pool({ connectionString: benchConfig.postgresURL, max: 4 });
+  const own = `${schema}_${tag}`;
+  const store = await PostgresStore.open({ pool, schema: own, pruneIntervalMs: 0 });
+  return withSample(
+    'PostgreSQL',
+    store,
+    async (from, to) => {
+      for (let start = from; start < to; start += 100_000) {
+        const now = Date.now();
+        await pool.query(
+          `INSERT INTO "${own}".sessions (id, user_id, username, role, created_at, last_active_at, expires_at,
+             absolute_expires_at, data, data_sizes, user_agent, ip)
+           SELECT 'f' || lpad(g::text, 42, '0'), 'u' || (g % ${USERS}), 'user' || (g % ${USERS}), 'user',
+             $1::bigint, $1::bigint, $1::bigint + ${DAY}, $1::bigint + ${7 * DAY}, '{}'::jsonb, '{}'::jsonb, NULL, NULL
+           FROM generate_series($2::bigint, $3::bigint - 1) AS g`,
+          [now, start, Math.min(to, start + 100_000)],
+        );
+      }
+      // Do now what autovacuum and the checkpointer would do after a bulk insert — during the measurement.
+      await pool.query(`VACUUM ANALYZE "${own}".sessions`);
+      await pool.query('CHECKPOINT').catch(() => {});
+    },
+    async () => {
+      await store.close();
+      await pool.end();
+    },
+  );
+}
 
-  let filled = SAMPLE;
+const STORE_ORDER = ['memory', 'SQLite', 'Redis', 'PostgreSQL'];
+
+try {
+  if (options.stores.includes('memory')) {
+    result.memory = await memoryBytesPerSession();
+    log(`memory store: ${result.memory.bytesPerSession.toFixed(0)} bytes per session`);
+  }
+  // Every size has stores of its own, all filled before any measurement; then each round times every size
+  // of every store in turn, so that a machine growing busier (or quieter) during the run touches every size
+  // alike, and the p99 ratio between sizes is taken within one round.
+  const entries: { store: ScaleStore; size: number }[] = [];
   for (const size of options.sizes) {
-    for (const store of stores) {
+    for (const kind of STORE_ORDER.filter((name) => options.stores.includes(name))) {
+      const store = await openStore(kind, size, String(size));
+      stores.push(store);
       const start = performance.now();
-      await store.fill(filled, size);
+      await store.fill(SAMPLE, size);
       const seconds = (performance.now() - start) / 1000;
-      log(
-        `${store.name}: ${size.toLocaleString('en')} sessions (filled ${(size - filled).toLocaleString('en')} in ${seconds.toFixed(1)} s)`,
-      );
+      log(`${store.name}: ${size.toLocaleString('en')} sessions (filled in ${seconds.toFixed(1)} s)`);
       result.latency[store.name] = [
         ...(result.latency[store.name] ?? []),
         { size, p50: [], p99: [], fillSeconds: seconds },
       ];
+      entries.push({ store, size });
     }
-    filled = size;
-    gc();
-    for (const store of stores) {
-      for (let i = 0; i < 200; i++) await store.keycard.logins.validate(store.tokens[i % SAMPLE] as string);
-    }
-    for (let round = 0; round < options.rounds; round++) {
-      for (const store of stores) {
-        const samples: number[] = [];
-        for (let i = 0; i < VALIDATIONS; i++) {
+  }
+  gc();
+  for (const { store } of entries) {
+    for (let i = 0; i < 200; i++) await store.keycard.logins.validate(store.tokens[i % SAMPLE] as string);
+  }
+  // Within a store, the sizes take turns call by call (the first of each turn rotating), so whatever else
+  // the machine does in a round — another process, a collection — falls on every size alike.
+  const kinds = [...new Set(entries.map((entry) => entry.store.name))];
+  for (let round = 0; round < options.rounds; round++) {
+    for (const kind of kinds) {
+      const sized = entries.filter((entry) => entry.store.name === kind);
+      const samples = sized.map(() => [] as number[]);
+      for (let i = 0; i < VALIDATIONS; i++) {
+        for (let turn = 0; turn < sized.length; turn++) {
+          const which = (i + turn) % sized.length;
+          const { store, size } = sized[which] as { store: ScaleStore; size: number };
           const token = store.tokens[Math.floor(Math.random() * SAMPLE)] as string;
           const began = performance.now();
           const validation = await store.keycard.logins.validate(token);
-          samples.push(performance.now() - began);
+          samples[which]?.push(performance.now() - began);
           if (!validation.ok) throw new Error(`${store.name}: a sample session did not validate at ${size}`);
         }
-        const entry = result.latency[store.name]?.at(-1) as { p50: number[]; p99: number[] };
-        entry.p50.push(percentile(samples, 50));
-        entry.p99.push(percentile(samples, 99));
       }
+      sized.forEach(({ size }, which) => {
+        const entry = result.latency[kind]?.find((item) => item.size === size) as {
+          p50: number[];
+          p99: number[];
+        };
+        entry.p50.push(percentile(samples[which] as number[], 50));
+        entry.p99.push(percentile(samples[which] as number[], 99));
+      });
     }
+    log(`round ${round + 1}/${options.rounds} done`);
   }
 } finally {
   for (const store of stores) await store.close().catch(() => {});
   if (options.stores.includes('Redis')) {
     log('removing the Redis filler');
-    await deleteRedisPrefix(prefix).catch(() => 0);
+    for (const size of options.sizes) await deleteRedisPrefix(`${prefix}_${size}`).catch(() => 0);
   }
-  if (options.stores.includes('PostgreSQL')) await dropPostgresSchema(schema).catch(() => {});
+  if (options.stores.includes('PostgreSQL')) {
+    for (const size of options.sizes) await dropPostgresSchema(`${schema}_${size}`).catch(() => {});
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
