@@ -63,6 +63,17 @@ function respond(request: ApiRequest, location: string, body: unknown, status = 
   return request.form ? { kind: 'redirect', location } : json(body, status);
 }
 
+/**
+ * Cookie transport of the jwt and hybrid strategies: the access token's lifetime in seconds, as header
+ * clients get it (`expires_in`), so a front end knows when to refresh without reading the cookie. Nothing
+ * for the session strategy, whose login slides with use.
+ */
+function cookieTokenExpiry(auth: AuthContext): { expires_in: number } | Record<string, never> {
+  const { claims } = auth;
+  if (!auth.usesCookies || typeof claims?.exp !== 'number' || typeof claims.iat !== 'number') return {};
+  return { expires_in: claims.exp - claims.iat };
+}
+
 /** Who acted, for the audit event. */
 function actor(auth: AuthContext): { ip: string | null; userAgent: string | null } {
   return { ip: auth.request.ip, userAgent: auth.request.header('user-agent') ?? null };
@@ -124,8 +135,9 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         return respond(request, '/account', {
           user: toAuthUser(result.user),
           session: toPublicSession(result.login, result.login.id),
-          // Header transport: the tokens, in OAuth 2.0's token-response shape (RFC 6749 §5.1).
-          ...auth.tokens,
+          // Header transport: the tokens, in OAuth 2.0's token-response shape (RFC 6749 §5.1); cookie
+          // transport: when the access token in the cookie expires, so a client can refresh in time.
+          ...(auth.tokens ?? cookieTokenExpiry(auth)),
           // Cookie transports: the CSRF token for the new login (the pre-login one no longer applies).
           ...(auth.usesCookies ? { csrf_token: auth.csrfToken() } : {}),
         });
@@ -149,7 +161,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         return json({
           user: request.auth.user,
           session: toPublicSession(login, login.id),
-          ...request.auth.tokens,
+          ...(request.auth.tokens ?? cookieTokenExpiry(request.auth)),
         });
       },
     },

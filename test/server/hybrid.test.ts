@@ -139,6 +139,29 @@ describe('server: hybrid strategy, refresh-token reuse', () => {
     await server?.close();
   });
 
+  test('cookie transport: login and refresh answers say when the access token expires, and carry no token', async () => {
+    const client = new Client(server.url);
+    const login = await client.post('/auth/login', { json: { username: 'bob', password: 'bob-password' } });
+    assert.equal(login.status, 200);
+    const maxAge = (response: typeof login) => {
+      const access = response.setCookies.find((cookie) => cookie.startsWith('keycard_access='));
+      return Number(/Max-Age=(\d+)/i.exec(access ?? '')?.[1]);
+    };
+    assert.equal(login.json.expires_in, 15 * 60, 'the spa preset: 15-minute access tokens');
+    assert.equal(login.json.expires_in, maxAge(login), 'the access cookie lives as long');
+    for (const key of ['access_token', 'refresh_token', 'refresh_expires_in', 'token_type']) {
+      assert.equal(key in login.json, false, `${key} stays in its HttpOnly cookie`);
+    }
+    clock.advanceSeconds(60);
+    const refreshed = await client.post('/auth/refresh', {
+      headers: { 'x-csrf-token': login.json.csrf_token },
+    });
+    assert.equal(refreshed.status, 200, refreshed.text);
+    assert.equal(refreshed.json.expires_in, 15 * 60);
+    assert.equal(refreshed.json.expires_in, maxAge(refreshed));
+    assert.equal('access_token' in refreshed.json, false);
+  });
+
   test('a spent refresh token replayed after the grace window revokes the live access token too', async () => {
     const client = new Client(server.url);
     assert.equal(
