@@ -260,6 +260,10 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'SettingSpec',
     ],
   },
+  'keycard/client': {
+    values: ['KeycardClientError', 'createClient'],
+    types: ['ClientOptions', 'ClientSession', 'ClientUser', 'KeycardClient', 'StoredTokens', 'TokenStorage'],
+  },
   'keycard/fetch': {
     values: [
       'authenticate',

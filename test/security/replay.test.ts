@@ -185,7 +185,7 @@ for (const target of TARGETS) {
       for (const [index, login] of logins.entries()) {
         const expired = await me(login);
         const which = `${label} (login ${index + 1}): access token after exp`;
-        assertError(expired, 401, 'unauthenticated', which, [login.access as string]);
+        assertError(expired, 401, 'token_expired', which, [login.access as string]);
         assert.match(expired.json.error.message, /expired/, which);
       }
     }

@@ -559,7 +559,7 @@ for (const target of TARGETS) {
       clock.advanceSeconds(6);
       counting.reset();
       const response = await present(access);
-      assertError(response, 401, 'unauthenticated', 'expired', [access]);
+      assertError(response, 401, 'token_expired', 'expired', [access]);
       assert.match(response.json.error.message, /expired/);
       assert.deepEqual(storeWrites(counting), []);
       assert.equal(credentialReads(counting), 0);

@@ -19,17 +19,25 @@ export interface AuthorizeOptions {
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The 401 for a request without a usable credential, saying why when the request showed one. */
+/**
+ * The 401 for a request without a usable credential, saying why when the request showed one. An expired
+ * access token (jwt and hybrid) is `token_expired`, so a client knows to refresh and retry rather than
+ * send the user to sign in.
+ */
 export function unauthenticatedError(context: AuthContext | undefined): KeycardError {
   const problem = context?.problem;
+  if (problem === 'expired') {
+    return new KeycardError(
+      'token_expired',
+      'the access token has expired; refresh it (POST /auth/refresh) or sign in again',
+    );
+  }
   const message =
     problem === 'duplicate_cookie'
       ? 'the request carried two session cookies; both were ignored'
-      : problem === 'expired'
-        ? 'the session has expired; sign in again'
-        : problem === 'revoked'
-          ? 'this login has been revoked; sign in again'
-          : 'sign in first';
+      : problem === 'revoked'
+        ? 'this login has been revoked; sign in again'
+        : 'sign in first';
   return new KeycardError('unauthenticated', message);
 }
 
