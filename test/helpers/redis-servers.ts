@@ -441,3 +441,21 @@ export async function countKeysWithPrefix(client: Redis | Cluster, prefix: strin
   }
   return seen.size;
 }
+
+/**
+ * Records the name of every command a client sends (into the returned array, which a test may empty):
+ * how the tests count round trips. `entry` may rename or drop (return null) what is recorded.
+ */
+export function recordCommands(
+  client: Redis | Cluster,
+  entry: (command: { name: string; args: unknown[] }) => string | null = (command) => command.name,
+): string[] {
+  const sent: string[] = [];
+  const sendCommand = client.sendCommand.bind(client) as (...args: unknown[]) => unknown;
+  client.sendCommand = ((...args: unknown[]) => {
+    const recorded = entry(args[0] as { name: string; args: unknown[] });
+    if (recorded !== null) sent.push(recorded);
+    return sendCommand(...args);
+  }) as typeof client.sendCommand;
+  return sent;
+}

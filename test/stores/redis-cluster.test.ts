@@ -17,6 +17,7 @@ import {
   countKeysWithPrefix,
   deleteKeysWithPrefix,
   type PrivateCluster,
+  recordCommands,
   redisBinariesSkipReason,
   startPrivateCluster,
 } from '../helpers/redis-servers.js';
@@ -97,12 +98,7 @@ if (skip) {
     test('isRevoked is one command on a Cluster (an MGET that never goes cross-slot)', async () => {
       const client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
       const counted = new RedisStore({ client, prefix, clock });
-      const sent: string[] = [];
-      const sendCommand = client.sendCommand.bind(client);
-      client.sendCommand = ((...args: Parameters<typeof client.sendCommand>) => {
-        sent.push(args[0].name);
-        return sendCommand(...args);
-      }) as typeof client.sendCommand;
+      const sent = recordCommands(client);
       try {
         const at = clock.now();
         await counted.addRevocation({ kind: 'user', id: 'u1', at, expiresAt: at + 60_000 });
@@ -123,16 +119,12 @@ if (skip) {
       // guards: a record without its index entry, which "log out everywhere" and blocking would miss
       const client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
       const counted = new RedisStore({ client, prefix, clock });
-      const sent: string[] = [];
-      const sendCommand = client.sendCommand.bind(client);
-      client.sendCommand = ((...args: Parameters<typeof client.sendCommand>) => {
-        // EVALSHA's (and EVAL's) arguments: the script, the number of keys, the first key. A node that
-        // has not seen the script yet answers NOSCRIPT and gets EVAL of the same: one write still.
-        const command = args[0] as { name: string; args: unknown[] };
+      // EVALSHA's (and EVAL's) arguments: the script, the number of keys, the first key. A node that has
+      // not seen the script yet answers NOSCRIPT and gets EVAL of the same: one write still.
+      const sent: string[] = recordCommands(client, (command) => {
         const entry = `${command.name.replace(/^evalsha$/, 'eval')} ${String(command.args[2])}`;
-        if (sent.at(-1) !== entry) sent.push(entry);
-        return sendCommand(...args);
-      }) as typeof client.sendCommand;
+        return sent.at(-1) === entry ? null : entry;
+      });
       try {
         await counted.createLogin(sessionFixture(clock)); // loads the scripts (EVALSHA, then EVAL)
         sent.length = 0;

@@ -18,6 +18,7 @@ import { eventually } from '../helpers/eventually.js';
 import {
   deleteKeysWithPrefix,
   type PrivateRedis,
+  recordCommands,
   redisBinariesSkipReason,
   startPrivateRedis,
 } from '../helpers/redis-servers.js';
@@ -112,12 +113,7 @@ describe('redis revocations on the shared server', { skip: redisSkip }, () => {
   test('isRevoked is exactly one Redis command (MGET), revoked or not', async () => {
     const client = new Redis(REDIS_URL);
     const counted = new RedisStore({ client, prefix, clock });
-    const sent: string[] = [];
-    const sendCommand = client.sendCommand.bind(client);
-    client.sendCommand = ((command, stream) => {
-      sent.push(command.name);
-      return sendCommand(command, stream);
-    }) as typeof client.sendCommand;
+    const sent = recordCommands(client);
     try {
       const login = loginRevocation(clock);
       await counted.addRevocation(login);

@@ -27,6 +27,7 @@ import { ManualClock } from '../helpers/clock.js';
 import {
   countKeysWithPrefix,
   deleteKeysWithPrefix,
+  recordCommands,
   redisBinariesSkipReason,
   sparePort,
   startPrivateRedis,
@@ -197,12 +198,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   test('getLogin is exactly one Redis command, found or not', async () => {
     const client = new Redis(REDIS_URL);
     const counted = new RedisStore({ client, prefix, clock });
-    const sent: string[] = [];
-    const sendCommand = client.sendCommand.bind(client);
-    client.sendCommand = ((command, stream) => {
-      sent.push(command.name);
-      return sendCommand(command, stream);
-    }) as typeof client.sendCommand;
+    const sent = recordCommands(client);
     try {
       const session = sessionFixture(clock, { data: { cart: [1, 2] } });
       await counted.createLogin(session);
@@ -263,12 +259,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   test('a login is one Redis command on a standalone Redis: the record and both index entries, together', async () => {
     const client = new Redis(REDIS_URL);
     const counted = new RedisStore({ client, prefix, clock });
-    const sent: string[] = [];
-    const sendCommand = client.sendCommand.bind(client);
-    client.sendCommand = ((command, stream) => {
-      sent.push(command.name);
-      return sendCommand(command, stream);
-    }) as typeof client.sendCommand;
+    const sent = recordCommands(client);
     try {
       // Once first, so that the script is loaded (EVALSHA falls back to EVAL once per server).
       await counted.createLogin(sessionFixture(clock));
@@ -508,12 +499,7 @@ describe('redis store on the shared server', { skip: redisSkip }, () => {
   test('advanceRefresh is one script, and a lost compare-and-set writes nothing', async () => {
     const client = new Redis(REDIS_URL);
     const counted = new RedisStore({ client, prefix, clock });
-    const sent: string[] = [];
-    const sendCommand = client.sendCommand.bind(client);
-    client.sendCommand = ((command, stream) => {
-      sent.push(command.name);
-      return sendCommand(command, stream);
-    }) as typeof client.sendCommand;
+    const sent = recordCommands(client);
     try {
       const login = tokenLoginFixture(clock, { data: { keep: 'me' } });
       await counted.createLogin(login);
