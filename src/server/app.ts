@@ -43,6 +43,7 @@ import {
 } from './keys.js';
 import { RequestLogController } from './log.js';
 import { registerApiRoutes } from './routes/api.js';
+import { registerClientScript } from './routes/client-script.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerAssetRoutes, registerPageRoutes } from './routes/pages.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -287,6 +288,7 @@ function registerRoutes(
     reply.header('cache-control', 'public, max-age=300').send(jwtKeys.toJWKS()),
   );
   registerAssetRoutes(app);
+  registerClientScript(app);
   app.register(async (scope) => {
     await scope.register(keycardFastify, { keycard, errorHandler: false });
     registerApiRoutes(scope, [...authRoutes(keycard), ...adminRoutes(keycard), ...clientRoutes(keycard)], {
