@@ -173,9 +173,11 @@ export function createClient(options: ClientOptions): KeycardClient {
     } else if (message.type === 'login') {
       csrf = null; // the other tab's login bound new CSRF tokens to its cookie
       tokensLoaded = !storage; // and wrote its tokens to the shared storage
+      generation++;
       setSession({ user: message.user, accessExpiresAt: message.accessExpiresAt });
     } else if (message.type === 'refreshed') {
       tokensLoaded = !storage; // the refresh token rotated: the stored one is the only live one
+      generation++; // calls that failed with the old access token retry without refreshing again
       setSession({ ...session, accessExpiresAt: message.accessExpiresAt });
     }
   });
@@ -236,10 +238,11 @@ export function createClient(options: ClientOptions): KeycardClient {
   };
 
   /** The refresh itself, once per user across tabs (the lock), skipped if another tab just did it. */
-  const refreshOnce = async (seenExpiry: number | null, seenToken: string | null): Promise<boolean> => {
+  const refreshOnce = async (seenShared: number | null, seenToken: string | null): Promise<boolean> => {
     if (transport === 'cookie') {
+      // Another tab refreshed while this one waited for the lock: its cookies are this tab's too.
       const fresh = shared.get();
-      if (fresh !== null && fresh !== seenExpiry && fresh - now() > margin) {
+      if (fresh !== null && fresh !== seenShared && fresh - now() > margin) {
         setSession({ ...session, accessExpiresAt: fresh });
         return true;
       }
@@ -275,9 +278,9 @@ export function createClient(options: ClientOptions): KeycardClient {
 
   const refresh = (): Promise<boolean> => {
     if (refreshing) return refreshing;
-    const seenExpiry = session.accessExpiresAt;
+    const seenShared = shared.get();
     const seenToken = tokens?.accessToken ?? null;
-    const run = () => refreshOnce(seenExpiry, seenToken);
+    const run = () => refreshOnce(seenShared, seenToken);
     refreshing = (locks ? locks.request(`${name}:refresh`, run) : run()).finally(() => {
       refreshing = null;
     });
@@ -293,13 +296,15 @@ export function createClient(options: ClientOptions): KeycardClient {
     if (refreshing) await refreshing.catch(() => false);
     else if (needsRefresh()) await refresh().catch(() => false);
     const used = generation;
+    const usedShared = shared.get();
     const response = await call(input, init);
     if (response.status !== 401) return response;
     const code = await errorCode(response);
     if (code !== 'token_expired') return response;
-    // Retry once: at once if a refresh landed while this call was out, else after one (shared with every
-    // other call that saw the same 401).
-    if (generation !== used) return call(input, init);
+    // Retry once: at once if a refresh landed while this call was out (in this tab, or in another —
+    // whose message may not have arrived yet, but whose expiry is in localStorage), else after one
+    // refresh, shared with every other call that saw the same 401.
+    if (generation !== used || shared.get() !== usedShared) return call(input, init);
     return (await refresh().catch(() => false)) ? call(input, init) : response;
   };
 

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ManualClock } from '../helpers/clock.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { chromiumSkipReason } from '../helpers/services.js';
-import { launchChromium, localhostBase, routeAppPage } from './harness.js';
+import { launchChromium, localhostBase, routeAppPage, signInThroughPage } from './harness.js';
 
 const skip = chromiumSkipReason();
 const ALICE = { username: 'alice', password: 'alice-password' };
@@ -43,10 +43,11 @@ describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
   let base: string;
+  let aliceId: string;
 
   before(async () => {
     server = await startTestServer({ clock, flags: { preset: 'spa' } });
-    await server.keycard.users.create(ALICE);
+    aliceId = (await server.keycard.users.create(ALICE)).id;
     base = localhostBase(server.url);
     browser = await launchChromium();
   });
@@ -67,6 +68,32 @@ describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
     const etag = first.headers.get('etag') as string;
     const again = await fetch(`${server.url}/auth/client.js`, { headers: { 'if-none-match': etag } });
     assert.equal(again.status, 304);
+  });
+
+  test('the spa pages stay signed in past the access token’s lifetime, and not past the login’s end', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.clock.install();
+    const refreshes: number[] = [];
+    context.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/auth/refresh') refreshes.push(1);
+    });
+    await signInThroughPage(page, base, ALICE);
+    // Left open: the page renews the access token 30 s before it expires, by itself.
+    await page.clock.fastForward('14:40');
+    await expectCount(refreshes, 1);
+    // Come back after the access token expired (the server's clock moved on): the page resumes.
+    clock.advanceSeconds(PAST_EXPIRY_SECONDS);
+    await page.goto(`${base}/account`);
+    await page.waitForSelector('h1:text("Signed in as alice")');
+    assert.equal(new URL(page.url()).pathname, '/account');
+    await expectCount(refreshes, 2);
+    // The login ended on the server (an admin blocked the user): the next renewal sends the page to sign-in.
+    await server.keycard.logins.destroyAllForUser(aliceId);
+    clock.advanceSeconds(PAST_EXPIRY_SECONDS);
+    await page.goto(`${base}/account`);
+    await page.waitForURL(`${base}/login`);
+    await context.close();
   });
 
   test('two tabs, 20 calls each as the access token expires: one refresh, every call answered', async () => {
@@ -109,3 +136,10 @@ describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
     await context.close();
   });
 });
+
+/** Waits (without a fixed sleep) until `list` has `count` entries, then checks there are no more. */
+async function expectCount(list: unknown[], count: number): Promise<void> {
+  for (let i = 0; i < 200 && list.length < count; i++)
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.equal(list.length, count);
+}

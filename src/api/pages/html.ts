@@ -43,11 +43,23 @@ export interface PageOptions {
   username?: string | null;
   /** The CSRF token every form of the page carries. */
   csrfToken?: string;
+  /**
+   * Access tokens in cookies (jwt and hybrid): load the script that keeps the page signed in, with the
+   * access token's remaining lifetime in seconds, or `resume` for a page that must refresh first.
+   */
+  keepSignedIn?: { accessExpiresIn: number } | { resume: true };
 }
 
 /** The hidden field that carries a page's CSRF token in each of its forms. */
 export function csrfField(token: string | undefined): SafeHTML {
   return token ? html`<input type="hidden" name="_csrf" value="${token}">` : { html: '' };
+}
+
+function bodyData(keep: PageOptions['keepSignedIn']): SafeHTML {
+  if (!keep) return { html: '' };
+  return 'resume' in keep
+    ? { html: ' data-resume' }
+    : html` data-access-expires-in="${Math.max(0, Math.floor(keep.accessExpiresIn))}"`;
 }
 
 export function page(options: PageOptions): string {
@@ -58,8 +70,9 @@ export function page(options: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · keycard</title>
 <link rel="stylesheet" href="/assets/keycard.css">
+${options.keepSignedIn ? html`<script type="module" src="/assets/keycard-session.js"></script>` : ''}
 </head>
-<body>
+<body${bodyData(options.keepSignedIn)}>
 <header>
   <a class="brand" href="/">keycard</a>
   ${

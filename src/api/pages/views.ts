@@ -1,6 +1,6 @@
 /** The server's pages: sign in, my sessions, user admin, and errors. */
 import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
-import { ago, csrfField, html, page } from './html.js';
+import { ago, csrfField, html, type PageOptions, page } from './html.js';
 
 export interface LoginView {
   csrfToken: string;
@@ -54,6 +54,7 @@ export interface AccountView {
   currentSessionId: string;
   now: number;
   notice?: string;
+  keepSignedIn?: PageOptions['keepSignedIn'];
 }
 
 function describeAgent(agent: string | null): string {
@@ -81,6 +82,7 @@ export function accountPage(view: AccountView): string {
     title: 'Your account',
     username: view.user.username,
     csrfToken: view.csrfToken,
+    keepSignedIn: view.keepSignedIn,
     body: html`<section class="card">
   <h1>Signed in as ${view.user.username}</h1>
   <p class="muted">Role: ${view.user.role}${view.user.role === 'admin' ? html` · <a href="/admin">Manage users</a>` : ''}</p>
@@ -112,6 +114,7 @@ export interface AdminView {
   roles: readonly string[];
   error?: string;
   notice?: string;
+  keepSignedIn?: PageOptions['keepSignedIn'];
 }
 
 export function adminPage(view: AdminView): string {
@@ -133,6 +136,7 @@ export function adminPage(view: AdminView): string {
     title: 'Users',
     username: view.user.username,
     csrfToken: view.csrfToken,
+    keepSignedIn: view.keepSignedIn,
     body: html`<section class="card">
   <h1>Users</h1>
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
@@ -185,5 +189,18 @@ export function tokenOnlyPage(): string {
   <code>Authorization: Bearer …</code>, and renew it with <code>POST /auth/refresh</code>.</p>
   <p class="muted">Public keys: <a href="/.well-known/jwks.json">/.well-known/jwks.json</a></p>
 </section>`,
+  });
+}
+
+/**
+ * Where access tokens travel in cookies: a page asked for without a usable access token (it expired, or
+ * its cookie did) first tries a refresh (the page's script), then shows the page or the sign-in form.
+ */
+export function resumePage(): string {
+  return page({
+    title: 'Signing you in',
+    keepSignedIn: { resume: true },
+    body: html`<section class="card narrow"><h1>Signing you in…</h1>
+  <noscript><p>Your sign-in has to be renewed. <a href="/login">Sign in</a></p></noscript></section>`,
   });
 }

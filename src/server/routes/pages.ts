@@ -1,6 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
-import type { FastifyInstance } from 'fastify';
-import type { Keycard } from 'keycard';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthUser, Keycard } from 'keycard';
+import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
   accountPage,
@@ -8,6 +9,7 @@ import {
   errorPage,
   type FirstAdminNotice,
   loginPage,
+  resumePage,
   tokenOnlyPage,
 } from '../../api/pages/views.js';
 import { listUsersPage } from '../../api/routes.js';
@@ -20,8 +22,33 @@ export interface PageOptions {
 
 export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, options: PageOptions): void {
   const html = 'text/html; charset=utf-8';
+  // Access tokens in cookies (jwt and hybrid): pages refresh them as a single-page app would, so the user
+  // stays signed in for the refresh token's lifetime (/assets/keycard-session.js).
+  const tokenCookies = keycard.options.strategy !== 'session' && keycard.options.jwt?.transport === 'cookie';
 
-  app.get('/', async (request, reply) => reply.redirect(request.auth.user ? '/account' : '/login', 303));
+  /** The signed-in user, or null once the answer (resume or sign-in) has been sent. */
+  const signedIn = (request: FastifyRequest, reply: FastifyReply): AuthUser | null => {
+    const { user } = request.auth;
+    if (user) return user;
+    // A login that was revoked cannot be refreshed; anything else may be an access token that expired.
+    if (tokenCookies && request.auth.problem !== 'revoked') {
+      void reply.type(html).send(resumePage());
+    } else {
+      void reply.redirect('/login', 303);
+    }
+    return null;
+  };
+  const keepSignedIn = (request: FastifyRequest) => {
+    const exp = request.auth.claims?.exp;
+    return tokenCookies && typeof exp === 'number'
+      ? { accessExpiresIn: exp - keycard.options.clock.now() / 1000 }
+      : undefined;
+  };
+
+  app.get('/', async (request, reply) => {
+    if (signedIn(request, reply)) return reply.redirect('/account', 303);
+    return reply;
+  });
 
   app.get('/login', async (request, reply) => {
     if (keycard.options.jwt?.transport === 'header') {
@@ -39,8 +66,10 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
   });
 
   app.get('/account', async (request, reply) => {
-    const { user, loginId } = request.auth;
-    if (!user || !loginId) return reply.redirect('/login', 303);
+    const user = signedIn(request, reply);
+    const { loginId } = request.auth;
+    if (!user) return reply;
+    if (!loginId) return reply.redirect('/login', 303);
     const { limit, cursor } = pageQuery(request.query);
     const page = await keycard.logins.listPage(user.id, { limit, cursor });
     return reply.type(html).send(
@@ -51,13 +80,14 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         next: page.next,
         currentSessionId: loginId,
         now: keycard.options.clock.now(),
+        keepSignedIn: keepSignedIn(request),
       }),
     );
   });
 
   app.get('/admin', async (request, reply) => {
-    const { user } = request.auth;
-    if (!user) return reply.redirect('/login', 303);
+    const user = signedIn(request, reply);
+    if (!user) return reply;
     if (user.role !== 'admin') {
       return reply
         .code(403)
@@ -72,6 +102,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         users: page.users,
         next: page.next,
         roles: keycard.options.roles,
+        keepSignedIn: keepSignedIn(request),
       }),
     );
   });
@@ -80,5 +111,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
 export function registerAssetRoutes(app: FastifyInstance): void {
   app.get('/assets/keycard.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+  app.get('/assets/keycard-session.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SESSION_SCRIPT),
   );
 }
