@@ -15,7 +15,7 @@ import { ManualClock } from '../helpers/clock.js';
 import { expectKeycardError, FAST_ARGON2, rejected, requestInfo } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
-/** The default `jwt.refreshGrace`. */
+/** `jwt.refreshGrace`, its default, given explicitly. */
 const GRACE_MS = 15_000;
 
 for (const strategy of ['jwt', 'hybrid'] as const) {
@@ -30,7 +30,11 @@ for (const strategy of ['jwt', 'hybrid'] as const) {
         strategy,
         environment: 'development',
         passwords: { argon2: FAST_ARGON2 },
-        jwt: { keys: createKeySet([generateJWTKey('EdDSA', 'k1')]), transport: 'header' },
+        jwt: {
+          keys: createKeySet([generateJWTKey('EdDSA', 'k1')]),
+          transport: 'header',
+          refreshGrace: `${GRACE_MS / 1000}s`,
+        },
         onEvent: (event) => events.push(event),
       });
       const alice = await keycard.users.create({ username: 'alice', password: PASSWORD });
