@@ -470,6 +470,43 @@ for (const [kind, makeStore] of stores) {
         );
       });
 
+      test('keeping one login: a login another request ends meanwhile is not counted as ended by this one', async () => {
+        const { clock, store } = setup();
+        // Another request (a logout, through its own registry over the same store) ends one of the user's
+        // logins right after this one's first listing: between the listing and the delete. The logout goes
+        // through the real store; only its timing is chosen.
+        const elsewhere = createLoginRegistry(store, POLICY, clock);
+        let victim: string | null = null;
+        let loggedOut: boolean | null = null;
+        const racing = new Proxy(store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (property !== 'listUserLogins')
+              return typeof value === 'function' ? value.bind(target) : value;
+            return async (userId: string, page?: LoginPageOptions) => {
+              const listed = await target.listUserLogins(userId, page);
+              if (victim !== null && loggedOut === null) loggedOut = await elsewhere.destroy(victim);
+              return listed;
+            };
+          },
+        });
+        const manager = createLoginRegistry(racing, POLICY, clock);
+        const kept = await tokenLogin(store, clock, ALICE);
+        const ended = await tokenLogin(store, clock, ALICE);
+        victim = (await tokenLogin(store, clock, ALICE)).id;
+
+        const count = await manager.destroyAllForUser(ALICE.id, { exceptId: kept.id });
+
+        assert.equal(loggedOut, true, 'the other request ended the login');
+        assert.equal(count, 1, 'only the login this call deleted is counted');
+        assert.deepEqual(
+          (await store.listUserLogins(ALICE.id)).map((login) => login.id),
+          [kept.id],
+        );
+        const revoked = new Set(await revokedLogins(store, clock.now()));
+        assert.ok(revoked.has(ended.id) && revoked.has(victim), 'both ended logins are revoked');
+      });
+
       /** The manager over `store`, and the names of the store methods it calls, in order. */
       const tracedManager = (store: Store, clock: ManualClock) => {
         const calls: string[] = [];

@@ -75,8 +75,9 @@ export function parseJSONObject(text: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
+  // `typeof null` is 'object' too: null comes back as null.
+  return typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown> | null)
     : null;
 }
 
@@ -119,7 +120,8 @@ export function parseJWS(
   if (typeof token !== 'string' || token.length === 0) return invalid('empty');
   if (token.length > maxTokenBytes) return invalid('too_large');
   const first = token.indexOf('.');
-  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  // Without a first dot (-1) the search starts at 0 and finds none either.
+  const second = token.indexOf('.', first + 1);
   if (second === -1 || token.indexOf('.', second + 1) !== -1) return invalid('malformed');
   const headerSegment = token.slice(0, first);
   const payload = token.slice(first + 1, second);
@@ -145,8 +147,8 @@ export function checkKeyBinding(parts: JWSParts, key: BoundKey | undefined): Ver
   return null;
 }
 
-const isNumericDate = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isFinite(value);
+/** `Number.isFinite` does not coerce: a string, null or an array is no number to it. */
+const isNumericDate = (value: unknown): value is number => Number.isFinite(value);
 
 /**
  * The JWT rules after a good signature: `typ`, then the claims (`claims` is the decoded payload, null when

@@ -222,6 +222,27 @@ describe('verifyJWT: structure', () => {
     }
   });
 
+  test('the structure is judged first, as malformed, before the header is even decoded', () => {
+    refused('', 'empty');
+    // A header that would be refused for itself (alg none) shows the structure check ran before it.
+    const none = b64({ alg: 'none', typ: 'at+jwt', kid: 'ed' });
+    refused(`${none}.${p}.${s}`, 'alg_none');
+    for (const token of [
+      h,
+      none,
+      `${none}.${p}`,
+      `${none}.${p}.${s}.${s}`,
+      `${none}.${p}.${s}.`,
+      `.${p}.${s}`,
+      `${none}..${s}`,
+      `${none}.${p}.`,
+      '..',
+      '...',
+    ]) {
+      refused(token, 'malformed');
+    }
+  });
+
   test('only canonical base64url: no padding, no +/, no stray bits, no whitespace', () => {
     refused(`${h}.${p}.${s}=`);
     refused(`${h}=.${p}.${s}`);
@@ -299,6 +320,22 @@ describe('verifyJWT: claims', () => {
 
   test('sub, when present, must be a string', () => {
     refused(sign(claims({ sub: 42 })), 'sub_type');
+  });
+
+  test('exp is the only claim required: no iat, nbf or sub is no refusal', () => {
+    const result = verify(sign({ iss: 'https://auth.example', aud: 'api', exp: NOW + 600 }));
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.claims, { iss: 'https://auth.example', aud: 'api', exp: NOW + 600 });
+  });
+
+  test('iss and aud are checked only when the verifier expects them', () => {
+    const open = { issuer: undefined, audience: undefined };
+    for (const extra of [{}, { iss: 'https://other.example', aud: 'other' }, { aud: ['x', 'y'] }]) {
+      const result = verify(sign(claims(extra)), open);
+      assert.ok(result.ok, JSON.stringify(result));
+    }
+    refused(sign(claims({ aud: 'other' })), 'aud', { issuer: undefined });
+    refused(sign(claims({ iss: 'https://other.example' })), 'iss', { audience: undefined });
   });
 });
 
