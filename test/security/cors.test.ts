@@ -57,44 +57,56 @@ interface Host {
   server: TestServer;
 }
 
-describe('CORS for a front end on another origin', () => {
-  const hosts: Host[] = [];
-  const servers: TestServer[] = [];
-  let fetchServer: ReturnType<typeof serve> | undefined;
-
-  before(async () => {
-    const flags = { 'trusted-origin': TRUSTED };
-    const [served, behind] = await Promise.all([startTestServer({ flags }), startTestServer({ flags })]);
-    servers.push(served, behind);
-    await Promise.all(
-      servers.map((server) => server.keycard.users.create({ username: 'fran', password: PASSWORD })),
+/** `keycard serve` and `createFetchHandler` (on a second server's keycard) started with `flags`. */
+async function startHosts(
+  flags: Record<string, unknown>,
+): Promise<{ hosts: Host[]; close(): Promise<void> }> {
+  const [served, behind] = await Promise.all([startTestServer({ flags }), startTestServer({ flags })]);
+  const servers = [served, behind];
+  await Promise.all(
+    servers.map((server) => server.keycard.users.create({ username: 'fran', password: PASSWORD })),
+  );
+  const handler = createFetchHandler(behind.keycard);
+  const fetchServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const server = serve(
+      { fetch: (req: Request) => handler(req, { ip: '127.0.0.1' }), port: 0, hostname: '127.0.0.1' },
+      () => resolve(server),
     );
-    const handler = createFetchHandler(behind.keycard);
-    const started = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const server = serve(
-        { fetch: (req: Request) => handler(req, { ip: '127.0.0.1' }), port: 0, hostname: '127.0.0.1' },
-        () => resolve(server),
-      );
-    });
-    fetchServer = started;
-    const fetchURL = `http://127.0.0.1:${(started.address() as { port: number }).port}`;
-    hosts.push(
+  });
+  const fetchURL = `http://127.0.0.1:${(fetchServer.address() as { port: number }).port}`;
+  return {
+    hosts: [
       { name: 'keycard serve', url: served.url, server: served },
       { name: 'keycard/fetch', url: fetchURL, server: behind },
-    );
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => (fetchServer ? fetchServer.close(() => resolve()) : resolve()));
-    await Promise.all(servers.map((server) => server.close()));
-  });
+    ],
+    async close() {
+      await new Promise<void>((resolve) => fetchServer.close(() => resolve()));
+      await Promise.all(servers.map((server) => server.close()));
+    },
+  };
+}
 
-  const each = (name: string, body: (host: Host) => Promise<void>) => {
+/** Declares the test once per host. */
+function onEachHost(hosts: () => Host[]) {
+  return (name: string, body: (host: Host) => Promise<void>) => {
     for (const hostName of ['keycard serve', 'keycard/fetch']) {
-      test(`${hostName}: ${name}`, () => body(hosts.find((host) => host.name === hostName) as Host));
+      test(`${hostName}: ${name}`, () => body(hosts().find((host) => host.name === hostName) as Host));
     }
   };
-  const send = (host: Host, method: string, path: string, options: RequestOptions = {}) =>
-    request(host.url, method, path, options);
+}
+
+const send = (host: Host, method: string, path: string, options: RequestOptions = {}) =>
+  request(host.url, method, path, options);
+
+describe('CORS for a front end on another origin (cookie transport)', () => {
+  let started: Awaited<ReturnType<typeof startHosts>> | undefined;
+  before(async () => {
+    started = await startHosts({ 'trusted-origin': TRUSTED });
+  });
+  after(async () => {
+    await started?.close();
+  });
+  const each = onEachHost(() => started?.hosts ?? []);
 
   each('a preflight from the trusted origin is answered 204 with what the API needs', async (host) => {
     for (const path of ['/auth/login', '/auth/sessions/abc', '/.well-known/jwks.json']) {
@@ -188,6 +200,17 @@ describe('CORS for a front end on another origin', () => {
     assert.equal((await browser.get('/auth/me', { headers: from(TRUSTED) })).status, 401);
   });
 
+  test('keycard serve: the pages and health routes get no CORS headers', async () => {
+    const served = started?.hosts[0] as Host;
+    for (const path of ['/login', '/healthz', '/assets/keycard.css']) {
+      const response = await send(served, 'GET', path, { headers: from(TRUSTED) });
+      assert.ok(response.status < 400, `${path}: ${response.status}`);
+      assertNoCORS(response.headers, path);
+    }
+    const ask = await send(served, 'OPTIONS', '/login', { headers: from(TRUSTED, preflight()) });
+    assertNoCORS(ask.headers, 'a preflight for a page');
+  });
+
   each('CORS does not bypass CSRF: a trusted origin still needs the token', async (host) => {
     // guards: an allowed origin must not be mistaken for a request that needs no CSRF token
     const browser = new Client(host.url);
@@ -217,5 +240,83 @@ describe('CORS for a front end on another origin', () => {
       assertNoCORS(forged.headers, what);
     }
     assert.equal((await browser.get('/auth/me', { headers: from(TRUSTED) })).status, 200, 'still signed in');
+  });
+});
+
+describe('CORS for a front end on another site (header transport)', () => {
+  let started: Awaited<ReturnType<typeof startHosts>> | undefined;
+  const SHOP = 'https://shop.example';
+  before(async () => {
+    started = await startHosts({ 'trusted-origin': SHOP, preset: 'api' });
+  });
+  after(async () => {
+    await started?.close();
+  });
+  const each = onEachHost(() => started?.hosts ?? []);
+  const crossSite = (headers: Record<string, string> = {}) =>
+    from(SHOP, { 'sec-fetch-site': 'cross-site', ...headers });
+
+  each('logs in, calls with the Bearer token and refreshes, reading every answer', async (host) => {
+    const ask = await send(host, 'OPTIONS', '/auth/me', {
+      headers: crossSite(preflight('GET', 'authorization')),
+    });
+    assert.equal(ask.status, 204);
+    assert.equal(ask.headers['access-control-allow-origin'], SHOP);
+    // No cookie and no CSRF token: a Bearer token is no ambient credential.
+    const login = await send(host, 'POST', '/auth/login', {
+      json: { username: 'fran', password: PASSWORD },
+      headers: crossSite(),
+    });
+    assert.equal(login.status, 200, login.text);
+    assert.equal(login.headers['access-control-allow-origin'], SHOP);
+    assert.equal(login.setCookies.length, 0);
+    const bearer = { authorization: `Bearer ${login.json.access_token}` };
+    const me = await send(host, 'GET', '/auth/me', { headers: crossSite(bearer) });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.headers['access-control-allow-origin'], SHOP);
+    const refreshed = await send(host, 'POST', '/auth/refresh', {
+      json: { refresh_token: login.json.refresh_token },
+      headers: crossSite(),
+    });
+    assert.equal(refreshed.status, 200, refreshed.text);
+    assert.equal(refreshed.headers['access-control-allow-origin'], SHOP);
+    // The same calls from an untrusted site: answered, but the browser keeps them from the page.
+    const other = await send(host, 'GET', '/auth/me', {
+      headers: { ...crossSite(bearer), origin: 'https://shop.example.evil.test' },
+    });
+    assertNoCORS(other.headers, 'an untrusted site');
+  });
+});
+
+describe('keycard/fetch: CORS stays off the fallback', () => {
+  test("an app's own paths reach the fallback, preflights included, without keycard's headers", async () => {
+    const served = await startTestServer({ flags: { 'trusted-origin': TRUSTED } });
+    try {
+      const seen: string[] = [];
+      const handler = createFetchHandler(served.keycard, {
+        fallback: async (req) => {
+          seen.push(`${req.method} ${new URL(req.url).pathname}`);
+          return new Response('app', { status: 200 });
+        },
+      });
+      const headers = { origin: TRUSTED, ...preflight() };
+      const own = await handler(
+        new Request('https://auth.example.com/app/orders', { method: 'OPTIONS', headers }),
+      );
+      assert.equal(await own.text(), 'app');
+      const names: Record<string, string> = {};
+      own.headers.forEach((value, name) => {
+        names[name] = value;
+      });
+      assertNoCORS(names, 'the fallback');
+      const api = await handler(
+        new Request('https://auth.example.com/auth/login', { method: 'OPTIONS', headers }),
+      );
+      assert.equal(api.status, 204);
+      assert.equal(api.headers.get('access-control-allow-origin'), TRUSTED);
+      assert.deepEqual(seen, ['OPTIONS /app/orders']);
+    } finally {
+      await served.close();
+    }
   });
 });
