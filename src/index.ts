@@ -42,6 +42,7 @@ export {
   usernameTaken,
 } from './core/errors.js';
 export type { AuthEvent, CSRFRejectReason, EventContext, EventType, RevokeReason } from './core/events.js';
+export { type CORSDecision, decideCORS } from './core/http/cors.js';
 export type { RequestInfo } from './core/http/request.js';
 export { ALGORITHMS, type Algorithm, isAlgorithm } from './core/jwt/algorithms.js';
 export { VerifiedTokenCache } from './core/jwt/cache.js';

@@ -9,6 +9,8 @@
 import {
   type AuthContext,
   authorize,
+  type CORSDecision,
+  decideCORS,
   isKeycardError,
   type Keycard,
   KeycardError,
@@ -230,19 +232,39 @@ export function createFetchHandler(
   ]);
   const keys = keycard.options.jwt?.keys ?? null;
 
-  return async (request, connection = {}) => {
+  const trustedOrigins = keycard.options.trustedOrigins;
+
+  const answer: FetchHandler = async (request, connection = {}) => {
     const url = new URL(request.url);
     const method = request.method.toUpperCase();
-    if (url.pathname === '/.well-known/jwks.json' && keys && (method === 'GET' || method === 'HEAD')) {
+    const jwks = url.pathname === '/.well-known/jwks.json' && keys !== null;
+    const found = jwks ? null : match(routes, method, url.pathname);
+    if (!jwks && found === null && options.fallback) return options.fallback(request, connection);
+    // keycard's own paths (and its 404s): CORS from the keycard's trusted origins; the app's
+    // fallback keeps its own.
+    const cors = decideCORS(
+      { method, header: (name) => request.headers.get(name) ?? undefined },
+      trustedOrigins,
+    );
+    return withCORS(cors, await answerOwn(request, connection, url, method, jwks, found, cors));
+  };
+
+  const answerOwn = async (
+    request: Request,
+    connection: ConnectionInfo,
+    url: URL,
+    method: string,
+    jwks: boolean,
+    found: ReturnType<typeof match>,
+    cors: CORSDecision,
+  ): Promise<Response> => {
+    if (cors.action === 'preflight') return respond(204, null, undefined, {}, []);
+    if (cors.action === 'refuse') return errorResponse(cors.error);
+    if (jwks && keys && (method === 'GET' || method === 'HEAD')) {
       const headers = { 'cache-control': 'public, max-age=300' };
       return respond(200, JSON.stringify(keys.toJWKS()), 'application/json; charset=utf-8', headers, []);
     }
-    const found = match(routes, method, url.pathname);
-    if (found === null) {
-      if (options.fallback) return options.fallback(request, connection);
-      return errorResponse(new KeycardError('not_found', `no route for ${method} ${url.pathname}`));
-    }
-    if ('methods' in found) {
+    if (found === null || 'methods' in found) {
       // As keycard serve answers it: a path without this method is no route.
       return errorResponse(new KeycardError('not_found', `no route for ${method} ${url.pathname}`));
     }
@@ -279,4 +301,14 @@ export function createFetchHandler(
     }
     return toResponse(reply, cookies);
   };
+  return answer;
+}
+
+/** The CORS decision's headers on a response (Vary appended, the rest set). */
+function withCORS(cors: CORSDecision, response: Response): Response {
+  for (const [name, value] of Object.entries(cors.headers)) {
+    if (name === 'vary') response.headers.append(name, value);
+    else response.headers.set(name, value);
+  }
+  return response;
 }

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'account_blocked'
   | 'cross_site_request'
   | 'csrf_rejected'
+  | 'cors_origin_refused'
   | 'insufficient_scope'
   | 'not_found'
   | 'method_not_allowed'
@@ -47,6 +48,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   account_blocked: 403,
   cross_site_request: 403,
   csrf_rejected: 403,
+  cors_origin_refused: 403,
   insufficient_scope: 403,
   not_found: 404,
   method_not_allowed: 405,

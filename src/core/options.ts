@@ -86,7 +86,8 @@ export interface KeycardOptions {
   };
   /**
    * Origins besides the request's own (from its Host header and scheme) that may send cookie-authenticated
-   * unsafe requests, such as a front end on another host: `https://app.example.com`.
+   * unsafe requests, such as a front end on another host: `https://app.example.com`. The same list is
+   * the CORS allow-list of `keycard serve` and `keycard/fetch` (`decideCORS`; docs/spa.md).
    */
   trustedOrigins?: string[];
   passwords?: Partial<PasswordPolicy> & { argon2?: Argon2Parameters };

@@ -23,6 +23,7 @@ import { adminRoutes, authRoutes } from '../api/routes.js';
 import { registerBodyParsers } from './bodies.js';
 import { answerClientError } from './client-errors.js';
 import type { FirstAdminConfig, ServerConfig } from './config.js';
+import { registerCORS } from './cors.js';
 import { createErrorHandler } from './errors.js';
 import {
   checkFirstAdminPassword,
@@ -283,6 +284,7 @@ function registerRoutes(
   });
   registerBodyParsers(app);
   registerSecurityHeaders(app);
+  registerCORS(app, keycard);
   registerHealthRoutes(app, store, keycard.revocations, { storeURL: config.store });
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(jwtKeys.toJWKS()),

@@ -114,7 +114,7 @@ export const SETTINGS = {
     env: 'KEYCARD_TRUSTED_ORIGINS',
     value: 'URL',
     list: true,
-    help: 'another origin allowed to post with the session cookie; repeat the flag, or separate them by commas',
+    help: 'a front end on another origin, trusted with credentials: CORS and the cross-site check (docs/spa.md); repeat the flag, or separate them by commas',
     default: undefined,
     defaultText: 'none',
   },
