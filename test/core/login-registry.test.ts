@@ -19,12 +19,27 @@ import type {
 } from '../../src/core/store.js';
 import { MemoryStore } from '../../src/stores/memory/index.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
+import { refreshFixture, tokenLoginFixture } from '../conformance/fixtures.js';
 import { ManualClock } from '../helpers/clock.js';
 import { type CountingStore, countingStore } from '../helpers/counting-store.js';
 import { expectKeycardError, rejected } from './support.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+
+/** A login as the jwt and hybrid strategies create it (a random id, refresh state), stored. */
+async function tokenLogin(store: Store, clock: ManualClock, user: AuthUser): Promise<LoginRecord> {
+  const now = clock.now();
+  const record = tokenLoginFixture(clock, {
+    user,
+    absoluteExpiresAt: now + 8 * HOUR,
+    userAgent: null,
+    ip: null,
+    refresh: refreshFixture(clock, { revocationTTLMs: 16 * MINUTE }),
+  });
+  await store.createLogin(record);
+  return record;
+}
 const POLICY: LoginPolicy = {
   idleTimeoutMs: 30 * MINUTE,
   absoluteTimeoutMs: 8 * HOUR,
@@ -372,32 +387,6 @@ for (const [kind, makeStore] of stores) {
     describe('revocation records (token logins)', () => {
       const LIFETIME_MS = 16 * MINUTE;
 
-      /** A login as the jwt and hybrid strategies create it: a random id and refresh state. */
-      const tokenLogin = async (store: Store, clock: ManualClock, user: AuthUser) => {
-        const now = clock.now();
-        const record: LoginRecord = {
-          id: generateId(),
-          user,
-          createdAt: now,
-          lastActiveAt: now,
-          expiresAt: now + HOUR,
-          absoluteExpiresAt: now + 8 * HOUR,
-          data: {},
-          userAgent: null,
-          ip: null,
-          refresh: {
-            generation: 0,
-            nonce: generateToken(),
-            rotatedAt: now,
-            windowStartedAt: now,
-            rotationsInWindow: 0,
-            revocationTTLMs: LIFETIME_MS,
-          },
-        };
-        await store.createLogin(record);
-        return record;
-      };
-
       /**
        * A manager over a store where another token login of `user` is created right after the manager's
        * first listing of the user's logins — a login racing "end every other login". The concurrent login
@@ -657,30 +646,6 @@ describe('login registry: what ending a login records (memory store)', () => {
     const heard: RevocationRecord[] = [];
     const manager = createLoginRegistry(store, POLICY, clock, (record) => heard.push(record));
     return { clock, store, manager, heard };
-  };
-  const tokenLogin = async (store: Store, clock: ManualClock, user: AuthUser): Promise<LoginRecord> => {
-    const now = clock.now();
-    const record: LoginRecord = {
-      id: generateId(),
-      user,
-      createdAt: now,
-      lastActiveAt: now,
-      expiresAt: now + HOUR,
-      absoluteExpiresAt: now + 8 * HOUR,
-      data: {},
-      userAgent: null,
-      ip: null,
-      refresh: {
-        generation: 0,
-        nonce: generateToken(),
-        rotatedAt: now,
-        windowStartedAt: now,
-        rotationsInWindow: 0,
-        revocationTTLMs: LIFETIME_MS,
-      },
-    };
-    await store.createLogin(record);
-    return record;
   };
 
   test('destroy (logout, and the family ending on refresh-token reuse) records the login’s revocation, then deletes it', async () => {
