@@ -40,6 +40,24 @@ async function tokenLogin(store: Store, clock: ManualClock, user: AuthUser): Pro
   await store.createLogin(record);
   return record;
 }
+
+/**
+ * `store`, with `then(userId)` run right after each listing of a user's logins and before the listing is
+ * returned: another request's work at a chosen moment, through the real store.
+ */
+function afterListing(store: Store, then: (userId: string) => Promise<void>): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== 'listUserLogins') return typeof value === 'function' ? value.bind(target) : value;
+      return async (userId: string, page?: LoginPageOptions) => {
+        const listed = await target.listUserLogins(userId, page);
+        await then(userId);
+        return listed;
+      };
+    },
+  });
+}
 const POLICY: LoginPolicy = {
   idleTimeoutMs: 30 * MINUTE,
   absoluteTimeoutMs: 8 * HOUR,
@@ -395,19 +413,10 @@ for (const [kind, makeStore] of stores) {
       const racingSetup = (user: AuthUser) => {
         const { clock, store } = setup();
         const concurrent: string[] = [];
-        const racing = new Proxy(store, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver);
-            if (property !== 'listUserLogins')
-              return typeof value === 'function' ? value.bind(target) : value;
-            return async (userId: string, page?: LoginPageOptions) => {
-              const listed = await target.listUserLogins(userId, page);
-              if (userId === user.id && concurrent.length === 0) {
-                concurrent.push((await tokenLogin(target, clock, user)).id);
-              }
-              return listed;
-            };
-          },
+        const racing = afterListing(store, async (userId) => {
+          if (userId === user.id && concurrent.length === 0) {
+            concurrent.push((await tokenLogin(store, clock, user)).id);
+          }
         });
         const manager = createLoginRegistry(racing, POLICY, clock);
         return { clock, store, manager, concurrent };
@@ -467,17 +476,8 @@ for (const [kind, makeStore] of stores) {
         const elsewhere = createLoginRegistry(store, POLICY, clock);
         let victim: string | null = null;
         let loggedOut: boolean | null = null;
-        const racing = new Proxy(store, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver);
-            if (property !== 'listUserLogins')
-              return typeof value === 'function' ? value.bind(target) : value;
-            return async (userId: string, page?: LoginPageOptions) => {
-              const listed = await target.listUserLogins(userId, page);
-              if (victim !== null && loggedOut === null) loggedOut = await elsewhere.destroy(victim);
-              return listed;
-            };
-          },
+        const racing = afterListing(store, async () => {
+          if (victim !== null && loggedOut === null) loggedOut = await elsewhere.destroy(victim);
         });
         const manager = createLoginRegistry(racing, POLICY, clock);
         const kept = await tokenLogin(store, clock, ALICE);
