@@ -266,6 +266,10 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
     values: ['KeycardClientError', 'createClient'],
     types: ['ClientOptions', 'ClientSession', 'ClientUser', 'KeycardClient', 'StoredTokens', 'TokenStorage'],
   },
+  'keycard/react': {
+    values: ['SessionProvider', 'useSession'],
+    types: ['SessionProviderProps', 'UseSession'],
+  },
   'keycard/fetch': {
     values: [
       'authenticate',
