@@ -28,7 +28,10 @@ export function createFrontServer(options: { keycardURL: string }): Server {
     for (const [name, value] of Object.entries(incoming.headers)) {
       if (value !== undefined) upstream.setHeader(name, value);
     }
-    upstream.on('error', () => outgoing.writeHead(502).end('keycard is not reachable'));
+    upstream.on('error', () => {
+      if (!outgoing.headersSent) outgoing.writeHead(502);
+      outgoing.end('keycard is not reachable');
+    });
     incoming.pipe(upstream);
   }
 
