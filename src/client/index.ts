@@ -128,6 +128,8 @@ export function createClient(options: ClientOptions): KeycardClient {
   const shares = transport === 'cookie' || storage !== undefined;
   const channel =
     shares && typeof BroadcastChannel === 'function' ? new BroadcastChannel(`${name}:session`) : undefined;
+  // Node: the channel must not keep a program (a CLI, a test) alive once its work is done.
+  (channel as { unref?: () => void } | undefined)?.unref?.();
 
   let session: ClientSession = { user: null, accessExpiresAt: null };
   let tokens: StoredTokens | null = null;
@@ -289,10 +291,12 @@ export function createClient(options: ClientOptions): KeycardClient {
 
   const needsRefresh = (): boolean => {
     const at = session.accessExpiresAt;
-    return session.user !== null && at !== null && at - now() <= margin;
+    return (session.user !== null || tokens !== null) && at !== null && at - now() <= margin;
   };
 
   const clientFetch = async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
+    // Header transport: tokens from storage first, so a cold start sees their expiry before the call.
+    if (transport === 'header') await loadTokens();
     if (refreshing) await refreshing.catch(() => false);
     else if (needsRefresh()) await refresh().catch(() => false);
     const used = generation;

@@ -187,6 +187,25 @@ describe('keycard/client, header transport, against keycard serve', () => {
     second.close();
   });
 
+  test('a cold start from storage with an expired access token refreshes before its first call', async () => {
+    const storage = new MemoryStorage();
+    const first = createClient({ baseUrl: server.url, transport: 'header', storage, now: () => clock.now() });
+    await first.login({ username: 'bob', password: 'bob-password' });
+    first.close();
+    clock.advanceSeconds(EXPIRED);
+    const { fetch, calls } = counting();
+    const second = createClient({
+      baseUrl: server.url,
+      transport: 'header',
+      storage,
+      fetch,
+      now: () => clock.now(),
+    });
+    assert.equal((await second.fetch('/auth/verify')).status, 200);
+    assert.deepEqual(calls, ['POST /auth/refresh', 'GET /auth/verify'], 'no call sent with the stale token');
+    second.close();
+  });
+
   test('logout ends the login on the server: its access token is refused afterwards', async () => {
     const storage = new MemoryStorage();
     const client = createClient({ baseUrl: server.url, transport: 'header', storage });
