@@ -14,8 +14,18 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 
 const PAGE = readFileSync(new URL('index.html', import.meta.url));
 
-export function createFrontServer(options: { keycardURL: string }): Server {
+export interface FrontOptions {
+  keycardURL: string;
+  /** More files to serve, by path (examples/react adds its bundle and its own page as '/'). */
+  files?: Record<string, { type: string; body: string | Buffer }>;
+}
+
+export function createFrontServer(options: FrontOptions): Server {
   const keycard = new URL(options.keycardURL);
+  const files: Record<string, { type: string; body: string | Buffer }> = {
+    '/': { type: 'text/html', body: PAGE },
+    ...options.files,
+  };
 
   function proxy(incoming: IncomingMessage, outgoing: ServerResponse): void {
     const upstream = request(
@@ -50,7 +60,8 @@ export function createFrontServer(options: { keycardURL: string }): Server {
     if (path === '/api/hello') {
       return void hello(incoming, outgoing).catch(() => outgoing.writeHead(502).end());
     }
-    if (path === '/') return void outgoing.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    const file = files[path];
+    if (file) return void outgoing.writeHead(200, { 'content-type': file.type }).end(file.body);
     outgoing.writeHead(404).end('not found');
   });
 }
