@@ -70,6 +70,27 @@ describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
     assert.equal(again.status, 304);
   });
 
+  test('a refresh in one tab that finds the login ended signs every tab out', async () => {
+    const context = await browser.newContext();
+    const app = await routeAppPage(context, base);
+    const tabA = await context.newPage();
+    const tabB = await context.newPage();
+    await tabA.goto(app);
+    await tabB.goto(app);
+    await loadClient(tabA);
+    await loadClient(tabB);
+    await tabA.evaluate(({ username, password }) => window.auth.login({ username, password }), ALICE);
+    await tabB.waitForFunction(() => window.changes.includes('alice'));
+    // An admin ends every login of the user; then the access token expires.
+    await server.keycard.logins.destroyAllForUser(aliceId);
+    clock.advanceSeconds(PAST_EXPIRY_SECONDS);
+    assert.equal(await tabA.evaluate(() => window.auth.fetch('/auth/me').then((r) => r.status)), 401);
+    assert.equal(await tabA.evaluate(() => window.auth.session.user), null);
+    await tabB.waitForFunction(() => window.changes.at(-1) === null);
+    assert.equal(await tabB.evaluate(() => window.auth.session.user), null);
+    await context.close();
+  });
+
   test('the spa pages stay signed in past the access token’s lifetime, and not past the login’s end', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
