@@ -99,9 +99,11 @@ for (const storeKind of STORES) {
     });
 
     test('400 simultaneous logins for one account from one address check at most 6 passwords', async () => {
+      // All wrong: a right one would reset the pair's budget (as documented) wherever the server happens
+      // to take it in the burst, and the count would depend on that order.
       const result = await burst(server, 400, '198.51.100.2', (i) => ({
         username: 'bob',
-        password: i === 200 ? PASSWORD : `wrong-${i}`,
+        password: `wrong-${i}`,
       }));
       const budget = storeKind === 'redis' ? accountBudget(result.seconds) : 6;
       assert.ok(result.checked <= budget, `${result.checked} passwords checked in ${result.seconds} s`);
