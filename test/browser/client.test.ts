@@ -38,6 +38,23 @@ async function loadClient(page: Page): Promise<void> {
   });
 }
 
+/** Two tabs of one browser context on the app page, each with the client loaded; `refreshes` counts them. */
+async function twoTabs(browser: Browser, base: string) {
+  const context = await browser.newContext();
+  const app = await routeAppPage(context, base);
+  const refreshes: string[] = [];
+  context.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/auth/refresh') refreshes.push(request.method());
+  });
+  const tabA = await context.newPage();
+  const tabB = await context.newPage();
+  for (const tab of [tabA, tabB]) {
+    await tab.goto(app);
+    await loadClient(tab);
+  }
+  return { context, tabA, tabB, refreshes };
+}
+
 describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
   const clock = new ManualClock(Date.now());
   let server: TestServer;
@@ -71,14 +88,7 @@ describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
   });
 
   test('a refresh in one tab that finds the login ended signs every tab out', async () => {
-    const context = await browser.newContext();
-    const app = await routeAppPage(context, base);
-    const tabA = await context.newPage();
-    const tabB = await context.newPage();
-    await tabA.goto(app);
-    await tabB.goto(app);
-    await loadClient(tabA);
-    await loadClient(tabB);
+    const { context, tabA, tabB } = await twoTabs(browser, base);
     await tabA.evaluate(({ username, password }) => window.auth.login({ username, password }), ALICE);
     await tabB.waitForFunction(() => window.changes.includes('alice'));
     // An admin ends every login of the user; then the access token expires.
@@ -118,18 +128,7 @@ describe('browser: keycard/client across tabs (spa preset)', { skip }, () => {
   });
 
   test('two tabs, 20 calls each as the access token expires: one refresh, every call answered', async () => {
-    const context = await browser.newContext();
-    const app = await routeAppPage(context, base);
-    const refreshes: string[] = [];
-    context.on('request', (request) => {
-      if (new URL(request.url()).pathname === '/auth/refresh') refreshes.push(request.method());
-    });
-    const tabA = await context.newPage();
-    const tabB = await context.newPage();
-    await tabA.goto(app);
-    await tabB.goto(app);
-    await loadClient(tabA);
-    await loadClient(tabB);
+    const { context, tabA, tabB, refreshes } = await twoTabs(browser, base);
 
     const user = await tabA.evaluate(async ({ username, password }) => {
       const session = await window.auth.login({ username, password });

@@ -5,7 +5,6 @@
  * moved on) refreshes, rotating the stored refresh token; sign-out deletes the file and ends the login.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { StoredTokens } from '../../src/client/index.js';
 import { ManualClock } from '../helpers/clock.js';
+import { type CommandResult, runCommand } from '../helpers/command.js';
 import { request } from '../helpers/http.js';
 import { childEnvironment, ROOT } from '../helpers/runtimes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -38,26 +38,10 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function runApp(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', TSX, '--conditions=source', APP, ...args], {
+function runApp(args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
+  return runCommand(process.execPath, ['--import', TSX, '--conditions=source', APP, ...args], {
     cwd: ROOT,
     env: childEnvironment({ KEYCARD_URL: server.url, TOKENS_FILE: tokensFile, ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -6,40 +6,27 @@
  * the second tab shows signed out.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createReactServer } from '../../examples/react/server.js';
-import { launchChromium } from '../browser/harness.js';
-import { ManualClock } from '../helpers/clock.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { ManualClock } from '../helpers/clock.js';
 import { chromiumSkipReason } from '../helpers/services.js';
+import { type ExampleSetting, PAST_EXPIRY_SECONDS, startExample } from './front.js';
 
 const skip = chromiumSkipReason();
-/** The spa preset's access tokens live 15 minutes; the verifier allows a little clock skew beyond. */
-const PAST_EXPIRY_SECONDS = 15 * 60 + 120;
 
 describe('examples/react in Chromium', { skip }, () => {
-  const clock = new ManualClock(Date.now());
-  let keycard: TestServer;
-  let front: Server;
+  let setting: ExampleSetting;
+  let clock: ManualClock;
   let browser: Browser;
   let base: string;
 
   before(async () => {
-    keycard = await startTestServer({ clock, flags: { preset: 'spa' } });
-    await keycard.keycard.users.create({ username: 'alice', password: 'alice-password' });
-    front = await createReactServer(keycard.url);
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    base = `http://localhost:${(front.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    setting = await startExample(createReactServer);
+    ({ clock, browser, base } = setting);
   });
   after(async () => {
-    await browser?.close();
-    front?.closeAllConnections();
-    await new Promise((resolve) => front?.close(resolve));
-    await keycard?.close();
+    await setting?.close();
   });
 
   test('sign in, a second tab follows, the API after expiry (one refresh), sign out in both', async () => {
