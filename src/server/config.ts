@@ -63,6 +63,12 @@ export interface ServerConfig {
    * how containers and the in-process `memory:` store get their first user. Never changes a user.
    */
   firstAdmin: FirstAdminConfig | undefined;
+  /** Port of the management listener serving GET /metrics; undefined: no metrics. */
+  metricsPort: number | undefined;
+  /** Interface the metrics listener binds. */
+  metricsHost: string;
+  /** Seconds requests in flight get to finish after SIGTERM/SIGINT. */
+  shutdownTimeout: number;
 }
 
 export interface FirstAdminConfig {
@@ -166,6 +172,8 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     if (typeof value !== 'string' || value === '') throw bad(key, 'a non-empty string');
     return value;
   };
+  const optionalInteger = (key: Key, min: number, max: number): number | undefined =>
+    pick(key) === undefined ? undefined : integer(key, min, max);
   const optionalString = (key: Key): string | undefined =>
     pick(key) === undefined ? undefined : string(key);
   const oneOf = <T extends string>(key: Key, choices: readonly T[]): T => {
@@ -247,8 +255,18 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
             .map((entry) => entry.trim())
             .filter(Boolean);
 
+  const port = integer('port', 0, 65_535);
+  /** Never the public port: metrics describe the server to its operator, not to the internet. */
+  const metricsPort = (): number | undefined => {
+    const value = optionalInteger('metricsPort', 0, 65_535);
+    if (value !== undefined && value !== 0 && value === port) {
+      throw configurationError(`${where('metricsPort')}: must differ from the public port (${port})`);
+    }
+    return value;
+  };
+
   return {
-    port: integer('port', 0, 65_535),
+    port,
     host: string('host'),
     store,
     strategy: optionalOneOf('strategy', STRATEGY_NAMES),
@@ -266,5 +284,8 @@ export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
     logLevel: oneOf('logLevel', LOG_LEVELS),
     logRequests: boolean('logRequests'),
     firstAdmin: firstAdmin(),
+    metricsPort: metricsPort(),
+    metricsHost: string('metricsHost'),
+    shutdownTimeout: integer('shutdownTimeout', 0, 600),
   };
 }

@@ -145,6 +145,28 @@ export const SETTINGS = {
     help: 'log every request: method, path, status, time',
     default: false,
   },
+  metricsPort: {
+    flag: 'metrics-port',
+    env: 'KEYCARD_METRICS_PORT',
+    value: 'N',
+    help: 'serve Prometheus metrics at GET /metrics on this port, a management listener apart from the public one (docs/operations.md)',
+    default: undefined,
+    defaultText: 'off',
+  },
+  metricsHost: {
+    flag: 'metrics-host',
+    env: 'KEYCARD_METRICS_HOST',
+    value: 'HOST',
+    help: 'interface the metrics listener binds; keep it off the public network',
+    default: '127.0.0.1',
+  },
+  shutdownTimeout: {
+    flag: 'shutdown-timeout',
+    env: 'KEYCARD_SHUTDOWN_TIMEOUT',
+    value: 'SECONDS',
+    help: 'on SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed',
+    default: 10,
+  },
   adminUsername: {
     flag: 'admin-username',
     env: 'KEYCARD_ADMIN_USERNAME',
