@@ -227,6 +227,8 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'SERVER_SETTINGS',
       'buildKeySet',
       'buildServer',
+      'checkServerConfig',
+      'configSchemaDocument',
       'firstAdminCommand',
       'firstAdminHint',
       'formatLine',
@@ -249,6 +251,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'writeKeyFile',
     ],
     types: [
+      'ConfigCheck',
       'ConfigSources',
       'FirstAdminConfig',
       'KeyFile',
@@ -259,7 +262,9 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'ServerDependencies',
       'ServerKeycardParts',
       'ServerKeys',
+      'SettingSource',
       'SettingSpec',
+      'SettingValue',
     ],
   },
   'keycard/client': {
