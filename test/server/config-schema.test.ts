@@ -5,10 +5,12 @@
  * below), and the case says so.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { SCHEMA_FILE, schemaText } from '../../scripts/config-schema.js';
@@ -213,4 +215,28 @@ test('property: for random files, ajv and the loader give the same verdict', () 
     { numRuns: 300 },
   );
   assert.deepEqual([...verdicts].sort(), [false, true], 'the runs met both valid and invalid files');
+});
+
+test("docs/configuration.md's example file is one both the schema and the loader accept", () => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  const example = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(example, 'the page has a JSON example');
+  assert.equal(ajvAccepts(example), true, ajv.errorsText(validate.errors));
+  const loaded = loaderAccepts(example);
+  assert.equal(loaded.ok, true, loaded.errors.join('; '));
+});
+
+test('the schema is in the npm package and resolves as keycard/config.schema.json', () => {
+  assert.equal(fileURLToPath(import.meta.resolve('keycard/config.schema.json')), SCHEMA_FILE);
+  // What `npm pack` would put in the tarball, without building it.
+  const packed = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const [{ files }] = JSON.parse(packed) as [{ files: { path: string }[] }];
+  assert.ok(
+    files.some((file) => file.path === 'config.schema.json'),
+    'config.schema.json is in the tarball',
+  );
 });
