@@ -243,6 +243,8 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'SERVER_SETTINGS',
       'buildKeySet',
       'buildServer',
+      'checkServerConfig',
+      'configSchemaDocument',
       'firstAdminCommand',
       'firstAdminHint',
       'formatLine',
@@ -265,6 +267,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'writeKeyFile',
     ],
     types: [
+      'ConfigCheck',
       'ConfigSources',
       'FirstAdminConfig',
       'KeyFile',
@@ -275,7 +278,9 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'ServerDependencies',
       'ServerKeycardParts',
       'ServerKeys',
+      'SettingSource',
       'SettingSpec',
+      'SettingValue',
     ],
   },
   'keycard/client': {
