@@ -137,7 +137,8 @@ test('config check never shows a store URL password or user, from a flag, the en
   const postgres = `postgres://dbuser:${SECRET}@db.internal/keycard`;
   const redis = `redis://:${SECRET}@cache.internal:6379`;
   const file = join(dir, 'keycard.json');
-  writeFileSync(file, JSON.stringify({ store: postgres, keysFile: keys }));
+  // A key file serve would generate (development): the configuration is valid.
+  writeFileSync(file, JSON.stringify({ store: postgres, keysFile: join(dir, 'generated.keys.json') }));
   const cases: [string[], NodeJS.ProcessEnv, string][] = [
     [['--store', postgres], {}, 'postgres://***:***@db.internal/keycard'],
     [[], { KEYCARD_STORE: redis }, 'redis://:***@cache.internal:6379'],
@@ -157,7 +158,7 @@ test('config check never shows a store URL password or user, from a flag, the en
       assert.equal(value, shown, label);
     }
   }
-  // An invalid store URL's error is redacted too, and the key file is named, never read.
+  // An invalid store URL's error is redacted too, and the key file's content is never shown.
   const bad = await runCLI([
     'config',
     'check',
@@ -214,4 +215,49 @@ test('config schema prints the published config.schema.json', async () => {
   const result = await runInProcess(['config', 'schema']);
   assert.equal(result.code, 0);
   assert.deepEqual(JSON.parse(result.stdout), JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
+});
+
+test('config check checks the key file as serve does at start, printing none of it and writing nothing', async (t) => {
+  const dir = tempDir(t);
+  const missing = join(dir, 'missing.keys.json');
+  const production = await runInProcess([
+    'config',
+    'check',
+    '--env',
+    'production',
+    '--keys',
+    missing,
+    '--json',
+  ]);
+  assert.equal(production.code, 1, production.stdout);
+  const refused = report(production);
+  assert.equal(refused.valid, false);
+  assert.match(refused.errors.join('\n'), /does not exist; in production keys are never generated/);
+
+  // Development: serve would generate it, so the configuration is valid, and nothing is written.
+  const development = await runInProcess(['config', 'check', '--keys', missing]);
+  assert.equal(development.code, 0, development.stderr);
+  assert.match(development.stdout, /keycard serve generates them at its first start/);
+  assert.throws(() => readFileSync(missing), /ENOENT/, 'config check wrote no key file');
+
+  // A real key file, made by keycard keys generate: valid in production, and no secret of it printed.
+  const file = join(dir, 'keycard.keys.json');
+  const generated = await runInProcess(['keys', 'generate', '--out', file]);
+  assert.equal(generated.code, 0, generated.stderr);
+  const secret = (JSON.parse(readFileSync(file, 'utf8')) as { secrets: { secret: string }[] }).secrets[0]
+    ?.secret;
+  assert.ok(secret);
+  const valid = await runInProcess([
+    'config',
+    'check',
+    '--env',
+    'production',
+    '--keys',
+    file,
+    '--preset',
+    'api',
+  ]);
+  assert.equal(valid.code, 0, valid.stderr);
+  assert.match(valid.stdout, new RegExp(`key file: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is valid`));
+  assert.ok(!valid.stdout.includes(secret) && !valid.stderr.includes(secret), 'no secret printed');
 });

@@ -6,8 +6,11 @@ import {
   type ConfigCheck,
   checkServerConfig,
   configSchemaDocument,
+  prepareServerKeys,
   SERVER_SETTINGS,
+  type ServerConfig,
   type SettingSpec,
+  serverStrategy,
   settingDefault,
 } from 'keycard/server';
 import { redactSecrets } from 'keycard/stores';
@@ -24,13 +27,15 @@ const CHECK: Subcommand = {
   description: [
     'Reads the configuration exactly as keycard serve does (defaults, then the config file, then',
     'environment variables, then flags, each overriding the one before), checks it, and prints every',
-    'setting with its value and where it came from. Passwords and user names in URLs are redacted; the',
-    'key file is a path, and its content is not read. Prints every error found and exits 1 when the',
-    'configuration is invalid. Takes every flag of keycard serve (keycard serve --help says what each does).',
+    'setting with its value and where it came from. Passwords and user names in URLs are redacted. The',
+    'key file is checked as keycard serve checks it at start (it must exist in production, and hold a',
+    'signing key for the token strategies); nothing in it is printed and nothing is written. Prints every',
+    'error found and exits 1 when the configuration is invalid. Takes every flag of keycard serve',
+    '(keycard serve --help says what each does).',
   ].join('\n'),
   flags: {
     config: { type: 'string', value: 'FILE', help: 'JSON config file (KEYCARD_CONFIG)' },
-    json: { type: 'boolean', help: 'print JSON: { valid, file, settings, errors }' },
+    json: { type: 'boolean', help: 'print JSON: { valid, file, settings, keyFile, errors }' },
     ...SERVER_FLAGS,
   },
 };
@@ -70,6 +75,28 @@ function shown(spec: SettingSpec, value: unknown): string {
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 
+/**
+ * The key file, checked as `keycard serve` checks it before it starts: what it would refuse is an error
+ * here too. Reads the file, prints none of it, writes nothing (a development start would generate it).
+ */
+function checkKeyFile(config: ServerConfig): { error?: string; note: string } {
+  try {
+    const keys = prepareServerKeys(config.keysFile, {
+      environment: config.environment,
+      needSigningKeys: serverStrategy(config) !== 'session',
+      algorithm: config.keyAlgorithm,
+    });
+    return {
+      note:
+        keys.generated.length > 0
+          ? `key file: ${config.keysFile} lacks ${keys.generated.join(' and ')}; keycard serve generates them at its first start (development only)`
+          : `key file: ${config.keysFile} is valid`,
+    };
+  } catch (error) {
+    return { error: (error as Error).message, note: `key file: ${config.keysFile} cannot be used` };
+  }
+}
+
 async function check(context: CLIContext, parsed: Parsed): Promise<number> {
   const { config: file, json, ...flags } = parsed.values;
   const result = checkServerConfig({
@@ -84,10 +111,20 @@ async function check(context: CLIContext, parsed: Parsed): Promise<number> {
       { ...setting, value: redact(setting.value, urls) },
     ]),
   );
-  const errors = result.errors.map((error) => redact(error, urls) as string);
-  const valid = result.config !== null;
+  const keyFile = result.config ? checkKeyFile(result.config) : undefined;
+  const errors = [...result.errors, ...(keyFile?.error ? [keyFile.error] : [])].map(
+    (error) => redact(error, urls) as string,
+  );
+  const valid = errors.length === 0;
   if (json) {
-    print(context.stdout, JSON.stringify({ valid, file: result.file ?? null, settings, errors }, null, 2));
+    print(
+      context.stdout,
+      JSON.stringify(
+        { valid, file: result.file ?? null, settings, keyFile: keyFile?.note ?? null, errors },
+        null,
+        2,
+      ),
+    );
     return valid ? EXIT_OK : EXIT_FAILURE;
   }
   const rows = Object.entries(settings).map(([key, setting]) => [
@@ -103,6 +140,7 @@ async function check(context: CLIContext, parsed: Parsed): Promise<number> {
       `  ${(key as string).padEnd(widths[0] as number)}  ${(value as string).padEnd(widths[1] as number)}  ${source}`,
     );
   }
+  if (keyFile) print(context.stdout, keyFile.note);
   if (valid) {
     print(context.stdout, 'The configuration is valid.');
     return EXIT_OK;
