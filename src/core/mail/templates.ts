@@ -27,13 +27,17 @@ export interface MailContext {
 export type MailContent = Omit<MailMessage, 'to'>;
 export type MailTemplate = (context: MailContext) => MailContent;
 
-export function escapeHTML(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
+const ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Text as HTML: the five characters that can open markup or end an attribute, escaped. The pages use it too. */
+export function escapeHTML(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (character) => ESCAPES[character] as string);
 }
 
 /** A mail's HTML: one paragraph per entry, the link as a button-like anchor, nothing remote to load. */
