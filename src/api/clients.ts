@@ -127,6 +127,7 @@ export function clientRoutes(keycard: Keycard): ApiRoute[] {
           tags: ['clients'],
           body: TokenRequest,
           bodyOptional: true,
+          clientAuthentication: true,
           errors: OAuthErrorBody,
           answers: {
             200: {

@@ -78,6 +78,13 @@ export const OPENAPI_ROUTE: DescribedRoute = {
   },
 };
 
+const CLIENT_BASIC = {
+  type: 'http',
+  scheme: 'basic',
+  description:
+    "An API client's client_id and client_secret (RFC 6749 §2.3.1); or both as form fields instead.",
+};
+
 /** The answers every route of the table can give besides its own, from what the route is. */
 function commonAnswers(route: DescribedRoute, cookies: boolean): Record<number, Answer> {
   const { schema, method } = route;
@@ -281,13 +288,15 @@ export function buildOpenAPI(keycard: Keycard, options: OpenAPIOptions): JSONObj
       };
     }
     operation.responses = responses;
-    if (route.access) operation.security = auth.signedIn;
-    else operation.security = [];
+    // A client authenticates with HTTP Basic or with client_id and client_secret in the body (RFC 6749 §2.3.1).
+    if (schema.clientAuthentication) operation.security = [{ clientBasic: [] }, {}];
+    else operation.security = route.access ? auth.signedIn : [];
     paths[openAPIPath(route.path)] ??= {};
     paths[openAPIPath(route.path)][route.method.toLowerCase()] = operation;
   };
   for (const route of options.api) describe(route, true);
   for (const route of options.other ?? []) describe(route, false);
+  const all = [...options.api, ...(options.other ?? [])];
   return {
     openapi: '3.1.0',
     info: {
@@ -307,6 +316,12 @@ export function buildOpenAPI(keycard: Keycard, options: OpenAPIOptions): JSONObj
       { name: 'meta', description: 'This description, and the browser client.' },
     ],
     paths,
-    components: { schemas: components, securitySchemes: auth.schemes },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        ...auth.schemes,
+        ...(all.some((route) => route.schema.clientAuthentication) ? { clientBasic: CLIENT_BASIC } : {}),
+      },
+    },
   };
 }

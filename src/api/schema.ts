@@ -36,6 +36,8 @@ export interface RouteSchema {
   readonly body?: TObject;
   /** The body may be left out altogether (it then reads as `{}`). */
   readonly bodyOptional?: boolean;
+  /** An API client's credentials in HTTP Basic (or in the body): the token endpoint. */
+  readonly clientAuthentication?: boolean;
   /** The JSON shape of its refusals, when not keycard's `{"error": {code, message}}` (the OAuth token endpoint). */
   readonly errors?: TSchema;
   readonly answers: Answers;

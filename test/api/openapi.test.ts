@@ -73,7 +73,9 @@ describe('openapi: keycard serve', () => {
     test(`${preset}: the security schemes are the preset's transport`, async () => {
       const document = await served(await server({ preset }, `preset-${preset}`));
       await assertValid(document);
-      const schemes = document.components.securitySchemes;
+      const { clientBasic, ...schemes } = document.components.securitySchemes;
+      assert.deepEqual(document.paths['/auth/token'].post.security, [{ clientBasic: [] }, {}]);
+      assert.equal(clientBasic.scheme, 'basic');
       const me = document.paths['/auth/me'].get;
       assert.deepEqual(me.security, [Object.fromEntries(Object.keys(schemes).map((name) => [name, []]))]);
       const scheme = Object.values(schemes)[0] as { type: string; in?: string; scheme?: string };
