@@ -78,6 +78,9 @@ export const OPENAPI_ROUTE: DescribedRoute = {
   },
 };
 
+/** Read on every request that loads a login (core/cookies/parse.ts). */
+const COOKIE_LIMITS = 'a Cookie header over its limits (length, number of cookies)';
+
 const CLIENT_BASIC = {
   type: 'http',
   scheme: 'basic',
@@ -92,12 +95,14 @@ function commonAnswers(route: DescribedRoute, cookies: boolean): Record<number, 
   const access = schema.errors ? undefined : route.access;
   const unsafe = UNSAFE.has(method);
   const reads = schema.params !== undefined || schema.query !== undefined || schema.body !== undefined;
+  // Every route of the table reads the request's credential first, and with it the Cookie header (tokens in
+  // headers: where a pre-login or refresh cookie may be), which is refused beyond its limits.
   const answers: Record<number, Answer> = {};
-  if (reads || unsafe) {
-    answers[400] = error(
-      'Malformed input (invalid_request): `field` names the one at fault. Also a malformed JSON or form body.',
-    );
-  }
+  answers[400] = error(
+    reads || unsafe
+      ? `Malformed input (invalid_request): \`field\` names the one at fault. Also a malformed body, or ${COOKIE_LIMITS}.`
+      : `Malformed request (invalid_request): ${COOKIE_LIMITS}.`,
+  );
   if (access) {
     answers[401] = error(
       'Not signed in, or the credential is expired, invalid or revoked (unauthenticated, token_expired, token_invalid, token_revoked).',

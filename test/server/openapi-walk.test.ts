@@ -12,6 +12,7 @@ import { OpenAPIWalk } from '../helpers/openapi-walk.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const PASSWORD = 'correct horse battery staple';
+const TOO_MANY_COOKIES = Array.from({ length: 300 }, (_, i) => `c${i}=1`).join('; ');
 /** A well-formed id that names nothing. */
 const NO_SUCH_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
@@ -49,6 +50,11 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
     why: 'access tokens in cookies: a signed-out visitor gets the page that tries a refresh first',
   },
   { answer: 'GET /admin 303', presets: ['spa'], why: 'as /account' },
+  ...['/', '/login', '/auth/me', '/auth/verify'].map((path) => ({
+    answer: `GET ${path} 400`,
+    presets: ['api'],
+    why: 'tokens in headers: this route reads no cookie, so no Cookie header is refused, and it takes no input',
+  })),
 ];
 
 function notWalked(answer: string, preset: string): boolean {
@@ -126,6 +132,8 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Pro
     for (const [verb, operation] of Object.entries(item as Record<string, any>)) {
       const method = verb.toUpperCase();
       const concrete = path.replace(/\{[^}]+\}/g, NO_SUCH_ID);
+      // A Cookie header over its limits: refused wherever a login is read.
+      await anonymous.request(method, concrete, { headers: { cookie: TOO_MANY_COOKIES } });
       if (!['/auth/login', '/auth/token'].includes(path)) await anonymous.request(method, concrete);
       if (method === 'GET') {
         await anonymous.request('HEAD', concrete);

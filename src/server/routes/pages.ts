@@ -38,6 +38,10 @@ const pageSchema = (schema: Omit<RouteSchema, 'tags'>): RouteSchema => ({
   tags: ['pages'],
   ...schema,
   answers: {
+    // Pages load the visitor's login, reading the Cookie header: one over its limits is refused.
+    400: pageError(
+      'A malformed request (invalid_request): a bad page query, or a Cookie header over its limits.',
+    ),
     ...schema.answers,
     500: pageError('Something went wrong (internal_error); the server log has the details.'),
     503: pageError('The store cannot be reached (store_unavailable).'),
@@ -73,7 +77,6 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
       answers: {
         200: resume,
         303: redirect('/login when signed out'),
-        400: pageError('A malformed page query (invalid_request).'),
       },
     }),
   },
@@ -86,7 +89,6 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
       answers: {
         200: resume,
         303: redirect('/login when signed out'),
-        400: pageError('A malformed page query (invalid_request).'),
         403: page('The signed-in user is no admin.'),
       },
     }),
