@@ -313,6 +313,7 @@ export function buildOpenAPI(keycard: Keycard, options: OpenAPIOptions): JSONObj
     tags: [
       { name: 'login', description: 'Sign in and out, tokens, who am I.' },
       { name: 'sessions', description: "The user's own logins and devices." },
+      { name: 'account', description: "The user's own account: their password." },
       { name: 'admin', description: 'Role admin only.' },
       { name: 'clients', description: 'OAuth 2.0 client credentials for API clients.' },
       { name: 'tokens', description: 'For services that verify tokens.' },

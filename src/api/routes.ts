@@ -349,6 +349,56 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
     }),
     defineRoute({
       method: 'POST',
+      path: '/auth/password',
+      access: live,
+      schema: {
+        summary: 'Change my password',
+        description:
+          'Needs the current password; the new one must meet the password policy. Every other login of the user ends (their tokens revoked); this one stays. A wrong current password counts against the same throttle as a sign-in of this account from this address.',
+        tags: ['account'],
+        body: Type.Object(
+          {
+            current_password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }),
+            new_password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }),
+            confirm_password: Type.Optional(
+              Type.String({
+                maxLength: MAX_PASSWORD_INPUT_LENGTH,
+                description: 'The account page sends the new password twice; when given, it must match.',
+              }),
+            ),
+          },
+          NO_PROTO,
+        ),
+        answers: {
+          200: { description: 'Changed.', json: Ok },
+          303: redirect('/account, saying whether it changed'),
+          401: error('The current password is not right (invalid_credentials), or no login.'),
+          429: tooManyRequests,
+        },
+      },
+      async handle(request, { body }) {
+        try {
+          if (body.confirm_password !== undefined && body.confirm_password !== body.new_password) {
+            throw new KeycardError('invalid_request', 'the new password and its confirmation differ', {
+              field: 'confirm_password',
+            });
+          }
+          await keycard.changePassword(request.auth, body.current_password, body.new_password);
+        } catch (failure) {
+          // The account page says what went wrong by a closed set of codes, never by text from the URL.
+          if (request.form && failure instanceof KeycardError) {
+            return {
+              kind: 'redirect',
+              location: `/account?password=${failure.field === 'confirm_password' ? 'mismatch' : failure.code}`,
+            };
+          }
+          throw failure;
+        }
+        return respond(request, '/account?password=changed', { ok: true });
+      },
+    }),
+    defineRoute({
+      method: 'POST',
       path: '/auth/logout-all',
       access: live,
       schema: {

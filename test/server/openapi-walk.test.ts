@@ -78,6 +78,8 @@ for (const preset of ['web-app', 'spa', 'api']) {
         ['bob', 'user'],
         ['carol', 'user'],
         ['dave', 'user'],
+        ['gina', 'user'],
+        ['hank', 'user'],
       ] as const) {
         await server.keycard.users.create({ username, password: PASSWORD, role });
       }
@@ -207,6 +209,25 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Pro
   await alice.client.post('/auth/logout-all', as(alice, { json: { keepCurrent: true } }));
   await alice.client.post('/auth/logout-all', as(alice, { form: { keepCurrent: 'on' } }));
   await alice.client.post('/auth/logout-all', as(alice, { json: { keepCurrent: 'maybe' } }));
+
+  // The user's own password: changed (JSON, then by the form), and wrong guesses up to the throttle.
+  const hank = await signIn(walk, url, 'hank');
+  const changed = 'a brand new passphrase';
+  await hank.client.post(
+    '/auth/password',
+    as(hank, { json: { current_password: PASSWORD, new_password: changed } }),
+  );
+  await hank.client.post(
+    '/auth/password',
+    as(hank, { form: { current_password: changed, new_password: PASSWORD, confirm_password: PASSWORD } }),
+  );
+  const gina = await signIn(walk, url, 'gina');
+  for (let i = 0; i < 7; i++) {
+    await gina.client.post(
+      '/auth/password',
+      as(gina, { json: { current_password: `wrong-${i}-wrong`, new_password: changed } }),
+    );
+  }
 
   // Refresh: with a token presented (cookie or body), and with a bad one.
   await anonymous.post('/auth/refresh', { json: { refresh_token: 'not-a-refresh-token' } });

@@ -54,8 +54,27 @@ export interface AccountView {
   currentSessionId: string;
   now: number;
   notice?: string;
+  /** `?password=` after the change-password form: one of PASSWORD_OUTCOMES' keys, else ignored. */
+  passwordOutcome?: unknown;
+  /** The policy's minimum length, for the form's hint. */
+  minPasswordLength?: number;
   keepSignedIn?: PageOptions['keepSignedIn'];
 }
+
+/**
+ * What the change-password form's outcome says. A closed set, looked up by the code in the URL: nothing a
+ * link could carry is shown as text.
+ */
+const PASSWORD_OUTCOMES: Readonly<Record<string, { ok: boolean; text: string }>> = {
+  changed: { ok: true, text: 'Your password was changed. Your other sessions were signed out.' },
+  invalid_credentials: { ok: false, text: 'The current password is not right. Nothing was changed.' },
+  invalid_request: {
+    ok: false,
+    text: 'The new password was refused: it must be long enough, not a common one, not built on your username, and differ from the current one.',
+  },
+  mismatch: { ok: false, text: 'The new password and its confirmation differ. Nothing was changed.' },
+  too_many_requests: { ok: false, text: 'Too many wrong passwords: wait a few minutes and try again.' },
+};
 
 function describeAgent(agent: string | null): string {
   if (!agent) return 'Unknown device';
@@ -65,6 +84,10 @@ function describeAgent(agent: string | null): string {
 }
 
 export function accountPage(view: AccountView): string {
+  const outcome =
+    typeof view.passwordOutcome === 'string' && Object.hasOwn(PASSWORD_OUTCOMES, view.passwordOutcome)
+      ? PASSWORD_OUTCOMES[view.passwordOutcome]
+      : undefined;
   const rows = view.sessions.map(
     (session) => html`<tr data-session="${session.id}">
   <td>${describeAgent(session.userAgent)} ${session.id === view.currentSessionId ? html`<span class="tag">this device</span>` : ''}
@@ -101,6 +124,20 @@ export function accountPage(view: AccountView): string {
     <input type="hidden" name="keepCurrent" value="true"><button class="danger">Sign out all other sessions</button></form></div>`
       : ''
   }
+</section>
+<section class="card" id="password">
+  <h2>Change your password</h2>
+  ${outcome ? html`<p class="${outcome.ok ? 'notice' : 'error'}" role="${outcome.ok ? 'status' : 'alert'}">${outcome.text}</p>` : ''}
+  <form method="post" action="/auth/password">${csrfField(view.csrfToken)}
+    <label for="current_password">Current password</label>
+    <input id="current_password" name="current_password" type="password" autocomplete="current-password" required>
+    <label for="new_password">New password</label>
+    <input id="new_password" name="new_password" type="password" autocomplete="new-password" required${view.minPasswordLength ? html` minlength="${view.minPasswordLength}"` : ''} aria-describedby="new_password_hint">
+    <p class="muted" id="new_password_hint">${view.minPasswordLength ? `At least ${view.minPasswordLength} characters. ` : ''}Your other sessions are signed out; this one stays.</p>
+    <label for="confirm_password">New password, again</label>
+    <input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required>
+    <button>Change password</button>
+  </form>
 </section>`,
   });
 }

@@ -1,4 +1,5 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Keycard } from 'keycard';
 import type { DescribedRoute } from '../../api/openapi.js';
@@ -29,6 +30,20 @@ export interface PageOptions {
 }
 
 const page = (description: string) => ({ description, media: 'text/html' });
+
+/** /account's query: a page of logins, and what the change-password form's post came to. */
+const AccountPageQuery = Type.Composite([
+  CursorPageQuery,
+  Type.Object({
+    password: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        description:
+          'The outcome of the change-password form (changed, or the refusal code); the page says it.',
+      }),
+    ),
+  }),
+]);
 /** A page's refusal: an HTML error page for a browser (Accept: text/html), JSON otherwise. */
 const pageError = (description: string) => ({ ...error(description), media: 'text/html' });
 const resume = page(
@@ -72,8 +87,8 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
     method: 'GET',
     path: '/account',
     schema: pageSchema({
-      summary: 'My account: my logins',
-      query: CursorPageQuery,
+      summary: 'My account: my logins, and changing my password',
+      query: AccountPageQuery,
       answers: {
         200: resume,
         303: redirect('/login when signed out'),
@@ -168,7 +183,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     const { loginId } = request.auth;
     if (!user) return reply;
     if (!loginId) return reply.redirect('/login', 303);
-    const query = checkFields(CursorPageQuery, request.query as object);
+    const query = checkFields(AccountPageQuery, request.query as object);
     const page = await keycard.logins.listPage(user.id, { limit: pageLimit(query), cursor: query.cursor });
     return reply.type(html).send(
       accountPage({
@@ -178,6 +193,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         next: page.next,
         currentSessionId: loginId,
         now: keycard.options.clock.now(),
+        passwordOutcome: query.password,
+        minPasswordLength: keycard.options.passwordPolicy.minLength,
         keepSignedIn: keepSignedIn(request),
       }),
     );
