@@ -61,8 +61,8 @@ const LEGEND = { ours: 'keycard', peer: 'peers', floor: 'floors' } as const;
 const INK = '#111827';
 const MUTED = '#6b7280';
 const GRID = '#e5e7eb';
-/** Distinguishable on white and for the common colour-vision deficiencies (Okabe–Ito). */
-const SERIES = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00', '#56b4e9', '#000000'];
+/** Okabe–Ito's eight: distinguishable for the common colour-vision deficiencies. */
+const SERIES = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00', '#56b4e9', '#000000', '#f0e442'];
 
 export function renderChart(spec: ChartSpec): string {
   return spec.kind === 'bars' ? renderBars(spec) : renderLines(spec);
