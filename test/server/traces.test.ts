@@ -43,6 +43,16 @@ describe('server: spans of a login and a refresh', () => {
     context.disable();
   });
 
+  /** A password login; its tokens and login id join the secrets no span may carry. */
+  async function login(): Promise<{ access_token: string; refresh_token: string }> {
+    const response = await request(server.url, 'POST', '/auth/login', {
+      json: { username: USERNAME, password: PASSWORD },
+    });
+    assert.equal(response.status, 200, response.text);
+    secrets.push(response.json.access_token, response.json.refresh_token, response.json.session.id);
+    return response.json;
+  }
+
   /** The request span whose outcome is `outcome`, and the store spans whose parent it is. */
   function requestTree(outcome: string): { root: ReadableSpan; children: ReadableSpan[] } {
     const spans = exporter.getFinishedSpans();
@@ -61,11 +71,8 @@ describe('server: spans of a login and a refresh', () => {
 
   test('a login: the request span is the parent of its store spans', async () => {
     exporter.reset();
-    const login = await request(server.url, 'POST', '/auth/login', {
-      json: { username: USERNAME, password: PASSWORD },
-    });
-    assert.equal(login.status, 200, login.text);
-    secrets.push(login.json.access_token, login.json.refresh_token, login.json.session.id, '127.0.0.1');
+    await login();
+    secrets.push('127.0.0.1');
     const { root, children } = requestTree('login');
     assert.deepEqual(root.attributes, {
       'keycard.strategy': 'jwt',
@@ -87,13 +94,10 @@ describe('server: spans of a login and a refresh', () => {
   });
 
   test('a refresh: its store spans (the rotation) are the request span’s children', async () => {
-    const login = await request(server.url, 'POST', '/auth/login', {
-      json: { username: USERNAME, password: PASSWORD },
-    });
-    secrets.push(login.json.access_token, login.json.refresh_token, login.json.session.id);
+    const tokens = await login();
     exporter.reset();
     const refreshed = await request(server.url, 'POST', '/auth/refresh', {
-      json: { refresh_token: login.json.refresh_token },
+      json: { refresh_token: tokens.refresh_token },
     });
     assert.equal(refreshed.status, 200, refreshed.text);
     secrets.push(refreshed.json.access_token, refreshed.json.refresh_token);
@@ -106,13 +110,10 @@ describe('server: spans of a login and a refresh', () => {
   });
 
   test('a route handler’s own store calls are children too (GET /auth/sessions)', async () => {
-    const login = await request(server.url, 'POST', '/auth/login', {
-      json: { username: USERNAME, password: PASSWORD },
-    });
-    secrets.push(login.json.access_token, login.json.refresh_token, login.json.session.id);
+    const tokens = await login();
     exporter.reset();
     const sessions = await request(server.url, 'GET', '/auth/sessions', {
-      headers: { authorization: `Bearer ${login.json.access_token}` },
+      headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     assert.equal(sessions.status, 200, sessions.text);
     const { root, children } = requestTree('authenticated');

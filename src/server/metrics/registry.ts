@@ -35,28 +35,16 @@ function storeFailure(error: unknown): boolean {
 export async function createServerMetrics(): Promise<ServerMetrics> {
   const client = await import('prom-client');
   const registry = new client.Registry();
-  const counter = <S extends MetricSpec>(spec: S): Counter<Labels<S>> =>
-    new client.Counter({
-      name: spec.name,
-      help: spec.help,
-      labelNames: Object.keys(spec.labels) as Labels<S>[],
-      registers: [registry],
-    });
+  const options = <S extends MetricSpec>(spec: S) => ({
+    name: spec.name,
+    help: spec.help,
+    labelNames: Object.keys(spec.labels) as Labels<S>[],
+    registers: [registry],
+  });
+  const counter = <S extends MetricSpec>(spec: S): Counter<Labels<S>> => new client.Counter(options(spec));
+  const gauge = <S extends MetricSpec>(spec: S): Gauge<Labels<S>> => new client.Gauge(options(spec));
   const histogram = <S extends MetricSpec>(spec: S): Histogram<Labels<S>> =>
-    new client.Histogram({
-      name: spec.name,
-      help: spec.help,
-      labelNames: Object.keys(spec.labels) as Labels<S>[],
-      buckets: [...(spec.buckets ?? [])],
-      registers: [registry],
-    });
-  const gauge = <S extends MetricSpec>(spec: S): Gauge<Labels<S>> =>
-    new client.Gauge({
-      name: spec.name,
-      help: spec.help,
-      labelNames: Object.keys(spec.labels) as Labels<S>[],
-      registers: [registry],
-    });
+    new client.Histogram({ ...options(spec), buckets: [...(spec.buckets ?? [])] });
 
   const logins = counter(METRICS.logins);
   const refreshes = counter(METRICS.refreshes);
