@@ -8,6 +8,7 @@
  *
  * Run: npm run bench -- http   (BENCH_SECONDS=3 BENCH_RUNS=2 BENCH_VARIANTS='redis|jwt' for a quick look)
  */
+import type { Bar } from './lib/charts.js';
 import { benchConfig } from './lib/config.js';
 import { FLOOR, type Group, NAMES, TARGETS, type Variant, variants } from './lib/http-variants.js';
 import { checkClean, type LoadResult, runLoad } from './lib/loadgen.js';
@@ -22,6 +23,9 @@ interface Measured {
   server: ServerProcess;
   runs: (LoadResult & { operationsPerRequest: number; cpuPerRequest: number })[];
 }
+
+/** How a variant's bar is coloured in the charts. */
+const KIND: Record<Group, Bar['kind']> = { keycard: 'ours', peer: 'peer', floor: 'floor' };
 
 export interface HTTPResult {
   name: string;
@@ -158,11 +162,46 @@ export async function runHTTPBench(): Promise<Section[]> {
         ratio(result.vsFloor.median),
       ]),
       data: results,
+      charts: [
+        {
+          file: 'http-requests.svg',
+          spec: {
+            kind: 'bars',
+            title: 'Authenticated GET: requests per second',
+            unit: 'requests/s',
+            better: 'higher',
+            bars: results.map((result) => ({
+              label: result.name,
+              value: result.requestsPerSecond.median,
+              low: result.requestsPerSecond.min,
+              high: result.requestsPerSecond.max,
+              kind: KIND[result.group],
+            })),
+          },
+        },
+        {
+          file: 'http-cpu.svg',
+          spec: {
+            kind: 'bars',
+            title: 'Authenticated GET: server CPU per request',
+            unit: 'µs of server CPU per request',
+            better: 'lower',
+            bars: results.map((result) => ({
+              label: result.name,
+              value: result.cpuPerRequest.median,
+              low: result.cpuPerRequest.min,
+              high: result.cpuPerRequest.max,
+              kind: KIND[result.group],
+            })),
+          },
+        },
+      ],
     },
   ];
 
   const targetRows: string[][] = [];
   const targetData: unknown[] = [];
+  const targetBars: Bar[] = [];
   for (const target of TARGETS) {
     const top = rps(target.numerator);
     const bottom = rps(target.denominator);
@@ -191,6 +230,14 @@ export async function runHTTPBench(): Promise<Section[]> {
         : `missed by ${((1 - value.median / target.minimum) * 100).toFixed(0)} %`,
     ]);
     targetData.push({ ...target, ratio: value, byCPU });
+    targetBars.push({
+      label: target.label,
+      value: value.median,
+      low: value.min,
+      high: value.max,
+      kind: 'ours',
+      target: target.minimum,
+    });
   }
   sections.push({
     title: 'Issue 7 targets (HTTP)',
@@ -200,6 +247,21 @@ export async function runHTTPBench(): Promise<Section[]> {
     headers: ['target', 'measured (req/s)', 'by CPU/req', 'wanted', 'verdict'],
     rows: targetRows,
     data: targetData,
+    charts:
+      targetBars.length === 0
+        ? []
+        : [
+            {
+              file: 'http-targets.svg',
+              spec: {
+                kind: 'bars',
+                title: 'keycard against the peers: ratios of requests per second',
+                unit: 'keycard ÷ the reference, within each round',
+                better: 'higher',
+                bars: targetBars,
+              },
+            },
+          ],
   });
   return sections;
 }

@@ -13,6 +13,7 @@ import { createKeycard, type Store } from 'keycard';
 import { openStore } from 'keycard/stores';
 import { Client } from '../test/helpers/http.js';
 import { startCluster } from '../test/helpers/instances.js';
+import { cumulative } from './lib/charts.js';
 import { benchConfig } from './lib/config.js';
 import type { Section } from './lib/report.js';
 import { deleteRedisPrefix, dropPostgresSchema } from './lib/services.js';
@@ -31,6 +32,8 @@ export interface PropagationResult {
   /** The same poll's round trip while still accepted (just before the revoke), p50 and p99 in ms. */
   pollP50: number;
   pollP99: number;
+  /** Every sample, in ms, sorted: the distribution the chart draws. */
+  delays: number[];
 }
 
 export interface FeedResult {
@@ -133,6 +136,7 @@ async function measure(
     firstPoll: firstPoll / delays.length,
     pollP50: percentile(sortedPolls, 50),
     pollP99: percentile(sortedPolls, 99),
+    delays: sorted,
   };
 }
 
@@ -156,6 +160,9 @@ async function measureFeed(name: string, url: string, samples: number): Promise<
     status: (state) => state === 'up' && up(),
   });
   const delays: number[] = [];
+  // The SQLite feed polls on an unref'd timer (it must not keep an app alive); while this waits for a
+  // delivery nothing else would hold the process open, and Node would exit mid-await (code 13).
+  const alive = setInterval(() => {}, 1000);
   try {
     await isUp;
     for (let i = 0; i < samples + 20; i++) {
@@ -171,6 +178,7 @@ async function measureFeed(name: string, url: string, samples: number): Promise<
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   } finally {
+    clearInterval(alive);
     await subscription.close();
     await writer.close();
     await reader.close();
@@ -256,6 +264,19 @@ export async function runPropagationSection(): Promise<Section[]> {
         r.pollP99.toFixed(1),
       ]),
       data: results,
+      charts: [
+        {
+          file: 'propagation.svg',
+          spec: {
+            kind: 'lines',
+            title: 'Revocation propagation: share of refusals within a delay',
+            xLabel: 'ms from the revoking answer to the refusal on another instance (log scale)',
+            yLabel: '% of samples',
+            xLog: true,
+            series: results.map((r) => ({ name: `${r.store}, ${r.revoke}`, points: cumulative(r.delays) })),
+          },
+        },
+      ],
     },
     {
       title: 'The revocation feed alone (two store instances in one process, no HTTP)',

@@ -1,7 +1,8 @@
 /**
  * npm run bench [-- <name> ...]: runs the benchmarks (all, or the named ones), prints Markdown tables,
- * and writes bench/results/latest.json and bench/results/latest.md (both ignored by git; docs/benchmarks.md
- * is the committed reading). Knobs are environment variables: see lib/config.ts.
+ * and writes bench/results/latest.json, bench/results/latest.md and SVG charts of the figures next to them
+ * (all ignored by git; docs/benchmarks.md is the committed reading, and docs/images/bench/ holds the
+ * charts it shows). Knobs are environment variables: see lib/config.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -10,6 +11,7 @@ import { runCookiesBench } from './cookies.js';
 import { runEnumerationBench } from './enumeration.js';
 import { runHTTPBench } from './http.js';
 import { runJWTBench } from './jwt.js';
+import { renderChart } from './lib/charts.js';
 import { benchConfig } from './lib/config.js';
 import { formatSections, type Section } from './lib/report.js';
 import { runLoginBench } from './login.js';
@@ -125,4 +127,11 @@ writeFileSync(
   `${JSON.stringify({ machine, date: started.toISOString(), settings: benchConfig, loadAtEnd, results }, null, 2)}\n`,
 );
 writeFileSync(new URL('results/latest.md', import.meta.url), `${markdown.join('\n')}\n`);
-console.error('wrote bench/results/latest.json and bench/results/latest.md');
+const charts = Object.values(results).flatMap(({ sections }) =>
+  sections.flatMap((section) => section.charts ?? []),
+);
+for (const chart of charts)
+  writeFileSync(new URL(`results/${chart.file}`, import.meta.url), renderChart(chart.spec));
+console.error(
+  `wrote bench/results/latest.json and bench/results/latest.md${charts.length > 0 ? ` and ${charts.length} charts (${charts.map((chart) => chart.file).join(', ')})` : ''}`,
+);

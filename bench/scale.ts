@@ -103,6 +103,25 @@ export async function runScaleBench(): Promise<Section[]> {
       ],
       rows,
       data,
+      charts: [
+        {
+          file: 'scale-p99.svg',
+          spec: {
+            kind: 'lines',
+            title: 'Session validation p99 against stored sessions',
+            xLabel: 'stored sessions (log scale)',
+            yLabel: 'p99 µs',
+            xLog: true,
+            series: stores.map((store) => ({
+              name: store,
+              points: (result.latency[store] ?? []).map((entry): [number, number] => [
+                entry.size,
+                spread(entry.p99).median,
+              ]),
+            })),
+          },
+        },
+      ],
     },
     {
       title: 'Memory store: bytes per session',

@@ -77,6 +77,17 @@ export type {
   SessionPolicy,
   Validation,
 } from './core/logins/registry.js';
+export { checkMessage, isMailAddress, type Mailer, type MailMessage } from './core/mail/message.js';
+export {
+  DEFAULT_TEMPLATES,
+  escapeHTML,
+  MAIL_KINDS,
+  type MailContent,
+  type MailContext,
+  type MailKind,
+  type MailTemplate,
+  renderMail,
+} from './core/mail/templates.js';
 export {
   type KeycardOptions,
   PRESET_NAMES,

@@ -1,7 +1,9 @@
 /**
  * What every benchmark returns: sections, each a Markdown table plus the raw figures for latest.json.
- * A section says what its reference is and how many runs its figures are over.
+ * A section says what its reference is and how many runs its figures are over, and may carry charts of
+ * its figures (lib/charts.ts), written next to the tables.
  */
+import type { Chart } from './charts.js';
 
 export interface Section {
   title: string;
@@ -12,6 +14,8 @@ export interface Section {
   rows: string[][];
   /** The raw figures, for bench/results/latest.json. */
   data?: unknown;
+  /** Pictures of the figures: written to bench/results/<file> and shown under the table in latest.md. */
+  charts?: Chart[];
 }
 
 export function formatSection(section: Section): string {
@@ -20,6 +24,7 @@ export function formatSection(section: Section): string {
   lines.push(`| ${section.headers.join(' | ')} |`);
   lines.push(`|${section.headers.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const row of section.rows) lines.push(`| ${row.join(' | ')} |`);
+  for (const chart of section.charts ?? []) lines.push('', `![${chart.spec.title}](${chart.file})`);
   return lines.join('\n');
 }
 

@@ -4,9 +4,19 @@
  * shape (`{"error": "invalid_client", "error_description": …}`), which OAuth client libraries expect,
  * rather than keycard's own — its `fail` turns any refusal, body errors included, into that shape.
  */
+import { Type } from '@sinclair/typebox';
 import { type AuthorizeOptions, type Duration, type Keycard, KeycardError, toPublicClient } from 'keycard';
-import { bodyObject, optionalString, pageQuery, requiredString } from './input.js';
-import type { ApiReply, ApiRoute } from './routes.js';
+import { type ApiReply, type ApiRoute, defineRoute } from './route.js';
+import { AfterPageQuery, NO_PROTO, pageLimit } from './schema.js';
+import {
+  ClientAnswer,
+  ClientList,
+  ClientWithSecret,
+  error,
+  OAuthErrorBody,
+  Ok,
+  tooManyRequests,
+} from './shapes.js';
 
 type OAuthError =
   | 'invalid_request'
@@ -71,6 +81,24 @@ function tokenFailure(error: KeycardError): ApiReply {
   return oauthError(500, 'server_error', 'something went wrong');
 }
 
+/** The token endpoint's form: RFC 6749 §4.4.2, with the client's credentials here or in HTTP Basic (§2.3.1). */
+const TokenRequest = Type.Object(
+  {
+    grant_type: Type.String({ minLength: 1, maxLength: 64, description: 'client_credentials' }),
+    client_id: Type.Optional(Type.String({ maxLength: 256, description: 'Or HTTP Basic, not both.' })),
+    client_secret: Type.Optional(Type.String({ maxLength: 256 })),
+    scope: Type.Optional(
+      Type.String({ maxLength: 4096, description: "Space-separated, within the client's scopes." }),
+    ),
+  },
+  NO_PROTO,
+);
+
+const oauthAnswer = (description: string) => ({ description, json: OAuthErrorBody });
+
+/** A client id in the path: keycard's own check (core) answers 404 for one that cannot exist. */
+const ClientParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
 export function clientRoutes(keycard: Keycard): ApiRoute[] {
   const clients = keycard.clients;
   // As the user admin routes: the admin's login must be live, for reads too.
@@ -81,154 +109,236 @@ export function clientRoutes(keycard: Keycard): ApiRoute[] {
     ip: request.auth.request.ip,
     userAgent: request.auth.request.header('user-agent') ?? null,
   });
-  const id = (params: Readonly<Record<string, string | undefined>>) => params.id as string;
   const json = (body: unknown, status = 200): ApiReply => ({ kind: 'json', status, body });
+  const noClient = error('No such client (not_found).');
 
   const routes: ApiRoute[] = [];
   // The token endpoint exists when there is a key to sign with (the key file has one in development).
   if (clients.canIssue) {
-    routes.push({
-      method: 'POST',
-      path: '/auth/token',
-      fail: tokenFailure,
-      async handle(request) {
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        if (typeof body !== 'object') return oauthError(400, 'invalid_request', 'send a form body');
-        const grant = body.grant_type;
-        if (grant === undefined) return oauthError(400, 'invalid_request', 'grant_type is required');
-        if (grant !== 'client_credentials') {
-          return oauthError(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
-        }
-        const basic = basicCredentials(request.auth.request.header('authorization'));
-        const inBody = body.client_id !== undefined || body.client_secret !== undefined;
-        if (basic === 'malformed')
-          return oauthError(400, 'invalid_request', 'the Authorization header is not HTTP Basic');
-        if (basic && inBody) {
-          return oauthError(400, 'invalid_request', 'authenticate with HTTP Basic or form fields, not both');
-        }
-        const clientId = basic ? basic.id : body.client_id;
-        const secret = basic ? basic.secret : body.client_secret;
-        const scope = body.scope;
-        if (scope !== undefined && typeof scope !== 'string')
-          return oauthError(400, 'invalid_request', 'scope must be a string');
-        const throttleKey = `client:${typeof clientId === 'string' ? clientId.slice(0, 64) : ''}`;
-        const throttle = keycard.throttle;
-        const ip = request.auth.request.ip;
-        // Counted before the secret is checked, like a password login, so simultaneous guesses each count.
-        const reservation = throttle ? await throttle.reserveLogin(throttleKey, ip) : null;
-        if (reservation && !reservation.ok) {
-          return oauthError(
-            429,
-            'too_many_requests',
-            'too many failed client authentications; wait and retry',
-            {
-              'retry-after': String(reservation.retryAfterSeconds),
+    routes.push(
+      defineRoute({
+        method: 'POST',
+        path: '/auth/token',
+        fail: tokenFailure,
+        schema: {
+          summary: 'An access token for an API client',
+          description:
+            "OAuth 2.0 client credentials (RFC 6749 §4.4). Errors are in RFC 6749 §5.2's shape, not keycard's.",
+          tags: ['clients'],
+          body: TokenRequest,
+          bodyOptional: true,
+          clientAuthentication: true,
+          errors: OAuthErrorBody,
+          answers: {
+            200: {
+              description: 'The token (RFC 6749 §5.1).',
+              json: Type.Object(
+                {
+                  access_token: Type.String(),
+                  token_type: Type.Literal('Bearer'),
+                  expires_in: Type.Integer(),
+                  scope: Type.String(),
+                },
+                { additionalProperties: false },
+              ),
             },
-          );
-        }
-        const ticket = reservation?.ticket ?? null;
-        const auth = await clients.authenticate(clientId, secret);
-        if (!auth.ok) {
-          if (throttle && ticket) await throttle.recordLoginFailure(ticket);
-          // RFC 6749 §5.2: 401, with a challenge in the scheme the client used (Basic, or Basic as the default).
-          return oauthError(401, 'invalid_client', 'client authentication failed', {
-            'www-authenticate': 'Basic realm="keycard", charset="UTF-8"',
-          });
-        }
-        if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
-        const issued = clients.issueToken(auth, scope as string | undefined);
-        if (!issued.ok) return oauthError(400, issued.error, issued.description);
-        return {
-          kind: 'json',
-          status: 200,
-          headers: NO_STORE,
-          body: {
-            access_token: issued.accessToken,
-            token_type: 'Bearer',
-            expires_in: issued.expiresIn,
-            scope: issued.scope,
+            400: oauthAnswer(
+              'invalid_request (malformed), unsupported_grant_type, or invalid_scope (outside the client’s scopes).',
+            ),
+            401: {
+              ...oauthAnswer('Client authentication failed (invalid_client).'),
+              headers: { 'www-authenticate': 'Basic realm="keycard"' },
+            },
+            429: { ...oauthAnswer(tooManyRequests.description), headers: tooManyRequests.headers },
           },
-        };
-      },
-    });
+        },
+        async handle(request, { body }) {
+          const grant = body.grant_type;
+          if (grant !== 'client_credentials') {
+            return oauthError(
+              400,
+              'unsupported_grant_type',
+              'only grant_type=client_credentials is supported',
+            );
+          }
+          const basic = basicCredentials(request.auth.request.header('authorization'));
+          const inBody = body.client_id !== undefined || body.client_secret !== undefined;
+          if (basic === 'malformed')
+            return oauthError(400, 'invalid_request', 'the Authorization header is not HTTP Basic');
+          if (basic && inBody) {
+            return oauthError(
+              400,
+              'invalid_request',
+              'authenticate with HTTP Basic or form fields, not both',
+            );
+          }
+          const clientId = basic ? basic.id : body.client_id;
+          const secret = basic ? basic.secret : body.client_secret;
+          const throttleKey = `client:${typeof clientId === 'string' ? clientId.slice(0, 64) : ''}`;
+          const throttle = keycard.throttle;
+          const ip = request.auth.request.ip;
+          // Counted before the secret is checked, like a password login, so simultaneous guesses each count.
+          const reservation = throttle ? await throttle.reserveLogin(throttleKey, ip) : null;
+          if (reservation && !reservation.ok) {
+            return oauthError(
+              429,
+              'too_many_requests',
+              'too many failed client authentications; wait and retry',
+              {
+                'retry-after': String(reservation.retryAfterSeconds),
+              },
+            );
+          }
+          const ticket = reservation?.ticket ?? null;
+          const auth = await clients.authenticate(clientId, secret);
+          if (!auth.ok) {
+            if (throttle && ticket) await throttle.recordLoginFailure(ticket);
+            // RFC 6749 §5.2: 401, with a challenge in the scheme the client used (Basic, or Basic as the default).
+            return oauthError(401, 'invalid_client', 'client authentication failed', {
+              'www-authenticate': 'Basic realm="keycard", charset="UTF-8"',
+            });
+          }
+          if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
+          const issued = clients.issueToken(auth, body.scope);
+          if (!issued.ok) return oauthError(400, issued.error, issued.description);
+          return {
+            kind: 'json',
+            status: 200,
+            headers: NO_STORE,
+            body: {
+              access_token: issued.accessToken,
+              token_type: 'Bearer',
+              expires_in: issued.expiresIn,
+              scope: issued.scope,
+            },
+          };
+        },
+      }),
+    );
   }
 
   routes.push(
-    {
-      // A page at a time, by client id: `?limit=` (default 50, at most 1000) and `?after=` the `next` of
-      // the previous page.
+    defineRoute({
       method: 'GET',
       path: '/auth/admin/clients',
       access: admin,
-      async handle(request) {
-        const { limit, cursor: after } = pageQuery(request.query, 'after');
+      schema: {
+        summary: 'List API clients',
+        description:
+          'By client id, a page at a time: `limit` and the `next` of the previous page as `after`.',
+        tags: ['admin', 'clients'],
+        query: AfterPageQuery,
+        answers: { 200: { description: 'A page of clients.', json: ClientList } },
+      },
+      async handle(_request, { query }) {
+        const limit = pageLimit(query);
         await clients.finalizeRotations();
-        const listed = await clients.list({ limit: limit + 1, after });
+        const listed = await clients.list({ limit: limit + 1, after: query.after });
         const page = listed.slice(0, limit);
         return json({
           clients: page.map(toPublicClient),
           next: listed.length > limit ? (page[page.length - 1]?.id ?? null) : null,
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/auth/admin/clients',
       access: admin,
-      async handle(request) {
-        const body = bodyObject(request.body, 'name and scopes');
+      schema: {
+        summary: 'Create an API client',
+        tags: ['admin', 'clients'],
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 100 }),
+            // Each scope's grammar and the count are core's (checkScopes), which names the problem.
+            scopes: Type.Array(Type.String(), {
+              minItems: 1,
+              description: 'At most 50, each 1–64 printable characters without spaces, " or \\.',
+              errorMessage: 'scopes must be a non-empty list such as ["orders:read"]',
+            }),
+          },
+          NO_PROTO,
+        ),
+        answers: { 201: { description: 'Created; the secret is shown once.', json: ClientWithSecret } },
+      },
+      async handle(request, { body }) {
         const { client, secret } = await clients.create(
-          { name: requiredString(body, 'name', 100), scopes: body.scopes as string[] },
+          { name: body.name, scopes: body.scopes },
           from(request),
         );
         return json({ client: toPublicClient(client), client_secret: secret }, 201);
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/auth/admin/clients/:id/rotate-secret',
       access: admin,
-      async handle(request) {
-        const body = request.body === undefined ? {} : bodyObject(request.body, 'overlap (optional)');
-        const overlap = optionalString(body, 'overlap', 16);
-        if (overlap !== undefined && !/^[1-9][0-9]{0,8}[smhd]$/.test(overlap)) {
-          throw new KeycardError('invalid_request', "overlap must be a duration such as '1h' or '30m'", {
-            field: 'overlap',
-          });
-        }
+      schema: {
+        summary: "Rotate a client's secret",
+        description: 'The old secret keeps working for `overlap` (default 1h).',
+        tags: ['admin', 'clients'],
+        params: ClientParams,
+        body: Type.Object(
+          {
+            overlap: Type.Optional(
+              Type.String({
+                pattern: '^[1-9][0-9]{0,8}[smhd]$',
+                description: "A duration such as '1h' or '30m'.",
+                errorMessage: "overlap must be a duration such as '1h' or '30m'",
+              }),
+            ),
+          },
+          NO_PROTO,
+        ),
+        bodyOptional: true,
+        answers: {
+          200: { description: 'The new secret, shown once.', json: ClientWithSecret },
+          404: noClient,
+        },
+      },
+      async handle(request, { params, body }) {
         const { client, secret } = await clients.rotateSecret(
-          id(request.params),
-          { overlap: overlap as Duration | undefined },
+          params.id,
+          { overlap: body.overlap as Duration | undefined },
           from(request),
         );
         return json({ client: toPublicClient(client), client_secret: secret });
       },
-    },
-    {
-      method: 'POST',
-      path: '/auth/admin/clients/:id/disable',
-      access: admin,
-      handle: async (request) =>
-        json({ client: toPublicClient(await clients.disable(id(request.params), from(request))) }),
-    },
-    {
-      method: 'POST',
-      path: '/auth/admin/clients/:id/enable',
-      access: admin,
-      handle: async (request) =>
-        json({ client: toPublicClient(await clients.enable(id(request.params), from(request))) }),
-    },
-    {
+    }),
+    ...(['disable', 'enable'] as const).map((action) =>
+      defineRoute({
+        method: 'POST',
+        path: `/auth/admin/clients/:id/${action}`,
+        access: admin,
+        schema: {
+          summary: action === 'disable' ? 'Disable a client' : 'Enable a client',
+          description: action === 'disable' ? 'Its tokens are revoked at once.' : undefined,
+          tags: ['admin', 'clients'],
+          params: ClientParams,
+          answers: { 200: { description: 'Done.', json: ClientAnswer }, 404: noClient },
+        },
+        handle: async (request, { params }) =>
+          json({ client: toPublicClient(await clients[action](params.id, from(request))) }),
+      }),
+    ),
+    defineRoute({
       method: 'DELETE',
       path: '/auth/admin/clients/:id',
       access: admin,
-      async handle(request) {
-        if (!(await clients.remove(id(request.params), from(request)))) {
+      schema: {
+        summary: 'Remove a client',
+        tags: ['admin', 'clients'],
+        params: ClientParams,
+        answers: { 200: { description: 'Removed.', json: Ok }, 404: noClient },
+      },
+      async handle(request, { params }) {
+        if (!(await clients.remove(params.id, from(request)))) {
           throw new KeycardError('not_found', 'no such client');
         }
         return json({ ok: true });
       },
-    },
+    }),
   );
   return routes;
 }

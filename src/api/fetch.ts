@@ -20,6 +20,7 @@ import { readBoundedText } from '../core/http/bounded-body.js';
 import { clientRoutes } from './clients.js';
 import { securityHeaders } from './headers.js';
 import { isFormType, parseForm, parseJSON } from './input.js';
+import { buildOpenAPI, JWKS_ROUTE, OPENAPI_PATH, OPENAPI_ROUTE } from './openapi.js';
 import { errorPage } from './pages/views.js';
 import { type ApiReply, type ApiRoute, adminRoutes, authRoutes } from './routes.js';
 
@@ -207,8 +208,9 @@ export function withCookies(response: Response, cookies: readonly string[]): Res
 }
 
 /**
- * Answers the auth API: every route under /auth/ that `keycard serve` has (from the same table), and
- * `/.well-known/jwks.json` for the token strategies. Other paths: `fallback` (default 404 JSON).
+ * Answers the auth API: every route under /auth/ that `keycard serve` has (from the same table),
+ * `/.well-known/jwks.json` for the token strategies, and `/auth/openapi.json`, the OpenAPI document of what
+ * this handler answers. Other paths: `fallback` (default 404 JSON).
  */
 export function createFetchHandler(
   keycard: Keycard,
@@ -223,14 +225,21 @@ export function createFetchHandler(
   const limit = options.bodyLimitBytes ?? 16_384;
   const onError = options.onError ?? ((error: unknown) => console.error('keycard:', error));
   const clients = clientRoutes(keycard);
-  const routes = compile([
+  const table = [
     ...authRoutes(keycard),
     ...clients.filter((route) => route.path === '/auth/token'),
     ...(options.admin === false
       ? []
       : [...adminRoutes(keycard), ...clients.filter((route) => route.path !== '/auth/token')]),
-  ]);
+  ];
+  const routes = compile(table);
   const keys = keycard.options.jwt?.keys ?? null;
+  // Built at the first request for it: most handlers are never asked.
+  let openAPI: string | undefined;
+  const describe = () =>
+    (openAPI ??= JSON.stringify(
+      buildOpenAPI(keycard, { api: table, other: [...(keys ? [JWKS_ROUTE] : []), OPENAPI_ROUTE] }),
+    ));
 
   const trustedOrigins = keycard.options.trustedOrigins;
 
@@ -238,15 +247,16 @@ export function createFetchHandler(
     const url = new URL(request.url);
     const method = request.method.toUpperCase();
     const jwks = url.pathname === '/.well-known/jwks.json' && keys !== null;
-    const found = jwks ? null : match(routes, method, url.pathname);
-    if (!jwks && found === null && options.fallback) return options.fallback(request, connection);
+    const own = jwks ? 'jwks' : url.pathname === OPENAPI_PATH ? 'openapi' : null;
+    const found = own ? null : match(routes, method, url.pathname);
+    if (!own && found === null && options.fallback) return options.fallback(request, connection);
     // keycard's own paths (and its 404s): CORS from the keycard's trusted origins; the app's
     // fallback keeps its own.
     const cors = decideCORS(
       { method, header: (name) => request.headers.get(name) ?? undefined },
       trustedOrigins,
     );
-    return withCORS(cors, await answerOwn(request, connection, url, method, jwks, found, cors));
+    return withCORS(cors, await answerOwn(request, connection, url, method, own, found, cors));
   };
 
   const answerOwn = async (
@@ -254,15 +264,16 @@ export function createFetchHandler(
     connection: ConnectionInfo,
     url: URL,
     method: string,
-    jwks: boolean,
+    own: 'jwks' | 'openapi' | null,
     found: ReturnType<typeof match>,
     cors: CORSDecision,
   ): Promise<Response> => {
     if (cors.action === 'preflight') return respond(204, null, undefined, {}, []);
     if (cors.action === 'refuse') return errorResponse(cors.error);
-    if (jwks && keys && (method === 'GET' || method === 'HEAD')) {
+    if (own && (method === 'GET' || method === 'HEAD')) {
+      if (own === 'openapi') return respond(200, describe(), 'application/json; charset=utf-8', {}, []);
       const headers = { 'cache-control': 'public, max-age=300' };
-      return respond(200, JSON.stringify(keys.toJWKS()), 'application/json; charset=utf-8', headers, []);
+      return respond(200, JSON.stringify(keys?.toJWKS()), 'application/json; charset=utf-8', headers, []);
     }
     if (found === null || 'methods' in found) {
       // As keycard serve answers it: a path without this method is no route.
@@ -287,7 +298,7 @@ export function createFetchHandler(
         body,
         form: isFormType(request.headers.get('content-type') ?? undefined),
         params: found.params,
-        query: Object.fromEntries(url.searchParams),
+        query: queryObject(url.searchParams),
       });
       await auth.commit();
     } catch (error) {
@@ -302,6 +313,19 @@ export function createFetchHandler(
     return toResponse(reply, cookies);
   };
   return answer;
+}
+
+/**
+ * The query as keycard serve reads it: a repeated parameter becomes a list (which the route schemas refuse
+ * where one value is expected), into an object without a prototype, so no key is special.
+ */
+function queryObject(params: URLSearchParams): Record<string, string | string[]> {
+  const query = Object.create(null) as Record<string, string | string[]>;
+  for (const [name, value] of params) {
+    const before = query[name];
+    query[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
+  }
+  return query;
 }
 
 /** The CORS decision's headers on a response (Vary appended, the rest set). */

@@ -3,6 +3,7 @@
  * function from an `ApiRequest` to an `ApiReply`. `keycard serve` registers the table on Fastify and
  * `keycard/fetch` answers it from Web-standard `Request`s; neither holds route logic of its own.
  */
+import { Type } from '@sinclair/typebox';
 import {
   type AuthContext,
   type AuthorizeOptions,
@@ -11,48 +12,34 @@ import {
   toAuthUser,
   toPublicUser,
 } from 'keycard';
-import {
-  bodyObject,
-  optionalBoolean,
-  optionalString,
-  pageQuery,
-  requiredString,
-  toPublicSession,
-  validId,
-} from './input.js';
+import { MAX_PASSWORD_INPUT_LENGTH, MAX_USERNAME_INPUT_LENGTH } from '../core/users/credentials.js';
+import { toPublicSession } from './input.js';
 import { loginPage } from './pages/views.js';
+import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
+import {
+  AfterPageQuery,
+  CursorPageQuery,
+  FormBoolean,
+  formBoolean,
+  IdParams,
+  NO_PROTO,
+  pageLimit,
+} from './schema.js';
+import {
+  AuthUser,
+  error,
+  LoginAnswer,
+  Ok,
+  PublicSession,
+  RefreshAnswer,
+  redirect,
+  SessionList,
+  tooManyRequests,
+  UserAnswer,
+  UserList,
+} from './shapes.js';
 
-export interface ApiRequest {
-  readonly method: string;
-  /** The request's auth context, loaded and checked (origin, CSRF) by the host. */
-  readonly auth: AuthContext;
-  /** The parsed JSON or form body; undefined when there was none. */
-  readonly body: unknown;
-  /** True for an HTML form post: the answer is a redirect or a page rather than JSON. */
-  readonly form: boolean;
-  readonly params: Readonly<Record<string, string | undefined>>;
-  readonly query: Readonly<Record<string, unknown>>;
-}
-
-export type ApiReply =
-  | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
-  | { kind: 'html'; status: number; body: string; headers?: Record<string, string> }
-  /** 303 See Other, after a form post. */
-  | { kind: 'redirect'; location: string };
-
-export interface ApiRoute {
-  readonly method: 'GET' | 'POST' | 'DELETE';
-  /** With `:name` segments for parameters. */
-  readonly path: string;
-  /** Who may call it (`requireAuth`'s options); absent: anyone. */
-  readonly access?: AuthorizeOptions;
-  handle(request: ApiRequest): Promise<ApiReply>;
-  /**
-   * The answer to a refusal on this route (body errors and thrown KeycardErrors alike), for routes that
-   * answer errors in another shape than keycard's (the OAuth token endpoint). Absent: keycard's.
-   */
-  fail?(error: KeycardError): ApiReply;
-}
+export type { ApiReply, ApiRequest, ApiRoute } from './route.js';
 
 function json(body: unknown, status = 200, headers?: Record<string, string>): ApiReply {
   return { kind: 'json', status, body, ...(headers ? { headers } : {}) };
@@ -85,15 +72,34 @@ export interface UserPage {
   next: string | null;
 }
 
-export async function listUsersPage(keycard: Keycard, query: unknown): Promise<UserPage> {
-  const { limit, cursor: after } = pageQuery(query, 'after');
-  const users = await keycard.users.list({ limit: limit + 1, after });
+/** A page of users by username; `query` was checked against AfterPageQuery. */
+export async function listUsersPage(
+  keycard: Keycard,
+  query: { limit?: string; after?: string },
+): Promise<UserPage> {
+  const limit = pageLimit(query);
+  const users = await keycard.users.list({ limit: limit + 1, after: query.after });
   const page = users.slice(0, limit);
   return {
     users: page.map(toPublicUser),
     next: users.length > limit ? (page[page.length - 1]?.username ?? null) : null,
   };
 }
+
+/** The sign-in body. `keycard.signIn` applies the same rule (core/users/credentials.ts) for every app. */
+const Credentials = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: MAX_USERNAME_INPUT_LENGTH }),
+    password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }),
+  },
+  NO_PROTO,
+);
+
+const loginPageAnswer = (description: string) => ({
+  description: `${description} An HTML form post gets the sign-in page again, saying why.`,
+  json: error(description).json,
+  media: 'text/html',
+});
 
 /** The user's own API: login, CSRF token, refresh, logout, who am I, forward auth, and their logins. */
 export function authRoutes(keycard: Keycard): ApiRoute[] {
@@ -102,8 +108,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
   // and hybrid strategies), so the token of a login that has ended cannot end others.
   const live: AuthorizeOptions = { live: true };
 
-  const revoke = async (request: ApiRequest): Promise<boolean> => {
-    const id = validId(request.params.id, 'id');
+  const revoke = async (request: ApiRequest, id: string): Promise<boolean> => {
     const { user, loginId } = request.auth;
     if (!user) throw new KeycardError('unauthenticated', 'sign in first');
     if (id === loginId) {
@@ -114,22 +119,46 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
     if (!revoked) throw new KeycardError('not_found', 'no such session');
     return false;
   };
+  const Revoked = Type.Object(
+    { ok: Type.Literal(true), current: Type.Boolean({ description: 'True when it was this login.' }) },
+    { additionalProperties: false },
+  );
+  const notMine = error('No such login of yours (not_found).');
 
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/auth/login',
-      async handle(request) {
+      schema: {
+        summary: 'Sign in',
+        description:
+          'Checks the password and starts a login: cookies and/or tokens, per strategy. Throttled per account and per address.',
+        tags: ['login'],
+        body: Credentials,
+        answers: {
+          200: { description: 'Signed in.', json: LoginAnswer },
+          303: redirect('/account'),
+          401: loginPageAnswer(
+            'Wrong username or password, the same for an unknown user (invalid_credentials).',
+          ),
+          403: loginPageAnswer('The account is blocked (account_blocked), or the request is cross-site.'),
+          429: { ...loginPageAnswer(tooManyRequests.description), headers: tooManyRequests.headers },
+        },
+      },
+      async handle(request, { body }) {
         const { auth } = request;
-        // signIn checks the body itself (400 naming the field), as it does for every app.
-        const result = await keycard.signIn(auth, request.body);
+        // signIn checks the body again, as it does for every app that calls it.
+        const result = await keycard.signIn(auth, body);
         if (!result.ok) {
           // 401, 403, or 429 with Retry-After — the same answer whether or not the password was right, so
           // throttling is no oracle.
           const { error } = result;
           if (!request.form) throw error;
-          const username = (request.body as { username: string }).username;
-          const page = loginPage({ csrfToken: auth.csrfToken(), error: error.message, username });
+          const page = loginPage({
+            csrfToken: auth.csrfToken(),
+            error: error.message,
+            username: body.username,
+          });
           return { kind: 'html', status: error.status, body: page, headers: error.headers() };
         }
         return respond(request, '/account', {
@@ -142,55 +171,117 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           ...(auth.usesCookies ? { csrf_token: auth.csrfToken() } : {}),
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       // A CSRF token for single-page apps: send it back as X-CSRF-Token on unsafe requests. Before login it
       // is bound to a pre-login cookie set here; after login, fetch a new one (or use the login's).
       method: 'GET',
       path: '/auth/csrf',
+      schema: {
+        summary: 'A CSRF token',
+        description:
+          'For single-page apps: send it as X-CSRF-Token on unsafe requests. Before login it is bound to a pre-login cookie set here.',
+        tags: ['login'],
+        answers: {
+          200: {
+            description: 'The token.',
+            json: Type.Object({ token: Type.String() }, { additionalProperties: false }),
+          },
+        },
+      },
       handle: async (request) => json({ token: request.auth.csrfToken() }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/auth/refresh',
-      async handle(request) {
-        const body = request.body === undefined ? {} : bodyObject(request.body, 'refresh_token');
-        const presented = optionalString(body, 'refresh_token', 512);
+      schema: {
+        summary: 'Refresh the access token',
+        description:
+          'jwt and hybrid: rotates the refresh token (its cookie, or refresh_token in the body) and issues a new access token. A spent token used again revokes the login.',
+        tags: ['login'],
+        body: Type.Object(
+          { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+          NO_PROTO,
+        ),
+        bodyOptional: true,
+        answers: {
+          200: { description: 'New tokens.', json: RefreshAnswer },
+          401: error('No refresh token, or one that is invalid, expired, revoked or reused.'),
+          429: tooManyRequests,
+        },
+      },
+      async handle(request, { body }) {
         // Throttling, rotation and the failure answers are keycard's, as for every app.
-        const login = await keycard.refresh(request.auth, presented);
+        const login = await keycard.refresh(request.auth, body.refresh_token);
         return json({
           user: request.auth.user,
           session: toPublicSession(login, login.id),
           ...(request.auth.tokens ?? cookieTokenExpiry(request.auth)),
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/auth/logout',
+      schema: {
+        summary: 'Sign out',
+        description: 'Ends this login and clears its cookies.',
+        tags: ['login'],
+        answers: { 200: { description: 'Signed out.', json: Ok }, 303: redirect('/login') },
+      },
       async handle(request) {
         await request.auth.logout();
         return respond(request, '/login', { ok: true });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/auth/me',
       access: signedIn,
+      schema: {
+        summary: 'Who am I',
+        tags: ['login'],
+        answers: {
+          200: {
+            description: 'The signed-in user and this login.',
+            json: Type.Object(
+              { user: AuthUser, session: Type.Union([PublicSession, Type.Null()]) },
+              { additionalProperties: false },
+            ),
+          },
+        },
+      },
       async handle(request) {
         const { user, loginId } = request.auth;
         // jwt: the token was verified without the store; the login record is read here, once.
         const login = request.auth.loginRecord ?? (loginId ? await keycard.store.getLogin(loginId) : null);
         return json({ user, session: login && toPublicSession(login, login.id) });
       },
-    },
-    {
+    }),
+    defineRoute({
       // Forward auth for a reverse proxy (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz): 200
       // and the user in headers, or 401. It reads only what authentication read — for jwt and hybrid,
       // nothing.
       method: 'GET',
       path: '/auth/verify',
       access: signedIn,
+      schema: {
+        summary: 'Forward auth',
+        description:
+          'For a reverse proxy (nginx auth_request, Traefik ForwardAuth): 200 with the user in headers, or 401.',
+        tags: ['login'],
+        answers: {
+          200: {
+            description: 'Signed in.',
+            json: Type.Object({ user: AuthUser }, { additionalProperties: false }),
+            headers: {
+              'x-keycard-user-id': "The user's id.",
+              'x-keycard-username': 'The username, percent-encoded.',
+              'x-keycard-role': "The user's role.",
+            },
+          },
+        },
+      },
       async handle(request) {
         const user = request.auth.user as { id: string; username: string; role: string };
         return json({ user }, 200, {
@@ -199,46 +290,86 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           'x-keycard-role': user.role,
         });
       },
-    },
-    {
-      // The user's own logins, a page at a time (newest first): `?limit=` (default 50, at most 1000) and
-      // the `next` cursor of the previous page as `?cursor=`.
+    }),
+    defineRoute({
       method: 'GET',
       path: '/auth/sessions',
       access: signedIn,
-      async handle(request) {
+      schema: {
+        summary: 'My logins',
+        description:
+          'Newest first, a page at a time: `limit` and the `next` of the previous page as `cursor`.',
+        tags: ['sessions'],
+        query: CursorPageQuery,
+        answers: { 200: { description: 'A page of logins.', json: SessionList } },
+      },
+      async handle(request, { query }) {
         const { user, loginId } = request.auth;
-        const { limit, cursor } = pageQuery(request.query);
-        const page = await keycard.logins.listPage((user as { id: string }).id, { limit, cursor });
+        const page = await keycard.logins.listPage((user as { id: string }).id, {
+          limit: pageLimit(query),
+          cursor: query.cursor,
+        });
         return json({
           sessions: page.logins.map((record) => toPublicSession(record, loginId)),
           next: page.next,
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'DELETE',
       path: '/auth/sessions/:id',
       access: live,
-      handle: async (request) => json({ ok: true, current: await revoke(request) }),
-    },
-    {
+      schema: {
+        summary: 'End one of my logins',
+        tags: ['sessions'],
+        params: IdParams,
+        answers: { 200: { description: 'Ended.', json: Revoked }, 404: notMine },
+      },
+      handle: async (request, { params }) => json({ ok: true, current: await revoke(request, params.id) }),
+    }),
+    defineRoute({
       // The same for HTML forms, which cannot send DELETE.
       method: 'POST',
       path: '/auth/sessions/:id/revoke',
       access: live,
-      async handle(request) {
-        const current = await revoke(request);
+      schema: {
+        summary: 'End one of my logins (for HTML forms)',
+        tags: ['sessions'],
+        params: IdParams,
+        answers: {
+          200: { description: 'Ended.', json: Revoked },
+          303: redirect('/account, or /login when it was this login'),
+          404: notMine,
+        },
+      },
+      async handle(request, { params }) {
+        const current = await revoke(request, params.id);
         return respond(request, current ? '/login' : '/account', { ok: true, current });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/auth/logout-all',
       access: live,
-      async handle(request) {
-        const body = request.body === undefined ? {} : bodyObject(request.body, 'keepCurrent (optional)');
-        const keepCurrent = optionalBoolean(body, 'keepCurrent') ?? false;
+      schema: {
+        summary: 'End all my logins',
+        description: 'All of them, or all others with keepCurrent.',
+        tags: ['sessions'],
+        body: Type.Object({ keepCurrent: Type.Optional(FormBoolean) }, NO_PROTO),
+        bodyOptional: true,
+        answers: {
+          200: {
+            description: 'Ended.',
+            json: Type.Object(
+              { ok: Type.Literal(true), revoked: Type.Integer() },
+              { additionalProperties: false },
+            ),
+          },
+          303: redirect('/account, or /login'),
+        },
+      },
+      async handle(request, { body }) {
+        const keepCurrent = formBoolean(body.keepCurrent) ?? false;
         const { user, loginId } = request.auth;
         const count = await keycard.revokeAllSessions((user as { id: string }).id, {
           reason: 'logout_all',
@@ -248,7 +379,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         if (!keepCurrent) await request.auth.logout();
         return respond(request, keepCurrent ? '/account' : '/login', { ok: true, revoked: count });
       },
-    },
+    }),
   ];
 }
 
@@ -257,40 +388,76 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
   // Every admin route confirms the login is live (one store read in the jwt and hybrid strategies), reads
   // included: a blocked or demoted admin's unexpired access token can neither act nor look.
   const admin: AuthorizeOptions = { roles: ['admin'], live: true };
-  const setBlocked = (blocked: boolean) => async (request: ApiRequest) => {
-    const id = validId(request.params.id, 'id');
-    if (blocked && id === request.auth.user?.id) {
-      throw new KeycardError('invalid_request', 'you cannot block your own account', { field: 'id' });
-    }
-    const from = actor(request.auth);
-    const user = blocked ? await keycard.users.block(id, from) : await keycard.users.unblock(id, from);
-    return respond(request, '/admin', { user: toPublicUser(user) });
-  };
+  const setBlocked = (blocked: boolean) =>
+    defineRoute({
+      method: 'POST',
+      path: `/auth/admin/users/:id/${blocked ? 'block' : 'unblock'}`,
+      access: admin,
+      schema: {
+        summary: blocked ? 'Block a user' : 'Unblock a user',
+        description: blocked ? 'Ends every login of the user at once and refuses new ones.' : undefined,
+        tags: ['admin'],
+        params: IdParams,
+        answers: {
+          200: { description: blocked ? 'Blocked.' : 'Unblocked.', json: UserAnswer },
+          303: redirect('/admin'),
+          404: error('No such user (not_found).'),
+        },
+      },
+      async handle(request, { params }) {
+        const { id } = params;
+        if (blocked && id === request.auth.user?.id) {
+          throw new KeycardError('invalid_request', 'you cannot block your own account', { field: 'id' });
+        }
+        const from = actor(request.auth);
+        const user = blocked ? await keycard.users.block(id, from) : await keycard.users.unblock(id, from);
+        return respond(request, '/admin', { user: toPublicUser(user) });
+      },
+    });
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/auth/admin/users',
       access: admin,
-      handle: async (request) => json(await listUsersPage(keycard, request.query)),
-    },
-    {
+      schema: {
+        summary: 'List users',
+        description: 'By username, a page at a time: `limit` and the `next` of the previous page as `after`.',
+        tags: ['admin'],
+        query: AfterPageQuery,
+        answers: { 200: { description: 'A page of users.', json: UserList } },
+      },
+      handle: async (_request, { query }) => json(await listUsersPage(keycard, query)),
+    }),
+    defineRoute({
       method: 'POST',
       path: '/auth/admin/users',
       access: admin,
-      async handle(request) {
-        const body = bodyObject(request.body, 'username, password and role');
-        const user = await keycard.users.create(
+      schema: {
+        summary: 'Create a user',
+        tags: ['admin'],
+        body: Type.Object(
           {
-            username: requiredString(body, 'username', 256),
-            password: requiredString(body, 'password', 4096),
-            role: optionalString(body, 'role', 32),
+            username: Type.String({ minLength: 1, maxLength: 256 }),
+            password: Type.String({ minLength: 1, maxLength: 4096 }),
+            role: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Default: user.' })),
           },
+          NO_PROTO,
+        ),
+        answers: {
+          201: { description: 'Created.', json: UserAnswer },
+          303: redirect('/admin'),
+          409: error('The username is taken (username_taken).'),
+        },
+      },
+      async handle(request, { body }) {
+        const user = await keycard.users.create(
+          { username: body.username, password: body.password, role: body.role },
           actor(request.auth),
         );
         return respond(request, '/admin', { user: toPublicUser(user) }, 201);
       },
-    },
-    { method: 'POST', path: '/auth/admin/users/:id/block', access: admin, handle: setBlocked(true) },
-    { method: 'POST', path: '/auth/admin/users/:id/unblock', access: admin, handle: setBlocked(false) },
+    }),
+    setBlocked(true),
+    setBlocked(false),
   ];
 }

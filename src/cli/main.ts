@@ -23,6 +23,8 @@ Commands:
   client add|list|rotate-secret|disable|enable|remove
                              API clients (OAuth 2.0 client credentials)
   migrate                    apply the store's schema migrations (see keycard migrate --help)
+  config check|schema        check the server's configuration and show where each value came from;
+                             print the config file's JSON Schema
 
 Run keycard <command> --help, or keycard <command> <subcommand> --help, for the options of each.
 
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./commands/token.js')).tokenCommand,
   client: async () => (await import('./commands/client.js')).clientCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+  config: async () => (await import('./commands/config.js')).configCommand,
 };
 const ALIASES: Record<string, string> = { users: 'user', clients: 'client' };
 

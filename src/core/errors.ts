@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'header_too_large'
   | 'store_unavailable'
   | 'jwks_unavailable'
+  | 'mail_unavailable'
   | 'invalid_configuration'
   | 'internal_error';
 
@@ -62,6 +63,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   header_too_large: 431,
   store_unavailable: 503,
   jwks_unavailable: 503,
+  mail_unavailable: 503,
   invalid_configuration: 500,
   internal_error: 500,
 });

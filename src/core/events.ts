@@ -35,6 +35,8 @@ export type AuthEvent =
   | ({ type: 'user_blocked'; userId: string } & EventContext)
   | ({ type: 'user_unblocked'; userId: string } & EventContext)
   | ({ type: 'password_changed'; userId: string } & EventContext)
+  /** A signed-in user's password change refused: the current password they gave was wrong. */
+  | ({ type: 'password_change_failed'; userId: string } & EventContext)
   | ({ type: 'role_changed'; userId: string; role: string } & EventContext)
   /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
   | ({ type: 'client_created'; clientId: string; scopes: string[] } & EventContext)
@@ -69,7 +71,7 @@ export type AuthEvent =
    */
   | ({
       type: 'throttled';
-      action: 'login' | 'refresh';
+      action: 'login' | 'refresh' | 'password_change';
       /** `login`: one login refreshed more often than `throttle.refresh.maxPerLogin` in the window. */
       scope: 'address' | 'account' | 'login';
       /** The username as sent (login only). */

@@ -21,6 +21,7 @@ import type { LoginRecord, Store, UserRecord } from './store.js';
 import { instrumentStore } from './telemetry/store-calls.js';
 import { errorOutcome, registeredTracer, traceStoreCalls } from './telemetry/tracing.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
+import { changeOwnPassword } from './users/change-password.js';
 import { readCredentials } from './users/credentials.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
 
@@ -118,6 +119,13 @@ export interface Keycard {
    * or `token_invalid`; a failure counts against the address.
    */
   refresh(context: AuthContext, refreshToken?: string): Promise<LoginRecord>;
+  /**
+   * The signed-in user changes their own password: `currentPassword` must be right (`invalid_credentials`,
+   * counted against the same throttle budget as a sign-in of this account from this address, then
+   * `too_many_requests`), `newPassword` must meet the policy; then every other login of the user ends,
+   * their tokens revoked, and this one stays.
+   */
+  changePassword(context: AuthContext, currentPassword: unknown, newPassword: unknown): Promise<void>;
   /**
    * Ends one login of the user's — never another user's — revoking its tokens, and emits
    * `session_revoked` (`by` the user themselves, or an admin). False when the user has no such login.
@@ -248,6 +256,8 @@ export function createKeycard(input: KeycardOptions): Keycard {
         throw error;
       }
     },
+    changePassword: (context, currentPassword, newPassword) =>
+      changeOwnPassword({ users, throttle, emit }, context, currentPassword, newPassword),
     async signIn(context, body) {
       let result: SignInResult;
       try {

@@ -49,6 +49,7 @@ import type { ServerMetrics } from './metrics/registry.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerClientScript } from './routes/client-script.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerOpenAPIRoute } from './routes/openapi.js';
 import { registerAssetRoutes, registerPageRoutes } from './routes/pages.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
@@ -387,11 +388,11 @@ function registerRoutes(
   );
   registerAssetRoutes(app);
   registerClientScript(app);
+  const apiRoutes = [...authRoutes(keycard), ...adminRoutes(keycard), ...clientRoutes(keycard)];
+  registerOpenAPIRoute(app, keycard, apiRoutes);
   app.register(async (scope) => {
     await scope.register(keycardFastify, { keycard, errorHandler: false });
-    registerApiRoutes(scope, [...authRoutes(keycard), ...adminRoutes(keycard), ...clientRoutes(keycard)], {
-      bodyLimitBytes: config.bodyLimitBytes,
-    });
+    registerApiRoutes(scope, apiRoutes, { bodyLimitBytes: config.bodyLimitBytes });
     registerPageRoutes(scope, keycard, {
       firstAdmin: { command: firstAdminCommand(config), restart: isProcessLocalStore(config.store) },
     });

@@ -1,24 +1,23 @@
 /**
  * The server's configuration, from (lowest to highest precedence) defaults, a JSON config file,
- * environment variables and command-line flags. Validated in one place, with messages that name the
- * setting, where it came from and what is expected.
+ * environment variables and command-line flags. Every value is checked against its setting's schema
+ * (settings.ts), then the rules a schema cannot say are checked here; every error is collected, each
+ * naming the setting, where it came from and what is expected.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { Value } from '@sinclair/typebox/value';
 import {
-  ALGORITHMS,
   type Algorithm,
   configurationError,
   normalizeUsername,
-  PRESET_NAMES,
   type Preset,
-  STRATEGY_NAMES,
   type Strategy,
-  TRANSPORT_NAMES,
   type Transport,
 } from 'keycard';
 import { parseStoreURL } from 'keycard/stores';
-import { LOG_LEVELS, type LogLevel, SETTINGS, type SettingKey } from './settings.js';
+import { expectedText, fromText } from './config-schema.js';
+import { type LogLevel, SETTINGS, type SettingKey, type SettingSpec } from './settings.js';
 
 export type { LogLevel } from './settings.js';
 
@@ -86,7 +85,26 @@ type Key = Exclude<keyof ServerConfig, 'firstAdmin'> | 'adminUsername' | 'adminP
 const KEYS_MATCH: [Key, SettingKey] extends [SettingKey, Key] ? true : never = true;
 void KEYS_MATCH;
 
-type Raw = Partial<Record<Key, unknown>>;
+/** Where a setting's value came from. */
+export type SettingSource = 'default' | 'file' | 'env' | 'flag';
+
+export interface SettingValue {
+  /** As given (flags and environment variables converted from text); undefined: not set, no default. */
+  value: unknown;
+  source: SettingSource;
+  /** As errors name it: `--port`, `PORT`, `port in ./keycard.json`, `port` (the default). */
+  from: string;
+}
+
+/** What `keycard config check` reports: every setting's value and source, every error, the result. */
+export interface ConfigCheck {
+  /** The config file read, if any. */
+  file: string | undefined;
+  settings: Record<SettingKey, SettingValue>;
+  /** Every problem found, each one line; empty when `config` is set. */
+  errors: string[];
+  config: ServerConfig | null;
+}
 
 export interface ConfigSources {
   /** Parsed flags by flag name (as `SETTINGS[key].flag`). */
@@ -96,24 +114,32 @@ export interface ConfigSources {
   file?: string;
 }
 
-function readConfigFile(path: string): Raw {
+/** The file's settings, or why it cannot be read; unknown keys are errors (`$schema` is for editors). */
+function readConfigFile(path: string, errors: string[]): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
+    // JSON.parse's message is not shown: it quotes the text, which may hold a store URL's password.
     const reason = (error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'is not valid JSON';
-    throw configurationError(`config file ${path} ${reason}`);
+    errors.push(`config file ${path} ${reason}`);
+    return {};
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json))
-    throw configurationError(`config file ${path} must hold a JSON object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    errors.push(`config file ${path} must hold a JSON object`);
+    return {};
+  }
   for (const key of Object.keys(json)) {
-    if (!Object.hasOwn(SETTINGS, key)) {
-      throw configurationError(
+    if (key === '$schema') {
+      if (typeof (json as { $schema: unknown }).$schema !== 'string')
+        errors.push(`$schema in ${path}: expected a string`);
+    } else if (!Object.hasOwn(SETTINGS, key)) {
+      errors.push(
         `config file ${path}: unknown setting '${key}'; known: ${Object.keys(SETTINGS).join(', ')}`,
       );
     }
   }
-  return json as Raw;
+  return json as Record<string, unknown>;
 }
 
 /** An IP address, a CIDR range, or one of proxy-addr's names for reserved ranges. */
@@ -126,166 +152,130 @@ function isProxyAddress(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
-export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
-  const env = sources.env ?? process.env;
+/** Each setting's value by precedence (flag, environment, file, default), checked against its schema. */
+function gather(
+  sources: ConfigSources,
+  env: NodeJS.ProcessEnv,
+  file: string | undefined,
+  errors: string[],
+): { settings: Record<SettingKey, SettingValue>; valid: Set<SettingKey> } {
   const flags = sources.flags ?? {};
-  const file = sources.file ?? env.KEYCARD_CONFIG;
-  const fromFile: Raw = file ? readConfigFile(file) : {};
-  const origin = new Map<Key, string>();
-  const pick = (key: Key): unknown => {
-    const setting = SETTINGS[key];
-    if (flags[setting.flag] !== undefined) {
-      origin.set(key, `--${setting.flag}`);
-      return flags[setting.flag];
-    }
-    if (env[setting.env] !== undefined && env[setting.env] !== '') {
-      origin.set(key, setting.env);
-      return env[setting.env];
-    }
-    if (fromFile[key] !== undefined) {
-      origin.set(key, `${key} in ${file}`);
-      return fromFile[key];
-    }
-    return undefined;
-  };
-  const where = (key: Key) => origin.get(key) ?? key;
-  const bad = (key: Key, expected: string) => configurationError(`${where(key)}: expected ${expected}`);
+  const fromFile = file ? readConfigFile(file, errors) : {};
+  const settings = {} as Record<SettingKey, SettingValue>;
+  const valid = new Set<SettingKey>();
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec][]) {
+    const flag = flags[spec.flag];
+    const variable = env[spec.env];
+    const setting: SettingValue =
+      flag !== undefined
+        ? { value: fromText(spec, flag), source: 'flag', from: `--${spec.flag}` }
+        : variable !== undefined && variable !== ''
+          ? { value: fromText(spec, variable), source: 'env', from: spec.env }
+          : fromFile[key] !== undefined
+            ? { value: fromFile[key], source: 'file', from: `${key} in ${file}` }
+            : { value: spec.default, source: 'default', from: key };
+    settings[key] = setting;
+    if (setting.value === undefined || Value.Check(spec.schema, setting.value)) valid.add(key);
+    else errors.push(`${setting.from}: expected ${expectedText(spec, setting.value)}`);
+  }
+  return { settings, valid };
+}
 
-  const fallback = (key: Key): unknown => (SETTINGS[key] as { default: unknown }).default;
-  const integer = (key: Key, min: number, max: number): number => {
-    const value = pick(key) ?? fallback(key);
-    const number =
-      typeof value === 'number' ? value : /^\d+$/.test(String(value)) ? Number(value) : Number.NaN;
-    if (!Number.isInteger(number) || number < min || number > max)
-      throw bad(key, `a whole number from ${min} to ${max}`);
-    return number;
-  };
-  const boolean = (key: Key): boolean => {
-    const value = pick(key) ?? fallback(key);
-    if (typeof value === 'boolean') return value;
-    if (value === 'true' || value === '1') return true;
-    if (value === 'false' || value === '0') return false;
-    throw bad(key, 'true or false');
-  };
-  const string = (key: Key): string => {
-    const value = pick(key) ?? fallback(key);
-    if (typeof value !== 'string' || value === '') throw bad(key, 'a non-empty string');
-    return value;
-  };
-  const optionalInteger = (key: Key, min: number, max: number): number | undefined =>
-    pick(key) === undefined ? undefined : integer(key, min, max);
-  const optionalString = (key: Key): string | undefined =>
-    pick(key) === undefined ? undefined : string(key);
-  const oneOf = <T extends string>(key: Key, choices: readonly T[]): T => {
-    const value = string(key);
-    if (!choices.includes(value as T)) throw bad(key, `one of ${choices.join(', ')} (got '${value}')`);
-    return value as T;
-  };
-  const optionalOneOf = <T extends string>(key: Key, choices: readonly T[]): T | undefined =>
-    pick(key) === undefined ? undefined : oneOf(key, choices);
+/**
+ * Reads and checks the configuration, collecting every error rather than stopping at the first: what
+ * `keycard config check` prints. `loadServerConfig` is the same, throwing.
+ */
+export function checkServerConfig(sources: ConfigSources = {}): ConfigCheck {
+  const env = sources.env ?? process.env;
+  const file = sources.file ?? env.KEYCARD_CONFIG;
+  const errors: string[] = [];
+  // Environment variables leak (process listings, `docker inspect`, crash reports): a password is read
+  // from a file or stdin only. Refused rather than ignored, so that the server does not start without
+  // the admin its operator meant to create.
+  if (env.KEYCARD_ADMIN_PASSWORD !== undefined) {
+    errors.push(
+      `KEYCARD_ADMIN_PASSWORD is not read, since environment variables leak: put the password in a file and set ${SETTINGS.adminPasswordFile.env} to its path`,
+    );
+  }
+  const { settings, valid } = gather(sources, env, file, errors);
+  const value = <T>(key: SettingKey): T => settings[key].value as T;
+  const where = (key: SettingKey): string => settings[key].from;
+  // The rules below span settings or parse a value; each runs only on values that passed their schema.
+  const ok = (...keys: SettingKey[]): boolean => keys.every((key) => valid.has(key));
+
+  if (ok('store')) {
+    try {
+      parseStoreURL(value('store'));
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
 
   /**
    * Fastify's `trustProxy`. A list names the proxies: the client address is then the nearest address in
    * X-Forwarded-For that is not one of them, which a client cannot forge. (Hop counts are not offered:
    * Fastify refuses them, since they cannot check that the peer is a proxy at all.)
    */
-  const proxyTrust = (): boolean | string[] => {
-    const value = pick('trustProxy') ?? false;
-    if (typeof value === 'boolean' || ['true', 'false', '1', '0'].includes(String(value))) {
-      return boolean('trustProxy');
-    }
-    const list = (Array.isArray(value) ? value.map(String) : String(value).split(','))
-      .map((entry) => entry.trim())
-      .filter(Boolean);
-    if (list.length === 0 || !list.every(isProxyAddress)) {
-      throw bad(
-        'trustProxy',
-        'true, false, or the proxies’ addresses or CIDR ranges separated by commas (such as 10.0.0.0/8)',
-      );
-    }
-    return list;
-  };
+  const trustProxy = value<boolean | string[]>('trustProxy');
+  if (ok('trustProxy') && Array.isArray(trustProxy) && !trustProxy.every(isProxyAddress))
+    errors.push(`${where('trustProxy')}: expected ${SETTINGS.trustProxy.expected}`);
 
-  /** Both admin settings or neither; the username must be one keycard accepts. */
-  const firstAdmin = (): FirstAdminConfig | undefined => {
-    const username = optionalString('adminUsername');
-    const passwordFile = optionalString('adminPasswordFile');
-    if (username === undefined && passwordFile === undefined) return undefined;
-    if (username === undefined) {
-      throw configurationError(
-        `${where('adminPasswordFile')} is set but ${SETTINGS.adminUsername.env} is not: set both to create the first admin`,
-      );
-    }
-    if (passwordFile === undefined) {
-      throw configurationError(
-        `${where('adminUsername')} needs the password too: set ${SETTINGS.adminPasswordFile.env} to a file holding it (or --${SETTINGS.adminPasswordFile.flag} - to read stdin)`,
-      );
-    }
-    const name = normalizeUsername(username);
-    if (!name.ok) throw configurationError(`${where('adminUsername')}: ${name.reason}`);
-    return {
-      username: name.username,
-      passwordFile,
-      usernameFrom: where('adminUsername'),
-      passwordFrom: where('adminPasswordFile'),
-    };
-  };
-
-  // Environment variables leak (process listings, `docker inspect`, crash reports): a password is read
-  // from a file or stdin only. Refused rather than ignored, so that the server does not start without
-  // the admin its operator meant to create.
-  if (env.KEYCARD_ADMIN_PASSWORD !== undefined) {
-    throw configurationError(
-      `KEYCARD_ADMIN_PASSWORD is not read, since environment variables leak: put the password in a file and set ${SETTINGS.adminPasswordFile.env} to its path`,
-    );
-  }
-
-  const store = string('store');
-  parseStoreURL(store);
-  const rawEnvironment = string('environment');
-  const environment = rawEnvironment === 'production' ? 'production' : 'development';
-  const origins = pick('trustedOrigins');
-  const trustedOrigins =
-    origins === undefined
-      ? undefined
-      : Array.isArray(origins)
-        ? origins.map(String)
-        : String(origins)
-            .split(',')
-            .map((entry) => entry.trim())
-            .filter(Boolean);
-
-  const port = integer('port', 0, 65_535);
   /** Never the public port: metrics describe the server to its operator, not to the internet. */
-  const metricsPort = (): number | undefined => {
-    const value = optionalInteger('metricsPort', 0, 65_535);
-    if (value !== undefined && value !== 0 && value === port) {
-      throw configurationError(`${where('metricsPort')}: must differ from the public port (${port})`);
-    }
-    return value;
-  };
+  const metricsPort = value<number | undefined>('metricsPort');
+  if (
+    ok('metricsPort', 'port') &&
+    metricsPort !== undefined &&
+    metricsPort !== 0 &&
+    metricsPort === value('port')
+  )
+    errors.push(`${where('metricsPort')}: must differ from the public port (${metricsPort})`);
 
-  return {
-    port,
-    host: string('host'),
-    store,
-    strategy: optionalOneOf('strategy', STRATEGY_NAMES),
-    preset: oneOf('preset', PRESET_NAMES),
-    transport: optionalOneOf('transport', TRANSPORT_NAMES),
-    issuer: optionalString('issuer'),
-    audience: optionalString('audience'),
-    keyAlgorithm: oneOf('keyAlgorithm', ALGORITHMS),
-    environment,
-    keysFile: string('keysFile'),
-    trustProxy: proxyTrust(),
-    trustedOrigins,
-    bodyLimitBytes: integer('bodyLimitBytes', 1024, 1_048_576),
-    maxHeaderBytes: integer('maxHeaderBytes', 4096, 1_048_576),
-    logLevel: oneOf('logLevel', LOG_LEVELS),
-    logRequests: boolean('logRequests'),
-    firstAdmin: firstAdmin(),
-    metricsPort: metricsPort(),
-    metricsHost: string('metricsHost'),
-    shutdownTimeout: integer('shutdownTimeout', 0, 600),
-  };
+  const firstAdmin = ok('adminUsername', 'adminPasswordFile') ? checkFirstAdmin(settings, errors) : undefined;
+
+  if (errors.length > 0) return { file, settings, errors, config: null };
+  const config = Object.fromEntries(
+    Object.entries(settings).map(([key, setting]) => [key, setting.value]),
+  ) as unknown as ServerConfig & Record<'adminUsername' | 'adminPasswordFile', unknown>;
+  delete config.adminUsername;
+  delete config.adminPasswordFile;
+  config.environment = value('environment') === 'production' ? 'production' : 'development';
+  config.firstAdmin = firstAdmin;
+  return { file, settings, errors, config };
+}
+
+/** Both admin settings or neither; the username must be one keycard accepts. */
+function checkFirstAdmin(
+  settings: Record<SettingKey, SettingValue>,
+  errors: string[],
+): FirstAdminConfig | undefined {
+  const username = settings.adminUsername.value as string | undefined;
+  const passwordFile = settings.adminPasswordFile.value as string | undefined;
+  const usernameFrom = settings.adminUsername.from;
+  const passwordFrom = settings.adminPasswordFile.from;
+  if (username === undefined && passwordFile === undefined) return undefined;
+  if (username === undefined) {
+    errors.push(
+      `${passwordFrom} is set but ${SETTINGS.adminUsername.env} is not: set both to create the first admin`,
+    );
+    return undefined;
+  }
+  if (passwordFile === undefined) {
+    errors.push(
+      `${usernameFrom} needs the password too: set ${SETTINGS.adminPasswordFile.env} to a file holding it (or --${SETTINGS.adminPasswordFile.flag} - to read stdin)`,
+    );
+    return undefined;
+  }
+  const name = normalizeUsername(username);
+  if (!name.ok) {
+    errors.push(`${usernameFrom}: ${name.reason}`);
+    return undefined;
+  }
+  return { username: name.username, passwordFile, usernameFrom, passwordFrom };
+}
+
+/** The configuration, or a configuration error naming every problem found (separated by `; `). */
+export function loadServerConfig(sources: ConfigSources = {}): ServerConfig {
+  const { errors, config } = checkServerConfig(sources);
+  if (!config) throw configurationError(errors.join('; '));
+  return config;
 }

@@ -10,12 +10,17 @@ export {
   startServer,
 } from './app.js';
 export {
+  type ConfigCheck,
   type ConfigSources,
+  checkServerConfig,
   type FirstAdminConfig,
   type LogLevel,
   loadServerConfig,
   type ServerConfig,
+  type SettingSource,
+  type SettingValue,
 } from './config.js';
+export { configSchemaDocument } from './config-schema.js';
 export { firstAdminCommand, firstAdminHint, isProcessLocalStore } from './first-admin.js';
 export { type ServerKeycardParts, serverKeycardOptions, serverStrategy } from './keycard-options.js';
 export {

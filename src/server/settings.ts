@@ -1,10 +1,17 @@
 /**
- * Every setting of `keycard serve`, in one table: its config-file key, flag, environment variable,
- * default and meaning. The loader (config.ts) reads its defaults from here, the CLI builds its flags and
- * `keycard serve --help` from it, and docs/server.md's option table is generated from it
+ * Every setting of `keycard serve`, in one table: its config-file key, schema, flag, environment
+ * variable, default and meaning. The loader (config.ts) reads its defaults from here, the CLI builds its
+ * flags and `keycard serve --help` from it, and docs/server.md's option table is generated from it
  * (`scripts/server-docs.ts`; a test fails when the doc is out of date). The lists of choices come from the
  * tables the code validates with (PRESET_NAMES, STRATEGY_NAMES, …), so a new preset shows up everywhere.
+ *
+ * Each setting's `schema` (TypeBox, so plain JSON Schema) says what a valid value is, as it is written in
+ * the config file: the loader checks every source against it (flags and environment variables converted
+ * from text first, config-schema.ts), and config.schema.json, published in the package, is built from it.
+ * The table stays the one place a setting is declared; rules that span settings or need parsing (both
+ * admin settings or neither, proxy addresses, the store URL) are code in config.ts.
  */
+import { type TSchema, Type } from '@sinclair/typebox';
 import { ALGORITHMS, PRESET_NAMES, STRATEGY_NAMES, TRANSPORT_NAMES } from 'keycard';
 import { DEFAULT_STORE_URL } from 'keycard/stores';
 
@@ -13,6 +20,10 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export interface SettingSpec {
+  /** A valid value, as a JSON config file holds it. */
+  schema: TSchema;
+  /** What a bad value is told is expected, when the schema alone does not say it well. */
+  expected?: string;
   /** `--flag` (without the dashes). */
   flag: string;
   env: string;
@@ -31,10 +42,31 @@ export interface SettingSpec {
 const or = (names: readonly string[]): string =>
   names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 
+/** One of a closed set of names. */
+const oneOf = (names: readonly string[]) => Type.Union(names.map((name) => Type.Literal(name)));
+const NON_EMPTY = Type.String({ minLength: 1 });
+const NON_EMPTY_LIST = Type.Array(NON_EMPTY, { minItems: 1 });
+const PORT_SCHEMA = Type.Integer({ minimum: 0, maximum: 65_535 });
+
 export const SETTINGS = {
-  port: { flag: 'port', env: 'PORT', value: 'N', help: 'port to listen on', default: 3000 },
-  host: { flag: 'host', env: 'HOST', value: 'HOST', help: 'interface to bind', default: 'localhost' },
+  port: {
+    schema: PORT_SCHEMA,
+    flag: 'port',
+    env: 'PORT',
+    value: 'N',
+    help: 'port to listen on',
+    default: 3000,
+  },
+  host: {
+    schema: NON_EMPTY,
+    flag: 'host',
+    env: 'HOST',
+    value: 'HOST',
+    help: 'interface to bind',
+    default: 'localhost',
+  },
   store: {
+    schema: NON_EMPTY,
     flag: 'store',
     env: 'KEYCARD_STORE',
     value: 'URL',
@@ -42,6 +74,7 @@ export const SETTINGS = {
     default: DEFAULT_STORE_URL,
   },
   preset: {
+    schema: oneOf(PRESET_NAMES),
     flag: 'preset',
     env: 'KEYCARD_PRESET',
     value: 'NAME',
@@ -49,6 +82,7 @@ export const SETTINGS = {
     default: 'web-app',
   },
   strategy: {
+    schema: oneOf(STRATEGY_NAMES),
     flag: 'strategy',
     env: 'KEYCARD_STRATEGY',
     value: 'NAME',
@@ -57,6 +91,7 @@ export const SETTINGS = {
     defaultText: "the preset's",
   },
   transport: {
+    schema: oneOf(TRANSPORT_NAMES),
     flag: 'transport',
     env: 'KEYCARD_TRANSPORT',
     value: 'NAME',
@@ -65,6 +100,7 @@ export const SETTINGS = {
     defaultText: "the preset's",
   },
   issuer: {
+    schema: NON_EMPTY,
     flag: 'issuer',
     env: 'KEYCARD_ISSUER',
     value: 'NAME',
@@ -73,6 +109,7 @@ export const SETTINGS = {
     defaultText: 'keycard',
   },
   audience: {
+    schema: NON_EMPTY,
     flag: 'audience',
     env: 'KEYCARD_AUDIENCE',
     value: 'NAME',
@@ -81,6 +118,7 @@ export const SETTINGS = {
     defaultText: 'keycard',
   },
   keyAlgorithm: {
+    schema: oneOf(ALGORITHMS),
     flag: 'key-algorithm',
     env: 'KEYCARD_KEY_ALGORITHM',
     value: 'ALG',
@@ -88,6 +126,7 @@ export const SETTINGS = {
     default: 'EdDSA',
   },
   keysFile: {
+    schema: NON_EMPTY,
     flag: 'keys',
     env: 'KEYCARD_KEYS_FILE',
     value: 'FILE',
@@ -95,6 +134,7 @@ export const SETTINGS = {
     default: './keycard.keys.json',
   },
   environment: {
+    schema: NON_EMPTY,
     flag: 'env',
     env: 'NODE_ENV',
     value: 'NAME',
@@ -102,6 +142,9 @@ export const SETTINGS = {
     default: 'development',
   },
   trustProxy: {
+    schema: Type.Union([Type.Boolean(), NON_EMPTY_LIST]),
+    expected:
+      'true, false, or the proxies’ addresses or CIDR ranges separated by commas (such as 10.0.0.0/8)',
     flag: 'trust-proxy',
     env: 'KEYCARD_TRUST_PROXY',
     value: 'LIST',
@@ -110,6 +153,7 @@ export const SETTINGS = {
     defaultText: 'none',
   },
   trustedOrigins: {
+    schema: NON_EMPTY_LIST,
     flag: 'trusted-origin',
     env: 'KEYCARD_TRUSTED_ORIGINS',
     value: 'URL',
@@ -119,6 +163,7 @@ export const SETTINGS = {
     defaultText: 'none',
   },
   bodyLimitBytes: {
+    schema: Type.Integer({ minimum: 1024, maximum: 1_048_576 }),
     flag: 'body-limit',
     env: 'KEYCARD_BODY_LIMIT',
     value: 'BYTES',
@@ -126,6 +171,7 @@ export const SETTINGS = {
     default: 16_384,
   },
   maxHeaderBytes: {
+    schema: Type.Integer({ minimum: 4096, maximum: 1_048_576 }),
     flag: 'max-header-bytes',
     env: 'KEYCARD_MAX_HEADER_BYTES',
     value: 'N',
@@ -133,6 +179,7 @@ export const SETTINGS = {
     default: 16_384,
   },
   logLevel: {
+    schema: oneOf(LOG_LEVELS),
     flag: 'log-level',
     env: 'KEYCARD_LOG_LEVEL',
     value: 'LEVEL',
@@ -140,12 +187,14 @@ export const SETTINGS = {
     default: 'info',
   },
   logRequests: {
+    schema: Type.Boolean(),
     flag: 'log-requests',
     env: 'KEYCARD_LOG_REQUESTS',
     help: 'log every request: method, path, status, time',
     default: false,
   },
   metricsPort: {
+    schema: PORT_SCHEMA,
     flag: 'metrics-port',
     env: 'KEYCARD_METRICS_PORT',
     value: 'N',
@@ -154,6 +203,7 @@ export const SETTINGS = {
     defaultText: 'off',
   },
   metricsHost: {
+    schema: NON_EMPTY,
     flag: 'metrics-host',
     env: 'KEYCARD_METRICS_HOST',
     value: 'HOST',
@@ -161,6 +211,7 @@ export const SETTINGS = {
     default: '127.0.0.1',
   },
   shutdownTimeout: {
+    schema: Type.Integer({ minimum: 0, maximum: 600 }),
     flag: 'shutdown-timeout',
     env: 'KEYCARD_SHUTDOWN_TIMEOUT',
     value: 'SECONDS',
@@ -168,6 +219,7 @@ export const SETTINGS = {
     default: 10,
   },
   adminUsername: {
+    schema: NON_EMPTY,
     flag: 'admin-username',
     env: 'KEYCARD_ADMIN_USERNAME',
     value: 'NAME',
@@ -176,6 +228,7 @@ export const SETTINGS = {
     defaultText: 'none',
   },
   adminPasswordFile: {
+    schema: NON_EMPTY,
     flag: 'admin-password-file',
     env: 'KEYCARD_ADMIN_PASSWORD_FILE',
     value: 'FILE',

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Subcommand } from '../../src/cli/args.js';
 import { CLIENT_COMMANDS } from '../../src/cli/commands/client.js';
+import { CONFIG_COMMANDS } from '../../src/cli/commands/config.js';
 import { KEYS_COMMANDS } from '../../src/cli/commands/keys.js';
 import { MIGRATE_COMMAND } from '../../src/cli/commands/migrate.js';
 import { SESSIONS_COMMANDS } from '../../src/cli/commands/sessions.js';
@@ -22,6 +23,7 @@ const TABLES: CommandTable[] = [
   CLIENT_COMMANDS,
   KEYS_COMMANDS,
   TOKEN_COMMANDS,
+  CONFIG_COMMANDS,
 ];
 
 function expectFlags(help: string, spec: Subcommand): void {

@@ -255,6 +255,74 @@ describe('UserService changes that end logins', () => {
     });
   }
 
+  test('changePassword with the current password: the new one works, the other logins end, this one stays', async () => {
+    const { sessions, users, events, loginsOf } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    const [first, kept] = await loginsOf(user.id);
+    assert.ok(first && kept);
+    await users.changePassword(user.id, PASSWORD, NEW_PASSWORD, { keepSessionId: kept.login.id });
+    assert.deepEqual(
+      (await sessions.listForUser(user.id)).map((s) => s.id),
+      [kept.login.id],
+    );
+    assert.equal((await users.verifyCredentials('alice', PASSWORD)).ok, false);
+    assert.equal((await users.verifyCredentials('alice', NEW_PASSWORD)).ok, true);
+    assert.deepEqual(events.at(-2), { type: 'password_changed', userId: user.id });
+  });
+
+  test('changePassword refuses a wrong, missing or oversized current password, and changes nothing', async () => {
+    const { sessions, users, events, loginsOf } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    await loginsOf(user.id);
+    const eventsBefore = events.length;
+    for (const current of ['wrong password', '', undefined, 42, `${PASSWORD}${'x'.repeat(5000)}`]) {
+      const error = expectKeycardError(
+        await rejected(() => users.changePassword(user.id, current, NEW_PASSWORD)),
+        'invalid_credentials',
+      );
+      assert.equal(error.field, 'current_password', String(current));
+    }
+    assert.equal((await sessions.listForUser(user.id)).length, 3);
+    assert.equal((await users.verifyCredentials('alice', PASSWORD)).ok, true);
+    assert.equal(events.length, eventsBefore, 'no event: nothing changed');
+  });
+
+  test('changePassword applies the policy to the new password and refuses the same one', async () => {
+    const { users } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    for (const [next, message] of [
+      ['short', /at least/],
+      ['alice-alice-alice', /too close to your username/],
+      [PASSWORD, /must differ/],
+    ] as const) {
+      const error = expectKeycardError(
+        await rejected(() => users.changePassword(user.id, PASSWORD, next)),
+        'invalid_request',
+      );
+      assert.equal(error.field, 'new_password');
+      assert.match(error.message, message);
+    }
+    assert.equal((await users.verifyCredentials('alice', PASSWORD)).ok, true);
+  });
+
+  test('changePassword of a blocked user is account_blocked, only after the password matched', async () => {
+    const { users } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    await users.block(user.id);
+    expectKeycardError(
+      await rejected(() => users.changePassword(user.id, 'wrong password', NEW_PASSWORD)),
+      'invalid_credentials',
+    );
+    expectKeycardError(
+      await rejected(() => users.changePassword(user.id, PASSWORD, NEW_PASSWORD)),
+      'account_blocked',
+    );
+    expectKeycardError(
+      await rejected(() => users.changePassword('nobody', PASSWORD, NEW_PASSWORD)),
+      'not_found',
+    );
+  });
+
   test('setPassword on an unknown user is not_found', async () => {
     const { users } = setup();
     expectKeycardError(await rejected(() => users.setPassword('nobody', NEW_PASSWORD)), 'not_found');

@@ -86,11 +86,12 @@ for (const storeKind of STORES) {
       await server?.close();
     });
 
-    // guards: 60 simultaneous logins all had their password checked, and the right one signed in
+    // guards: 60 simultaneous logins all had their password checked. All wrong, as in the 400 burst below:
+    // a right one would reset the pair's budget wherever the server took it, and the count would depend on it.
     test('60 simultaneous logins for one account from one address check at most 6 passwords', async () => {
       const result = await burst(server, 60, '198.51.100.1', (i) => ({
         username: 'alice',
-        password: i === 30 ? PASSWORD : `wrong-${i}`,
+        password: `wrong-${i}`,
       }));
       const budget = storeKind === 'redis' ? accountBudget(result.seconds) : 6;
       assert.ok(result.checked <= budget, `${result.checked} passwords checked in ${result.seconds} s`);

@@ -122,6 +122,17 @@ describe('CORS for a front end on another origin (cookie transport)', () => {
     }
   });
 
+  test("keycard serve: /auth/client.js is any origin's, without credentials, even from a trusted origin", async () => {
+    const host = started?.hosts.find((entry) => entry.name === 'keycard serve') as Host;
+    for (const origin of [TRUSTED, 'https://elsewhere.example']) {
+      const response = await send(host, 'GET', '/auth/client.js', { headers: from(origin) });
+      assert.equal(response.status, 200, origin);
+      assert.equal(response.headers['access-control-allow-origin'], '*', origin);
+      // `*` with credentials is a combination browsers refuse outright: none is offered.
+      assert.equal(response.headers['access-control-allow-credentials'], undefined, origin);
+    }
+  });
+
   each('a preflight from any other origin is refused 403, naming it and the setting', async (host) => {
     for (const [what, origin] of Object.entries(UNTRUSTED)) {
       const response = await send(host, 'OPTIONS', '/auth/login', { headers: from(origin, preflight()) });

@@ -3,17 +3,9 @@
  * shell sets no inline script or style, so the Content-Security-Policy can forbid both.
  */
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
+import { escapeHTML } from 'keycard';
 
-export function escapeHTML(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (character) => ESCAPES[character] as string);
-}
+export { escapeHTML };
 
 /** A string that is already HTML (built by these helpers), so `page` does not escape it again. */
 export interface SafeHTML {

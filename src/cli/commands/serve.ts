@@ -10,6 +10,7 @@ import {
 import { type OptionSpec, parse, stringFlag } from '../args.js';
 import { type CLIContext, EXIT_OK, print } from '../io.js';
 import { readNewPassword } from '../prompt.js';
+import { SERVER_FLAG_OPTIONS } from '../server-flags.js';
 
 const WIDTH = 100;
 const COLUMN = 24;
@@ -51,15 +52,7 @@ export const SERVE_HELP = [
   ...wrap('  -h, --help', 'show this help'),
 ].join('\n');
 
-const SERVE_OPTIONS: OptionSpec = {
-  ...Object.fromEntries(
-    Object.values(SERVER_SETTINGS).map((spec: SettingSpec) => [
-      spec.flag,
-      spec.value ? { type: 'string', ...(spec.list ? { multiple: true } : {}) } : { type: 'boolean' },
-    ]),
-  ),
-  config: { type: 'string' },
-};
+const SERVE_OPTIONS: OptionSpec = { ...SERVER_FLAG_OPTIONS, config: { type: 'string' } };
 
 /** Starts the server and resolves once it listens; the process then runs until SIGINT or SIGTERM. */
 export async function serveCommand(context: CLIContext, args: string[]): Promise<number | null> {

@@ -49,6 +49,17 @@ export interface UserService {
   count(): Promise<number>;
   /** Sets a new password and ends every other login of the user (all of them without `keepSessionId`). */
   setPassword(id: string, password: string, options?: { keepSessionId?: string }): Promise<UserRecord>;
+  /**
+   * The user's own change: the current password must match (`invalid_credentials` otherwise, with the
+   * cost of a real check either way), the new one must meet the policy and differ from it; then as
+   * `setPassword`, keeping `keepSessionId` — the login that made the change.
+   */
+  changePassword(
+    id: string,
+    currentPassword: unknown,
+    newPassword: unknown,
+    options?: { keepSessionId?: string },
+  ): Promise<UserRecord>;
   /** Changes the role and ends the user's logins, so no session carries the old role. */
   setRole(id: string, role: string): Promise<UserRecord>;
   /** Blocks new logins and ends every current one at once. */
@@ -92,13 +103,13 @@ export function createUserService(deps: UserServiceDependencies): UserService {
   };
 
   /** The username is passed so that passwords built on it are refused (NIST's context-specific words). */
-  const validPassword = (password: unknown, username: string): string => {
+  const validPassword = (password: unknown, username: string, field = 'password'): string => {
     const problem = checkNewPassword(password, policy, { username });
-    if (problem) throw new KeycardError('invalid_request', problem, { field: 'password' });
+    if (problem) throw new KeycardError('invalid_request', problem, { field });
     return password as string;
   };
 
-  return {
+  const service: UserService = {
     async create(input, context = {}) {
       const name = normalizeUsername(input.username);
       if (!name.ok) throw new KeycardError('invalid_request', name.reason, { field: 'username' });
@@ -164,6 +175,30 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       return user;
     },
 
+    async changePassword(id, currentPassword, newPassword, options = {}) {
+      const user = await store.getUserById(id);
+      if (!user) throw new KeycardError('not_found', 'no such user');
+      const matches =
+        typeof currentPassword === 'string' &&
+        currentPassword.length <= MAX_PASSWORD_INPUT_LENGTH &&
+        user.passwordHash !== null &&
+        (await passwords.verify(user.passwordHash, currentPassword));
+      if (!matches) {
+        if (user.passwordHash === null) await passwords.verifyDummy(String(currentPassword));
+        throw new KeycardError('invalid_credentials', 'the current password is not right', {
+          field: 'current_password',
+        });
+      }
+      if (user.blocked) throw new KeycardError('account_blocked', 'this account is blocked');
+      const next = validPassword(newPassword, user.username, 'new_password');
+      if (next === currentPassword) {
+        throw new KeycardError('invalid_request', 'the new password must differ from the current one', {
+          field: 'new_password',
+        });
+      }
+      return service.setPassword(id, next, options);
+    },
+
     async setRole(id, role) {
       checkRole(role, roles);
       const user = await update(id, { role });
@@ -189,4 +224,5 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       return user;
     },
   };
+  return service;
 }

@@ -9,6 +9,25 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { KeycardError } from 'keycard';
+import type { DescribedRoute } from '../../api/openapi.js';
+import { error } from '../../api/shapes.js';
+
+/** `GET /auth/client.js`, described for the OpenAPI document (src/api/openapi.ts). */
+export const CLIENT_SCRIPT_ROUTE: DescribedRoute = {
+  method: 'GET',
+  path: '/auth/client.js',
+  schema: {
+    summary: 'The browser client',
+    description:
+      'keycard/client as an ES module for pages without a bundler; any origin may load it. Revalidated by ETag.',
+    tags: ['meta'],
+    answers: {
+      200: { description: 'The module.', media: 'text/javascript', headers: { etag: 'The version served.' } },
+      304: { description: 'Not modified (If-None-Match matched the ETag).' },
+      404: error('keycard was not built (not_found).'),
+    },
+  },
+};
 
 interface Script {
   text: string;

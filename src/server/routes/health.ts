@@ -1,7 +1,52 @@
 /** Liveness and readiness. Registered outside keycard's hooks, so they never read a session. */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { RevocationMonitor, Store } from 'keycard';
 import { describeStoreFailure, STORE_FAILURE_LABELS, storeFailureReason } from 'keycard/stores';
+import type { DescribedRoute } from '../../api/openapi.js';
+import { error } from '../../api/shapes.js';
+
+/** The health routes, described for the OpenAPI document (src/api/openapi.ts). */
+export const HEALTH_ROUTES: readonly DescribedRoute[] = [
+  {
+    method: 'GET',
+    path: '/healthz',
+    schema: {
+      summary: 'Liveness',
+      description: 'Whenever the process runs; reads nothing.',
+      tags: ['health'],
+      answers: {
+        200: {
+          description: 'Alive.',
+          json: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }),
+        },
+      },
+    },
+  },
+  {
+    method: 'GET',
+    path: '/readyz',
+    schema: {
+      summary: 'Readiness',
+      description: 'Ready when the store answers. The revocation feed (hybrid) is reported, not required.',
+      tags: ['health'],
+      answers: {
+        200: {
+          description: 'Ready.',
+          json: Type.Object(
+            {
+              status: Type.Literal('ready'),
+              store: Type.String(),
+              revocationFeed: Type.Optional(Type.String()),
+            },
+            { additionalProperties: false },
+          ),
+        },
+        503: error('The store cannot be reached (store_unavailable), and in a few words why.'),
+      },
+    },
+  },
+];
 
 export interface HealthOptions {
   /** The store's URL, to name its server in the log when it fails (never in the answer). */

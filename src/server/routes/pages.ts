@@ -1,6 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Keycard } from 'keycard';
+import type { DescribedRoute } from '../../api/openapi.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
@@ -13,12 +14,109 @@ import {
   tokenOnlyPage,
 } from '../../api/pages/views.js';
 import { listUsersPage } from '../../api/routes.js';
-import { pageQuery } from '../http.js';
+import {
+  AfterPageQuery,
+  CursorPageQuery,
+  checkFields,
+  pageLimit,
+  type RouteSchema,
+} from '../../api/schema.js';
+import { error, redirect } from '../../api/shapes.js';
 
 export interface PageOptions {
   /** What the sign-in page says while there are no users yet. */
   firstAdmin: FirstAdminNotice;
 }
+
+const page = (description: string) => ({ description, media: 'text/html' });
+/** A page's refusal: an HTML error page for a browser (Accept: text/html), JSON otherwise. */
+const pageError = (description: string) => ({ ...error(description), media: 'text/html' });
+const resume = page(
+  'The signed-in page, or with access tokens in cookies (spa preset) a page that refreshes an expired one and comes back.',
+);
+const pageSchema = (schema: Omit<RouteSchema, 'tags'>): RouteSchema => ({
+  tags: ['pages'],
+  ...schema,
+  answers: {
+    // Pages load the visitor's login, reading the Cookie header: one over its limits is refused.
+    400: pageError(
+      'A malformed request (invalid_request): a bad page query, or a Cookie header over its limits.',
+    ),
+    ...schema.answers,
+    500: pageError('Something went wrong (internal_error); the server log has the details.'),
+    503: pageError('The store cannot be reached (store_unavailable).'),
+  },
+});
+
+/** The pages, described for the OpenAPI document (src/api/openapi.ts). */
+export const PAGE_ROUTES: readonly DescribedRoute[] = [
+  {
+    method: 'GET',
+    path: '/',
+    schema: pageSchema({
+      summary: 'Home',
+      answers: { 200: resume, 303: redirect('/account, or /login when signed out') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/login',
+    schema: pageSchema({
+      summary: 'The sign-in page',
+      description:
+        'With tokens in headers (api preset) a page saying that API clients sign in with POST /auth/login.',
+      answers: { 200: page('The sign-in form.'), 303: redirect('/account when signed in') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/account',
+    schema: pageSchema({
+      summary: 'My account: my logins',
+      query: CursorPageQuery,
+      answers: {
+        200: resume,
+        303: redirect('/login when signed out'),
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/admin',
+    schema: pageSchema({
+      summary: 'User admin',
+      query: AfterPageQuery,
+      answers: {
+        200: resume,
+        303: redirect('/login when signed out'),
+        403: page('The signed-in user is no admin.'),
+      },
+    }),
+  },
+];
+
+/** The pages' assets, described for the OpenAPI document. */
+export const ASSET_ROUTES: readonly DescribedRoute[] = [
+  {
+    method: 'GET',
+    path: '/assets/keycard.css',
+    schema: {
+      summary: "The pages' stylesheet",
+      tags: ['pages'],
+      answers: { 200: { description: 'CSS.', media: 'text/css' } },
+    },
+  },
+  {
+    method: 'GET',
+    path: '/assets/keycard-session.js',
+    schema: {
+      summary: "The pages' script",
+      description: 'Loaded only with access tokens in cookies (spa preset): keeps the pages signed in.',
+      tags: ['pages'],
+      answers: { 200: { description: 'JavaScript.', media: 'text/javascript' } },
+    },
+  },
+];
 
 export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, options: PageOptions): void {
   const html = 'text/html; charset=utf-8';
@@ -70,8 +168,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     const { loginId } = request.auth;
     if (!user) return reply;
     if (!loginId) return reply.redirect('/login', 303);
-    const { limit, cursor } = pageQuery(request.query);
-    const page = await keycard.logins.listPage(user.id, { limit, cursor });
+    const query = checkFields(CursorPageQuery, request.query as object);
+    const page = await keycard.logins.listPage(user.id, { limit: pageLimit(query), cursor: query.cursor });
     return reply.type(html).send(
       accountPage({
         csrfToken: request.auth.csrfToken(),
@@ -94,7 +192,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .type(html)
         .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
-    const page = await listUsersPage(keycard, request.query);
+    const page = await listUsersPage(keycard, checkFields(AfterPageQuery, request.query as object));
     return reply.type(html).send(
       adminPage({
         csrfToken: request.auth.csrfToken(),

@@ -1,0 +1,162 @@
+/**
+ * The shapes of the auth API's JSON answers, as TypeBox schemas: what the route schemas (src/api/schema.ts)
+ * say each status returns, and what the OpenAPI document publishes. A shape with an `$id` becomes a named
+ * component of the document (`#/components/schemas/<id>`).
+ */
+import { type TSchema, Type } from '@sinclair/typebox';
+import { errorStatus } from '../core/errors.js';
+import type { Answer } from './schema.js';
+
+const Timestamp = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** keycard's error answer: `{"error": {code, message, field?}}`. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.Union(Object.keys(errorStatus).map((code) => Type.Literal(code))),
+        message: Type.String(),
+        field: Type.Optional(Type.String({ description: 'The input field at fault (invalid_request).' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { $id: 'Error', additionalProperties: false },
+);
+
+/** RFC 6749 §5.2's error answer, which the token endpoint gives instead of keycard's. */
+export const OAuthErrorBody = Type.Object(
+  {
+    error: Type.Union(
+      [
+        'invalid_request',
+        'invalid_client',
+        'invalid_scope',
+        'unsupported_grant_type',
+        'too_many_requests',
+        'temporarily_unavailable',
+        'server_error',
+      ].map((code) => Type.Literal(code)),
+    ),
+    error_description: Type.String(),
+  },
+  { $id: 'OAuthError', additionalProperties: false },
+);
+
+/** The signed-in user, as a login answer and `/auth/me` give it. */
+export const AuthUser = Type.Object(
+  { id: Type.String(), username: Type.String(), role: Type.String() },
+  { $id: 'AuthUser', additionalProperties: false },
+);
+
+/** A user as the admin API lists it. */
+export const PublicUser = Type.Object(
+  {
+    id: Type.String(),
+    username: Type.String(),
+    role: Type.String(),
+    blocked: Type.Boolean(),
+    createdAt: Timestamp,
+  },
+  { $id: 'User', additionalProperties: false },
+);
+
+/** One login (a session, or a token login) of a user. */
+export const PublicSession = Type.Object(
+  {
+    id: Type.String(),
+    current: Type.Boolean({ description: 'True for the login that made this request.' }),
+    createdAt: Timestamp,
+    lastActiveAt: Timestamp,
+    expiresAt: Timestamp,
+    absoluteExpiresAt: Timestamp,
+    userAgent: Nullable(Type.String()),
+    ip: Nullable(Type.String()),
+  },
+  { $id: 'Session', additionalProperties: false },
+);
+
+/** An API client (OAuth 2.0 client credentials), without its secret. */
+export const PublicClient = Type.Object(
+  {
+    client_id: Type.String(),
+    name: Type.String(),
+    scopes: Type.Array(Type.String()),
+    disabled: Type.Boolean(),
+    previous_secret_expires_at: Nullable(Timestamp),
+    created_at: Timestamp,
+  },
+  { $id: 'Client', additionalProperties: false },
+);
+
+/**
+ * What a login or refresh hands over besides the user and the login: for header transport the tokens in
+ * RFC 6749 §5.1's shape; for cookie transport of access tokens, when the one in the cookie expires.
+ */
+const TokenFields = {
+  access_token: Type.Optional(Type.String({ description: 'Header transport only.' })),
+  token_type: Type.Optional(Type.Literal('Bearer')),
+  expires_in: Type.Optional(
+    Type.Integer({
+      description: 'Seconds until the access token expires (header or cookie); absent for sessions.',
+    }),
+  ),
+  refresh_token: Type.Optional(Type.String({ description: 'Header transport only.' })),
+  refresh_expires_in: Type.Optional(Type.Integer()),
+};
+
+export const LoginAnswer = Type.Object(
+  {
+    user: AuthUser,
+    session: PublicSession,
+    ...TokenFields,
+    csrf_token: Type.Optional(Type.String({ description: 'Cookie transports: send it as X-CSRF-Token.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RefreshAnswer = Type.Object(
+  { user: AuthUser, session: PublicSession, ...TokenFields },
+  { additionalProperties: false },
+);
+
+export const Ok = Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false });
+
+const next = Nullable(Type.String({ description: 'Pass it back for the next page; null on the last one.' }));
+
+export const SessionList = Type.Object(
+  { sessions: Type.Array(PublicSession), next },
+  { additionalProperties: false },
+);
+export const UserList = Type.Object({ users: Type.Array(PublicUser), next }, { additionalProperties: false });
+export const ClientList = Type.Object(
+  { clients: Type.Array(PublicClient), next },
+  { additionalProperties: false },
+);
+export const UserAnswer = Type.Object({ user: PublicUser }, { additionalProperties: false });
+export const ClientAnswer = Type.Object({ client: PublicClient }, { additionalProperties: false });
+export const ClientWithSecret = Type.Object(
+  {
+    client: PublicClient,
+    client_secret: Type.String({ description: 'Shown once: keycard keeps only its hash.' }),
+  },
+  { additionalProperties: false },
+);
+
+// Answers several routes give.
+
+export const error = (description: string): Answer => ({ description, json: ErrorBody });
+
+/** A page's form post is answered with a redirect to the next page. */
+export const redirect = (to: string): Answer => ({
+  description: `An HTML form post: See Other, to ${to}.`,
+  redirect: true,
+  headers: { location: to },
+});
+
+export const tooManyRequests: Answer = {
+  description: 'Throttled: too many failures; wait as Retry-After says (too_many_requests).',
+  json: ErrorBody,
+  headers: { 'retry-after': 'Seconds to wait.' },
+};

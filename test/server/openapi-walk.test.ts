@@ -1,0 +1,275 @@
+/**
+ * Every answer `keycard serve` gives is in its OpenAPI document (issue 19): real requests to every route —
+ * the success and each refusal it can give — are recorded as (method, route, status), each must be
+ * described with the media type it came in, and each JSON body must match the documented schema (ajv).
+ * Conversely, each documented answer must have been seen, unless NOT_WALKED says why no request here
+ * produces it. One walk per preset: web-app (session), spa (hybrid, cookies), api (jwt, header).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Client, RequestOptions } from '../helpers/http.js';
+import { OpenAPIWalk } from '../helpers/openapi-walk.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const PASSWORD = 'correct horse battery staple';
+const TOO_MANY_COOKIES = Array.from({ length: 300 }, (_, i) => `c${i}=1`).join('; ');
+/** A well-formed id that names nothing. */
+const NO_SUCH_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+/** Documented answers no request of this walk produces, and why; `*` matches any operation. */
+const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
+  { answer: '* 500', why: 'no route fails on purpose; the answer is described for completeness' },
+  {
+    answer: '* 503',
+    why: 'the store is up here; outages are driven by test/server/faults.test.ts and test/api/fetch-store-outage.test.ts',
+  },
+  { answer: 'GET /auth/client.js 404', why: 'only when keycard is neither built nor run from its source' },
+  {
+    answer: 'POST /auth/refresh 429',
+    why: 'needs one login refreshed past its rate limit (test/server/jwt.test.ts)',
+  },
+  {
+    answer: 'POST /auth/refresh 200',
+    presets: ['web-app'],
+    why: 'the session strategy has no refresh tokens',
+  },
+  {
+    answer: 'POST /auth/login 403',
+    presets: ['api'],
+    why: 'tokens in headers: no cross-site check applies to a login, and blocked accounts are walked in the other presets',
+  },
+  {
+    answer: 'GET / 200',
+    presets: ['web-app', 'api'],
+    why: 'the page that resumes an expired access token is for access tokens in cookies (spa) only',
+  },
+  { answer: 'GET /login 303', presets: ['api'], why: 'tokens in headers: /login is always the same page' },
+  {
+    answer: 'GET /account 303',
+    presets: ['spa'],
+    why: 'access tokens in cookies: a signed-out visitor gets the page that tries a refresh first',
+  },
+  { answer: 'GET /admin 303', presets: ['spa'], why: 'as /account' },
+  ...['/', '/login', '/auth/me', '/auth/verify'].map((path) => ({
+    answer: `GET ${path} 400`,
+    presets: ['api'],
+    why: 'tokens in headers: this route reads no cookie, so no Cookie header is refused, and it takes no input',
+  })),
+];
+
+function notWalked(answer: string, preset: string): boolean {
+  const status = answer.split(' ').at(-1);
+  return NOT_WALKED.some(
+    (entry) =>
+      (entry.answer === answer || entry.answer === `* ${status}`) &&
+      (entry.presets === undefined || entry.presets.includes(preset)),
+  );
+}
+
+for (const preset of ['web-app', 'spa', 'api']) {
+  describe(`openapi: every answer of keycard serve is described (${preset})`, () => {
+    let server: TestServer;
+    let walk: OpenAPIWalk;
+
+    before(async () => {
+      server = await startTestServer({ storeURL: 'memory:', flags: { preset } });
+      for (const [username, role] of [
+        ['alice', 'admin'],
+        ['bob', 'user'],
+        ['carol', 'user'],
+        ['dave', 'user'],
+      ] as const) {
+        await server.keycard.users.create({ username, password: PASSWORD, role });
+      }
+      const anonymous = await fetch(`${server.url}/auth/openapi.json`);
+      walk = new OpenAPIWalk(await anonymous.json());
+      await drive(server, walk, preset);
+    });
+    after(() => server?.close());
+
+    test('every answer is described, with its media type and a JSON body of the documented shape', () => {
+      assert.deepEqual(walk.problems, []);
+    });
+
+    test('every documented answer was seen, or NOT_WALKED says why not', () => {
+      const unseen = walk.unseen().filter((answer) => !notWalked(answer, preset));
+      assert.deepEqual(unseen, []);
+    });
+  });
+}
+
+/** Signs in through the walk; the client and the headers that authenticate it (Bearer or cookies). */
+async function signIn(
+  walk: OpenAPIWalk,
+  url: string,
+  username: string,
+): Promise<{ client: Client; auth: Record<string, string>; login: { [key: string]: unknown } }> {
+  const client = walk.client(url);
+  const login = await client.post('/auth/login', { json: { username, password: PASSWORD } });
+  assert.equal(login.status, 200, login.text);
+  const auth: Record<string, string> =
+    typeof login.json.access_token === 'string' ? { authorization: `Bearer ${login.json.access_token}` } : {};
+  return { client, auth, login: login.json };
+}
+
+/** Sends requests to every route: generic refusals from the document, then each route's own answers. */
+async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Promise<void> {
+  const { url } = server;
+  const cookies = preset !== 'api';
+  const anonymous = walk.client(url);
+  const alice = await signIn(walk, url, 'alice');
+  const bob = await signIn(walk, url, 'bob');
+  const as = (who: { auth: Record<string, string> }, options: RequestOptions = {}): RequestOptions => ({
+    ...options,
+    headers: { ...who.auth, ...options.headers },
+  });
+  const crossSite = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' };
+
+  // What any route can be refused for, from the document: no credential, the wrong role, malformed or
+  // oversized bodies, another media type, a cross-site request, bad parameters and queries.
+  for (const [path, item] of Object.entries(walk.document.paths)) {
+    // biome-ignore lint/suspicious/noExplicitAny: the document is plain JSON
+    for (const [verb, operation] of Object.entries(item as Record<string, any>)) {
+      const method = verb.toUpperCase();
+      const concrete = path.replace(/\{[^}]+\}/g, NO_SUCH_ID);
+      // A Cookie header over its limits: refused wherever a login is read.
+      await anonymous.request(method, concrete, { headers: { cookie: TOO_MANY_COOKIES } });
+      if (!['/auth/login', '/auth/token'].includes(path)) await anonymous.request(method, concrete);
+      if (method === 'GET') {
+        await anonymous.request('HEAD', concrete);
+        if (operation.parameters?.some((p: { name: string }) => p.name === 'limit')) {
+          await alice.client.get(`${concrete}?limit=0`, as(alice));
+        }
+        if (operation.responses['403']) await bob.client.get(concrete, as(bob));
+        continue;
+      }
+      const client = path === '/auth/token' ? anonymous : alice.client;
+      const who = path === '/auth/token' ? { auth: {} } : alice;
+      await client.request(
+        method,
+        concrete,
+        as(who, { body: '{"a":', headers: { 'content-type': 'application/json' } }),
+      );
+      await client.request(
+        method,
+        concrete,
+        as(who, { body: 'x', headers: { 'content-type': 'text/plain' } }),
+      );
+      // Content-Length given: a DELETE's body is read only then.
+      const pad = JSON.stringify({ pad: 'x'.repeat(20_000) });
+      const json = { 'content-type': 'application/json', 'content-length': String(pad.length) };
+      await client.request(method, concrete, as(who, { body: pad, headers: json }));
+      if (operation.requestBody?.required) await client.request(method, concrete, as(who, { json: {} }));
+      if (path.includes('{id}') && !path.includes('/clients/')) {
+        await alice.client.request(method, path.replace('{id}', 'not-an-id'), as(alice, { json: {} }));
+      }
+      if (operation.security?.length > 0) {
+        if (path.startsWith('/auth/admin/')) await bob.client.request(method, concrete, as(bob));
+      }
+      // A browser's cross-site request carrying the login's cookies.
+      if (cookies) await alice.client.request(method, concrete, as(alice, { headers: crossSite }));
+    }
+  }
+
+  // Logins: success (JSON and form), wrong password (JSON and form), blocked, throttled, cross-site.
+  const form = walk.client(url);
+  await form.post('/auth/login', { form: { username: 'bob', password: PASSWORD } });
+  await anonymous.post('/auth/login', { json: { username: 'bob', password: 'wrong-password' } });
+  await anonymous.post('/auth/login', { form: { username: 'bob', password: 'wrong-password' } });
+  await anonymous.post('/auth/login', { json: { username: 'bob', password: PASSWORD }, headers: crossSite });
+  const carol = await server.keycard.users.findByUsername('carol');
+  await alice.client.post(`/auth/admin/users/${carol?.id}/block`, as(alice));
+  await anonymous.post('/auth/login', { json: { username: 'carol', password: PASSWORD } });
+  await anonymous.post('/auth/login', { form: { username: 'carol', password: PASSWORD } });
+  await alice.client.post(`/auth/admin/users/${carol?.id}/unblock`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${carol?.id}/block`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${carol?.id}/unblock`, as(alice));
+  for (let i = 0; i < 6; i++) {
+    await anonymous.post('/auth/login', { json: { username: 'dave', password: `wrong-${i}-wrong` } });
+  }
+  await anonymous.post('/auth/login', { form: { username: 'dave', password: 'wrong-again' } });
+
+  // The signed-in user's own API.
+  await anonymous.get('/auth/csrf');
+  await alice.client.get('/auth/me', as(alice));
+  await alice.client.get('/auth/verify', as(alice));
+  await alice.client.get('/auth/sessions?limit=1', as(alice));
+  const second = await signIn(walk, url, 'alice');
+  const third = await signIn(walk, url, 'alice');
+  const secondId = (second.login.session as { id: string }).id;
+  const thirdId = (third.login.session as { id: string }).id;
+  await alice.client.delete(`/auth/sessions/${secondId}`, as(alice));
+  await alice.client.delete(`/auth/sessions/${NO_SUCH_ID}`, as(alice));
+  await alice.client.post(`/auth/sessions/${thirdId}/revoke`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/sessions/${NO_SUCH_ID}/revoke`, as(alice));
+  const fourth = await signIn(walk, url, 'alice');
+  await alice.client.post(`/auth/sessions/${(fourth.login.session as { id: string }).id}/revoke`, as(alice));
+  await alice.client.post('/auth/logout-all', as(alice, { json: { keepCurrent: true } }));
+  await alice.client.post('/auth/logout-all', as(alice, { form: { keepCurrent: 'on' } }));
+  await alice.client.post('/auth/logout-all', as(alice, { json: { keepCurrent: 'maybe' } }));
+
+  // Refresh: with a token presented (cookie or body), and with a bad one.
+  await anonymous.post('/auth/refresh', { json: { refresh_token: 'not-a-refresh-token' } });
+  await anonymous.post('/auth/refresh');
+  if (preset !== 'web-app') {
+    const refresher = await signIn(walk, url, 'bob');
+    await refresher.client.post(
+      '/auth/refresh',
+      cookies ? {} : { json: { refresh_token: refresher.login.refresh_token } },
+    );
+  }
+
+  // Admin: users and API clients.
+  await alice.client.get('/auth/admin/users?limit=2', as(alice));
+  await alice.client.post('/auth/admin/users', as(alice, { json: { username: 'erin', password: PASSWORD } }));
+  await alice.client.post('/auth/admin/users', as(alice, { json: { username: 'erin', password: PASSWORD } }));
+  await alice.client.post(
+    '/auth/admin/users',
+    as(alice, { form: { username: 'frank', password: PASSWORD } }),
+  );
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/block`, as(alice));
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/unblock`, as(alice));
+  const created = await alice.client.post(
+    '/auth/admin/clients',
+    as(alice, { json: { name: 'billing', scopes: ['orders:read'] } }),
+  );
+  const clientId = created.json.client.client_id as string;
+  const secret = created.json.client_secret as string;
+  await alice.client.get('/auth/admin/clients', as(alice));
+  const basic = (value: string) => ({
+    authorization: `Basic ${Buffer.from(`${clientId}:${value}`).toString('base64')}`,
+  });
+  await anonymous.post('/auth/token', { form: { grant_type: 'client_credentials' }, headers: basic(secret) });
+  await anonymous.post('/auth/token', { form: { grant_type: 'password' }, headers: basic(secret) });
+  for (let i = 0; i < 12; i++) {
+    await anonymous.post('/auth/token', {
+      form: { grant_type: 'client_credentials' },
+      headers: basic('wrong'),
+    });
+  }
+  await alice.client.post(
+    `/auth/admin/clients/${clientId}/rotate-secret`,
+    as(alice, { json: { overlap: '1m' } }),
+  );
+  await alice.client.post(`/auth/admin/clients/${clientId}/disable`, as(alice));
+  await alice.client.post(`/auth/admin/clients/${clientId}/enable`, as(alice));
+  await alice.client.delete(`/auth/admin/clients/${clientId}`, as(alice));
+  await alice.client.delete(`/auth/admin/clients/${clientId}`, as(alice));
+  for (const action of ['rotate-secret', 'disable', 'enable']) {
+    await alice.client.post(`/auth/admin/clients/${clientId}/${action}`, as(alice));
+  }
+
+  // The server's own routes and the pages.
+  const script = await anonymous.get('/auth/client.js');
+  await anonymous.get('/auth/client.js', { headers: { 'if-none-match': String(script.headers.etag) } });
+  const html = { accept: 'text/html' };
+  for (const page of ['/', '/login', '/account', '/admin']) {
+    await anonymous.get(page, { headers: html });
+    await alice.client.get(page, as(alice, { headers: html }));
+  }
+  await bob.client.get('/admin', as(bob, { headers: html }));
+  await alice.client.get('/account?limit=0', as(alice, { headers: html }));
+  await alice.client.get('/admin?limit=0', as(alice, { headers: html }));
+  await alice.client.post('/auth/logout', as(alice));
+  await form.post('/auth/logout', { form: {} });
+}
