@@ -104,6 +104,7 @@ export {
   type PasswordPolicy,
 } from './core/passwords/policy.js';
 export {
+  type FeedObserver,
   type FeedState,
   RevocationMonitor,
   type RevocationMonitorOptions,
@@ -135,6 +136,14 @@ export type {
   UserStore,
   UserUpdate,
 } from './core/store.js';
+export {
+  instrumentStore,
+  STORE_OPERATIONS,
+  type StoreCall,
+  type StoreCallHook,
+  type StoreCapability,
+} from './core/telemetry/store-calls.js';
+export type { RequestOutcome } from './core/telemetry/tracing.js';
 export type { ThrottleOptions, ThrottlePolicy } from './core/throttle/options.js';
 export type {
   LoginReservation,

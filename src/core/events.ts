@@ -18,6 +18,11 @@ export type AuthEvent =
   | ({ type: 'logout'; userId: string | null; sessionId: string } & EventContext)
   | ({ type: 'token_refreshed'; userId: string; sessionId: string } & EventContext)
   | ({ type: 'refresh_token_reused'; userId: string; sessionId: string } & EventContext)
+  /**
+   * A refresh refused for its token: none was presented, or it is unknown, expired, ended or forged. The
+   * token is not named (it may be anyone's guess); the login is unknown. Reuse has its own event.
+   */
+  | ({ type: 'refresh_failed'; reason: 'missing_token' | 'invalid_token' } & EventContext)
   /** One login ended by its user, an admin, or the per-user limit (`logins.maxPerUser`: the oldest ends). */
   | ({
       type: 'session_revoked';

@@ -18,6 +18,8 @@ import { createSessionStrategy } from './request/session.js';
 import { createTokenStrategy } from './request/token.js';
 import { RevocationMonitor } from './revocation/monitor.js';
 import type { LoginRecord, Store, UserRecord } from './store.js';
+import { instrumentStore } from './telemetry/store-calls.js';
+import { errorOutcome, registeredTracer, traceStoreCalls } from './telemetry/tracing.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
 import { changeOwnPassword } from './users/change-password.js';
 import { readCredentials } from './users/credentials.js';
@@ -87,6 +89,12 @@ export interface Keycard {
    * `clients.keys` for the session strategy).
    */
   readonly clients: ClientService;
+  /**
+   * True when the app had registered an OpenTelemetry tracer provider when this keycard was made: then
+   * requests and store calls make spans (docs/operations.md). Adapters run route handlers in the
+   * request's span only then.
+   */
+  readonly tracing: boolean;
   /** Stops background work (the revocation feed). The store is the caller's to close. */
   close(): Promise<void>;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
@@ -138,7 +146,12 @@ export interface Keycard {
 }
 
 export function createKeycard(input: KeycardOptions): Keycard {
-  const options = resolveOptions(input);
+  const resolved = resolveOptions(input);
+  // Asked once: without a registered provider nothing is wrapped and no span is ever made.
+  const tracer = registeredTracer();
+  const options = tracer
+    ? { ...resolved, store: instrumentStore(resolved.store, traceStoreCalls(tracer)) }
+    : resolved;
   const { store, clock } = options;
   const emit = createEmitter(options.onEvent, options.onHookError);
   // Token strategies verify access tokens without the store, so ending a login must also be recorded as
@@ -193,7 +206,12 @@ export function createKeycard(input: KeycardOptions): Keycard {
   const strategy = tokens
     ? createTokenStrategy({ options, tokens, logins, cookies, emit, revocations: monitor })
     : createSessionStrategy({ options, logins, cookies, emit });
-  const deps = { options, strategy, guard: { options, cookies, emit, usesCookies: strategy.usesCookies } };
+  const deps = {
+    options,
+    strategy,
+    guard: { options, cookies, emit, usesCookies: strategy.usesCookies },
+    tracer,
+  };
 
   const createContext = (request: RequestInfo, setCookie: (header: string) => void): AuthContext =>
     new AuthContext(deps, request, setCookie);
@@ -210,6 +228,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     throttle,
     clients,
     revocations: monitor,
+    tracing: tracer !== null,
     async close() {
       await monitor?.close();
     },
@@ -230,92 +249,115 @@ export function createKeycard(input: KeycardOptions): Keycard {
       return count;
     },
     async refresh(context, refreshToken) {
-      const { ip } = context.request;
-      const event = { ip, userAgent: context.request.header('user-agent') ?? null };
-      // Failed refreshes are counted per client address; over the limit, no token is even looked up.
-      const verdict = throttle ? await throttle.checkRefresh(ip) : null;
-      if (verdict && !verdict.ok) {
-        const { scope, retryAfterSeconds } = verdict;
-        emit({ type: 'throttled', action: 'refresh', scope, retryAfterSeconds, ...event });
-        throw tooManyRequests('too many failed refresh attempts', retryAfterSeconds);
+      try {
+        return await context.run(() => refresh(context, refreshToken));
+      } catch (error) {
+        context.recordOutcome(errorOutcome(error), error);
+        throw error;
       }
-      const outcome = await context.refresh(refreshToken);
-      if (outcome.ok) return outcome.login;
-      if (outcome.code === 'too_many_requests') {
-        // This login refreshed too often: nothing changed, and its tokens stay valid for when it may again.
-        const { retryAfterSeconds } = outcome;
-        emit({ type: 'throttled', action: 'refresh', scope: 'login', retryAfterSeconds, ...event });
-        throw tooManyRequests('this login refreshed too often', retryAfterSeconds);
-      }
-      // This request still learns what was wrong with its token; the limit applies to the next ones.
-      await throttle?.recordRefreshFailure(ip);
-      throw outcome.code === 'refresh_token_reused'
-        ? new KeycardError(
-            'refresh_token_reused',
-            'this refresh token was already used; the login has been revoked',
-          )
-        : new KeycardError('token_invalid', 'the refresh token is invalid, expired or revoked');
     },
     changePassword: (context, currentPassword, newPassword) =>
       changeOwnPassword({ users, throttle, emit }, context, currentPassword, newPassword),
     async signIn(context, body) {
-      // The body's shape first: malformed input costs nothing and is no oracle (the same 400 for anyone).
-      const credentials = readCredentials(body);
-      const { ip } = context.request;
-      const eventContext = { ip, userAgent: context.request.header('user-agent') ?? null };
-      // Before any hashing: a forged cross-site login, or a browser login without the token bound to its
-      // pre-login cookie (login CSRF), must not even cost a password verification.
-      context.guardLogin();
-      const { username } = credentials;
-      // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
-      // every username, so it says nothing about whether the account exists — nor, with the right password,
-      // whether the password was right. The attempt is counted now, before its password is checked, so
-      // simultaneous attempts cannot all slip under the limits.
-      let ticket: LoginTicket | null = null;
-      if (throttle) {
-        const reservation = await throttle.reserveLogin(credentials.username, ip);
-        if (!reservation.ok) {
-          const { scope, retryAfterSeconds } = reservation;
-          emit({ type: 'throttled', action: 'login', scope, username, retryAfterSeconds, ...eventContext });
-          return throttled(retryAfterSeconds);
-        }
-        ticket = reservation.ticket;
+      let result: SignInResult;
+      try {
+        result = await context.run(() => signIn(context, body));
+      } catch (error) {
+        context.recordOutcome(errorOutcome(error), error);
+        throw error;
       }
-      const check = await users.verifyCredentials(credentials.username, credentials.password);
-      if (!check.ok) {
-        emit({ type: 'login_failed', reason: check.reason, username, ...eventContext });
-        if (throttle && ticket) {
-          if (check.reason !== 'invalid_credentials') {
-            // A right password for a blocked account is not a failure to count.
-            await throttle.releaseLogin(ticket);
-            return failed(check.reason);
-          }
-          // A failure that starts a wait says so at once, so the client knows when to try again.
-          const verdict = await throttle.recordLoginFailure(ticket);
-          if (!verdict.ok) return throttled(verdict.retryAfterSeconds);
-        }
-        return failed(check.reason);
-      }
-      // Recorded before the login exists: if the store fails here, no session has been handed out.
-      if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
-      const session = await context.login(toAuthUser(check.user));
-      // The user is read again now that the login exists: a block, a password change or a role change that
-      // raced with this sign-in either ended the login already (it was listed) or is seen here, and the
-      // login is undone — so no login outlives the change that should have ended it.
-      const current = await store.getUserById(check.user.id);
-      const changed =
-        !current ||
-        current.blocked ||
-        current.role !== check.user.role ||
-        (current.passwordHash !== check.user.passwordHash &&
-          !(await users.verifyCredentials(check.user.username, credentials.password)).ok);
-      if (changed) {
-        await context.logout();
-        const reason = current?.blocked ? 'account_blocked' : 'invalid_credentials';
-        emit({ type: 'login_failed', reason, username, ...eventContext });
-        return failed(reason);
-      }
-      return { ok: true, user: check.user, login: session, session };
+      context.recordOutcome(
+        result.ok ? 'login' : result.reason === 'too_many_requests' ? 'throttled' : 'login_failed',
+      );
+      return result;
     },
   };
+
+  async function refresh(context: AuthContext, refreshToken: string | undefined): Promise<LoginRecord> {
+    const { ip } = context.request;
+    const event = { ip, userAgent: context.request.header('user-agent') ?? null };
+    // Failed refreshes are counted per client address; over the limit, no token is even looked up.
+    const verdict = throttle ? await throttle.checkRefresh(ip) : null;
+    if (verdict && !verdict.ok) {
+      const { scope, retryAfterSeconds } = verdict;
+      emit({ type: 'throttled', action: 'refresh', scope, retryAfterSeconds, ...event });
+      throw tooManyRequests('too many failed refresh attempts', retryAfterSeconds);
+    }
+    const outcome = await context.refresh(refreshToken);
+    if (outcome.ok) return outcome.login;
+    if (outcome.code === 'too_many_requests') {
+      // This login refreshed too often: nothing changed, and its tokens stay valid for when it may again.
+      const { retryAfterSeconds } = outcome;
+      emit({ type: 'throttled', action: 'refresh', scope: 'login', retryAfterSeconds, ...event });
+      throw tooManyRequests('this login refreshed too often', retryAfterSeconds);
+    }
+    // This request still learns what was wrong with its token; the limit applies to the next ones.
+    await throttle?.recordRefreshFailure(ip);
+    throw outcome.code === 'refresh_token_reused'
+      ? new KeycardError(
+          'refresh_token_reused',
+          'this refresh token was already used; the login has been revoked',
+        )
+      : new KeycardError('token_invalid', 'the refresh token is invalid, expired or revoked');
+  }
+
+  async function signIn(context: AuthContext, body: unknown): Promise<SignInResult> {
+    // The body's shape first: malformed input costs nothing and is no oracle (the same 400 for anyone).
+    const credentials = readCredentials(body);
+    const { ip } = context.request;
+    const eventContext = { ip, userAgent: context.request.header('user-agent') ?? null };
+    // Before any hashing: a forged cross-site login, or a browser login without the token bound to its
+    // pre-login cookie (login CSRF), must not even cost a password verification.
+    context.guardLogin();
+    const { username } = credentials;
+    // Also before any hashing or user read, so a throttled attempt costs no Argon2 time, and the same for
+    // every username, so it says nothing about whether the account exists — nor, with the right password,
+    // whether the password was right. The attempt is counted now, before its password is checked, so
+    // simultaneous attempts cannot all slip under the limits.
+    let ticket: LoginTicket | null = null;
+    if (throttle) {
+      const reservation = await throttle.reserveLogin(credentials.username, ip);
+      if (!reservation.ok) {
+        const { scope, retryAfterSeconds } = reservation;
+        emit({ type: 'throttled', action: 'login', scope, username, retryAfterSeconds, ...eventContext });
+        return throttled(retryAfterSeconds);
+      }
+      ticket = reservation.ticket;
+    }
+    const check = await users.verifyCredentials(credentials.username, credentials.password);
+    if (!check.ok) {
+      emit({ type: 'login_failed', reason: check.reason, username, ...eventContext });
+      if (throttle && ticket) {
+        if (check.reason !== 'invalid_credentials') {
+          // A right password for a blocked account is not a failure to count.
+          await throttle.releaseLogin(ticket);
+          return failed(check.reason);
+        }
+        // A failure that starts a wait says so at once, so the client knows when to try again.
+        const verdict = await throttle.recordLoginFailure(ticket);
+        if (!verdict.ok) return throttled(verdict.retryAfterSeconds);
+      }
+      return failed(check.reason);
+    }
+    // Recorded before the login exists: if the store fails here, no session has been handed out.
+    if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
+    const session = await context.login(toAuthUser(check.user));
+    // The user is read again now that the login exists: a block, a password change or a role change that
+    // raced with this sign-in either ended the login already (it was listed) or is seen here, and the
+    // login is undone — so no login outlives the change that should have ended it.
+    const current = await store.getUserById(check.user.id);
+    const changed =
+      !current ||
+      current.blocked ||
+      current.role !== check.user.role ||
+      (current.passwordHash !== check.user.passwordHash &&
+        !(await users.verifyCredentials(check.user.username, credentials.password)).ok);
+    if (changed) {
+      await context.logout();
+      const reason = current?.blocked ? 'account_blocked' : 'invalid_credentials';
+      emit({ type: 'login_failed', reason, username, ...eventContext });
+      return failed(reason);
+    }
+    return { ok: true, user: check.user, login: session, session };
+  }
 }

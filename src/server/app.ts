@@ -11,6 +11,7 @@ import {
   type Clock,
   createKeycard,
   createMutableKeySet,
+  instrumentStore,
   type Keycard,
   KeycardError,
   type MutableKeySet,
@@ -43,6 +44,8 @@ import {
   saveGeneratedKeys,
 } from './keys.js';
 import { RequestLogController } from './log.js';
+import type { MetricsListener } from './metrics/listener.js';
+import type { ServerMetrics } from './metrics/registry.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerClientScript } from './routes/client-script.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -90,8 +93,26 @@ export interface KeycardServer {
   createFirstAdmin(): Promise<void>;
   /** Takes back the key file this start wrote, if it wrote one (the start failed after all). */
   discardGeneratedKeys(): void;
-  /** Closes the HTTP server and the store. */
-  close(): Promise<void>;
+  /**
+   * Starts the management listener serving `GET /metrics` when `metricsPort` is set, and returns its URL
+   * (null when metrics are off). `startServer` calls it once the server listens.
+   */
+  listenMetrics(): Promise<string | null>;
+  /**
+   * Shuts down (docs/operations.md, "Shutdown"): stops accepting connections, lets requests in flight
+   * finish for at most `shutdownTimeout` seconds and then closes the connections that remain, closes idle
+   * keep-alive connections, then the revocation feed, the metrics listener and the store, logging each
+   * step. Later calls return the first call's result.
+   */
+  close(): Promise<ShutdownResult>;
+}
+
+/** How a shutdown went: clean when nothing was cut off and every step closed. */
+export interface ShutdownResult {
+  /** True when the bound was hit and connections with requests in flight were closed. */
+  timedOut: boolean;
+  /** The steps that failed to close (`revocation feed`, `metrics listener`, `store`). */
+  failed: string[];
 }
 
 /**
@@ -140,7 +161,9 @@ export async function buildServer(
           : new KeycardError('invalid_request', 'the URL is malformed');
       (reply as FastifyReply).code(failure.status).header('cache-control', 'no-store').send(failure.toJSON());
     },
-    return503OnClosing: true,
+    // While shutting down, a request that still arrives on an open keep-alive connection gets its normal
+    // answer (with `Connection: close`), not a 503: the client sent it before it could know.
+    return503OnClosing: false,
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
@@ -161,7 +184,13 @@ export async function buildServer(
   // check has passed.
   const keys = prepareServerKeys(config.keysFile, keyOptions);
   const jwtKeys = createMutableKeySet(keys.jwtKeys);
-  const store = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
+  // Metrics only when asked for: then prom-client is loaded, and every store call is timed.
+  const metrics: ServerMetrics | null =
+    config.metricsPort === undefined
+      ? null
+      : await (await import('./metrics/registry.js')).createServerMetrics();
+  const opened = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
+  const store = metrics ? instrumentStore(opened, metrics.storeHook) : opened;
   let keycard: Keycard | undefined;
   let firstAdmin: { admin: FirstAdminConfig; password: string } | null = null;
   let discardGeneratedKeys: () => void = () => {};
@@ -173,6 +202,7 @@ export async function buildServer(
         clock: deps.clock,
         onEvent(event) {
           app.log.info({ event }, `audit: ${event.type}`);
+          metrics?.observeEvent(event);
           deps.onEvent?.(event);
         },
         revocation: {
@@ -181,6 +211,7 @@ export async function buildServer(
         },
       }),
     );
+    if (metrics) keycard.revocations?.observe(metrics.feed);
     if (config.firstAdmin) {
       if ((await keycard.users.count()) === 0) {
         const password = await readFirstAdminPassword(keycard, config.firstAdmin, deps.readAdminPassword);
@@ -239,7 +270,66 @@ export async function buildServer(
   }, 60_000);
   clientTimer.unref();
 
-  let closed = false;
+  let metricsListener: MetricsListener | null = null;
+  let closing: Promise<ShutdownResult> | null = null;
+  /** One shutdown step: logged, and a failure noted rather than stopping the steps after it. */
+  const closeStep = async (name: string, step: () => Promise<void>, failed: string[]): Promise<void> => {
+    try {
+      await step();
+      app.log.info(`shutdown: ${name} closed`);
+    } catch (error) {
+      failed.push(name);
+      app.log.error({ err: error }, `shutdown: cannot close the ${name}`);
+    }
+  };
+  const shutdown = async (): Promise<ShutdownResult> => {
+    clearInterval(reloadTimer);
+    clearInterval(clientTimer);
+    const failed: string[] = [];
+    let timedOut = false;
+    const listening = app.server.listening;
+    const timeoutSeconds = config.shutdownTimeout;
+    // Node's server.close() closes the connections idle at that moment; a keep-alive connection whose
+    // request finishes later would stay open until its keep-alive timeout, so idle ones are closed as
+    // they appear. Requests that arrive meanwhile on an open connection are answered, with
+    // `Connection: close`.
+    const idle = setInterval(() => app.server.closeIdleConnections(), 100);
+    const bound = setTimeout(() => {
+      timedOut = true;
+      app.log.warn(`shutdown: ${timeoutSeconds} s passed; closing the connections still in use`);
+      app.server.closeAllConnections();
+    }, timeoutSeconds * 1000);
+    try {
+      let settled = false;
+      const closed = app.close().finally(() => {
+        settled = true;
+      });
+      if (listening) {
+        // Said once it is true: Fastify stops listening a few ticks into close().
+        while (app.server.listening && !settled) await new Promise((resolve) => setImmediate(resolve));
+        app.log.info(
+          `shutdown: no longer accepting connections; waiting at most ${timeoutSeconds} s for requests in flight`,
+        );
+      }
+      await closed;
+    } finally {
+      clearInterval(idle);
+      clearTimeout(bound);
+    }
+    if (listening) {
+      app.log.info(
+        timedOut
+          ? 'shutdown: HTTP server closed, requests cut off'
+          : 'shutdown: HTTP server closed, requests drained',
+      );
+    }
+    if (running.revocations) await closeStep('revocation feed', () => running.close(), failed);
+    else await running.close();
+    const listener = metricsListener;
+    if (listener) await closeStep('metrics listener', () => listener.close(), failed);
+    await closeStep('store', () => store.close(), failed);
+    return { timedOut, failed };
+  };
   return {
     app,
     keycard: running,
@@ -259,14 +349,20 @@ export async function buildServer(
           : `the first admin '${admin.username}' was created by another instance at the same time; nothing changed`,
       );
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(reloadTimer);
-      clearInterval(clientTimer);
-      await app.close();
-      await running.close();
-      await store.close();
+    async listenMetrics() {
+      if (!metrics || config.metricsPort === undefined) return null;
+      const { startMetricsListener } = await import('./metrics/listener.js');
+      metricsListener = await startMetricsListener(metrics.registry, {
+        host: config.metricsHost,
+        port: config.metricsPort,
+        onError: (error) => app.log.error({ err: error }, 'cannot collect metrics'),
+      });
+      app.log.info(`metrics at ${metricsListener.url}/metrics`);
+      return metricsListener.url;
+    },
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
 }
@@ -330,11 +426,13 @@ function startupLine(server: KeycardServer): { fields: Record<string, unknown>; 
 export async function startServer(
   config: ServerConfig,
   deps: ServerDependencies = {},
-): Promise<KeycardServer & { url: string }> {
+): Promise<KeycardServer & { url: string; metricsURL: string | null }> {
   const server = await buildServer(config, deps);
   let url: string;
+  let metricsURL: string | null;
   try {
     url = await server.app.listen({ port: config.port, host: config.host });
+    metricsURL = await server.listenMetrics();
     const line = startupLine(server);
     server.app.log.info(line.fields, line.message);
     await server.createFirstAdmin();
@@ -344,5 +442,5 @@ export async function startServer(
     server.discardGeneratedKeys();
     throw error;
   }
-  return { ...server, url };
+  return { ...server, url, metricsURL };
 }

@@ -6,6 +6,7 @@ export {
   type KeycardServer,
   type RouteInfo,
   type ServerDependencies,
+  type ShutdownResult,
   startServer,
 } from './app.js';
 export {

@@ -39,7 +39,8 @@ export interface RunOptions {
 }
 
 /** The environment without any keycard setting of the machine running the tests. */
-function cleanEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+/** The test process's environment without keycard's settings, for a CLI that reads only what it is given. */
+export function cleanEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (/^(KEYCARD_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$|NODE_TEST)/.test(name)) continue;

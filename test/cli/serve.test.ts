@@ -65,7 +65,7 @@ test('serve starts on a free port, answers /healthz, says how to add the first u
   const { code, signal } = await log.exited;
   assert.equal(signal, null);
   assert.equal(code, 0);
-  assert.ok(log.entries.some((entry) => /SIGTERM: closing/.test(entry.msg)));
+  assert.ok(log.entries.some((entry) => /SIGTERM: shutting down/.test(entry.msg)));
   assert.equal(log.stderr(), '');
 });
 

@@ -10,6 +10,8 @@ import { type KeycardServer, loadServerConfig, startServer } from '../../src/ser
 
 export interface TestServer extends KeycardServer {
   url: string;
+  /** The management listener's URL (`--metrics-port`), or null. */
+  metricsURL: string | null;
   dir: string;
   events: AuthEvent[];
 }
@@ -51,8 +53,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dir,
     events,
     async close() {
-      await close();
+      const result = await close();
       rmSync(dir, { recursive: true, force: true });
+      return result;
     },
   };
 }

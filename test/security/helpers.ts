@@ -184,7 +184,7 @@ export async function startStrategyServer(
     strategy,
     storeKind,
     async close() {
-      await close();
+      const result = await close();
       if (redisPrefix) {
         const client = new Redis(REDIS_URL);
         await deleteKeysWithPrefix(client, redisPrefix);
@@ -196,6 +196,7 @@ export async function startStrategyServer(
         await admin.query(`DROP SCHEMA IF EXISTS "${postgresSchema}" CASCADE`);
         await admin.end();
       }
+      return result;
     },
   };
 }

@@ -58,6 +58,8 @@ export function requestInfo(req: Request): RequestInfo {
     secure: req.secure,
     ip: req.ip ?? null,
     path: () => req.path,
+    // The template of the route that answered, where it was mounted; read once the request is over.
+    route: () => (req.route?.path === undefined ? undefined : `${req.baseUrl}${String(req.route.path)}`),
   };
 }
 
@@ -134,7 +136,9 @@ export function keycardExpress(keycard: Keycard, options: KeycardExpressOptions 
         next(error);
         return;
       }
-      next();
+      // Tracing: what the app's handlers do runs in the request's span.
+      if (keycard.tracing) context.run(() => next());
+      else next();
     };
     let pending: Promise<void> | undefined;
     try {

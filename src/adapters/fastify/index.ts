@@ -69,6 +69,7 @@ export function requestInfo(request: FastifyRequest): RequestInfo {
     secure: request.protocol === 'https',
     ip: request.ip ?? null,
     path: () => request.url.split('?')[0] as string,
+    route: () => request.routeOptions.url,
   };
 }
 
@@ -86,6 +87,19 @@ async function plugin(app: FastifyInstance, options: KeycardFastifyOptions): Pro
     },
   });
 
+  // Tracing: route handlers run in the request's span, so their store calls are its children. Fastify
+  // parses a body between the hooks and the handler, which loses the async context; hence per handler.
+  if (keycard.tracing) {
+    app.addHook('onRoute', (route) => {
+      const handler = route.handler;
+      route.handler = function (this: unknown, request, reply) {
+        const context = request.auth;
+        return context
+          ? context.run(() => handler.call(this as FastifyInstance, request, reply))
+          : handler.call(this as FastifyInstance, request, reply);
+      };
+    });
+  }
   // Callback-style hooks: most requests finish them without a promise (no cookie, a token checked from
   // memory, nothing to save), which keeps the per-request cost down.
   app.addHook('onRequest', (request, reply, done) => {

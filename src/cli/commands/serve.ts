@@ -75,14 +75,30 @@ export async function serveCommand(context: CLIContext, args: string[]): Promise
     // admin is actually created (the store has no users).
     readAdminPassword: (check) => readNewPassword(context, !context.stdin.isTTY, check),
   });
+  // Graceful shutdown (docs/operations.md): exit 0 when every request in flight finished and everything
+  // closed; 1 when the bound cut requests off or a step failed. A second signal during the drain does not
+  // cut it short (an orchestrator may repeat SIGTERM; the bound still holds); it is logged.
+  let stopping = false;
   const stop = (signal: string) => {
-    server.app.log.info(`${signal}: closing`);
+    if (stopping) {
+      server.app.log.info(`${signal}: already shutting down; requests in flight still have their time`);
+      return;
+    }
+    stopping = true;
+    server.app.log.info(`${signal}: shutting down`);
     server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      (result) => {
+        const clean = !result.timedOut && result.failed.length === 0;
+        server.app.log.info(`shutdown: done${clean ? '' : ' (not clean)'}; exit code ${clean ? 0 : 1}`);
+        process.exit(clean ? 0 : 1);
+      },
+      (error: unknown) => {
+        server.app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return null;
 }

@@ -9,6 +9,7 @@
  * next state; the guard (request/guard.ts) decides origin and CSRF. This class only holds the state, the
  * data object, and hands cookie writes on.
  */
+import type { Tracer } from '@opentelemetry/api';
 import { KeycardError } from '../errors.js';
 import { checkRequestOrigin, type OriginVerdict } from '../http/origin.js';
 import { isSafeMethod, type RequestInfo } from '../http/request.js';
@@ -25,6 +26,14 @@ import {
 import type { RefreshOutcome, Strategy } from '../request/strategy.js';
 import { type DataSnapshot, defineKey, diffData, snapshotData } from '../session/data.js';
 import type { AuthUser, LoginRecord } from '../store.js';
+import {
+  errorOutcome,
+  markFailed,
+  type RequestOutcome,
+  type RequestTrace,
+  startRequestTrace,
+  withRequestTrace,
+} from '../telemetry/tracing.js';
 import { createSessionObject, RESERVED_DATA_KEYS, type SessionObject } from './session-object.js';
 
 export type { AuthProblem, IssuedTokens, RefreshOutcome };
@@ -54,6 +63,8 @@ export interface ContextDependencies {
   options: ResolvedOptions;
   strategy: Strategy;
   guard: GuardDependencies;
+  /** The app's tracer (core/telemetry/tracing.ts), or null: then a context makes no span at all. */
+  tracer: Tracer | null;
 }
 
 export class AuthContext {
@@ -76,11 +87,55 @@ export class AuthContext {
   private loginGuarded = false;
   private readonly deps: ContextDependencies;
   private readonly setCookie: (header: string) => void;
+  /** The request's span while tracing, until `commit()` ends it; null otherwise. */
+  private trace: RequestTrace | null;
+  private outcome: RequestOutcome | null = null;
 
   constructor(deps: ContextDependencies, request: RequestInfo, setCookie: (header: string) => void) {
     this.deps = deps;
     this.request = request;
     this.setCookie = setCookie;
+    this.trace =
+      deps.tracer === null
+        ? null
+        : startRequestTrace(deps.tracer, { strategy: deps.options.strategy, method: request.method });
+  }
+
+  /**
+   * Runs `fn` with this request's span active (tracing on), so what `fn` does — store calls included — is
+   * traced as part of the request; without tracing it only calls `fn`. Adapters run route handlers in it.
+   */
+  run<T>(fn: () => T): T {
+    return this.trace === null ? fn() : withRequestTrace(this.trace, fn);
+  }
+
+  /**
+   * Says what became of the request, for its span (`keycard.outcome`; `signIn` and `refresh` say it).
+   * The last word wins; without one, the span says what loading the credential found.
+   */
+  recordOutcome(outcome: RequestOutcome, error?: unknown): void {
+    if (this.trace === null) return;
+    this.outcome = outcome;
+    if (error !== undefined) markFailed(this.trace.span, error, outcome === 'error');
+  }
+
+  /** Ends the request's span: its route, outcome and, for a refused credential, why. */
+  private endTrace(error?: unknown): void {
+    const trace = this.trace;
+    if (trace === null) return;
+    this.trace = null;
+    const { span } = trace;
+    const route = this.request.route?.();
+    if (route) span.setAttribute('http.route', route);
+    if (error !== undefined) {
+      this.outcome = errorOutcome(error);
+      markFailed(span, error, this.outcome === 'error');
+    }
+    const outcome =
+      this.outcome ?? (this.state.user ? 'authenticated' : this.state.problem ? 'refused' : 'anonymous');
+    span.setAttribute('keycard.outcome', outcome);
+    if (outcome === 'refused' && this.state.problem) span.setAttribute('keycard.problem', this.state.problem);
+    span.end();
   }
 
   /** The signed-in user, or null. */
@@ -152,6 +207,10 @@ export class AuthContext {
    * undefined when it finished without waiting; `await` works either way.
    */
   load(): Promise<void> | undefined {
+    return this.trace === null ? this.loadState() : withRequestTrace(this.trace, () => this.loadState());
+  }
+
+  private loadState(): Promise<void> | undefined {
     const next = this.deps.strategy.load(this.request);
     if (next instanceof Promise) return next.then((state) => this.adopt(state));
     this.adopt(next);
@@ -166,12 +225,17 @@ export class AuthContext {
   check(options: CheckOptions = {}): void {
     // The common request has nothing to decide: no cookie-borne credential, or a safe method.
     if (!this.state.cookieBorne || isSafeMethod(this.request.method)) return;
-    guard(this.deps.guard, this.request, this.state, {
-      action: 'request',
-      submitted: this.submittedCSRFToken,
-      skipOrigin: options.checkOrigin === false,
-      skipCSRF: options.checkCSRF === false,
-    });
+    try {
+      guard(this.deps.guard, this.request, this.state, {
+        action: 'request',
+        submitted: this.submittedCSRFToken,
+        skipOrigin: options.checkOrigin === false,
+        skipCSRF: options.checkCSRF === false,
+      });
+    } catch (error) {
+      this.recordOutcome('rejected', error);
+      throw error;
+    }
   }
 
   /**
@@ -224,7 +288,7 @@ export class AuthContext {
     if (!user) throw new KeycardError('unauthenticated', 'sign in first');
     if (this.deps.strategy.name === 'session' && this.state.login) return;
     const loginId = this.loginId;
-    const login = loginId === null ? null : await this.deps.options.store.getLogin(loginId);
+    const login = loginId === null ? null : await this.run(() => this.deps.options.store.getLogin(loginId));
     const now = this.deps.options.clock.now();
     if (!login || login.user?.id !== user.id || now >= login.expiresAt || now >= login.absoluteExpiresAt) {
       throw new KeycardError('token_revoked', 'this login has ended; sign in again');
@@ -241,26 +305,29 @@ export class AuthContext {
     const previous = this.state.login;
     const sameOwner = !previous?.user || previous.user.id === user.id;
     const carried = options.keepData === false || !sameOwner ? {} : this.currentData();
-    this.adopt(await this.deps.strategy.login(this.request, this.state, user, carried));
+    this.adopt(await this.run(() => this.deps.strategy.login(this.request, this.state, user, carried)));
+    this.recordOutcome('login');
     return this.state.login as LoginRecord;
   }
 
   /** Ends this login: the record is deleted (so its refresh tokens die too) and cookies are cleared. */
   async logout(): Promise<boolean> {
-    const { state, ended } = await this.deps.strategy.logout(this.request, this.state);
+    const { state, ended } = await this.run(() => this.deps.strategy.logout(this.request, this.state));
     this.adopt(state);
+    this.recordOutcome('logout');
     return ended;
   }
 
   /** Session strategy: moves the session to a fresh token, keeping user and data. */
   async regenerate(): Promise<void> {
-    this.adopt(await this.deps.strategy.regenerate(this.request, this.state, this.currentData()));
+    const data = this.currentData();
+    this.adopt(await this.run(() => this.deps.strategy.regenerate(this.request, this.state, data)));
   }
 
   /** Session strategy: re-reads the session from the store, dropping unsaved changes. */
   async reload(): Promise<void> {
     if (!this.state.login) return;
-    this.adopt(await this.deps.strategy.reload(this.state));
+    this.adopt(await this.run(() => this.deps.strategy.reload(this.state)));
   }
 
   /**
@@ -272,8 +339,19 @@ export class AuthContext {
     if (this.deps.strategy.name === 'token') {
       guard(this.deps.guard, this.request, this.state, { action: 'refresh', submitted: undefined });
     }
-    const { state, outcome } = await this.deps.strategy.refresh(this.request, this.state, refreshToken);
+    const { state, outcome } = await this.run(() =>
+      this.deps.strategy.refresh(this.request, this.state, refreshToken),
+    );
     if (state !== this.state) this.adopt(state);
+    this.recordOutcome(
+      outcome.ok
+        ? 'refreshed'
+        : outcome.code === 'too_many_requests'
+          ? 'throttled'
+          : outcome.code === 'refresh_token_reused'
+            ? 'refresh_reused'
+            : 'refresh_failed',
+    );
     return outcome;
   }
 
@@ -282,6 +360,30 @@ export class AuthContext {
    * undefined when there was nothing to write; `await` works either way.
    */
   commit(): Promise<void> | undefined {
+    const trace = this.trace;
+    if (trace === null) return this.saveChanges();
+    // Tracing: the write is part of the request's span, which ends with it.
+    let pending: Promise<void> | undefined;
+    try {
+      pending = withRequestTrace(trace, () => this.saveChanges());
+    } catch (error) {
+      this.endTrace(error);
+      throw error;
+    }
+    if (pending === undefined) {
+      this.endTrace();
+      return undefined;
+    }
+    return pending.then(
+      () => this.endTrace(),
+      (error: unknown) => {
+        this.endTrace(error);
+        throw error;
+      },
+    );
+  }
+
+  private saveChanges(): Promise<void> | undefined {
     const data = this.sessionObject;
     // Nothing loaded, nothing written: the common anonymous request costs nothing here.
     if (!this.state.login && (data === undefined || Object.keys(data).length === 0)) return undefined;

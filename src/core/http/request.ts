@@ -13,6 +13,11 @@ export interface RequestInfo {
   readonly ip: string | null;
   /** The URL path without the query, for audit events; worked out only when an event needs it. */
   path?(): string;
+  /**
+   * The route the framework matched, as its template (`/auth/sessions/:id`), for the request's span;
+   * never the path itself, which carries ids. Read when the request ends; undefined when unknown.
+   */
+  route?(): string | undefined;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -168,7 +168,10 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
         const read = readCookie(request.header('cookie'), cookies(request).refresh.name);
         if (read.status === 'present') token = read.value;
       }
-      if (!token) return { state, outcome: { ok: false, code: 'token_invalid', reason: 'no refresh token' } };
+      if (!token) {
+        emit({ type: 'refresh_failed', reason: 'missing_token', ...requestEvent(request) });
+        return { state, outcome: { ok: false, code: 'token_invalid', reason: 'no refresh token' } };
+      }
       const outcome = await tokens.rotate(token);
       if (outcome.status === 'ok') {
         emit({
@@ -210,6 +213,7 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
           },
         };
       }
+      emit({ type: 'refresh_failed', reason: 'invalid_token', ...requestEvent(request) });
       return { state: next, outcome: { ok: false, code: 'token_invalid', reason: outcome.reason } };
     },
 

@@ -25,6 +25,16 @@ export interface RevocationMonitorOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Watches the feed from outside, for metrics: what arrives, how late, and the feed's state. */
+export interface FeedObserver {
+  /**
+   * A revocation arrived on the feed, `lagMs` after it was made (the receiving clock minus the record's
+   * `at`, so clock skew between instances shows in it). This instance's own revocations come back too.
+   */
+  revoked?(record: RevocationRecord, lagMs: number): void;
+  stateChanged?(state: FeedState): void;
+}
+
 export class RevocationMonitor {
   readonly list = new RevocationList();
   private state: FeedState = 'starting';
@@ -32,6 +42,7 @@ export class RevocationMonitor {
   /** Incremented on every `down`/`up`, so a reload that finishes after a newer change is discarded. */
   private generation = 0;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly observers: FeedObserver[] = [];
 
   constructor(
     private readonly store: Store,
@@ -46,10 +57,20 @@ export class RevocationMonitor {
     return this.state;
   }
 
+  /** Adds an observer (metrics); it sees what happens from now on. */
+  observe(observer: FeedObserver): void {
+    this.observers.push(observer);
+  }
+
   /** Subscribes; resolves once subscribed (syncing continues in the background). */
   async start(): Promise<void> {
     this.subscription = await this.store.subscribeRevocations({
-      revoked: (record) => this.list.apply(record),
+      revoked: (record) => {
+        this.list.apply(record);
+        if (this.observers.length === 0) return;
+        const lagMs = this.options.clock.now() - record.at;
+        for (const observer of this.observers) observer.revoked?.(record, lagMs);
+      },
       status: (state) => (state === 'up' ? this.resync() : this.lose()),
     });
     if (this.state === 'closed') await this.subscription.close();
@@ -106,5 +127,6 @@ export class RevocationMonitor {
     if (this.state === state) return;
     this.state = state;
     this.options.onStateChange?.(state);
+    for (const observer of this.observers) observer.stateChanged?.(state);
   }
 }

@@ -1,0 +1,277 @@
+/**
+ * Metrics (issue 19): `keycard serve --metrics-port` on its management listener, scraped over HTTP and
+ * read with an independent parser (parse-prometheus-text-format). The counts must move exactly as the
+ * audit events say things happened, store calls must be timed by store, capability and operation, and no
+ * label may carry a username, an id, an address or a token.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { METRICS } from '../../src/server/metrics/catalog.js';
+import { ManualClock } from '../helpers/clock.js';
+import { request } from '../helpers/http.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+interface Family {
+  name: string;
+  type: string;
+  metrics: {
+    value?: string;
+    labels?: Record<string, string>;
+    buckets?: Record<string, string>;
+    count?: string;
+  }[];
+}
+
+interface Scrape {
+  /** Families with their types (the parser drops a histogram's labels, so read series from `samples`). */
+  families: Family[];
+  /** Every sample line as its own untyped family (`x_bucket`, `x_count`, …), labels kept. */
+  samples: Family[];
+}
+
+async function scrape(server: TestServer): Promise<Scrape> {
+  assert.ok(server.metricsURL, 'metrics are on');
+  const response = await request(server.metricsURL, 'GET', '/metrics');
+  assert.equal(response.status, 200);
+  assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  const untyped = response.text
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .join('\n');
+  // A histogram's lines alternate (`_bucket`, `_sum`, `_count`, then the next series): one family per name.
+  const samples = new Map<string, Family>();
+  for (const family of parsePrometheusTextFormat(untyped) as Family[]) {
+    const known = samples.get(family.name);
+    if (known) known.metrics.push(...family.metrics);
+    else samples.set(family.name, { ...family, metrics: [...family.metrics] });
+  }
+  return { families: parsePrometheusTextFormat(response.text) as Family[], samples: [...samples.values()] };
+}
+
+/** The value of the sample `name` with exactly these labels (0 when the series is absent). */
+function value(scraped: Scrape, name: string, labels: Record<string, string> = {}): number {
+  const family = scraped.samples.find((entry) => entry.name === name);
+  const series = family?.metrics.find(
+    (metric) => JSON.stringify(metric.labels ?? {}) === JSON.stringify(labels),
+  );
+  return series ? Number(series.value) : 0;
+}
+
+const USERNAME = 'metrics-user-quokka';
+const PASSWORD = 'metrics-password-42';
+const BURST_USERNAME = 'burst-target-wombat';
+
+describe('server: metrics on the management listener', () => {
+  const clock = new ManualClock();
+  let server: TestServer;
+  let userId: string;
+  const secrets: string[] = [];
+
+  before(async () => {
+    server = await startTestServer({
+      clock,
+      storeURL: 'memory:',
+      flags: { strategy: 'hybrid', transport: 'header', 'metrics-port': '0' },
+    });
+    userId = (await server.keycard.users.create({ username: USERNAME, password: PASSWORD })).id;
+    await server.keycard.users.create({ username: BURST_USERNAME, password: PASSWORD });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('logins, refreshes (a reuse among them), a logout and a throttled burst move the counts the events say', async () => {
+    const before = await scrape(server);
+    const eventsBefore = server.events.length;
+    const login = () =>
+      request(server.url, 'POST', '/auth/login', { json: { username: USERNAME, password: PASSWORD } });
+    const first = await login();
+    assert.equal(first.status, 200, first.text);
+    secrets.push(first.json.access_token, first.json.refresh_token, first.json.session.id);
+    for (const wrong of ['wrong-1', 'wrong-2']) {
+      const failed = await request(server.url, 'POST', '/auth/login', {
+        json: { username: USERNAME, password: wrong },
+      });
+      assert.equal(failed.status, 401);
+    }
+    const refreshed = await request(server.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: first.json.refresh_token },
+    });
+    assert.equal(refreshed.status, 200, refreshed.text);
+    secrets.push(refreshed.json.access_token, refreshed.json.refresh_token);
+    clock.advanceSeconds(16);
+    const reused = await request(server.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: first.json.refresh_token },
+    });
+    assert.equal(reused.json.error.code, 'refresh_token_reused');
+    const garbage = await request(server.url, 'POST', '/auth/refresh', { json: { refresh_token: 'nope' } });
+    assert.equal(garbage.status, 401);
+    const second = await login();
+    assert.equal(second.status, 200);
+    secrets.push(second.json.access_token, second.json.refresh_token, second.json.session.id);
+    const logout = await request(server.url, 'POST', '/auth/logout', {
+      headers: { authorization: `Bearer ${second.json.access_token}` },
+    });
+    assert.equal(logout.status, 200, logout.text);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const attempt = await request(server.url, 'POST', '/auth/login', {
+        json: { username: BURST_USERNAME, password: `wrong-${i}` },
+      });
+      statuses.push(attempt.status);
+    }
+    assert.ok(statuses.includes(429), `the burst was throttled: ${statuses.join(' ')}`);
+
+    const now = await scrape(server);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      value(now, name, labels) - value(before, name, labels);
+    const events = server.events.slice(eventsBefore);
+    const count = (predicate: (event: (typeof events)[number]) => boolean) => events.filter(predicate).length;
+
+    assert.equal(delta('keycard_logins_total', { outcome: 'succeeded' }), 2);
+    assert.equal(
+      delta('keycard_logins_total', { outcome: 'invalid_credentials' }),
+      count((event) => event.type === 'login_failed'),
+    );
+    assert.ok(delta('keycard_logins_total', { outcome: 'invalid_credentials' }) >= 2 + 5);
+    const throttledLogins = count((event) => event.type === 'throttled' && event.action === 'login');
+    assert.ok(throttledLogins >= 1);
+    assert.equal(delta('keycard_logins_total', { outcome: 'throttled' }), throttledLogins);
+    const throttledSeries = now.samples
+      .find((family) => family.name === 'keycard_throttled_total')
+      ?.metrics.reduce((sum, metric) => sum + Number(metric.value), 0);
+    assert.equal(throttledSeries, throttledLogins);
+    assert.equal(delta('keycard_refreshes_total', { outcome: 'succeeded' }), 1);
+    assert.equal(delta('keycard_refreshes_total', { outcome: 'reuse_detected' }), 1);
+    assert.equal(delta('keycard_refreshes_total', { outcome: 'invalid' }), 1);
+    assert.equal(delta('keycard_logouts_total'), 1);
+    // The reuse revoked the first login, the logout the second: one login revocation each.
+    assert.equal(delta('keycard_revocations_written_total', { kind: 'login' }), 2);
+    // Hybrid: both came back on the feed (the memory store's channel).
+    assert.ok(delta('keycard_revocation_feed_lag_seconds_count') >= 2);
+    assert.equal(value(now, 'keycard_revocation_feed_synced'), 1);
+    assert.equal(value(now, 'keycard_revocation_feed_reconnects_total'), 0);
+  });
+
+  test('store calls are timed by store, capability and operation', async () => {
+    const scraped = await scrape(server);
+    const type = scraped.families.find((entry) => entry.name === 'keycard_store_operation_duration_seconds');
+    assert.equal(type?.type, 'HISTOGRAM');
+    const family = scraped.samples.find(
+      (entry) => entry.name === 'keycard_store_operation_duration_seconds_count',
+    );
+    const series = (operation: string, capability: string) =>
+      family?.metrics.find(
+        (metric) =>
+          metric.labels?.operation === operation &&
+          metric.labels?.capability === capability &&
+          metric.labels?.store === 'memory',
+      );
+    for (const [operation, capability] of [
+      ['createLogin', 'logins'],
+      ['advanceRefresh', 'logins'],
+      ['getUserByUsername', 'users'],
+      ['incrementCounter', 'counters'],
+      ['addRevocation', 'revocations'],
+    ]) {
+      const found = series(operation as string, capability as string);
+      assert.ok(found, `${capability}.${operation} has a series`);
+      assert.ok(Number(found.value) > 0);
+    }
+  });
+
+  test('no label value carries a username, an id, an address or a token', async () => {
+    const { samples } = await scrape(server);
+    const forbidden = [USERNAME, BURST_USERNAME, userId, '127.0.0.1', ...secrets].filter(Boolean);
+    let labels = 0;
+    for (const family of samples) {
+      for (const metric of family.metrics) {
+        for (const label of Object.values(metric.labels ?? {})) {
+          labels++;
+          for (const secret of forbidden) assert.ok(!label.includes(secret), `${family.name}: ${label}`);
+        }
+      }
+    }
+    assert.ok(labels > 20, 'labels were checked');
+  });
+
+  test('process metrics are there, prefixed', async () => {
+    const { families } = await scrape(server);
+    assert.ok(families.some((family) => family.name === 'keycard_process_cpu_user_seconds_total'));
+    assert.ok(families.some((family) => family.name === 'keycard_nodejs_eventloop_lag_seconds'));
+    for (const family of families) assert.match(family.name, /^keycard_/);
+  });
+
+  test('the listener serves GET and HEAD /metrics only; the public port has no /metrics', async () => {
+    assert.ok(server.metricsURL);
+    assert.notEqual(new URL(server.metricsURL).port, new URL(server.url).port);
+    const head = await request(server.metricsURL, 'HEAD', '/metrics');
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    assert.equal((await request(server.metricsURL, 'GET', '/')).status, 404);
+    assert.equal((await request(server.metricsURL, 'GET', '/healthz')).status, 404);
+    assert.equal((await request(server.metricsURL, 'POST', '/metrics', { body: 'x' })).status, 405);
+    const publicMetrics = await request(server.url, 'GET', '/metrics');
+    assert.equal(publicMetrics.status, 404);
+  });
+
+  test('every metric in the catalog is exposed, with its type and labels', async () => {
+    const { families, samples } = await scrape(server);
+    for (const spec of Object.values(METRICS)) {
+      const family = families.find((entry) => entry.name === spec.name);
+      assert.ok(family, `${spec.name} is exposed`);
+      assert.equal(family.type, spec.type.toUpperCase());
+      const name = spec.type === 'histogram' ? `${spec.name}_count` : spec.name;
+      const series = samples.find((entry) => entry.name === name);
+      // A labelled metric has no sample until it is first observed (no store call has failed here).
+      if (Object.keys(spec.labels).length === 0 || spec.name !== METRICS.storeErrors.name)
+        assert.ok(series, name);
+      for (const metric of series?.metrics ?? []) {
+        const names = Object.keys(metric.labels ?? {}).filter((name) => name !== 'le');
+        assert.deepEqual(names.sort(), Object.keys(spec.labels).sort(), spec.name);
+        for (const [label, allowed] of Object.entries(spec.labels)) {
+          if (allowed !== '*') assert.ok(allowed.includes(metric.labels?.[label] as string));
+        }
+      }
+    }
+  });
+});
+
+describe('server: metrics off', () => {
+  test('without --metrics-port there is no management listener', async () => {
+    const server = await startTestServer({ storeURL: 'memory:' });
+    try {
+      assert.equal(server.metricsURL, null);
+      assert.equal((await request(server.url, 'GET', '/metrics')).status, 404);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('docs/operations.md: metrics', () => {
+  test('the metrics table lists every metric of the catalog, with its type and labels', () => {
+    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const rows = doc
+      .split('\n')
+      .filter((line) => line.startsWith('| `keycard_'))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    assert.deepEqual(
+      rows.map((cells) => cells[0]),
+      Object.values(METRICS).map((spec) => `\`${spec.name}\``),
+    );
+    for (const spec of Object.values(METRICS)) {
+      const row = rows.find((cells) => cells[0] === `\`${spec.name}\``) as string[];
+      assert.equal(row[1], spec.type);
+      const labels = Object.keys(spec.labels);
+      assert.equal(row[2], labels.length === 0 ? '' : labels.map((label) => `\`${label}\``).join(', '));
+    }
+  });
+});
