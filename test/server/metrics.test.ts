@@ -155,6 +155,47 @@ describe('server: metrics on the management listener', () => {
     assert.equal(value(now, 'keycard_revocation_feed_reconnects_total'), 0);
   });
 
+  test('password changes: changed, a wrong current password, and throttled, each in its own series', async () => {
+    const before = await scrape(server);
+    const login = await request(server.url, 'POST', '/auth/login', {
+      json: { username: USERNAME, password: PASSWORD },
+    });
+    assert.equal(login.status, 200, login.text);
+    let auth = { authorization: `Bearer ${login.json.access_token}` };
+    const change = (current: string, next: string) =>
+      request(server.url, 'POST', '/auth/password', {
+        json: { current_password: current, new_password: next },
+        headers: auth,
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await change(`wrong-${i}`, 'a brand new passphrase')).status);
+    assert.ok(statuses.includes(429), statuses.join(' '));
+    clock.advanceSeconds(3600); // every wait over, and the access token too: a new login
+    const again = await request(server.url, 'POST', '/auth/login', {
+      json: { username: USERNAME, password: PASSWORD },
+    });
+    assert.equal(again.status, 200, again.text);
+    auth = { authorization: `Bearer ${again.json.access_token}` };
+    const done = await change(PASSWORD, 'a brand new passphrase');
+    assert.equal(done.status, 200, done.text);
+    const now = await scrape(server);
+    const delta = (labels: Record<string, string>) =>
+      value(now, 'keycard_password_changes_total', labels) -
+      value(before, 'keycard_password_changes_total', labels);
+    const failed = server.events.filter((event) => event.type === 'password_change_failed').length;
+    assert.equal(delta({ outcome: 'changed' }), 1);
+    assert.equal(delta({ outcome: 'invalid_current_password' }), failed);
+    const throttled = server.events.filter(
+      (event) => event.type === 'throttled' && event.action === 'password_change',
+    ).length;
+    assert.ok(throttled >= 1);
+    assert.equal(delta({ outcome: 'throttled' }), throttled);
+    assert.equal(
+      value(now, 'keycard_throttled_total', { action: 'password_change', scope: 'account' }) >= 1,
+      true,
+    );
+  });
+
   test('store calls are timed by store, capability and operation', async () => {
     const scraped = await scrape(server);
     const type = scraped.families.find((entry) => entry.name === 'keycard_store_operation_duration_seconds');

@@ -42,10 +42,16 @@ export const METRICS = {
     labels: {},
     help: 'Logins ended by their owner (logout).',
   },
+  passwordChanges: {
+    name: 'keycard_password_changes_total',
+    type: 'counter',
+    labels: { outcome: ['changed', 'invalid_current_password', 'throttled'] },
+    help: 'Password changes by outcome: changed (by the user, an admin or the CLI), or a user change refused for a wrong current password or by throttling.',
+  },
   throttled: {
     name: 'keycard_throttled_total',
     type: 'counter',
-    labels: { action: ['login', 'refresh'], scope: ['address', 'account', 'login'] },
+    labels: { action: ['login', 'refresh', 'password_change'], scope: ['address', 'account', 'login'] },
     help: 'Attempts refused by brute-force throttling, by action and by what was over its limit.',
   },
   rejected: {

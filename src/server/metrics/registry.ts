@@ -50,6 +50,7 @@ export async function createServerMetrics(): Promise<ServerMetrics> {
   const refreshes = counter(METRICS.refreshes);
   const logouts = counter(METRICS.logouts);
   const throttled = counter(METRICS.throttled);
+  const passwordChanges = counter(METRICS.passwordChanges);
   const rejected = counter(METRICS.rejected);
   const revocationsWritten = counter(METRICS.revocationsWritten);
   const feedLag = histogram(METRICS.feedLag);
@@ -63,6 +64,7 @@ export async function createServerMetrics(): Promise<ServerMetrics> {
   for (const [metric, spec] of [
     [logins, METRICS.logins],
     [refreshes, METRICS.refreshes],
+    [passwordChanges, METRICS.passwordChanges],
     [rejected, METRICS.rejected],
     [revocationsWritten, METRICS.revocationsWritten],
   ] as const) {
@@ -102,7 +104,14 @@ export async function createServerMetrics(): Promise<ServerMetrics> {
         case 'throttled':
           throttled.inc({ action: event.action, scope: event.scope });
           if (event.action === 'login') logins.inc({ outcome: 'throttled' });
-          else refreshes.inc({ outcome: 'throttled' });
+          else if (event.action === 'refresh') refreshes.inc({ outcome: 'throttled' });
+          else passwordChanges.inc({ outcome: 'throttled' });
+          return;
+        case 'password_changed':
+          passwordChanges.inc({ outcome: 'changed' });
+          return;
+        case 'password_change_failed':
+          passwordChanges.inc({ outcome: 'invalid_current_password' });
           return;
         case 'cross_site_rejected':
           rejected.inc({ reason: 'cross_site' });
