@@ -302,7 +302,62 @@ export interface ClientStore {
   deleteClient(id: string): Promise<boolean>;
 }
 
-export interface Store extends LoginStore, UserStore, CounterStore, RevocationStore, ClientStore {
+/** A value an audit record's `data` may hold: a JSON scalar, or a list of them. */
+export type AuditValue = string | number | boolean | null | readonly (string | number | boolean | null)[];
+
+/**
+ * One audit event, as the store keeps it (core/audit/record.ts builds it from an `AuthEvent`). Never a
+ * token, a secret or a password: `data` holds the event's other fields (a session id is the SHA-256 of
+ * its token, which grants nothing), and a typed username only as a truncated keyed hash.
+ */
+export interface AuditRecord {
+  /**
+   * Unique and time-ordered: `at` as 12 lower-case hex digits, then 16 random hex digits (`auditId`), so
+   * ids sort by time and records of one millisecond still have a total order. The store refuses an id
+   * that does not start with its `at`: its time bounds are id ranges.
+   */
+  id: string;
+  /** When it happened (ms). */
+  at: number;
+  /** The event's type (`login_succeeded`, …). */
+  type: string;
+  /** The user the event is about; null when none is known (`login_failed`, a client's event). */
+  userId: string | null;
+  ip: string | null;
+  /** At most 256 characters. */
+  userAgent: string | null;
+  data: Record<string, AuditValue>;
+}
+
+/**
+ * A page of the audit log, newest first (`id` descending). Every filter is optional and they combine
+ * (and). Stores check it with `checkAuditQuery` (core/audit/query.ts): a bad value is `invalid_request`.
+ */
+export interface AuditQuery {
+  /** 1 to 1000. */
+  limit: number;
+  /** Continue after the previous page: only records whose id sorts before this one (its last id). */
+  before?: string;
+  userId?: string;
+  /** Any of these types (1 to 50 of them). */
+  types?: readonly string[];
+  /** Records at or after this time (ms). */
+  since?: number;
+  /** Records before this time (ms). */
+  until?: number;
+}
+
+/** The audit log: append-only, read newest first, pruned by age. */
+export interface AuditStore {
+  /** One round trip. A record whose id exists already is refused. */
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** Newest first; with an index per filter (all, by user, by type), never a scan of the whole log. */
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Deletes every record whose `at` is before `before` (ms), from every index; returns how many. */
+  pruneAudit(before: number): Promise<number>;
+}
+
+export interface Store extends LoginStore, UserStore, CounterStore, RevocationStore, ClientStore, AuditStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

@@ -1,12 +1,13 @@
 /**
  * The store conformance suite: every store keycard ships runs these cases against its real backend. The
  * contract (src/core/store.ts) is a set of capabilities, and so is the suite: one sub-suite per
- * capability (logins.ts, users.ts, counters.ts, revocations.ts, clients.ts), and races.ts, which hammers
+ * capability (logins.ts, users.ts, counters.ts, revocations.ts, clients.ts, audit.ts), and races.ts, which hammers
  * single records with concurrent operations. A store passes when it behaves exactly as the contract says.
  */
 import { after, before, beforeEach, describe } from 'node:test';
 import type { Store } from '../../src/core/store.js';
 import { ManualClock } from '../helpers/clock.js';
+import { describeAuditConformance } from './audit.js';
 import { describeClientConformance } from './clients.js';
 import { describeCounterConformance } from './counters.js';
 import type { Conformance, StoreFactory, StoreHarness } from './fixtures.js';
@@ -56,6 +57,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
     describeCounterConformance(ctx);
     describeRevocationConformance(ctx);
     describeClientConformance(ctx);
+    describeAuditConformance(ctx);
     describeRaceConformance(ctx);
   });
 }

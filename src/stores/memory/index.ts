@@ -9,6 +9,8 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { KeycardError, usernameTaken } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   ClientUpdate,
   CounterValue,
@@ -26,6 +28,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import { MemoryAudit } from './audit.js';
 
 export interface MemoryStoreOptions {
   /** Default 100 000. */
@@ -49,6 +52,7 @@ export class MemoryStore implements Store {
   private readonly revocations = new Map<string, RevocationRecord>();
   private readonly revocationListeners = new Set<RevocationListener>();
   private readonly clients = new Map<string, ClientRecord>();
+  private readonly audit = new MemoryAudit();
   private readonly maxSessions: number;
   private readonly clock: Clock;
   private readonly timer: NodeJS.Timeout;
@@ -336,6 +340,16 @@ export class MemoryStore implements Store {
 
   async deleteClient(id: string): Promise<boolean> {
     return this.clients.delete(id);
+  }
+
+  appendAudit(record: AuditRecord): Promise<void> {
+    return this.audit.appendAudit(record);
+  }
+  listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.audit.listAudit(query);
+  }
+  pruneAudit(before: number): Promise<number> {
+    return this.audit.pruneAudit(before);
   }
 
   async ping(): Promise<void> {}

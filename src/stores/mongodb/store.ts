@@ -1,15 +1,18 @@
 /**
- * The MongoDB store, on the official driver. Six collections (sessions and logins, users, counters,
- * revocations, the revocation feed and API clients), each record one document; every write is a
+ * The MongoDB store, on the official driver. Seven collections (sessions and logins, users, counters,
+ * revocations, the revocation feed, API clients and the audit log: audit.ts), each record one document; every write is a
  * single-document operation, which MongoDB applies atomically, so the store needs no transaction and runs
  * on a standalone server as well as a replica set or a sharded cluster. See docs/stores-mongodb.md for the
  * collections, indexes and atomicity choices.
  */
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
+import { checkAuditPrune, checkAuditRecord } from '../../core/audit/query.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   ClientUpdate,
   CounterValue,
@@ -27,6 +30,14 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import {
+  AUDIT_INDEXES,
+  type AuditDocument,
+  appendAudit,
+  auditFilter,
+  listAudit,
+  pruneAudit,
+} from './audit.js';
 import {
   checkCollectionPrefix,
   checkDatabaseName,
@@ -88,6 +99,7 @@ export interface MongoCollectionNames {
   /** One document: the revocation feed's counter and latest entries. */
   revocationFeed: string;
   clients: string;
+  audit: string;
 }
 
 /** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
@@ -105,6 +117,7 @@ export class MongoStore implements Store {
   private readonly revocations: Collection<RevocationDocument>;
   private readonly revocationFeed: Collection<RevocationFeedDocument>;
   private readonly clients: Collection<ClientDocument>;
+  private readonly audit: Collection<AuditDocument>;
   private readonly pollIntervalMs: number;
   private readonly subscriptions = new Set<RevocationPoller>();
   private readonly ownsClient: boolean;
@@ -151,6 +164,7 @@ export class MongoStore implements Store {
       revocations: `${prefix}revocations`,
       revocationFeed: `${prefix}revocation_feed`,
       clients: `${prefix}clients`,
+      audit: `${prefix}audit`,
     });
     // Reads go to the primary whatever the URL says: a secondary that lags could still show a session
     // that was just revoked, or miss one that was just created.
@@ -162,6 +176,7 @@ export class MongoStore implements Store {
     this.revocations = this.db.collection<RevocationDocument>(this.collectionNames.revocations);
     this.revocationFeed = this.db.collection<RevocationFeedDocument>(this.collectionNames.revocationFeed);
     this.clients = this.db.collection<ClientDocument>(this.collectionNames.clients);
+    this.audit = this.db.collection<AuditDocument>(this.collectionNames.audit);
   }
 
   /**
@@ -209,6 +224,7 @@ export class MongoStore implements Store {
         { key: { kind: 1, id: 1 }, name: 'kind_id' },
         PURGE_INDEX,
       ]),
+      this.audit.createIndexes(AUDIT_INDEXES),
     ]);
   }
 
@@ -538,6 +554,20 @@ export class MongoStore implements Store {
   async deleteClient(id: string): Promise<boolean> {
     const result = await this.run(() => this.clients.deleteOne({ _id: id }));
     return result.deletedCount > 0;
+  }
+
+  /** The audit log (audit.ts): one command each. Queries are checked before anything is sent. */
+  async appendAudit(record: AuditRecord): Promise<void> {
+    checkAuditRecord(record);
+    await this.run(() => appendAudit(this.audit, record));
+  }
+  async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    const checked = auditFilter(query);
+    return this.run(() => listAudit(this.audit, checked));
+  }
+  async pruneAudit(before: number): Promise<number> {
+    const bound = checkAuditPrune(before);
+    return this.run(() => pruneAudit(this.audit, bound));
   }
 
   async ping(): Promise<void> {

@@ -182,6 +182,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD CONSTRAINT users_skeleton_unique UNIQUE (skeleton);
     `,
   },
+  {
+    version: 7,
+    description: 'the audit log, by id (time-ordered), by user and by type',
+    sql: `
+      -- Append-only; an id starts with its time (core/audit/query.ts), so the primary key orders the log
+      -- and bounds it in time, and pruning is a range delete on it.
+      CREATE TABLE audit (
+        id         text COLLATE "C" PRIMARY KEY,
+        at         bigint NOT NULL,
+        type       text COLLATE "C" NOT NULL,
+        user_id    text COLLATE "C",
+        ip         text,
+        user_agent text,
+        data       jsonb NOT NULL
+      );
+      -- A user's page, and a type's page, newest first: a backward range scan in index order.
+      CREATE INDEX audit_by_user ON audit (user_id, id) WHERE user_id IS NOT NULL;
+      CREATE INDEX audit_by_type ON audit (type, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

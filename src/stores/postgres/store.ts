@@ -12,6 +12,8 @@ import type pg from 'pg';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   ClientUpdate,
   CounterValue,
@@ -29,6 +31,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import { PostgresAudit } from './audit.js';
 import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
 import { listenerClientConfig, RevocationFeed } from './feed.js';
 import { type MigrationReport, migratePostgres } from './migrate.js';
@@ -94,6 +97,7 @@ export class PostgresStore implements Store {
   private readonly queries: Queries;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly revocationKeepaliveMs: number;
+  private readonly audit: PostgresAudit;
   /** Open revocation subscriptions, closed with the store. */
   private readonly feeds = new Set<RevocationFeed>();
   private readonly onPoolError = (): void => {
@@ -144,6 +148,7 @@ export class PostgresStore implements Store {
         statementTimeoutMs: options.statementTimeoutMs,
       });
     this.pool.on('error', this.onPoolError);
+    this.audit = new PostgresAudit(this.pool, this.schema);
     this.revocationKeepaliveMs = options.revocationKeepaliveMs ?? 5000;
     this.pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
     if (this.pruneIntervalMs > 0) {
@@ -481,6 +486,17 @@ export class PostgresStore implements Store {
 
   async deleteClient(id: string): Promise<boolean> {
     return (await this.execute('deleteClient', [id])) > 0;
+  }
+
+  /** The audit log (audit.ts): one statement each. */
+  appendAudit(record: AuditRecord): Promise<void> {
+    return this.audit.append(record);
+  }
+  listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.audit.list(query);
+  }
+  pruneAudit(before: number): Promise<number> {
+    return this.audit.prune(before);
   }
 
   /** A real query on keycard's schema, so a dropped schema fails readiness as an unreachable server does. */

@@ -21,6 +21,11 @@
  * - `kc:{rv}:feed`                    the pub/sub channel revocations are published on (not a key)
  * - `kc:{clients}:c:<clientId>`       hash   an API client
  * - `kc:{clients}:ids`                zset   client ids, all at score 0, for ZRANGEBYLEX pages
+ * - `kc:{audit}:r:<id>`               string an audit record's JSON
+ * - `kc:{audit}:all`                  zset   every audit record's id, all at score 0 (ids sort by time)
+ * - `kc:{audit}:u:<userId>`           zset   the ids of the records about a user
+ * - `kc:{audit}:t:<type>`             zset   the ids of the records of a type
+ * - `kc:{audit}:ut:<type>:<userId>`   zset   both (a type has no `:`, so the key is unambiguous)
  *
  * Revocations share one slot: a login revocation names only the login, so a key tagged with its user
  * could not be written, and the per-request check must read the login's and the user's key in one
@@ -29,6 +34,10 @@
  * API clients share one slot, as users do: creating one (refuse a taken id, write the record, index it)
  * and deleting one are single scripts over the record and the id set. Clients are few (a deployment's
  * services and partners), so one node holds them all easily.
+ *
+ * The audit log shares one slot: an append writes the record and its indexes in one script, a page
+ * merges several indexes in one, and pruning removes a record from every index it is in. The log is
+ * bounded by its retention, so one node holds it (docs/stores-redis.md).
  *
  * A session and its user's index live in different slots (the session's slot is chosen by the session id,
  * which is all a request knows); `docs/stores-redis.md` explains how the index stays correct anyway. The
@@ -61,6 +70,13 @@ export interface RedisKeys {
   revocationChannel(): string;
   client(clientId: string): string;
   clientIds(): string;
+  /** The audit keys' common start (`kc:{audit}:`): scripts that find a record's indexes build them from it. */
+  audit(): string;
+  auditRecord(id: string): string;
+  auditAll(): string;
+  auditUser(userId: string): string;
+  auditType(type: string): string;
+  auditUserType(type: string, userId: string): string;
 }
 
 export function checkPrefix(prefix: string): string {
@@ -91,5 +107,11 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     revocationChannel: () => `${p}:{rv}:feed`,
     client: (clientId) => `${p}:{clients}:c:${clientId}`,
     clientIds: () => `${p}:{clients}:ids`,
+    audit: () => `${p}:{audit}:`,
+    auditRecord: (id) => `${p}:{audit}:r:${id}`,
+    auditAll: () => `${p}:{audit}:all`,
+    auditUser: (userId) => `${p}:{audit}:u:${userId}`,
+    auditType: (type) => `${p}:{audit}:t:${type}`,
+    auditUserType: (type, userId) => `${p}:{audit}:ut:${type}:${userId}`,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The Redis store (ioredis): sessions and token logins (with their refresh state), users, throttle
- * counters, revocations and API clients in Redis — standalone, over TLS, or on a Redis Cluster. The key
+ * counters, revocations, API clients and the audit log (audit.ts) in Redis — standalone, over TLS, or on a Redis Cluster. The key
  * layout is in keys.ts, the atomic operations in scripts.ts, the revocation feed in feed.ts, the users'
  * skeleton back-fill in users.ts, and the reasoning (Cluster slots, the per-user indexes, the feed,
  * failures) in docs/stores-redis.md.
@@ -12,6 +12,8 @@ import { type Cluster, Command, type Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   ClientUpdate,
   CounterValue,
@@ -29,6 +31,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import { RedisAudit } from './audit.js';
 import {
   connectFirstTime,
   createFeedConnection,
@@ -127,6 +130,7 @@ export class RedisStore implements Store {
   private readonly ownsClient: boolean;
   private readonly keys: RedisKeys;
   private readonly scripts: RedisScripts;
+  private readonly audit: RedisAudit;
   private readonly clock: Clock;
   /** The first connection attempt of a client the store owns; operations wait for it, then it is gone. */
   private firstConnection: Promise<void> | null = null;
@@ -208,6 +212,7 @@ export class RedisStore implements Store {
     this.client.on('connect', this.onConnect);
     this.client.on('ready', this.onReady);
     this.scripts = defineScripts(this.client);
+    this.audit = new RedisAudit(this.client, this.keys);
     if (this.ownsClient) {
       // A failed first attempt is not fatal: ioredis keeps reconnecting, and until it succeeds operations
       // fail at once with store_unavailable. Waiting once avoids failing the calls made right after start.
@@ -606,6 +611,17 @@ export class RedisStore implements Store {
       this.scripts.deleteClient([this.keys.client(id), this.keys.clientIds()], id),
     );
     return Number(deleted) > 0;
+  }
+
+  /** The audit log (audit.ts): one script each (pruning, one per batch). */
+  appendAudit(record: AuditRecord): Promise<void> {
+    return this.run(() => this.audit.append(record));
+  }
+  listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.run(() => this.audit.list(query));
+  }
+  pruneAudit(before: number): Promise<number> {
+    return this.run(() => this.audit.prune(before));
   }
 
   /** PING; on a Cluster, every master, since each holds a share of the sessions. */

@@ -150,6 +150,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users_next RENAME TO users;
     `,
   },
+  {
+    version: 6,
+    description: 'the audit log, by id (time-ordered), by user and by type',
+    sql: `
+      -- Append-only; an id starts with its time (core/audit/query.ts), so the primary key orders the log
+      -- and bounds it in time, and pruning is a range delete on it. WITHOUT ROWID: the key is the order.
+      CREATE TABLE audit (
+        id         TEXT PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        type       TEXT NOT NULL,
+        user_id    TEXT,
+        ip         TEXT,
+        user_agent TEXT,
+        data       TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      -- A user's page, and a type's page, newest first: a range scan in index order.
+      CREATE INDEX audit_by_user ON audit (user_id, id) WHERE user_id IS NOT NULL;
+      CREATE INDEX audit_by_type ON audit (type, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

@@ -9,11 +9,13 @@
  * is one statement or one IMMEDIATE transaction, which SQLite serialises across processes.
  *
  * This class only composes the capabilities, one file each: logins.ts, users.ts, counters.ts,
- * revocations.ts (with feed.ts), clients.ts.
+ * revocations.ts (with feed.ts), clients.ts, audit.ts.
  */
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError } from '../../core/errors.js';
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   ClientUpdate,
   CounterValue,
@@ -31,6 +33,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import { SQLiteAudit } from './audit.js';
 import { SQLiteClients } from './clients.js';
 import { SQLiteConnection } from './connection.js';
 import { SQLiteCounters } from './counters.js';
@@ -76,6 +79,7 @@ export class SQLiteStore implements Store {
   private readonly counters: SQLiteCounters;
   private readonly revocations: SQLiteRevocations;
   private readonly clients: SQLiteClients;
+  private readonly audit: SQLiteAudit;
   private readonly pruner: SQLitePruner;
 
   constructor(options: SQLiteStoreOptions) {
@@ -96,6 +100,7 @@ export class SQLiteStore implements Store {
     this.counters = new SQLiteCounters(connection);
     this.revocations = new SQLiteRevocations(connection, options.revocationPollIntervalMs ?? 200);
     this.clients = new SQLiteClients(connection);
+    this.audit = new SQLiteAudit(connection);
     this.pruner = new SQLitePruner(connection);
 
     const pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
@@ -227,6 +232,17 @@ export class SQLiteStore implements Store {
   }
   deleteClient(id: string): Promise<boolean> {
     return this.clients.deleteClient(id);
+  }
+
+  // The audit log.
+  appendAudit(record: AuditRecord): Promise<void> {
+    return this.audit.appendAudit(record);
+  }
+  listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.audit.listAudit(query);
+  }
+  pruneAudit(before: number): Promise<number> {
+    return this.audit.pruneAudit(before);
   }
 
   async ping(): Promise<void> {
