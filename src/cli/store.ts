@@ -66,6 +66,8 @@ export async function openKeycard(
       store,
       strategy: 'session',
       environment: config.environment,
+      // Events go to the store's audit log too; pruning it is the server's job, not each command's.
+      audit: { prune: false },
       onEvent(event) {
         events.push(event);
         audit.record(event);

@@ -4,6 +4,7 @@
  * `AuthContext` for adapters.
  */
 
+import { type AuditLog, createAuditLog } from './audit/log.js';
 import { AuthContext } from './auth/context.js';
 import { type ClientService, createClientService } from './clients/service.js';
 import { createCookiePolicy } from './cookies/policy.js';
@@ -95,7 +96,9 @@ export interface Keycard {
    * request's span only then.
    */
   readonly tracing: boolean;
-  /** Stops background work (the revocation feed). The store is the caller's to close. */
+  /** The audit log (every event, kept `audit.retention`); null with `audit: false`. */
+  readonly audit: AuditLog | null;
+  /** Stops background work (the revocation feed, audit pruning). The store is the caller's to close. */
   close(): Promise<void>;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
   createContext(request: RequestInfo, setCookie: (header: string) => void): AuthContext;
@@ -153,7 +156,20 @@ export function createKeycard(input: KeycardOptions): Keycard {
     ? { ...resolved, store: instrumentStore(resolved.store, traceStoreCalls(tracer)) }
     : resolved;
   const { store, clock } = options;
-  const emit = createEmitter(options.onEvent, options.onHookError);
+  // The audit log: every event is also appended to the store, off the response path (audit/log.ts).
+  const audit = createAuditLog(input.audit, {
+    store,
+    clock,
+    onError: options.onHookError,
+    secrets: [input.jwt?.refreshSecrets?.[0], input.csrf?.secrets?.[0]],
+  });
+  const emitToHook = createEmitter(options.onEvent, options.onHookError);
+  const emit: EventEmitter = audit
+    ? (event) => {
+        audit.record(event);
+        emitToHook(event);
+      }
+    : emitToHook;
   // Token strategies verify access tokens without the store, so ending a login must also be recorded as
   // a revocation; the hybrid strategy checks those on every request (from memory, fed by the store).
   const monitor =
@@ -229,8 +245,9 @@ export function createKeycard(input: KeycardOptions): Keycard {
     clients,
     revocations: monitor,
     tracing: tracer !== null,
+    audit,
     async close() {
-      await monitor?.close();
+      await Promise.all([monitor?.close(), audit?.close()]);
     },
     createContext,
     async authenticate(request, setCookie) {

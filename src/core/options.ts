@@ -3,6 +3,7 @@
  * Everything is validated here, at construction, with messages that say what to do.
  */
 import { randomBytes } from 'node:crypto';
+import type { AuditOptions } from './audit/log.js';
 import type { ClientOptions } from './clients/service.js';
 import { type Clock, systemClock } from './clock.js';
 import type { SameSite } from './cookies/serialize.js';
@@ -102,10 +103,18 @@ export interface KeycardOptions {
    * docs/security.md; `false` turns it off.
    */
   throttle?: ThrottleOptions | false;
+  /**
+   * The audit log: every event also appended to the store's audit log, kept `retention` (default 90
+   * days), read with `keycard.audit.list`. On by default; `false` turns it off (docs/accounts.md).
+   */
+  audit?: AuditOptions | false;
   /** `production` makes weak settings start-up errors. Default: from NODE_ENV. */
   environment?: 'development' | 'production';
   clock?: Clock;
-  /** Receives every audit event; must not throw (errors are swallowed and reported to `onHookError`). */
+  /**
+   * Receives every audit event; must not throw (errors are swallowed and reported to `onHookError`, as are
+   * failed audit-log appends and prunes).
+   */
   onEvent?: (event: AuthEvent) => void;
   onHookError?: (error: unknown) => void;
 }
