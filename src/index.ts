@@ -13,6 +13,7 @@
  * session-data patches, random tokens) stay internal; stores and tests import them by relative path.
  */
 
+export type { AuditLog, AuditOptions } from './core/audit/log.js';
 export { type AuthorizeOptions, authorize } from './core/auth/authorize.js';
 export {
   AuthContext,
@@ -110,6 +111,10 @@ export {
   type RevocationMonitorOptions,
 } from './core/revocation/monitor.js';
 export type {
+  AuditQuery,
+  AuditRecord,
+  AuditStore,
+  AuditValue,
   AuthUser,
   ClientRecord,
   ClientStore,

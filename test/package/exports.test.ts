@@ -62,6 +62,12 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
     types: [
       'Algorithm',
       'Argon2Parameters',
+      'AuditLog',
+      'AuditOptions',
+      'AuditQuery',
+      'AuditRecord',
+      'AuditStore',
+      'AuditValue',
       'AuthEvent',
       'AuthProblem',
       'AuthUser',

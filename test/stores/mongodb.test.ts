@@ -166,6 +166,13 @@ describe('mongodb store on a real server', () => {
         sessions.some((index) => JSON.stringify(index.key) === '{"user.id":1,"createdAt":-1,"_id":-1}'),
         'the per-user index in listing order',
       );
+      const audit = await indexes(names.audit);
+      for (const key of ['{"userId":1,"_id":-1}', '{"type":1,"_id":-1}']) {
+        assert.ok(
+          audit.some((index) => JSON.stringify(index.key) === key),
+          `the audit index ${key}`,
+        );
+      }
       const revocations = await indexes(names.revocations);
       assert.ok(revocations.some((index) => JSON.stringify(index.key) === '{"kind":1,"id":1}'));
       for (const name of [names.sessions, names.counters, names.revocations]) {
