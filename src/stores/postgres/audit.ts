@@ -7,32 +7,11 @@ import type pg from 'pg';
 import { checkAuditPrune, checkAuditQuery, checkAuditRecord } from '../../core/audit/query.js';
 import { KeycardError } from '../../core/errors.js';
 import type { AuditQuery, AuditRecord } from '../../core/store.js';
+import { type AuditRow, auditFromRow } from '../audit-rows.js';
 import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
 import { TYPES } from './pool.js';
 
-interface AuditRow {
-  id: string;
-  at: number;
-  type: string;
-  user_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  data: AuditRecord['data'];
-}
-
 const COLUMNS = 'id, at, type, user_id, ip, user_agent, data';
-
-function toAudit(row: AuditRow): AuditRecord {
-  return {
-    id: row.id,
-    at: row.at,
-    type: row.type,
-    userId: row.user_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    data: row.data,
-  };
-}
 
 export class PostgresAudit {
   private readonly table: string;
@@ -80,7 +59,9 @@ export class PostgresAudit {
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY id DESC LIMIT ${bind(range.limit)}`;
     try {
-      return (await this.pool.query<AuditRow>({ text, values, types: TYPES })).rows.map(toAudit);
+      return (await this.pool.query<AuditRow<AuditRecord['data']>>({ text, values, types: TYPES })).rows.map(
+        (row) => auditFromRow(row, (data) => data),
+      );
     } catch (error) {
       throw toStoreError(error);
     }

@@ -7,18 +7,9 @@
 import { checkAuditPrune, checkAuditQuery, checkAuditRecord } from '../../core/audit/query.js';
 import { KeycardError } from '../../core/errors.js';
 import type { AuditQuery, AuditRecord, AuditStore } from '../../core/store.js';
+import { type AuditRow, auditFromRow } from '../audit-rows.js';
 import type { SQLiteConnection } from './connection.js';
 import type { SQLiteDatabase, SQLiteStatement } from './driver.js';
-
-interface AuditRow {
-  id: string;
-  at: number;
-  type: string;
-  user_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  data: string;
-}
 
 /** The page statement for a shape: bit 1 user, 2 types, 4 lower bound, 8 upper bound. */
 function pageSQL(shape: number): string {
@@ -38,18 +29,6 @@ function prepare(db: SQLiteDatabase) {
     ),
     pages: Array.from({ length: 16 }, (_, shape) => db.prepare(pageSQL(shape))),
     prune: db.prepare('DELETE FROM audit WHERE id < ?'),
-  };
-}
-
-function toAudit(row: AuditRow): AuditRecord {
-  return {
-    id: row.id,
-    at: row.at,
-    type: row.type,
-    userId: row.user_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    data: JSON.parse(row.data),
   };
 }
 
@@ -95,9 +74,9 @@ export class SQLiteAudit implements AuditStore {
     if (range.lower !== null) parameters.lower = range.lower;
     if (range.upper !== null) parameters.upper = range.upper;
     const rows = this.connection.run(
-      () => (this.statements().pages[shape] as SQLiteStatement).all(parameters) as AuditRow[],
+      () => (this.statements().pages[shape] as SQLiteStatement).all(parameters) as AuditRow<string>[],
     );
-    return rows.map(toAudit);
+    return rows.map((row) => auditFromRow(row, (data) => JSON.parse(data)));
   }
 
   async pruneAudit(before: number): Promise<number> {
