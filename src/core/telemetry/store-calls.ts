@@ -6,7 +6,14 @@
 import type { Store } from '../store.js';
 
 /** The store contract's capabilities (core/store.ts), plus `store` for its lifecycle (`ping`, `close`). */
-export type StoreCapability = 'logins' | 'users' | 'counters' | 'revocations' | 'clients' | 'store';
+export type StoreCapability =
+  | 'logins'
+  | 'users'
+  | 'counters'
+  | 'revocations'
+  | 'clients'
+  | 'audit'
+  | 'store';
 
 /**
  * Every method of the Store contract, by capability: the closed set an operation label or span attribute
@@ -42,6 +49,9 @@ export const STORE_OPERATIONS: Readonly<Record<string, StoreCapability>> = Objec
   listClients: 'clients',
   updateClient: 'clients',
   deleteClient: 'clients',
+  appendAudit: 'audit',
+  listAudit: 'audit',
+  pruneAudit: 'audit',
   ping: 'store',
   close: 'store',
 });
