@@ -6,14 +6,7 @@
 import type { Store } from '../store.js';
 
 /** The store contract's capabilities (core/store.ts), plus `store` for its lifecycle (`ping`, `close`). */
-export type StoreCapability =
-  | 'logins'
-  | 'users'
-  | 'counters'
-  | 'revocations'
-  | 'clients'
-  | 'audit'
-  | 'store';
+export type StoreCapability = 'logins' | 'users' | 'counters' | 'revocations' | 'clients' | 'audit' | 'store';
 
 /**
  * Every method of the Store contract, by capability: the closed set an operation label or span attribute
