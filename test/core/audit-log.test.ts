@@ -57,6 +57,39 @@ const stores: [string, (clock: ManualClock) => Store][] = [
 
 for (const [name, open] of stores) {
   describe(`audit log through createKeycard: ${name}`, () => {
+    test('a successful refresh is not recorded, so a login does not grow the log with use; a bad one is', async () => {
+      const clock = new ManualClock(Date.now());
+      const store = open(clock);
+      const keycard = keycardOn(store, clock);
+      try {
+        await keycard.users.create({ username: 'alice', password: PASSWORD });
+        const context = await request(keycard);
+        assert.ok((await keycard.signIn(context, { username: 'alice', password: PASSWORD })).ok);
+        let refreshToken = context.tokens?.refresh_token as string;
+        await keycard.audit?.flush();
+        const before = (await keycard.audit?.list({ limit: 100 }))?.length ?? 0;
+        for (let i = 0; i < 5; i++) {
+          clock.advance(60_000);
+          const next = await request(keycard);
+          await keycard.refresh(next, refreshToken);
+          refreshToken = next.tokens?.refresh_token as string;
+        }
+        await keycard.audit?.flush();
+        assert.equal(
+          (await keycard.audit?.list({ limit: 100 }))?.length,
+          before,
+          'five refreshes, no record',
+        );
+        await keycard.refresh(await request(keycard), 'not-a-refresh-token').catch(() => {});
+        await keycard.audit?.flush();
+        const types = ((await keycard.audit?.list({ limit: 100 })) ?? []).map((r) => r.type);
+        assert.ok(types.includes('refresh_failed'), types.join(', '));
+      } finally {
+        await keycard.close();
+        await store.close();
+      }
+    });
+
     test('a login, a failed login, a logout and a block leave their records; a typed username only hashed', async () => {
       const clock = new ManualClock(Date.now());
       const store = open(clock);

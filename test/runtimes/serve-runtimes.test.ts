@@ -123,7 +123,7 @@ async function stop(served: Served): Promise<void> {
   served.child.kill('SIGTERM');
   const { code, signal } = await served.log.exited;
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, served.log.stderr());
-  assert.ok(served.log.entries.some((entry) => /SIGTERM: closing/.test(entry.msg)));
+  assert.ok(served.log.entries.some((entry) => /SIGTERM: shutting down/.test(entry.msg)));
 }
 
 /** web-app preset: session strategy, cookie transport, CSRF, throttling. */

@@ -69,6 +69,15 @@ function hasAuditCapability(store: unknown): store is AuditStore {
 }
 
 /** The audit log for `createKeycard`'s `audit` option: null when it is `false`. */
+/**
+ * Events the log does not keep. `token_refreshed` is routine: a login refreshes every few minutes for its
+ * whole life, and a record each would make the log — and a login's footprint in the store — grow with use
+ * rather than with anything worth reading (a login holds one record however often it refreshes). What
+ * matters about refreshes is kept: reuse (`refresh_token_reused`), failures (`refresh_failed`) and
+ * throttling.
+ */
+const UNRECORDED: ReadonlySet<AuthEvent['type']> = new Set(['token_refreshed']);
+
 export function createAuditLog(
   input: AuditOptions | false | undefined,
   dependencies: AuditDependencies,
@@ -124,6 +133,7 @@ export function createAuditLog(
   return {
     retentionMs,
     record(event) {
+      if (UNRECORDED.has(event.type)) return;
       if (inFlight.size >= MAX_IN_FLIGHT) {
         if (!dropping) onError(new Error(`audit log: ${MAX_IN_FLIGHT} appends in flight; dropping records`));
         dropping = true;
