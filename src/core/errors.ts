@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'request_timeout'
   | 'username_taken'
+  | 'email_taken'
   | 'payload_too_large'
   | 'session_data_too_large'
   | 'uri_too_long'
@@ -55,6 +56,7 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   method_not_allowed: 405,
   request_timeout: 408,
   username_taken: 409,
+  email_taken: 409,
   payload_too_large: 413,
   session_data_too_large: 413,
   uri_too_long: 414,
@@ -136,6 +138,11 @@ export function usernameTaken(username: string, conflict: 'exact' | 'lookalike')
       : `the username '${username}' looks like an existing username (confusable characters); choose another`,
     { field: 'username' },
   );
+}
+
+/** What a store throws when an address is another user's. The message never names that user. */
+export function emailTaken(): KeycardError {
+  return new KeycardError('email_taken', 'that email address belongs to another account', { field: 'email' });
 }
 
 /** 429 for a throttled attempt, saying when to try again (and carrying it for `Retry-After`). */

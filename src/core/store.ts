@@ -149,6 +149,13 @@ export interface UserRecord {
   passwordHash: string | null;
   role: string;
   blocked: boolean;
+  /**
+   * The user's address in normal form (`normalizeEmail`: trimmed, NFC, lower case); unique among users.
+   * Stores read it back as null when there is none; a record written without it has none.
+   */
+  email?: string | null;
+  /** When the address was shown to be the user's (a verification or reset link used); null until then. */
+  emailVerifiedAt?: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -157,6 +164,9 @@ export interface UserUpdate {
   passwordHash?: string;
   role?: string;
   blocked?: boolean;
+  /** A new address (null removes it); throws `emailTaken` when another user has it. */
+  email?: string | null;
+  emailVerifiedAt?: number | null;
   updatedAt: number;
 }
 
@@ -170,11 +180,14 @@ export interface UserStore {
   /**
    * Throws `usernameTaken(username, 'exact')` when the canonical username exists, and
    * `usernameTaken(username, 'lookalike')` when another user has the same skeleton (both
-   * `KeycardError('username_taken')`); atomically, so two concurrent creations admit one.
+   * `KeycardError('username_taken')`); atomically, so two concurrent creations admit one. The same for
+   * an email address another user has: `emailTaken()` (`email_taken`).
    */
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByUsername(username: string): Promise<UserRecord | null>;
+  /** By normalized address. */
+  getUserByEmail(email: string): Promise<UserRecord | null>;
   listUsers(options: ListUsersOptions): Promise<UserRecord[]>;
   countUsers(): Promise<number>;
   /** The updated record, or null if there is no such user. */
@@ -357,7 +370,58 @@ export interface AuditStore {
   pruneAudit(before: number): Promise<number>;
 }
 
-export interface Store extends LoginStore, UserStore, CounterStore, RevocationStore, ClientStore, AuditStore {
+/** What a single-use account link is for. */
+export type AccountTokenKind = 'password_reset' | 'verify_email' | 'invitation';
+
+export const ACCOUNT_TOKEN_KINDS: readonly AccountTokenKind[] = [
+  'password_reset',
+  'verify_email',
+  'invitation',
+];
+
+/**
+ * A single-use token sent in a link (password reset, email verification, invitation). Only its SHA-256
+ * is stored (`hash`, base64url): the token has 256 random bits, so a leaked table grants nothing.
+ */
+export interface AccountTokenRecord {
+  hash: string;
+  kind: AccountTokenKind;
+  /** The user it acts on; null for an invitation. */
+  userId: string | null;
+  /** The address it was sent to. */
+  email: string | null;
+  /** An invitation's role. */
+  role: string | null;
+  /**
+   * What must still hold when it is used, compared by core: for a reset, a fingerprint of the password
+   * hash it was issued against, so any password change voids every outstanding reset link.
+   */
+  stamp: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Single-use tokens: kept until used or expired, never returned after `expiresAt`. */
+export interface AccountTokenStore {
+  /** A record whose hash exists already is refused (`invalid_request`). */
+  putAccountToken(record: AccountTokenRecord): Promise<void>;
+  /** The token of this kind, unexpired at `now`, without using it; null otherwise. */
+  getAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null>;
+  /**
+   * Uses the token: deletes and returns it if it is of this kind and unexpired at `now`, atomically, so of
+   * simultaneous takes exactly one gets it. A token of another kind is neither returned nor used.
+   */
+  takeAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null>;
+}
+
+export interface Store
+  extends LoginStore,
+    UserStore,
+    CounterStore,
+    RevocationStore,
+    ClientStore,
+    AuditStore,
+    AccountTokenStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

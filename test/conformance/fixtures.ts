@@ -81,6 +81,8 @@ export function userFixture(clock: ManualClock, overrides: Partial<UserRecord> =
     passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
     role: 'user',
     blocked: false,
+    email: null,
+    emailVerifiedAt: null,
     createdAt: now,
     updatedAt: now,
     ...overrides,

@@ -1,7 +1,7 @@
 /**
  * The store conformance suite: every store keycard ships runs these cases against its real backend. The
  * contract (src/core/store.ts) is a set of capabilities, and so is the suite: one sub-suite per
- * capability (logins.ts, users.ts, counters.ts, revocations.ts, clients.ts, audit.ts), and races.ts, which hammers
+ * capability (logins.ts, users.ts, counters.ts, revocations.ts, clients.ts, audit.ts, tokens.ts), and races.ts, which hammers
  * single records with concurrent operations. A store passes when it behaves exactly as the contract says.
  */
 import { after, before, beforeEach, describe } from 'node:test';
@@ -14,6 +14,7 @@ import type { Conformance, StoreFactory, StoreHarness } from './fixtures.js';
 import { describeLoginConformance } from './logins.js';
 import { describeRaceConformance } from './races.js';
 import { describeRevocationConformance } from './revocations.js';
+import { describeAccountTokenConformance } from './tokens.js';
 import { describeUserConformance } from './users.js';
 
 export {
@@ -58,6 +59,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
     describeRevocationConformance(ctx);
     describeClientConformance(ctx);
     describeAuditConformance(ctx);
+    describeAccountTokenConformance(ctx);
     describeRaceConformance(ctx);
   });
 }

@@ -55,6 +55,76 @@ export function describeUserConformance(ctx: Conformance): void {
       assert.deepEqual(await store.getUserById(user.id), unblocked);
     });
 
+    const emailTaken = (error: unknown) => error instanceof KeycardError && error.code === 'email_taken';
+
+    test('an email address: stored, found by address, unique, changed, verified, removed', async () => {
+      const ada = userFixture(clock, { email: 'ada@example.com' });
+      await store.createUser(ada);
+      assert.deepEqual(await store.getUserByEmail('ada@example.com'), ada);
+      assert.equal(await store.getUserByEmail('nobody@example.com'), null);
+      // Another user cannot be created with it, nor take it by an update; nothing changes then.
+      await assert.rejects(store.createUser(userFixture(clock, { email: 'ada@example.com' })), emailTaken);
+      assert.equal(await store.countUsers(), 1);
+      const bob = userFixture(clock, { email: 'bob@example.com' });
+      await store.createUser(bob);
+      await assert.rejects(
+        store.updateUser(bob.id, { email: 'ada@example.com', role: 'admin', updatedAt: clock.now() }),
+        emailTaken,
+      );
+      assert.deepEqual(await store.getUserById(bob.id), bob);
+      // Changing the address frees the old one; the verification time is set and cleared on its own.
+      clock.advance(1000);
+      const moved = await store.updateUser(ada.id, { email: 'ada@new.example', updatedAt: clock.now() });
+      assert.equal(moved?.email, 'ada@new.example');
+      assert.equal(await store.getUserByEmail('ada@example.com'), null);
+      assert.equal((await store.getUserByEmail('ada@new.example'))?.id, ada.id);
+      const verified = await store.updateUser(ada.id, {
+        emailVerifiedAt: clock.now(),
+        updatedAt: clock.now(),
+      });
+      assert.equal(verified?.emailVerifiedAt, clock.now());
+      assert.equal(verified?.email, 'ada@new.example', 'an update without email leaves it');
+      await store.updateUser(bob.id, { email: 'ada@example.com', updatedAt: clock.now() });
+      assert.equal(
+        (await store.getUserByEmail('ada@example.com'))?.id,
+        bob.id,
+        'the freed address can be taken',
+      );
+      // Setting the same address again is no conflict with itself.
+      assert.equal(
+        (await store.updateUser(bob.id, { email: 'ada@example.com', updatedAt: clock.now() }))?.email,
+        'ada@example.com',
+      );
+      const removed = await store.updateUser(ada.id, {
+        email: null,
+        emailVerifiedAt: null,
+        updatedAt: clock.now(),
+      });
+      assert.equal(removed?.email, null);
+      assert.equal(removed?.emailVerifiedAt, null);
+      assert.equal(await store.getUserByEmail('ada@new.example'), null);
+      // Users without an address do not conflict with each other.
+      await store.createUser(userFixture(clock));
+      await store.createUser(userFixture(clock));
+      assert.equal(await store.countUsers(), 4);
+    });
+
+    test('of simultaneous claims of one address, exactly one wins', async () => {
+      const users = Array.from({ length: 6 }, () => userFixture(clock));
+      for (const user of users) await store.createUser(user);
+      const results = await Promise.allSettled(
+        users.map((user) => store.updateUser(user.id, { email: 'race@example.com', updatedAt: clock.now() })),
+      );
+      assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+      for (const result of results) {
+        if (result.status === 'rejected') assert.ok(emailTaken(result.reason), String(result.reason));
+      }
+      const creations = await Promise.allSettled(
+        Array.from({ length: 6 }, () => store.createUser(userFixture(clock, { email: 'new@example.com' }))),
+      );
+      assert.equal(creations.filter((result) => result.status === 'fulfilled').length, 1);
+    });
+
     test('update of an unknown user returns null', async () => {
       assert.equal(await store.updateUser('missing', { role: 'admin', updatedAt: clock.now() }), null);
     });

@@ -54,7 +54,13 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       const round = await Promise.all([a.prune(), b.prune()]);
       const pruned = round.filter((result) => result.status === 'pruned');
       assert.equal(pruned.length, 1, `exactly one instance pruned: ${JSON.stringify(round)}`);
-      assert.deepEqual(pruned[0], { status: 'pruned', sessions: 2, counters: 1, revocations: 1 });
+      assert.deepEqual(pruned[0], {
+        status: 'pruned',
+        sessions: 2,
+        counters: 1,
+        revocations: 1,
+        accountTokens: 0,
+      });
       assert.equal(await count('sessions'), 1);
       assert.deepEqual(await a.getLogin(live.id), live, 'a live login is kept, its refresh state untouched');
       assert.deepEqual(await a.listRevocations(0), [kept], 'a live revocation is kept');
@@ -72,7 +78,13 @@ describe('postgres store: pruning once per cluster', { skip }, () => {
       assert.deepEqual(await b.prune(), { status: 'skipped', reason: 'locked' });
       assert.equal(await count('sessions'), 3, 'nothing is pruned while another instance holds the lock');
       await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`keycard:prune:${schema}`]);
-      assert.deepEqual(await b.prune(), { status: 'pruned', sessions: 2, counters: 1, revocations: 1 });
+      assert.deepEqual(await b.prune(), {
+        status: 'pruned',
+        sessions: 2,
+        counters: 1,
+        revocations: 1,
+        accountTokens: 0,
+      });
       assert.deepEqual(await a.getLogin(live.id), live);
       assert.equal(await count('counters'), 0);
       assert.equal(await count('revocations'), 1);

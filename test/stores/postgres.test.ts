@@ -130,7 +130,8 @@ if (skip) {
       async reset() {
         const s = `"${conformanceSchema}"`;
         await admin.query(
-          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.counters, ${s}.revocations, ${s}.clients, ${s}.audit`,
+          `TRUNCATE ${s}.sessions, ${s}.users, ${s}.counters, ${s}.revocations, ${s}.clients, ${s}.audit,
+            ${s}.account_tokens`,
         );
       },
       // Rows of every table in the schema, whatever it holds: a table a migration forgot to drop counts too.

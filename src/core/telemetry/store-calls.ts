@@ -6,7 +6,15 @@
 import type { Store } from '../store.js';
 
 /** The store contract's capabilities (core/store.ts), plus `store` for its lifecycle (`ping`, `close`). */
-export type StoreCapability = 'logins' | 'users' | 'counters' | 'revocations' | 'clients' | 'audit' | 'store';
+export type StoreCapability =
+  | 'logins'
+  | 'users'
+  | 'counters'
+  | 'revocations'
+  | 'clients'
+  | 'audit'
+  | 'tokens'
+  | 'store';
 
 /**
  * Every method of the Store contract, by capability: the closed set an operation label or span attribute
@@ -25,6 +33,7 @@ export const STORE_OPERATIONS: Readonly<Record<string, StoreCapability>> = Objec
   createUser: 'users',
   getUserById: 'users',
   getUserByUsername: 'users',
+  getUserByEmail: 'users',
   listUsers: 'users',
   countUsers: 'users',
   updateUser: 'users',
@@ -45,6 +54,9 @@ export const STORE_OPERATIONS: Readonly<Record<string, StoreCapability>> = Objec
   appendAudit: 'audit',
   listAudit: 'audit',
   pruneAudit: 'audit',
+  putAccountToken: 'tokens',
+  getAccountToken: 'tokens',
+  takeAccountToken: 'tokens',
   ping: 'store',
   close: 'store',
 });

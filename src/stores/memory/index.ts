@@ -6,9 +6,11 @@
  * periodically; at `maxSessions`, expired ones are swept at once and then the oldest are evicted.
  */
 import { type Clock, systemClock } from '../../core/clock.js';
-import { KeycardError, usernameTaken } from '../../core/errors.js';
+import { emailTaken, KeycardError, usernameTaken } from '../../core/errors.js';
 import { applyPatch } from '../../core/session/data.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AuditQuery,
   AuditRecord,
   ClientRecord,
@@ -29,6 +31,7 @@ import type {
   UserUpdate,
 } from '../../core/store.js';
 import { MemoryAudit } from './audit.js';
+import { MemoryAccountTokens } from './tokens.js';
 
 export interface MemoryStoreOptions {
   /** Default 100 000. */
@@ -47,6 +50,8 @@ export class MemoryStore implements Store {
   private readonly users = new Map<string, UserRecord>();
   private readonly userIdsByName = new Map<string, string>();
   private readonly userIdsBySkeleton = new Map<string, string>();
+  private readonly userIdsByEmail = new Map<string, string>();
+  private readonly accountTokens = new MemoryAccountTokens();
   private readonly counters = new Map<string, CounterValue>();
   /** Revocations by `kind:id`; for a user, the latest cut-off wins. */
   private readonly revocations = new Map<string, RevocationRecord>();
@@ -79,6 +84,7 @@ export class MemoryStore implements Store {
   /** Removes expired sessions (and expired counters and revocations); returns how many sessions. */
   sweep(): number {
     const now = this.clock.now();
+    this.accountTokens.prune(now);
     let removed = 0;
     for (const [id, session] of this.sessions) {
       if (session.expiresAt <= now || session.absoluteExpiresAt <= now) {
@@ -202,9 +208,12 @@ export class MemoryStore implements Store {
   async createUser(user: UserRecord): Promise<void> {
     if (this.userIdsByName.has(user.username)) throw usernameTaken(user.username, 'exact');
     if (this.userIdsBySkeleton.has(user.skeleton)) throw usernameTaken(user.username, 'lookalike');
-    this.users.set(user.id, { ...user });
+    const email = user.email ?? null;
+    if (email !== null && this.userIdsByEmail.has(email)) throw emailTaken();
+    this.users.set(user.id, { ...user, email, emailVerifiedAt: user.emailVerifiedAt ?? null });
     this.userIdsByName.set(user.username, user.id);
     this.userIdsBySkeleton.set(user.skeleton, user.id);
+    if (email !== null) this.userIdsByEmail.set(email, user.id);
   }
 
   async getUserById(id: string): Promise<UserRecord | null> {
@@ -214,6 +223,11 @@ export class MemoryStore implements Store {
 
   async getUserByUsername(username: string): Promise<UserRecord | null> {
     const id = this.userIdsByName.get(username);
+    return id === undefined ? null : this.getUserById(id);
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    const id = this.userIdsByEmail.get(email);
     return id === undefined ? null : this.getUserById(id);
   }
 
@@ -233,6 +247,13 @@ export class MemoryStore implements Store {
   async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
     const user = this.users.get(id);
     if (!user) return null;
+    if (update.email !== undefined && update.email !== user.email) {
+      if (update.email !== null && this.userIdsByEmail.has(update.email)) throw emailTaken();
+      if (user.email) this.userIdsByEmail.delete(user.email);
+      if (update.email !== null) this.userIdsByEmail.set(update.email, id);
+      user.email = update.email;
+    }
+    if (update.emailVerifiedAt !== undefined) user.emailVerifiedAt = update.emailVerifiedAt;
     if (update.passwordHash !== undefined) user.passwordHash = update.passwordHash;
     if (update.role !== undefined) user.role = update.role;
     if (update.blocked !== undefined) user.blocked = update.blocked;
@@ -350,6 +371,16 @@ export class MemoryStore implements Store {
   }
   pruneAudit(before: number): Promise<number> {
     return this.audit.pruneAudit(before);
+  }
+
+  putAccountToken(record: AccountTokenRecord): Promise<void> {
+    return this.accountTokens.putAccountToken(record);
+  }
+  getAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null> {
+    return this.accountTokens.getAccountToken(hash, kind, now);
+  }
+  takeAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null> {
+    return this.accountTokens.takeAccountToken(hash, kind, now);
   }
 
   async ping(): Promise<void> {}

@@ -8,6 +8,8 @@
  */
 import { defineKey } from '../../core/session/data.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AuthUser,
   ClientRecord,
   LoginRecord,
@@ -57,8 +59,42 @@ export interface UserDocument {
   passwordHash: string | null;
   role: string;
   blocked: boolean;
+  /** Absent when the user has none (index `email_unique` is partial: only string addresses are unique). */
+  email?: string;
+  emailVerifiedAt?: number;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A single-use account token; `_id` is its hash. */
+export interface AccountTokenDocument {
+  _id: string;
+  kind: AccountTokenKind;
+  userId: string | null;
+  email: string | null;
+  role: string | null;
+  stamp: string | null;
+  createdAt: number;
+  expiresAt: number;
+  purgeAt: Date;
+}
+
+export function toAccountTokenDocument(record: AccountTokenRecord, purgeAt: Date): AccountTokenDocument {
+  const { hash, ...rest } = record;
+  return { _id: hash, ...rest, purgeAt };
+}
+
+export function toAccountToken(document: AccountTokenDocument): AccountTokenRecord {
+  return {
+    hash: document._id,
+    kind: document.kind,
+    userId: document.userId,
+    email: document.email,
+    role: document.role,
+    stamp: document.stamp,
+    createdAt: document.createdAt,
+    expiresAt: document.expiresAt,
+  };
 }
 
 /** A stored revocation; `_id` is the driver's ObjectId. Several may exist for one subject. */
@@ -186,6 +222,8 @@ export function toUserDocument(user: UserRecord): UserDocument {
     passwordHash: user.passwordHash,
     role: user.role,
     blocked: user.blocked,
+    ...(user.email ? { email: user.email } : {}),
+    ...(typeof user.emailVerifiedAt === 'number' ? { emailVerifiedAt: user.emailVerifiedAt } : {}),
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };
@@ -199,6 +237,8 @@ export function toUser(document: UserDocument): UserRecord {
     passwordHash: document.passwordHash ?? null,
     role: document.role,
     blocked: document.blocked === true,
+    email: document.email ?? null,
+    emailVerifiedAt: document.emailVerifiedAt ?? null,
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
   };

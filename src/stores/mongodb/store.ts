@@ -9,8 +9,16 @@ import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
 import { checkAuditPrune, checkAuditRecord } from '../../core/audit/query.js';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
+import {
+  configurationError,
+  emailTaken,
+  KeycardError,
+  storeUnavailable,
+  usernameTaken,
+} from '../../core/errors.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AuditQuery,
   AuditRecord,
   ClientRecord,
@@ -46,11 +54,14 @@ import {
   databaseInURL,
 } from './client.js';
 import {
+  type AccountTokenDocument,
   type ClientDocument,
   type CounterDocument,
   type RevocationDocument,
   type RevocationFeedDocument,
   type SessionDocument,
+  toAccountToken,
+  toAccountTokenDocument,
   toClient,
   toClientDocument,
   toRevocation,
@@ -100,6 +111,7 @@ export interface MongoCollectionNames {
   revocationFeed: string;
   clients: string;
   audit: string;
+  accountTokens: string;
 }
 
 /** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
@@ -118,6 +130,7 @@ export class MongoStore implements Store {
   private readonly revocationFeed: Collection<RevocationFeedDocument>;
   private readonly clients: Collection<ClientDocument>;
   private readonly audit: Collection<AuditDocument>;
+  private readonly accountTokens: Collection<AccountTokenDocument>;
   private readonly pollIntervalMs: number;
   private readonly subscriptions = new Set<RevocationPoller>();
   private readonly ownsClient: boolean;
@@ -165,6 +178,7 @@ export class MongoStore implements Store {
       revocationFeed: `${prefix}revocation_feed`,
       clients: `${prefix}clients`,
       audit: `${prefix}audit`,
+      accountTokens: `${prefix}account_tokens`,
     });
     // Reads go to the primary whatever the URL says: a secondary that lags could still show a session
     // that was just revoked, or miss one that was just created.
@@ -177,6 +191,7 @@ export class MongoStore implements Store {
     this.revocationFeed = this.db.collection<RevocationFeedDocument>(this.collectionNames.revocationFeed);
     this.clients = this.db.collection<ClientDocument>(this.collectionNames.clients);
     this.audit = this.db.collection<AuditDocument>(this.collectionNames.audit);
+    this.accountTokens = this.db.collection<AccountTokenDocument>(this.collectionNames.accountTokens);
   }
 
   /**
@@ -217,7 +232,15 @@ export class MongoStore implements Store {
         { key: { username: 1 }, name: 'username_unique', unique: true },
         // A name that merely looks like another (`usernameSkeleton`) is refused by this index.
         { key: { skeleton: 1 }, name: 'skeleton_unique', unique: true },
+        // Addresses are unique among the users that have one.
+        {
+          key: { email: 1 },
+          name: 'email_unique',
+          unique: true,
+          partialFilterExpression: { email: { $type: 'string' } },
+        },
       ]),
+      this.accountTokens.createIndexes([PURGE_INDEX]),
       this.counters.createIndexes([PURGE_INDEX]),
       this.revocations.createIndexes([
         // The per-request fallback (`isRevoked`): one equality lookup per branch of its `$or`.
@@ -362,6 +385,7 @@ export class MongoStore implements Store {
         const fields = duplicateKeyFields(error);
         if (fields === null || fields.includes('_id')) throw error;
         if (fields.includes('username')) throw usernameTaken(user.username, 'exact');
+        if (fields.includes('email')) throw emailTaken();
         const same = await this.users.findOne({ username: user.username }, { projection: { _id: 1 } });
         throw usernameTaken(user.username, same ? 'exact' : 'lookalike');
       }
@@ -375,6 +399,11 @@ export class MongoStore implements Store {
 
   async getUserByUsername(username: string): Promise<UserRecord | null> {
     const document = await this.run(() => this.users.findOne({ username }));
+    return document ? toUser(document) : null;
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    const document = await this.run(() => this.users.findOne({ email }));
     return document ? toUser(document) : null;
   }
 
@@ -402,10 +431,66 @@ export class MongoStore implements Store {
     if (update.passwordHash !== undefined) changes.passwordHash = update.passwordHash;
     if (update.role !== undefined) changes.role = update.role;
     if (update.blocked !== undefined) changes.blocked = update.blocked;
-    const document = await this.run(() =>
-      this.users.findOneAndUpdate({ _id: id }, { $set: changes }, { returnDocument: 'after' }),
-    );
+    const unset: Record<string, ''> = {};
+    if (update.email !== undefined) {
+      if (update.email === null) unset.email = '';
+      else changes.email = update.email;
+    }
+    if (update.emailVerifiedAt !== undefined) {
+      if (update.emailVerifiedAt === null) unset.emailVerifiedAt = '';
+      else changes.emailVerifiedAt = update.emailVerifiedAt;
+    }
+    const document = await this.run(async () => {
+      try {
+        return await this.users.findOneAndUpdate(
+          { _id: id },
+          Object.keys(unset).length > 0 ? { $set: changes, $unset: unset } : { $set: changes },
+          { returnDocument: 'after' },
+        );
+      } catch (error) {
+        if (duplicateKeyFields(error)?.includes('email')) throw emailTaken();
+        throw error;
+      }
+    });
     return document ? toUser(document) : null;
+  }
+
+  /** Single-use account tokens: one document each, `_id` the hash; using one is one findOneAndDelete. */
+  async putAccountToken(record: AccountTokenRecord): Promise<void> {
+    await this.run(async () => {
+      try {
+        await this.accountTokens.insertOne(
+          toAccountTokenDocument(record, new Date(record.expiresAt + this.purgeOffset())),
+        );
+      } catch (error) {
+        if (duplicateKeyFields(error) !== null) {
+          throw new KeycardError('invalid_request', 'that account token exists');
+        }
+        throw error;
+      }
+    });
+  }
+
+  async getAccountToken(
+    hash: string,
+    kind: AccountTokenKind,
+    now: number,
+  ): Promise<AccountTokenRecord | null> {
+    const document = await this.run(() =>
+      this.accountTokens.findOne({ _id: hash, kind, expiresAt: { $gt: now } }),
+    );
+    return document ? toAccountToken(document) : null;
+  }
+
+  async takeAccountToken(
+    hash: string,
+    kind: AccountTokenKind,
+    now: number,
+  ): Promise<AccountTokenRecord | null> {
+    const document = await this.run(() =>
+      this.accountTokens.findOneAndDelete({ _id: hash, kind, expiresAt: { $gt: now } }),
+    );
+    return document ? toAccountToken(document) : null;
   }
 
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {

@@ -4,7 +4,8 @@
  * recovery, a pool with no free connection, missing tables — except two SQLSTATE classes that describe the
  * values sent, which the caller turns into a precise error or lets through as the bug it is:
  * - class 23 (integrity constraint violation): a taken or look-alike username (`users_username_unique`,
- *   `users_skeleton_unique`) is `username_taken`, a taken client id `invalid_request`;
+ *   `users_skeleton_unique`) is `username_taken`, a taken address (`users_email_unique`) `email_taken`, a
+ *   taken client id `invalid_request`;
  * - class 22 (data exception): session data PostgreSQL cannot represent (see `unstorableData`).
  */
 import pg from 'pg';

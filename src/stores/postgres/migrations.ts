@@ -202,6 +202,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_type ON audit (type, id);
     `,
   },
+  {
+    version: 8,
+    description: "users' email addresses (unique), and single-use account tokens",
+    sql: `
+      ALTER TABLE users ADD COLUMN email text COLLATE "C";
+      ALTER TABLE users ADD COLUMN email_verified_at bigint;
+      -- Unique among the users that have one (NULLs are distinct): one of two concurrent claims wins.
+      ALTER TABLE users ADD CONSTRAINT users_email_unique UNIQUE (email);
+      -- Password reset, email verification and invitation links: only the token's SHA-256 is kept.
+      CREATE TABLE account_tokens (
+        hash       text COLLATE "C" PRIMARY KEY,
+        kind       text COLLATE "C" NOT NULL,
+        user_id    text COLLATE "C",
+        email      text COLLATE "C",
+        role       text,
+        stamp      text,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX account_tokens_by_expiry ON account_tokens (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

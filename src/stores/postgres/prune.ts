@@ -16,7 +16,7 @@ import { withClient } from './pool.js';
 import { advisoryKey, quoteIdentifier } from './queries.js';
 
 export type PruneResult =
-  | { status: 'pruned'; sessions: number; counters: number; revocations: number }
+  | { status: 'pruned'; sessions: number; counters: number; revocations: number; accountTokens: number }
   | { status: 'skipped'; reason: 'locked' | 'not_due' };
 
 const BATCH_SIZE = 1000;
@@ -58,6 +58,7 @@ export function pruneExpired(
         sessions: await deleteAll('sessions', 'least(expires_at, absolute_expires_at) <= $1'),
         counters: await deleteAll('counters', 'reset_at <= $1'),
         revocations: await deleteAll('revocations', 'expires_at <= $1'),
+        accountTokens: await deleteAll('account_tokens', 'expires_at <= $1'),
       };
     } finally {
       // If this fails the connection is broken and withClient destroys it, which ends the lock as well.

@@ -42,7 +42,9 @@ export function advisoryKey(task: 'migrate' | 'prune', schema: string): string {
 // adding a column while instances run) fails with "cached plan must not change result type".
 const SESSION_COLUMNS =
   'id, user_id, username, role, created_at, last_active_at, expires_at, absolute_expires_at, data, user_agent, ip, refresh';
-const USER_COLUMNS = 'id, username, skeleton, password_hash, role, blocked, created_at, updated_at';
+const USER_COLUMNS =
+  'id, username, skeleton, password_hash, role, blocked, email, email_verified_at, created_at, updated_at';
+const TOKEN_COLUMNS = 'hash, kind, user_id, email, role, stamp, created_at, expires_at';
 const CLIENT_COLUMNS = `id, name, scopes, secret_hash, previous_secret_hash, previous_secret_expires_at,
   generation, disabled, created_at, updated_at`;
 
@@ -111,17 +113,26 @@ function statements(s: string, channel: string) {
       RETURNING ${SESSION_COLUMNS}`,
     deleteUserLogins: `DELETE FROM ${s}.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`,
     // users_username_unique and users_skeleton_unique make a taken or look-alike name fail atomically.
-    insertUser: `INSERT INTO ${s}.users (id, username, skeleton, password_hash, role, blocked, created_at,
-        updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    insertUser: `INSERT INTO ${s}.users (id, username, skeleton, password_hash, role, blocked, email,
+        email_verified_at, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     usernameExists: `SELECT EXISTS (SELECT 1 FROM ${s}.users WHERE username = $1) AS exists`,
     getUserById: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE id = $1`,
     getUserByUsername: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username = $1`,
+    getUserByEmail: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE email = $1`,
     listUsers: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username > $1 ORDER BY username LIMIT $2`,
     countUsers: `SELECT count(*) AS count FROM ${s}.users`,
     updateUser: `UPDATE ${s}.users SET password_hash = coalesce($2::text, password_hash),
-        role = coalesce($3::text, role), blocked = coalesce($4::boolean, blocked), updated_at = $5
+        role = coalesce($3::text, role), blocked = coalesce($4::boolean, blocked), updated_at = $5,
+        email = CASE WHEN $6::boolean THEN $7::text ELSE email END,
+        email_verified_at = CASE WHEN $8::boolean THEN $9::bigint ELSE email_verified_at END
       WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+    // Single-use account tokens: using one is one DELETE … RETURNING, so one of simultaneous uses gets it.
+    insertAccountToken: `INSERT INTO ${s}.account_tokens (${TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    getAccountToken: `SELECT ${TOKEN_COLUMNS} FROM ${s}.account_tokens
+      WHERE hash = $1 AND kind = $2 AND expires_at > $3`,
+    takeAccountToken: `DELETE FROM ${s}.account_tokens WHERE hash = $1 AND kind = $2 AND expires_at > $3
+      RETURNING ${TOKEN_COLUMNS}`,
     incrementCounter: `INSERT INTO ${s}.counters AS counter (key, count, reset_at) VALUES ($1, 1, $3)
       ON CONFLICT (key) DO UPDATE SET
         count = CASE WHEN counter.reset_at > $2 THEN counter.count + 1 ELSE 1 END,

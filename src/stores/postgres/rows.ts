@@ -1,5 +1,7 @@
 /** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   ClientRecord,
   LoginRecord,
   RefreshState,
@@ -31,8 +33,34 @@ export interface UserRow {
   password_hash: string | null;
   role: string;
   blocked: boolean;
+  email: string | null;
+  email_verified_at: number | null;
   created_at: number;
   updated_at: number;
+}
+
+export interface AccountTokenRow {
+  hash: string;
+  kind: string;
+  user_id: string | null;
+  email: string | null;
+  role: string | null;
+  stamp: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export function toAccountToken(row: AccountTokenRow): AccountTokenRecord {
+  return {
+    hash: row.hash,
+    kind: row.kind as AccountTokenKind,
+    userId: row.user_id,
+    email: row.email,
+    role: row.role,
+    stamp: row.stamp,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
 }
 
 export interface RevocationRow {
@@ -99,6 +127,8 @@ export function toUser(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     role: row.role,
     blocked: row.blocked,
+    email: row.email,
+    emailVerifiedAt: row.email_verified_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

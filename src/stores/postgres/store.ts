@@ -10,8 +10,16 @@
  */
 import type pg from 'pg';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
+import {
+  configurationError,
+  emailTaken,
+  KeycardError,
+  storeUnavailable,
+  usernameTaken,
+} from '../../core/errors.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AuditQuery,
   AuditRecord,
   ClientRecord,
@@ -39,11 +47,13 @@ import { createPool, type PoolSettings, TYPES } from './pool.js';
 import { type PruneResult, pruneExpired } from './prune.js';
 import { buildQueries, checkSchemaName, type Queries, type QueryName, revocationChannel } from './queries.js';
 import {
+  type AccountTokenRow,
   type ClientRow,
   encodeData,
   encodeRefresh,
   type RevocationRow,
   type SessionRow,
+  toAccountToken,
   toClient,
   toRevocation,
   toSession,
@@ -291,11 +301,14 @@ export class PostgresStore implements Store {
         user.passwordHash,
         user.role,
         user.blocked,
+        user.email ?? null,
+        user.emailVerifiedAt ?? null,
         user.createdAt,
         user.updatedAt,
       ]);
     } catch (error) {
       if (isUniqueViolation(error, 'users_username_unique')) throw usernameTaken(user.username, 'exact');
+      if (isUniqueViolation(error, 'users_email_unique')) throw emailTaken();
       if (isUniqueViolation(error, 'users_skeleton_unique')) {
         // Which unique index PostgreSQL checks first is its business (index OID order): when the name
         // itself is taken too, say so — the plainer reason, as the other stores do.
@@ -316,6 +329,11 @@ export class PostgresStore implements Store {
     return row ? toUser(row) : null;
   }
 
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    const row = (await this.query<UserRow>('getUserByEmail', [email]))[0];
+    return row ? toUser(row) : null;
+  }
+
   async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
     return (await this.query<UserRow>('listUsers', [options.after ?? '', options.limit])).map(toUser);
   }
@@ -326,16 +344,64 @@ export class PostgresStore implements Store {
   }
 
   async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
-    const row = (
-      await this.query<UserRow>('updateUser', [
+    let rows: UserRow[];
+    try {
+      rows = await this.query<UserRow>('updateUser', [
         id,
         update.passwordHash ?? null,
         update.role ?? null,
         update.blocked ?? null,
         update.updatedAt,
-      ])
-    )[0];
+        update.email !== undefined,
+        update.email ?? null,
+        update.emailVerifiedAt !== undefined,
+        update.emailVerifiedAt ?? null,
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error, 'users_email_unique')) throw emailTaken();
+      throw error;
+    }
+    const row = rows[0];
     return row ? toUser(row) : null;
+  }
+
+  /** Single-use account tokens: one statement each. */
+  async putAccountToken(record: AccountTokenRecord): Promise<void> {
+    try {
+      await this.pool.query(this.statement('insertAccountToken'), [
+        record.hash,
+        record.kind,
+        record.userId,
+        record.email,
+        record.role,
+        record.stamp,
+        record.createdAt,
+        record.expiresAt,
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error, 'account_tokens_pkey')) {
+        throw new KeycardError('invalid_request', 'that account token exists');
+      }
+      throw toStoreError(error);
+    }
+  }
+
+  async getAccountToken(
+    hash: string,
+    kind: AccountTokenKind,
+    now: number,
+  ): Promise<AccountTokenRecord | null> {
+    const row = (await this.query<AccountTokenRow>('getAccountToken', [hash, kind, now]))[0];
+    return row ? toAccountToken(row) : null;
+  }
+
+  async takeAccountToken(
+    hash: string,
+    kind: AccountTokenKind,
+    now: number,
+  ): Promise<AccountTokenRecord | null> {
+    const row = (await this.query<AccountTokenRow>('takeAccountToken', [hash, kind, now]))[0];
+    return row ? toAccountToken(row) : null;
   }
 
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {

@@ -15,6 +15,8 @@
  * - `kc:{users}:skeletons`            hash   username skeleton → user id (unique too: no look-alikes)
  * - `kc:{users}:schema`               string `skeletons:1` once users from before skeletons have theirs
  * - `kc:{users}:sorted`               zset   usernames, all at score 0, for ZRANGEBYLEX pages
+ * - `kc:{users}:emails`               hash   normalized email address → user id (keeps addresses unique)
+ * - `kc:at:<kind>:<hash>`             string one single-use account token (JSON), expiring with it (PXAT)
  * - `kc:{rv}:all`                     zset   every revocation (its JSON), scored by its expiry
  * - `kc:{rv}:l:<loginId>`             string `<at> <expiresAt>` of a revoked login
  * - `kc:{rv}:u:<userId>`              string `<at> <expiresAt>` of a user's latest revocation cut-off
@@ -64,6 +66,9 @@ export interface RedisKeys {
   skeletons(): string;
   usersSchema(): string;
   sortedUsernames(): string;
+  emails(): string;
+  /** A single-use account token, by kind and hash: a token of one kind never names another's key. */
+  accountToken(kind: string, hash: string): string;
   revocations(): string;
   loginRevocation(loginId: string): string;
   userRevocation(userId: string): string;
@@ -101,6 +106,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     skeletons: () => `${p}:{users}:skeletons`,
     usersSchema: () => `${p}:{users}:schema`,
     sortedUsernames: () => `${p}:{users}:sorted`,
+    emails: () => `${p}:{users}:emails`,
+    accountToken: (kind, hash) => `${p}:at:${kind}:${hash}`,
     revocations: () => `${p}:{rv}:all`,
     loginRevocation: (loginId) => `${p}:{rv}:l:${loginId}`,
     userRevocation: (userId) => `${p}:{rv}:u:${userId}`,

@@ -14,6 +14,8 @@
  */
 import { defineKey } from '../../core/session/data.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   ClientRecord,
   ClientUpdate,
   DataPatch,
@@ -201,6 +203,10 @@ function optionalDecimal(value: Buffer | undefined): number {
 export function userFields(user: UserRecord): string[] {
   const fields = ['id', user.id, 'name', user.username, 'skel', user.skeleton, 'role', user.role];
   if (user.passwordHash !== null) fields.push('hash', user.passwordHash);
+  if (user.email) fields.push('email', user.email);
+  if (user.emailVerifiedAt !== undefined && user.emailVerifiedAt !== null) {
+    fields.push('ev', String(user.emailVerifiedAt));
+  }
   fields.push(
     'blocked',
     user.blocked ? '1' : '0',
@@ -212,14 +218,41 @@ export function userFields(user: UserRecord): string[] {
   return fields;
 }
 
-/** Field/value pairs for the fields an update sets. */
+/**
+ * The arguments of an update (keycardUpdateUser): whether the address changes and to what ('' removes
+ * it), whether its verification time changes and to what ('' removes it), then field/value pairs to set.
+ */
 export function userUpdateFields(update: UserUpdate): string[] {
-  const fields: string[] = [];
+  const fields: string[] = [
+    update.email === undefined ? '0' : '1',
+    update.email ?? '',
+    update.emailVerifiedAt === undefined ? '0' : '1',
+    update.emailVerifiedAt === undefined || update.emailVerifiedAt === null
+      ? ''
+      : String(update.emailVerifiedAt),
+  ];
   if (update.passwordHash !== undefined) fields.push('hash', update.passwordHash);
   if (update.role !== undefined) fields.push('role', update.role);
   if (update.blocked !== undefined) fields.push('blocked', update.blocked ? '1' : '0');
   fields.push('updated', String(update.updatedAt));
   return fields;
+}
+
+/** A stored account token, if it is of this kind and unexpired at `now`; anything unreadable is none. */
+export function parseAccountToken(
+  value: string | null,
+  kind: AccountTokenKind,
+  now: number,
+): AccountTokenRecord | null {
+  if (value === null) return null;
+  let record: AccountTokenRecord;
+  try {
+    record = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (record?.kind !== kind || typeof record.expiresAt !== 'number' || record.expiresAt <= now) return null;
+  return record;
 }
 
 export function parseUser(reply: HashReply | null): UserRecord | null {
@@ -234,6 +267,8 @@ export function parseUser(reply: HashReply | null): UserRecord | null {
     passwordHash: hash.get('hash') ?? null,
     role: hash.get('role') ?? '',
     blocked: hash.get('blocked') === '1',
+    email: hash.get('email') ?? null,
+    emailVerifiedAt: hash.has('ev') ? Number(hash.get('ev')) : null,
     createdAt: Number(hash.get('created')),
     updatedAt: Number(hash.get('updated')),
   };

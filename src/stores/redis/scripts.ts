@@ -292,20 +292,22 @@ return 1
   },
 
   /**
-   * KEYS: user record, usernames hash, skeletons hash, sorted usernames. ARGV: username, skeleton, user id,
-   * then field/value pairs. Refuses a taken username ('exact'), then a taken skeleton ('lookalike'); else
-   * claims both, and writes the record and the sorted set in the same script, so a user is either fully
+   * KEYS: user record, usernames hash, skeletons hash, sorted usernames, emails hash. ARGV: username,
+   * skeleton, user id, email ('' for none), then field/value pairs. Refuses a taken username ('exact'),
+   * then a taken skeleton ('lookalike'), then a taken address ('email'); else claims them, and writes the record and the sorted set in the same script, so a user is either fully
    * there or not at all, and two concurrent creations of one name or of two look-alikes admit one.
    */
   keycardCreateUser: {
-    keys: 4,
+    keys: 5,
     lua: `
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'exact' end
 if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 1 then return 'lookalike' end
+if ARGV[4] ~= '' and redis.call('HEXISTS', KEYS[5], ARGV[4]) == 1 then return 'email' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], ARGV[4], ARGV[3]) end
 redis.call('DEL', KEYS[1])
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return 'ok'
 `,
@@ -339,13 +341,44 @@ return changed
 `,
   },
 
-  /** KEYS: user record. ARGV: field/value pairs. Returns the updated record, nil for an unknown user. */
+  /**
+   * KEYS: user record, emails hash. ARGV: '1' and the new address ('' removes it) or '0' and '', '1' and
+   * the verification time ('' removes it) or '0' and '', then field/value pairs. Returns the updated
+   * record, nil for an unknown user, 'email' when the address is another user's (nothing is written).
+   */
   keycardUpdateUser: {
-    keys: 1,
+    keys: 2,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[1] == '1' then
+  local id = redis.call('HGET', KEYS[1], 'id')
+  local old = redis.call('HGET', KEYS[1], 'email')
+  if ARGV[2] ~= '' and ARGV[2] ~= old then
+    if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 'email' end
+  end
+  if old and old ~= ARGV[2] and redis.call('HGET', KEYS[2], old) == id then redis.call('HDEL', KEYS[2], old) end
+  if ARGV[2] == '' then
+    redis.call('HDEL', KEYS[1], 'email')
+  else
+    redis.call('HSET', KEYS[2], ARGV[2], id)
+    redis.call('HSET', KEYS[1], 'email', ARGV[2])
+  end
+end
+if ARGV[3] == '1' then
+  if ARGV[4] == '' then redis.call('HDEL', KEYS[1], 'ev') else redis.call('HSET', KEYS[1], 'ev', ARGV[4]) end
+end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return redis.call('HGETALL', KEYS[1])
+`,
+  },
+
+  /** KEYS: an account token. Returns its value and deletes it, in one step (GETDEL for any Redis version). */
+  keycardTakeAccountToken: {
+    keys: 1,
+    lua: `
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
 `,
   },
 
@@ -450,14 +483,16 @@ export interface RedisScripts {
   incrementCounter(key: string, now: number, resetAt: number, windowMs: number): Promise<[number, string]>;
   releaseCounter(key: string, resetAt: number, now: number): Promise<unknown>;
   createUser(
-    keys: [string, string, string, string],
+    keys: [string, string, string, string, string],
     username: string,
     skeleton: string,
     id: string,
+    email: string,
     fields: Arg[],
   ): Promise<string>;
   backfillSkeletons(keys: string[], args: Arg[]): Promise<number>;
-  updateUser(key: string, fields: Arg[]): Promise<string[] | null>;
+  updateUser(keys: [string, string], fields: Arg[]): Promise<string[] | string | null>;
+  takeAccountToken(key: string): Promise<string | null>;
   addRevocation(keys: [string, string], args: [number, number, number, string, string]): Promise<unknown>;
   createClient(keys: [string, string], id: string, fields: Arg[]): Promise<string>;
   updateClient(key: string, args: Arg[]): Promise<string[] | null>;
@@ -510,11 +545,13 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
     incrementCounter: (key, now, resetAt, windowMs) =>
       commands.keycardIncrementCounter(key, now, resetAt, windowMs) as Promise<[number, string]>,
     releaseCounter: (key, resetAt, now) => commands.keycardReleaseCounter(key, resetAt, now),
-    createUser: (keys, username, skeleton, id, fields) =>
-      commands.keycardCreateUser(...keys, username, skeleton, id, ...fields) as Promise<string>,
+    createUser: (keys, username, skeleton, id, email, fields) =>
+      commands.keycardCreateUser(...keys, username, skeleton, id, email, ...fields) as Promise<string>,
     backfillSkeletons: (keys, args) =>
       commands.keycardBackfillSkeletons(keys.length, ...keys, ...args) as Promise<number>,
-    updateUser: (key, fields) => commands.keycardUpdateUser(key, ...fields) as Promise<string[] | null>,
+    updateUser: (keys, fields) =>
+      commands.keycardUpdateUser(...keys, ...fields) as Promise<string[] | string | null>,
+    takeAccountToken: (key) => commands.keycardTakeAccountToken(key) as Promise<string | null>,
     addRevocation: (keys, args) => commands.keycardAddRevocation(...keys, ...args),
     createClient: (keys, id, fields) =>
       commands.keycardCreateClient(...keys, id, ...fields) as Promise<string>,

@@ -10,8 +10,16 @@
  */
 import { type Cluster, Command, type Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { configurationError, KeycardError, storeUnavailable, usernameTaken } from '../../core/errors.js';
+import {
+  configurationError,
+  emailTaken,
+  KeycardError,
+  storeUnavailable,
+  usernameTaken,
+} from '../../core/errors.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AuditQuery,
   AuditRecord,
   ClientRecord,
@@ -51,6 +59,7 @@ import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
 import {
   clientFields,
   clientUpdateArguments,
+  parseAccountToken,
   parseClient,
   parseSession,
   parseUser,
@@ -413,14 +422,22 @@ export class RedisStore implements Store {
     await this.ensureSkeletons();
     const result = await this.run(() =>
       this.scripts.createUser(
-        [this.keys.user(user.id), this.keys.usernames(), this.keys.skeletons(), this.keys.sortedUsernames()],
+        [
+          this.keys.user(user.id),
+          this.keys.usernames(),
+          this.keys.skeletons(),
+          this.keys.sortedUsernames(),
+          this.keys.emails(),
+        ],
         user.username,
         user.skeleton,
         user.id,
+        user.email ?? '',
         userFields(user),
       ),
     );
     if (result === 'exact' || result === 'lookalike') throw usernameTaken(user.username, result);
+    if (result === 'email') throw emailTaken();
     if (result !== 'ok') throw storeUnavailable('redis', new Error('unexpected createUser reply'));
   }
 
@@ -434,6 +451,17 @@ export class RedisStore implements Store {
       // keys. Users are never deleted or renamed, so nothing can change between the two.
       const id = await this.client.hget(this.keys.usernames(), username);
       return id === null ? null : parseUser(await this.client.hgetall(this.keys.user(id)));
+    });
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      // Two reads, as by username; an address that moved between them finds the record no longer has
+      // it, and then there is no such user.
+      const id = await this.client.hget(this.keys.emails(), email);
+      if (id === null) return null;
+      const user = parseUser(await this.client.hgetall(this.keys.user(id)));
+      return user?.email === email ? user : null;
     });
   }
 
@@ -461,14 +489,50 @@ export class RedisStore implements Store {
   }
 
   async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
-    return this.run(async () =>
-      parseUser(
-        await this.replicated(
-          () => [this.keys.user(id)],
-          () => this.scripts.updateUser(this.keys.user(id), userUpdateFields(update)),
-        ),
+    const reply = await this.run(() =>
+      this.replicated(
+        () => [this.keys.user(id)],
+        () => this.scripts.updateUser([this.keys.user(id), this.keys.emails()], userUpdateFields(update)),
       ),
     );
+    if (reply === 'email') throw emailTaken();
+    return parseUser(typeof reply === 'string' ? null : reply);
+  }
+
+  /**
+   * Single-use account tokens: a JSON string that Redis drops once the token's lifetime has passed (a
+   * relative TTL, so the store's clock need not be Redis's); using one is one script.
+   */
+  async putAccountToken(record: AccountTokenRecord): Promise<void> {
+    const ttlMs = Math.max(1, record.expiresAt - record.createdAt);
+    const written = await this.run(() =>
+      this.client.set(
+        this.keys.accountToken(record.kind, record.hash),
+        JSON.stringify(record),
+        'PX',
+        ttlMs,
+        'NX',
+      ),
+    );
+    if (written === null) throw new KeycardError('invalid_request', 'that account token exists');
+  }
+
+  async getAccountToken(
+    hash: string,
+    kind: AccountTokenKind,
+    now: number,
+  ): Promise<AccountTokenRecord | null> {
+    const value = await this.run(() => this.client.get(this.keys.accountToken(kind, hash)));
+    return parseAccountToken(value, kind, now);
+  }
+
+  async takeAccountToken(
+    hash: string,
+    kind: AccountTokenKind,
+    now: number,
+  ): Promise<AccountTokenRecord | null> {
+    const value = await this.run(() => this.scripts.takeAccountToken(this.keys.accountToken(kind, hash)));
+    return parseAccountToken(value, kind, now);
   }
 
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {

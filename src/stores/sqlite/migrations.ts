@@ -170,6 +170,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_type ON audit (type, id);
     `,
   },
+  {
+    version: 7,
+    description: "users' email addresses (unique), and single-use account tokens",
+    sql: `
+      ALTER TABLE users ADD COLUMN email TEXT;
+      ALTER TABLE users ADD COLUMN email_verified_at INTEGER;
+      -- Unique among the users that have one: the database admits one of two concurrent claims.
+      CREATE UNIQUE INDEX users_email_unique ON users (email) WHERE email IS NOT NULL;
+      -- Password reset, email verification and invitation links: only the token's SHA-256 is kept.
+      CREATE TABLE account_tokens (
+        hash       TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        user_id    TEXT,
+        email      TEXT,
+        role       TEXT,
+        stamp      TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX account_tokens_by_expiry ON account_tokens (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

@@ -1,8 +1,8 @@
 /**
  * Pruning: deletes logins past their idle or absolute expiry (with them goes a token login's refresh
  * state, which lives in its row), counters whose window has ended and revocations no access token can
- * need any more. Each is one indexed DELETE; nothing here decides whether a record is valid — readers
- * check expiry themselves — so a late prune only costs space.
+ * need any more, and account tokens past their expiry. Each is one indexed DELETE; nothing here decides
+ * whether a record is valid — readers check expiry themselves — so a late prune only costs space.
  */
 import type { SQLiteConnection } from './connection.js';
 import type { SQLiteDatabase } from './driver.js';
@@ -12,6 +12,7 @@ function prepare(db: SQLiteDatabase) {
     sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ? OR absolute_expires_at <= ?'),
     counters: db.prepare('DELETE FROM counters WHERE reset_at <= ?'),
     revocations: db.prepare('DELETE FROM revocations WHERE expires_at <= ?'),
+    accountTokens: db.prepare('DELETE FROM account_tokens WHERE expires_at <= ?'),
   };
 }
 
@@ -29,6 +30,7 @@ export class SQLitePruner {
       const sessions = statements.sessions.run(now, now).changes;
       statements.counters.run(now);
       statements.revocations.run(now);
+      statements.accountTokens.run(now);
       return sessions;
     });
   }

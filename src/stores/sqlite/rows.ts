@@ -99,6 +99,8 @@ export interface UserRow {
   password_hash: string | null;
   role: string;
   blocked: number;
+  email: string | null;
+  email_verified_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -111,6 +113,8 @@ export function toUser(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     role: row.role,
     blocked: row.blocked === 1,
+    email: row.email,
+    emailVerifiedAt: row.email_verified_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -124,6 +128,8 @@ export function userRow(user: UserRecord): UserRow {
     password_hash: user.passwordHash,
     role: user.role,
     blocked: user.blocked ? 1 : 0,
+    email: user.email ?? null,
+    email_verified_at: user.emailVerifiedAt ?? null,
     created_at: user.createdAt,
     updated_at: user.updatedAt,
   };

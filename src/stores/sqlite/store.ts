@@ -9,11 +9,13 @@
  * is one statement or one IMMEDIATE transaction, which SQLite serialises across processes.
  *
  * This class only composes the capabilities, one file each: logins.ts, users.ts, counters.ts,
- * revocations.ts (with feed.ts), clients.ts, audit.ts.
+ * revocations.ts (with feed.ts), clients.ts, audit.ts, tokens.ts.
  */
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError } from '../../core/errors.js';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AuditQuery,
   AuditRecord,
   ClientRecord,
@@ -40,6 +42,7 @@ import { SQLiteCounters } from './counters.js';
 import { SQLiteLogins } from './logins.js';
 import { SQLitePruner } from './prune.js';
 import { SQLiteRevocations } from './revocations.js';
+import { SQLiteAccountTokens } from './tokens.js';
 import { SQLiteUsers } from './users.js';
 
 export interface SQLiteStoreOptions {
@@ -80,6 +83,7 @@ export class SQLiteStore implements Store {
   private readonly revocations: SQLiteRevocations;
   private readonly clients: SQLiteClients;
   private readonly audit: SQLiteAudit;
+  private readonly accountTokens: SQLiteAccountTokens;
   private readonly pruner: SQLitePruner;
 
   constructor(options: SQLiteStoreOptions) {
@@ -101,6 +105,7 @@ export class SQLiteStore implements Store {
     this.revocations = new SQLiteRevocations(connection, options.revocationPollIntervalMs ?? 200);
     this.clients = new SQLiteClients(connection);
     this.audit = new SQLiteAudit(connection);
+    this.accountTokens = new SQLiteAccountTokens(connection);
     this.pruner = new SQLitePruner(connection);
 
     const pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
@@ -179,6 +184,9 @@ export class SQLiteStore implements Store {
   listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
     return this.users.listUsers(options);
   }
+  getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.users.getUserByEmail(email);
+  }
   countUsers(): Promise<number> {
     return this.users.countUsers();
   }
@@ -232,6 +240,17 @@ export class SQLiteStore implements Store {
   }
   deleteClient(id: string): Promise<boolean> {
     return this.clients.deleteClient(id);
+  }
+
+  // Single-use account tokens.
+  putAccountToken(record: AccountTokenRecord): Promise<void> {
+    return this.accountTokens.putAccountToken(record);
+  }
+  getAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null> {
+    return this.accountTokens.getAccountToken(hash, kind, now);
+  }
+  takeAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null> {
+    return this.accountTokens.takeAccountToken(hash, kind, now);
   }
 
   // The audit log.
