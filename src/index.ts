@@ -13,6 +13,12 @@
  * session-data patches, random tokens) stay internal; stores and tests import them by relative path.
  */
 
+export { normalizeEmail } from './core/accounts/email.js';
+export {
+  type AccountMailOptions,
+  type AccountService,
+  LINK_PATHS,
+} from './core/accounts/service.js';
 export type { AuditLog, AuditOptions } from './core/audit/log.js';
 export { type AuthorizeOptions, authorize } from './core/auth/authorize.js';
 export {
@@ -38,6 +44,7 @@ export { type Duration, parseDuration } from './core/duration.js';
 export {
   configurationError,
   type ErrorCode,
+  emailTaken,
   isKeycardError,
   KeycardError,
   usernameTaken,
@@ -111,6 +118,9 @@ export {
   type RevocationMonitorOptions,
 } from './core/revocation/monitor.js';
 export type {
+  AccountTokenKind,
+  AccountTokenRecord,
+  AccountTokenStore,
   AuditQuery,
   AuditRecord,
   AuditStore,

@@ -13,6 +13,7 @@ import {
   toPublicUser,
 } from 'keycard';
 import { MAX_PASSWORD_INPUT_LENGTH, MAX_USERNAME_INPUT_LENGTH } from '../core/users/credentials.js';
+import { accountRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
@@ -430,6 +431,8 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         return respond(request, keepCurrent ? '/account' : '/login', { ok: true, revoked: count });
       },
     }),
+    // Email addresses, their verification, and password reset by mail (account-routes.ts).
+    ...accountRoutes(keycard),
   ];
 }
 

@@ -57,6 +57,8 @@ export const PublicUser = Type.Object(
     username: Type.String(),
     role: Type.String(),
     blocked: Type.Boolean(),
+    email: Type.Union([Type.String(), Type.Null()], { description: 'Normalized; null when none.' }),
+    emailVerified: Type.Boolean(),
     createdAt: Timestamp,
   },
   { $id: 'User', additionalProperties: false },
@@ -154,6 +156,12 @@ export const redirect = (to: string): Answer => ({
   redirect: true,
   headers: { location: to },
 });
+
+/** Mail-sending routes on a server with no mailer configured. */
+export const mailUnavailable: Answer = {
+  description: 'No mailer is configured, or the mail server failed (mail_unavailable).',
+  json: ErrorBody,
+};
 
 export const tooManyRequests: Answer = {
   description: 'Throttled: too many failures; wait as Retry-After says (too_many_requests).',

@@ -37,7 +37,17 @@ export type AuthEvent =
   | ({ type: 'password_changed'; userId: string } & EventContext)
   /** A signed-in user's password change refused: the current password they gave was wrong. */
   | ({ type: 'password_change_failed'; userId: string } & EventContext)
+  /** A wrong current password given to confirm a sensitive change (setting the email address). */
+  | ({ type: 'password_confirm_failed'; userId: string } & EventContext)
   | ({ type: 'role_changed'; userId: string; role: string } & EventContext)
+  /** A user's email address was set, changed or removed; `verified` when it was vouched for. */
+  | ({ type: 'email_changed'; userId: string; verified: boolean } & EventContext)
+  | ({ type: 'email_verification_sent'; userId: string } & EventContext)
+  | ({ type: 'email_verified'; userId: string } & EventContext)
+  /** A reset link was mailed (after the answer: the request itself never says whether the address is known). */
+  | ({ type: 'password_reset_requested'; userId: string } & EventContext)
+  /** A reset link was used: the password was set and every login of the user ended. */
+  | ({ type: 'password_reset'; userId: string } & EventContext)
   /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
   | ({ type: 'client_created'; clientId: string; scopes: string[] } & EventContext)
   | ({ type: 'client_scopes_changed'; clientId: string; scopes: string[] } & EventContext)
@@ -71,7 +81,7 @@ export type AuthEvent =
    */
   | ({
       type: 'throttled';
-      action: 'login' | 'refresh' | 'password_change';
+      action: 'login' | 'refresh' | 'password_change' | 'password_confirm' | 'password_forgot';
       /** `login`: one login refreshed more often than `throttle.refresh.maxPerLogin` in the window. */
       scope: 'address' | 'account' | 'login';
       /** The username as sent (login only). */

@@ -4,6 +4,8 @@
  * `AuthContext` for adapters.
  */
 
+import { createLinkThrottle } from './accounts/limits.js';
+import { type AccountService, createAccountService } from './accounts/service.js';
 import { type AuditLog, createAuditLog } from './audit/log.js';
 import { AuthContext } from './auth/context.js';
 import { type ClientService, createClientService } from './clients/service.js';
@@ -22,7 +24,7 @@ import type { LoginRecord, Store, UserRecord } from './store.js';
 import { instrumentStore } from './telemetry/store-calls.js';
 import { errorOutcome, registeredTracer, traceStoreCalls } from './telemetry/tracing.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
-import { changeOwnPassword } from './users/change-password.js';
+import { changeOwnPassword, confirmOwnPassword } from './users/change-password.js';
 import { readCredentials } from './users/credentials.js';
 import { createUserService, toAuthUser, type UserService } from './users/service.js';
 
@@ -98,6 +100,8 @@ export interface Keycard {
   readonly tracing: boolean;
   /** The audit log (every event, kept `audit.retention`); null with `audit: false`. */
   readonly audit: AuditLog | null;
+  /** Email addresses, their verification, and password reset by mail (the `mail` option). */
+  readonly accounts: AccountService;
   /** Stops background work (the revocation feed, audit pruning). The store is the caller's to close. */
   close(): Promise<void>;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
@@ -129,6 +133,11 @@ export interface Keycard {
    * their tokens revoked, and this one stays.
    */
   changePassword(context: AuthContext, currentPassword: unknown, newPassword: unknown): Promise<void>;
+  /**
+   * The signed-in user's current password, before a sensitive change such as their email address:
+   * `invalid_credentials` when wrong, throttled as `changePassword` is.
+   */
+  confirmPassword(context: AuthContext, password: unknown): Promise<void>;
   /**
    * Ends one login of the user's — never another user's — revoking its tokens, and emits
    * `session_revoked` (`by` the user themselves, or an admin). False when the user has no such login.
@@ -196,6 +205,15 @@ export function createKeycard(input: KeycardOptions): Keycard {
     emit,
     roles: options.roles,
   });
+  const accounts = createAccountService({
+    store,
+    users,
+    clock,
+    emit,
+    throttle: options.throttle ? createLinkThrottle(store, clock) : null,
+    mail: input.mail ?? null,
+    onError: options.onHookError,
+  });
   const tokens = options.jwt
     ? createTokenService(
         store,
@@ -246,7 +264,9 @@ export function createKeycard(input: KeycardOptions): Keycard {
     revocations: monitor,
     tracing: tracer !== null,
     audit,
+    accounts,
     async close() {
+      await accounts.settled();
       await Promise.all([monitor?.close(), audit?.close()]);
     },
     createContext,
@@ -275,6 +295,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     },
     changePassword: (context, currentPassword, newPassword) =>
       changeOwnPassword({ users, throttle, emit }, context, currentPassword, newPassword),
+    confirmPassword: (context, password) => confirmOwnPassword({ users, throttle, emit }, context, password),
     async signIn(context, body) {
       let result: SignInResult;
       try {

@@ -3,6 +3,7 @@
  * Everything is validated here, at construction, with messages that say what to do.
  */
 import { randomBytes } from 'node:crypto';
+import type { AccountMailOptions } from './accounts/service.js';
 import type { AuditOptions } from './audit/log.js';
 import type { ClientOptions } from './clients/service.js';
 import { type Clock, systemClock } from './clock.js';
@@ -108,6 +109,11 @@ export interface KeycardOptions {
    * days), read with `keycard.audit.list`. On by default; `false` turns it off (docs/accounts.md).
    */
   audit?: AuditOptions | false;
+  /**
+   * Mail for account links — email verification and password reset (docs/accounts.md): a mailer and the
+   * public URL the links point to. Without it, those routes answer `mail_unavailable` (503).
+   */
+  mail?: AccountMailOptions;
   /** `production` makes weak settings start-up errors. Default: from NODE_ENV. */
   environment?: 'development' | 'production';
   clock?: Clock;

@@ -18,6 +18,7 @@ import {
   type Store,
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
+import { smtpMailer } from 'keycard/mail';
 import { openStore, redactSecrets, redactURL } from 'keycard/stores';
 import { clientRoutes } from '../api/clients.js';
 import { adminRoutes, authRoutes } from '../api/routes.js';
@@ -200,6 +201,9 @@ export async function buildServer(
         store,
         keys: { jwtKeys, secrets: keys.secrets },
         clock: deps.clock,
+        mailer: config.mail ? smtpMailer({ url: config.mail.smtp, from: config.mail.from }) : undefined,
+        onHookError: (error) =>
+          app.log.error({ err: error }, 'background work failed (audit append, hook or mail)'),
         onEvent(event) {
           app.log.info({ event }, `audit: ${event.type}`);
           metrics?.observeEvent(event);

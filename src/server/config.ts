@@ -15,7 +15,9 @@ import {
   type Strategy,
   type Transport,
 } from 'keycard';
+import { smtpMailer } from 'keycard/mail';
 import { parseStoreURL } from 'keycard/stores';
+import { checkBaseUrl } from '../core/accounts/service.js';
 import { expectedText, fromText } from './config-schema.js';
 import { type LogLevel, SETTINGS, type SettingKey, type SettingSpec } from './settings.js';
 
@@ -68,6 +70,16 @@ export interface ServerConfig {
   metricsHost: string;
   /** Seconds requests in flight get to finish after SIGTERM/SIGINT. */
   shutdownTimeout: number;
+  /** Account mail (smtp, mailFrom and publicUrl together); undefined: no mail. */
+  mail: MailConfig | undefined;
+}
+
+export interface MailConfig {
+  /** The SMTP server's URL (it may hold a password: never logged). */
+  smtp: string;
+  from: string;
+  /** Where mailed links point. */
+  publicUrl: string;
 }
 
 export interface FirstAdminConfig {
@@ -79,8 +91,14 @@ export interface FirstAdminConfig {
   passwordFrom: string;
 }
 
-/** Every ServerConfig field but the composite firstAdmin is one setting. */
-type Key = Exclude<keyof ServerConfig, 'firstAdmin'> | 'adminUsername' | 'adminPasswordFile';
+/** Every ServerConfig field but the composites firstAdmin and mail is one setting. */
+type Key =
+  | Exclude<keyof ServerConfig, 'firstAdmin' | 'mail'>
+  | 'adminUsername'
+  | 'adminPasswordFile'
+  | 'smtp'
+  | 'mailFrom'
+  | 'publicUrl';
 // Checked both ways: every setting is a config key, every config key a setting.
 const KEYS_MATCH: [Key, SettingKey] extends [SettingKey, Key] ? true : never = true;
 void KEYS_MATCH;
@@ -231,16 +249,63 @@ export function checkServerConfig(sources: ConfigSources = {}): ConfigCheck {
     errors.push(`${where('metricsPort')}: must differ from the public port (${metricsPort})`);
 
   const firstAdmin = ok('adminUsername', 'adminPasswordFile') ? checkFirstAdmin(settings, errors) : undefined;
+  const mail = ok('smtp', 'mailFrom', 'publicUrl') ? checkMail(settings, errors) : undefined;
 
   if (errors.length > 0) return { file, settings, errors, config: null };
   const config = Object.fromEntries(
     Object.entries(settings).map(([key, setting]) => [key, setting.value]),
-  ) as unknown as ServerConfig & Record<'adminUsername' | 'adminPasswordFile', unknown>;
+  ) as unknown as ServerConfig &
+    Record<'adminUsername' | 'adminPasswordFile' | 'smtp' | 'mailFrom' | 'publicUrl', unknown>;
   delete config.adminUsername;
   delete config.adminPasswordFile;
+  delete config.smtp;
+  delete config.mailFrom;
+  delete config.publicUrl;
+  config.mail = mail;
   config.environment = value('environment') === 'production' ? 'production' : 'development';
   config.firstAdmin = firstAdmin;
   return { file, settings, errors, config };
+}
+
+/** The three mail settings together or none; each checked as the server will use it. */
+function checkMail(settings: Record<SettingKey, SettingValue>, errors: string[]): MailConfig | undefined {
+  const smtp = settings.smtp.value as string | undefined;
+  const from = settings.mailFrom.value as string | undefined;
+  const publicUrl = settings.publicUrl.value as string | undefined;
+  if (smtp === undefined) {
+    if (from !== undefined)
+      errors.push(
+        `${settings.mailFrom.from} is set but ${SETTINGS.smtp.env} is not: mail needs an SMTP server`,
+      );
+    // A public URL alone is fine: nothing uses it without mail.
+    return undefined;
+  }
+  const missing = [
+    from === undefined && SETTINGS.mailFrom.env,
+    publicUrl === undefined && SETTINGS.publicUrl.env,
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    errors.push(
+      `${settings.smtp.from} needs ${missing.join(' and ')} too: the sender, and where mailed links point`,
+    );
+    return undefined;
+  }
+  const before = errors.length;
+  try {
+    smtpMailer({ url: smtp, from: from as string });
+  } catch (error) {
+    errors.push(`${settings.smtp.from}: ${(error as Error).message}`);
+  }
+  try {
+    checkBaseUrl(publicUrl);
+  } catch {
+    errors.push(
+      `${settings.publicUrl.from}: expected the https URL of this server's pages, such as https://auth.example.com (http only for localhost)`,
+    );
+  }
+  return errors.length === before
+    ? { smtp, from: from as string, publicUrl: publicUrl as string }
+    : undefined;
 }
 
 /** Both admin settings or neither; the username must be one keycard accepts. */

@@ -10,6 +10,7 @@ import {
   type Clock,
   type KeycardOptions,
   type KeySet,
+  type Mailer,
   presetStrategy,
   type Store,
   type Strategy,
@@ -32,7 +33,11 @@ export interface ServerKeycardParts {
   keys?: { jwtKeys: KeySet; secrets: Buffer[] };
   clock?: Clock;
   onEvent?: (event: AuthEvent) => void;
+  /** Told about failures off the response path: a hook, an audit append, a reset mail not sent. */
+  onHookError?: (error: unknown) => void;
   revocation?: KeycardOptions['revocation'];
+  /** The mailer for account mail (the server builds it from `config.mail`). */
+  mailer?: Mailer;
 }
 
 export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardParts): KeycardOptions {
@@ -56,6 +61,7 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
             refreshSecrets: keys?.secrets,
           },
     onEvent: parts.onEvent,
+    onHookError: parts.onHookError,
     // CSRF tokens are signed with the key file's secrets, so every instance accepts every other's.
     csrf: keys ? { secrets: keys.secrets } : undefined,
     // API clients' tokens are signed with the key file's signing keys (whatever the strategy).
@@ -63,5 +69,6 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
       ? { keys: keys.jwtKeys, issuer: config.issuer, audience: config.audience }
       : undefined,
     revocation: parts.revocation,
+    mail: config.mail && parts.mailer ? { mailer: parts.mailer, baseUrl: config.mail.publicUrl } : undefined,
   };
 }

@@ -9,57 +9,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { KeycardError, type MailMessage, renderMail } from 'keycard';
 import { smtpMailer } from 'keycard/mail';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
-
-const USER = 'mailer';
-const PASSWORD = 'p@ss:w/rd secret';
-
-interface Inbox {
-  url: string;
-  port: number;
-  messages: ParsedMail[];
-  envelopes: { from: string; to: string[] }[];
-  connections: number;
-  close(): Promise<void>;
-}
-
-async function startInbox(): Promise<Inbox> {
-  const inbox = { messages: [] as ParsedMail[], envelopes: [] as Inbox['envelopes'], connections: 0 };
-  const server = new SMTPServer({
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onConnect(_session, callback) {
-      inbox.connections++;
-      callback();
-    },
-    onAuth(auth, _session, callback) {
-      if (auth.username === USER && auth.password === PASSWORD) return callback(null, { user: USER });
-      return callback(new Error('Invalid username or password'));
-    },
-    onData(stream, session, callback) {
-      simpleParser(stream).then(
-        (parsed) => {
-          inbox.messages.push(parsed);
-          inbox.envelopes.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-          });
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as { port: number }).port;
-  return Object.assign(inbox, {
-    port,
-    url: `smtp://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
-}
+import type { ParsedMail } from 'mailparser';
+import { type Inbox, SMTP_PASSWORD as PASSWORD, startInbox, SMTP_USER as USER } from '../helpers/inbox.js';
 
 function resetMail(to: string): MailMessage {
   return {

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client, RequestOptions } from '../helpers/http.js';
+import { type Inbox, linkToken, mailTo, startInbox } from '../helpers/inbox.js';
 import { OpenAPIWalk } from '../helpers/openapi-walk.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -43,6 +44,11 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
     presets: ['web-app', 'api'],
     why: 'the page that resumes an expired access token is for access tokens in cookies (spa) only',
   },
+  ...['/auth/password/forgot', '/auth/password/reset', '/auth/email/verify'].map((path) => ({
+    answer: `POST ${path} 403`,
+    presets: ['api'],
+    why: 'tokens in headers: the sign-in guard these routes apply refuses only browser requests with cookies',
+  })),
   { answer: 'GET /login 303', presets: ['api'], why: 'tokens in headers: /login is always the same page' },
   {
     answer: 'GET /account 303',
@@ -70,9 +76,19 @@ for (const preset of ['web-app', 'spa', 'api']) {
   describe(`openapi: every answer of keycard serve is described (${preset})`, () => {
     let server: TestServer;
     let walk: OpenAPIWalk;
+    let inbox: Inbox;
 
     before(async () => {
-      server = await startTestServer({ storeURL: 'memory:', flags: { preset } });
+      inbox = await startInbox();
+      server = await startTestServer({
+        storeURL: 'memory:',
+        flags: {
+          preset,
+          smtp: inbox.url,
+          'mail-from': 'keycard@example.com',
+          'public-url': 'https://auth.example.com',
+        },
+      });
       for (const [username, role] of [
         ['alice', 'admin'],
         ['bob', 'user'],
@@ -80,14 +96,18 @@ for (const preset of ['web-app', 'spa', 'api']) {
         ['dave', 'user'],
         ['gina', 'user'],
         ['hank', 'user'],
+        ['ivy', 'user'],
       ] as const) {
         await server.keycard.users.create({ username, password: PASSWORD, role });
       }
       const anonymous = await fetch(`${server.url}/auth/openapi.json`);
       walk = new OpenAPIWalk(await anonymous.json());
-      await drive(server, walk, preset);
+      await drive(server, walk, preset, inbox);
     });
-    after(() => server?.close());
+    after(async () => {
+      await server?.close();
+      await inbox?.close();
+    });
 
     test('every answer is described, with its media type and a JSON body of the documented shape', () => {
       assert.deepEqual(walk.problems, []);
@@ -115,7 +135,7 @@ async function signIn(
 }
 
 /** Sends requests to every route: generic refusals from the document, then each route's own answers. */
-async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Promise<void> {
+async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbox: Inbox): Promise<void> {
   const { url } = server;
   const cookies = preset !== 'api';
   const anonymous = walk.client(url);
@@ -226,6 +246,64 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Pro
     await gina.client.post(
       '/auth/password',
       as(gina, { json: { current_password: `wrong-${i}-wrong`, new_password: changed } }),
+    );
+  }
+
+  // Email addresses and mailed links: set (JSON and form), refused, verified; forgot and reset.
+  const ivy = await signIn(walk, url, 'ivy');
+  const mailed = async (address: string, path: string) => {
+    await server.keycard.accounts.settled();
+    return linkToken(mailTo(inbox, address).at(-1) as never, path);
+  };
+  await ivy.client.post('/auth/email/verification', as(ivy));
+  await ivy.client.post(
+    '/auth/email',
+    as(ivy, { json: { email: 'ivy@example.com', current_password: PASSWORD } }),
+  );
+  await ivy.client.post(
+    '/auth/email',
+    as(ivy, { json: { email: 'ivy@example.com', current_password: 'wrong' } }),
+  );
+  await hank.client.post(
+    '/auth/email',
+    as(hank, { json: { email: 'ivy@example.com', current_password: PASSWORD } }),
+  );
+  await anonymous.post('/auth/email/verify', {
+    json: { token: await mailed('ivy@example.com', '/verify-email') },
+  });
+  await ivy.client.post(
+    '/auth/email',
+    as(ivy, { form: { email: 'ivy2@example.com', current_password: PASSWORD } }),
+  );
+  await anonymous.post('/auth/email/verify', {
+    form: { token: await mailed('ivy2@example.com', '/verify-email') },
+  });
+  await ivy.client.post(
+    '/auth/email',
+    as(ivy, { json: { email: 'ivy3@example.com', current_password: PASSWORD } }),
+  );
+  await ivy.client.post('/auth/email/verification', as(ivy, { form: {} }));
+  for (let i = 0; i < 5; i++) await ivy.client.post('/auth/email/verification', as(ivy));
+  await anonymous.post('/auth/password/forgot', { json: { email: 'ivy3@example.com' } });
+  await anonymous.post('/auth/password/reset', {
+    json: { token: await mailed('ivy3@example.com', '/reset-password'), new_password: PASSWORD },
+  });
+  await anonymous.post('/auth/password/forgot', { form: { email: 'ivy3@example.com' } });
+  await anonymous.post('/auth/password/reset', {
+    form: { token: await mailed('ivy3@example.com', '/reset-password'), new_password: 'another passphrase' },
+  });
+  await anonymous.post('/auth/password/forgot', { json: { email: 'ivy3@example.com' } });
+  await anonymous.post('/auth/password/forgot', { json: { email: 'ivy3@example.com' } });
+  const unusable = `${'A'.repeat(42)}A`;
+  await anonymous.post('/auth/email/verify', { json: { token: unusable } });
+  await anonymous.post('/auth/email/verify', { form: { token: unusable } });
+  for (let i = 0; i < 20; i++)
+    await anonymous.post('/auth/password/reset', { json: { token: unusable, new_password: PASSWORD } });
+  await anonymous.post('/auth/email/verify', { json: { token: unusable } });
+  for (let i = 0; i < 7; i++) {
+    await gina.client.post(
+      '/auth/email',
+      as(gina, { json: { email: 'gina@example.com', current_password: `wrong-${i}` } }),
     );
   }
 

@@ -3,6 +3,8 @@
  * end a user's logins does so here, through the login registry, so that adapters, the server and the CLI
  * share one path.
  */
+
+import { normalizeEmail } from '../accounts/email.js';
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
 import type { EventContext, EventEmitter } from '../events.js';
@@ -20,6 +22,10 @@ export interface NewUser {
   username: string;
   password: string;
   role?: string;
+  /** An email address (normalized; unique among users). Unverified unless `emailVerified`. */
+  email?: string;
+  /** The creator vouches for the address (an admin who knows it); default false. */
+  emailVerified?: boolean;
 }
 
 /** What may be shown about a user: never the password hash. */
@@ -28,6 +34,8 @@ export interface PublicUser {
   username: string;
   role: string;
   blocked: boolean;
+  email: string | null;
+  emailVerified: boolean;
   createdAt: string;
 }
 
@@ -60,6 +68,16 @@ export interface UserService {
     newPassword: unknown,
     options?: { keepSessionId?: string },
   ): Promise<UserRecord>;
+  /**
+   * The user's current password, or `invalid_credentials` (naming `current_password`) with the cost of
+   * a real check; `account_blocked` for a blocked user.
+   */
+  confirmPassword(id: string, password: unknown): Promise<UserRecord>;
+  /**
+   * Checks a would-be password against the policy for this user (`invalid_request` naming `field`
+   * otherwise), without setting it.
+   */
+  checkPassword(password: unknown, username: string, field?: string): void;
   /** Changes the role and ends the user's logins, so no session carries the old role. */
   setRole(id: string, role: string): Promise<UserRecord>;
   /** Blocks new logins and ends every current one at once. */
@@ -77,6 +95,8 @@ export function toPublicUser(user: UserRecord): PublicUser {
     username: user.username,
     role: user.role,
     blocked: user.blocked,
+    email: user.email ?? null,
+    emailVerified: typeof user.emailVerifiedAt === 'number',
     createdAt: new Date(user.createdAt).toISOString(),
   };
 }
@@ -110,10 +130,15 @@ export function createUserService(deps: UserServiceDependencies): UserService {
   };
 
   const service: UserService = {
+    checkPassword(password, username, field = 'password') {
+      validPassword(password, username, field);
+    },
+
     async create(input, context = {}) {
       const name = normalizeUsername(input.username);
       if (!name.ok) throw new KeycardError('invalid_request', name.reason, { field: 'username' });
       const role = checkRole(input.role ?? DEFAULT_ROLE, roles);
+      const email = input.email === undefined ? null : normalizeEmail(input.email);
       const passwordHash = await passwords.hash(validPassword(input.password, name.username));
       const now = clock.now();
       const user: UserRecord = {
@@ -123,6 +148,8 @@ export function createUserService(deps: UserServiceDependencies): UserService {
         passwordHash,
         role,
         blocked: false,
+        email,
+        emailVerifiedAt: email !== null && input.emailVerified === true ? now : null,
         createdAt: now,
         updatedAt: now,
       };
@@ -175,21 +202,26 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       return user;
     },
 
-    async changePassword(id, currentPassword, newPassword, options = {}) {
+    async confirmPassword(id, password) {
       const user = await store.getUserById(id);
       if (!user) throw new KeycardError('not_found', 'no such user');
       const matches =
-        typeof currentPassword === 'string' &&
-        currentPassword.length <= MAX_PASSWORD_INPUT_LENGTH &&
+        typeof password === 'string' &&
+        password.length <= MAX_PASSWORD_INPUT_LENGTH &&
         user.passwordHash !== null &&
-        (await passwords.verify(user.passwordHash, currentPassword));
+        (await passwords.verify(user.passwordHash, password));
       if (!matches) {
-        if (user.passwordHash === null) await passwords.verifyDummy(String(currentPassword));
+        if (user.passwordHash === null) await passwords.verifyDummy(String(password));
         throw new KeycardError('invalid_credentials', 'the current password is not right', {
           field: 'current_password',
         });
       }
       if (user.blocked) throw new KeycardError('account_blocked', 'this account is blocked');
+      return user;
+    },
+
+    async changePassword(id, currentPassword, newPassword, options = {}) {
+      const user = await service.confirmPassword(id, currentPassword);
       const next = validPassword(newPassword, user.username, 'new_password');
       if (next === currentPassword) {
         throw new KeycardError('invalid_request', 'the new password must differ from the current one', {

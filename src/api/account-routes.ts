@@ -1,0 +1,228 @@
+/**
+ * The account-link routes: an email address of one's own and its verification, and password reset by
+ * mail. The work is `keycard.accounts`' (core/accounts/service.ts); these routes only read the body,
+ * apply the request guard, and answer JSON clients and the pages' forms.
+ */
+import { Type } from '@sinclair/typebox';
+import { type AuthContext, type Keycard, KeycardError, toPublicUser } from 'keycard';
+import { MAX_EMAIL_INPUT_LENGTH } from '../core/accounts/email.js';
+import { MAX_PASSWORD_INPUT_LENGTH } from '../core/users/credentials.js';
+import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
+import { NO_PROTO } from './schema.js';
+import { error, mailUnavailable, Ok, redirect, tooManyRequests, UserAnswer } from './shapes.js';
+
+const Email = Type.String({ minLength: 1, maxLength: MAX_EMAIL_INPUT_LENGTH });
+const NewPassword = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH });
+/** A link's token as it came; its shape is checked by core before any store read. */
+const LinkToken = Type.String({ minLength: 1, maxLength: 256 });
+
+function json(body: unknown, status = 200): ApiReply {
+  return { kind: 'json', status, body };
+}
+
+function context(auth: AuthContext): { ip: string | null; userAgent: string | null } {
+  return { ip: auth.request.ip, userAgent: auth.request.header('user-agent') ?? null };
+}
+
+/**
+ * For a form, a redirect to `page` saying `code`: the page looks the code up in a closed list, so nothing
+ * a crafted link carries is shown as text. `extra` keeps a query parameter (the reset token) for a retry.
+ */
+function outcome(page: string, code: string, extra: Record<string, string> = {}): ApiReply {
+  const query = new URLSearchParams({ ...extra, outcome: code });
+  return { kind: 'redirect', location: `${page}?${query}` };
+}
+
+/** Runs `work`; a form gets its failure as a redirect with the error's code, a JSON client the error. */
+async function formOr(
+  request: ApiRequest,
+  page: string,
+  work: () => Promise<ApiReply>,
+  extra?: Record<string, string>,
+): Promise<ApiReply> {
+  try {
+    return await work();
+  } catch (failure) {
+    if (
+      request.form &&
+      failure instanceof KeycardError &&
+      failure.status < 500 &&
+      failure.code !== 'too_many_requests'
+    ) {
+      return outcome(page, failure.field === 'confirm_password' ? 'mismatch' : failure.code, extra);
+    }
+    throw failure;
+  }
+}
+
+/** The sign-in guard's refusals, which the anonymous link routes apply too. */
+const guarded = error(
+  'A form from another site (cross_site_request), or a browser request without its pre-login CSRF token (csrf_rejected).',
+);
+
+const mismatch = () =>
+  new KeycardError('invalid_request', 'the new password and its confirmation differ', {
+    field: 'confirm_password',
+  });
+
+export function accountRoutes(keycard: Keycard): ApiRoute[] {
+  const { accounts } = keycard;
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/auth/password/forgot',
+      schema: {
+        summary: 'Forgot my password',
+        description:
+          'Mails a reset link (valid 30 minutes, single use) if an account has this address. The answer is the same whether or not one has: the lookup and the mail happen after it. Throttled per client address and per email address.',
+        tags: ['account'],
+        body: Type.Object({ email: Email }, NO_PROTO),
+        answers: {
+          200: { description: 'Accepted (whether or not the address is known).', json: Ok },
+          303: redirect('/forgot-password, saying a link was sent if the address is known'),
+          403: guarded,
+          429: tooManyRequests,
+          503: mailUnavailable,
+        },
+      },
+      async handle(request, { body }) {
+        // Like a sign-in: no cross-site form, and a browser's needs its pre-login CSRF token (a refusal is
+        // 403, never a redirect back to the form).
+        request.auth.guardLogin();
+        return formOr(request, '/forgot-password', async () => {
+          await accounts.requestPasswordReset(body.email, context(request.auth));
+          return request.form ? outcome('/forgot-password', 'sent') : json({ ok: true });
+        });
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/password/reset',
+      schema: {
+        summary: 'Reset my password with a link',
+        description:
+          "The token from the reset link and a new password (the policy applies). Every login of the user ends; sign in with the new password. A password the policy refuses leaves the link usable; an unknown, expired or used link is refused and counted against the client's address.",
+        tags: ['account'],
+        body: Type.Object(
+          {
+            token: LinkToken,
+            new_password: NewPassword,
+            confirm_password: Type.Optional(Type.String({ maxLength: MAX_PASSWORD_INPUT_LENGTH })),
+          },
+          NO_PROTO,
+        ),
+        answers: {
+          200: { description: 'Reset.', json: Ok },
+          303: redirect('/login saying the password was reset, or back to /reset-password saying why not'),
+          401: error('The link is unknown, expired or used (token_invalid).'),
+          403: guarded,
+          429: tooManyRequests,
+        },
+      },
+      async handle(request, { body }) {
+        request.auth.guardLogin();
+        return formOr(
+          request,
+          '/reset-password',
+          async () => {
+            if (body.confirm_password !== undefined && body.confirm_password !== body.new_password)
+              throw mismatch();
+            await accounts.resetPassword(body.token, body.new_password, context(request.auth));
+            return request.form ? outcome('/login', 'password_reset') : json({ ok: true });
+          },
+          { token: body.token },
+        );
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/email',
+      access: { live: true },
+      schema: {
+        summary: 'Set my email address',
+        description:
+          'Needs the current password (a wrong one counts against the sign-in throttle, as a password change does). The address is unverified until the verification link mailed to it is used.',
+        tags: ['account'],
+        body: Type.Object(
+          {
+            email: Email,
+            current_password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }),
+          },
+          NO_PROTO,
+        ),
+        answers: {
+          200: {
+            description: 'Set; a verification link was mailed when a mailer is configured.',
+            json: UserAnswer,
+          },
+          303: redirect('/account, saying what happened'),
+          401: error('The current password is not right (invalid_credentials).'),
+          409: error('Another account has this address (email_taken).'),
+          429: tooManyRequests,
+        },
+      },
+      async handle(request, { body }) {
+        return formOr(request, '/account', async () => {
+          const auth = request.auth;
+          const userId = (auth.user as { id: string }).id;
+          await keycard.confirmPassword(auth, body.current_password);
+          let user = await accounts.setEmail(userId, body.email, context(auth));
+          if (accounts.canMail) {
+            await accounts.sendVerification(userId, context(auth));
+            user = (await keycard.users.get(userId)) ?? user;
+          }
+          return request.form
+            ? outcome('/account', accounts.canMail ? 'email_sent' : 'email_set')
+            : json({ user: toPublicUser(user) });
+        });
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/email/verification',
+      access: { live: true },
+      schema: {
+        summary: 'Send me a verification link again',
+        tags: ['account'],
+        answers: {
+          200: { description: 'Sent (or the address is verified already).', json: Ok },
+          303: redirect('/account'),
+          400: error('The account has no email address (invalid_request).'),
+          429: tooManyRequests,
+          503: mailUnavailable,
+        },
+      },
+      async handle(request) {
+        return formOr(request, '/account', async () => {
+          await accounts.sendVerification((request.auth.user as { id: string }).id, context(request.auth));
+          return request.form ? outcome('/account', 'email_sent') : json({ ok: true });
+        });
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/email/verify',
+      schema: {
+        summary: 'Verify an email address with a link',
+        description:
+          "The token from the verification link. It needs no sign-in (the link may be opened on another device); it verifies the address only if it is still the account's.",
+        tags: ['account'],
+        body: Type.Object({ token: LinkToken }, NO_PROTO),
+        answers: {
+          200: { description: 'Verified.', json: Ok },
+          303: redirect('/verify-email, saying whether it worked'),
+          401: error('The link is unknown, expired or used (token_invalid).'),
+          403: guarded,
+          429: tooManyRequests,
+        },
+      },
+      async handle(request, { body }) {
+        request.auth.guardLogin();
+        return formOr(request, '/verify-email', async () => {
+          await accounts.verifyEmail(body.token, context(request.auth));
+          return request.form ? outcome('/verify-email', 'verified') : json({ ok: true });
+        });
+      },
+    }),
+  ];
+}
