@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { KeycardError, type MailMessage, renderMail } from 'keycard';
 import { smtpMailer } from 'keycard/mail';
 import type { ParsedMail } from 'mailparser';
-import { type Inbox, SMTP_PASSWORD as PASSWORD, startInbox, SMTP_USER as USER } from '../helpers/inbox.js';
+import { type Inbox, startInbox, SMTP_USER as USER } from '../helpers/inbox.js';
 
 function resetMail(to: string): MailMessage {
   return {
