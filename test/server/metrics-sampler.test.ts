@@ -109,3 +109,25 @@ describe('metrics sampler', () => {
     assert.equal(await again, 2);
   });
 });
+
+describe('metrics sampler: a slow count', () => {
+  test('is repeated no sooner than twenty times its duration, so counting takes at most 5 % of the time', async () => {
+    const clock = new ManualClock();
+    let reads = 0;
+    // Each count takes 3 s of the clock: more than a twentieth of the 30 s interval.
+    const read = async () => {
+      reads++;
+      clock.advance(3000);
+      return reads;
+    };
+    const sampler = createSampler(read, { clock, intervalMs: 30_000, onError: () => {} });
+    assert.equal(await sampler.value(), 1);
+    clock.advance(30_000 - 3000); // 30 s after the count started
+    assert.equal(await sampler.value(), 1, 'the interval alone is not enough after a slow count');
+    clock.advance(30_000 - 1); // 1 ms short of 20 × 3 s after the start
+    assert.equal(await sampler.value(), 1);
+    clock.advance(1);
+    assert.equal(await sampler.value(), 2, '60 s after the slow count started');
+    assert.equal(reads, 2);
+  });
+});
