@@ -129,6 +129,15 @@ export interface LoginStore {
   ): Promise<LoginRecord | null>;
   /** Deletes every session of the user except `exceptId`; returns how many were deleted. */
   deleteUserLogins(userId: string, options?: { exceptId?: string }): Promise<number>;
+  /**
+   * Optional: how many signed-in logins are live at `now` (ms), across every user — those with a user
+   * whose `expiresAt` is after `now`; anonymous (pre-login) sessions are not counted. For monitoring
+   * only (the server's `keycard_active_logins` gauge, sampled at most every 30 s): nothing in core
+   * calls it, and it may cost O(logins) — an index range on SQLite and PostgreSQL, a SCAN of the login
+   * keys on Redis (docs/stores.md). Logins created or ended while it counts may or may not be counted.
+   * A store without it simply has no such gauge; every store keycard ships has it.
+   */
+  countLogins?(now: number): Promise<number>;
 }
 
 /** @deprecated Renamed `LoginRecord`: every strategy's logins use it, not only sessions. */

@@ -16,6 +16,7 @@ import {
   KeycardError,
   type MutableKeySet,
   type Store,
+  systemClock,
 } from 'keycard';
 import { keycardFastify } from 'keycard/fastify';
 import { smtpMailer } from 'keycard/mail';
@@ -192,6 +193,18 @@ export async function buildServer(
       : await (await import('./metrics/registry.js')).createServerMetrics();
   const opened = deps.store ?? (await openStore(config.store, { clock: deps.clock }));
   const store = metrics ? instrumentStore(opened, metrics.storeHook) : opened;
+  if (metrics) {
+    const counting = metrics.sampleActiveLogins(store, {
+      clock: deps.clock ?? systemClock,
+      onError: (error) =>
+        app.log.warn({ err: error }, 'cannot count the active logins for keycard_active_logins'),
+    });
+    if (!counting) {
+      app.log.warn(
+        `the ${store.kind} store cannot count logins (no countLogins): keycard_active_logins has no value`,
+      );
+    }
+  }
   let keycard: Keycard | undefined;
   let firstAdmin: { admin: FirstAdminConfig; password: string } | null = null;
   let discardGeneratedKeys: () => void = () => {};

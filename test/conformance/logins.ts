@@ -3,7 +3,7 @@
  * index with its pages, and the refresh rotation's compare-and-set.
  */
 import assert from 'node:assert/strict';
-import { beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, type TestContext, test } from 'node:test';
 import { generateId, generateToken, hashToken } from '../../src/core/random-tokens.js';
 import type { Store } from '../../src/core/store.js';
 import { type Conformance, HOUR, refreshFixture, sessionFixture, tokenLoginFixture } from './fixtures.js';
@@ -297,6 +297,70 @@ export function describeLoginConformance(ctx: Conformance): void {
       );
       assert.equal(far?.expiresAt, record.absoluteExpiresAt);
       assert.equal(far?.refresh?.generation, 2);
+    });
+
+    describe('countLogins: live signed-in logins across every user (optional; every store keycard ships has it)', () => {
+      /** The store's count, or null (the case is skipped) for a store without the optional method. */
+      const counter = (t: TestContext): ((now: number) => Promise<number>) | null => {
+        if (typeof store.countLogins === 'function')
+          return (now) => (store.countLogins as (n: number) => Promise<number>).call(store, now);
+        t.skip('the store has no countLogins (optional)');
+        return null;
+      };
+      const bob = { id: 'user-2', username: 'bob', role: 'user' };
+
+      test('counts the logins created, of every user and strategy, and not anonymous sessions', async (t) => {
+        const count = counter(t);
+        if (!count) return;
+        assert.equal(await count(clock.now()), 0, 'an empty store');
+        await store.createLogin(sessionFixture(clock));
+        await store.createLogin(tokenLoginFixture(clock));
+        await store.createLogin(sessionFixture(clock, { user: bob }));
+        await store.createLogin(tokenLoginFixture(clock, { user: bob }));
+        await store.createLogin(
+          sessionFixture(clock, { user: { id: 'user-3', username: 'carol', role: 'admin' } }),
+        );
+        await store.createLogin(sessionFixture(clock, { user: null, data: { cart: [1] } }));
+        assert.equal(await count(clock.now()), 5);
+      });
+
+      test('drops logins ended one by one or all of a user’s at once', async (t) => {
+        const count = counter(t);
+        if (!count) return;
+        const a = sessionFixture(clock);
+        const b = tokenLoginFixture(clock);
+        const others = [sessionFixture(clock, { user: bob }), sessionFixture(clock, { user: bob })];
+        for (const record of [a, b, ...others]) await store.createLogin(record);
+        assert.equal(await count(clock.now()), 4);
+        assert.equal(await store.deleteLogin(a.id), true);
+        assert.equal(await count(clock.now()), 3, 'one ended');
+        assert.equal(await store.deleteUserLogins('user-2'), 2);
+        assert.equal(await count(clock.now()), 1, 'all of bob’s ended');
+        assert.equal(await store.deleteLogin(b.id), true);
+        assert.equal(await count(clock.now()), 0);
+      });
+
+      test('leaves out logins whose idle expiry is not after now, and follows a touch', async (t) => {
+        const count = counter(t);
+        if (!count) return;
+        const now = clock.now();
+        // Minutes, not milliseconds: Redis expires a key by its TTL in real time, too.
+        const tenMinutes = 10 * 60_000;
+        // Expired before the count: stored, or dropped at once (Redis); never counted.
+        await store.createLogin(sessionFixture(clock, { expiresAt: now - 1 }));
+        const short = sessionFixture(clock, { expiresAt: now + tenMinutes });
+        const long = tokenLoginFixture(clock, { user: bob, expiresAt: now + HOUR });
+        await store.createLogin(short);
+        await store.createLogin(long);
+        assert.equal(await count(now), 2);
+        assert.equal(await count(now + tenMinutes - 1), 2, 'both live just before the short one expires');
+        assert.equal(await count(now + tenMinutes), 1, 'expired at its expiry, as validation has it');
+        await store.touchLogin(short.id, now + 1000, now + 2 * HOUR);
+        clock.advance(HOUR);
+        assert.equal(await count(clock.now()), 1, 'an hour on: the touched one lives, the other has expired');
+        clock.advance(HOUR);
+        assert.equal(await count(clock.now()), 0, 'two hours on: neither');
+      });
     });
 
     // guards: a login refreshed thousands of times must not leave a record per refresh (issue 12, point 5)

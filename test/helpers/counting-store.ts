@@ -16,6 +16,7 @@ const READS = new Set([
   'getLogin',
   'listUserLogins',
   'countUserLogins',
+  'countLogins',
   'getUserById',
   'getUserByUsername',
   'listUsers',

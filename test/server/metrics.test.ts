@@ -7,11 +7,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { storeUnavailable } from '../../src/core/errors.js';
 import { METRICS } from '../../src/server/metrics/catalog.js';
+import { MemoryStore } from '../../src/stores/memory/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { request } from '../helpers/http.js';
+import { deleteKeysWithPrefix } from '../helpers/redis-servers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { REDIS_URL, redisSkipReason, uniqueName } from '../helpers/services.js';
 
 interface Family {
   name: string;
@@ -277,6 +282,164 @@ describe('server: metrics on the management listener', () => {
         }
       }
     }
+  });
+});
+
+/** Whether the scrape has a sample of `name` (a gauge without one is listed by its HELP and TYPE only). */
+function sampled(scraped: Scrape, name: string): boolean {
+  return scraped.samples.some((family) => family.name === name && family.metrics.length > 0);
+}
+
+const ACTIVE = 'keycard_active_logins';
+
+/** Signs `username` in (hybrid, header transport) and returns its access token. */
+async function signIn(server: TestServer, username: string): Promise<string> {
+  const response = await request(server.url, 'POST', '/auth/login', {
+    json: { username, password: PASSWORD },
+  });
+  assert.equal(response.status, 200, response.text);
+  return response.json.access_token;
+}
+
+for (const [kind, storeURL] of [
+  ['memory', 'memory:'],
+  ['sqlite', undefined],
+  ['redis', `${REDIS_URL}/?prefix=${uniqueName('kcmetrics')}`],
+] as const) {
+  describe(`server: ${ACTIVE} on ${kind}`, () => {
+    const clock = new ManualClock();
+    const usernames = ['active-ibis', 'active-heron', 'active-egret'];
+    let server: TestServer | undefined;
+    let skip: string | undefined;
+
+    before(async () => {
+      if (kind === 'redis') skip = await redisSkipReason();
+      if (skip) return;
+      server = await startTestServer({
+        clock,
+        storeURL,
+        flags: { strategy: 'hybrid', transport: 'header', 'metrics-port': '0' },
+      });
+      for (const username of [...usernames, 'active-never-signs-in']) {
+        await server.keycard.users.create({ username, password: PASSWORD });
+      }
+    });
+    after(async () => {
+      await server?.close();
+      if (kind === 'redis' && !skip && storeURL) {
+        const admin = new Redis(REDIS_URL);
+        try {
+          await deleteKeysWithPrefix(admin, new URL(storeURL).searchParams.get('prefix') as string);
+        } finally {
+          admin.disconnect();
+        }
+      }
+    });
+
+    test('reports the users signed in, counted at most once per 30 s of the server’s clock', async (t) => {
+      if (skip || !server) return t.skip(skip);
+      const empty = await scrape(server);
+      assert.ok(sampled(empty, ACTIVE), 'a sample from the first scrape');
+      assert.equal(value(empty, ACTIVE), 0, 'users, but no one signed in');
+
+      const tokens = [];
+      for (const username of usernames) tokens.push(await signIn(server, username));
+      const cached = await scrape(server);
+      assert.equal(
+        value(cached, ACTIVE),
+        0,
+        'within the interval: the count of the first scrape still stands',
+      );
+
+      clock.advanceSeconds(30);
+      assert.equal(
+        value(await scrape(server), ACTIVE),
+        usernames.length,
+        'every one of them, once counted again',
+      );
+
+      // One logs out, another signs in on a second device: logins, not users, are counted.
+      const logout = await request(server.url, 'POST', '/auth/logout', {
+        headers: { authorization: `Bearer ${tokens[0]}` },
+      });
+      assert.equal(logout.status, 200, logout.text);
+      await signIn(server, usernames[1] as string);
+      clock.advanceSeconds(30);
+      assert.equal(value(await scrape(server), ACTIVE), usernames.length);
+
+      // Three counts for five scrapes: the store was asked once per interval, through the instrumented store.
+      const last = await scrape(server);
+      const labels = { store: kind, capability: 'logins', operation: 'countLogins' };
+      assert.equal(value(last, 'keycard_store_operation_duration_seconds_count', labels), 3);
+      assert.equal(value(last, 'keycard_store_operation_errors_total', labels), 0);
+    });
+  });
+}
+
+describe(`server: ${ACTIVE} when the store cannot count`, () => {
+  const clock = new ManualClock();
+  const memory = new MemoryStore({ clock });
+  let failing = false;
+  // A real memory store whose count alone can be made to fail, as a store does when it cannot be reached.
+  // The flag is read at each call: the server takes the method once.
+  const store = new Proxy(memory, {
+    get(target, property) {
+      if (property === 'countLogins') {
+        return async (now: number) => {
+          if (failing) throw storeUnavailable('memory', new Error('induced for the test'));
+          return target.countLogins(now);
+        };
+      }
+      const member: unknown = Reflect.get(target, property, target);
+      return typeof member === 'function' ? member.bind(target) : member;
+    },
+  });
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      clock,
+      store,
+      flags: { strategy: 'hybrid', transport: 'header', 'metrics-port': '0' },
+    });
+    await server.keycard.users.create({ username: 'active-plover', password: PASSWORD });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('the scrape still answers, without the gauge’s sample, and the failure is counted; a later count brings it back', async () => {
+    await signIn(server, 'active-plover');
+    assert.equal(value(await scrape(server), ACTIVE), 1);
+    const call = { store: 'memory', capability: 'logins', operation: 'countLogins' };
+
+    failing = true;
+    clock.advanceSeconds(30);
+    const failed = await scrape(server); // asserts the 200
+    assert.equal(sampled(failed, ACTIVE), false, 'no sample rather than the previous 1');
+    assert.ok(
+      failed.families.some((family) => family.name === ACTIVE),
+      'the metric itself is still described',
+    );
+    assert.equal(value(failed, 'keycard_logins_total', { outcome: 'succeeded' }), 1, 'the rest is there');
+
+    // prom-client collects a scrape's metrics all at once, so the store counters show the count this
+    // scrape made from the next scrape on; that one is within the interval: the store is not asked again.
+    const again = await scrape(server);
+    assert.equal(sampled(again, ACTIVE), false);
+    assert.equal(value(again, 'keycard_store_operation_errors_total', call), 1, 'one failed count');
+    assert.equal(
+      value(again, 'keycard_store_operation_duration_seconds_count', call),
+      2,
+      'two counts in all',
+    );
+
+    failing = false;
+    clock.advanceSeconds(30);
+    assert.equal(value(await scrape(server), ACTIVE), 1, 'counted again once the interval passed');
+    const after = await scrape(server);
+    assert.equal(value(after, 'keycard_store_operation_errors_total', call), 1, 'and that count succeeded');
+    assert.equal(value(after, 'keycard_store_operation_duration_seconds_count', call), 3);
   });
 });
 

@@ -735,6 +735,7 @@ describe('mongodb store without a server', () => {
         store.listUserLogins('user-1'),
         store.listUserLogins('user-1', { limit: 5, after: { createdAt: clock.now(), id: record.id } }),
         store.countUserLogins('user-1'),
+        store.countLogins?.(clock.now()),
         store.advanceRefresh(record.id, 0, refreshFixture(clock, { generation: 1 }), {
           lastActiveAt: clock.now(),
           expiresAt: clock.now() + HOUR,

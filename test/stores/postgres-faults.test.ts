@@ -80,6 +80,7 @@ describe('postgres store: fail closed and recover (private server)', { skip }, (
       ['listUserLogins', () => store.listUserLogins('user-1')],
       ['listUserLogins (a page)', () => store.listUserLogins('user-1', { limit: 5 })],
       ['countUserLogins', () => store.countUserLogins('user-1')],
+      ['countLogins', () => store.countLogins(clock.now())],
       ['getUserByUsername', () => store.getUserByUsername(user.username)],
       ['createUser', () => store.createUser(userFixture(clock))],
       ['advanceRefresh', () => store.advanceRefresh(login.id, 0, next, touch)],

@@ -74,6 +74,7 @@ describe('postgres store: queries and the pool', { skip }, () => {
       const after = { createdAt: login.createdAt, id: login.id };
       assert.equal(await counted(() => store.listUserLogins('user-1', { limit: 2, after })), 1);
       assert.equal(await counted(() => store.countUserLogins('user-1')), 1);
+      assert.equal(await counted(() => store.countLogins(clock.now())), 1);
     } finally {
       await store.close();
       await pool.end();
@@ -129,6 +130,36 @@ describe('postgres store: queries and the pool', { skip }, () => {
     } finally {
       await client.query('RESET plan_cache_mode; DEALLOCATE ALL');
       client.release();
+      await store.close();
+    }
+  });
+
+  test('countLogins is a range of sessions_by_expiry, not a read of every row, when most have expired', async () => {
+    const countSchema = fresh();
+    const store = await PostgresStore.open({
+      connectionString: POSTGRES_URL,
+      schema: countSchema,
+      pruneIntervalMs: 0,
+    });
+    const now = Date.now();
+    try {
+      // 20,000 logins, one in fifty live, one in ten anonymous: what a table looks like before a prune.
+      await admin.query(
+        `INSERT INTO "${countSchema}".sessions (id, user_id, username, role, created_at, last_active_at,
+           expires_at, absolute_expires_at, data, data_sizes)
+         SELECT md5(n::text), CASE WHEN n % 10 = 0 THEN NULL ELSE 'user-' || (n % 200) END, 'name', 'user', 0, 0,
+           CASE WHEN n % 50 = 1 THEN $1::bigint + 3600000 ELSE $1::bigint - 1000 END, $1::bigint + 7200000, '{}', '{}'
+         FROM generate_series(1, 20000) AS n`,
+        [now],
+      );
+      await admin.query(`ANALYZE "${countSchema}".sessions`);
+      const plan = await admin.query(`EXPLAIN ${buildQueries(countSchema).sql.countLogins}`, [now]);
+      const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+      assert.match(text, /sessions_by_expiry/);
+      assert.doesNotMatch(text, /Seq Scan/);
+      // n % 50 = 1 is never a multiple of 10: all 400 live ones are signed in.
+      assert.equal(await store.countLogins(now), 400);
+    } finally {
       await store.close();
     }
   });

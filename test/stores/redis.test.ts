@@ -854,6 +854,7 @@ describe('redis store fails closed and recovers (private redis-server)', { skip:
         ['incrementCounter', () => store.incrementCounter('ip:1', 60_000, clock.now())],
         ['listUserLogins (a page)', () => store.listUserLogins('user-1', { limit: 10 })],
         ['countUserLogins', () => store.countUserLogins('user-1')],
+        ['countLogins', () => store.countLogins(clock.now())],
         [
           'advanceRefresh',
           () =>

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { KeycardError } from '../../src/core/errors.js';
 import { SQLiteStore } from '../../src/stores/sqlite/index.js';
+import { COUNT_LIVE_LOGINS } from '../../src/stores/sqlite/logins.js';
 import {
   describeStoreConformance,
   sessionFixture,
@@ -115,6 +116,44 @@ test('sqlite store reopens a file replaced at its path (restored from a backup)'
     assert.ok(await store.getLogin(before.id), 'the restored file is read');
     assert.equal(await store.getLogin(after.id), null);
   } finally {
+    await store.close();
+    file.cleanup();
+  }
+});
+
+test('sqlite countLogins is a range of sessions_by_expiry, not a read of every row, when most have expired', async () => {
+  const file = tempSQLiteFile();
+  const clock = new ManualClock();
+  const store = new SQLiteStore({ path: file.path, clock, fileCheckIntervalMs: 0 });
+  await store.ping();
+  const db = new Database(file.path);
+  try {
+    const now = clock.now();
+    const insert = db.prepare(
+      `INSERT INTO sessions (id, user_id, username, role, created_at, last_active_at, expires_at,
+         absolute_expires_at, data) VALUES (?, ?, 'name', 'user', 0, 0, ?, ?, '{}')`,
+    );
+    // 20,000 logins, one in fifty live, one in ten anonymous: what a file looks like before a prune.
+    db.transaction(() => {
+      for (let n = 1; n <= 20_000; n++) {
+        const live = n % 50 === 1;
+        insert.run(
+          `id-${n}`,
+          n % 10 === 0 ? null : `user-${n % 200}`,
+          live ? now + 3_600_000 : now - 1000,
+          now + 7_200_000,
+        );
+      }
+    })();
+    db.exec('ANALYZE');
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${COUNT_LIVE_LOGINS}`).all(now) as { detail: string }[];
+    assert.match(
+      plan.map((step) => step.detail).join('\n'),
+      /USING INDEX sessions_by_expiry \(expires_at>\?\)/,
+    );
+    assert.equal(await store.countLogins(now), 400);
+  } finally {
+    db.close();
     await store.close();
     file.cleanup();
   }

@@ -28,6 +28,7 @@ export const STORE_OPERATIONS: Readonly<Record<string, StoreCapability>> = Objec
   deleteLogin: 'logins',
   listUserLogins: 'logins',
   countUserLogins: 'logins',
+  countLogins: 'logins',
   advanceRefresh: 'logins',
   deleteUserLogins: 'logins',
   createUser: 'users',

@@ -42,6 +42,12 @@ export const METRICS = {
     labels: {},
     help: 'Logins ended by their owner (logout).',
   },
+  activeLogins: {
+    name: 'keycard_active_logins',
+    type: 'gauge',
+    labels: {},
+    help: 'Signed-in logins live in the whole store (the same number on every instance sharing it), counted at most every 30 s; no sample while the latest count failed.',
+  },
   passwordChanges: {
     name: 'keycard_password_changes_total',
     type: 'counter',
@@ -99,6 +105,12 @@ export const METRICS = {
     help: 'Store calls that failed (the store unreachable, a driver error), by store, capability and operation.',
   },
 } as const satisfies Record<string, MetricSpec>;
+
+/**
+ * How often `keycard_active_logins` may count the store's logins: a count is O(logins) (a SCAN on Redis),
+ * so scrapes within this interval get the previous count (metrics/sampler.ts).
+ */
+export const ACTIVE_LOGINS_INTERVAL_MS = 30_000;
 
 /** prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC, handles), prefixed too. */
 export const DEFAULT_METRICS_PREFIX = 'keycard_';

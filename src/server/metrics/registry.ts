@@ -1,19 +1,23 @@
 /**
  * The server's Prometheus metrics, on a registry of their own (never prom-client's global one, which an
  * app embedding the server may use for itself). Fed from outside the core: keycard's audit events, the
- * store instrumentation layer (`instrumentStore`) and the revocation feed's observer. prom-client is
- * imported here only, and this module only when metrics are on.
+ * store instrumentation layer (`instrumentStore`), the revocation feed's observer, and the store's own
+ * count of live logins, sampled (sampler.ts). prom-client is imported here only, and this module only when
+ * metrics are on.
  */
 import {
   type AuthEvent,
+  type Clock,
   type FeedObserver,
   type FeedState,
   isKeycardError,
+  type LoginStore,
   type RevocationRecord,
   type StoreCallHook,
 } from 'keycard';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DEFAULT_METRICS_PREFIX, METRICS, type MetricSpec } from './catalog.js';
+import { ACTIVE_LOGINS_INTERVAL_MS, DEFAULT_METRICS_PREFIX, METRICS, type MetricSpec } from './catalog.js';
+import { createSampler, type Sampler } from './sampler.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -23,6 +27,16 @@ export interface ServerMetrics {
   readonly storeHook: StoreCallHook;
   /** The revocation feed's lag, state and reconnects (hybrid). */
   readonly feed: FeedObserver;
+  /**
+   * Feeds `keycard_active_logins` from the store's `countLogins`, at most once per `intervalMs` (default
+   * 30 s) of `clock`, when a scrape asks; a failed count is passed to `onError` and leaves the gauge
+   * without a sample until a later count succeeds. False, and the gauge never has a sample, when the store
+   * has no `countLogins` (it is optional in the contract).
+   */
+  sampleActiveLogins(
+    store: Pick<LoginStore, 'countLogins'>,
+    options: { clock: Clock; intervalMs?: number; onError(error: unknown): void },
+  ): boolean;
 }
 
 type Labels<S extends MetricSpec> = S['labels'] extends Record<infer K, unknown> ? K & string : never;
@@ -56,6 +70,16 @@ export async function createServerMetrics(): Promise<ServerMetrics> {
   const feedLag = histogram(METRICS.feedLag);
   const feedReconnects = counter(METRICS.feedReconnects);
   const feedSynced = gauge(METRICS.feedSynced);
+  let activeLoginsSampler: Sampler | null = null;
+  new client.Gauge({
+    ...options(METRICS.activeLogins),
+    // Asked by each scrape; the sampler decides whether the store is counted again.
+    async collect() {
+      const value = activeLoginsSampler ? await activeLoginsSampler.value() : null;
+      if (value === null) this.remove();
+      else this.set(value);
+    },
+  });
   const storeDuration = histogram(METRICS.storeDuration);
   const storeErrors = counter(METRICS.storeErrors);
   client.collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
@@ -81,6 +105,16 @@ export async function createServerMetrics(): Promise<ServerMetrics> {
   let wasSynced = false;
   return {
     registry,
+    sampleActiveLogins(store, { clock, intervalMs = ACTIVE_LOGINS_INTERVAL_MS, onError }) {
+      const countLogins = store.countLogins;
+      if (typeof countLogins !== 'function') return false;
+      activeLoginsSampler = createSampler((now) => countLogins.call(store, now), {
+        clock,
+        intervalMs,
+        onError,
+      });
+      return true;
+    },
     observeEvent(event) {
       switch (event.type) {
         case 'login_succeeded':

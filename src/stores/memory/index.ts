@@ -180,6 +180,18 @@ export class MemoryStore implements Store {
     return this.sessionsByUser.get(userId)?.size ?? 0;
   }
 
+  /** Walks the per-user index (signed-in logins only): O(logins), at most `maxSessions`. */
+  async countLogins(now: number): Promise<number> {
+    let count = 0;
+    for (const ids of this.sessionsByUser.values()) {
+      for (const id of ids) {
+        const stored = this.sessions.get(id);
+        if (stored && stored.expiresAt > now && stored.absoluteExpiresAt > now) count++;
+      }
+    }
+    return count;
+  }
+
   async advanceRefresh(
     id: string,
     expectedGeneration: number,

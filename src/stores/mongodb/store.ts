@@ -341,6 +341,22 @@ export class MongoStore implements Store {
   }
 
   /**
+   * Live signed-in logins. `user.id` of a string type is a range of the per-user index
+   * (`user_id_created_at_id`), so anonymous sessions are never visited; each signed-in login's document is
+   * read for its expiry: O(signed-in logins, the expired ones the TTL monitor has not purged yet included).
+   * Not the `purgeAt` index: its dates carry the clock offset of the moment they were written.
+   */
+  async countLogins(now: number): Promise<number> {
+    return this.run(() =>
+      this.sessions.countDocuments({
+        'user.id': { $type: 'string' },
+        expiresAt: { $gt: now },
+        absoluteExpiresAt: { $gt: now },
+      }),
+    );
+  }
+
+  /**
    * One `findOneAndUpdate`: the filter is the compare (`refresh.generation` equal to the one the caller
    * read — a session login, whose `refresh` is null, never matches), the pipeline the set and the touch.
    * MongoDB applies it to one document atomically: of concurrent calls with one generation, the first

@@ -103,6 +103,11 @@ function statements(s: string, channel: string) {
       WHERE user_id = $1 AND (created_at, id) < ($2::bigint, $3::text)
       ORDER BY created_at DESC, id DESC LIMIT $4`,
     countUserLogins: `SELECT count(*) AS count FROM ${s}.sessions WHERE user_id = $1`,
+    // Live signed-in logins (the metrics' sample): the WHERE names sessions_by_expiry's expression, so the
+    // count is a range of that index (a bitmap or index scan over the live logins, each row read for its
+    // user_id), never the whole table. least() equals expires_at, which never passes absolute_expires_at.
+    countLogins: `SELECT count(*) AS count FROM ${s}.sessions
+      WHERE least(expires_at, absolute_expires_at) > $1 AND user_id IS NOT NULL`,
     // The refresh rotation's compare-and-set, one statement: PostgreSQL locks the row, and a rotation that
     // waited for a concurrent one re-evaluates the WHERE on the row the winner left (READ COMMITTED), whose
     // generation has moved on — so of concurrent rotations of one generation exactly one updates a row and

@@ -271,6 +271,12 @@ export class PostgresStore implements Store {
     return row?.count ?? 0;
   }
 
+  /** Live signed-in logins: one count over a range of `sessions_by_expiry` (queries.ts). */
+  async countLogins(now: number): Promise<number> {
+    const [row] = await this.query<{ count: number }>('countLogins', [now]);
+    return row?.count ?? 0;
+  }
+
   /** One UPDATE … WHERE generation matches … RETURNING: see queries.ts for why exactly one rotation wins. */
   async advanceRefresh(
     id: string,

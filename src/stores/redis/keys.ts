@@ -51,13 +51,16 @@ export const DEFAULT_PREFIX = 'kc';
 
 /**
  * A prefix may not contain braces: a `{` in it would become the hash tag of every key, putting the whole
- * store in one slot, or split keys that must share one.
+ * store in one slot, or split keys that must share one. Nor glob characters (`*?[]\`), so that it can
+ * stand in a SCAN MATCH pattern as it is.
  */
 const PREFIX_SYNTAX = /^[A-Za-z0-9:._-]{1,64}$/;
 
 export interface RedisKeys {
   readonly prefix: string;
   session(sessionId: string): string;
+  /** A SCAN MATCH pattern for every login key (`kc:s:{*}`); the prefix holds no glob characters. */
+  sessionPattern(): string;
   userSessions(userId: string): string;
   userLogins(userId: string): string;
   counter(key: string): string;
@@ -98,6 +101,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
   return {
     prefix: p,
     session: (sessionId) => `${p}:s:{${sessionId}}`,
+    sessionPattern: () => `${p}:s:{*}`,
     userSessions: (userId) => `${p}:us:{${userId}}`,
     userLogins: (userId) => `${p}:ul:{${userId}}`,
     counter: (key) => `${p}:c:${key}`,

@@ -32,6 +32,14 @@ const TOUCH = `last_active_at = MAX(last_active_at, @last_active_at),
 /** A user's logins in the contract's order: newest first, ties by id descending (the index's order, reversed). */
 const NEWEST_FIRST = 'ORDER BY created_at DESC, id DESC';
 
+/**
+ * Live signed-in logins: a range of `sessions_by_expiry` (expires_at), each row in it read for its
+ * user_id — O(live logins) when expired rows are many; when nearly every row is live, SQLite reads the
+ * table instead, which costs the same. Exported for the test that checks the plan.
+ */
+export const COUNT_LIVE_LOGINS =
+  'SELECT COUNT(*) AS count FROM sessions WHERE expires_at > ? AND user_id IS NOT NULL';
+
 function prepare(db: SQLiteDatabase) {
   return {
     insert: db.prepare(
@@ -69,6 +77,7 @@ function prepare(db: SQLiteDatabase) {
        ${NEWEST_FIRST} LIMIT @limit`,
     ),
     count: db.prepare('SELECT COUNT(*) AS count FROM sessions WHERE user_id = ?'),
+    countLive: db.prepare(COUNT_LIVE_LOGINS),
   };
 }
 
@@ -138,6 +147,11 @@ export class SQLiteLogins implements LoginStore {
 
   async countUserLogins(userId: string): Promise<number> {
     return this.connection.run(() => (this.statements().count.get(userId) as { count: number }).count);
+  }
+
+  /** Live signed-in logins (the contract's optional count, for the server's metrics). */
+  async countLogins(now: number): Promise<number> {
+    return this.connection.run(() => (this.statements().countLive.get(now) as { count: number }).count);
   }
 
   /**

@@ -159,6 +159,9 @@ export class SQLiteStore implements Store {
   countUserLogins(userId: string): Promise<number> {
     return this.logins.countUserLogins(userId);
   }
+  countLogins(now: number): Promise<number> {
+    return this.logins.countLogins(now);
+  }
   advanceRefresh(
     id: string,
     expectedGeneration: number,
