@@ -261,3 +261,38 @@ test('config check checks the key file as serve does at start, printing none of 
   assert.match(valid.stdout, new RegExp(`key file: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is valid`));
   assert.ok(!valid.stdout.includes(secret) && !valid.stderr.includes(secret), 'no secret printed');
 });
+
+test('config check: the mail settings go together, are checked as serve uses them, and never show the SMTP password', async () => {
+  const smtp = `smtp://mailer:${SECRET}@mail.internal:587`;
+  const ok = await runCLI([
+    'config',
+    'check',
+    '--smtp',
+    smtp,
+    '--mail-from',
+    'no-reply@example.com',
+    '--public-url',
+    'https://auth.example.com',
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(!(ok.stdout + ok.stderr).includes(SECRET), ok.stdout);
+  assert.deepEqual(row(ok, 'smtp').slice(0, 2), ['smtp', 'smtp://***:***@mail.internal:587']);
+  const cases: [string[], RegExp][] = [
+    [['--smtp', smtp], /--smtp needs KEYCARD_MAIL_FROM and KEYCARD_PUBLIC_URL too/],
+    [['--mail-from', 'a@example.com'], /--mail-from is set but KEYCARD_SMTP is not/],
+    [
+      ['--smtp', `http://u:${SECRET}@x`, '--mail-from', 'a@example.com', '--public-url', 'https://a.example'],
+      /--smtp: the SMTP URL .* must start with smtp:\/\/ or smtps:\/\//,
+    ],
+    [
+      ['--smtp', smtp, '--mail-from', 'a@example.com', '--public-url', 'http://auth.example.com'],
+      /--public-url: expected the https URL/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runCLI(['config', 'check', ...args]);
+    assert.equal(result.code, 1, args.join(' '));
+    assert.match(result.stderr, message);
+    assert.ok(!(result.stdout + result.stderr).includes(SECRET), result.stderr);
+  }
+});

@@ -176,3 +176,42 @@ test('user passwd sets a new password from stdin and ends the user’s sessions'
   const noStdin = await space.run(['user', 'passwd', 'bob']);
   assert.match(assertOneLineFailure(noStdin, 2), /--password-stdin/);
 });
+
+test('user add --email: normalized and stored (unverified unless --email-verified); a taken or malformed address fails with one line', async (t) => {
+  const space = workspace(t);
+  const added = await space.run(['user', 'add', 'ada', '--email', ' Ada@Example.COM ', '--password-stdin'], {
+    stdin: `${PASSWORD}\n`,
+  });
+  assertSuccess(added);
+  assert.match(added.stdout, /^created user ada \(role user, id [A-Za-z0-9_-]+, email ada@example\.com\)\n$/);
+  const vouched = await space.run(
+    ['user', 'add', 'bea', '--email', 'bea@example.com', '--email-verified', '--password-stdin'],
+    { stdin: `${PASSWORD}\n` },
+  );
+  assertSuccess(vouched);
+  assert.match(vouched.stdout, /email bea@example\.com \(verified\)\)\n$/);
+  const json = await space.run(['user', 'list', '--json']);
+  const users = JSON.parse(json.stdout) as { username: string; email: string; emailVerified: boolean }[];
+  assert.deepEqual(
+    users.map(({ username, email, emailVerified }) => ({ username, email, emailVerified })),
+    [
+      { username: 'ada', email: 'ada@example.com', emailVerified: false },
+      { username: 'bea', email: 'bea@example.com', emailVerified: true },
+    ],
+  );
+  const taken = await space.run(['user', 'add', 'cleo', '--email', 'ADA@example.com', '--password-stdin'], {
+    stdin: `${PASSWORD}\n`,
+  });
+  assert.match(assertOneLineFailure(taken, 1), /email address belongs to another account/);
+  for (const bad of ['not-an-address', 'a@b.example, c@d.example', 'x@y.example\nBcc: z@z.example']) {
+    const result = await space.run(['user', 'add', 'dora', '--email', bad, '--password-stdin'], {
+      stdin: `${PASSWORD}\n`,
+    });
+    assert.match(assertOneLineFailure(result, 2), /user add: --email must be/, bad);
+  }
+  const alone = await space.run(['user', 'add', 'dora', '--email-verified', '--password-stdin'], {
+    stdin: `${PASSWORD}\n`,
+  });
+  assert.match(assertOneLineFailure(alone, 2), /--email-verified needs --email/);
+  assert.equal(await space.open().keycard.users.findByUsername('cleo'), null, 'nothing was created');
+});

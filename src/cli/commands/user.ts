@@ -1,5 +1,5 @@
 /** keycard user add|list|block|unblock|passwd */
-import { checkNewPassword, DEFAULT_ROLES, normalizeUsername, usernameTaken } from 'keycard';
+import { checkNewPassword, DEFAULT_ROLES, normalizeEmail, normalizeUsername, usernameTaken } from 'keycard';
 import { stringFlag } from '../args.js';
 import { type Handler, runCommand } from '../command.js';
 import type { CommandTable } from '../help.js';
@@ -23,6 +23,12 @@ export const USER_COMMANDS: CommandTable = {
         'Creates a user. The password is asked for twice in a terminal, or read from stdin with\n--password-stdin; it must meet the password policy (long enough, not a common or leaked one),\nwhich is checked before it is asked for a second time.',
       flags: {
         role: { type: 'string', value: 'ROLE', help: `${DEFAULT_ROLES.join(' or ')} (default user)` },
+        email: {
+          type: 'string',
+          value: 'ADDRESS',
+          help: 'their email address, for password reset links (unverified until they follow a verification link)',
+        },
+        'email-verified': { type: 'boolean', help: 'you vouch for the address: mark it verified now' },
         'password-stdin': PASSWORD_STDIN,
         ...STORE_FLAGS,
       },
@@ -60,6 +66,18 @@ const add: Handler = async (context, parsed) => {
   if (!name.ok) throw new UsageError(`user add: ${name.reason}`);
   assertPasswordSource(context, fromStdin);
   const role = stringFlag(parsed, 'role');
+  const emailFlag = stringFlag(parsed, 'email');
+  const emailVerified = parsed.values['email-verified'] === true;
+  if (emailVerified && emailFlag === undefined)
+    throw new UsageError('user add: --email-verified needs --email');
+  let email: string | undefined;
+  if (emailFlag !== undefined) {
+    try {
+      email = normalizeEmail(emailFlag, '--email');
+    } catch (error) {
+      throw new UsageError(`user add: ${(error as Error).message}`);
+    }
+  }
   return withKeycard(context, 'user add', parsed, async ({ keycard }) => {
     const { roles } = keycard.options;
     if (role !== undefined && !roles.includes(role)) {
@@ -69,8 +87,9 @@ const add: Handler = async (context, parsed) => {
     const password = await readNewPassword(context, fromStdin, (candidate) =>
       checkNewPassword(candidate, keycard.options.passwordPolicy, { username: name.username }),
     );
-    const user = await keycard.users.create({ username, password, role });
-    print(context.stdout, `created user ${user.username} (role ${user.role}, id ${user.id})`);
+    const user = await keycard.users.create({ username, password, role, email, emailVerified });
+    const address = user.email ? `, email ${user.email}${user.emailVerifiedAt ? ' (verified)' : ''}` : '';
+    print(context.stdout, `created user ${user.username} (role ${user.role}, id ${user.id}${address})`);
     return EXIT_OK;
   });
 };
@@ -86,11 +105,13 @@ const list: Handler = (context, parsed) =>
       after = page[page.length - 1]?.username;
     }
     if (parsed.values.json) {
-      const rows = users.map(({ id, username, role, blocked, createdAt }) => ({
+      const rows = users.map(({ id, username, role, blocked, email, emailVerifiedAt, createdAt }) => ({
         id,
         username,
         role,
         blocked,
+        email: email ?? null,
+        emailVerified: typeof emailVerifiedAt === 'number',
         createdAt: new Date(createdAt).toISOString(),
       }));
       print(context.stdout, JSON.stringify(rows, null, 2));
