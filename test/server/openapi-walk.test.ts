@@ -362,7 +362,15 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   const script = await anonymous.get('/auth/client.js');
   await anonymous.get('/auth/client.js', { headers: { 'if-none-match': String(script.headers.etag) } });
   const html = { accept: 'text/html' };
-  for (const page of ['/', '/login', '/account', '/admin']) {
+  for (const page of [
+    '/',
+    '/login',
+    '/account',
+    '/admin',
+    '/forgot-password',
+    '/reset-password',
+    '/verify-email',
+  ]) {
     await anonymous.get(page, { headers: html });
     await alice.client.get(page, as(alice, { headers: html }));
   }

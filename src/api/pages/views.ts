@@ -1,5 +1,6 @@
 /** The server's pages: sign in, my sessions, user admin, and errors. */
 import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
+import { EMAIL_OUTCOMES, LOGIN_OUTCOMES, outcomeNotice, outcomeOf } from './account-views.js';
 import { ago, csrfField, html, type PageOptions, page } from './html.js';
 
 export interface LoginView {
@@ -8,6 +9,10 @@ export interface LoginView {
   username?: string;
   /** When there are no users yet: how to create the first admin. */
   firstAdmin?: FirstAdminNotice | null;
+  /** `?outcome=` (after a password reset): one of LOGIN_OUTCOMES' keys, else ignored. */
+  outcome?: unknown;
+  /** Mail is configured: offer the forgotten-password page. */
+  canReset?: boolean;
 }
 
 export interface FirstAdminNotice {
@@ -31,7 +36,7 @@ export function loginPage(view: LoginView): string {
   <pre>${view.firstAdmin.command}</pre><p class="muted">Type the password, press Enter, then Ctrl-D. Then sign in here.</p></div>`
       : ''
   }
-  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
+  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : outcomeNotice(outcomeOf(LOGIN_OUTCOMES, view.outcome))}
   <form method="post" action="/auth/login">
     ${csrfField(view.csrfToken)}
     <label for="username">Username</label>
@@ -40,6 +45,7 @@ export function loginPage(view: LoginView): string {
     <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
     <div class="actions"><button type="submit">Sign in</button></div>
   </form>
+  ${view.canReset ? html`<p><a href="/forgot-password">Forgot your password?</a></p>` : ''}
 </section>`,
   });
 }
@@ -59,6 +65,12 @@ export interface AccountView {
   /** The policy's minimum length, for the form's hint. */
   minPasswordLength?: number;
   keepSignedIn?: PageOptions['keepSignedIn'];
+  /** The user's address and whether it is verified. */
+  email?: { address: string | null; verified: boolean };
+  /** `?outcome=` after the email form: one of EMAIL_OUTCOMES' keys, else ignored. */
+  emailOutcome?: unknown;
+  /** Mail is configured: verification links can be sent. */
+  canMail?: boolean;
 }
 
 /**
@@ -125,6 +137,31 @@ export function accountPage(view: AccountView): string {
       : ''
   }
 </section>
+${
+  view.email
+    ? html`<section class="card" id="email">
+  <h2>Email address</h2>
+  ${outcomeNotice(outcomeOf(EMAIL_OUTCOMES, view.emailOutcome))}
+  <p>${
+    view.email.address
+      ? html`<strong>${view.email.address}</strong> ${view.email.verified ? html`<span class="tag">verified</span>` : html`<span class="tag">not verified</span>`}`
+      : html`<span class="muted">No address yet: add one so that you can reset a forgotten password.</span>`
+  }</p>
+  ${
+    view.email.address && !view.email.verified && view.canMail
+      ? html`<form method="post" action="/auth/email/verification">${csrfField(view.csrfToken)}<button class="secondary">Send the verification link again</button></form>`
+      : ''
+  }
+  <form method="post" action="/auth/email">${csrfField(view.csrfToken)}
+    <label for="email_address">${view.email.address ? 'New address' : 'Address'}</label>
+    <input id="email_address" name="email" type="email" autocomplete="email" autocapitalize="none" spellcheck="false" required maxlength="320">
+    <label for="email_password">Current password</label>
+    <input id="email_password" name="current_password" type="password" autocomplete="current-password" required>
+    <button>Save address</button>
+  </form>
+</section>`
+    : ''
+}
 <section class="card" id="password">
   <h2>Change your password</h2>
   ${outcome ? html`<p class="${outcome.ok ? 'notice' : 'error'}" role="${outcome.ok ? 'status' : 'alert'}">${outcome.text}</p>` : ''}

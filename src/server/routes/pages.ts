@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Keycard } from 'keycard';
 import type { DescribedRoute } from '../../api/openapi.js';
+import { forgotPasswordPage, resetPasswordPage, verifyEmailPage } from '../../api/pages/account-views.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
@@ -19,6 +20,7 @@ import {
   AfterPageQuery,
   CursorPageQuery,
   checkFields,
+  NO_PROTO,
   pageLimit,
   type RouteSchema,
 } from '../../api/schema.js';
@@ -31,7 +33,18 @@ export interface PageOptions {
 
 const page = (description: string) => ({ description, media: 'text/html' });
 
-/** /account's query: a page of logins, and what the change-password form's post came to. */
+/** `?outcome=`: what a form's post came to, as a code the page looks up in a closed list. */
+const Outcome = Type.Optional(
+  Type.String({ maxLength: 32, description: "What the form's post came to; the page says it." }),
+);
+/** A link's token, as the mail carried it (checked when the form posts it). */
+const LinkToken = Type.Optional(
+  Type.String({ maxLength: 256, description: "The token from the mail's link." }),
+);
+const OutcomeQuery = Type.Object({ outcome: Outcome }, NO_PROTO);
+const LinkQuery = Type.Object({ token: LinkToken, outcome: Outcome }, NO_PROTO);
+
+/** /account's query: a page of logins, and what the change-password and email forms' posts came to. */
 const AccountPageQuery = Type.Composite([
   CursorPageQuery,
   Type.Object({
@@ -42,6 +55,7 @@ const AccountPageQuery = Type.Composite([
           'The outcome of the change-password form (changed, or the refusal code); the page says it.',
       }),
     ),
+    outcome: Outcome,
   }),
 ]);
 /** A page's refusal: an HTML error page for a browser (Accept: text/html), JSON otherwise. */
@@ -80,7 +94,40 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
       summary: 'The sign-in page',
       description:
         'With tokens in headers (api preset) a page saying that API clients sign in with POST /auth/login.',
+      query: OutcomeQuery,
       answers: { 200: page('The sign-in form.'), 303: redirect('/account when signed in') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/forgot-password',
+    schema: pageSchema({
+      summary: 'Forgot my password',
+      description: 'A form posting to POST /auth/password/forgot.',
+      query: OutcomeQuery,
+      answers: { 200: page('The form.') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/reset-password',
+    schema: pageSchema({
+      summary: 'Choose a new password (from a reset link)',
+      description:
+        "The reset link's page: a form posting the token and the new password to POST /auth/password/reset. Opening it uses nothing up.",
+      query: LinkQuery,
+      answers: { 200: page('The form.') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/verify-email',
+    schema: pageSchema({
+      summary: 'Verify my email address (from a verification link)',
+      description:
+        "The verification link's page: a button posting the token to POST /auth/email/verify, so that a mail scanner fetching the link uses nothing up.",
+      query: LinkQuery,
+      answers: { 200: page('The page.') },
     }),
   },
   {
@@ -169,13 +216,43 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
       return reply.type(html).send(tokenOnlyPage());
     }
     if (request.auth.user) return reply.redirect('/account', 303);
+    const query = checkFields(OutcomeQuery, request.query as object);
     const noUsers = (await keycard.users.count()) === 0;
     return reply.type(html).send(
       loginPage({
         csrfToken: request.auth.csrfToken(),
         firstAdmin: noUsers ? options.firstAdmin : null,
+        outcome: query.outcome,
+        canReset: keycard.accounts.canMail,
       }),
     );
+  });
+
+  // The account-link pages: anyone may open them; the forms carry the pre-login CSRF token.
+  app.get('/forgot-password', async (request, reply) => {
+    const query = checkFields(OutcomeQuery, request.query as object);
+    return reply
+      .type(html)
+      .send(forgotPasswordPage({ csrfToken: request.auth.csrfToken(), outcome: query.outcome }));
+  });
+  app.get('/reset-password', async (request, reply) => {
+    const query = checkFields(LinkQuery, request.query as object);
+    return reply.type(html).send(
+      resetPasswordPage({
+        csrfToken: request.auth.csrfToken(),
+        token: query.token,
+        outcome: query.outcome,
+        minPasswordLength: keycard.options.passwordPolicy.minLength,
+      }),
+    );
+  });
+  app.get('/verify-email', async (request, reply) => {
+    const query = checkFields(LinkQuery, request.query as object);
+    return reply
+      .type(html)
+      .send(
+        verifyEmailPage({ csrfToken: request.auth.csrfToken(), token: query.token, outcome: query.outcome }),
+      );
   });
 
   app.get('/account', async (request, reply) => {
@@ -184,7 +261,10 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     if (!user) return reply;
     if (!loginId) return reply.redirect('/login', 303);
     const query = checkFields(AccountPageQuery, request.query as object);
-    const page = await keycard.logins.listPage(user.id, { limit: pageLimit(query), cursor: query.cursor });
+    const [page, record] = await Promise.all([
+      keycard.logins.listPage(user.id, { limit: pageLimit(query), cursor: query.cursor }),
+      keycard.users.get(user.id),
+    ]);
     return reply.type(html).send(
       accountPage({
         csrfToken: request.auth.csrfToken(),
@@ -194,6 +274,9 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         currentSessionId: loginId,
         now: keycard.options.clock.now(),
         passwordOutcome: query.password,
+        email: { address: record?.email ?? null, verified: typeof record?.emailVerifiedAt === 'number' },
+        emailOutcome: query.outcome,
+        canMail: keycard.accounts.canMail,
         minPasswordLength: keycard.options.passwordPolicy.minLength,
         keepSignedIn: keepSignedIn(request),
       }),
