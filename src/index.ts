@@ -19,6 +19,7 @@ export {
   type AccountService,
   LINK_PATHS,
 } from './core/accounts/service.js';
+export { type Invitation, SIGNUP_MODES, type SignupInput, type SignupMode } from './core/accounts/signup.js';
 export type { AuditLog, AuditOptions } from './core/audit/log.js';
 export { type AuthorizeOptions, authorize } from './core/auth/authorize.js';
 export {

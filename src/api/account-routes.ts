@@ -4,12 +4,14 @@
  * apply the request guard, and answer JSON clients and the pages' forms.
  */
 import { Type } from '@sinclair/typebox';
-import { type AuthContext, type Keycard, KeycardError, toPublicUser } from 'keycard';
+import { type AuthContext, type Keycard, KeycardError, toAuthUser, toPublicUser } from 'keycard';
 import { MAX_EMAIL_INPUT_LENGTH } from '../core/accounts/email.js';
 import { MAX_PASSWORD_INPUT_LENGTH } from '../core/users/credentials.js';
+import { loginAnswer } from './login-answer.js';
+import { invitationPage } from './pages/account-views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import { NO_PROTO } from './schema.js';
-import { error, mailUnavailable, Ok, redirect, tooManyRequests, UserAnswer } from './shapes.js';
+import { error, LoginAnswer, mailUnavailable, Ok, redirect, tooManyRequests, UserAnswer } from './shapes.js';
 
 const Email = Type.String({ minLength: 1, maxLength: MAX_EMAIL_INPUT_LENGTH });
 const NewPassword = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH });
@@ -68,6 +70,62 @@ const mismatch = () =>
 export function accountRoutes(keycard: Keycard): ApiRoute[] {
   const { accounts } = keycard;
   return [
+    defineRoute({
+      method: 'POST',
+      path: '/auth/signup',
+      schema: {
+        summary: 'Sign up',
+        description:
+          "Creates an account and signs in, where the server allows it (`--signup`): `open` (throttled per client address) or `invite` (with the invitation link's token). The name, password and address are checked as an admin's creation is (no look-alike names, the password policy, a free address); a refusal uses no invitation up. Closed by default (403).",
+        tags: ['account'],
+        body: Type.Object(
+          {
+            username: Type.String({ minLength: 1, maxLength: 256 }),
+            password: NewPassword,
+            confirm_password: Type.Optional(Type.String({ maxLength: MAX_PASSWORD_INPUT_LENGTH })),
+            email: Type.Optional(Type.String({ maxLength: MAX_EMAIL_INPUT_LENGTH })),
+            invitation: Type.Optional(LinkToken),
+          },
+          NO_PROTO,
+        ),
+        answers: {
+          201: { description: 'Created and signed in (as a sign-in answers).', json: LoginAnswer },
+          303: redirect('/account, or back to /signup saying why not'),
+          401: error('The invitation is unknown, expired or used (token_invalid).'),
+          403: error(
+            'Sign-up is closed, or by invitation and none was given (forbidden); or a cross-site form (cross_site_request, csrf_rejected).',
+          ),
+          409: error('The username or address is taken (username_taken, email_taken).'),
+          429: tooManyRequests,
+        },
+      },
+      async handle(request, { body }) {
+        const { auth } = request;
+        auth.guardLogin();
+        const kept = {
+          ...(body.invitation ? { invitation: body.invitation } : {}),
+          username: body.username.slice(0, 256),
+          ...(body.email ? { email: body.email.slice(0, MAX_EMAIL_INPUT_LENGTH) } : {}),
+        };
+        return formOr(
+          request,
+          '/signup',
+          async () => {
+            if (body.confirm_password !== undefined && body.confirm_password !== body.password) {
+              throw new KeycardError('invalid_request', 'the password and its confirmation differ', {
+                field: 'confirm_password',
+              });
+            }
+            const user = await accounts.signUp(body, context(auth));
+            const login = await auth.login(toAuthUser(user));
+            return request.form
+              ? { kind: 'redirect', location: '/account' }
+              : json(loginAnswer(auth, user, login), 201);
+          },
+          kept,
+        );
+      },
+    }),
     defineRoute({
       method: 'POST',
       path: '/auth/password/forgot',
@@ -222,6 +280,74 @@ export function accountRoutes(keycard: Keycard): ApiRoute[] {
           await accounts.verifyEmail(body.token, context(request.auth));
           return request.form ? outcome('/verify-email', 'verified') : json({ ok: true });
         });
+      },
+    }),
+  ];
+}
+
+/** The admin's invitations (in the admin table: role `admin`, live login). */
+export function invitationRoutes(keycard: Keycard): ApiRoute[] {
+  const Invitation = Type.Object(
+    {
+      link: Type.String({
+        description: 'The sign-up link: shown once, here. Absolute when a public URL is configured.',
+      }),
+      email: Type.Union([Type.String(), Type.Null()]),
+      role: Type.String(),
+      expires_at: Type.String({ format: 'date-time' }),
+      mailed: Type.Boolean({ description: 'The link was mailed to `email`.' }),
+    },
+    { additionalProperties: false },
+  );
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/auth/admin/invitations',
+      access: { roles: ['admin'], live: true },
+      schema: {
+        summary: 'Invite someone',
+        description:
+          'A single-use sign-up link, valid 7 days, with the role the new account gets; mailed to `email` when given and a mailer is configured. Works whatever `--signup` says, but the link is only usable when it is `invite` or `open`.',
+        tags: ['admin'],
+        body: Type.Object(
+          {
+            email: Type.Optional(Type.String({ maxLength: MAX_EMAIL_INPUT_LENGTH })),
+            role: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Default: user.' })),
+          },
+          NO_PROTO,
+        ),
+        bodyOptional: true,
+        answers: {
+          201: {
+            description: 'Created. An HTML form post without an address gets a page showing the link, once.',
+            json: Type.Object({ invitation: Invitation }, { additionalProperties: false }),
+            media: 'text/html',
+          },
+          303: redirect('/admin, saying the invitation was mailed'),
+          503: mailUnavailable,
+        },
+      },
+      async handle(request, { body }) {
+        const email = body.email === '' ? undefined : body.email;
+        const role = body.role === '' ? undefined : body.role;
+        const invitation = await keycard.accounts.invite({ email, role }, context(request.auth));
+        if (request.form) {
+          // Mailed: back to the page, which says so. Not mailed: the link must be shown, once.
+          if (invitation.mailed) return { kind: 'redirect', location: '/admin?outcome=invited' };
+          return { kind: 'html', status: 201, body: invitationPage(invitation.link) };
+        }
+        return json(
+          {
+            invitation: {
+              link: invitation.link,
+              email: invitation.email,
+              role: invitation.role,
+              expires_at: new Date(invitation.expiresAt).toISOString(),
+              mailed: invitation.mailed,
+            },
+          },
+          201,
+        );
       },
     }),
   ];

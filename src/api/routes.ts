@@ -13,8 +13,9 @@ import {
   toPublicUser,
 } from 'keycard';
 import { MAX_PASSWORD_INPUT_LENGTH, MAX_USERNAME_INPUT_LENGTH } from '../core/users/credentials.js';
-import { accountRoutes } from './account-routes.js';
+import { accountRoutes, invitationRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
+import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
@@ -49,17 +50,6 @@ function json(body: unknown, status = 200, headers?: Record<string, string>): Ap
 /** Form posts get a 303 to `location`; API clients get `body`. */
 function respond(request: ApiRequest, location: string, body: unknown, status = 200): ApiReply {
   return request.form ? { kind: 'redirect', location } : json(body, status);
-}
-
-/**
- * Cookie transport of the jwt and hybrid strategies: the access token's lifetime in seconds, as header
- * clients get it (`expires_in`), so a front end knows when to refresh without reading the cookie. Nothing
- * for the session strategy, whose login slides with use.
- */
-function cookieTokenExpiry(auth: AuthContext): { expires_in: number } | Record<string, never> {
-  const { claims } = auth;
-  if (!auth.usesCookies || typeof claims?.exp !== 'number' || typeof claims.iat !== 'number') return {};
-  return { expires_in: claims.exp - claims.iat };
 }
 
 /** Who acted, for the audit event. */
@@ -162,15 +152,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           });
           return { kind: 'html', status: error.status, body: page, headers: error.headers() };
         }
-        return respond(request, '/account', {
-          user: toAuthUser(result.user),
-          session: toPublicSession(result.login, result.login.id),
-          // Header transport: the tokens, in OAuth 2.0's token-response shape (RFC 6749 §5.1); cookie
-          // transport: when the access token in the cookie expires, so a client can refresh in time.
-          ...(auth.tokens ?? cookieTokenExpiry(auth)),
-          // Cookie transports: the CSRF token for the new login (the pre-login one no longer applies).
-          ...(auth.usesCookies ? { csrf_token: auth.csrfToken() } : {}),
-        });
+        return respond(request, '/account', loginAnswer(auth, result.user, result.login));
       },
     }),
     defineRoute({
@@ -512,5 +494,7 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
     }),
     setBlocked(true),
     setBlocked(false),
+    // Invitations to sign up (account-routes.ts).
+    ...invitationRoutes(keycard),
   ];
 }

@@ -46,6 +46,10 @@ export type AuthEvent =
   | ({ type: 'email_verified'; userId: string } & EventContext)
   /** A reset link was mailed (after the answer: the request itself never says whether the address is known). */
   | ({ type: 'password_reset_requested'; userId: string } & EventContext)
+  /** An admin created an invitation (`mailed` when its link went to an address). */
+  | ({ type: 'invitation_created'; role: string; mailed: boolean } & EventContext)
+  /** A user signed themselves up: `open` sign-up or an `invitation`. */
+  | ({ type: 'signed_up'; userId: string; via: 'open' | 'invitation' } & EventContext)
   /** A reset link was used: the password was set and every login of the user ended. */
   | ({ type: 'password_reset'; userId: string } & EventContext)
   /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
@@ -81,7 +85,7 @@ export type AuthEvent =
    */
   | ({
       type: 'throttled';
-      action: 'login' | 'refresh' | 'password_change' | 'password_confirm' | 'password_forgot';
+      action: 'login' | 'refresh' | 'password_change' | 'password_confirm' | 'password_forgot' | 'signup';
       /** `login`: one login refreshed more often than `throttle.refresh.maxPerLogin` in the window. */
       scope: 'address' | 'account' | 'login';
       /** The username as sent (login only). */

@@ -213,6 +213,8 @@ export function createKeycard(input: KeycardOptions): Keycard {
     throttle: options.throttle ? createLinkThrottle(store, clock) : null,
     mail: input.mail ?? null,
     onError: options.onHookError,
+    signup: options.signup,
+    roles: options.roles,
   });
   const tokens = options.jwt
     ? createTokenService(

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccountMailOptions } from './accounts/service.js';
+import { SIGNUP_MODES, type SignupMode } from './accounts/signup.js';
 import type { AuditOptions } from './audit/log.js';
 import type { ClientOptions } from './clients/service.js';
 import { type Clock, systemClock } from './clock.js';
@@ -114,6 +115,11 @@ export interface KeycardOptions {
    * public URL the links point to. Without it, those routes answer `mail_unavailable` (503).
    */
   mail?: AccountMailOptions;
+  /**
+   * Who may create an account for themselves: `closed` (the default: admins and the CLI create users),
+   * `invite` (with a single-use invitation an admin creates), or `open` (anyone; throttled per client).
+   */
+  signup?: SignupMode;
   /** `production` makes weak settings start-up errors. Default: from NODE_ENV. */
   environment?: 'development' | 'production';
   clock?: Clock;
@@ -152,6 +158,8 @@ export interface ResolvedOptions {
   argon2: Argon2Parameters;
   /** The closed set of roles, `user` first by default. */
   roles: readonly string[];
+  /** Who may sign up: `closed` by default. */
+  signup: SignupMode;
   /** Null when throttling is off. */
   throttle: ThrottlePolicy | null;
   clock: Clock;
@@ -244,6 +252,16 @@ const COOKIE_BASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const COOKIE_PREFIX = /^__(host|secure)-/i;
 /** Host name labels (RFC 1123 §2.1), as the cookie serializer checks them: refused here, not at the first login. */
 const COOKIE_DOMAIN = /^[.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+function resolveSignup(mode: SignupMode | undefined): SignupMode {
+  if (mode === undefined) return 'closed';
+  if (!SIGNUP_MODES.includes(mode)) {
+    throw configurationError(
+      `signup must be one of ${SIGNUP_MODES.join(', ')} (got ${JSON.stringify(mode)})`,
+    );
+  }
+  return mode;
+}
 
 function resolveOrigins(origins: string[] | undefined): ReadonlySet<string> | null {
   if (origins === undefined) return null;
@@ -367,6 +385,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     passwordPolicy: resolvePasswordPolicy(options.passwords),
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,
     roles: resolveRoles(options.roles),
+    signup: resolveSignup(options.signup),
     throttle: resolveThrottleOptions(options.throttle),
     clock: options.clock ?? systemClock,
     onEvent: options.onEvent,

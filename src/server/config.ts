@@ -12,6 +12,7 @@ import {
   configurationError,
   normalizeUsername,
   type Preset,
+  type SignupMode,
   type Strategy,
   type Transport,
 } from 'keycard';
@@ -70,6 +71,8 @@ export interface ServerConfig {
   metricsHost: string;
   /** Seconds requests in flight get to finish after SIGTERM/SIGINT. */
   shutdownTimeout: number;
+  /** Who may sign up. */
+  signup: SignupMode;
   /** Account mail (smtp, mailFrom and publicUrl together); undefined: no mail. */
   mail: MailConfig | undefined;
 }

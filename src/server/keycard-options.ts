@@ -69,6 +69,7 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
       ? { keys: keys.jwtKeys, issuer: config.issuer, audience: config.audience }
       : undefined,
     revocation: parts.revocation,
+    signup: config.signup,
     mail: config.mail && parts.mailer ? { mailer: parts.mailer, baseUrl: config.mail.publicUrl } : undefined,
   };
 }

@@ -12,7 +12,7 @@
  * admin settings or neither, proxy addresses, the store URL) are code in config.ts.
  */
 import { type TSchema, Type } from '@sinclair/typebox';
-import { ALGORITHMS, PRESET_NAMES, STRATEGY_NAMES, TRANSPORT_NAMES } from 'keycard';
+import { ALGORITHMS, PRESET_NAMES, SIGNUP_MODES, STRATEGY_NAMES, TRANSPORT_NAMES } from 'keycard';
 import { DEFAULT_STORE_URL } from 'keycard/stores';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -217,6 +217,14 @@ export const SETTINGS = {
     value: 'SECONDS',
     help: 'on SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed',
     default: 10,
+  },
+  signup: {
+    schema: oneOf(SIGNUP_MODES),
+    flag: 'signup',
+    env: 'KEYCARD_SIGNUP',
+    value: or(SIGNUP_MODES),
+    help: 'who may create an account: closed (admins and the CLI only), invite (with an invitation an admin creates) or open (anyone, throttled per client address) (docs/accounts.md)',
+    default: 'closed',
   },
   smtp: {
     schema: NON_EMPTY,

@@ -48,10 +48,17 @@ describe('browser: password reset and email verification by mail', { skip }, () 
     const port = await freePort();
     base = `http://localhost:${port}`;
     server = await startTestServer({
-      flags: { port: String(port), smtp: inbox.url, 'mail-from': 'keycard@example.com', 'public-url': base },
+      flags: {
+        port: String(port),
+        signup: 'invite',
+        smtp: inbox.url,
+        'mail-from': 'keycard@example.com',
+        'public-url': base,
+      },
     });
     await server.keycard.users.create({ username: 'ada', password: PASSWORD, email: 'ada@example.com' });
     await server.keycard.users.create({ username: 'bo', password: PASSWORD });
+    await server.keycard.users.create({ username: 'root', password: PASSWORD, role: 'admin' });
     browser = await launchChromium();
   });
   after(async () => {
@@ -124,5 +131,32 @@ describe('browser: password reset and email verification by mail', { skip }, () 
 
     await page.goto(`${base}/account`);
     assert.match((await page.textContent('#email')) ?? '', /bo@example\.com\s*verified/);
+  });
+
+  test('an invitation from /admin: mailed, followed, a taken name refused on the form, then the account', async () => {
+    const admin = await (await browser.newContext()).newPage();
+    await signInThroughPage(admin, base, { username: 'root', password: PASSWORD });
+    await admin.goto(`${base}/admin`);
+    await admin.fill('#invite-email', 'Cy@Example.com');
+    await admin.selectOption('#invite-role', 'user');
+    await Promise.all([admin.waitForURL(/outcome=invited/), admin.click('#invite button')]);
+    assert.match((await admin.textContent('[role=status]')) ?? '', /invitation was mailed/);
+    await server.keycard.accounts.settled();
+
+    const href = link(inbox, 'cy@example.com', '/signup');
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(href);
+    await page.fill('#username', 'bo');
+    await page.fill('#password', NEW_PASSWORD);
+    await page.fill('#confirm_password', NEW_PASSWORD);
+    await Promise.all([page.waitForURL(/outcome=username_taken/), page.click('button[type=submit]')]);
+    assert.match((await page.textContent('[role=alert]')) ?? '', /username is taken/);
+    assert.equal(await page.inputValue('#username'), 'bo', 'the name typed is kept');
+    await page.fill('#username', 'cy');
+    await page.fill('#password', NEW_PASSWORD);
+    await page.fill('#confirm_password', NEW_PASSWORD);
+    await Promise.all([page.waitForURL(`${base}/account`), page.click('button[type=submit]')]);
+    assert.match((await page.textContent('h1')) ?? '', /Signed in as cy/);
+    assert.match((await page.textContent('#email')) ?? '', /cy@example\.com\s*verified/);
   });
 });

@@ -84,6 +84,7 @@ for (const preset of ['web-app', 'spa', 'api']) {
         storeURL: 'memory:',
         flags: {
           preset,
+          signup: 'invite',
           smtp: inbox.url,
           'mail-from': 'keycard@example.com',
           'public-url': 'https://auth.example.com',
@@ -249,6 +250,26 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
     );
   }
 
+  // Invitations and sign-up (by invitation here): created as JSON, by a form with an address (mailed)
+  // and without (the link shown); used, refused, forged, without one.
+  const invited = await alice.client.post('/auth/admin/invitations', as(alice, { json: { role: 'user' } }));
+  const invitation = new URL(invited.json.invitation.link).searchParams.get('invitation') as string;
+  await alice.client.post('/auth/admin/invitations', as(alice, { form: { email: 'jo@example.com' } }));
+  await alice.client.post('/auth/admin/invitations', as(alice, { form: {} }));
+  await anonymous.post('/auth/signup', { json: { username: 'alice', password: PASSWORD, invitation } });
+  await anonymous.post('/auth/signup', { json: { username: 'jo', password: PASSWORD } });
+  await walk.client(url).post('/auth/signup', { json: { username: 'jo', password: PASSWORD, invitation } });
+  await anonymous.post('/auth/signup', { json: { username: 'jo2', password: PASSWORD, invitation } });
+  const mailedInvitation = new URL(
+    (mailTo(inbox, 'jo@example.com').at(-1)?.text ?? '').match(/https:\/\/\S+/)?.[0] ?? 'https://x.example',
+  ).searchParams.get('invitation') as string;
+  await walk
+    .client(url)
+    .post('/auth/signup', { form: { username: 'kay', password: PASSWORD, invitation: mailedInvitation } });
+  await anonymous.post('/auth/signup', {
+    form: { username: 'kay', password: PASSWORD, invitation: mailedInvitation },
+  });
+
   // Email addresses and mailed links: set (JSON and form), refused, verified; forgot and reset.
   const ivy = await signIn(walk, url, 'ivy');
   const mailed = async (address: string, path: string) => {
@@ -300,6 +321,9 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   for (let i = 0; i < 20; i++)
     await anonymous.post('/auth/password/reset', { json: { token: unusable, new_password: PASSWORD } });
   await anonymous.post('/auth/email/verify', { json: { token: unusable } });
+  await anonymous.post('/auth/signup', {
+    json: { username: 'late', password: PASSWORD, invitation: unusable },
+  });
   for (let i = 0; i < 7; i++) {
     await gina.client.post(
       '/auth/email',
@@ -370,6 +394,7 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
     '/forgot-password',
     '/reset-password',
     '/verify-email',
+    '/signup',
   ]) {
     await anonymous.get(page, { headers: html });
     await alice.client.get(page, as(alice, { headers: html }));

@@ -62,6 +62,7 @@ export const EMAIL_OUTCOMES: Outcomes = {
   email_taken: { ok: false, text: 'Another account has that address. Nothing was changed.' },
   invalid_request: { ok: false, text: 'That is not an email address. Nothing was changed.' },
   mail_unavailable: { ok: false, text: 'The mail could not be sent; try again later.' },
+  too_many_requests: { ok: false, text: 'Too many attempts: wait a few minutes and try again.' },
 };
 
 export function forgotPasswordPage(view: { csrfToken: string; outcome?: unknown }): string {
@@ -138,3 +139,94 @@ export function verifyEmailPage(view: {
 </section>`,
   });
 }
+
+export const SIGNUP_OUTCOMES: Outcomes = {
+  ...LINK_REFUSED,
+  token_invalid: { ok: false, text: 'This invitation is invalid, has expired, or was already used.' },
+  forbidden: { ok: false, text: 'Sign-up here is by invitation: open the link from your invitation.' },
+  username_taken: {
+    ok: false,
+    text: 'That username is taken, or looks too much like one that is. Choose another.',
+  },
+  email_taken: { ok: false, text: 'Another account has that email address.' },
+  invalid_request: {
+    ok: false,
+    text: 'That was refused: a username of letters, digits, dots, dashes or underscores, a password long enough and not a common one or built on the name, and a plain email address.',
+  },
+  mismatch: { ok: false, text: 'The password and its confirmation differ.' },
+};
+
+export function signupPage(view: {
+  csrfToken: string;
+  mode: 'closed' | 'invite' | 'open';
+  invitation?: string;
+  outcome?: unknown;
+  username?: string;
+  email?: string;
+  minPasswordLength?: number;
+}): string {
+  const outcome = outcomeOf(SIGNUP_OUTCOMES, view.outcome);
+  const open = view.mode === 'open' || (view.mode === 'invite' && view.invitation);
+  return page({
+    title: 'Create an account',
+    body: html`<section class="card narrow">
+  <h1>Create an account</h1>
+  ${outcomeNotice(outcome)}
+  ${
+    open
+      ? html`<form method="post" action="/auth/signup">
+    ${csrfField(view.csrfToken)}
+    ${view.invitation ? html`<input type="hidden" name="invitation" value="${view.invitation}">` : ''}
+    <label for="username">Username</label>
+    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}" autofocus>
+    <label for="email">Email address <span class="muted">(optional, to reset a forgotten password)</span></label>
+    <input id="email" name="email" type="email" autocomplete="email" autocapitalize="none" spellcheck="false" maxlength="320" value="${view.email ?? ''}">
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="new-password" required maxlength="4096"${view.minPasswordLength ? html` minlength="${view.minPasswordLength}"` : ''}>
+    <label for="confirm_password">Password, again</label>
+    <input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required maxlength="4096">
+    <div class="actions"><button type="submit">Create my account</button></div>
+  </form>`
+      : html`<p>${view.mode === 'invite' ? 'Sign-up here is by invitation: open the link from your invitation.' : 'Sign-up is closed here: ask an administrator for an account.'}</p>`
+  }
+  <p><a href="/login">Already have an account? Sign in</a></p>
+</section>`,
+  });
+}
+
+/** An invitation created without mail: its link, shown once to the admin who made it. */
+export function invitationPage(link: string): string {
+  return page({
+    title: 'Invitation',
+    body: html`<section class="card narrow">
+  <h1>Invitation created</h1>
+  <p>Send this link to the person you invite. It works once, for 7 days, and is not shown again.</p>
+  <p><input id="invitation-link" type="text" readonly value="${link}" aria-label="Invitation link"></p>
+  <p><a href="/admin">Back to users</a></p>
+</section>`,
+  });
+}
+
+/** The admin page's invitation form. */
+export function invitationForm(view: { csrfToken: string; roles: readonly string[]; canMail: boolean }) {
+  return html`<section class="card" id="invite">
+  <h2>Invite someone</h2>
+  <p class="muted">${view.canMail ? 'With an address, the link is mailed; without one, it is shown to you once.' : 'The link is shown to you once; send it yourself.'} It works once, for 7 days.</p>
+  <form method="post" action="/auth/admin/invitations">
+    ${csrfField(view.csrfToken)}
+    ${
+      view.canMail
+        ? html`<label for="invite-email">Email address</label>
+    <input id="invite-email" name="email" type="email" autocomplete="off" maxlength="320">`
+        : ''
+    }
+    <label for="invite-role">Role</label>
+    <select id="invite-role" name="role">${view.roles.map((role) => html`<option value="${role}">${role}</option>`)}</select>
+    <div class="actions"><button type="submit">Create the invitation</button></div>
+  </form>
+</section>`;
+}
+
+export const ADMIN_OUTCOMES: Outcomes = {
+  invited: { ok: true, text: 'The invitation was mailed.' },
+};

@@ -1,6 +1,6 @@
 /** The server's pages: sign in, my sessions, user admin, and errors. */
 import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
-import { EMAIL_OUTCOMES, LOGIN_OUTCOMES, outcomeNotice, outcomeOf } from './account-views.js';
+import { EMAIL_OUTCOMES, invitationForm, LOGIN_OUTCOMES, outcomeNotice, outcomeOf } from './account-views.js';
 import { ago, csrfField, html, type PageOptions, page } from './html.js';
 
 export interface LoginView {
@@ -13,6 +13,8 @@ export interface LoginView {
   outcome?: unknown;
   /** Mail is configured: offer the forgotten-password page. */
   canReset?: boolean;
+  /** Anyone may sign up: offer the sign-up page. */
+  canSignUp?: boolean;
 }
 
 export interface FirstAdminNotice {
@@ -46,6 +48,7 @@ export function loginPage(view: LoginView): string {
     <div class="actions"><button type="submit">Sign in</button></div>
   </form>
   ${view.canReset ? html`<p><a href="/forgot-password">Forgot your password?</a></p>` : ''}
+  ${view.canSignUp ? html`<p><a href="/signup">Create an account</a></p>` : ''}
 </section>`,
   });
 }
@@ -189,6 +192,8 @@ export interface AdminView {
   error?: string;
   notice?: string;
   keepSignedIn?: PageOptions['keepSignedIn'];
+  /** Mail is configured: invitations can be mailed. */
+  canMail?: boolean;
 }
 
 export function adminPage(view: AdminView): string {
@@ -233,7 +238,8 @@ export function adminPage(view: AdminView): string {
     <select id="new-role" name="role">${view.roles.map((role) => html`<option value="${role}">${role}</option>`)}</select>
     <div class="actions"><button type="submit">Add user</button></div>
   </form>
-</section>`,
+</section>
+${invitationForm({ csrfToken: view.csrfToken, roles: view.roles, canMail: view.canMail === true })}`,
   });
 }
 

@@ -16,6 +16,8 @@ export interface LinkLimits {
   forgotPerEmail: { max: number; windowMs: number };
   /** Verification mails sent for one user. */
   verifyPerUser: { max: number; windowMs: number };
+  /** Open sign-ups from one client address. */
+  signupsPerAddress: { max: number; windowMs: number };
   /** Unusable (unknown, expired, used) link tokens presented from one client address. */
   badTokensPerAddress: { max: number; windowMs: number };
 }
@@ -26,6 +28,7 @@ export const DEFAULT_LINK_LIMITS: LinkLimits = Object.freeze({
   forgotPerAddress: { max: 10, windowMs: 15 * MINUTE },
   forgotPerEmail: { max: 3, windowMs: 60 * MINUTE },
   verifyPerUser: { max: 5, windowMs: 60 * MINUTE },
+  signupsPerAddress: { max: 5, windowMs: 60 * MINUTE },
   badTokensPerAddress: { max: 20, windowMs: 15 * MINUTE },
 });
 
@@ -39,6 +42,7 @@ export interface LinkThrottle {
   /** Counts one request; over a limit, the seconds to wait (and it counts anyway: a flood stays refused). */
   countForgot(ip: string | null, email: string): Promise<LimitVerdict>;
   countVerify(userId: string): Promise<LimitVerdict>;
+  countSignup(ip: string | null): Promise<LimitVerdict>;
   /** Before looking a token up: the seconds to wait, or null. Reads only. */
   checkToken(ip: string | null): Promise<LimitVerdict>;
   /** A token that could not be used. */
@@ -65,6 +69,7 @@ export function createLinkThrottle(
       return address ?? mailbox;
     },
     countVerify: (userId) => count(`verify:user:${digest(userId)}`, limits.verifyPerUser),
+    countSignup: (ip) => count(`signup:address:${digest(addressBucket(ip))}`, limits.signupsPerAddress),
     async checkToken(ip) {
       const now = clock.now();
       const counter = await store.readCounter(tokenKey(ip), now);

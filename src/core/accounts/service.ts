@@ -18,6 +18,7 @@ import type { UserService } from '../users/service.js';
 import { normalizeEmail } from './email.js';
 import type { LinkThrottle } from './limits.js';
 import { issueLink, linkHash, linkURL, passwordStamp } from './links.js';
+import { createSignup, type Invitation, type SignupInput, type SignupMode } from './signup.js';
 
 export interface AccountMailOptions {
   /** Delivers the mail: `smtpMailer` from `keycard/mail`, or any `{ send(message) }`. */
@@ -68,6 +69,16 @@ export interface AccountService {
    * user. A new password the policy refuses leaves the token usable.
    */
   resetPassword(token: unknown, newPassword: unknown, context?: EventContext): Promise<UserRecord>;
+  /** Who may sign up (the `signup` option). */
+  readonly signupMode: SignupMode;
+  /**
+   * Creates an account for the person asking (`signup` open, or invite with `invitation`): `forbidden`
+   * when closed, or by invitation without one; the name, password and address checked as `users.create`
+   * does. Does not sign in: the caller does, with the returned user.
+   */
+  signUp(input: SignupInput, context?: EventContext): Promise<UserRecord>;
+  /** An invitation (admins): a single-use sign-up link valid 7 days, mailed when `email` is given and a mailer is configured. */
+  invite(input: { email?: unknown; role?: unknown }, context?: EventContext): Promise<Invitation>;
   /** Resolves when the background work started so far (reset mails) has finished. */
   settled(): Promise<void>;
 }
@@ -81,6 +92,8 @@ export interface AccountServiceDependencies {
   mail: AccountMailOptions | null;
   /** Told about a failure of background work (a reset mail that could not be sent). */
   onError: (error: unknown) => void;
+  signup: SignupMode;
+  roles: readonly string[];
 }
 
 const invalidLink = () =>
@@ -143,6 +156,20 @@ export function createAccountService(deps: AccountServiceDependencies): AccountS
     }
     return hash;
   };
+
+  const signup = createSignup({
+    store,
+    users,
+    clock,
+    emit,
+    throttle,
+    mode: deps.signup,
+    roles: deps.roles,
+    baseUrl: mail ? baseUrl : null,
+    mailInvitation: mail
+      ? (to, link, expiresInMinutes) => send(to, 'invitation', { username: '', link, expiresInMinutes })
+      : null,
+  });
 
   const background = (work: () => Promise<void>): void => {
     const task = work()
@@ -283,6 +310,10 @@ export function createAccountService(deps: AccountServiceDependencies): AccountS
       emit({ type: 'password_reset', userId: user.id, ...context });
       return verified ?? updated;
     },
+
+    signupMode: deps.signup,
+    signUp: (input, context) => signup.signUp(input, context),
+    invite: (input, context) => signup.invite(input, context),
 
     async settled() {
       while (pending.size > 0) await Promise.all([...pending]);

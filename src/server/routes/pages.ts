@@ -3,7 +3,14 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Keycard } from 'keycard';
 import type { DescribedRoute } from '../../api/openapi.js';
-import { forgotPasswordPage, resetPasswordPage, verifyEmailPage } from '../../api/pages/account-views.js';
+import {
+  ADMIN_OUTCOMES,
+  forgotPasswordPage,
+  outcomeOf,
+  resetPasswordPage,
+  signupPage,
+  verifyEmailPage,
+} from '../../api/pages/account-views.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
@@ -43,6 +50,21 @@ const LinkToken = Type.Optional(
 );
 const OutcomeQuery = Type.Object({ outcome: Outcome }, NO_PROTO);
 const LinkQuery = Type.Object({ token: LinkToken, outcome: Outcome }, NO_PROTO);
+/** /signup's query: the invitation's token, and after a refused form what it said and the input kept. */
+const SignupQuery = Type.Object(
+  {
+    invitation: LinkToken,
+    outcome: Outcome,
+    username: Type.Optional(
+      Type.String({ maxLength: 256, description: 'The name typed, kept after a refusal.' }),
+    ),
+    email: Type.Optional(
+      Type.String({ maxLength: 320, description: 'The address typed, kept after a refusal.' }),
+    ),
+  },
+  NO_PROTO,
+);
+const AdminPageQuery = Type.Composite([AfterPageQuery, Type.Object({ outcome: Outcome })]);
 
 /** /account's query: a page of logins, and what the change-password and email forms' posts came to. */
 const AccountPageQuery = Type.Composite([
@@ -117,6 +139,17 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
         "The reset link's page: a form posting the token and the new password to POST /auth/password/reset. Opening it uses nothing up.",
       query: LinkQuery,
       answers: { 200: page('The form.') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/signup',
+    schema: pageSchema({
+      summary: 'Create an account',
+      description:
+        'The sign-up form (posting to POST /auth/signup) when sign-up is open, or by invitation with `?invitation=`; otherwise a page saying how accounts are made here.',
+      query: SignupQuery,
+      answers: { 200: page('The form, or why there is none.'), 303: redirect('/account when signed in') },
     }),
   },
   {
@@ -224,6 +257,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         firstAdmin: noUsers ? options.firstAdmin : null,
         outcome: query.outcome,
         canReset: keycard.accounts.canMail,
+        canSignUp: keycard.accounts.signupMode === 'open',
       }),
     );
   });
@@ -242,6 +276,21 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         csrfToken: request.auth.csrfToken(),
         token: query.token,
         outcome: query.outcome,
+        minPasswordLength: keycard.options.passwordPolicy.minLength,
+      }),
+    );
+  });
+  app.get('/signup', async (request, reply) => {
+    if (request.auth.user) return reply.redirect('/account', 303);
+    const query = checkFields(SignupQuery, request.query as object);
+    return reply.type(html).send(
+      signupPage({
+        csrfToken: request.auth.csrfToken(),
+        mode: keycard.accounts.signupMode,
+        invitation: query.invitation,
+        outcome: query.outcome,
+        username: query.username,
+        email: query.email,
         minPasswordLength: keycard.options.passwordPolicy.minLength,
       }),
     );
@@ -292,7 +341,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .type(html)
         .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
-    const page = await listUsersPage(keycard, checkFields(AfterPageQuery, request.query as object));
+    const query = checkFields(AdminPageQuery, request.query as object);
+    const page = await listUsersPage(keycard, query);
     return reply.type(html).send(
       adminPage({
         csrfToken: request.auth.csrfToken(),
@@ -301,6 +351,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         next: page.next,
         roles: keycard.options.roles,
         keepSignedIn: keepSignedIn(request),
+        notice: outcomeOf(ADMIN_OUTCOMES, query.outcome)?.text,
+        canMail: keycard.accounts.canMail,
       }),
     );
   });
