@@ -31,6 +31,7 @@ const WRITES = new Set([
   'advanceRefresh',
   'createUser',
   'updateUser',
+  'deleteUser',
 ]);
 
 export function countingStore(inner: Store): CountingStore {

@@ -339,6 +339,29 @@ return changed
 `,
   },
 
+  /**
+   * KEYS: user record, usernames hash, skeletons hash, sorted usernames. ARGV: user id. Deletes the record
+   * and frees its username and skeleton in one script — each only if it still names this user — so a
+   * user is either fully there or gone, and a concurrent creation of the name either fails or follows.
+   * Returns 1, or 0 for an unknown user.
+   */
+  keycardDeleteUser: {
+    keys: 4,
+    lua: `
+local fields = redis.call('HMGET', KEYS[1], 'name', 'skel')
+if not fields[1] then return 0 end
+if redis.call('HGET', KEYS[2], fields[1]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], fields[1])
+  redis.call('ZREM', KEYS[4], fields[1])
+end
+if fields[2] and redis.call('HGET', KEYS[3], fields[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], fields[2])
+end
+redis.call('DEL', KEYS[1])
+return 1
+`,
+  },
+
   /** KEYS: user record. ARGV: field/value pairs. Returns the updated record, nil for an unknown user. */
   keycardUpdateUser: {
     keys: 1,
@@ -458,6 +481,7 @@ export interface RedisScripts {
   ): Promise<string>;
   backfillSkeletons(keys: string[], args: Arg[]): Promise<number>;
   updateUser(key: string, fields: Arg[]): Promise<string[] | null>;
+  deleteUser(keys: [string, string, string, string], id: string): Promise<number>;
   addRevocation(keys: [string, string], args: [number, number, number, string, string]): Promise<unknown>;
   createClient(keys: [string, string], id: string, fields: Arg[]): Promise<string>;
   updateClient(key: string, args: Arg[]): Promise<string[] | null>;
@@ -515,6 +539,7 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
     backfillSkeletons: (keys, args) =>
       commands.keycardBackfillSkeletons(keys.length, ...keys, ...args) as Promise<number>,
     updateUser: (key, fields) => commands.keycardUpdateUser(key, ...fields) as Promise<string[] | null>,
+    deleteUser: (keys, id) => commands.keycardDeleteUser(...keys, id) as Promise<number>,
     addRevocation: (keys, args) => commands.keycardAddRevocation(...keys, ...args),
     createClient: (keys, id, fields) =>
       commands.keycardCreateClient(...keys, id, ...fields) as Promise<string>,
