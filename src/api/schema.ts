@@ -184,6 +184,25 @@ export const AfterPageQuery = Type.Object(
   NO_PROTO,
 );
 
+/**
+ * The query of the admin's user list: `?after=` pages, and `q`, a username prefix (normalized as usernames
+ * are, so `Al` finds `alice`).
+ */
+export const UserSearchQuery = Type.Object(
+  {
+    limit: Type.Optional(PageLimit),
+    after: cursor('after'),
+    q: Type.Optional(
+      Type.String({
+        maxLength: MAX_CURSOR_LENGTH,
+        description: 'Only usernames that begin with this (case and width as usernames are normalized).',
+        errorMessage: `q must be at most ${MAX_CURSOR_LENGTH} characters`,
+      }),
+    ),
+  },
+  NO_PROTO,
+);
+
 /** The page size of a checked page query. */
 export function pageLimit(query: { limit?: string }): number {
   return query.limit === undefined ? DEFAULT_PAGE_SIZE : Number(query.limit);

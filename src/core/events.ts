@@ -37,7 +37,10 @@ export type AuthEvent =
   | ({ type: 'password_changed'; userId: string } & EventContext)
   /** A signed-in user's password change refused: the current password they gave was wrong. */
   | ({ type: 'password_change_failed'; userId: string } & EventContext)
-  | ({ type: 'role_changed'; userId: string; role: string } & EventContext)
+  /** `previousRole`: the role the user had (absent in events from before it was recorded). */
+  | ({ type: 'role_changed'; userId: string; role: string; previousRole?: string } & EventContext)
+  /** The user record is gone (its name free again) and every login of theirs ended; `role` it had. */
+  | ({ type: 'user_deleted'; userId: string; role: string } & EventContext)
   /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
   | ({ type: 'client_created'; clientId: string; scopes: string[] } & EventContext)
   | ({ type: 'client_scopes_changed'; clientId: string; scopes: string[] } & EventContext)
@@ -82,7 +85,13 @@ export type AuthEvent =
 /** Why a CSRF token was refused. */
 export type CSRFRejectReason = 'missing_token' | 'invalid_token';
 
-export type RevokeReason = 'logout_all' | 'blocked' | 'password_changed' | 'role_changed' | 'admin';
+export type RevokeReason =
+  | 'logout_all'
+  | 'blocked'
+  | 'password_changed'
+  | 'role_changed'
+  | 'admin'
+  | 'deleted';
 
 export type EventType = AuthEvent['type'];
 

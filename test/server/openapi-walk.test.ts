@@ -80,6 +80,10 @@ for (const preset of ['web-app', 'spa', 'api']) {
         ['dave', 'user'],
         ['gina', 'user'],
         ['hank', 'user'],
+        ['ivan', 'user'],
+        ['jane', 'user'],
+        ['kate', 'user'],
+        ['liam', 'user'],
       ] as const) {
         await server.keycard.users.create({ username, password: PASSWORD, role });
       }
@@ -250,6 +254,48 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Pro
   );
   await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/block`, as(alice));
   await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/unblock`, as(alice));
+  // Search, role, password, one user's logins, delete (issue 17).
+  await alice.client.get('/auth/admin/users?q=Ca&limit=5', as(alice));
+  await alice.client.get(`/auth/admin/users?q=${encodeURIComponent('no space')}`, as(alice));
+  const aliceId = (alice.login.user as { id: string }).id;
+  const idOf = async (username: string) =>
+    (await server.keycard.users.findByUsername(username))?.id as string;
+  const ivan = await idOf('ivan');
+  await alice.client.patch(`/auth/admin/users/${ivan}`, as(alice, { json: { role: 'admin' } }));
+  await alice.client.post(`/auth/admin/users/${ivan}/role`, as(alice, { form: { role: 'user' } }));
+  await alice.client.patch(`/auth/admin/users/${ivan}`, as(alice, { json: { role: 'root' } }));
+  await alice.client.post(`/auth/admin/users/${ivan}/role`, as(alice, { json: { role: 'admin' } }));
+  await alice.client.post(`/auth/admin/users/${ivan}/role`, as(alice, { json: { role: 'root' } }));
+  await alice.client.patch(`/auth/admin/users/${NO_SUCH_ID}`, as(alice, { json: { role: 'user' } }));
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/role`, as(alice, { json: { role: 'user' } }));
+  const jane = await signIn(walk, url, 'jane');
+  const janeId = (jane.login.user as { id: string }).id;
+  await alice.client.get(`/auth/admin/users/${janeId}/sessions?limit=1`, as(alice));
+  await alice.client.get(`/auth/admin/users/${NO_SUCH_ID}/sessions`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${janeId}/sessions`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${NO_SUCH_ID}/sessions`, as(alice));
+  const temporary = 'a temporary passphrase';
+  await alice.client.post(
+    `/auth/admin/users/${janeId}/password`,
+    as(alice, { json: { password: temporary } }),
+  );
+  await alice.client.post(
+    `/auth/admin/users/${janeId}/password`,
+    as(alice, { form: { password: temporary } }),
+  );
+  await alice.client.post(`/auth/admin/users/${janeId}/password`, as(alice, { json: { password: 'short' } }));
+  await alice.client.post(
+    `/auth/admin/users/${NO_SUCH_ID}/password`,
+    as(alice, { json: { password: temporary } }),
+  );
+  await alice.client.delete(`/auth/admin/users/${aliceId}`, as(alice));
+  await alice.client.post(`/auth/admin/users/${aliceId}/delete`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${janeId}`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${janeId}`, as(alice));
+  const kate = await idOf('kate');
+  await alice.client.post(`/auth/admin/users/${kate}/delete`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${kate}/delete`, as(alice));
+  await alice.client.post(`/auth/admin/users/${await idOf('liam')}/delete`, as(alice));
   const created = await alice.client.post(
     '/auth/admin/clients',
     as(alice, { json: { name: 'billing', scopes: ['orders:read'] } }),

@@ -14,7 +14,7 @@ main { max-width: 52rem; margin: 2rem auto; padding: 0 1.5rem; }
 h1 { font-size: 1.4rem; margin: 0 0 1rem; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
-input[type=text], input[type=password], select { width: 100%; padding: .55rem .65rem; border: 1px solid var(--line); border-radius: .35rem; font: inherit; background: var(--bg); color: var(--fg); }
+input[type=text], input[type=password], input[type=search], select { width: 100%; padding: .55rem .65rem; border: 1px solid var(--line); border-radius: .35rem; font: inherit; background: var(--bg); color: var(--fg); }
 button { font: inherit; padding: .5rem 1rem; border-radius: .35rem; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
 button.danger { border-color: var(--bad); background: transparent; color: var(--bad); }
@@ -29,5 +29,14 @@ th, td { text-align: left; padding: .5rem .4rem; border-bottom: 1px solid var(--
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 td form { margin: 0; }
 .muted { color: var(--muted); font-size: .9rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+form.inline { display: flex; gap: .4rem; align-items: center; }
+form.inline select { width: auto; }
+form[role=search] { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin-bottom: 1rem; }
+form[role=search] label { width: 100%; margin: 0; }
+form[role=search] input { flex: 1; width: auto; }
+details.confirm { margin-top: .4rem; }
+details.confirm summary { cursor: pointer; color: var(--bad); }
+details.confirm form { margin-top: .4rem; }
 .tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: .25rem; border: 1px solid var(--line); color: var(--muted); }
 `;

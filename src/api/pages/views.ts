@@ -149,26 +149,48 @@ export interface AdminView {
   next: string | null;
   /** The roles a new user may get: the keycard's closed set, the default first. */
   roles: readonly string[];
+  /** The username-prefix search the page shows (`?q=`), kept in the search box and the next-page link. */
+  query?: string;
   error?: string;
   notice?: string;
   keepSignedIn?: PageOptions['keepSignedIn'];
 }
 
 export function adminPage(view: AdminView): string {
-  const rows = view.users.map(
-    (user) => html`<tr data-user="${user.username}">
+  const rows = view.users.map((user) => {
+    const mine = user.id === view.user.id;
+    const others = view.roles.filter((role) => role !== user.role);
+    return html`<tr data-user="${user.username}">
   <td>${user.username}</td>
-  <td>${user.role}</td>
+  <td>${
+    mine || others.length === 0
+      ? user.role
+      : html`<form method="post" action="/auth/admin/users/${user.id}/role" class="inline">${csrfField(view.csrfToken)}
+    <label class="visually-hidden" for="role-${user.id}">Role of ${user.username}</label>
+    <select id="role-${user.id}" name="role">${view.roles.map((role) => html`<option value="${role}"${role === user.role ? html` selected` : ''}>${role}</option>`)}</select>
+    <button class="secondary">Change role</button></form>`
+  }</td>
   <td>${user.blocked ? html`<span class="tag">blocked</span>` : 'active'}</td>
   <td>${
-    user.id === view.user.id
+    mine
       ? html`<span class="muted">you</span>`
-      : user.blocked
-        ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
-        : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
+      : html`${
+          user.blocked
+            ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
+            : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
+        }
+    <details class="confirm"><summary>Delete…</summary>
+      <form method="post" action="/auth/admin/users/${user.id}/delete">${csrfField(view.csrfToken)}
+        <p>Delete ${user.username}? Their logins end and the account cannot be restored.</p>
+        <button class="danger">Delete ${user.username}</button></form>
+    </details>`
   }</td>
-</tr>`,
-  );
+</tr>`;
+  });
+  const query = view.query ?? '';
+  const nextLink = view.next
+    ? `/admin?after=${encodeURIComponent(view.next)}${query ? `&q=${encodeURIComponent(query)}` : ''}`
+    : null;
   return page({
     title: 'Users',
     username: view.user.username,
@@ -178,11 +200,17 @@ export function adminPage(view: AdminView): string {
   <h1>Users</h1>
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
   ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+  <form method="get" action="/admin" role="search">
+    <label for="user-search">Find users whose name begins with</label>
+    <input id="user-search" name="q" type="search" maxlength="256" autocomplete="off" value="${query}">
+    <button class="secondary">Search</button>${query ? html` <a href="/admin">Show all</a>` : ''}
+  </form>
   <table>
     <thead><tr><th>Username</th><th>Role</th><th>Status</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
-  ${view.next ? html`<p><a href="/admin?after=${encodeURIComponent(view.next)}">Next page</a></p>` : ''}
+  ${view.users.length === 0 && query ? html`<p class="muted">No username begins with ${query}.</p>` : ''}
+  ${nextLink ? html`<p><a href="${nextLink}">Next page</a></p>` : ''}
 </section>
 <section class="card">
   <h2>Add a user</h2>

@@ -16,11 +16,11 @@ import {
 } from '../../api/pages/views.js';
 import { listUsersPage } from '../../api/routes.js';
 import {
-  AfterPageQuery,
   CursorPageQuery,
   checkFields,
   pageLimit,
   type RouteSchema,
+  UserSearchQuery,
 } from '../../api/schema.js';
 import { error, redirect } from '../../api/shapes.js';
 
@@ -100,7 +100,7 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
     path: '/admin',
     schema: pageSchema({
       summary: 'User admin',
-      query: AfterPageQuery,
+      query: UserSearchQuery,
       answers: {
         200: resume,
         303: redirect('/login when signed out'),
@@ -209,7 +209,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .type(html)
         .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
-    const page = await listUsersPage(keycard, checkFields(AfterPageQuery, request.query as object));
+    const query = checkFields(UserSearchQuery, request.query as object);
+    const page = await listUsersPage(keycard, query);
     return reply.type(html).send(
       adminPage({
         csrfToken: request.auth.csrfToken(),
@@ -217,6 +218,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         users: page.users,
         next: page.next,
         roles: keycard.options.roles,
+        query: query.q,
         keepSignedIn: keepSignedIn(request),
       }),
     );
