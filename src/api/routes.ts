@@ -18,7 +18,6 @@ import { toPublicSession } from './input.js';
 import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
-  AfterPageQuery,
   CursorPageQuery,
   FormBoolean,
   formBoolean,
