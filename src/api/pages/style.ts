@@ -30,7 +30,8 @@ th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 td form { margin: 0; }
 .muted { color: var(--muted); font-size: .9rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-form.inline { display: flex; gap: .4rem; align-items: center; }
+form.inline { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+td button { white-space: nowrap; }
 form.inline select { width: auto; }
 form[role=search] { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin-bottom: 1rem; }
 form[role=search] label { width: 100%; margin: 0; }
@@ -38,5 +39,11 @@ form[role=search] input { flex: 1; width: auto; }
 details.confirm { margin-top: .4rem; }
 details.confirm summary { cursor: pointer; color: var(--bad); }
 details.confirm form { margin-top: .4rem; }
+@media (max-width: 40rem) {
+  table.users thead { display: none; }
+  table.users tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: center; padding: .6rem 0; border-bottom: 1px solid var(--line); }
+  table.users td { border: 0; padding: 0; }
+  table.users td:first-child { width: 100%; font-weight: 600; }
+}
 .tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: .25rem; border: 1px solid var(--line); color: var(--muted); }
 `;

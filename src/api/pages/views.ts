@@ -205,7 +205,7 @@ export function adminPage(view: AdminView): string {
     <input id="user-search" name="q" type="search" maxlength="256" autocomplete="off" value="${query}">
     <button class="secondary">Search</button>${query ? html` <a href="/admin">Show all</a>` : ''}
   </form>
-  <table>
+  <table class="users">
     <thead><tr><th>Username</th><th>Role</th><th>Status</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
