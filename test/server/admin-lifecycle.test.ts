@@ -391,6 +391,11 @@ for (const storeKind of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
         assert.match(page.text, /data-user="pat\.a"/);
         assert.doesNotMatch(page.text, /data-user="patty"/);
         assert.match(page.text, /href="\/admin\?after=pat\.b&amp;q=pat\."/);
+        // A search no username can match is said on the page, with the query kept in the box.
+        const refusedPage = await admin.get('/admin?q=a%20b', { headers: { accept: 'text/html' } });
+        assert.equal(refusedPage.status, 200);
+        assert.match(refusedPage.text, /role="alert">q is not the beginning of a username</);
+        assert.match(refusedPage.text, /id="user-search"[^>]*value="a b"/);
       });
     });
   }

@@ -209,7 +209,7 @@ export function adminPage(view: AdminView): string {
     <thead><tr><th>Username</th><th>Role</th><th>Status</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
-  ${view.users.length === 0 && query ? html`<p class="muted">No username begins with ${query}.</p>` : ''}
+  ${view.users.length === 0 && query && !view.error ? html`<p class="muted">No username begins with ${query}.</p>` : ''}
   ${nextLink ? html`<p><a href="${nextLink}">Next page</a></p>` : ''}
 </section>
 <section class="card">

@@ -1,7 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthUser, Keycard } from 'keycard';
+import { type AuthUser, type Keycard, KeycardError } from 'keycard';
 import type { DescribedRoute } from '../../api/openapi.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
@@ -210,7 +210,16 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
     const query = checkFields(UserSearchQuery, request.query as object);
-    const page = await listUsersPage(keycard, query);
+    let page: Awaited<ReturnType<typeof listUsersPage>>;
+    let problem: string | undefined;
+    try {
+      page = await listUsersPage(keycard, query);
+    } catch (failure) {
+      // A search no username can match is said on the page, by the search box, with the query kept.
+      if (!(failure instanceof KeycardError && failure.field === 'q')) throw failure;
+      page = { users: [], next: null };
+      problem = failure.message;
+    }
     return reply.type(html).send(
       adminPage({
         csrfToken: request.auth.csrfToken(),
@@ -219,6 +228,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         next: page.next,
         roles: keycard.options.roles,
         query: query.q,
+        error: problem,
         keepSignedIn: keepSignedIn(request),
       }),
     );
