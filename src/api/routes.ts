@@ -18,6 +18,7 @@ import { toPublicSession } from './input.js';
 import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
+  AuditPageQuery,
   CursorPageQuery,
   FormBoolean,
   formBoolean,
@@ -27,6 +28,7 @@ import {
   UserSearchQuery,
 } from './schema.js';
 import {
+  AuditList,
   AuthUser,
   error,
   LoginAnswer,
@@ -449,7 +451,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
 /**
  * The admin API (role `admin`): list, search and create users, block and unblock them, change a role,
  * set a password, list and end one user's logins, delete a user (docs/accounts.md, "Administering
- * accounts"). An admin cannot block, demote, delete or reset the password of their own account here.
+ * accounts"); read the audit log. An admin cannot block, demote, delete or reset the password of their own account here.
  */
 export function adminRoutes(keycard: Keycard): ApiRoute[] {
   // Every admin route confirms the login is live (one store read in the jwt and hybrid strategies), reads
@@ -709,7 +711,50 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
         return json({ ok: true, revoked: count });
       },
     }),
+    defineRoute({
+      method: 'GET',
+      path: '/auth/admin/audit',
+      access: admin,
+      schema: {
+        summary: 'The audit log',
+        description:
+          'Newest first, a page at a time: `limit` and the `next` of the previous page as `before`. Filters combine: `user` (an id), `type` (comma-separated event types), `since` and `until` (ISO 8601 times; `until` is exclusive).',
+        tags: ['admin'],
+        query: AuditPageQuery,
+        answers: {
+          200: { description: 'A page of records.', json: AuditList },
+          404: error('The audit log is off (audit: false) (not_found).'),
+        },
+      },
+      async handle(_request, { query }) {
+        if (!keycard.audit) throw new KeycardError('not_found', 'the audit log is off (audit: false)');
+        const limit = pageLimit(query);
+        const records = await keycard.audit.list({
+          limit: limit + 1,
+          ...(query.before ? { before: query.before } : {}),
+          ...(query.user ? { userId: query.user } : {}),
+          ...(query.type ? { types: [...new Set(query.type.split(','))] } : {}),
+          ...timeBound('since', query.since),
+          ...timeBound('until', query.until),
+        });
+        const page = records.slice(0, limit);
+        return json({
+          records: page.map((record) => ({ ...record, at: new Date(record.at).toISOString() })),
+          next: records.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+        });
+      },
+    }),
   ];
+}
+
+/** An ISO 8601 time of the audit query as milliseconds; one the calendar has not (month 13) is 400. */
+function timeBound(field: 'since' | 'until', value: string | undefined): Record<string, number> {
+  if (value === undefined) return {};
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new KeycardError('invalid_request', `${field} is not a time the calendar has`, { field });
+  }
+  return { [field]: ms };
 }
 
 /** The admin's own account is refused by the routes that could lock them out or skip a check. */

@@ -107,6 +107,7 @@ for (const storeKind of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
           ['GET', `/auth/admin/users/${target.id}/sessions`],
           ['DELETE', `/auth/admin/users/${target.id}/sessions`],
           ['GET', '/auth/admin/users?q=user'],
+          ['GET', '/auth/admin/audit'],
         ];
         for (const [method, path, options] of routes) {
           assert.equal((await send(anonymous, method, path, options)).status, 401, `${method} ${path}`);
@@ -396,6 +397,64 @@ for (const storeKind of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
         assert.equal(refusedPage.status, 200);
         assert.match(refusedPage.text, /role="alert">q is not the beginning of a username</);
         assert.match(refusedPage.text, /id="user-search"[^>]*value="a b"/);
+      });
+
+      test('the audit log: filtered by type, user and time, paged newest first; no password in it; bad queries 400', async () => {
+        const target = await newUser('audited');
+        await send(admin, 'POST', `/auth/admin/users/${target.id}/password`, {
+          json: { password: TEMPORARY },
+        });
+        await send(admin, 'PATCH', `/auth/admin/users/${target.id}`, { json: { role: 'admin' } });
+        await send(admin, 'DELETE', `/auth/admin/users/${target.id}`);
+        const query = `user=${target.id}&type=user_deleted,role_changed,password_changed`;
+        let records: {
+          id: string;
+          type: string;
+          at: string;
+          ip: string | null;
+          data: Record<string, unknown>;
+        }[] = [];
+        await eventually(async () => {
+          const answer = await send(admin, 'GET', `/auth/admin/audit?${query}`);
+          records = answer.json.records;
+          return answer.status === 200 && records.length === 3;
+        }, 'three records about the user');
+        assert.deepEqual(
+          records.map((record) => record.type),
+          ['user_deleted', 'role_changed', 'password_changed'],
+          'newest first',
+        );
+        assert.equal(records[0]?.data.role, 'admin');
+        assert.ok(records[0]?.ip, "the admin's address");
+        assert.ok(Date.parse(records[0]?.at ?? '') > 0);
+        const first = await send(admin, 'GET', `/auth/admin/audit?${query}&limit=2`);
+        assert.equal(first.json.records.length, 2);
+        assert.equal(first.json.next, records[1]?.id);
+        const second = await send(
+          admin,
+          'GET',
+          `/auth/admin/audit?${query}&limit=2&before=${first.json.next}`,
+        );
+        assert.deepEqual(second.json, { records: [records[2]], next: null });
+        const later = new Date(Date.now() + 60_000).toISOString();
+        assert.deepEqual(
+          (await send(admin, 'GET', `/auth/admin/audit?${query}&since=${later}`)).json.records,
+          [],
+        );
+        const all = await send(admin, 'GET', '/auth/admin/audit?limit=1000');
+        for (const secret of [PASSWORD, TEMPORARY]) assert.equal(all.text.includes(secret), false);
+        for (const [bad, field] of [
+          ['type=Login', 'type'],
+          [`type=${Array.from({ length: 51 }, (_, i) => `t${i}`).join(',')}`, 'type'],
+          ['since=2026-13-01T00:00:00Z', 'since'],
+          ['until=yesterday', 'until'],
+          ['before=xyz', 'before'],
+          ['limit=0', 'limit'],
+        ]) {
+          const refused = await send(admin, 'GET', `/auth/admin/audit?${bad}`);
+          assert.equal(refused.status, 400, `${bad}: ${refused.text}`);
+          assert.equal(refused.json.error.field, field, bad);
+        }
       });
     });
   }

@@ -24,6 +24,7 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
     why: 'the store is up here; outages are driven by test/server/faults.test.ts and test/api/fetch-store-outage.test.ts',
   },
   { answer: 'GET /auth/client.js 404', why: 'only when keycard is neither built nor run from its source' },
+  { answer: 'GET /auth/admin/audit 404', why: 'only with audit: false; keycard serve keeps the log' },
   {
     answer: 'POST /auth/refresh 429',
     why: 'needs one login refreshed past its rate limit (test/server/jwt.test.ts)',
@@ -296,6 +297,11 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Pro
   await alice.client.post(`/auth/admin/users/${kate}/delete`, as(alice, { form: {} }));
   await alice.client.post(`/auth/admin/users/${kate}/delete`, as(alice));
   await alice.client.post(`/auth/admin/users/${await idOf('liam')}/delete`, as(alice));
+  // The audit log: filtered, and a second page.
+  const audit = await alice.client.get('/auth/admin/audit?limit=1&type=user_deleted,role_changed', as(alice));
+  await alice.client.get(`/auth/admin/audit?limit=1&before=${audit.json.next}`, as(alice));
+  await alice.client.get(`/auth/admin/audit?user=${ivan}&since=2020-01-01T00:00:00Z`, as(alice));
+  await alice.client.get('/auth/admin/audit?since=2026-13-01T00:00:00Z', as(alice));
   const created = await alice.client.post(
     '/auth/admin/clients',
     as(alice, { json: { name: 'billing', scopes: ['orders:read'] } }),
