@@ -5,6 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import {
+  type AuditRecord,
   type AuthContext,
   type AuthorizeOptions,
   type Keycard,
@@ -726,25 +727,37 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
           404: error('The audit log is off (audit: false) (not_found).'),
         },
       },
-      async handle(_request, { query }) {
-        if (!keycard.audit) throw new KeycardError('not_found', 'the audit log is off (audit: false)');
-        const limit = pageLimit(query);
-        const records = await keycard.audit.list({
-          limit: limit + 1,
-          ...(query.before ? { before: query.before } : {}),
-          ...(query.user ? { userId: query.user } : {}),
-          ...(query.type ? { types: [...new Set(query.type.split(','))] } : {}),
-          ...timeBound('since', query.since),
-          ...timeBound('until', query.until),
-        });
-        const page = records.slice(0, limit);
-        return json({
-          records: page.map((record) => ({ ...record, at: new Date(record.at).toISOString() })),
-          next: records.length > limit ? (page[page.length - 1]?.id ?? null) : null,
-        });
-      },
+      handle: async (_request, { query }) => json(await listAuditPage(keycard, query)),
     }),
   ];
+}
+
+export interface AuditPage {
+  records: (Omit<AuditRecord, 'at'> & { at: string })[];
+  /** Pass as `before` for the next page; null on the last page. */
+  next: string | null;
+}
+
+/** A page of the audit log, newest first; `query` was checked against AuditPageQuery. */
+export async function listAuditPage(
+  keycard: Keycard,
+  query: { limit?: string; before?: string; user?: string; type?: string; since?: string; until?: string },
+): Promise<AuditPage> {
+  if (!keycard.audit) throw new KeycardError('not_found', 'the audit log is off (audit: false)');
+  const limit = pageLimit(query);
+  const records = await keycard.audit.list({
+    limit: limit + 1,
+    ...(query.before ? { before: query.before } : {}),
+    ...(query.user ? { userId: query.user } : {}),
+    ...(query.type ? { types: [...new Set(query.type.split(','))] } : {}),
+    ...timeBound('since', query.since),
+    ...timeBound('until', query.until),
+  });
+  const page = records.slice(0, limit);
+  return {
+    records: page.map((record) => ({ ...record, at: new Date(record.at).toISOString() })),
+    next: records.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+  };
 }
 
 /** An ISO 8601 time of the audit query as milliseconds; one the calendar has not (month 13) is 400. */

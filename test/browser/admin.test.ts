@@ -1,8 +1,8 @@
 /**
- * The admin page in real Chromium, with JavaScript off as well as on (issue 17): search by username
+ * The admin pages in real Chromium, with JavaScript off as well as on (issue 17): search by username
  * prefix, change a role with the selector (the user's other browser is signed out), and delete behind
  * the page's confirmation step — a disclosure that needs no script: until it is opened there is no
- * delete button to press.
+ * delete button to press; the audit log page, its chart and its filter.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -99,4 +99,33 @@ describe('browser: the admin page', { skip }, () => {
       assert.equal(await row(page, 'root').locator('select, details').count(), 0);
     });
   }
+
+  test('the audit log page: the chart counts sign-ins and failures, the filter narrows, it fits 390 pixels', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 390, height: 800 } })).newPage();
+    await page.goto(`${base}/login`);
+    await page.fill('#username', 'edgar');
+    await page.fill('#password', 'not edgar’s password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[role=alert]');
+    await signInThroughPage(page, base, { username: 'root', password: PASSWORD });
+    let caption = '';
+    for (let i = 0; i < 50 && !/[1-9]\d* failed sign-ins/.test(caption); i++) {
+      await page.goto(`${base}/admin/audit`);
+      caption = (await page.textContent('figcaption')) ?? '';
+    }
+    assert.match(caption, /[1-9]\d* sign-ins, [1-9]\d* failed sign-ins/);
+    assert.equal(await page.locator('figure.chart rect.bad').count(), 24);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page is ${width} pixels wide`);
+
+    await page.fill('#audit-type', 'login_failed');
+    await Promise.all([
+      page.waitForURL(/\/admin\/audit\?type=login_failed/),
+      page.click('form[role=search] button'),
+    ]);
+    const types = await page.locator('tbody tr td:nth-child(2)').allTextContents();
+    assert.ok(types.length >= 1, `rows: ${types.length}, url ${page.url()}`);
+    assert.deepEqual([...new Set(types)], ['login_failed']);
+    assert.equal(await page.inputValue('#audit-type'), 'login_failed', 'the filter is kept');
+  });
 });

@@ -456,6 +456,48 @@ for (const storeKind of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
           assert.equal(refused.json.error.field, field, bad);
         }
       });
+
+      test('the audit page: admins only; records filtered as the API does; sign-ins and failures per hour', async () => {
+        const target = await newUser('paged');
+        await signedIn(target.username);
+        const wrong = await new Client(server.url).post('/auth/login', {
+          json: { username: target.username, password: 'not the password at all' },
+        });
+        assert.equal(wrong.status, 401);
+        const html = { accept: 'text/html' };
+        const { client: plain } = await signedIn((await newUser()).username);
+        assert.equal((await plain.get('/admin/audit', { headers: html })).status, 403);
+        const counts = async () => {
+          const page = await admin.get('/admin/audit', { headers: html });
+          assert.equal(page.status, 200);
+          const caption = /(\d+) sign-ins<\/span>, <span class="key bad">(\d+) failed sign-ins/.exec(
+            page.text,
+          );
+          assert.ok(caption, 'the chart says its totals in text');
+          assert.equal((page.text.match(/<rect class="ok"/g) ?? []).length, 24, 'an hour a bar');
+          return { ok: Number(caption[1]), failed: Number(caption[2]) };
+        };
+        await eventually(async () => (await counts()).failed >= 1, 'the failed sign-in in the chart');
+        const before = await counts();
+        await new Client(server.url).post('/auth/login', {
+          json: { username: target.username, password: 'still not the password' },
+        });
+        await signedIn(target.username);
+        await eventually(async () => {
+          const after = await counts();
+          return after.failed === before.failed + 1 && after.ok === before.ok + 1;
+        }, 'one more of each in the chart');
+        await send(admin, 'DELETE', `/auth/admin/users/${target.id}`);
+        await eventually(async () => {
+          const page = await admin.get(`/admin/audit?type=user_deleted&user=${target.id}`, { headers: html });
+          return (
+            (page.text.match(/<tr data-audit=/g) ?? []).length === 1 && page.text.includes('user_deleted')
+          );
+        }, 'the deletion, filtered');
+        const refused = await admin.get('/admin/audit?since=2026-13-01T00:00:00Z', { headers: html });
+        assert.equal(refused.status, 200);
+        assert.match(refused.text, /role="alert">since is not a time the calendar has</);
+      });
     });
   }
 }

@@ -25,6 +25,8 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
   },
   { answer: 'GET /auth/client.js 404', why: 'only when keycard is neither built nor run from its source' },
   { answer: 'GET /auth/admin/audit 404', why: 'only with audit: false; keycard serve keeps the log' },
+  { answer: 'GET /admin/audit 404', why: 'as GET /auth/admin/audit 404' },
+  { answer: 'GET /admin/audit 303', presets: ['spa'], why: 'as /account' },
   {
     answer: 'POST /auth/refresh 429',
     why: 'needs one login refreshed past its rate limit (test/server/jwt.test.ts)',
@@ -336,11 +338,17 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string): Pro
   const script = await anonymous.get('/auth/client.js');
   await anonymous.get('/auth/client.js', { headers: { 'if-none-match': String(script.headers.etag) } });
   const html = { accept: 'text/html' };
-  for (const page of ['/', '/login', '/account', '/admin']) {
+  for (const page of ['/', '/login', '/account', '/admin', '/admin/audit']) {
     await anonymous.get(page, { headers: html });
     await alice.client.get(page, as(alice, { headers: html }));
   }
   await bob.client.get('/admin', as(bob, { headers: html }));
+  await bob.client.get('/admin/audit', as(bob, { headers: html }));
+  await alice.client.get(
+    '/admin/audit?type=user_deleted&since=2026-13-01T00:00:00Z',
+    as(alice, { headers: html }),
+  );
+  await alice.client.get('/admin/audit?limit=0', as(alice, { headers: html }));
   await alice.client.get('/account?limit=0', as(alice, { headers: html }));
   await alice.client.get('/admin?limit=0', as(alice, { headers: html }));
   await alice.client.post('/auth/logout', as(alice));

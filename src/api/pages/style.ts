@@ -40,10 +40,20 @@ details.confirm { margin-top: .4rem; }
 details.confirm summary { cursor: pointer; color: var(--bad); }
 details.confirm form { margin-top: .4rem; }
 @media (max-width: 40rem) {
-  table.users thead { display: none; }
-  table.users tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: center; padding: .6rem 0; border-bottom: 1px solid var(--line); }
-  table.users td { border: 0; padding: 0; }
-  table.users td:first-child { width: 100%; font-weight: 600; }
+  table.users thead, table.audit thead { display: none; }
+  table.users tr, table.audit tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: center; padding: .6rem 0; border-bottom: 1px solid var(--line); }
+  table.users td, table.audit td { border: 0; padding: 0; }
+  table.users td:first-child, table.audit td:first-child { width: 100%; font-weight: 600; }
+  table.audit td:last-child { width: 100%; }
 }
+figure.chart { margin: 0; }
+figure.chart svg { width: 100%; height: 6rem; display: block; border-bottom: 1px solid var(--line); }
+figure.chart rect.ok { fill: var(--accent); }
+figure.chart rect.bad { fill: var(--bad); }
+figure.chart figcaption { margin-top: .5rem; font-size: .9rem; color: var(--muted); }
+.key.ok { color: var(--accent); }
+.key.bad { color: var(--bad); }
+table.audit td { font-size: .9rem; }
+table.audit td:last-child { overflow-wrap: anywhere; }
 .tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: .25rem; border: 1px solid var(--line); color: var(--muted); }
 `;

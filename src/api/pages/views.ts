@@ -1,6 +1,6 @@
-/** The server's pages: sign in, my sessions, user admin, and errors. */
+/** The server's pages: sign in, my sessions, user admin, the audit log, and errors. */
 import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
-import { ago, csrfField, html, type PageOptions, page } from './html.js';
+import { ago, csrfField, html, type PageOptions, page, type SafeHTML } from './html.js';
 
 export interface LoginView {
   csrfToken: string;
@@ -198,6 +198,7 @@ export function adminPage(view: AdminView): string {
     keepSignedIn: view.keepSignedIn,
     body: html`<section class="card">
   <h1>Users</h1>
+  <p class="muted"><a href="/admin/audit">Audit log</a></p>
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
   ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
   <form method="get" action="/admin" role="search">
@@ -224,6 +225,110 @@ export function adminPage(view: AdminView): string {
     <select id="new-role" name="role">${view.roles.map((role) => html`<option value="${role}">${role}</option>`)}</select>
     <div class="actions"><button type="submit">Add user</button></div>
   </form>
+</section>`,
+  });
+}
+
+/** One audit record as the page shows it (the admin API's shape). */
+export interface AuditRow {
+  id: string;
+  at: string;
+  type: string;
+  userId: string | null;
+  ip: string | null;
+  data: Record<string, unknown>;
+}
+
+/** Sign-ins and failed sign-ins in one hour of the chart. */
+export interface HourCount {
+  /** The hour's start (ms). */
+  start: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface AuditView {
+  csrfToken: string;
+  user: AuthUser;
+  records: AuditRow[];
+  next: string | null;
+  /** The filters shown in the form and kept in the next-page link. */
+  filters: { type?: string; user?: string };
+  /** The last 24 hours, oldest first; `capped` when only the newest records were counted. */
+  hours: HourCount[];
+  capped: boolean;
+  error?: string;
+  keepSignedIn?: PageOptions['keepSignedIn'];
+}
+
+const CHART_HEIGHT = 80;
+const BAR_WIDTH = 10;
+
+/**
+ * Sign-ins (accent) and failures (red) per hour over the last day, as an SVG bar chart drawn on the
+ * server (the pages run no script), with the totals in text for whoever cannot see it.
+ */
+function hourChart(hours: HourCount[], capped: boolean): SafeHTML {
+  const most = Math.max(1, ...hours.flatMap((hour) => [hour.succeeded, hour.failed]));
+  const bar = (count: number) => Math.round((count / most) * CHART_HEIGHT);
+  const bars = hours.map((hour, i) => {
+    const x = i * (2 * BAR_WIDTH + 4);
+    const label = `${new Date(hour.start).toISOString().slice(11, 16)} UTC: ${hour.succeeded} sign-ins, ${hour.failed} failures`;
+    return html`<g><title>${label}</title><rect class="ok" x="${x}" y="${CHART_HEIGHT - bar(hour.succeeded)}" width="${BAR_WIDTH}" height="${bar(hour.succeeded)}"></rect><rect class="bad" x="${x + BAR_WIDTH}" y="${CHART_HEIGHT - bar(hour.failed)}" width="${BAR_WIDTH}" height="${bar(hour.failed)}"></rect></g>`;
+  });
+  const succeeded = hours.reduce((sum, hour) => sum + hour.succeeded, 0);
+  const failed = hours.reduce((sum, hour) => sum + hour.failed, 0);
+  const width = hours.length * (2 * BAR_WIDTH + 4);
+  return html`<figure class="chart">
+  <svg viewBox="0 0 ${width} ${CHART_HEIGHT}" role="img" aria-labelledby="chart-caption" preserveAspectRatio="none">${bars}</svg>
+  <figcaption id="chart-caption">Last 24 hours, per hour: <span class="key ok">${succeeded} sign-ins</span>, <span class="key bad">${failed} failed sign-ins</span>${capped ? ' (the newest records only)' : ''}.</figcaption>
+</figure>`;
+}
+
+/** An audit record's data, as `name=value` pairs. */
+function details(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(',') : String(value)}`)
+    .join(' ');
+}
+
+export function auditPage(view: AuditView): string {
+  const rows = view.records.map(
+    (record) => html`<tr data-audit="${record.id}">
+  <td><time datetime="${record.at}">${record.at.slice(0, 19).replace('T', ' ')}</time></td>
+  <td>${record.type}</td>
+  <td>${record.userId ? html`<a href="/admin/audit?user=${encodeURIComponent(record.userId)}">${record.userId.slice(0, 8)}…</a>` : '-'}</td>
+  <td>${record.ip ?? '-'}</td>
+  <td class="muted">${details(record.data)}</td>
+</tr>`,
+  );
+  const { type = '', user = '' } = view.filters;
+  const kept = `${type ? `&type=${encodeURIComponent(type)}` : ''}${user ? `&user=${encodeURIComponent(user)}` : ''}`;
+  return page({
+    title: 'Audit log',
+    username: view.user.username,
+    csrfToken: view.csrfToken,
+    keepSignedIn: view.keepSignedIn,
+    body: html`<section class="card">
+  <h1>Audit log</h1>
+  <p class="muted"><a href="/admin">Users</a></p>
+  ${hourChart(view.hours, view.capped)}
+</section>
+<section class="card">
+  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
+  <form method="get" action="/admin/audit" role="search">
+    <label for="audit-type">Event types (comma-separated)</label>
+    <input id="audit-type" name="type" type="search" maxlength="3250" autocomplete="off" value="${type}" placeholder="login_failed,user_deleted">
+    <label for="audit-user">User id</label>
+    <input id="audit-user" name="user" type="search" maxlength="256" autocomplete="off" value="${user}">
+    <button class="secondary">Filter</button>${type || user ? html` <a href="/admin/audit">Show all</a>` : ''}
+  </form>
+  <table class="audit">
+    <thead><tr><th>Time (UTC)</th><th>Event</th><th>User</th><th>Address</th><th>Details</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  ${view.records.length === 0 && !view.error ? html`<p class="muted">No records.</p>` : ''}
+  ${view.next ? html`<p><a href="/admin/audit?before=${view.next}${kept}">Older records</a></p>` : ''}
 </section>`,
   });
 }
