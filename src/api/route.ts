@@ -25,7 +25,7 @@ export type ApiReply =
   | { kind: 'redirect'; location: string };
 
 export interface ApiRoute {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** With `:name` segments for parameters. */
   readonly path: string;
   /** Who may call it (`requireAuth`'s options); absent: anyone. */

@@ -5,29 +5,32 @@
  */
 import { Type } from '@sinclair/typebox';
 import {
+  type AuditRecord,
   type AuthContext,
   type AuthorizeOptions,
   type Keycard,
   KeycardError,
-  toAuthUser,
   toPublicUser,
 } from 'keycard';
 import { MAX_PASSWORD_INPUT_LENGTH, MAX_USERNAME_INPUT_LENGTH } from '../core/users/credentials.js';
+import { lookupUsername } from '../core/users/username.js';
 import { accountRoutes, invitationRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
-  AfterPageQuery,
+  AuditPageQuery,
   CursorPageQuery,
   FormBoolean,
   formBoolean,
   IdParams,
   NO_PROTO,
   pageLimit,
+  UserSearchQuery,
 } from './schema.js';
 import {
+  AuditList,
   AuthUser,
   error,
   LoginAnswer,
@@ -63,13 +66,25 @@ export interface UserPage {
   next: string | null;
 }
 
-/** A page of users by username; `query` was checked against AfterPageQuery. */
+/**
+ * A page of users by username; `query` was checked against UserSearchQuery (or AfterPageQuery). `q`, a
+ * username prefix, is normalized as a username is looked up (NFKC, lower case), so `Al` finds `alice`; an
+ * empty one is no filter, and one no username can begin with is 400 naming `q`.
+ */
 export async function listUsersPage(
   keycard: Keycard,
-  query: { limit?: string; after?: string },
+  query: { limit?: string; after?: string; q?: string },
 ): Promise<UserPage> {
   const limit = pageLimit(query);
-  const users = await keycard.users.list({ limit: limit + 1, after: query.after });
+  let prefix: string | undefined;
+  if (query.q) {
+    const name = lookupUsername(query.q);
+    if (name === null) {
+      throw new KeycardError('invalid_request', 'q is not the beginning of a username', { field: 'q' });
+    }
+    prefix = name;
+  }
+  const users = await keycard.users.list({ limit: limit + 1, after: query.after, prefix });
   const page = users.slice(0, limit);
   return {
     users: page.map(toPublicUser),
@@ -418,7 +433,11 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
   ];
 }
 
-/** The admin API (role `admin`): list and create users, block and unblock them. */
+/**
+ * The admin API (role `admin`): list, search and create users, block and unblock them, change a role,
+ * set a password, list and end one user's logins, delete a user (docs/accounts.md, "Administering
+ * accounts"); read the audit log. An admin cannot block, demote, delete or reset the password of their own account here.
+ */
 export function adminRoutes(keycard: Keycard): ApiRoute[] {
   // Every admin route confirms the login is live (one store read in the jwt and hybrid strategies), reads
   // included: a blocked or demoted admin's unexpired access token can neither act nor look.
@@ -441,14 +460,57 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
       },
       async handle(request, { params }) {
         const { id } = params;
-        if (blocked && id === request.auth.user?.id) {
-          throw new KeycardError('invalid_request', 'you cannot block your own account', { field: 'id' });
-        }
+        if (blocked) notSelf(request, id, 'you cannot block your own account');
         const from = actor(request.auth);
         const user = blocked ? await keycard.users.block(id, from) : await keycard.users.unblock(id, from);
         return respond(request, '/admin', { user: toPublicUser(user) });
       },
     });
+  const noSuchUser = error('No such user (not_found).');
+  const RoleBody = Type.Object(
+    { role: Type.String({ minLength: 1, maxLength: 32, description: 'One of the configured roles.' }) },
+    NO_PROTO,
+  );
+  /**
+   * A form route's answer is a redirect to the admin page (a form post), the JSON twin's is always JSON.
+   */
+  const answer = (request: ApiRequest, forForm: boolean, body: unknown): ApiReply =>
+    forForm ? respond(request, '/admin', body) : json(body);
+  /** PATCH (JSON) and its form twin: the role changes and every login of the user ends. */
+  const changeRole = async (
+    request: ApiRequest,
+    id: string,
+    role: string,
+    forForm: boolean,
+  ): Promise<ApiReply> => {
+    // An admin who demotes themself could lock the last admin out; another admin can do it.
+    if (id === request.auth.user?.id && role !== request.auth.user.role) {
+      throw new KeycardError('invalid_request', 'you cannot change your own role', { field: 'id' });
+    }
+    const user = await keycard.users.setRole(id, role, actor(request.auth));
+    return answer(request, forForm, { user: toPublicUser(user) });
+  };
+  const roleAnswers = {
+    200: { description: 'Changed (or already that role: nothing changes).', json: UserAnswer },
+    400: error('Not one of the configured roles (invalid_request naming role), or your own account.'),
+    404: noSuchUser,
+  };
+  const deleteAnswers = {
+    200: { description: 'Deleted: the user as it was.', json: UserAnswer },
+    400: error('Your own account (invalid_request).'),
+    404: noSuchUser,
+  };
+  const deleteUser = async (request: ApiRequest, id: string, forForm: boolean): Promise<ApiReply> => {
+    notSelf(request, id, 'you cannot delete your own account');
+    const user = await keycard.users.delete(id, actor(request.auth));
+    return answer(request, forForm, { user: toPublicUser(user) });
+  };
+  /** 404 for an id that names no user, so a listing never answers an empty page for a typo. */
+  const requireUser = async (id: string) => {
+    const user = await keycard.users.get(id);
+    if (!user) throw new KeycardError('not_found', 'no such user');
+    return user;
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -456,9 +518,10 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
       access: admin,
       schema: {
         summary: 'List users',
-        description: 'By username, a page at a time: `limit` and the `next` of the previous page as `after`.',
+        description:
+          'By username, a page at a time: `limit` and the `next` of the previous page as `after`. `q` keeps only usernames that begin with it, normalized as usernames are (`Al` finds `alice`).',
         tags: ['admin'],
-        query: AfterPageQuery,
+        query: UserSearchQuery,
         answers: { 200: { description: 'A page of users.', json: UserList } },
       },
       handle: async (_request, { query }) => json(await listUsersPage(keycard, query)),
@@ -494,7 +557,206 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
     }),
     setBlocked(true),
     setBlocked(false),
+    defineRoute({
+      method: 'PATCH',
+      path: '/auth/admin/users/:id',
+      access: admin,
+      schema: {
+        summary: "Change a user's role",
+        description:
+          'The role is one of the configured set. Every login of the user ends at once (their tokens revoked), so no session or access token keeps the old role. You cannot change your own role.',
+        tags: ['admin'],
+        params: IdParams,
+        body: RoleBody,
+        answers: roleAnswers,
+      },
+      handle: (request, { params, body }) => changeRole(request, params.id, body.role, false),
+    }),
+    defineRoute({
+      // The same for HTML forms, which cannot send PATCH.
+      method: 'POST',
+      path: '/auth/admin/users/:id/role',
+      access: admin,
+      schema: {
+        summary: "Change a user's role (for HTML forms)",
+        tags: ['admin'],
+        params: IdParams,
+        body: RoleBody,
+        answers: { ...roleAnswers, 303: redirect('/admin') },
+      },
+      handle: (request, { params, body }) => changeRole(request, params.id, body.role, true),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/auth/admin/users/:id',
+      access: admin,
+      schema: {
+        summary: 'Delete a user',
+        description:
+          'The user record (the username is free again) and every login of theirs, with revocations written so their access tokens are refused. You cannot delete your own account.',
+        tags: ['admin'],
+        params: IdParams,
+        answers: deleteAnswers,
+      },
+      handle: (request, { params }) => deleteUser(request, params.id, false),
+    }),
+    defineRoute({
+      // The same for HTML forms, which cannot send DELETE; the admin page asks for confirmation first.
+      method: 'POST',
+      path: '/auth/admin/users/:id/delete',
+      access: admin,
+      schema: {
+        summary: 'Delete a user (for HTML forms)',
+        tags: ['admin'],
+        params: IdParams,
+        answers: { ...deleteAnswers, 303: redirect('/admin') },
+      },
+      handle: (request, { params }) => deleteUser(request, params.id, true),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/admin/users/:id/password',
+      access: admin,
+      schema: {
+        summary: "Set a user's password",
+        description:
+          'A temporary password, which must meet the password policy; every login of the user ends. The user is not yet made to change it at the next sign-in. For your own password use POST /auth/password.',
+        tags: ['admin'],
+        params: IdParams,
+        body: Type.Object(
+          { password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }) },
+          NO_PROTO,
+        ),
+        answers: {
+          200: { description: 'Set.', json: UserAnswer },
+          303: redirect('/admin'),
+          400: error(
+            'The password does not meet the policy (invalid_request naming password), or it is yours.',
+          ),
+          404: noSuchUser,
+        },
+      },
+      async handle(request, { params, body }) {
+        notSelf(request, params.id, 'set your own password with POST /auth/password');
+        const user = await keycard.users.setPassword(params.id, body.password, {
+          context: actor(request.auth),
+        });
+        return respond(request, '/admin', { user: toPublicUser(user) });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/auth/admin/users/:id/sessions',
+      access: admin,
+      schema: {
+        summary: "A user's logins",
+        description:
+          'Newest first, a page at a time: `limit` and the `next` of the previous page as `cursor`.',
+        tags: ['admin'],
+        params: IdParams,
+        query: CursorPageQuery,
+        answers: { 200: { description: 'A page of logins.', json: SessionList }, 404: noSuchUser },
+      },
+      async handle(request, { params, query }) {
+        await requireUser(params.id);
+        const page = await keycard.logins.listPage(params.id, {
+          limit: pageLimit(query),
+          cursor: query.cursor,
+        });
+        return json({
+          sessions: page.logins.map((record) => toPublicSession(record, request.auth.loginId)),
+          next: page.next,
+        });
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/auth/admin/users/:id/sessions',
+      access: admin,
+      schema: {
+        summary: "End all of a user's logins",
+        description:
+          'Sessions deleted and token logins revoked, as blocking does; the user may sign in again.',
+        tags: ['admin'],
+        params: IdParams,
+        answers: {
+          200: {
+            description: 'Ended.',
+            json: Type.Object(
+              { ok: Type.Literal(true), revoked: Type.Integer() },
+              { additionalProperties: false },
+            ),
+          },
+          404: noSuchUser,
+        },
+      },
+      async handle(request, { params }) {
+        await requireUser(params.id);
+        const count = await keycard.revokeAllSessions(params.id, { reason: 'admin', ...actor(request.auth) });
+        return json({ ok: true, revoked: count });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/auth/admin/audit',
+      access: admin,
+      schema: {
+        summary: 'The audit log',
+        description:
+          'Newest first, a page at a time: `limit` and the `next` of the previous page as `before`. Filters combine: `user` (an id), `type` (comma-separated event types), `since` and `until` (ISO 8601 times; `until` is exclusive).',
+        tags: ['admin'],
+        query: AuditPageQuery,
+        answers: {
+          200: { description: 'A page of records.', json: AuditList },
+          404: error('The audit log is off (audit: false) (not_found).'),
+        },
+      },
+      handle: async (_request, { query }) => json(await listAuditPage(keycard, query)),
+    }),
     // Invitations to sign up (account-routes.ts).
     ...invitationRoutes(keycard),
   ];
+}
+
+export interface AuditPage {
+  records: (Omit<AuditRecord, 'at'> & { at: string })[];
+  /** Pass as `before` for the next page; null on the last page. */
+  next: string | null;
+}
+
+/** A page of the audit log, newest first; `query` was checked against AuditPageQuery. */
+export async function listAuditPage(
+  keycard: Keycard,
+  query: { limit?: string; before?: string; user?: string; type?: string; since?: string; until?: string },
+): Promise<AuditPage> {
+  if (!keycard.audit) throw new KeycardError('not_found', 'the audit log is off (audit: false)');
+  const limit = pageLimit(query);
+  const records = await keycard.audit.list({
+    limit: limit + 1,
+    ...(query.before ? { before: query.before } : {}),
+    ...(query.user ? { userId: query.user } : {}),
+    ...(query.type ? { types: [...new Set(query.type.split(','))] } : {}),
+    ...timeBound('since', query.since),
+    ...timeBound('until', query.until),
+  });
+  const page = records.slice(0, limit);
+  return {
+    records: page.map((record) => ({ ...record, at: new Date(record.at).toISOString() })),
+    next: records.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+  };
+}
+
+/** An ISO 8601 time of the audit query as milliseconds; one the calendar has not (month 13) is 400. */
+function timeBound(field: 'since' | 'until', value: string | undefined): Record<string, number> {
+  if (value === undefined) return {};
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new KeycardError('invalid_request', `${field} is not a time the calendar has`, { field });
+  }
+  return { [field]: ms };
+}
+
+/** The admin's own account is refused by the routes that could lock them out or skip a check. */
+function notSelf(request: ApiRequest, id: string, message: string): void {
+  if (id === request.auth.user?.id) throw new KeycardError('invalid_request', message, { field: 'id' });
 }

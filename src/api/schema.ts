@@ -184,6 +184,73 @@ export const AfterPageQuery = Type.Object(
   NO_PROTO,
 );
 
+/**
+ * The query of the admin's user list: `?after=` pages, and `q`, a username prefix (normalized as usernames
+ * are, so `Al` finds `alice`).
+ */
+export const UserSearchQuery = Type.Object(
+  {
+    limit: Type.Optional(PageLimit),
+    after: cursor('after'),
+    q: Type.Optional(
+      Type.String({
+        maxLength: MAX_CURSOR_LENGTH,
+        description: 'Only usernames that begin with this (case and width as usernames are normalized).',
+        errorMessage: `q must be at most ${MAX_CURSOR_LENGTH} characters`,
+      }),
+    ),
+  },
+  NO_PROTO,
+);
+
+/** An ISO 8601 time in a query (`2026-12-03T10:00:00Z`). */
+function isoTime(name: string) {
+  return Type.Optional(
+    Type.String({
+      maxLength: 40,
+      pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?(Z|[+-]\\d{2}:\\d{2})$',
+      description: 'An ISO 8601 time with its offset, e.g. 2026-12-03T10:00:00Z.',
+      errorMessage: `${name} must be an ISO 8601 time such as 2026-12-03T10:00:00Z`,
+    }),
+  );
+}
+
+/**
+ * The admin's audit query: pages by `before` (the last id of the previous page), filtered by user, types
+ * (comma-separated) and time. Checked again, and turned into a store range, by core's `checkAuditQuery`.
+ */
+export const AuditPageQuery = Type.Object(
+  {
+    limit: Type.Optional(PageLimit),
+    before: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{28}$',
+        description: 'The `next` value of the previous page.',
+        errorMessage: 'before must be the value a previous page returned',
+      }),
+    ),
+    user: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: "Only records about this user (a user's id).",
+        errorMessage: 'user must be a user id',
+      }),
+    ),
+    type: Type.Optional(
+      Type.String({
+        pattern: '^[a-z][a-z0-9_]{0,63}(,[a-z][a-z0-9_]{0,63}){0,49}$',
+        maxLength: 3250,
+        description: 'Only these event types, comma-separated (at most 50).',
+        errorMessage: 'type must be event types separated by commas, such as login_failed,user_deleted',
+      }),
+    ),
+    since: isoTime('since'),
+    until: isoTime('until'),
+  },
+  NO_PROTO,
+);
+
 /** The page size of a checked page query. */
 export function pageLimit(query: { limit?: string }): number {
   return query.limit === undefined ? DEFAULT_PAGE_SIZE : Number(query.limit);

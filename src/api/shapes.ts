@@ -137,6 +137,26 @@ export const ClientList = Type.Object(
   { additionalProperties: false },
 );
 export const UserAnswer = Type.Object({ user: PublicUser }, { additionalProperties: false });
+
+const AuditScalar = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
+
+/** One audit record, as the admin API lists it (docs/accounts.md, "Audit log"). */
+export const PublicAuditRecord = Type.Object(
+  {
+    id: Type.String({ description: 'Sorts by time; pass the last one as `before` for the next page.' }),
+    at: Timestamp,
+    type: Type.String(),
+    userId: Nullable(Type.String()),
+    ip: Nullable(Type.String()),
+    userAgent: Nullable(Type.String()),
+    data: Type.Record(Type.String(), Type.Union([AuditScalar, Type.Array(AuditScalar)])),
+  },
+  { $id: 'AuditRecord', additionalProperties: false },
+);
+export const AuditList = Type.Object(
+  { records: Type.Array(PublicAuditRecord), next },
+  { additionalProperties: false },
+);
 export const ClientAnswer = Type.Object({ client: PublicClient }, { additionalProperties: false });
 export const ClientWithSecret = Type.Object(
   {

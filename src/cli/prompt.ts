@@ -73,3 +73,24 @@ export async function readNewPassword(
   if (first !== second) throw new UsageError('the two passwords differ; nothing was changed');
   return first;
 }
+
+/**
+ * Asks a yes/no question at a terminal (the answer is shown as typed): true only for `y` or `yes`, in
+ * any case. The caller refuses a run that is not at a terminal before asking (`--yes` is the way there).
+ */
+export function confirm(context: CLIContext, question: string): Promise<boolean> {
+  context.stderr.write(question);
+  const reader = createInterface({ input: context.stdin, terminal: false });
+  return new Promise((resolve) => {
+    let answered = false;
+    reader.once('line', (line) => {
+      answered = true;
+      reader.close();
+      resolve(/^\s*y(es)?\s*$/i.test(line));
+    });
+    // stdin closed without an answer: no.
+    reader.once('close', () => {
+      if (!answered) resolve(false);
+    });
+  });
+}

@@ -39,7 +39,6 @@ export type AuthEvent =
   | ({ type: 'password_change_failed'; userId: string } & EventContext)
   /** A wrong current password given to confirm a sensitive change (setting the email address). */
   | ({ type: 'password_confirm_failed'; userId: string } & EventContext)
-  | ({ type: 'role_changed'; userId: string; role: string } & EventContext)
   /** A user's email address was set, changed or removed; `verified` when it was vouched for. */
   | ({ type: 'email_changed'; userId: string; verified: boolean } & EventContext)
   | ({ type: 'email_verification_sent'; userId: string } & EventContext)
@@ -52,6 +51,10 @@ export type AuthEvent =
   | ({ type: 'signed_up'; userId: string; via: 'open' | 'invitation' } & EventContext)
   /** A reset link was used: the password was set and every login of the user ended. */
   | ({ type: 'password_reset'; userId: string } & EventContext)
+  /** `previousRole`: the role the user had (absent in events from before it was recorded). */
+  | ({ type: 'role_changed'; userId: string; role: string; previousRole?: string } & EventContext)
+  /** The user record is gone (its name free again) and every login of theirs ended; `role` it had. */
+  | ({ type: 'user_deleted'; userId: string; role: string } & EventContext)
   /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
   | ({ type: 'client_created'; clientId: string; scopes: string[] } & EventContext)
   | ({ type: 'client_scopes_changed'; clientId: string; scopes: string[] } & EventContext)
@@ -96,7 +99,13 @@ export type AuthEvent =
 /** Why a CSRF token was refused. */
 export type CSRFRejectReason = 'missing_token' | 'invalid_token';
 
-export type RevokeReason = 'logout_all' | 'blocked' | 'password_changed' | 'role_changed' | 'admin';
+export type RevokeReason =
+  | 'logout_all'
+  | 'blocked'
+  | 'password_changed'
+  | 'role_changed'
+  | 'admin'
+  | 'deleted';
 
 export type EventType = AuthEvent['type'];
 

@@ -183,6 +183,12 @@ export interface ListUsersOptions {
   limit: number;
   /** Usernames sort ascending; pass the last one seen to get the next page. */
   after?: string;
+  /**
+   * Only usernames that begin with this (a canonical username's beginning), combined with `after`. Every
+   * character is literal: stores compare ranges (or `startsWith`), never a LIKE pattern or a regular
+   * expression, so `%`, `_` and `\` match only themselves. An empty prefix is no filter.
+   */
+  prefix?: string;
 }
 
 export interface UserStore {
@@ -201,6 +207,13 @@ export interface UserStore {
   countUsers(): Promise<number>;
   /** The updated record, or null if there is no such user. */
   updateUser(id: string, update: UserUpdate): Promise<UserRecord | null>;
+  /**
+   * Deletes the user record and frees its username and skeleton, so either can be created again — in one
+   * atomic step where the backend allows it, so a concurrent `createUser` of the name either fails or
+   * follows the delete. The user's logins are not the store's to end here (the user service ends them,
+   * writing the revocations their tokens need). False if there was no such user.
+   */
+  deleteUser(id: string): Promise<boolean>;
 }
 
 export interface CounterValue {

@@ -117,3 +117,21 @@ test('user add of a taken name says so without asking for a password', async (t)
   assert.equal(await session.code, 1);
   assert.equal(session.stderr(), "keycard: the username 'alice' is taken\n", 'no prompt, one line');
 });
+
+test('user delete asks in a terminal: only yes deletes', async (t) => {
+  const space = workspace(t);
+  const bob = await space.open().keycard.users.create({ username: 'bob', password: PASSWORD });
+  const question = 'This cannot be undone. [y/N] ';
+  const kept = terminal(t, ['user', 'delete', 'bob', ...space.storeFlag]);
+  await kept.answer(question, 'n');
+  assert.equal(await kept.code, 0, kept.stderr());
+  assert.match(kept.stderr(), /Delete bob \(role user\) and end every login\?/);
+  assert.match(kept.stdout(), /kept bob; nothing was changed/);
+  assert.equal((await space.open().keycard.users.get(bob.id))?.username, 'bob');
+
+  const deleted = terminal(t, ['user', 'delete', 'bob', ...space.storeFlag]);
+  await deleted.answer(question, 'yes');
+  assert.equal(await deleted.code, 0, deleted.stderr());
+  assert.match(deleted.stdout(), /^deleted bob/);
+  assert.equal(await space.open().keycard.users.get(bob.id), null);
+});

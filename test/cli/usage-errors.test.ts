@@ -191,6 +191,15 @@ test('bad values for each command fail in one line naming what is wrong', async 
       code: 1,
       secrets: ['qwertyuiop'],
     },
+    { args: ['user', 'role', 'bob', 'root'], expect: /the role must be one of: user, admin/, code: 2 },
+    { args: ['user', 'role', 'nobody', 'admin'], expect: /no user named 'nobody'/, code: 1 },
+    {
+      args: ['user', 'delete', 'bob'],
+      expect: /not in a terminal, so nothing can be confirmed: add --yes/,
+      code: 2,
+    },
+    { args: ['user', 'delete', 'nobody', '--yes'], expect: /no user named 'nobody'/, code: 1 },
+    { args: ['user', 'list', '--search', 'a b'], expect: /user list: --search: username/, code: 2 },
     // sessions
     { args: ['sessions', 'list', 'nobody'], expect: /no user named 'nobody'/, code: 1 },
     {
@@ -242,6 +251,7 @@ test('bad values for each command fail in one line naming what is wrong', async 
   // None of it changed anything.
   assert.equal(await keycard.users.findByUsername('carol'), null);
   assert.equal((await keycard.users.verifyCredentials('bob', PASSWORD)).ok, true);
+  assert.equal((await keycard.users.findByUsername('bob'))?.role, 'user');
 });
 
 test('bad settings for keycard serve, as a real process: refused in one line before it serves', async (t) => {

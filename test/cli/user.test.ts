@@ -215,3 +215,80 @@ test('user add --email: normalized and stored (unverified unless --email-verifie
   assert.match(assertOneLineFailure(alone, 2), /--email-verified needs --email/);
   assert.equal(await space.open().keycard.users.findByUsername('cleo'), null, 'nothing was created');
 });
+
+test('user role changes the role and ends the user’s logins; the same role or a bad one changes nothing', async (t) => {
+  const space = workspace(t);
+  const bob = await addUser(space, 'bob');
+  const { keycard } = space.open();
+  await keycard.logins.create({ user: { id: bob.id, username: bob.username, role: bob.role } });
+  await keycard.logins.create({ user: { id: bob.id, username: bob.username, role: bob.role } });
+
+  const bad = await space.run(['user', 'role', 'bob', 'root']);
+  assert.match(assertOneLineFailure(bad, 2), /the role must be one of: user, admin/);
+  const same = await space.run(['user', 'role', 'bob', 'user']);
+  assertSuccess(same);
+  assert.match(same.stdout, /bob already has the role user; nothing changed/);
+  assert.equal((await keycard.logins.listForUser(bob.id)).length, 2, 'nothing ended');
+
+  const changed = await space.run(['user', 'role', 'BOB', 'admin']);
+  const audit = assertSuccess(changed);
+  assert.match(changed.stdout, /^bob is now admin \(was user\); ended their 2 logins\n$/);
+  assert.equal((await keycard.users.get(bob.id))?.role, 'admin');
+  assert.deepEqual(await keycard.logins.listForUser(bob.id), []);
+  assert.ok(audit.some((line) => line.event.type === 'role_changed'));
+
+  const missing = await space.run(['user', 'role', 'nobody', 'admin']);
+  assert.match(assertOneLineFailure(missing, 1), /no user named 'nobody'/);
+});
+
+test('user delete --yes deletes the user and ends their logins; the name can be used again', async (t) => {
+  const space = workspace(t);
+  const bob = await addUser(space, 'bob');
+  const alice = await addUser(space, 'alice', 'admin');
+  const { keycard } = space.open();
+  await keycard.logins.create({ user: { id: bob.id, username: bob.username, role: bob.role } });
+  await keycard.logins.create({ user: { id: alice.id, username: alice.username, role: alice.role } });
+
+  const deleted = await space.run(['user', 'delete', 'bob', '--yes']);
+  const audit = assertSuccess(deleted);
+  assert.match(deleted.stdout, /^deleted bob; ended their 1 login\n$/);
+  assert.equal(await keycard.users.get(bob.id), null);
+  assert.deepEqual(await keycard.logins.listForUser(bob.id), []);
+  assert.equal((await keycard.logins.listForUser(alice.id)).length, 1, "alice's login is untouched");
+  assert.ok(audit.some((line) => line.event.type === 'user_deleted'));
+  await addUser(space, 'bob');
+
+  const missing = await space.run(['user', 'delete', 'nobody', '--yes']);
+  assert.match(assertOneLineFailure(missing, 1), /no user named 'nobody'/);
+});
+
+test('user delete without --yes, not in a terminal, refuses with a usage error and deletes nothing', async (t) => {
+  const space = workspace(t);
+  const bob = await addUser(space, 'bob');
+  const result = await space.run(['user', 'delete', 'bob']);
+  const line = assertOneLineFailure(result, 2);
+  assert.match(line, /not in a terminal.*--yes/);
+  assert.equal((await space.open().keycard.users.get(bob.id))?.username, 'bob');
+});
+
+test('user list --search shows only usernames that begin with the prefix, in any case', async (t) => {
+  const space = workspace(t);
+  for (const name of ['ann', 'anna', 'bob', 'an_x', 'anx']) await addUser(space, name);
+  const listed = await space.run(['user', 'list', '--search', 'AN', '--json']);
+  assertSuccess(listed);
+  assert.deepEqual(
+    (JSON.parse(listed.stdout) as { username: string }[]).map((user) => user.username),
+    ['an_x', 'ann', 'anna', 'anx'],
+  );
+  const literal = await space.run(['user', 'list', '--search', 'an_', '--json']);
+  assert.deepEqual(
+    (JSON.parse(literal.stdout) as { username: string }[]).map((user) => user.username),
+    ['an_x'],
+    '_ is no wildcard',
+  );
+  const none = await space.run(['user', 'list', '--search', 'zed']);
+  assertSuccess(none);
+  assert.match(none.stdout, /no username begins with 'zed'/);
+  const bad = await space.run(['user', 'list', '--search', 'a b']);
+  assert.match(assertOneLineFailure(bad, 2), /--search/);
+});

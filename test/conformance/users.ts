@@ -1,5 +1,6 @@
 /**
- * Users: create (unique canonical username and skeleton), find, update, list by page, count.
+ * Users: create (unique canonical username and skeleton), find, update, list by page and by username
+ * prefix, count, delete (freeing the name and its skeleton).
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
@@ -175,6 +176,133 @@ export function describeUserConformance(ctx: Conformance): void {
       );
       assert.equal(await store.countUsers(), 1);
       assert.equal((await store.getUserByUsername('paypal'))?.skeleton, 'skeleton-of-paypal');
+    });
+
+    test('deletes a user: gone by id and by name, not listed or counted; false when unknown', async () => {
+      const kept = userFixture(clock, { username: 'kept' });
+      const doomed = userFixture(clock, { username: 'doomed' });
+      await store.createUser(kept);
+      await store.createUser(doomed);
+      assert.equal(await store.deleteUser(doomed.id), true);
+      assert.equal(await store.getUserById(doomed.id), null);
+      assert.equal(await store.getUserByUsername('doomed'), null);
+      assert.equal(await store.countUsers(), 1);
+      assert.deepEqual(
+        (await store.listUsers({ limit: 10 })).map((user) => user.username),
+        ['kept'],
+      );
+      assert.equal(await store.updateUser(doomed.id, { role: 'admin', updatedAt: clock.now() }), null);
+      assert.equal(await store.deleteUser(doomed.id), false, 'a second delete finds nothing');
+      assert.equal(await store.deleteUser('no-such-id'), false);
+      assert.deepEqual(await store.getUserById(kept.id), kept, 'the other user is untouched');
+    });
+
+    test('deleting a user frees its username and its skeleton for a new user', async () => {
+      const original = userFixture(clock, { username: 'paypal', skeleton: 'skeleton-of-paypal' });
+      await store.createUser(original);
+      await store.deleteUser(original.id);
+      // The same name again, under a new id.
+      const again = userFixture(clock, { username: 'paypal', skeleton: 'skeleton-of-paypal' });
+      await store.createUser(again);
+      assert.equal((await store.getUserByUsername('paypal'))?.id, again.id);
+      await store.deleteUser(again.id);
+      // A look-alike of the deleted name (another name, the same skeleton).
+      const lookalike = userFixture(clock, { username: 'pаypal', skeleton: 'skeleton-of-paypal' });
+      await store.createUser(lookalike);
+      assert.equal((await store.getUserByUsername('pаypal'))?.id, lookalike.id);
+      assert.equal(await store.countUsers(), 1);
+    });
+
+    test('a delete does not free a name that another user holds now', async () => {
+      // guards: a delete that frees names by the deleted record's fields must not free them for another id
+      const first = userFixture(clock, { username: 'erin', skeleton: 'skeleton-of-erin' });
+      await store.createUser(first);
+      await store.deleteUser(first.id);
+      const second = userFixture(clock, { username: 'erin', skeleton: 'skeleton-of-erin' });
+      await store.createUser(second);
+      assert.equal(await store.deleteUser(first.id), false);
+      await assert.rejects(
+        store.createUser(userFixture(clock, { username: 'erin', skeleton: 'skeleton-of-erin' })),
+        (error) => error instanceof KeycardError && error.code === 'username_taken',
+      );
+      await assert.rejects(
+        store.createUser(userFixture(clock, { username: 'erin2', skeleton: 'skeleton-of-erin' })),
+        (error) => error instanceof KeycardError && error.code === 'username_taken',
+      );
+    });
+
+    test('concurrent deletes of one user: exactly one reports it; delete racing a re-creation leaves one user', async () => {
+      const user = userFixture(clock, { username: 'frank' });
+      await store.createUser(user);
+      const results = await Promise.all(Array.from({ length: 5 }, () => store.deleteUser(user.id)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const victim = userFixture(clock, { username: 'gus' });
+      await store.createUser(victim);
+      // Deletes of the old user and creations of its name at once: at most one creation is admitted (the
+      // name is one, whatever the order), and what is left is consistent — found by name and by id alike.
+      const creations = Array.from({ length: 4 }, () => userFixture(clock, { username: 'gus' }));
+      const outcomes = await Promise.allSettled([
+        store.deleteUser(victim.id),
+        ...creations.map((candidate) => store.createUser(candidate)),
+      ]);
+      const created = creations.filter((_, i) => outcomes[i + 1]?.status === 'fulfilled');
+      assert.ok(created.length <= 1, `${created.length} users named gus were created`);
+      for (const outcome of outcomes.slice(1)) {
+        if (outcome.status === 'rejected') {
+          assert.ok(outcome.reason instanceof KeycardError && outcome.reason.code === 'username_taken');
+        }
+      }
+      assert.equal(await store.getUserById(victim.id), null);
+      const holder = await store.getUserByUsername('gus');
+      assert.equal(holder?.id, created[0]?.id);
+      assert.equal(await store.countUsers(), created.length);
+    });
+
+    test('lists by username prefix, page by page with after', async () => {
+      for (const username of ['ann', 'anna', 'annabel', 'anne', 'ant', 'bob', 'an', 'zoë', 'zoë.ångström']) {
+        await store.createUser(userFixture(clock, { username }));
+      }
+      const names = async (options: { limit: number; after?: string; prefix?: string }) =>
+        (await store.listUsers(options)).map((user) => user.username);
+      assert.deepEqual(await names({ limit: 10, prefix: 'ann' }), ['ann', 'anna', 'annabel', 'anne']);
+      assert.deepEqual(await names({ limit: 2, prefix: 'ann' }), ['ann', 'anna']);
+      assert.deepEqual(await names({ limit: 2, prefix: 'ann', after: 'anna' }), ['annabel', 'anne']);
+      assert.deepEqual(await names({ limit: 2, prefix: 'ann', after: 'anne' }), []);
+      // An `after` before the prefix's range starts at the prefix; one past it finds nothing.
+      assert.deepEqual(await names({ limit: 10, prefix: 'ann', after: 'a' }), [
+        'ann',
+        'anna',
+        'annabel',
+        'anne',
+      ]);
+      assert.deepEqual(await names({ limit: 10, prefix: 'ann', after: 'b' }), []);
+      assert.deepEqual(await names({ limit: 10, prefix: 'annabel' }), ['annabel']);
+      assert.deepEqual(await names({ limit: 10, prefix: 'annabelle' }), []);
+      assert.deepEqual(await names({ limit: 10, prefix: 'zoë' }), ['zoë', 'zoë.ångström']);
+      assert.deepEqual(await names({ limit: 10, prefix: 'zoë.å' }), ['zoë.ångström']);
+      assert.deepEqual(await names({ limit: 10, prefix: 'b' }), ['bob']);
+      assert.deepEqual(await names({ limit: 10, prefix: 'c' }), []);
+      assert.equal((await names({ limit: 100, prefix: '' })).length, 9, 'an empty prefix is no filter');
+    });
+
+    test('a prefix is literal: no wildcard or pattern character matches anything but itself', async () => {
+      for (const username of ['a_b', 'axb', 'a%c', 'abc', 'a\\d', 'a.e', 'aze', 'a*', 'a[1]', 'a^', 'a$']) {
+        await store.createUser(userFixture(clock, { username }));
+      }
+      const names = async (prefix: string) =>
+        (await store.listUsers({ limit: 100, prefix })).map((user) => user.username).sort();
+      assert.deepEqual(await names('a_'), ['a_b'], '_ is not a one-character wildcard');
+      assert.deepEqual(await names('a%'), ['a%c'], '% is not a wildcard');
+      assert.deepEqual(await names('%'), []);
+      assert.deepEqual(await names('_'), []);
+      assert.deepEqual(await names('\\'), []);
+      assert.deepEqual(await names('a\\'), ['a\\d'], 'a backslash escapes nothing');
+      assert.deepEqual(await names('a.'), ['a.e'], '. is not a regular-expression wildcard');
+      assert.deepEqual(await names('a*'), ['a*']);
+      assert.deepEqual(await names('a['), ['a[1]']);
+      assert.deepEqual(await names('a^'), ['a^']);
+      assert.deepEqual(await names('a$'), ['a$']);
+      assert.deepEqual(await names('.*'), []);
     });
   });
 }

@@ -58,7 +58,7 @@ describe('decideCORS', () => {
       headers: {
         'access-control-allow-origin': APP,
         'access-control-allow-credentials': 'true',
-        'access-control-allow-methods': 'GET, HEAD, POST, DELETE',
+        'access-control-allow-methods': 'GET, HEAD, POST, PATCH, DELETE',
         'access-control-allow-headers': 'Content-Type, X-CSRF-Token, Authorization',
         'access-control-max-age': '600',
         vary: 'Origin',

@@ -337,9 +337,19 @@ describe('UserService changes that end logins', () => {
     assert.equal((await users.get(user.id))?.role, 'admin');
     assert.deepEqual(await sessions.listForUser(user.id), []);
     assert.deepEqual(events.slice(1), [
-      { type: 'role_changed', userId: user.id, role: 'admin' },
+      { type: 'role_changed', userId: user.id, role: 'admin', previousRole: 'user' },
       { type: 'sessions_revoked', userId: user.id, count: 3, reason: 'role_changed' },
     ]);
+  });
+
+  test('setRole to the role the user has changes nothing and ends no login', async () => {
+    const { sessions, users, events, loginsOf } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    await loginsOf(user.id);
+    assert.equal((await users.setRole(user.id, 'user')).role, 'user');
+    assert.equal((await sessions.listForUser(user.id)).length, 3);
+    assert.equal(events.length, 1, 'only user_created');
+    expectKeycardError(await rejected(() => users.setRole('nobody', 'admin')), 'not_found');
   });
 
   test('setRole refuses an invalid role and ends no session', async () => {
@@ -414,5 +424,41 @@ describe('UserService changes that end logins', () => {
     const { users } = setup();
     expectKeycardError(await rejected(() => users.block('nobody')), 'not_found');
     expectKeycardError(await rejected(() => users.unblock('nobody')), 'not_found');
+  });
+});
+
+describe('UserService.delete', () => {
+  test('deletes the record, ends every login and frees the name', async () => {
+    const { sessions, users, events, loginsOf } = setup();
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    const bob = await users.create({ username: 'bob', password: PASSWORD });
+    await loginsOf(user.id);
+    await loginsOf(bob.id, 'bob');
+    const deleted = await users.delete(user.id, { ip: '203.0.113.9' });
+    assert.equal(deleted.id, user.id);
+    assert.equal(await users.get(user.id), null);
+    assert.equal(await users.findByUsername('alice'), null);
+    assert.deepEqual(await sessions.listForUser(user.id), []);
+    assert.equal((await sessions.listForUser(bob.id)).length, 3, "bob's logins are untouched");
+    assert.deepEqual(await users.verifyCredentials('alice', PASSWORD), {
+      ok: false,
+      reason: 'invalid_credentials',
+    });
+    assert.deepEqual(events.slice(2), [
+      { type: 'user_deleted', userId: user.id, role: 'user', ip: '203.0.113.9' },
+      { type: 'sessions_revoked', userId: user.id, count: 3, reason: 'deleted', ip: '203.0.113.9' },
+    ]);
+    const again = await users.create({ username: 'Alice', password: PASSWORD });
+    assert.notEqual(again.id, user.id, 'the name can be taken again, by a new account');
+  });
+
+  test('an unknown user, and the loser of two concurrent deletes, is not_found', async () => {
+    const { users } = setup();
+    expectKeycardError(await rejected(() => users.delete('nobody')), 'not_found');
+    const user = await users.create({ username: 'alice', password: PASSWORD });
+    const results = await Promise.allSettled([users.delete(user.id), users.delete(user.id)]);
+    assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+    const failed = results.find((result) => result.status === 'rejected');
+    expectKeycardError(failed?.status === 'rejected' ? failed.reason : null, 'not_found');
   });
 });

@@ -32,6 +32,7 @@ const WRITES = new Set([
   'advanceRefresh',
   'createUser',
   'updateUser',
+  'deleteUser',
 ]);
 
 export function countingStore(inner: Store): CountingStore {

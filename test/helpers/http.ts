@@ -101,6 +101,9 @@ export class Client {
   post(path: string, options?: RequestOptions) {
     return this.request('POST', path, options);
   }
+  patch(path: string, options?: RequestOptions) {
+    return this.request('PATCH', path, options);
+  }
   delete(path: string, options?: RequestOptions) {
     return this.request('DELETE', path, options);
   }

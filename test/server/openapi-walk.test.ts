@@ -25,6 +25,9 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
     why: 'the store is up here; outages are driven by test/server/faults.test.ts and test/api/fetch-store-outage.test.ts',
   },
   { answer: 'GET /auth/client.js 404', why: 'only when keycard is neither built nor run from its source' },
+  { answer: 'GET /auth/admin/audit 404', why: 'only with audit: false; keycard serve keeps the log' },
+  { answer: 'GET /admin/audit 404', why: 'as GET /auth/admin/audit 404' },
+  { answer: 'GET /admin/audit 303', presets: ['spa'], why: 'as /account' },
   {
     answer: 'POST /auth/refresh 429',
     why: 'needs one login refreshed past its rate limit (test/server/jwt.test.ts)',
@@ -98,6 +101,10 @@ for (const preset of ['web-app', 'spa', 'api']) {
         ['gina', 'user'],
         ['hank', 'user'],
         ['ivy', 'user'],
+        ['ivan', 'user'],
+        ['jane', 'user'],
+        ['kate', 'user'],
+        ['liam', 'user'],
       ] as const) {
         await server.keycard.users.create({ username, password: PASSWORD, role });
       }
@@ -352,6 +359,53 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   );
   await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/block`, as(alice));
   await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/unblock`, as(alice));
+  // Search, role, password, one user's logins, delete (issue 17).
+  await alice.client.get('/auth/admin/users?q=Ca&limit=5', as(alice));
+  await alice.client.get(`/auth/admin/users?q=${encodeURIComponent('no space')}`, as(alice));
+  const aliceId = (alice.login.user as { id: string }).id;
+  const idOf = async (username: string) =>
+    (await server.keycard.users.findByUsername(username))?.id as string;
+  const ivan = await idOf('ivan');
+  await alice.client.patch(`/auth/admin/users/${ivan}`, as(alice, { json: { role: 'admin' } }));
+  await alice.client.post(`/auth/admin/users/${ivan}/role`, as(alice, { form: { role: 'user' } }));
+  await alice.client.patch(`/auth/admin/users/${ivan}`, as(alice, { json: { role: 'root' } }));
+  await alice.client.post(`/auth/admin/users/${ivan}/role`, as(alice, { json: { role: 'admin' } }));
+  await alice.client.post(`/auth/admin/users/${ivan}/role`, as(alice, { json: { role: 'root' } }));
+  await alice.client.patch(`/auth/admin/users/${NO_SUCH_ID}`, as(alice, { json: { role: 'user' } }));
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/role`, as(alice, { json: { role: 'user' } }));
+  const jane = await signIn(walk, url, 'jane');
+  const janeId = (jane.login.user as { id: string }).id;
+  await alice.client.get(`/auth/admin/users/${janeId}/sessions?limit=1`, as(alice));
+  await alice.client.get(`/auth/admin/users/${NO_SUCH_ID}/sessions`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${janeId}/sessions`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${NO_SUCH_ID}/sessions`, as(alice));
+  const temporary = 'a temporary passphrase';
+  await alice.client.post(
+    `/auth/admin/users/${janeId}/password`,
+    as(alice, { json: { password: temporary } }),
+  );
+  await alice.client.post(
+    `/auth/admin/users/${janeId}/password`,
+    as(alice, { form: { password: temporary } }),
+  );
+  await alice.client.post(`/auth/admin/users/${janeId}/password`, as(alice, { json: { password: 'short' } }));
+  await alice.client.post(
+    `/auth/admin/users/${NO_SUCH_ID}/password`,
+    as(alice, { json: { password: temporary } }),
+  );
+  await alice.client.delete(`/auth/admin/users/${aliceId}`, as(alice));
+  await alice.client.post(`/auth/admin/users/${aliceId}/delete`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${janeId}`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${janeId}`, as(alice));
+  const kate = await idOf('kate');
+  await alice.client.post(`/auth/admin/users/${kate}/delete`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${kate}/delete`, as(alice));
+  await alice.client.post(`/auth/admin/users/${await idOf('liam')}/delete`, as(alice));
+  // The audit log: filtered, and a second page.
+  const audit = await alice.client.get('/auth/admin/audit?limit=1&type=user_deleted,role_changed', as(alice));
+  await alice.client.get(`/auth/admin/audit?limit=1&before=${audit.json.next}`, as(alice));
+  await alice.client.get(`/auth/admin/audit?user=${ivan}&since=2020-01-01T00:00:00Z`, as(alice));
+  await alice.client.get('/auth/admin/audit?since=2026-13-01T00:00:00Z', as(alice));
   const created = await alice.client.post(
     '/auth/admin/clients',
     as(alice, { json: { name: 'billing', scopes: ['orders:read'] } }),
@@ -395,11 +449,18 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
     '/reset-password',
     '/verify-email',
     '/signup',
+    '/admin/audit',
   ]) {
     await anonymous.get(page, { headers: html });
     await alice.client.get(page, as(alice, { headers: html }));
   }
   await bob.client.get('/admin', as(bob, { headers: html }));
+  await bob.client.get('/admin/audit', as(bob, { headers: html }));
+  await alice.client.get(
+    '/admin/audit?type=user_deleted&since=2026-13-01T00:00:00Z',
+    as(alice, { headers: html }),
+  );
+  await alice.client.get('/admin/audit?limit=0', as(alice, { headers: html }));
   await alice.client.get('/account?limit=0', as(alice, { headers: html }));
   await alice.client.get('/admin?limit=0', as(alice, { headers: html }));
   await alice.client.post('/auth/logout', as(alice));

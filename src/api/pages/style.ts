@@ -14,7 +14,7 @@ main { max-width: 52rem; margin: 2rem auto; padding: 0 1.5rem; }
 h1 { font-size: 1.4rem; margin: 0 0 1rem; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
-input[type=text], input[type=password], select { width: 100%; padding: .55rem .65rem; border: 1px solid var(--line); border-radius: .35rem; font: inherit; background: var(--bg); color: var(--fg); }
+input[type=text], input[type=password], input[type=search], select { width: 100%; padding: .55rem .65rem; border: 1px solid var(--line); border-radius: .35rem; font: inherit; background: var(--bg); color: var(--fg); }
 button { font: inherit; padding: .5rem 1rem; border-radius: .35rem; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
 button.danger { border-color: var(--bad); background: transparent; color: var(--bad); }
@@ -29,5 +29,31 @@ th, td { text-align: left; padding: .5rem .4rem; border-bottom: 1px solid var(--
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 td form { margin: 0; }
 .muted { color: var(--muted); font-size: .9rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+form.inline { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+td button { white-space: nowrap; }
+form.inline select { width: auto; }
+form[role=search] { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin-bottom: 1rem; }
+form[role=search] label { width: 100%; margin: 0; }
+form[role=search] input { flex: 1; width: auto; }
+details.confirm { margin-top: .4rem; }
+details.confirm summary { cursor: pointer; color: var(--bad); }
+details.confirm form { margin-top: .4rem; }
+@media (max-width: 40rem) {
+  table.users thead, table.audit thead { display: none; }
+  table.users tr, table.audit tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: center; padding: .6rem 0; border-bottom: 1px solid var(--line); }
+  table.users td, table.audit td { border: 0; padding: 0; }
+  table.users td:first-child, table.audit td:first-child { width: 100%; font-weight: 600; }
+  table.audit td:last-child { width: 100%; }
+}
+figure.chart { margin: 0; }
+figure.chart svg { width: 100%; height: 6rem; display: block; border-bottom: 1px solid var(--line); }
+figure.chart rect.ok { fill: var(--accent); }
+figure.chart rect.bad { fill: var(--bad); }
+figure.chart figcaption { margin-top: .5rem; font-size: .9rem; color: var(--muted); }
+.key.ok { color: var(--accent); }
+.key.bad { color: var(--bad); }
+table.audit td { font-size: .9rem; }
+table.audit td:last-child { overflow-wrap: anywhere; }
 .tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: .25rem; border: 1px solid var(--line); color: var(--muted); }
 `;

@@ -1,7 +1,7 @@
-/** The server's pages: sign in, my sessions, user admin, and errors. */
+/** The server's pages: sign in, my sessions, user admin, the audit log, and errors. */
 import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
 import { EMAIL_OUTCOMES, invitationForm, LOGIN_OUTCOMES, outcomeNotice, outcomeOf } from './account-views.js';
-import { ago, csrfField, html, type PageOptions, page } from './html.js';
+import { ago, csrfField, html, type PageOptions, page, type SafeHTML } from './html.js';
 
 export interface LoginView {
   csrfToken: string;
@@ -189,6 +189,8 @@ export interface AdminView {
   next: string | null;
   /** The roles a new user may get: the keycard's closed set, the default first. */
   roles: readonly string[];
+  /** The username-prefix search the page shows (`?q=`), kept in the search box and the next-page link. */
+  query?: string;
   error?: string;
   notice?: string;
   keepSignedIn?: PageOptions['keepSignedIn'];
@@ -197,20 +199,40 @@ export interface AdminView {
 }
 
 export function adminPage(view: AdminView): string {
-  const rows = view.users.map(
-    (user) => html`<tr data-user="${user.username}">
+  const rows = view.users.map((user) => {
+    const mine = user.id === view.user.id;
+    const others = view.roles.filter((role) => role !== user.role);
+    return html`<tr data-user="${user.username}">
   <td>${user.username}</td>
-  <td>${user.role}</td>
+  <td>${
+    mine || others.length === 0
+      ? user.role
+      : html`<form method="post" action="/auth/admin/users/${user.id}/role" class="inline">${csrfField(view.csrfToken)}
+    <label class="visually-hidden" for="role-${user.id}">Role of ${user.username}</label>
+    <select id="role-${user.id}" name="role">${view.roles.map((role) => html`<option value="${role}"${role === user.role ? html` selected` : ''}>${role}</option>`)}</select>
+    <button class="secondary">Change role</button></form>`
+  }</td>
   <td>${user.blocked ? html`<span class="tag">blocked</span>` : 'active'}</td>
   <td>${
-    user.id === view.user.id
+    mine
       ? html`<span class="muted">you</span>`
-      : user.blocked
-        ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
-        : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
+      : html`${
+          user.blocked
+            ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
+            : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
+        }
+    <details class="confirm"><summary>Delete…</summary>
+      <form method="post" action="/auth/admin/users/${user.id}/delete">${csrfField(view.csrfToken)}
+        <p>Delete ${user.username}? Their logins end and the account cannot be restored.</p>
+        <button class="danger">Delete ${user.username}</button></form>
+    </details>`
   }</td>
-</tr>`,
-  );
+</tr>`;
+  });
+  const query = view.query ?? '';
+  const nextLink = view.next
+    ? `/admin?after=${encodeURIComponent(view.next)}${query ? `&q=${encodeURIComponent(query)}` : ''}`
+    : null;
   return page({
     title: 'Users',
     username: view.user.username,
@@ -218,13 +240,20 @@ export function adminPage(view: AdminView): string {
     keepSignedIn: view.keepSignedIn,
     body: html`<section class="card">
   <h1>Users</h1>
+  <p class="muted"><a href="/admin/audit">Audit log</a></p>
   ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
   ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
-  <table>
+  <form method="get" action="/admin" role="search">
+    <label for="user-search">Find users whose name begins with</label>
+    <input id="user-search" name="q" type="search" maxlength="256" autocomplete="off" value="${query}">
+    <button class="secondary">Search</button>${query ? html` <a href="/admin">Show all</a>` : ''}
+  </form>
+  <table class="users">
     <thead><tr><th>Username</th><th>Role</th><th>Status</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
-  ${view.next ? html`<p><a href="/admin?after=${encodeURIComponent(view.next)}">Next page</a></p>` : ''}
+  ${view.users.length === 0 && query && !view.error ? html`<p class="muted">No username begins with ${query}.</p>` : ''}
+  ${nextLink ? html`<p><a href="${nextLink}">Next page</a></p>` : ''}
 </section>
 <section class="card">
   <h2>Add a user</h2>
@@ -240,6 +269,110 @@ export function adminPage(view: AdminView): string {
   </form>
 </section>
 ${invitationForm({ csrfToken: view.csrfToken, roles: view.roles, canMail: view.canMail === true })}`,
+  });
+}
+
+/** One audit record as the page shows it (the admin API's shape). */
+export interface AuditRow {
+  id: string;
+  at: string;
+  type: string;
+  userId: string | null;
+  ip: string | null;
+  data: Record<string, unknown>;
+}
+
+/** Sign-ins and failed sign-ins in one hour of the chart. */
+export interface HourCount {
+  /** The hour's start (ms). */
+  start: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface AuditView {
+  csrfToken: string;
+  user: AuthUser;
+  records: AuditRow[];
+  next: string | null;
+  /** The filters shown in the form and kept in the next-page link. */
+  filters: { type?: string; user?: string };
+  /** The last 24 hours, oldest first; `capped` when only the newest records were counted. */
+  hours: HourCount[];
+  capped: boolean;
+  error?: string;
+  keepSignedIn?: PageOptions['keepSignedIn'];
+}
+
+const CHART_HEIGHT = 80;
+const BAR_WIDTH = 10;
+
+/**
+ * Sign-ins (accent) and failures (red) per hour over the last day, as an SVG bar chart drawn on the
+ * server (the pages run no script), with the totals in text for whoever cannot see it.
+ */
+function hourChart(hours: HourCount[], capped: boolean): SafeHTML {
+  const most = Math.max(1, ...hours.flatMap((hour) => [hour.succeeded, hour.failed]));
+  const bar = (count: number) => Math.round((count / most) * CHART_HEIGHT);
+  const bars = hours.map((hour, i) => {
+    const x = i * (2 * BAR_WIDTH + 4);
+    const label = `${new Date(hour.start).toISOString().slice(11, 16)} UTC: ${hour.succeeded} sign-ins, ${hour.failed} failures`;
+    return html`<g><title>${label}</title><rect class="ok" x="${x}" y="${CHART_HEIGHT - bar(hour.succeeded)}" width="${BAR_WIDTH}" height="${bar(hour.succeeded)}"></rect><rect class="bad" x="${x + BAR_WIDTH}" y="${CHART_HEIGHT - bar(hour.failed)}" width="${BAR_WIDTH}" height="${bar(hour.failed)}"></rect></g>`;
+  });
+  const succeeded = hours.reduce((sum, hour) => sum + hour.succeeded, 0);
+  const failed = hours.reduce((sum, hour) => sum + hour.failed, 0);
+  const width = hours.length * (2 * BAR_WIDTH + 4);
+  return html`<figure class="chart">
+  <svg viewBox="0 0 ${width} ${CHART_HEIGHT}" role="img" aria-labelledby="chart-caption" preserveAspectRatio="none">${bars}</svg>
+  <figcaption id="chart-caption">Last 24 hours, per hour: <span class="key ok">${succeeded} sign-ins</span>, <span class="key bad">${failed} failed sign-ins</span>${capped ? ' (the newest records only)' : ''}.</figcaption>
+</figure>`;
+}
+
+/** An audit record's data, as `name=value` pairs. */
+function details(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(',') : String(value)}`)
+    .join(' ');
+}
+
+export function auditPage(view: AuditView): string {
+  const rows = view.records.map(
+    (record) => html`<tr data-audit="${record.id}">
+  <td><time datetime="${record.at}">${record.at.slice(0, 19).replace('T', ' ')}</time></td>
+  <td>${record.type}</td>
+  <td>${record.userId ? html`<a href="/admin/audit?user=${encodeURIComponent(record.userId)}">${record.userId.slice(0, 8)}…</a>` : '-'}</td>
+  <td>${record.ip ?? '-'}</td>
+  <td class="muted">${details(record.data)}</td>
+</tr>`,
+  );
+  const { type = '', user = '' } = view.filters;
+  const kept = `${type ? `&type=${encodeURIComponent(type)}` : ''}${user ? `&user=${encodeURIComponent(user)}` : ''}`;
+  return page({
+    title: 'Audit log',
+    username: view.user.username,
+    csrfToken: view.csrfToken,
+    keepSignedIn: view.keepSignedIn,
+    body: html`<section class="card">
+  <h1>Audit log</h1>
+  <p class="muted"><a href="/admin">Users</a></p>
+  ${hourChart(view.hours, view.capped)}
+</section>
+<section class="card">
+  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
+  <form method="get" action="/admin/audit" role="search">
+    <label for="audit-type">Event types (comma-separated)</label>
+    <input id="audit-type" name="type" type="search" maxlength="3250" autocomplete="off" value="${type}" placeholder="login_failed,user_deleted">
+    <label for="audit-user">User id</label>
+    <input id="audit-user" name="user" type="search" maxlength="256" autocomplete="off" value="${user}">
+    <button class="secondary">Filter</button>${type || user ? html` <a href="/admin/audit">Show all</a>` : ''}
+  </form>
+  <table class="audit">
+    <thead><tr><th>Time (UTC)</th><th>Event</th><th>User</th><th>Address</th><th>Details</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  ${view.records.length === 0 && !view.error ? html`<p class="muted">No records.</p>` : ''}
+  ${view.next ? html`<p><a href="/admin/audit?before=${view.next}${kept}">Older records</a></p>` : ''}
+</section>`,
   });
 }
 

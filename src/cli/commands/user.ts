@@ -1,10 +1,10 @@
-/** keycard user add|list|block|unblock|passwd */
+/** keycard user add|list|block|unblock|passwd|role|delete */
 import { checkNewPassword, DEFAULT_ROLES, normalizeEmail, normalizeUsername, usernameTaken } from 'keycard';
 import { stringFlag } from '../args.js';
 import { type Handler, runCommand } from '../command.js';
 import type { CommandTable } from '../help.js';
 import { type CLIContext, EXIT_OK, print, UsageError } from '../io.js';
-import { assertPasswordSource, readNewPassword } from '../prompt.js';
+import { assertPasswordSource, confirm, readNewPassword } from '../prompt.js';
 import { loginsEnded, requireUser, STORE_FLAGS, withKeycard } from '../store.js';
 
 const PASSWORD_STDIN = {
@@ -37,7 +37,15 @@ export const USER_COMMANDS: CommandTable = {
       name: 'user list',
       args: [],
       summary: 'list users',
-      flags: { json: { type: 'boolean', help: 'machine-readable output' }, ...STORE_FLAGS },
+      flags: {
+        search: {
+          type: 'string',
+          value: 'PREFIX',
+          help: 'only usernames that begin with PREFIX (any case: it is normalized as usernames are)',
+        },
+        json: { type: 'boolean', help: 'machine-readable output' },
+        ...STORE_FLAGS,
+      },
     },
     {
       name: 'user block',
@@ -51,6 +59,22 @@ export const USER_COMMANDS: CommandTable = {
       args: ['<username>'],
       summary: "set a new password and end the user's logins",
       flags: { 'password-stdin': PASSWORD_STDIN, ...STORE_FLAGS },
+    },
+    {
+      name: 'user role',
+      args: ['<username>', '<role>'],
+      summary: "change the user's role and end their logins",
+      description:
+        'Changes the role to one of the configured roles. Every login of the user ends (their tokens\nrevoked), so none keeps the old role; the role the user has already changes nothing.',
+      flags: STORE_FLAGS,
+    },
+    {
+      name: 'user delete',
+      args: ['<username>'],
+      summary: 'delete the user and end every login (asks first)',
+      description:
+        'Deletes the user record — the username is free again — and ends every login, writing the\nrevocations their access tokens need. Asks for confirmation in a terminal; --yes skips the\nquestion, and is required when not in a terminal. API clients have no owner, so none goes with it.',
+      flags: { yes: { type: 'boolean', help: 'do not ask for confirmation' }, ...STORE_FLAGS },
     },
   ],
   common: STORE_FLAGS,
@@ -94,12 +118,17 @@ const add: Handler = async (context, parsed) => {
   });
 };
 
-const list: Handler = (context, parsed) =>
-  withKeycard(context, 'user list', parsed, async ({ keycard }) => {
+const list: Handler = (context, parsed) => {
+  const search = stringFlag(parsed, 'search');
+  // Checked before the store is opened: a prefix no username can begin with is a usage mistake.
+  const name = search === undefined || search === '' ? null : normalizeUsername(search);
+  if (name && !name.ok) throw new UsageError(`user list: --search: ${name.reason}`);
+  const prefix = name?.ok ? name.username : undefined;
+  return withKeycard(context, 'user list', parsed, async ({ keycard }) => {
     const users = [];
     let after: string | undefined;
     for (;;) {
-      const page = await keycard.users.list({ limit: 1000, after });
+      const page = await keycard.users.list({ limit: 1000, after, prefix });
       users.push(...page);
       if (page.length < 1000) break;
       after = page[page.length - 1]?.username;
@@ -118,7 +147,12 @@ const list: Handler = (context, parsed) =>
       return EXIT_OK;
     }
     if (users.length === 0) {
-      print(context.stdout, 'no users yet; create one with: keycard user add <username> --role admin');
+      print(
+        context.stdout,
+        prefix === undefined
+          ? 'no users yet; create one with: keycard user add <username> --role admin'
+          : `no username begins with '${prefix}'`,
+      );
       return EXIT_OK;
     }
     const width = Math.max(8, ...users.map((user) => user.username.length));
@@ -131,6 +165,7 @@ const list: Handler = (context, parsed) =>
     }
     return EXIT_OK;
   });
+};
 
 const setBlocked =
   (action: 'block' | 'unblock'): Handler =>
@@ -161,11 +196,62 @@ const passwd: Handler = async (context, parsed) => {
   });
 };
 
+const role: Handler = (context, parsed) =>
+  withKeycard(context, 'user role', parsed, async ({ keycard, events }) => {
+    const [username, next] = parsed.positionals as [string, string];
+    const { roles } = keycard.options;
+    if (!roles.includes(next))
+      throw new UsageError(`user role: the role must be one of: ${roles.join(', ')}`);
+    const user = await requireUser(keycard, username);
+    if (user.role === next) {
+      print(context.stdout, `${user.username} already has the role ${next}; nothing changed`);
+      return EXIT_OK;
+    }
+    await keycard.users.setRole(user.id, next);
+    print(
+      context.stdout,
+      `${user.username} is now ${next} (was ${user.role}); ${ended(loginsEnded(events))}`,
+    );
+    return EXIT_OK;
+  });
+
+const remove: Handler = async (context, parsed) => {
+  const yes = parsed.values.yes === true;
+  // Refused before the store is opened: without a terminal there is no one to ask.
+  if (!yes && !context.stdin.isTTY) {
+    throw new UsageError('user delete: not in a terminal, so nothing can be confirmed: add --yes to delete');
+  }
+  return withKeycard(context, 'user delete', parsed, async ({ keycard, events }) => {
+    const user = await requireUser(keycard, parsed.positionals[0] as string);
+    if (!yes) {
+      const sure = await confirm(
+        context,
+        `Delete ${user.username} (role ${user.role}) and end every login? This cannot be undone. [y/N] `,
+      );
+      if (!sure) {
+        print(context.stdout, `kept ${user.username}; nothing was changed`);
+        return EXIT_OK;
+      }
+    }
+    await keycard.users.delete(user.id);
+    print(context.stdout, `deleted ${user.username}; ${ended(loginsEnded(events))}`);
+    return EXIT_OK;
+  });
+};
+
 export function userCommand(context: CLIContext, args: string[]): Promise<number> {
   return runCommand(
     context,
     USER_COMMANDS,
-    { add, list, block: setBlocked('block'), unblock: setBlocked('unblock'), passwd },
+    {
+      add,
+      list,
+      block: setBlocked('block'),
+      unblock: setBlocked('unblock'),
+      passwd,
+      role,
+      delete: remove,
+    },
     args,
   );
 }

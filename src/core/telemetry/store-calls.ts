@@ -38,6 +38,7 @@ export const STORE_OPERATIONS: Readonly<Record<string, StoreCapability>> = Objec
   listUsers: 'users',
   countUsers: 'users',
   updateUser: 'users',
+  deleteUser: 'users',
   incrementCounter: 'counters',
   readCounter: 'counters',
   resetCounter: 'counters',

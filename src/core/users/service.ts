@@ -1,5 +1,5 @@
 /**
- * Users: create, check credentials, change password or role, block and unblock. Every change that should
+ * Users: create, check credentials, change password or role, block and unblock, delete. Every change that should
  * end a user's logins does so here, through the login registry, so that adapters, the server and the CLI
  * share one path.
  */
@@ -53,10 +53,21 @@ export interface UserService {
   verifyCredentials(username: unknown, password: unknown): Promise<CredentialCheck>;
   get(id: string): Promise<UserRecord | null>;
   findByUsername(username: string): Promise<UserRecord | null>;
-  list(options?: { limit?: number; after?: string }): Promise<UserRecord[]>;
+  /**
+   * By username, ascending: `after` the last one of the previous page, `prefix` only the names that begin
+   * with it (a canonical name's beginning: see `usernamePrefix`).
+   */
+  list(options?: { limit?: number; after?: string; prefix?: string }): Promise<UserRecord[]>;
   count(): Promise<number>;
-  /** Sets a new password and ends every other login of the user (all of them without `keepSessionId`). */
-  setPassword(id: string, password: string, options?: { keepSessionId?: string }): Promise<UserRecord>;
+  /**
+   * Sets a new password and ends every other login of the user (all of them without `keepSessionId`).
+   * `context`: who made the change (an admin's request), for the audit events.
+   */
+  setPassword(
+    id: string,
+    password: string,
+    options?: { keepSessionId?: string; context?: EventContext },
+  ): Promise<UserRecord>;
   /**
    * The user's own change: the current password must match (`invalid_credentials` otherwise, with the
    * cost of a real check either way), the new one must meet the policy and differ from it; then as
@@ -78,11 +89,21 @@ export interface UserService {
    * otherwise), without setting it.
    */
   checkPassword(password: unknown, username: string, field?: string): void;
-  /** Changes the role and ends the user's logins, so no session carries the old role. */
-  setRole(id: string, role: string): Promise<UserRecord>;
+  /**
+   * Changes the role (one of the configured set, else `invalid_request` naming `role`) and ends every
+   * login of the user, revoking their tokens, so no session or access token carries the old role. The
+   * role the user has already changes nothing and ends nothing.
+   */
+  setRole(id: string, role: string, context?: EventContext): Promise<UserRecord>;
   /** Blocks new logins and ends every current one at once. */
   block(id: string, context?: EventContext): Promise<UserRecord>;
   unblock(id: string, context?: EventContext): Promise<UserRecord>;
+  /**
+   * Deletes the user: the record (its username and skeleton free again) and every login, with the
+   * revocations their access tokens need, as blocking writes them. `not_found` when there is no such user
+   * — also for the loser of two concurrent deletes. Returns the record as it was.
+   */
+  delete(id: string, context?: EventContext): Promise<UserRecord>;
 }
 
 export function toAuthUser(user: UserRecord): AuthUser {
@@ -188,7 +209,11 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       return name === null ? null : store.getUserByUsername(name);
     },
     list: (options = {}) =>
-      store.listUsers({ limit: Math.min(options.limit ?? 100, 10_000), after: options.after }),
+      store.listUsers({
+        limit: Math.min(options.limit ?? 100, 10_000),
+        after: options.after,
+        ...(options.prefix ? { prefix: options.prefix } : {}),
+      }),
     count: () => store.countUsers(),
 
     async setPassword(id, password, options = {}) {
@@ -197,8 +222,11 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       const passwordHash = await passwords.hash(validPassword(password, current.username));
       const user = await update(id, { passwordHash });
       const count = await logins.destroyAllForUser(id, { exceptId: options.keepSessionId });
-      emit({ type: 'password_changed', userId: id });
-      if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'password_changed' });
+      const context = options.context ?? {};
+      emit({ type: 'password_changed', userId: id, ...context });
+      if (count > 0) {
+        emit({ type: 'sessions_revoked', userId: id, count, reason: 'password_changed', ...context });
+      }
       return user;
     },
 
@@ -231,12 +259,19 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       return service.setPassword(id, next, options);
     },
 
-    async setRole(id, role) {
+    async setRole(id, role, context = {}) {
       checkRole(role, roles);
+      const current = await store.getUserById(id);
+      if (!current) throw new KeycardError('not_found', 'no such user');
+      if (current.role === role) return current;
+      // The role is written before the logins are ended: a sign-in racing with this re-reads the user
+      // after creating its login and undoes it when the role moved (see `signIn`), and every login listed
+      // here is ended with its tokens revoked, so no login keeps the old role in its record or its tokens.
       const user = await update(id, { role });
       const count = await logins.destroyAllForUser(id);
-      emit({ type: 'role_changed', userId: id, role });
-      if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'role_changed' });
+      emit({ type: 'role_changed', userId: id, role, previousRole: current.role, ...context });
+      if (count > 0)
+        emit({ type: 'sessions_revoked', userId: id, count, reason: 'role_changed', ...context });
       return user;
     },
 
@@ -253,6 +288,23 @@ export function createUserService(deps: UserServiceDependencies): UserService {
     async unblock(id, context = {}) {
       const user = await update(id, { blocked: false });
       emit({ type: 'user_unblocked', userId: id, ...context });
+      return user;
+    },
+
+    async delete(id, context = {}) {
+      const user = await store.getUserById(id);
+      if (!user) throw new KeycardError('not_found', 'no such user');
+      // Logins are ended before and after the record goes. Before: should the delete then fail, the user
+      // is still there and has no login — never a deleted user with live logins. After: a sign-in that
+      // raced with this created its login either before the second listing (ended here) or after the
+      // record was gone, and then its own re-read of the user (see `signIn`) finds nothing and undoes it.
+      // Each pass writes the revocations of the token logins it ends (a user-wide one included), as
+      // blocking does.
+      let count = await logins.destroyAllForUser(id);
+      if (!(await store.deleteUser(id))) throw new KeycardError('not_found', 'no such user');
+      count += await logins.destroyAllForUser(id);
+      emit({ type: 'user_deleted', userId: id, role: user.role, ...context });
+      if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'deleted', ...context });
       return user;
     },
   };

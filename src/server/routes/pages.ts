@@ -1,7 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthUser, Keycard } from 'keycard';
+import { type AuthUser, type Keycard, KeycardError } from 'keycard';
 import type { DescribedRoute } from '../../api/openapi.js';
 import {
   ADMIN_OUTCOMES,
@@ -16,20 +16,23 @@ import { STYLESHEET } from '../../api/pages/style.js';
 import {
   accountPage,
   adminPage,
+  auditPage,
   errorPage,
   type FirstAdminNotice,
+  type HourCount,
   loginPage,
   resumePage,
   tokenOnlyPage,
 } from '../../api/pages/views.js';
-import { listUsersPage } from '../../api/routes.js';
+import { listAuditPage, listUsersPage } from '../../api/routes.js';
 import {
-  AfterPageQuery,
+  AuditPageQuery,
   CursorPageQuery,
   checkFields,
   NO_PROTO,
   pageLimit,
   type RouteSchema,
+  UserSearchQuery,
 } from '../../api/schema.js';
 import { error, redirect } from '../../api/shapes.js';
 
@@ -64,7 +67,7 @@ const SignupQuery = Type.Object(
   },
   NO_PROTO,
 );
-const AdminPageQuery = Type.Composite([AfterPageQuery, Type.Object({ outcome: Outcome })]);
+const AdminPageQuery = Type.Composite([UserSearchQuery, Type.Object({ outcome: Outcome })]);
 
 /** /account's query: a page of logins, and what the change-password and email forms' posts came to. */
 const AccountPageQuery = Type.Composite([
@@ -180,7 +183,7 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
     path: '/admin',
     schema: pageSchema({
       summary: 'User admin',
-      query: AfterPageQuery,
+      query: AdminPageQuery,
       answers: {
         200: resume,
         303: redirect('/login when signed out'),
@@ -188,7 +191,58 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
       },
     }),
   },
+  {
+    method: 'GET',
+    path: '/admin/audit',
+    schema: pageSchema({
+      summary: 'The audit log',
+      description:
+        'Newest first, filtered as GET /auth/admin/audit is, with a chart of sign-ins and failures per hour over the last day.',
+      query: AuditPageQuery,
+      answers: {
+        200: resume,
+        303: redirect('/login when signed out'),
+        403: page('The signed-in user is no admin.'),
+        404: page('The audit log is off (audit: false).'),
+      },
+    }),
+  },
 ];
+
+const HOUR_MS = 3_600_000;
+/** Records read for the chart, at most: a day of sign-ins beyond it is drawn from the newest ones. */
+const CHART_RECORD_CAP = 10_000;
+
+/** Sign-ins and failed sign-ins per hour over the last 24 hours, oldest hour first. */
+async function hourlySignIns(keycard: Keycard): Promise<{ hours: HourCount[]; capped: boolean }> {
+  const now = keycard.options.clock.now();
+  const first = Math.floor(now / HOUR_MS) * HOUR_MS - 23 * HOUR_MS;
+  const hours: HourCount[] = Array.from({ length: 24 }, (_, i) => ({
+    start: first + i * HOUR_MS,
+    succeeded: 0,
+    failed: 0,
+  }));
+  let before: string | undefined;
+  let read = 0;
+  while (keycard.audit && read < CHART_RECORD_CAP) {
+    const records = await keycard.audit.list({
+      limit: 1000,
+      types: ['login_succeeded', 'login_failed'],
+      since: first,
+      ...(before ? { before } : {}),
+    });
+    for (const record of records) {
+      const hour = hours[Math.floor((record.at - first) / HOUR_MS)];
+      if (!hour) continue;
+      if (record.type === 'login_succeeded') hour.succeeded++;
+      else hour.failed++;
+    }
+    read += records.length;
+    if (records.length < 1000) return { hours, capped: false };
+    before = records[records.length - 1]?.id;
+  }
+  return { hours, capped: read >= CHART_RECORD_CAP };
+}
 
 /** The pages' assets, described for the OpenAPI document. */
 export const ASSET_ROUTES: readonly DescribedRoute[] = [
@@ -332,6 +386,57 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     );
   });
 
+  /** The signed-in admin, or null once the answer (resume, sign-in or 403) has been sent. */
+  const signedInAdmin = (request: FastifyRequest, reply: FastifyReply): AuthUser | null => {
+    const user = signedIn(request, reply);
+    if (!user) return null;
+    if (user.role === 'admin') return user;
+    void reply
+      .code(403)
+      .type(html)
+      .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
+    return null;
+  };
+
+  app.get('/admin/audit', async (request, reply) => {
+    const user = signedInAdmin(request, reply);
+    if (!user) return reply;
+    if (!keycard.audit) {
+      return reply
+        .code(404)
+        .type(html)
+        .send(
+          errorPage(404, 'The audit log is off on this server.', user.username, request.auth.csrfToken()),
+        );
+    }
+    // The filter form sends its empty fields too (`user=`): an empty field is no filter.
+    const sent = Object.entries(request.query as Record<string, unknown>).filter(([, value]) => value !== '');
+    const query = checkFields(AuditPageQuery, Object.fromEntries(sent));
+    let listed: Awaited<ReturnType<typeof listAuditPage>> = { records: [], next: null };
+    let problem: string | undefined;
+    try {
+      listed = await listAuditPage(keycard, query);
+    } catch (failure) {
+      // A filter the calendar refuses (since/until) is said on the page, by the form.
+      if (!(failure instanceof KeycardError && failure.status === 400)) throw failure;
+      problem = failure.message;
+    }
+    const chart = await hourlySignIns(keycard);
+    return reply.type(html).send(
+      auditPage({
+        csrfToken: request.auth.csrfToken(),
+        user,
+        records: listed.records,
+        next: listed.next,
+        filters: { type: query.type, user: query.user },
+        hours: chart.hours,
+        capped: chart.capped,
+        error: problem,
+        keepSignedIn: keepSignedIn(request),
+      }),
+    );
+  });
+
   app.get('/admin', async (request, reply) => {
     const user = signedIn(request, reply);
     if (!user) return reply;
@@ -342,7 +447,16 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     }
     const query = checkFields(AdminPageQuery, request.query as object);
-    const page = await listUsersPage(keycard, query);
+    let page: Awaited<ReturnType<typeof listUsersPage>>;
+    let problem: string | undefined;
+    try {
+      page = await listUsersPage(keycard, query);
+    } catch (failure) {
+      // A search no username can match is said on the page, by the search box, with the query kept.
+      if (!(failure instanceof KeycardError && failure.field === 'q')) throw failure;
+      page = { users: [], next: null };
+      problem = failure.message;
+    }
     return reply.type(html).send(
       adminPage({
         csrfToken: request.auth.csrfToken(),
@@ -350,6 +464,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         users: page.users,
         next: page.next,
         roles: keycard.options.roles,
+        query: query.q,
+        error: problem,
         keepSignedIn: keepSignedIn(request),
         notice: outcomeOf(ADMIN_OUTCOMES, query.outcome)?.text,
         canMail: keycard.accounts.canMail,

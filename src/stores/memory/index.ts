@@ -244,9 +244,10 @@ export class MemoryStore implements Store {
   }
 
   async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
-    const after = options.after;
+    const { after, prefix } = options;
     return [...this.users.values()]
       .filter((user) => after === undefined || user.username > after)
+      .filter((user) => prefix === undefined || user.username.startsWith(prefix))
       .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
       .slice(0, options.limit)
       .map((user) => ({ ...user }));
@@ -254,6 +255,15 @@ export class MemoryStore implements Store {
 
   async countUsers(): Promise<number> {
     return this.users.size;
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    const user = this.users.get(id);
+    if (!user) return false;
+    this.users.delete(id);
+    this.userIdsByName.delete(user.username);
+    this.userIdsBySkeleton.delete(user.skeleton);
+    return true;
   }
 
   async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {

@@ -38,6 +38,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import { usernamePrefixEnd } from '../prefix.js';
 import {
   AUDIT_INDEXES,
   type AuditDocument,
@@ -426,8 +427,16 @@ export class MongoStore implements Store {
   async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
     // MongoDB reads a limit of 0 as "no limit" (used here for Infinity only).
     if (!(options.limit >= 1)) return [];
-    const filter: Filter<UserDocument> =
-      options.after === undefined ? {} : { username: { $gt: options.after } };
+    const { after, prefix } = options;
+    // A prefix is a range on the unique username index (usernamePrefixEnd; strings compare by UTF-8 bytes
+    // in the simple collation), never a $regex: its characters are literal.
+    const range: { $gt?: string; $gte?: string; $lt?: string } = {};
+    if (after !== undefined) range.$gt = after;
+    if (prefix) {
+      range.$gte = prefix;
+      range.$lt = usernamePrefixEnd(prefix);
+    }
+    const filter: Filter<UserDocument> = Object.keys(range).length === 0 ? {} : { username: range };
     const documents = await this.run(() =>
       this.users
         .find(filter)
@@ -440,6 +449,15 @@ export class MongoStore implements Store {
 
   async countUsers(): Promise<number> {
     return this.run(() => this.users.countDocuments({}));
+  }
+
+  /**
+   * One document: the unique username and skeleton index entries go with it in the same single-document
+   * write, so the name is free the moment it is gone.
+   */
+  async deleteUser(id: string): Promise<boolean> {
+    const result = await this.run(() => this.users.deleteOne({ _id: id }));
+    return result.deletedCount > 0;
   }
 
   async updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {

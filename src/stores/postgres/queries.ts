@@ -126,6 +126,12 @@ function statements(s: string, channel: string) {
     getUserByUsername: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username = $1`,
     getUserByEmail: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE email = $1`,
     listUsers: `SELECT ${USER_COLUMNS} FROM ${s}.users WHERE username > $1 ORDER BY username LIMIT $2`,
+    // A prefix is a range on the unique index in the "C" collation (usernamePrefixEnd), never LIKE: its
+    // characters are literal.
+    listUsersWithPrefix: `SELECT ${USER_COLUMNS} FROM ${s}.users
+      WHERE username > $1 AND username >= $3 AND username < $4 ORDER BY username LIMIT $2`,
+    // One row: the username and the skeleton (unique constraints on it) are free the moment it commits.
+    deleteUser: `DELETE FROM ${s}.users WHERE id = $1`,
     countUsers: `SELECT count(*) AS count FROM ${s}.users`,
     updateUser: `UPDATE ${s}.users SET password_hash = coalesce($2::text, password_hash),
         role = coalesce($3::text, role), blocked = coalesce($4::boolean, blocked), updated_at = $5,

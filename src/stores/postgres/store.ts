@@ -39,6 +39,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../../core/store.js';
+import { usernamePrefixEnd } from '../prefix.js';
 import { PostgresAudit } from './audit.js';
 import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
 import { listenerClientConfig, RevocationFeed } from './feed.js';
@@ -341,7 +342,21 @@ export class PostgresStore implements Store {
   }
 
   async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
-    return (await this.query<UserRow>('listUsers', [options.after ?? '', options.limit])).map(toUser);
+    const { prefix } = options;
+    const after = options.after ?? '';
+    const rows = prefix
+      ? await this.query<UserRow>('listUsersWithPrefix', [
+          after,
+          options.limit,
+          prefix,
+          usernamePrefixEnd(prefix),
+        ])
+      : await this.query<UserRow>('listUsers', [after, options.limit]);
+    return rows.map(toUser);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return (await this.execute('deleteUser', [id])) > 0;
   }
 
   async countUsers(): Promise<number> {

@@ -342,6 +342,33 @@ return changed
   },
 
   /**
+   * KEYS: user record, usernames hash, skeletons hash, sorted usernames, emails hash. ARGV: user id.
+   * Deletes the record and frees its username, skeleton and email address in one script — each only if it
+   * still names this user — so a user is either fully there or gone, and a concurrent creation of the
+   * name either fails or follows.
+   * Returns 1, or 0 for an unknown user.
+   */
+  keycardDeleteUser: {
+    keys: 5,
+    lua: `
+local fields = redis.call('HMGET', KEYS[1], 'name', 'skel', 'email')
+if not fields[1] then return 0 end
+if redis.call('HGET', KEYS[2], fields[1]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], fields[1])
+  redis.call('ZREM', KEYS[4], fields[1])
+end
+if fields[2] and redis.call('HGET', KEYS[3], fields[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], fields[2])
+end
+if fields[3] and redis.call('HGET', KEYS[5], fields[3]) == ARGV[1] then
+  redis.call('HDEL', KEYS[5], fields[3])
+end
+redis.call('DEL', KEYS[1])
+return 1
+`,
+  },
+
+  /**
    * KEYS: user record, emails hash. ARGV: '1' and the new address ('' removes it) or '0' and '', '1' and
    * the verification time ('' removes it) or '0' and '', then field/value pairs. Returns the updated
    * record, nil for an unknown user, 'email' when the address is another user's (nothing is written).
@@ -493,6 +520,7 @@ export interface RedisScripts {
   backfillSkeletons(keys: string[], args: Arg[]): Promise<number>;
   updateUser(keys: [string, string], fields: Arg[]): Promise<string[] | string | null>;
   takeAccountToken(key: string): Promise<string | null>;
+  deleteUser(keys: [string, string, string, string, string], id: string): Promise<number>;
   addRevocation(keys: [string, string], args: [number, number, number, string, string]): Promise<unknown>;
   createClient(keys: [string, string], id: string, fields: Arg[]): Promise<string>;
   updateClient(key: string, args: Arg[]): Promise<string[] | null>;
@@ -552,6 +580,7 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
     updateUser: (keys, fields) =>
       commands.keycardUpdateUser(...keys, ...fields) as Promise<string[] | string | null>,
     takeAccountToken: (key) => commands.keycardTakeAccountToken(key) as Promise<string | null>,
+    deleteUser: (keys, id) => commands.keycardDeleteUser(...keys, id) as Promise<number>,
     addRevocation: (keys, args) => commands.keycardAddRevocation(...keys, ...args),
     createClient: (keys, id, fields) =>
       commands.keycardCreateClient(...keys, id, ...fields) as Promise<string>,

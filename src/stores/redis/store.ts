@@ -471,7 +471,7 @@ export class RedisStore implements Store {
   async getUserByUsername(username: string): Promise<UserRecord | null> {
     return this.run(async () => {
       // Two reads, not a script that builds the record's key from the id it finds: scripts declare their
-      // keys. Users are never deleted or renamed, so nothing can change between the two.
+      // keys. Users are never renamed; one deleted between the two reads is simply not found.
       const id = await this.client.hget(this.keys.usernames(), username);
       return id === null ? null : parseUser(await this.client.hgetall(this.keys.user(id)));
     });
@@ -489,11 +489,19 @@ export class RedisStore implements Store {
   }
 
   async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
+    const { after, prefix } = options;
+    // ZRANGEBYLEX compares bytes, so a prefix is the range [prefix, prefix + 0xFF): no UTF-8 string holds
+    // the byte 0xFF, so every name that begins with the prefix sorts below the bound. Its characters are
+    // literal (no pattern). With `after` too, the range starts after whichever bound is greater.
+    const prefixFirst =
+      prefix && (after === undefined || Buffer.compare(Buffer.from(prefix), Buffer.from(after)) > 0);
+    const start = prefixFirst ? `[${prefix}` : after === undefined ? '-' : `(${after}`;
+    const end = prefix ? Buffer.concat([Buffer.from(`(${prefix}`), Buffer.from([0xff])]) : '+';
     return this.run(async () => {
       const names = await this.client.zrangebylex(
         this.keys.sortedUsernames(),
-        options.after === undefined ? '-' : `(${options.after}`,
-        '+',
+        start,
+        end,
         'LIMIT',
         0,
         options.limit,
@@ -556,6 +564,23 @@ export class RedisStore implements Store {
   ): Promise<AccountTokenRecord | null> {
     const value = await this.run(() => this.scripts.takeAccountToken(this.keys.accountToken(kind, hash)));
     return parseAccountToken(value, kind, now);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    const keys: [string, string, string, string, string] = [
+      this.keys.user(id),
+      this.keys.usernames(),
+      this.keys.skeletons(),
+      this.keys.sortedUsernames(),
+      this.keys.emails(),
+    ];
+    const deleted = await this.run(() =>
+      this.replicated(
+        () => keys,
+        () => this.scripts.deleteUser(keys, id),
+      ),
+    );
+    return Number(deleted) === 1;
   }
 
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {

@@ -196,6 +196,9 @@ export class SQLiteStore implements Store {
   updateUser(id: string, update: UserUpdate): Promise<UserRecord | null> {
     return this.users.updateUser(id, update);
   }
+  deleteUser(id: string): Promise<boolean> {
+    return this.users.deleteUser(id);
+  }
 
   // Counters.
   incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {

@@ -5,6 +5,7 @@
  */
 import { emailTaken, usernameTaken } from '../../core/errors.js';
 import type { ListUsersOptions, UserRecord, UserStore, UserUpdate } from '../../core/store.js';
+import { usernamePrefixEnd } from '../prefix.js';
 import { type SQLiteConnection, sqlLimit } from './connection.js';
 import type { SQLiteDatabase } from './driver.js';
 import { toUser, type UserRow, userRow } from './rows.js';
@@ -21,6 +22,12 @@ function prepare(db: SQLiteDatabase) {
     getByUsername: db.prepare('SELECT * FROM users WHERE username = ?'),
     getByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
     list: db.prepare('SELECT * FROM users WHERE username > ? ORDER BY username LIMIT ?'),
+    // A prefix is a range on the unique index (usernamePrefixEnd), never LIKE: its characters are literal.
+    listPrefix: db.prepare(
+      'SELECT * FROM users WHERE username > ? AND username >= ? AND username < ? ORDER BY username LIMIT ?',
+    ),
+    // One row: the username and the skeleton (both UNIQUE columns of it) are free the moment it commits.
+    delete: db.prepare('DELETE FROM users WHERE id = ?'),
     count: db.prepare('SELECT COUNT(*) AS count FROM users'),
     // A null parameter leaves its column as it is (none of these columns may be set to null); the email
     // columns, which may be, are set only when their flag says so.
@@ -54,7 +61,8 @@ export class SQLiteUsers implements UserStore {
       if (this.connection.errorCode(error) !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
       if (emailConflict(error)) throw emailTaken();
       // Which index refused it: the error names a column, but when the name itself exists its skeleton
-      // does too and SQLite may report either, so ask. Users are never deleted, so the answer holds.
+      // does too and SQLite may report either, so ask. (Were the holder deleted between the two, the name
+      // is free now and either answer is a fair refusal of a name that was taken a moment ago.)
       const exact =
         this.connection.run(() => this.statements().getByUsername.get(user.username)) !== undefined;
       throw usernameTaken(user.username, exact ? 'exact' : 'lookalike');
@@ -79,10 +87,19 @@ export class SQLiteUsers implements UserStore {
   }
 
   async listUsers(options: ListUsersOptions): Promise<UserRecord[]> {
-    const rows = this.connection.run(
-      () => this.statements().list.all(options.after ?? '', sqlLimit(options.limit)) as UserRow[],
+    const { prefix } = options;
+    const after = options.after ?? '';
+    const limit = sqlLimit(options.limit);
+    const rows = this.connection.run(() =>
+      prefix
+        ? (this.statements().listPrefix.all(after, prefix, usernamePrefixEnd(prefix), limit) as UserRow[])
+        : (this.statements().list.all(after, limit) as UserRow[]),
     );
     return rows.map(toUser);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return this.connection.run(() => this.statements().delete.run(id).changes > 0);
   }
 
   async countUsers(): Promise<number> {
