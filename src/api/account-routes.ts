@@ -10,7 +10,7 @@ import { MAX_PASSWORD_INPUT_LENGTH } from '../core/users/credentials.js';
 import { loginAnswer } from './login-answer.js';
 import { invitationPage } from './pages/account-views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
-import { NO_PROTO } from './schema.js';
+import { IdParams, NO_PROTO } from './schema.js';
 import { error, LoginAnswer, mailUnavailable, Ok, redirect, tooManyRequests, UserAnswer } from './shapes.js';
 
 const Email = Type.String({ minLength: 1, maxLength: MAX_EMAIL_INPUT_LENGTH });
@@ -285,8 +285,8 @@ export function accountRoutes(keycard: Keycard): ApiRoute[] {
   ];
 }
 
-/** The admin's invitations (in the admin table: role `admin`, live login). */
-export function invitationRoutes(keycard: Keycard): ApiRoute[] {
+/** The admin's account links (in the admin table: role `admin`, live login): invitations, reset links. */
+export function adminLinkRoutes(keycard: Keycard): ApiRoute[] {
   const Invitation = Type.Object(
     {
       link: Type.String({
@@ -300,6 +300,38 @@ export function invitationRoutes(keycard: Keycard): ApiRoute[] {
     { additionalProperties: false },
   );
   return [
+    defineRoute({
+      method: 'POST',
+      path: '/auth/admin/users/:id/reset-link',
+      access: { roles: ['admin'], live: true },
+      schema: {
+        summary: 'Mail a user a password reset link',
+        description:
+          "Mails a reset link (valid 30 minutes, single use) to the user's address now. The user's password and logins are untouched until the link is used. Needs a configured mailer and an address on the account.",
+        tags: ['admin'],
+        params: IdParams,
+        answers: {
+          200: {
+            description: 'Sent.',
+            json: Type.Object(
+              { ok: Type.Literal(true), email: Type.String() },
+              { additionalProperties: false },
+            ),
+          },
+          303: redirect('/admin, saying the link was sent'),
+          400: error('The account has no email address (invalid_request).'),
+          403: error('The account is blocked (account_blocked).'),
+          404: error('No such user (not_found).'),
+          503: mailUnavailable,
+        },
+      },
+      async handle(request, { params }) {
+        const sent = await keycard.accounts.sendPasswordReset(params.id, context(request.auth));
+        return request.form
+          ? { kind: 'redirect', location: '/admin?outcome=reset_sent' }
+          : json({ ok: true, email: sent.email });
+      },
+    }),
     defineRoute({
       method: 'POST',
       path: '/auth/admin/invitations',

@@ -14,7 +14,7 @@ import {
 } from 'keycard';
 import { MAX_PASSWORD_INPUT_LENGTH, MAX_USERNAME_INPUT_LENGTH } from '../core/users/credentials.js';
 import { lookupUsername } from '../core/users/username.js';
-import { accountRoutes, invitationRoutes } from './account-routes.js';
+import { accountRoutes, adminLinkRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { loginPage } from './pages/views.js';
@@ -713,8 +713,8 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
       },
       handle: async (_request, { query }) => json(await listAuditPage(keycard, query)),
     }),
-    // Invitations to sign up (account-routes.ts).
-    ...invitationRoutes(keycard),
+    // Invitations to sign up and reset links (account-routes.ts).
+    ...adminLinkRoutes(keycard),
   ];
 }
 

@@ -44,7 +44,7 @@ export type AuthEvent =
   | ({ type: 'email_verification_sent'; userId: string } & EventContext)
   | ({ type: 'email_verified'; userId: string } & EventContext)
   /** A reset link was mailed (after the answer: the request itself never says whether the address is known). */
-  | ({ type: 'password_reset_requested'; userId: string } & EventContext)
+  | ({ type: 'password_reset_requested'; userId: string; by?: 'admin' } & EventContext)
   /** An admin created an invitation (`mailed` when its link went to an address). */
   | ({ type: 'invitation_created'; role: string; mailed: boolean } & EventContext)
   /** A user signed themselves up: `open` sign-up or an `invitation`. */

@@ -364,3 +364,85 @@ describe('account links without a mailer', () => {
     assert.equal(set.json.user.emailVerified, false);
   });
 });
+
+for (const storeKind of ['sqlite', 'redis'] as const) {
+  describe(`an admin mails a reset link: session on ${storeKind}`, { skip: SKIPS[storeKind] }, () => {
+    let server: StrategyServer;
+    let inbox: Inbox;
+    let admin: Client;
+    const adminPost = async (path: string, form = false) => {
+      const token = await fetchCSRFToken(admin, SAME_ORIGIN);
+      return admin.post(path, {
+        ...(form ? { form: { _csrf: token } } : { json: {} }),
+        headers: { ...SAME_ORIGIN, 'x-csrf-token': token },
+      });
+    };
+    before(async () => {
+      inbox = await startInbox();
+      server = await startStrategyServer('session', {
+        store: storeKind,
+        flags: {
+          smtp: inbox.url,
+          'mail-from': 'keycard@example.com',
+          'public-url': 'https://auth.example.com',
+        },
+      });
+      await server.keycard.users.create({ username: 'boss', password: PASSWORD, role: 'admin' });
+      admin = new Client(server.url);
+      await browserSignIn(admin, 'boss', PASSWORD, SAME_ORIGIN);
+    });
+    after(async () => {
+      await server?.close();
+      await inbox?.close();
+    });
+
+    test('the link is mailed at once and works; the password and logins stay until it is used', async () => {
+      const user = await server.keycard.users.create({
+        username: 'forgetful',
+        password: PASSWORD,
+        email: 'f@example.com',
+      });
+      const theirs = new Client(server.url);
+      await browserSignIn(theirs, 'forgetful', PASSWORD, SAME_ORIGIN);
+      const sent = await adminPost(`/auth/admin/users/${user.id}/reset-link`);
+      assert.equal(sent.status, 200, sent.text);
+      assert.deepEqual(sent.json, { ok: true, email: 'f@example.com' });
+      assert.equal((await theirs.get('/auth/me')).status, 200, 'nothing ends until the link is used');
+      const token = linkToken(mailTo(inbox, 'f@example.com').at(-1) as never, '/reset-password');
+      assert.equal(
+        (
+          await new Client(server.url).post('/auth/password/reset', {
+            json: { token, new_password: NEW_PASSWORD },
+          })
+        ).status,
+        200,
+      );
+      assert.equal((await theirs.get('/auth/me')).status, 401);
+      const form = await adminPost(`/auth/admin/users/${user.id}/reset-link`, true);
+      assert.equal(form.status, 303);
+      assert.equal(form.headers.location, '/admin?outcome=reset_sent');
+    });
+
+    test('refused: no address (400), blocked (403), unknown (404), not an admin (403)', async () => {
+      const bare = await server.keycard.users.create({ username: 'bare', password: PASSWORD });
+      assert.equal((await adminPost(`/auth/admin/users/${bare.id}/reset-link`)).status, 400);
+      const blocked = await server.keycard.users.create({
+        username: 'blocked',
+        password: PASSWORD,
+        email: 'b@example.com',
+      });
+      await server.keycard.users.block(blocked.id);
+      assert.equal((await adminPost(`/auth/admin/users/${blocked.id}/reset-link`)).status, 403);
+      assert.equal((await adminPost('/auth/admin/users/AAAAAAAAAAAAAAAAAAAAAA/reset-link')).status, 404);
+      const plain = new Client(server.url);
+      await browserSignIn(plain, 'bare', PASSWORD, SAME_ORIGIN);
+      const token = await fetchCSRFToken(plain, SAME_ORIGIN);
+      const refused = await plain.post(`/auth/admin/users/${blocked.id}/reset-link`, {
+        json: {},
+        headers: { ...SAME_ORIGIN, 'x-csrf-token': token },
+      });
+      assert.equal(refused.status, 403);
+      assert.equal(mailTo(inbox, 'b@example.com').length, 0);
+    });
+  });
+}

@@ -338,6 +338,18 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
     );
   }
 
+  // An admin's reset link: sent (JSON and form), and refused for an account without an address.
+  const ivyUser = await server.keycard.users.findByUsername('ivy');
+  const bobUser = await server.keycard.users.findByUsername('bob');
+  await alice.client.post(`/auth/admin/users/${ivyUser?.id}/reset-link`, as(alice));
+  await alice.client.post(`/auth/admin/users/${ivyUser?.id}/reset-link`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${bobUser?.id}/reset-link`, as(alice));
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/reset-link`, as(alice));
+  await server.keycard.users.create({ username: 'mia', password: PASSWORD, email: 'mia@example.com' });
+  const mia = await server.keycard.users.findByUsername('mia');
+  await server.keycard.users.block(mia?.id as string);
+  await alice.client.post(`/auth/admin/users/${mia?.id}/reset-link`, as(alice));
+
   // Refresh: with a token presented (cookie or body), and with a bad one.
   await anonymous.post('/auth/refresh', { json: { refresh_token: 'not-a-refresh-token' } });
   await anonymous.post('/auth/refresh');

@@ -229,4 +229,5 @@ export function invitationForm(view: { csrfToken: string; roles: readonly string
 
 export const ADMIN_OUTCOMES: Outcomes = {
   invited: { ok: true, text: 'The invitation was mailed.' },
+  reset_sent: { ok: true, text: 'A password reset link was mailed to the user. It works for 30 minutes.' },
 };

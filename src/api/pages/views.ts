@@ -221,6 +221,11 @@ export function adminPage(view: AdminView): string {
             ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
             : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
         }
+    ${
+      view.canMail && user.email && !user.blocked
+        ? html`<form method="post" action="/auth/admin/users/${user.id}/reset-link">${csrfField(view.csrfToken)}<button class="secondary">Send a reset link</button></form>`
+        : ''
+    }
     <details class="confirm"><summary>Delete…</summary>
       <form method="post" action="/auth/admin/users/${user.id}/delete">${csrfField(view.csrfToken)}
         <p>Delete ${user.username}? Their logins end and the account cannot be restored.</p>

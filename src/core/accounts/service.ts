@@ -65,6 +65,12 @@ export interface AccountService {
    */
   requestPasswordReset(email: unknown, context?: EventContext): Promise<void>;
   /**
+   * An admin's reset for a user: mails a reset link (valid 30 minutes) to the user's address now, and
+   * says so — unlike the forgotten-password form, the admin may know whether the account has an address.
+   * `invalid_request` when it has none, `account_blocked` when blocked, `mail_unavailable` without mail.
+   */
+  sendPasswordReset(userId: string, context?: EventContext): Promise<{ email: string }>;
+  /**
    * Uses a reset link's token: sets the new password (the policy applies) and ends every login of the
    * user. A new password the policy refuses leaves the token usable.
    */
@@ -273,6 +279,38 @@ export function createAccountService(deps: AccountServiceDependencies): AccountS
         });
         emit({ type: 'password_reset_requested', userId: user.id, ...context });
       });
+    },
+
+    async sendPasswordReset(userId, context = {}) {
+      mailer();
+      const user = await users.get(userId);
+      if (!user) throw new KeycardError('not_found', 'no such user');
+      if (!user.email) {
+        throw new KeycardError('invalid_request', 'this account has no email address to send a link to', {
+          field: 'email',
+        });
+      }
+      if (user.blocked)
+        throw new KeycardError('account_blocked', 'this account is blocked: unblock it first');
+      const { token } = await issueLink(
+        store,
+        clock,
+        {
+          kind: 'password_reset',
+          userId: user.id,
+          email: user.email,
+          role: null,
+          stamp: passwordStamp(user.passwordHash),
+        },
+        RESET_LINK_LIFETIME_MS,
+      );
+      await send(user.email, 'password_reset', {
+        username: user.username,
+        link: linkURL(baseUrl, LINK_PATHS.reset, token),
+        expiresInMinutes: RESET_LINK_LIFETIME_MS / 60_000,
+      });
+      emit({ type: 'password_reset_requested', userId: user.id, by: 'admin', ...context });
+      return { email: user.email };
     },
 
     async resetPassword(token, newPassword, context = {}) {
