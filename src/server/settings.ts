@@ -222,7 +222,7 @@ export const SETTINGS = {
     schema: oneOf(SIGNUP_MODES),
     flag: 'signup',
     env: 'KEYCARD_SIGNUP',
-    value: or(SIGNUP_MODES),
+    value: 'MODE',
     help: 'who may create an account: closed (admins and the CLI only), invite (with an invitation an admin creates) or open (anyone, throttled per client address) (docs/accounts.md)',
     default: 'closed',
   },
