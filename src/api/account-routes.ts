@@ -318,7 +318,7 @@ export function adminLinkRoutes(keycard: Keycard): ApiRoute[] {
               { additionalProperties: false },
             ),
           },
-          303: redirect('/admin, saying the link was sent'),
+          303: redirect("the user's admin page, saying the link was sent"),
           400: error('The account has no email address (invalid_request).'),
           403: error('The account is blocked (account_blocked).'),
           404: error('No such user (not_found).'),
@@ -328,7 +328,7 @@ export function adminLinkRoutes(keycard: Keycard): ApiRoute[] {
       async handle(request, { params }) {
         const sent = await keycard.accounts.sendPasswordReset(params.id, context(request.auth));
         return request.form
-          ? { kind: 'redirect', location: '/admin?outcome=reset_sent' }
+          ? { kind: 'redirect', location: `/admin/users/${params.id}?outcome=reset_sent` }
           : json({ ok: true, email: sent.email });
       },
     }),

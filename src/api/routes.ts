@@ -697,6 +697,36 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
       },
     }),
     defineRoute({
+      // The same for HTML forms, which cannot send DELETE.
+      method: 'POST',
+      path: '/auth/admin/users/:id/sessions/revoke',
+      access: admin,
+      schema: {
+        summary: "End all of a user's logins (for HTML forms)",
+        tags: ['admin'],
+        params: IdParams,
+        answers: {
+          200: {
+            description: 'Ended.',
+            json: Type.Object(
+              { ok: Type.Literal(true), revoked: Type.Integer() },
+              { additionalProperties: false },
+            ),
+          },
+          303: redirect('/admin/users/:id, saying how many ended'),
+          404: noSuchUser,
+        },
+      },
+      async handle(request, { params }) {
+        await requireUser(params.id);
+        const count = await keycard.revokeAllSessions(params.id, { reason: 'admin', ...actor(request.auth) });
+        return respond(request, `/admin/users/${params.id}?outcome=sessions_ended`, {
+          ok: true,
+          revoked: count,
+        });
+      },
+    }),
+    defineRoute({
       method: 'GET',
       path: '/auth/admin/audit',
       access: admin,

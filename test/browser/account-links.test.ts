@@ -159,4 +159,26 @@ describe('browser: password reset and email verification by mail', { skip }, () 
     assert.match((await page.textContent('h1')) ?? '', /Signed in as cy/);
     assert.match((await page.textContent('#email')) ?? '', /cy@example\.com\s*verified/);
   });
+
+  test("an admin opens one user's page from /admin, mails them a reset link, and ends their sessions after confirming", async () => {
+    const theirs = await (await browser.newContext()).newPage();
+    await signInThroughPage(theirs, base, { username: 'bo', password: PASSWORD });
+    const admin = await (await browser.newContext()).newPage();
+    await signInThroughPage(admin, base, { username: 'root', password: PASSWORD });
+    await admin.goto(`${base}/admin`);
+    await Promise.all([admin.waitForURL(/\/admin\/users\//), admin.click('a:text-is("bo")')]);
+    assert.match((await admin.textContent('h1')) ?? '', /^bo$/);
+    assert.ok((await admin.locator('tr[data-session]').count()) >= 1, 'their sessions are listed');
+    await Promise.all([admin.waitForURL(/outcome=reset_sent/), admin.click('text=Send a reset link')]);
+    await server.keycard.accounts.settled();
+    assert.ok(link(inbox, 'bo@example.com', '/reset-password'));
+    // The button is inside a disclosure: one click to open it, one to confirm.
+    assert.equal(await admin.locator('details.confirm button').isVisible(), false);
+    await admin.click('details.confirm summary');
+    await Promise.all([admin.waitForURL(/outcome=sessions_ended/), admin.click('details.confirm button')]);
+    assert.match((await admin.textContent('[role=status]')) ?? '', /Every session of this user was ended/);
+    assert.match((await admin.textContent('main, body')) ?? '', /No live sessions/);
+    await theirs.goto(`${base}/account`);
+    assert.equal(new URL(theirs.url()).pathname, '/login', 'their browser is signed out');
+  });
 });

@@ -420,7 +420,7 @@ for (const storeKind of ['sqlite', 'redis'] as const) {
       assert.equal((await theirs.get('/auth/me')).status, 401);
       const form = await adminPost(`/auth/admin/users/${user.id}/reset-link`, true);
       assert.equal(form.status, 303);
-      assert.equal(form.headers.location, '/admin?outcome=reset_sent');
+      assert.equal(form.headers.location, `/admin/users/${user.id}?outcome=reset_sent`);
     });
 
     test('refused: no address (400), blocked (403), unknown (404), not an admin (403)', async () => {

@@ -59,6 +59,7 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
     why: 'access tokens in cookies: a signed-out visitor gets the page that tries a refresh first',
   },
   { answer: 'GET /admin 303', presets: ['spa'], why: 'as /account' },
+  { answer: 'GET /admin/users/{id} 303', presets: ['spa'], why: 'as /account' },
   ...['/', '/login', '/auth/me', '/auth/verify'].map((path) => ({
     answer: `GET ${path} 400`,
     presets: ['api'],
@@ -345,6 +346,12 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   await alice.client.post(`/auth/admin/users/${ivyUser?.id}/reset-link`, as(alice, { form: {} }));
   await alice.client.post(`/auth/admin/users/${bobUser?.id}/reset-link`, as(alice));
   await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/reset-link`, as(alice));
+  // One user's page, and ending their logins from it.
+  await alice.client.get(`/admin/users/${bobUser?.id}`, as(alice, { headers: { accept: 'text/html' } }));
+  await alice.client.get(`/admin/users/${NO_SUCH_ID}`, as(alice, { headers: { accept: 'text/html' } }));
+  await alice.client.post(`/auth/admin/users/${bobUser?.id}/sessions/revoke`, as(alice));
+  await alice.client.post(`/auth/admin/users/${bobUser?.id}/sessions/revoke`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/sessions/revoke`, as(alice));
   await server.keycard.users.create({ username: 'mia', password: PASSWORD, email: 'mia@example.com' });
   const mia = await server.keycard.users.findByUsername('mia');
   await server.keycard.users.block(mia?.id as string);

@@ -229,5 +229,12 @@ export function invitationForm(view: { csrfToken: string; roles: readonly string
 
 export const ADMIN_OUTCOMES: Outcomes = {
   invited: { ok: true, text: 'The invitation was mailed.' },
+};
+
+export const ADMIN_USER_OUTCOMES: Outcomes = {
+  sessions_ended: {
+    ok: true,
+    text: 'Every session of this user was ended. They may sign in again (block them to prevent that).',
+  },
   reset_sent: { ok: true, text: 'A password reset link was mailed to the user. It works for 30 minutes.' },
 };

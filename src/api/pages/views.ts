@@ -91,7 +91,7 @@ const PASSWORD_OUTCOMES: Readonly<Record<string, { ok: boolean; text: string }>>
   too_many_requests: { ok: false, text: 'Too many wrong passwords: wait a few minutes and try again.' },
 };
 
-function describeAgent(agent: string | null): string {
+export function describeAgent(agent: string | null): string {
   if (!agent) return 'Unknown device';
   const browser = /(Edg|Firefox|Chrome|Chromium|Safari|curl)\/[\d.]+/.exec(agent)?.[0];
   const system = /(Windows|Mac OS X|Android|iPhone|iPad|Linux)/.exec(agent)?.[0];
@@ -203,7 +203,7 @@ export function adminPage(view: AdminView): string {
     const mine = user.id === view.user.id;
     const others = view.roles.filter((role) => role !== user.role);
     return html`<tr data-user="${user.username}">
-  <td>${user.username}</td>
+  <td><a href="/admin/users/${user.id}">${user.username}</a></td>
   <td>${
     mine || others.length === 0
       ? user.role

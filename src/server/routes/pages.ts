@@ -1,7 +1,7 @@
 /** The HTML pages: sign in, my account (sessions), user admin. Forms post to the JSON API's routes. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AuthUser, type Keycard, KeycardError } from 'keycard';
+import { type AuthUser, type Keycard, KeycardError, toPublicUser } from 'keycard';
 import type { DescribedRoute } from '../../api/openapi.js';
 import {
   ADMIN_OUTCOMES,
@@ -11,6 +11,7 @@ import {
   signupPage,
   verifyEmailPage,
 } from '../../api/pages/account-views.js';
+import { adminUserPage } from '../../api/pages/admin-user-view.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
@@ -29,6 +30,7 @@ import {
   AuditPageQuery,
   CursorPageQuery,
   checkFields,
+  IdParams,
   NO_PROTO,
   pageLimit,
   type RouteSchema,
@@ -67,6 +69,7 @@ const SignupQuery = Type.Object(
   },
   NO_PROTO,
 );
+const AdminUserQuery = Type.Composite([CursorPageQuery, Type.Object({ outcome: Outcome })]);
 const AdminPageQuery = Type.Composite([UserSearchQuery, Type.Object({ outcome: Outcome })]);
 
 /** /account's query: a page of logins, and what the change-password and email forms' posts came to. */
@@ -121,6 +124,23 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
         'With tokens in headers (api preset) a page saying that API clients sign in with POST /auth/login.',
       query: OutcomeQuery,
       answers: { 200: page('The sign-in form.'), 303: redirect('/account when signed in') },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/admin/users/:id',
+    schema: pageSchema({
+      summary: 'One user, for admins',
+      description:
+        "The user's role, status and address, their sessions (a page at a time), and forms to end them all or mail a reset link.",
+      params: IdParams,
+      query: AdminUserQuery,
+      answers: {
+        200: resume,
+        303: redirect('/login when signed out'),
+        403: page('The signed-in user is no admin.'),
+        404: page('No such user.'),
+      },
     }),
   },
   {
@@ -397,6 +417,34 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
       .send(errorPage(403, 'This page is for administrators.', user.username, request.auth.csrfToken()));
     return null;
   };
+
+  app.get('/admin/users/:id', async (request, reply) => {
+    const user = signedInAdmin(request, reply);
+    if (!user) return reply;
+    const { id } = checkFields(IdParams, request.params as object);
+    const query = checkFields(AdminUserQuery, request.query as object);
+    const subject = await keycard.users.get(id);
+    if (!subject) {
+      return reply
+        .code(404)
+        .type(html)
+        .send(errorPage(404, 'No such user.', user.username, request.auth.csrfToken()));
+    }
+    const logins = await keycard.logins.listPage(id, { limit: pageLimit(query), cursor: query.cursor });
+    return reply.type(html).send(
+      adminUserPage({
+        csrfToken: request.auth.csrfToken(),
+        user,
+        subject: toPublicUser(subject),
+        sessions: logins.logins,
+        next: logins.next,
+        now: keycard.options.clock.now(),
+        outcome: query.outcome,
+        canMail: keycard.accounts.canMail,
+        keepSignedIn: keepSignedIn(request),
+      }),
+    );
+  });
 
   app.get('/admin/audit', async (request, reply) => {
     const user = signedInAdmin(request, reply);
