@@ -263,6 +263,7 @@ export class MemoryStore implements Store {
     this.users.delete(id);
     this.userIdsByName.delete(user.username);
     this.userIdsBySkeleton.delete(user.skeleton);
+    if (user.email) this.userIdsByEmail.delete(user.email);
     return true;
   }
 
