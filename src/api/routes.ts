@@ -12,6 +12,7 @@ import {
   KeycardError,
   toPublicUser,
 } from 'keycard';
+import { MAX_EMAIL_INPUT_LENGTH } from '../core/accounts/email.js';
 import { MAX_PASSWORD_INPUT_LENGTH, MAX_USERNAME_INPUT_LENGTH } from '../core/users/credentials.js';
 import { lookupUsername } from '../core/users/username.js';
 import { accountRoutes, adminLinkRoutes } from './account-routes.js';
@@ -538,18 +539,30 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
             username: Type.String({ minLength: 1, maxLength: 256 }),
             password: Type.String({ minLength: 1, maxLength: 4096 }),
             role: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Default: user.' })),
+            email: Type.Optional(
+              Type.String({
+                maxLength: MAX_EMAIL_INPUT_LENGTH,
+                description:
+                  'Their address (unverified until they follow a verification link); empty for none.',
+              }),
+            ),
           },
           NO_PROTO,
         ),
         answers: {
           201: { description: 'Created.', json: UserAnswer },
           303: redirect('/admin'),
-          409: error('The username is taken (username_taken).'),
+          409: error('The username or the address is taken (username_taken, email_taken).'),
         },
       },
       async handle(request, { body }) {
         const user = await keycard.users.create(
-          { username: body.username, password: body.password, role: body.role },
+          {
+            username: body.username,
+            password: body.password,
+            role: body.role,
+            email: body.email === '' ? undefined : body.email,
+          },
           actor(request.auth),
         );
         return respond(request, '/admin', { user: toPublicUser(user) }, 201);
@@ -562,15 +575,56 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
       path: '/auth/admin/users/:id',
       access: admin,
       schema: {
-        summary: "Change a user's role",
+        summary: "Change a user's role or email address",
         description:
-          'The role is one of the configured set. Every login of the user ends at once (their tokens revoked), so no session or access token keeps the old role. You cannot change your own role.',
+          'The role is one of the configured set: every login of the user ends at once (their tokens revoked), so no session or access token keeps the old role; you cannot change your own role. The address (null removes it) is normalized, must be free, and is unverified until the user follows a verification link.',
         tags: ['admin'],
         params: IdParams,
-        body: RoleBody,
-        answers: roleAnswers,
+        body: Type.Object(
+          {
+            role: Type.Optional(RoleBody.properties.role),
+            email: Type.Optional(
+              Type.Union([Type.String({ minLength: 1, maxLength: MAX_EMAIL_INPUT_LENGTH }), Type.Null()]),
+            ),
+          },
+          NO_PROTO,
+        ),
+        answers: {
+          ...roleAnswers,
+          400: error(
+            'Nothing to change, not one of the configured roles (invalid_request naming role), not an address (naming email), or your own role.',
+          ),
+          409: error('Another account has this address (email_taken).'),
+        },
       },
-      handle: (request, { params, body }) => changeRole(request, params.id, body.role, false),
+      async handle(request, { params, body }) {
+        if (body.role === undefined && body.email === undefined) {
+          throw new KeycardError('invalid_request', 'send the new role, or email', { field: 'role' });
+        }
+        // Every check before any change: a refused request changes nothing.
+        if (body.role !== undefined) {
+          if (!keycard.options.roles.includes(body.role)) {
+            throw new KeycardError(
+              'invalid_request',
+              `role must be one of: ${keycard.options.roles.join(', ')}`,
+              {
+                field: 'role',
+              },
+            );
+          }
+          if (params.id === request.auth.user?.id && body.role !== request.auth.user.role) {
+            throw new KeycardError('invalid_request', 'you cannot change your own role', { field: 'id' });
+          }
+        }
+        if (body.email !== undefined) {
+          if (!(await keycard.users.get(params.id))) throw new KeycardError('not_found', 'no such user');
+          await keycard.accounts.setEmail(params.id, body.email, actor(request.auth));
+        }
+        if (body.role !== undefined) return changeRole(request, params.id, body.role, false);
+        const user = await keycard.users.get(params.id);
+        if (!user) throw new KeycardError('not_found', 'no such user');
+        return json({ user: toPublicUser(user) });
+      },
     }),
     defineRoute({
       // The same for HTML forms, which cannot send PATCH.

@@ -423,6 +423,61 @@ for (const storeKind of ['sqlite', 'redis'] as const) {
       assert.equal(form.headers.location, `/admin/users/${user.id}?outcome=reset_sent`);
     });
 
+    test('addresses in the admin API: set at creation and by PATCH, normalized, unique, removed with null', async () => {
+      const send = async (method: string, path: string, json: unknown) => {
+        const token = await fetchCSRFToken(admin, SAME_ORIGIN);
+        return admin.request(method, path, { json, headers: { ...SAME_ORIGIN, 'x-csrf-token': token } });
+      };
+      const created = await send('POST', '/auth/admin/users', {
+        username: 'mailed',
+        password: PASSWORD,
+        email: ' Mailed@Example.com',
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.json.user.email, 'mailed@example.com');
+      assert.equal(created.json.user.emailVerified, false);
+      const id = created.json.user.id as string;
+      const moved = await send('PATCH', `/auth/admin/users/${id}`, { email: 'Moved@Example.com' });
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(moved.json.user.email, 'moved@example.com');
+      await server.keycard.users.create({
+        username: 'holder',
+        password: PASSWORD,
+        email: 'held@example.com',
+      });
+      const taken = await send('PATCH', `/auth/admin/users/${id}`, {
+        email: 'HELD@example.com',
+        role: 'admin',
+      });
+      assert.equal(taken.status, 409);
+      assert.equal((await server.keycard.users.get(id))?.role, 'user', 'a refused change changes nothing');
+      assert.equal((await send('PATCH', `/auth/admin/users/${id}`, {})).status, 400);
+      const badRole = await send('PATCH', `/auth/admin/users/${id}`, {
+        email: 'new@example.com',
+        role: 'root',
+      });
+      assert.equal(badRole.status, 400);
+      assert.equal(
+        (await server.keycard.users.get(id))?.email,
+        'moved@example.com',
+        'a bad role changes no address',
+      );
+      assert.equal((await send('PATCH', `/auth/admin/users/${id}`, { email: 'not an address' })).status, 400);
+      const removed = await send('PATCH', `/auth/admin/users/${id}`, { email: null });
+      assert.equal(removed.json.user.email, null);
+      assert.equal(
+        (await send('PATCH', '/auth/admin/users/AAAAAAAAAAAAAAAAAAAAAA', { email: 'x@y.example' })).status,
+        404,
+      );
+      const dup = await send('POST', '/auth/admin/users', {
+        username: 'dup',
+        password: PASSWORD,
+        email: 'held@example.com',
+      });
+      assert.equal(dup.status, 409);
+      assert.equal(dup.json.error.code, 'email_taken');
+    });
+
     test('refused: no address (400), blocked (403), unknown (404), not an admin (403)', async () => {
       const bare = await server.keycard.users.create({ username: 'bare', password: PASSWORD });
       assert.equal((await adminPost(`/auth/admin/users/${bare.id}/reset-link`)).status, 400);

@@ -346,6 +346,16 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   await alice.client.post(`/auth/admin/users/${ivyUser?.id}/reset-link`, as(alice, { form: {} }));
   await alice.client.post(`/auth/admin/users/${bobUser?.id}/reset-link`, as(alice));
   await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/reset-link`, as(alice));
+  await alice.client.request(
+    'PATCH',
+    `/auth/admin/users/${bobUser?.id}`,
+    as(alice, { json: { email: 'ivy3@example.com' } }),
+  );
+  await alice.client.request(
+    'PATCH',
+    `/auth/admin/users/${bobUser?.id}`,
+    as(alice, { json: { email: 'bob@example.com' } }),
+  );
   // One user's page, and ending their logins from it.
   await alice.client.get(`/admin/users/${bobUser?.id}`, as(alice, { headers: { accept: 'text/html' } }));
   await alice.client.get(`/admin/users/${NO_SUCH_ID}`, as(alice, { headers: { accept: 'text/html' } }));

@@ -268,6 +268,8 @@ export function adminPage(view: AdminView): string {
     <input id="new-username" name="username" type="text" required maxlength="256" autocomplete="off">
     <label for="new-password">Password</label>
     <input id="new-password" name="password" type="password" required autocomplete="new-password" maxlength="4096">
+    <label for="new-email">Email address <span class="muted">(optional)</span></label>
+    <input id="new-email" name="email" type="email" autocomplete="off" maxlength="320">
     <label for="new-role">Role</label>
     <select id="new-role" name="role">${view.roles.map((role) => html`<option value="${role}">${role}</option>`)}</select>
     <div class="actions"><button type="submit">Add user</button></div>
