@@ -35,9 +35,9 @@ export function loginPage(view: LoginView): string {
   <form method="post" action="/auth/login">
     ${csrfField(view.csrfToken)}
     <label for="username">Username</label>
-    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}" autofocus>
+    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}"${view.username ? '' : html` autofocus`}>
     <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
+    <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="4096"${view.username ? html` autofocus` : ''}>
     <label class="check" for="remember"><input id="remember" name="remember" type="checkbox" value="true" aria-describedby="remember_hint"> Keep me signed in</label>
     <p class="muted" id="remember_hint">Unticked, you are signed out when the browser closes: best on a shared computer.</p>
     <div class="actions"><button type="submit">Sign in</button></div>
