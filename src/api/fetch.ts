@@ -311,7 +311,7 @@ export function createFetchHandler(
         .catch(() => {});
       // A page's form post from a tab whose login has ended goes to the sign-in page, as keycard serve's.
       const form = isFormType(request.headers.get('content-type') ?? undefined);
-      const location = form ? formRefusalLocation(failure) : null;
+      const location = form ? formRefusalLocation(failure, auth.checkOrigin()) : null;
       if (location !== null) return toResponse({ kind: 'redirect', location }, cookies);
       return errorResponse(failure, { html: wantsHTML(request), username: auth.user?.username, cookies });
     }

@@ -61,7 +61,8 @@ export function createErrorHandler(options: ErrorHandlerOptions) {
         `store unavailable: ${describeStoreFailure(options.storeURL, failure)}`,
       );
     // A page's form post from a tab whose login has ended goes to the sign-in page (login-notices.ts).
-    const location = isFormPost(request) ? formRefusalLocation(failure) : null;
+    const auth = request.auth as typeof request.auth | undefined;
+    const location = isFormPost(request) && auth ? formRefusalLocation(failure, auth.checkOrigin()) : null;
     if (location !== null) return reply.header('cache-control', 'no-store').redirect(location, 303);
     reply.code(failure.status).header('cache-control', 'no-store').headers(failure.headers());
     if (wantsHTML(request)) {

@@ -214,12 +214,23 @@ describe('server: pages', () => {
       ['/auth/password', { current_password: 'alice-password', new_password: 'x'.repeat(20) }],
     ] as const) {
       // The stale tab still sends the ended login's cookie.
-      const stale = await request(server.url, 'POST', path, { form, headers: { cookie: cookies } });
+      const stale = await request(server.url, 'POST', path, {
+        form,
+        headers: { cookie: cookies, 'sec-fetch-site': 'same-origin' },
+      });
       assert.equal(stale.status, 303, `${path}: ${stale.text}`);
       assert.equal(stale.headers.location, '/login?error=signed_out', path);
       const api = await request(server.url, 'POST', path, { json: form, headers: { cookie: cookies } });
       assert.equal(api.status, 401, path);
       assert.equal(api.json.error.code, 'unauthenticated', path);
+      // A forged post from another site keeps its refusal: only keycard's own pages are sent on.
+      for (const site of ['cross-site', 'same-site']) {
+        const forged = await request(server.url, 'POST', path, {
+          form,
+          headers: { cookie: cookies, 'sec-fetch-site': site, origin: 'https://evil.example' },
+        });
+        assert.equal(forged.status, 401, `${path} from a ${site} page`);
+      }
     }
     const page = await request(server.url, 'GET', '/login?error=signed_out', { headers: HTML });
     assert.match(page.text, /You have been signed out\. Sign in again\./);

@@ -20,7 +20,6 @@ const NOTICES = {
   account_blocked: () => 'This account is blocked. Ask an administrator.',
   too_many_requests: (seconds?: number) =>
     `Too many failed attempts. Try again ${seconds === undefined ? 'in a few minutes' : `in ${describeWait(seconds)}`}.`,
-  form_expired: () => 'The form had expired. Please try again.',
   signed_out: () => 'You have been signed out. Sign in again.',
 } as const satisfies Record<string, (seconds?: number) => string>;
 
@@ -72,19 +71,20 @@ export function loginNotice(code: unknown, retry: unknown): string | undefined {
 
 /**
  * Where a page's form post goes when it was refused for want of a live login — a tab left open after the
- * login ended (signed out elsewhere, expired, revoked) — or with a CSRF token that no longer fits (the
- * login behind the tab changed): to the sign-in page, which sends a signed-in browser on to /account. Null:
- * the refusal is answered as usual. API and JSON clients are never redirected: they keep their 401 / 403.
+ * login ended (signed out elsewhere, expired, revoked): to the sign-in page, saying so. Only a post from
+ * keycard's own pages (`origin` allowed: same-origin, or no browser signal at all): a forged post from
+ * another site keeps its 401, so the attacker's page learns nothing new and tests see the refusal. Null:
+ * the refusal is answered as usual; a CSRF refusal keeps its 403 page, as forgeries get it. API and JSON
+ * clients are never redirected (the caller asks only for form posts).
  */
-export function formRefusalLocation(error: KeycardError): string | null {
+export function formRefusalLocation(error: KeycardError, origin: 'allowed' | 'cross_site'): string | null {
+  if (origin !== 'allowed') return null;
   switch (error.code) {
     case 'unauthenticated':
     case 'token_expired':
     case 'token_invalid':
     case 'token_revoked':
       return loginLocation('signed_out');
-    case 'csrf_rejected':
-      return loginLocation('form_expired');
     default:
       return null;
   }
