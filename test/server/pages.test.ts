@@ -1,6 +1,7 @@
 /** The server-rendered pages: sign in, account (sessions), admin; forms post to the API routes. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../helpers/clock.js';
 import { Client, request } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -265,5 +266,39 @@ describe('server: pages', () => {
     const response = await request(server.url, 'GET', '/nope');
     assert.equal(response.status, 404);
     assert.equal(response.json.error.code, 'not_found');
+  });
+});
+
+describe('server: pages with access tokens in cookies (spa)', () => {
+  let server: TestServer;
+  const clock = new ManualClock(Date.now());
+
+  before(async () => {
+    server = await startTestServer({ storeURL: 'memory:', clock, flags: { preset: 'spa' } });
+    await server.keycard.users.create({ username: 'alice', password: 'alice-password' });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  // guards: a stale tab whose access token merely expired (a laptop that slept through its refresh)
+  test('a form post with an expired access token lands on /login, which refreshes before asking', async () => {
+    const tab = new Client(server.url);
+    const login = await tab.post('/auth/login', { form: { username: 'alice', password: 'alice-password' } });
+    assert.equal(login.status, 303);
+    clock.advanceSeconds(16 * 60); // past the 15-minute access token
+    const stale = await tab.post('/auth/logout-all', {
+      form: { keepCurrent: 'true' },
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    assert.equal(stale.status, 303);
+    assert.equal(stale.headers.location, '/login?error=signed_out');
+    const page = await tab.get(String(stale.headers.location), { headers: HTML });
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Signing you in/, 'the page that refreshes first');
+    assert.match(page.text, /<body data-resume>/);
+    // Without an access token at all, the sign-in form itself.
+    const fresh = await request(server.url, 'GET', '/login?error=signed_out', { headers: HTML });
+    assert.match(fresh.text, /You have been signed out/);
   });
 });
