@@ -21,6 +21,7 @@ import { clientRoutes } from './clients.js';
 import { securityHeaders } from './headers.js';
 import { isFormType, parseForm, parseJSON } from './input.js';
 import { buildOpenAPI, JWKS_ROUTE, OPENAPI_PATH, OPENAPI_ROUTE } from './openapi.js';
+import { formRefusalLocation } from './pages/login-notices.js';
 import { errorPage } from './pages/views.js';
 import { type ApiReply, type ApiRoute, adminRoutes, authRoutes } from './routes.js';
 
@@ -308,6 +309,10 @@ export function createFetchHandler(
       await Promise.resolve()
         .then(() => auth.commit())
         .catch(() => {});
+      // A page's form post from a tab whose login has ended goes to the sign-in page, as keycard serve's.
+      const form = isFormType(request.headers.get('content-type') ?? undefined);
+      const location = form ? formRefusalLocation(failure, auth.checkOrigin()) : null;
+      if (location !== null) return toResponse({ kind: 'redirect', location }, cookies);
       return errorResponse(failure, { html: wantsHTML(request), username: auth.user?.username, cookies });
     }
     return toResponse(reply, cookies);

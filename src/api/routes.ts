@@ -18,6 +18,7 @@ import { lookupUsername } from '../core/users/username.js';
 import { accountRoutes, adminLinkRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
+import { loginFailureLocation } from './pages/login-notices.js';
 import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
@@ -98,15 +99,14 @@ const Credentials = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: MAX_USERNAME_INPUT_LENGTH }),
     password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }),
+    remember: Type.Optional({
+      ...FormBoolean,
+      description:
+        'Keep me signed in. True (the default for JSON): persistent cookies, with a Max-Age within the configured lifetimes. False: browser-session cookies, ended when the browser is, and kept so at every refresh. The sign-in form sends it only when its box is ticked, so an unticked box means false. Header transport: no effect.',
+    }),
   },
   NO_PROTO,
 );
-
-const loginPageAnswer = (description: string) => ({
-  description: `${description} An HTML form post gets the sign-in page again, saying why.`,
-  json: error(description).json,
-  media: 'text/html',
-});
 
 /** The user's own API: login, CSRF token, refresh, logout, who am I, forward auth, and their logins. */
 export function authRoutes(keycard: Keycard): ApiRoute[] {
@@ -144,29 +144,29 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         body: Credentials,
         answers: {
           200: { description: 'Signed in.', json: LoginAnswer },
-          303: redirect('/account'),
-          401: loginPageAnswer(
-            'Wrong username or password, the same for an unknown user (invalid_credentials).',
+          303: redirect(
+            '/account; a refused HTML form post goes back to /login?error=CODE&username=NAME (POST-redirect-GET: reloading never posts the password again), with &retry=SECONDS when throttled',
           ),
-          403: loginPageAnswer('The account is blocked (account_blocked), or the request is cross-site.'),
-          429: { ...loginPageAnswer(tooManyRequests.description), headers: tooManyRequests.headers },
+          401: error('Wrong username or password, the same for an unknown user (invalid_credentials).'),
+          403: error('The account is blocked (account_blocked), or the request is cross-site.'),
+          429: tooManyRequests,
         },
       },
       async handle(request, { body }) {
         const { auth } = request;
-        // signIn checks the body again, as it does for every app that calls it.
-        const result = await keycard.signIn(auth, body);
+        // signIn checks the body again, as it does for every app that calls it. The form's checkbox is
+        // sent only when ticked: from the form, no `remember` means a browser-session login.
+        const result = await keycard.signIn(
+          auth,
+          request.form ? { ...body, remember: body.remember ?? false } : body,
+        );
         if (!result.ok) {
           // 401, 403, or 429 with Retry-After — the same answer whether or not the password was right, so
-          // throttling is no oracle.
+          // throttling is no oracle. A form goes back to the sign-in page by a redirect, saying why.
           const { error } = result;
-          if (!request.form) throw error;
-          const page = loginPage({
-            csrfToken: auth.csrfToken(),
-            error: error.message,
-            username: body.username,
-          });
-          return { kind: 'html', status: error.status, body: page, headers: error.headers() };
+          const location = request.form ? loginFailureLocation(error, body.username) : null;
+          if (location === null) throw error;
+          return { kind: 'redirect', location };
         }
         return respond(request, '/account', loginAnswer(auth, result.user, result.login));
       },

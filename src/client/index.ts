@@ -78,7 +78,11 @@ export class KeycardClientError extends Error {
 
 export interface KeycardClient {
   /** Signs in; rejects with KeycardClientError (401 `invalid_credentials`, 429 `too_many_requests`, …). */
-  login(credentials: { username: string; password: string }): Promise<ClientSession>;
+  /**
+   * `remember` (cookie transport): false for browser-session cookies, ended when the browser is; true, or
+   * left out, for persistent ones (the server's default). Header transport: no effect.
+   */
+  login(credentials: { username: string; password: string; remember?: boolean }): Promise<ClientSession>;
   /** Ends this login (on the server too), in every tab. */
   logout(): Promise<void>;
   /** Ends every login of the user, this one included, in every tab. */
@@ -330,7 +334,11 @@ export function createClient(options: ClientOptions): KeycardClient {
       const response = await call('/auth/login', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ username: credentials?.username, password: credentials?.password }),
+        body: JSON.stringify({
+          username: credentials?.username,
+          password: credentials?.password,
+          ...(typeof credentials?.remember === 'boolean' ? { remember: credentials.remember } : {}),
+        }),
       });
       const body = (await readJSON(response)) as Record<string, unknown>;
       if (!response.ok) {

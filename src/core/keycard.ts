@@ -110,8 +110,10 @@ export interface Keycard {
   authenticate(request: RequestInfo, setCookie: (header: string) => void): Promise<AuthContext>;
   /**
    * Password sign-in for a request. `body` is the request's parsed body, as it came: it must be an object
-   * with non-empty string `username` (at most 256 characters) and `password` (at most 4096), or this
-   * throws `invalid_request` (400) naming the field. Then it refuses a cross-site request (login CSRF,
+   * with non-empty string `username` (at most 256 characters) and `password` (at most 4096), and may have
+   * `remember` (a boolean, or a form's 'on' / 'true' / 'false'; default true: persistent cookies, false:
+   * browser-session cookies — `LoginOptions.remember`), or this throws `invalid_request` (400) naming the
+   * field. Then it refuses a cross-site request (login CSRF,
    * `cross_site_request`) and a browser request without its pre-login CSRF token (`csrf_rejected`),
    * applies brute-force throttling (`too_many_requests`, decided before any password is hashed), checks
    * the credentials, and logs in under a fresh session. The user's blocked flag is read again after the
@@ -381,7 +383,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     }
     // Recorded before the login exists: if the store fails here, no session has been handed out.
     if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
-    const session = await context.login(toAuthUser(check.user));
+    const session = await context.login(toAuthUser(check.user), { remember: credentials.remember });
     // The user is read again now that the login exists: a block, a password change or a role change that
     // raced with this sign-in either ended the login already (it was listed) or is seen here, and the
     // login is undone — so no login outlives the change that should have ended it.

@@ -7,8 +7,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isKeycardError, KeycardError } from 'keycard';
 import { describeStoreFailure } from 'keycard/stores';
+import { formRefusalLocation } from '../api/pages/login-notices.js';
 import { errorPage } from '../api/pages/views.js';
-import { wantsHTML } from './http.js';
+import { isFormPost, wantsHTML } from './http.js';
 
 export function toKeycardError(error: unknown, bodyLimitBytes: number): KeycardError {
   if (isKeycardError(error)) return error;
@@ -59,6 +60,10 @@ export function createErrorHandler(options: ErrorHandlerOptions) {
         { err: failure.cause ?? failure },
         `store unavailable: ${describeStoreFailure(options.storeURL, failure)}`,
       );
+    // A page's form post from a tab whose login has ended goes to the sign-in page (login-notices.ts).
+    const auth = request.auth as typeof request.auth | undefined;
+    const location = isFormPost(request) && auth ? formRefusalLocation(failure, auth.checkOrigin()) : null;
+    if (location !== null) return reply.header('cache-control', 'no-store').redirect(location, 303);
     reply.code(failure.status).header('cache-control', 'no-store').headers(failure.headers());
     if (wantsHTML(request)) {
       return reply

@@ -166,7 +166,7 @@ const CASES: Case[] = [
     method: 'POST',
     path: '/auth/login',
     json: [],
-    expect: { message: 'the body must be an object with username and password' },
+    expect: { message: 'the body must be an object with username, password and remember' },
   },
   {
     name: 'no body where one is required',

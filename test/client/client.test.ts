@@ -79,6 +79,24 @@ describe('keycard/client, header transport, against keycard serve', () => {
     client.close();
   });
 
+  test('login sends remember only when the app gives it (the server defaults to persistent cookies)', async () => {
+    const bodies: unknown[] = [];
+    const capturing: typeof fetch = (input, init) => {
+      if (new URL(String(input)).pathname === '/auth/login') bodies.push(JSON.parse(String(init?.body)));
+      return fetch(input, init);
+    };
+    const client = createClient({ baseUrl: server.url, transport: 'header', fetch: capturing });
+    await client.login({ username: 'bob', password: 'bob-password' });
+    await client.login({ username: 'bob', password: 'bob-password', remember: false });
+    await client.login({ username: 'bob', password: 'bob-password', remember: true });
+    assert.deepEqual(bodies, [
+      { username: 'bob', password: 'bob-password' },
+      { username: 'bob', password: 'bob-password', remember: false },
+      { username: 'bob', password: 'bob-password', remember: true },
+    ]);
+    client.close();
+  });
+
   test('20 concurrent calls with an expired access token: one refresh, every call answered', async () => {
     const { fetch, calls } = counting();
     // The client's clock stays behind: it learns of the expiry from the server's 401 token_expired.

@@ -782,3 +782,74 @@ describe('Keycard.signIn', () => {
     assert.equal(login.ip, '198.51.100.1');
   });
 });
+
+describe('AuthContext.login({ remember }): the cookie lifetime is the login’s, and apps cannot change it', () => {
+  const MARKER = 'keycard_browser_session';
+
+  test('remember: false sets a browser-session cookie, and regenerate keeps it one', async () => {
+    const h = harness();
+    const { context, setCookies } = await h.request({ method: 'POST' });
+    await context.login({ id: 'user-1', username: 'alice', role: 'user' }, { remember: false });
+    const issued = onlyCookie(setCookies);
+    assert.equal(issued.attributes.has('max-age'), false);
+    assert.equal(issued.attributes.has('expires'), false);
+    const next = await h.request({ method: 'POST', cookie: `${COOKIE}=${issued.value}` });
+    await next.context.regenerate();
+    const moved = onlyCookie(next.setCookies);
+    assert.notEqual(moved.value, issued.value);
+    assert.equal(moved.attributes.has('max-age'), false, 'the regenerated session keeps the choice');
+  });
+
+  test('the default and remember: true keep the persistent cookie; cookie.persistent false caps both', async () => {
+    for (const [options, remember, persistent] of [
+      [{}, undefined, true],
+      [{}, true, true],
+      [{ cookie: { persistent: false } }, true, false],
+    ] as const) {
+      const h = harness(options);
+      const { context, setCookies } = await h.request({ method: 'POST' });
+      await context.login({ id: 'user-1', username: 'alice', role: 'user' }, { remember });
+      const issued = onlyCookie(setCookies);
+      assert.equal(issued.attributes.has('max-age'), persistent, JSON.stringify({ options, remember }));
+      const next = await h.request({ method: 'POST', cookie: `${COOKIE}=${issued.value}` });
+      await next.context.regenerate();
+      assert.equal(onlyCookie(next.setCookies).attributes.has('max-age'), persistent);
+    }
+  });
+
+  test('the marker is not session data: an app neither sees it nor can set, plant or clear it', async () => {
+    const h = harness();
+    // Planted before login, in a pre-login session's data: the login decides, not the data.
+    const anonymous = await h.request({ method: 'POST' });
+    Object.defineProperty(anonymous.context.data, MARKER, {
+      value: true,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    await anonymous.context.login({ id: 'user-1', username: 'alice', role: 'user' }, { remember: true });
+    const persistent = onlyCookie(
+      anonymous.setCookies.filter((c) => c.startsWith(`${COOKIE}=`) && !/=;/.test(c)),
+    );
+    assert.equal(
+      persistent.attributes.has('max-age'),
+      true,
+      'a planted marker does not make it a session cookie',
+    );
+    assert.equal((await h.store.getLogin(hashToken(persistent.value)))?.data[MARKER], undefined);
+
+    const { context, setCookies } = await h.request({ method: 'POST' });
+    await context.login({ id: 'user-2', username: 'bob', role: 'user' }, { remember: false });
+    const token = onlyCookie(setCookies).value;
+    const next = await h.request({ cookie: `${COOKIE}=${token}` });
+    assert.equal(Object.hasOwn(next.context.data, MARKER), false, 'not shown to the app');
+    next.context.data.theme = 'dark';
+    await next.context.commit();
+    assert.deepEqual((await h.store.getLogin(hashToken(token)))?.data, { theme: 'dark', [MARKER]: true });
+    // Writing it is refused like any reserved key, and nothing is saved.
+    const writer = await h.request({ cookie: `${COOKIE}=${token}` });
+    writer.context.data[MARKER] = false;
+    expectKeycardError(await rejected(async () => writer.context.commit()), 'internal_error');
+    assert.deepEqual((await h.store.getLogin(hashToken(token)))?.data, { theme: 'dark', [MARKER]: true });
+  });
+});

@@ -192,6 +192,7 @@ export async function converse(
     );
     seen['me after logout'] = observe(await browser.get('/auth/me'));
   }
+  seen['form post, signed out'] = observe(await anonymous.post('/auth/logout-all', { form: {} }));
   const form = new Client(url);
   seen['form login'] = observe(
     await form.post('/auth/login', { form: { username: 'bob', password: CONVERSATION_PASSWORD } }),
@@ -218,7 +219,14 @@ export function assertDocumentedAnswers(seen: Record<string, unknown>, preset: s
   assert.equal(status('missing field'), 400);
   assert.equal(status('cross-site login'), 403);
   assert.equal(status('wrong password'), 401);
-  assert.equal(status('form login, wrong password'), 401);
+  // POST-redirect-GET: a refused form sign-in goes back to the sign-in page, saying why.
+  assert.equal(status('form login, wrong password'), 303);
+  assert.equal(
+    (seen['form login, wrong password'] as { headers: { location: string } }).headers.location,
+    '/login?error=invalid_credentials&username=alice',
+  );
+  // A page's form post without a live login (a stale tab) goes to the sign-in page too.
+  assert.equal(status('form post, signed out'), 303);
   assert.equal(status('browser login'), 200);
   assert.equal(status('me'), 200);
   assert.equal(status('admin users'), 200);

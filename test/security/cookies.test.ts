@@ -250,7 +250,9 @@ for (const strategy of COOKIE_STRATEGIES) {
         body: '__proto__[polluted]=yes&constructor[prototype][polluted]=yes&toString=x&username=alice&password=wrong-password-0',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
-      assert.equal(form.status, 401, form.text.slice(0, 200));
+      // A wrong password, sent back to the sign-in page (POST-redirect-GET).
+      assert.equal(form.status, 303, form.text.slice(0, 200));
+      assert.equal(form.headers.location, '/login?error=invalid_credentials&username=alice');
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
       assert.equal(typeof {}.toString, 'function');
@@ -306,10 +308,16 @@ for (const strategy of COOKIE_STRATEGIES) {
             form: { username, password: PASSWORDS.alice },
             headers: from(),
           });
-          assert.equal(form.status, 401, label);
+          // POST-redirect-GET: the username goes into the Location header percent-encoded, never raw.
+          assert.equal(form.status, 303, label);
+          const location = String(form.headers.location);
+          assert.match(location, /^\/login\?error=invalid_credentials&username=[A-Za-z0-9%._*+-]*$/, label);
+          assert.equal(new URL(location, own.url).searchParams.get('username'), username, label);
           assertWellFormedSetCookies(form, label);
           assert.deepEqual(credentialSetCookies(form), [], label);
-          assert.equal(form.text.includes('<script>alert'), false, `${label}: escaped in the page`);
+          const page = await request(own.url, 'GET', location, { headers: { accept: 'text/html' } });
+          assert.equal(page.status, 200, label);
+          assert.equal(page.text.includes('<script>alert'), false, `${label}: escaped in the page`);
           // Such a user cannot even be created (docs/users.md: letters, digits and . _ - @ + only).
           const create = await admin.post('/auth/admin/users', {
             json: { username, password: 'velvet-Moose-4412-harbor' },

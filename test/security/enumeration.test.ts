@@ -125,23 +125,48 @@ for (const strategy of COOKIE_STRATEGIES) {
       await noLogins();
     });
 
-    test('a form post: the same status and page, apart from the echoed username and the fresh token', async () => {
+    test('a form post: the same redirect, apart from the echoed username, and the same page after it', async () => {
       const probes: Probe[] = ['known user, wrong password', 'unknown user', 'blocked user, wrong password'];
-      const pages = new Map<Probe, Response>();
+      const answers = new Map<Probe, Response>();
       for (const probe of probes) {
         const [username, password] = PROBES[probe];
-        pages.set(probe, await request(server.url, 'POST', '/auth/login', { form: { username, password } }));
+        answers.set(
+          probe,
+          await request(server.url, 'POST', '/auth/login', { form: { username, password } }),
+        );
       }
-      const reference = pages.get(REFERENCE) as Response;
-      assert.equal(reference.status, 401);
-      assert.match(reference.text, /wrong username or password/);
-      const masked = maskPage(reference, PROBES[REFERENCE][0]);
-      assert.equal(masked.setCookies.length, 1, 'the page sets its pre-login CSRF cookie');
-      for (const [probe, response] of pages) {
+      const reference = answers.get(REFERENCE) as Response;
+      assert.equal(reference.status, 303, 'POST-redirect-GET');
+      const masked = (response: Response, username: string) => ({
+        location: String(response.headers.location).replace(encodeURIComponent(username), '«username»'),
+        text: response.text,
+        setCookies: response.setCookies.map((header) => header.replace(/=[^;]*/, '=«value»')),
+      });
+      const expected = masked(reference, PROBES[REFERENCE][0]);
+      assert.equal(expected.location, '/login?error=invalid_credentials&username=«username»');
+      for (const [probe, response] of answers) {
         assert.equal(response.status, reference.status, probe);
-        assert.deepEqual(maskPage(response, PROBES[probe][0]), masked, probe);
-        assert.deepEqual(comparableHeaders(response), comparableHeaders(reference), probe);
+        assert.deepEqual(masked(response, PROBES[probe][0]), expected, probe);
+        assert.deepEqual(
+          comparableHeaders(response),
+          { ...comparableHeaders(reference), location: response.headers.location },
+          probe,
+        );
         assert.deepEqual(credentialSetCookies(response), [], probe);
+        // The page it leads to: the same, apart from the username and the fresh token.
+        const page = await request(server.url, 'GET', String(response.headers.location), {
+          headers: { accept: 'text/html' },
+        });
+        assert.equal(page.status, 200);
+        assert.match(page.text, /Wrong username or password\./);
+        const reference_page = await request(server.url, 'GET', String(reference.headers.location), {
+          headers: { accept: 'text/html' },
+        });
+        assert.deepEqual(
+          maskPage(page, PROBES[probe][0]),
+          maskPage(reference_page, PROBES[REFERENCE][0]),
+          probe,
+        );
       }
       await noLogins();
     });

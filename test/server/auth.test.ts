@@ -124,7 +124,7 @@ describe('server: session strategy', () => {
         /not valid JSON/,
       ],
       ['empty JSON body', { body: '', headers: { 'content-type': 'application/json' } }, /empty/],
-      ['no body', {}, /username and password/],
+      ['no body', {}, /username, password and remember/],
       ['array body', { json: ['alice'] }, /object/],
       ['missing username', { json: { password: 'x' } }, /username is required/, 'username'],
       ['missing password', { json: { username: 'alice' } }, /password is required/, 'password'],

@@ -219,6 +219,14 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
     await anonymous.post('/auth/login', { json: { username: 'dave', password: `wrong-${i}-wrong` } });
   }
   await anonymous.post('/auth/login', { form: { username: 'dave', password: 'wrong-again' } });
+  // Remember me: a browser-session login (JSON, and the form with its box unticked and ticked).
+  await walk
+    .client(url)
+    .post('/auth/login', { json: { username: 'bob', password: PASSWORD, remember: false } });
+  await walk
+    .client(url)
+    .post('/auth/login', { form: { username: 'bob', password: PASSWORD, remember: 'true' } });
+  await anonymous.post('/auth/login', { json: { username: 'bob', password: PASSWORD, remember: 'maybe' } });
 
   // The signed-in user's own API.
   await anonymous.get('/auth/csrf');
@@ -238,6 +246,11 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   await alice.client.post('/auth/logout-all', as(alice, { json: { keepCurrent: true } }));
   await alice.client.post('/auth/logout-all', as(alice, { form: { keepCurrent: 'on' } }));
   await alice.client.post('/auth/logout-all', as(alice, { json: { keepCurrent: 'maybe' } }));
+  // A stale tab: a form post with the cookies of a login that has ended goes to the sign-in page.
+  const stale = await signIn(walk, url, 'bob');
+  const staleCookie = stale.client.cookieHeader() ?? '';
+  await stale.client.post('/auth/logout', as(stale));
+  await anonymous.post('/auth/logout-all', { form: {}, headers: { ...stale.auth, cookie: staleCookie } });
 
   // The user's own password: changed (JSON, then by the form), and wrong guesses up to the throttle.
   const hank = await signIn(walk, url, 'hank');
@@ -491,6 +504,9 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   );
   await alice.client.get('/admin/audit?limit=0', as(alice, { headers: html }));
   await alice.client.get('/account?limit=0', as(alice, { headers: html }));
+  // The sign-in page after a refused form post (PRG), and with a query it refuses.
+  await anonymous.get('/login?error=too_many_requests&username=dave&retry=60', { headers: html });
+  await anonymous.get('/login?retry=soon', { headers: html });
   await alice.client.get('/admin?limit=0', as(alice, { headers: html }));
   await alice.client.post('/auth/logout', as(alice));
   await form.post('/auth/logout', { form: {} });

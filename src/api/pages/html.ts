@@ -61,6 +61,7 @@ export function page(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · keycard</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/keycard.css">
 ${options.keepSignedIn ? html`<script type="module" src="/assets/keycard-session.js"></script>` : ''}
 </head>

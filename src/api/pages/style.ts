@@ -28,6 +28,27 @@ table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .5rem .4rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 td form { margin: 0; }
+td { overflow-wrap: anywhere; }
+label.check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
+.actions.wrap { flex-wrap: wrap; align-items: flex-start; }
+details.confirm > summary { display: inline-block; list-style: none; cursor: pointer; font: inherit; padding: .5rem 1rem; border-radius: .35rem; border: 1px solid var(--bad); color: var(--bad); }
+details.confirm > summary::-webkit-details-marker { display: none; }
+details.confirm > summary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+details.confirm[open] > summary { background: var(--bg); }
+.confirm-body { margin-top: .5rem; padding: .75rem; border: 1px solid var(--bad); border-radius: .35rem; max-width: 24rem; }
+.confirm-body p { margin: 0 0 .75rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+/* Narrow screens (a 390-px phone): less padding, and the sessions table stacks each session's cells. */
+@media (max-width: 40rem) {
+  header { padding: .75rem 1rem; }
+  main { margin: 1rem auto; padding: 0 .75rem; }
+  .card { padding: 1rem; }
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+  table.stack tr { border-bottom: 1px solid var(--line); padding: .5rem 0; }
+  table.stack td { border: 0; padding: .15rem 0; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: .85rem; }
+}
 .muted { color: var(--muted); font-size: .9rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 form.inline { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }

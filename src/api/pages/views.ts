@@ -42,9 +42,11 @@ export function loginPage(view: LoginView): string {
   <form method="post" action="/auth/login">
     ${csrfField(view.csrfToken)}
     <label for="username">Username</label>
-    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}" autofocus>
+    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${view.username ?? ''}"${view.username ? '' : html` autofocus`}>
     <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
+    <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="4096"${view.username ? html` autofocus` : ''}>
+    <label class="check" for="remember"><input id="remember" name="remember" type="checkbox" value="true" aria-describedby="remember_hint"> Keep me signed in</label>
+    <p class="muted" id="remember_hint">Unticked, you are signed out when the browser closes: best on a shared computer.</p>
     <div class="actions"><button type="submit">Sign in</button></div>
   </form>
   ${view.canReset ? html`<p><a href="/forgot-password">Forgot your password?</a></p>` : ''}
@@ -107,8 +109,8 @@ export function accountPage(view: AccountView): string {
     (session) => html`<tr data-session="${session.id}">
   <td>${describeAgent(session.userAgent)} ${session.id === view.currentSessionId ? html`<span class="tag">this device</span>` : ''}
     <div class="muted">${session.ip ?? ''}</div></td>
-  <td>${ago(session.createdAt, view.now)}</td>
-  <td>${ago(session.lastActiveAt, view.now)}</td>
+  <td data-label="Signed in">${ago(session.createdAt, view.now)}</td>
+  <td data-label="Last active">${ago(session.lastActiveAt, view.now)}</td>
   <td>${
     session.id === view.currentSessionId
       ? html`<form method="post" action="/auth/logout">${csrfField(view.csrfToken)}<button class="secondary">Sign out</button></form>`
@@ -128,17 +130,23 @@ export function accountPage(view: AccountView): string {
 </section>
 <section class="card">
   <h2>Your sessions</h2>
-  <table>
-    <thead><tr><th>Device</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
+  <table class="stack">
+    <thead><tr><th>Device</th><th>Signed in</th><th>Last active</th><th><span class="visually-hidden">Action</span></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
   ${view.next ? html`<p><a href="/account?cursor=${view.next}">Older sessions</a></p>` : ''}
+  <div class="actions wrap">
   ${
     view.sessions.length > 1 || view.next
-      ? html`<div class="actions"><form method="post" action="/auth/logout-all">${csrfField(view.csrfToken)}
-    <input type="hidden" name="keepCurrent" value="true"><button class="danger">Sign out all other sessions</button></form></div>`
+      ? html`<details class="confirm" id="logout-others"><summary class="danger">Sign out all other sessions</summary>
+    <div class="confirm-body"><p>Every other device signed in as ${view.user.username} is signed out. This one stays.</p>
+    <form method="post" action="/auth/logout-all">${csrfField(view.csrfToken)}<input type="hidden" name="keepCurrent" value="true"><button class="danger">Yes, sign out the others</button></form></div></details>`
       : ''
   }
+  <details class="confirm" id="logout-everywhere"><summary class="danger">Sign out everywhere, including here</summary>
+    <div class="confirm-body"><p>Every device signed in as ${view.user.username} is signed out, this one too.</p>
+    <form method="post" action="/auth/logout-all">${csrfField(view.csrfToken)}<button class="danger">Yes, sign out everywhere</button></form></div></details>
+  </div>
 </section>
 ${
   view.email
@@ -219,7 +227,7 @@ export function adminPage(view: AdminView): string {
       : html`${
           user.blocked
             ? html`<form method="post" action="/auth/admin/users/${user.id}/unblock">${csrfField(view.csrfToken)}<button class="secondary">Unblock</button></form>`
-            : html`<form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Block</button></form>`
+            : html`<details class="confirm"><summary class="danger">Block</summary><div class="confirm-body"><p>Ends every login of ${user.username} at once and refuses new ones.</p><form method="post" action="/auth/admin/users/${user.id}/block">${csrfField(view.csrfToken)}<button class="danger">Yes, block ${user.username}</button></form></div></details>`
         }
     ${
       view.canMail && user.email && !user.blocked

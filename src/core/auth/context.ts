@@ -49,6 +49,13 @@ export interface LoginOptions {
    * verifies its own state parameter. Default false: a cross-site login is refused (login CSRF).
    */
   allowCrossSite?: boolean;
+  /**
+   * "Keep me signed in" (default true): the login's cookies are persistent, with a Max-Age within the
+   * configured lifetimes (unless `cookie.persistent` is false). False: browser-session cookies, which end
+   * when the browser does and stay so whenever they are set again (refresh, regenerate). Header
+   * transport has no cookies: it changes nothing there.
+   */
+  remember?: boolean;
 }
 
 /** What `check()` may skip, for apps that run equivalent checks themselves (adapter options). */
@@ -305,7 +312,10 @@ export class AuthContext {
     const previous = this.state.login;
     const sameOwner = !previous?.user || previous.user.id === user.id;
     const carried = options.keepData === false || !sameOwner ? {} : this.currentData();
-    this.adopt(await this.run(() => this.deps.strategy.login(this.request, this.state, user, carried)));
+    const persistent = this.deps.options.cookie.persistent && options.remember !== false;
+    this.adopt(
+      await this.run(() => this.deps.strategy.login(this.request, this.state, user, carried, { persistent })),
+    );
     this.recordOutcome('login');
     return this.state.login as LoginRecord;
   }

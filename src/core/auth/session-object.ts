@@ -3,6 +3,7 @@
  * properties are the data; `id` and the methods live on a shared prototype (non-writable, so assigning
  * `req.session.save = x` throws instead of hiding the method).
  */
+import { BROWSER_SESSION_KEY } from '../logins/cookie-lifetime.js';
 import type { AuthContext } from './context.js';
 
 export interface SessionObject {
@@ -14,13 +15,17 @@ export interface SessionObject {
   reload(callback?: (error?: unknown) => void): Promise<void>;
 }
 
-/** Names the session object uses itself; as data keys they would hide its methods after a reload. */
+/**
+ * Names the session object uses itself (as data keys they would hide its methods after a reload), and the
+ * login's own marker (logins/cookie-lifetime.ts), which an app must neither see nor change.
+ */
 export const RESERVED_DATA_KEYS: ReadonlySet<string> = new Set([
   'id',
   'regenerate',
   'destroy',
   'save',
   'reload',
+  BROWSER_SESSION_KEY,
 ]);
 
 /**

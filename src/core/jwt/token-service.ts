@@ -45,7 +45,11 @@ export interface TokenService {
   /** Verifies signature and claims but not expiry: logging out with an expired access token must work. */
   verifyForLogout(token: string): VerifyResult;
   signAccessToken(login: LoginRecord): { token: string; claims: JWTClaims };
-  startLogin(user: AuthUser, meta: { userAgent: string | null; ip: string | null }): Promise<IssuedLogin>;
+  /** `meta.data`: the login record's data (the cookie-lifetime marker, logins/cookie-lifetime.ts). */
+  startLogin(
+    user: AuthUser,
+    meta: { userAgent: string | null; ip: string | null; data?: Record<string, unknown> },
+  ): Promise<IssuedLogin>;
   rotate(refreshToken: string): Promise<RotateOutcome>;
 }
 
@@ -224,7 +228,7 @@ export function createTokenService(
         lastActiveAt: now,
         expiresAt: 0,
         absoluteExpiresAt: now + options.loginTTLSeconds * 1000,
-        data: {},
+        data: meta.data ?? {},
         userAgent: meta.userAgent ? meta.userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
         ip: meta.ip,
         refresh,

@@ -9,6 +9,7 @@ import { writeCookie } from '../cookies/policy.js';
 import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import type { RequestInfo } from '../http/request.js';
+import { isBrowserSession, withCookieLifetime } from '../logins/cookie-lifetime.js';
 import type { LoginRegistry } from '../logins/registry.js';
 import type { ResolvedOptions } from '../options.js';
 import type { AuthUser, LoginRecord } from '../store.js';
@@ -32,20 +33,24 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
   const { options, logins, cookies, emit } = deps;
   const maxAge = options.cookie.persistent ? Math.floor(options.session.absoluteTimeoutMs / 1000) : undefined;
 
-  /** Creates a session under a fresh token and sets the cookie. */
+  /**
+   * Creates a session under a fresh token and sets the cookie: persistent unless the login chose a
+   * browser-session cookie, a choice the record keeps (so a regenerated session keeps it too).
+   */
   const start = async (
     request: RequestInfo,
     user: AuthUser | null,
     data: Record<string, unknown>,
-    before: readonly string[] = [],
+    lifetime: { persistent: boolean } = { persistent: true },
   ): Promise<AuthState> => {
     const { token, login: session } = await logins.create({
       user,
-      data,
+      data: withCookieLifetime(data, lifetime),
       userAgent: request.header('user-agent') ?? null,
       ip: request.ip,
     });
-    return carrying(session, [...before, writeCookie(cookies(request).session, token, maxAge)]);
+    const age = isBrowserSession(session) ? undefined : maxAge;
+    return carrying(session, [writeCookie(cookies(request).session, token, age)]);
   };
 
   return {
@@ -64,9 +69,10 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
 
     // The pre-login session (if any) is destroyed first, so a token planted before login (session
     // fixation) is worthless afterwards.
-    async login(request, state, user, data) {
+    async login(request, state, user, data, lifetime) {
       if (state.login) await logins.destroy(state.login.id);
-      const next = await start(request, { id: user.id, username: user.username, role: user.role }, data);
+      const owner = { id: user.id, username: user.username, role: user.role };
+      const next = await start(request, owner, data, lifetime);
       const login = next.login as LoginRecord;
       emit({ type: 'login_succeeded', userId: user.id, sessionId: login.id, ...requestEvent(request) });
       await endLoginsOverLimit(deps, user.id, request);
@@ -97,8 +103,9 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
     },
 
     async regenerate(request, state, data) {
-      if (state.login) await logins.destroy(state.login.id);
-      return start(request, state.login?.user ?? null, data);
+      const previous = state.login;
+      if (previous) await logins.destroy(previous.id);
+      return start(request, previous?.user ?? null, data, { persistent: !isBrowserSession(previous) });
     },
 
     async reload(state) {

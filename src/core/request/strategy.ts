@@ -18,12 +18,16 @@ export interface Strategy {
   readonly usesCookies: boolean;
   /** Reads and checks the request's credential; a plain value when it finished without waiting. */
   load(request: RequestInfo): AuthState | Promise<AuthState>;
-  /** Signs `user` in under fresh credentials, ending the login `state` carried; `data` is carried over. */
+  /**
+   * Signs `user` in under fresh credentials, ending the login `state` carried; `data` is carried over.
+   * `persistent`: the login's cookies get a Max-Age (false: browser-session cookies, kept so on re-set).
+   */
   login(
     request: RequestInfo,
     state: AuthState,
     user: AuthUser,
     data: Record<string, unknown>,
+    lifetime: { persistent: boolean },
   ): Promise<AuthState>;
   /** Ends the login `state` carries (or, for an expired access token, the one it names). */
   logout(request: RequestInfo, state: AuthState): Promise<{ state: AuthState; ended: boolean }>;

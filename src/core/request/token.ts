@@ -10,6 +10,7 @@ import { writeCookie } from '../cookies/policy.js';
 import type { EventEmitter } from '../events.js';
 import type { RequestInfo } from '../http/request.js';
 import { type IssuedLogin, type TokenService, userFromClaims } from '../jwt/token-service.js';
+import { isBrowserSession, withCookieLifetime } from '../logins/cookie-lifetime.js';
 import type { LoginRegistry } from '../logins/registry.js';
 import type { ResolvedOptions } from '../options.js';
 import type { RevocationMonitor } from '../revocation/monitor.js';
@@ -65,14 +66,16 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
     const base = { ...ANONYMOUS, user: issued.login.user, login: issued.login, claims: issued.claims };
     if (usesCookies) {
       const set = cookies(request);
+      // A login that chose browser-session cookies keeps them at every refresh: no Max-Age, ever.
+      const session = isBrowserSession(issued.login);
       // The new login's own credentials now travel in cookies: CSRF tokens made from here on (the login
       // response's `csrf_token`) are bound to it, not to the pre-login cookie.
       return {
         ...base,
         cookieBorne: true,
         cookies: [
-          writeCookie(set.access, issued.accessToken, accessExpiresIn),
-          writeCookie(set.refresh, issued.refreshToken, refreshExpiresIn),
+          writeCookie(set.access, issued.accessToken, session ? undefined : accessExpiresIn),
+          writeCookie(set.refresh, issued.refreshToken, session ? undefined : refreshExpiresIn),
         ],
       };
     }
@@ -123,12 +126,14 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
     },
 
     // A browser signing in again replaces the login its cookies carried, as the session strategy does.
-    async login(request, state, user) {
+    async login(request, state, user, _data, lifetime) {
       const previous = usesCookies ? loginIdOf(state) : null;
       if (previous) await logins.destroy(previous);
       const issued = await tokens.startLogin(user, {
         userAgent: request.header('user-agent') ?? null,
         ip: request.ip,
+        // Header clients keep their tokens as they like: the choice only means something for cookies.
+        data: withCookieLifetime({}, { persistent: lifetime.persistent || !usesCookies }),
       });
       emit({
         type: 'login_succeeded',

@@ -18,6 +18,11 @@ export const MAX_PASSWORD_INPUT_LENGTH = 4096;
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * `remember`: true for persistent cookies (Max-Age within the preset's lifetimes), false for
+   * browser-session cookies that end when the browser does; undefined when the body did not say.
+   */
+  remember: boolean | undefined;
 }
 
 /**
@@ -36,7 +41,17 @@ export function readCredentials(body: unknown): Credentials {
   return {
     username: requiredString(fields, 'username', MAX_USERNAME_INPUT_LENGTH),
     password: requiredString(fields, 'password', MAX_PASSWORD_INPUT_LENGTH),
+    remember: optionalBoolean(fields, 'remember'),
   };
+}
+
+/** A JSON boolean, or what an HTML form sends for a checkbox or hidden field ('on', 'true', 'false'). */
+function optionalBoolean(fields: Record<string, unknown>, name: string): boolean | undefined {
+  const value = Object.hasOwn(fields, name) ? fields[name] : undefined;
+  if (value === undefined) return undefined;
+  if (value === true || value === 'true' || value === 'on') return true;
+  if (value === false || value === 'false') return false;
+  throw new KeycardError('invalid_request', `${name} must be true or false`, { field: name });
 }
 
 function requiredString(fields: Record<string, unknown>, name: string, maxLength: number): string {

@@ -12,6 +12,13 @@ import {
   verifyEmailPage,
 } from '../../api/pages/account-views.js';
 import { adminUserPage } from '../../api/pages/admin-user-view.js';
+import { FAVICON_ICO, FAVICON_SVG } from '../../api/pages/favicon.js';
+import {
+  LOGIN_NOTICE_CODES,
+  loginNotice,
+  MAX_LOGIN_USERNAME,
+  MAX_RETRY_SECONDS,
+} from '../../api/pages/login-notices.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
@@ -86,6 +93,31 @@ const AccountPageQuery = Type.Composite([
     outcome: Outcome,
   }),
 ]);
+/** /login's query: what the last form post came to (login-notices.ts), and the username typed. */
+const LoginPageQuery = Type.Object(
+  {
+    error: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        description: `Why the sign-in page was sent back to: ${LOGIN_NOTICE_CODES.join(', ')}; the page says it in its own words (another value says nothing).`,
+      }),
+    ),
+    username: Type.Optional(
+      Type.String({
+        maxLength: MAX_LOGIN_USERNAME,
+        description: 'The username typed, kept in the input.',
+      }),
+    ),
+    retry: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,6}$',
+        description: `With error=too_many_requests: the seconds to wait (at most ${MAX_RETRY_SECONDS}).`,
+      }),
+    ),
+    outcome: Outcome,
+  },
+  NO_PROTO,
+);
 /** A page's refusal: an HTML error page for a browser (Accept: text/html), JSON otherwise. */
 const pageError = (description: string) => ({ ...error(description), media: 'text/html' });
 const resume = page(
@@ -122,8 +154,13 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
       summary: 'The sign-in page',
       description:
         'With tokens in headers (api preset) a page saying that API clients sign in with POST /auth/login.',
-      query: OutcomeQuery,
-      answers: { 200: page('The sign-in form.'), 303: redirect('/account when signed in') },
+      query: LoginPageQuery,
+      answers: {
+        200: page(
+          'The sign-in form, saying why when a form post was sent back here; with access tokens in cookies (spa preset) and one that expired, the page that tries a refresh first.',
+        ),
+        303: redirect('/account when signed in'),
+      },
     }),
   },
   {
@@ -268,6 +305,26 @@ async function hourlySignIns(keycard: Keycard): Promise<{ hours: HourCount[]; ca
 export const ASSET_ROUTES: readonly DescribedRoute[] = [
   {
     method: 'GET',
+    path: '/favicon.ico',
+    schema: {
+      summary: "The pages' icon (ICO)",
+      description: 'What a browser asks for by itself, on any page of the server.',
+      tags: ['pages'],
+      answers: { 200: { description: 'A 16×16 icon.', media: 'image/x-icon' } },
+    },
+  },
+  {
+    method: 'GET',
+    path: '/favicon.svg',
+    schema: {
+      summary: "The pages' icon (SVG)",
+      description: "Linked from every page's head.",
+      tags: ['pages'],
+      answers: { 200: { description: 'SVG.', media: 'image/svg+xml' } },
+    },
+  },
+  {
+    method: 'GET',
     path: '/assets/keycard.css',
     schema: {
       summary: "The pages' stylesheet",
@@ -323,11 +380,16 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
       return reply.type(html).send(tokenOnlyPage());
     }
     if (request.auth.user) return reply.redirect('/account', 303);
-    const query = checkFields(OutcomeQuery, request.query as object);
+    // A stale tab's form post whose access token had merely expired lands here: refresh, and come back
+    // signed in (to /account) if the login still lives.
+    if (tokenCookies && request.auth.problem === 'expired') return reply.type(html).send(resumePage());
+    const query = checkFields(LoginPageQuery, request.query as object);
     const noUsers = (await keycard.users.count()) === 0;
     return reply.type(html).send(
       loginPage({
         csrfToken: request.auth.csrfToken(),
+        error: loginNotice(query.error, query.retry),
+        username: query.username,
         firstAdmin: noUsers ? options.firstAdmin : null,
         outcome: query.outcome,
         canReset: keycard.accounts.canMail,
@@ -523,6 +585,13 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
 }
 
 export function registerAssetRoutes(app: FastifyInstance): void {
+  const day = 'public, max-age=86400';
+  app.get('/favicon.ico', async (_request, reply) =>
+    reply.type('image/x-icon').header('cache-control', day).send(FAVICON_ICO),
+  );
+  app.get('/favicon.svg', async (_request, reply) =>
+    reply.type('image/svg+xml').header('cache-control', day).send(FAVICON_SVG),
+  );
   app.get('/assets/keycard.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
   );
