@@ -173,7 +173,7 @@ const CASES: Case[] = [
     method: 'POST',
     path: '/auth/admin/users',
     admin: true,
-    expect: { message: 'send a JSON or form body with username, password and role' },
+    expect: { message: 'send a JSON or form body with username, password, role and email' },
   },
   {
     name: 'no grant_type',

@@ -43,7 +43,7 @@ describe('browser: the admin page', { skip }, () => {
     const page = await (await browser.newContext({ viewport: { width: 390, height: 800 } })).newPage();
     await signInThroughPage(page, base, { username: 'root', password: PASSWORD });
     await page.goto(`${base}/admin`);
-    await row(page, 'dora').locator('details summary').click();
+    await row(page, 'dora').locator('details summary', { hasText: 'Delete…' }).click();
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `the page is ${width} pixels wide`);
   });
@@ -83,7 +83,7 @@ describe('browser: the admin page', { skip }, () => {
       assert.equal(new URL(elsewhere.url()).pathname, '/login', 'the role change signed the user out');
 
       // Delete: nothing to press until the confirmation is opened, then the named button deletes.
-      const confirm = row(page, target.username).locator('details.confirm');
+      const confirm = row(page, target.username).locator('details.confirm', { hasText: 'Delete…' });
       const button = confirm.locator('button.danger');
       assert.equal(await button.isVisible(), false, 'the delete button is hidden until asked for');
       await confirm.locator('summary').click();
