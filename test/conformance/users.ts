@@ -197,6 +197,19 @@ export function describeUserConformance(ctx: Conformance): void {
       assert.deepEqual(await store.getUserById(kept.id), kept, 'the other user is untouched');
     });
 
+    test('deleting a user frees its email address, and only its own', async () => {
+      const doomed = userFixture(clock, { email: 'doomed@example.com' });
+      const other = userFixture(clock, { email: 'other@example.com' });
+      await store.createUser(doomed);
+      await store.createUser(other);
+      assert.equal(await store.deleteUser(doomed.id), true);
+      assert.equal(await store.getUserByEmail('doomed@example.com'), null);
+      assert.equal((await store.getUserByEmail('other@example.com'))?.id, other.id);
+      const next = userFixture(clock, { email: 'doomed@example.com' });
+      await store.createUser(next);
+      assert.equal((await store.getUserByEmail('doomed@example.com'))?.id, next.id);
+    });
+
     test('deleting a user frees its username and its skeleton for a new user', async () => {
       const original = userFixture(clock, { username: 'paypal', skeleton: 'skeleton-of-paypal' });
       await store.createUser(original);
