@@ -19,7 +19,6 @@ import { accountRoutes, adminLinkRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { loginFailureLocation } from './pages/login-notices.js';
-import { loginPage } from './pages/views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
   AuditPageQuery,

@@ -11,9 +11,10 @@ import { type Clock, importJWK, type JWTKey } from '../../src/index.js';
 import type { CountingStore } from '../helpers/counting-store.js';
 import { eventually } from '../helpers/eventually.js';
 import { type Client, type Response, request } from '../helpers/http.js';
+import { postgresSkipReason } from '../helpers/postgres-schemas.js';
 import { deleteKeysWithPrefix } from '../helpers/redis-servers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { POSTGRES_URL, REDIS_URL, uniqueName } from '../helpers/services.js';
+import { POSTGRES_URL, REDIS_URL, redisSkipReason, uniqueName } from '../helpers/services.js';
 
 /** The base64url alphabet (RFC 4648 §5), in index order: `BASE64URL[i]` encodes the 6 bits `i`. */
 export const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -280,5 +281,27 @@ export function rawHTTP(
         setCookies,
       });
     });
+  });
+}
+
+/**
+ * Why each store's tests skip here: never for the in-process ones, and for Redis and PostgreSQL only
+ * when the server is missing outside CI (under CI=true a missing service fails instead).
+ */
+export async function storeSkipReasons(): Promise<Record<StoreKind, string | undefined>> {
+  return {
+    memory: undefined,
+    sqlite: undefined,
+    redis: await redisSkipReason(),
+    postgres: await postgresSkipReason(),
+  };
+}
+
+/** A browser page's unsafe request: same-origin, with the CSRF token of its login (or pre-login cookie). */
+export async function browserPost(client: Client, path: string, body: Record<string, string>, form = false) {
+  const token = await fetchCSRFToken(client, SAME_ORIGIN);
+  return client.post(path, {
+    ...(form ? { form: { ...body, _csrf: token } } : { json: body }),
+    headers: { ...SAME_ORIGIN, 'x-csrf-token': token },
   });
 }

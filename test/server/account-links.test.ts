@@ -10,34 +10,20 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { ManualClock } from '../helpers/clock.js';
 import { Client } from '../helpers/http.js';
 import { type Inbox, linkToken, mailTo, startInbox } from '../helpers/inbox.js';
-import { postgresSkipReason } from '../helpers/postgres-schemas.js';
-import { redisSkipReason } from '../helpers/services.js';
 import {
   browserSignIn,
   fetchCSRFToken,
+  browserPost as post,
   SAME_ORIGIN,
   type StoreKind,
   type StrategyServer,
   startStrategyServer,
+  storeSkipReasons,
 } from '../security/helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new passphrase';
-const SKIPS: Record<StoreKind, string | undefined> = {
-  memory: undefined,
-  sqlite: undefined,
-  redis: await redisSkipReason(),
-  postgres: await postgresSkipReason(),
-};
-
-/** A browser page's unsafe request: same-origin, with the CSRF token of its login (or pre-login cookie). */
-async function post(client: Client, path: string, body: Record<string, string>, form = false) {
-  const token = await fetchCSRFToken(client, SAME_ORIGIN);
-  return client.post(path, {
-    ...(form ? { form: { ...body, _csrf: token } } : { json: body }),
-    headers: { ...SAME_ORIGIN, 'x-csrf-token': token },
-  });
-}
+const SKIPS = await storeSkipReasons();
 
 const CASES: [StoreKind, 'session' | 'jwt' | 'hybrid'][] = [
   ['memory', 'session'],

@@ -10,27 +10,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
 import { Client, type RequestOptions } from '../helpers/http.js';
-import { postgresSkipReason } from '../helpers/postgres-schemas.js';
-import { redisSkipReason } from '../helpers/services.js';
 import {
   browserSignIn,
   fetchCSRFToken,
   SAME_ORIGIN,
-  type StoreKind,
   type StrategyServer,
   startStrategyServer,
+  storeSkipReasons,
 } from '../security/helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const TEMPORARY = 'a temporary passphrase';
 /** A well-formed id that names nobody. */
 const NO_SUCH_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
-const SKIPS: Record<StoreKind, string | undefined> = {
-  memory: undefined,
-  sqlite: undefined,
-  redis: await redisSkipReason(),
-  postgres: await postgresSkipReason(),
-};
+const SKIPS = await storeSkipReasons();
 
 /** A browser page's request: same-origin, with the login's CSRF token on unsafe methods. */
 async function send(

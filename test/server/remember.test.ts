@@ -9,26 +9,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../helpers/clock.js';
 import { Client, parseSetCookie, type Response } from '../helpers/http.js';
-import { postgresSkipReason } from '../helpers/postgres-schemas.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { redisSkipReason } from '../helpers/services.js';
 import {
   COOKIE_STRATEGIES,
   credentialSetCookies,
   fetchCSRFToken,
   SAME_ORIGIN,
-  type StoreKind,
   type StrategyServer,
   startStrategyServer,
+  storeSkipReasons,
 } from '../security/helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
-const SKIPS: Record<StoreKind, string | undefined> = {
-  memory: undefined,
-  sqlite: undefined,
-  redis: await redisSkipReason(),
-  postgres: await postgresSkipReason(),
-};
+const SKIPS = await storeSkipReasons();
 
 /** Each credential cookie the answer sets, by name, with its lifetime attributes (or null: a session cookie). */
 function lifetimes(response: Response): Map<string, string | null> {

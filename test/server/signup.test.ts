@@ -9,24 +9,17 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { ManualClock } from '../helpers/clock.js';
 import { Client } from '../helpers/http.js';
 import { type Inbox, mailTo, startInbox } from '../helpers/inbox.js';
-import { postgresSkipReason } from '../helpers/postgres-schemas.js';
-import { redisSkipReason } from '../helpers/services.js';
 import {
   browserSignIn,
   fetchCSRFToken,
   SAME_ORIGIN,
-  type StoreKind,
   type StrategyServer,
   startStrategyServer,
+  storeSkipReasons,
 } from '../security/helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
-const SKIPS: Record<StoreKind, string | undefined> = {
-  memory: undefined,
-  sqlite: undefined,
-  redis: await redisSkipReason(),
-  postgres: await postgresSkipReason(),
-};
+const SKIPS = await storeSkipReasons();
 
 const signUp = (server: StrategyServer, body: Record<string, string>, client = new Client(server.url)) =>
   client.post('/auth/signup', { json: body });

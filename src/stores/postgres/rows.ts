@@ -1,7 +1,5 @@
 /** Rows as the store's queries return them (int8 already parsed to number, jsonb to objects), and their records. */
 import type {
-  AccountTokenKind,
-  AccountTokenRecord,
   ClientRecord,
   LoginRecord,
   RefreshState,
@@ -37,30 +35,6 @@ export interface UserRow {
   email_verified_at: number | null;
   created_at: number;
   updated_at: number;
-}
-
-export interface AccountTokenRow {
-  hash: string;
-  kind: string;
-  user_id: string | null;
-  email: string | null;
-  role: string | null;
-  stamp: string | null;
-  created_at: number;
-  expires_at: number;
-}
-
-export function toAccountToken(row: AccountTokenRow): AccountTokenRecord {
-  return {
-    hash: row.hash,
-    kind: row.kind as AccountTokenKind,
-    userId: row.user_id,
-    email: row.email,
-    role: row.role,
-    stamp: row.stamp,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  };
 }
 
 export interface RevocationRow {

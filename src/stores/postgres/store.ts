@@ -40,6 +40,7 @@ import type {
   UserUpdate,
 } from '../../core/store.js';
 import { usernamePrefixEnd } from '../prefix.js';
+import { type AccountTokenRow, accountTokenFromRow } from '../token-rows.js';
 import { PostgresAudit } from './audit.js';
 import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
 import { listenerClientConfig, RevocationFeed } from './feed.js';
@@ -48,13 +49,11 @@ import { createPool, type PoolSettings, TYPES } from './pool.js';
 import { type PruneResult, pruneExpired } from './prune.js';
 import { buildQueries, checkSchemaName, type Queries, type QueryName, revocationChannel } from './queries.js';
 import {
-  type AccountTokenRow,
   type ClientRow,
   encodeData,
   encodeRefresh,
   type RevocationRow,
   type SessionRow,
-  toAccountToken,
   toClient,
   toRevocation,
   toSession,
@@ -413,7 +412,7 @@ export class PostgresStore implements Store {
     now: number,
   ): Promise<AccountTokenRecord | null> {
     const row = (await this.query<AccountTokenRow>('getAccountToken', [hash, kind, now]))[0];
-    return row ? toAccountToken(row) : null;
+    return row ? accountTokenFromRow(row) : null;
   }
 
   async takeAccountToken(
@@ -422,7 +421,7 @@ export class PostgresStore implements Store {
     now: number,
   ): Promise<AccountTokenRecord | null> {
     const row = (await this.query<AccountTokenRow>('takeAccountToken', [hash, kind, now]))[0];
-    return row ? toAccountToken(row) : null;
+    return row ? accountTokenFromRow(row) : null;
   }
 
   async incrementCounter(key: string, windowMs: number, now: number): Promise<CounterValue> {

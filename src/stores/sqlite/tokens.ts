@@ -4,32 +4,9 @@
  */
 import { KeycardError } from '../../core/errors.js';
 import type { AccountTokenKind, AccountTokenRecord, AccountTokenStore } from '../../core/store.js';
+import { type AccountTokenRow, accountTokenFromRow } from '../token-rows.js';
 import type { SQLiteConnection } from './connection.js';
 import type { SQLiteDatabase } from './driver.js';
-
-interface TokenRow {
-  hash: string;
-  kind: string;
-  user_id: string | null;
-  email: string | null;
-  role: string | null;
-  stamp: string | null;
-  created_at: number;
-  expires_at: number;
-}
-
-function toRecord(row: TokenRow): AccountTokenRecord {
-  return {
-    hash: row.hash,
-    kind: row.kind as AccountTokenKind,
-    userId: row.user_id,
-    email: row.email,
-    role: row.role,
-    stamp: row.stamp,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  };
-}
 
 function prepare(db: SQLiteDatabase) {
   return {
@@ -76,8 +53,10 @@ export class SQLiteAccountTokens implements AccountTokenStore {
     kind: AccountTokenKind,
     now: number,
   ): Promise<AccountTokenRecord | null> {
-    const row = this.connection.run(() => this.statements().get.get(hash, kind, now) as TokenRow | undefined);
-    return row ? toRecord(row) : null;
+    const row = this.connection.run(
+      () => this.statements().get.get(hash, kind, now) as AccountTokenRow | undefined,
+    );
+    return row ? accountTokenFromRow(row) : null;
   }
 
   async takeAccountToken(
@@ -86,8 +65,8 @@ export class SQLiteAccountTokens implements AccountTokenStore {
     now: number,
   ): Promise<AccountTokenRecord | null> {
     const row = this.connection.run(
-      () => this.statements().take.get(hash, kind, now) as TokenRow | undefined,
+      () => this.statements().take.get(hash, kind, now) as AccountTokenRow | undefined,
     );
-    return row ? toRecord(row) : null;
+    return row ? accountTokenFromRow(row) : null;
   }
 }
