@@ -392,13 +392,24 @@ export interface AuditStore {
   pruneAudit(before: number): Promise<number>;
 }
 
-/** What a single-use account link is for. */
-export type AccountTokenKind = 'password_reset' | 'verify_email' | 'invitation';
+/**
+ * What a single-use account token is for: a link sent by mail (`password_reset`, `verify_email`,
+ * `invitation`), a sign-in waiting for its second factor (`mfa_pending`), a WebAuthn ceremony's
+ * challenge (`webauthn_challenge`).
+ */
+export type AccountTokenKind =
+  | 'password_reset'
+  | 'verify_email'
+  | 'invitation'
+  | 'mfa_pending'
+  | 'webauthn_challenge';
 
 export const ACCOUNT_TOKEN_KINDS: readonly AccountTokenKind[] = [
   'password_reset',
   'verify_email',
   'invitation',
+  'mfa_pending',
+  'webauthn_challenge',
 ];
 
 /**
@@ -436,6 +447,77 @@ export interface AccountTokenStore {
   takeAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null>;
 }
 
+/** A second factor's kind (docs/mfa.md). */
+export type FactorKind = 'totp' | 'passkey' | 'recovery';
+
+export const FACTOR_KINDS: readonly FactorKind[] = ['totp', 'passkey', 'recovery'];
+
+/**
+ * One second factor of a user's (docs/mfa.md): a TOTP authenticator, a passkey, or the user's set of
+ * recovery codes. Never a usable secret in clear: a TOTP secret is encrypted with the server's secret,
+ * a passkey holds only its public key, recovery codes only their hashes.
+ */
+export interface FactorRecord {
+  /** Random, unique. */
+  id: string;
+  userId: string;
+  kind: FactorKind;
+  /** The user's name for it ("Phone", "YubiKey"); at most 64 characters. */
+  name: string;
+  /**
+   * A passkey's credential id (base64url), unique across every user: a passwordless sign-in finds the
+   * factor by it. Null for the other kinds.
+   */
+  credentialId: string | null;
+  /**
+   * The kind's material, as text the store keeps as it is: an encrypted TOTP secret; a passkey's public
+   * key and transports (JSON); the recovery codes' hashes (JSON).
+   */
+  secret: string;
+  /**
+   * The compare-and-set counter (`advanceFactor`): TOTP's last accepted time step, a passkey's signature
+   * counter, the recovery codes used (a bit per code).
+   */
+  counter: number;
+  /** When enrolment was confirmed (a TOTP's first valid code); null while pending: not yet a factor. */
+  confirmedAt: number | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** What `advanceFactor` writes when the counter still holds the expected value. */
+export interface FactorAdvance {
+  counter: number;
+  lastUsedAt?: number | null;
+  confirmedAt?: number | null;
+  /** A new secret (a re-encrypted TOTP secret, regenerated recovery codes). */
+  secret?: string;
+}
+
+/** Second factors (docs/mfa.md). */
+export interface FactorStore {
+  /**
+   * Stores a new factor. A record whose id exists already, or a passkey whose `credentialId` another
+   * factor has, is refused (`invalid_request`).
+   */
+  createFactor(record: FactorRecord): Promise<void>;
+  /** The user's factors, oldest first (`createdAt`, then `id`), pending ones included. */
+  listFactors(userId: string): Promise<FactorRecord[]>;
+  getFactor(id: string): Promise<FactorRecord | null>;
+  /** The passkey with this credential id, or null. */
+  getFactorByCredentialId(credentialId: string): Promise<FactorRecord | null>;
+  /**
+   * The compare-and-set that makes every code single use: if the factor exists and its `counter` is
+   * `expectedCounter`, apply `next` in one atomic write and return the updated record; otherwise
+   * change nothing and return null. Of simultaneous advances from one value, exactly one succeeds.
+   */
+  advanceFactor(id: string, expectedCounter: number, next: FactorAdvance): Promise<FactorRecord | null>;
+  /** With `userId`, deletes only if the factor is that user's. True if a record was deleted. */
+  deleteFactor(id: string, options?: { userId?: string }): Promise<boolean>;
+  /** Deletes every factor of the user (optionally only of one kind); returns how many. */
+  deleteUserFactors(userId: string, options?: { kind?: FactorKind }): Promise<number>;
+}
+
 export interface Store
   extends LoginStore,
     UserStore,
@@ -443,7 +525,8 @@ export interface Store
     RevocationStore,
     ClientStore,
     AuditStore,
-    AccountTokenStore {
+    AccountTokenStore,
+    FactorStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly kind: string;
   /** Resolves when the backend answers a real query; throws `store_unavailable` otherwise. */

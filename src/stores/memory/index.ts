@@ -17,6 +17,9 @@ import type {
   ClientUpdate,
   CounterValue,
   DataPatch,
+  FactorAdvance,
+  FactorKind,
+  FactorRecord,
   ListUsersOptions,
   LoginPageOptions,
   LoginRecord,
@@ -31,6 +34,7 @@ import type {
   UserUpdate,
 } from '../../core/store.js';
 import { MemoryAudit } from './audit.js';
+import { MemoryFactors } from './factors.js';
 import { MemoryAccountTokens } from './tokens.js';
 
 export interface MemoryStoreOptions {
@@ -52,6 +56,7 @@ export class MemoryStore implements Store {
   private readonly userIdsBySkeleton = new Map<string, string>();
   private readonly userIdsByEmail = new Map<string, string>();
   private readonly accountTokens = new MemoryAccountTokens();
+  private readonly factors = new MemoryFactors();
   private readonly counters = new Map<string, CounterValue>();
   /** Revocations by `kind:id`; for a user, the latest cut-off wins. */
   private readonly revocations = new Map<string, RevocationRecord>();
@@ -404,6 +409,28 @@ export class MemoryStore implements Store {
   }
   takeAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null> {
     return this.accountTokens.takeAccountToken(hash, kind, now);
+  }
+
+  createFactor(record: FactorRecord): Promise<void> {
+    return this.factors.createFactor(record);
+  }
+  listFactors(userId: string): Promise<FactorRecord[]> {
+    return this.factors.listFactors(userId);
+  }
+  getFactor(id: string): Promise<FactorRecord | null> {
+    return this.factors.getFactor(id);
+  }
+  getFactorByCredentialId(credentialId: string): Promise<FactorRecord | null> {
+    return this.factors.getFactorByCredentialId(credentialId);
+  }
+  advanceFactor(id: string, expectedCounter: number, next: FactorAdvance): Promise<FactorRecord | null> {
+    return this.factors.advanceFactor(id, expectedCounter, next);
+  }
+  deleteFactor(id: string, options?: { userId?: string }): Promise<boolean> {
+    return this.factors.deleteFactor(id, options);
+  }
+  deleteUserFactors(userId: string, options?: { kind?: FactorKind }): Promise<number> {
+    return this.factors.deleteUserFactors(userId, options);
   }
 
   async ping(): Promise<void> {}
