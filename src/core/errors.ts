@@ -9,6 +9,8 @@
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_credentials'
+  | 'mfa_required'
+  | 'invalid_code'
   | 'unauthenticated'
   | 'token_expired'
   | 'token_invalid'
@@ -20,6 +22,8 @@ export type ErrorCode =
   | 'csrf_rejected'
   | 'cors_origin_refused'
   | 'insufficient_scope'
+  | 'step_up_required'
+  | 'mfa_enrollment_required'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_timeout'
@@ -41,6 +45,8 @@ export type ErrorCode =
 export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   invalid_request: 400,
   invalid_credentials: 401,
+  mfa_required: 401,
+  invalid_code: 401,
   unauthenticated: 401,
   token_expired: 401,
   token_invalid: 401,
@@ -52,6 +58,8 @@ export const errorStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   csrf_rejected: 403,
   cors_origin_refused: 403,
   insufficient_scope: 403,
+  step_up_required: 403,
+  mfa_enrollment_required: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
@@ -77,6 +85,11 @@ export interface KeycardErrorOptions {
   cause?: unknown;
   /** For `too_many_requests`: when to try again (whole seconds), sent as `Retry-After`. */
   retryAfterSeconds?: number;
+  /**
+   * Members the answer carries beside `error` (`mfa_required`: the pending sign-in's `mfa_token` and the
+   * `factors` that can finish it), so an app that throws the error sends them too.
+   */
+  body?: Record<string, unknown>;
 }
 
 export class KeycardError extends Error {
@@ -86,6 +99,8 @@ export class KeycardError extends Error {
   readonly field: string | undefined;
   /** Seconds until a refused client may try again (`too_many_requests`): the `Retry-After` to send. */
   readonly retryAfterSeconds: number | undefined;
+  /** Members the answer carries beside `error`. */
+  readonly body: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: KeycardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -93,6 +108,7 @@ export class KeycardError extends Error {
     this.status = errorStatus[code];
     this.field = options.field;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.body = options.body;
   }
 
   /** The headers that go with this error's answer: `Retry-After` for a throttled request. */
@@ -101,13 +117,13 @@ export class KeycardError extends Error {
   }
 
   /** The JSON body sent to clients: code, message and the field at fault, nothing else. */
-  toJSON(): { error: { code: ErrorCode; message: string; field?: string } } {
+  toJSON(): { error: { code: ErrorCode; message: string; field?: string }; [member: string]: unknown } {
     const error: { code: ErrorCode; message: string; field?: string } = {
       code: this.code,
       message: this.message,
     };
     if (this.field !== undefined) error.field = this.field;
-    return { error };
+    return { ...this.body, error };
   }
 }
 

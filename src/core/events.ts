@@ -2,6 +2,7 @@
  * Audit events: what happened, to whom, from where — never a token, a secret or a password.
  * `sessionId` is the SHA-256 of the session token, which grants nothing.
  */
+import type { FactorKind } from './store.js';
 
 export interface EventContext {
   ip?: string | null;
@@ -55,6 +56,33 @@ export type AuthEvent =
   | ({ type: 'role_changed'; userId: string; role: string; previousRole?: string } & EventContext)
   /** The user record is gone (its name free again) and every login of theirs ended; `role` it had. */
   | ({ type: 'user_deleted'; userId: string; role: string } & EventContext)
+  /** Second factors (docs/mfa.md). A factor was added (a TOTP confirmed, a passkey registered). */
+  | ({ type: 'mfa_enrolled'; userId: string; factorId: string; kind: FactorKind } & EventContext)
+  /** A factor was removed by its user, or every factor of the user by an admin (`by: 'admin'`). */
+  | ({
+      type: 'mfa_removed';
+      userId: string;
+      factorId: string | null;
+      kind: FactorKind | null;
+      by: 'user' | 'admin';
+    } & EventContext)
+  /** The password was right and a second factor is now asked for (the login is pending). */
+  | ({ type: 'mfa_required'; userId: string } & EventContext)
+  /** A second factor was shown: to finish a sign-in, or to step up on a signed-in login. */
+  | ({
+      type: 'mfa_succeeded';
+      userId: string;
+      kind: FactorKind;
+      purpose: 'login' | 'step_up';
+    } & EventContext)
+  /** A wrong, replayed or unusable second factor. */
+  | ({ type: 'mfa_failed'; userId: string; purpose: 'login' | 'step_up' } & EventContext)
+  /** New recovery codes (the old ones stop working). */
+  | ({ type: 'recovery_codes_generated'; userId: string } & EventContext)
+  /** A recovery code was used; `remaining` are left. */
+  | ({ type: 'recovery_code_used'; userId: string; remaining: number } & EventContext)
+  /** A signed-in login renewed its proof with the password (a user without a second factor). */
+  | ({ type: 'step_up_password'; userId: string } & EventContext)
   /** API clients (client credentials), changed by an admin: through the admin API or `keycard client`. */
   | ({ type: 'client_created'; clientId: string; scopes: string[] } & EventContext)
   | ({ type: 'client_scopes_changed'; clientId: string; scopes: string[] } & EventContext)
@@ -88,7 +116,14 @@ export type AuthEvent =
    */
   | ({
       type: 'throttled';
-      action: 'login' | 'refresh' | 'password_change' | 'password_confirm' | 'password_forgot' | 'signup';
+      action:
+        | 'login'
+        | 'refresh'
+        | 'password_change'
+        | 'password_confirm'
+        | 'password_forgot'
+        | 'signup'
+        | 'mfa';
       /** `login`: one login refreshed more often than `throttle.refresh.maxPerLogin` in the window. */
       scope: 'address' | 'account' | 'login';
       /** The username as sent (login only). */

@@ -14,13 +14,15 @@ import { KeycardError, tooManyRequests } from './errors.js';
 import { createEmitter, type EventContext, type EventEmitter, type RevokeReason } from './events.js';
 import type { RequestInfo } from './http/request.js';
 import { createTokenService, type TokenService } from './jwt/token-service.js';
+import { AUTHENTICATION_KEY, type AuthMethod, authenticationOf } from './logins/authentication.js';
 import { createLoginRegistry, type LoginRegistry } from './logins/registry.js';
+import { createMfaService, type MfaService, type PendingSignIn } from './mfa/service.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
 import { createSessionStrategy } from './request/session.js';
 import { createTokenStrategy } from './request/token.js';
 import { RevocationMonitor } from './revocation/monitor.js';
-import type { LoginRecord, Store, UserRecord } from './store.js';
+import type { FactorKind, LoginRecord, Store, UserRecord } from './store.js';
 import { instrumentStore } from './telemetry/store-calls.js';
 import { errorOutcome, registeredTracer, traceStoreCalls } from './telemetry/tracing.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
@@ -47,7 +49,13 @@ export type SignInResult =
    * Brute-force throttling: no password was checked, or this failure started a wait. Like the other
    * reasons it is an error code; `error` carries `retryAfterSeconds` for the `Retry-After` header.
    */
-  | { ok: false; reason: 'too_many_requests'; retryAfterSeconds: number; error: KeycardError };
+  | { ok: false; reason: 'too_many_requests'; retryAfterSeconds: number; error: KeycardError }
+  /**
+   * The password was right, and the user has a second factor (docs/mfa.md): no login yet. `mfaToken`
+   * (single use, 5 minutes, bound to this client) and a code or passkey finish it with
+   * `completeSignIn`; `error` (401 `mfa_required`) carries both as `mfa_token` and `factors`.
+   */
+  | { ok: false; reason: 'mfa_required'; mfaToken: string; factors: FactorKind[]; error: KeycardError };
 
 /** The failed sign-in result for `reason`, with the error to send. */
 function failed(reason: 'invalid_credentials' | 'account_blocked'): SignInResult {
@@ -102,6 +110,8 @@ export interface Keycard {
   readonly audit: AuditLog | null;
   /** Email addresses, their verification, and password reset by mail (the `mail` option). */
   readonly accounts: AccountService;
+  /** Second factors: enrolment, codes, pending sign-ins, the step-up rule (docs/mfa.md). */
+  readonly mfa: MfaService;
   /** Stops background work (the revocation feed, audit pruning). The store is the caller's to close. */
   close(): Promise<void>;
   /** A request's auth state, not yet loaded. `setCookie` receives complete Set-Cookie header values. */
@@ -120,6 +130,25 @@ export interface Keycard {
    * session exists, so a block that races with the login always wins.
    */
   signIn(context: AuthContext, body: unknown): Promise<SignInResult>;
+  /**
+   * The second step of a sign-in that answered `mfa_required` (docs/mfa.md): `body` has `mfa_token` and
+   * either `code` (a TOTP or recovery code) or `passkey` (a WebAuthn assertion). The pending sign-in must
+   * be live and this client's (`token_invalid`); a wrong code is `invalid_code` (it does not use the
+   * pending sign-in up, five do) and counts against the user's second-factor throttle
+   * (`too_many_requests`). Then the login is made, as `signIn` makes it, recording both methods.
+   */
+  completeSignIn(context: AuthContext, body: unknown): Promise<SignInResult>;
+  /**
+   * Renews the proof a sensitive action needs on the request's login (docs/mfa.md, "Step-up"): `body`
+   * has `code` or `passkey` for a user with a second factor, `password` for one without.
+   */
+  stepUp(context: AuthContext, body: unknown): Promise<void>;
+  /**
+   * The step-up rule, before a sensitive action: the request's login is live and recent enough
+   * (`step_up_required`), and its user has the factor their role needs (`mfa_enrollment_required`).
+   * `passwordShown`: the request carried the current password itself (a password change).
+   */
+  requireStepUp(context: AuthContext, options?: { passwordShown?: boolean }): Promise<void>;
   /**
    * jwt and hybrid: exchanges the request's refresh token (the refresh cookie, or `refreshToken` from a
    * header client's body) for new tokens, which the context then carries (cookies, or `context.tokens`).
@@ -218,6 +247,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     signup: options.signup,
     roles: options.roles,
   });
+  const mfa = createMfaService({ store, clock, emit, options: options.mfa });
   const tokens = options.jwt
     ? createTokenService(
         store,
@@ -269,6 +299,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
     tracing: tracer !== null,
     audit,
     accounts,
+    mfa,
     async close() {
       await accounts.settled();
       await Promise.all([monitor?.close(), audit?.close()]);
@@ -300,6 +331,24 @@ export function createKeycard(input: KeycardOptions): Keycard {
     changePassword: (context, currentPassword, newPassword) =>
       changeOwnPassword({ users, throttle, emit }, context, currentPassword, newPassword),
     confirmPassword: (context, password) => confirmOwnPassword({ users, throttle, emit }, context, password),
+    async completeSignIn(context, body) {
+      let result: SignInResult;
+      try {
+        result = await context.run(() => completeSignIn(context, body));
+      } catch (error) {
+        context.recordOutcome(errorOutcome(error), error);
+        throw error;
+      }
+      context.recordOutcome(result.ok ? 'login' : 'login_failed');
+      return result;
+    },
+    stepUp: (context, body) => context.run(() => stepUp(context, body)),
+    async requireStepUp(context, { passwordShown } = {}) {
+      await context.confirmLive();
+      const user = context.user;
+      if (!user) throw new KeycardError('unauthenticated', 'sign in first');
+      await mfa.requireRecent(user, context.loginRecord, { passwordShown });
+    },
     async signIn(context, body) {
       let result: SignInResult;
       try {
@@ -383,23 +432,190 @@ export function createKeycard(input: KeycardOptions): Keycard {
     }
     // Recorded before the login exists: if the store fails here, no session has been handed out.
     if (throttle && ticket) await throttle.recordLoginSuccess(ticket);
-    const session = await context.login(toAuthUser(check.user), { remember: credentials.remember });
-    // The user is read again now that the login exists: a block, a password change or a role change that
-    // raced with this sign-in either ended the login already (it was listed) or is seen here, and the
-    // login is undone — so no login outlives the change that should have ended it.
-    const current = await store.getUserById(check.user.id);
-    const changed =
-      !current ||
-      current.blocked ||
-      current.role !== check.user.role ||
-      (current.passwordHash !== check.user.passwordHash &&
-        !(await users.verifyCredentials(check.user.username, credentials.password)).ok);
+    // A user with a second factor gets no login yet: a pending sign-in that only the factor finishes.
+    const factors = await mfa.signInFactors(check.user.id);
+    if (factors.length > 0) {
+      const client = { ip, userAgent: eventContext.userAgent };
+      const mfaToken = await mfa.issuePending(check.user, client, credentials.remember !== false);
+      emit({ type: 'mfa_required', userId: check.user.id, ...eventContext });
+      return mfaRequired(mfaToken, factors);
+    }
+    return finishLogin(context, check.user, ['pwd'], credentials.remember, {
+      username,
+      password: credentials.password,
+      ...eventContext,
+    });
+  }
+
+  /**
+   * Makes the login of a sign-in whose checks passed, then reads the user again: a block, a password
+   * change or a role change that raced with this sign-in either ended the login already (it was listed)
+   * or is seen here, and the login is undone — so no login outlives the change that should have ended it.
+   */
+  async function finishLogin(
+    context: AuthContext,
+    user: UserRecord,
+    amr: readonly AuthMethod[],
+    remember: boolean | undefined,
+    check: { username: string; password?: string } & EventContext,
+  ): Promise<SignInResult> {
+    const { username, password, ...eventContext } = check;
+    const session = await context.login(toAuthUser(user), { remember, amr });
+    const current = await store.getUserById(user.id);
+    const passwordChanged =
+      current !== null &&
+      current.passwordHash !== user.passwordHash &&
+      (password === undefined || !(await users.verifyCredentials(user.username, password)).ok);
+    const changed = !current || current.blocked || current.role !== user.role || passwordChanged;
     if (changed) {
       await context.logout();
       const reason = current?.blocked ? 'account_blocked' : 'invalid_credentials';
       emit({ type: 'login_failed', reason, username, ...eventContext });
       return failed(reason);
     }
-    return { ok: true, user: check.user, login: session, session };
+    return { ok: true, user, login: session, session };
   }
+
+  async function completeSignIn(context: AuthContext, body: unknown): Promise<SignInResult> {
+    const input = readSecondStep(body);
+    const { ip } = context.request;
+    const eventContext = { ip, userAgent: context.request.header('user-agent') ?? null };
+    context.guardLogin();
+    const pending = await mfa.readPending(input.mfaToken, eventContext);
+    const method = await secondFactor(pending.userId, input, 'login', { ...eventContext, pending });
+    // One of simultaneous right answers wins; a pending sign-in is never made into two logins.
+    if (!(await mfa.consumePending(pending))) {
+      throw new KeycardError('token_invalid', 'this sign-in was finished already; sign in again');
+    }
+    const user = await store.getUserById(pending.userId);
+    if (!user || user.blocked) {
+      const reason = user?.blocked ? 'account_blocked' : 'invalid_credentials';
+      return failed(reason);
+    }
+    return finishLogin(context, user, ['pwd', method], pending.remember, {
+      username: user.username,
+      ...eventContext,
+    });
+  }
+
+  /** Checks the second factor a body carries: a code, or a passkey assertion. */
+  async function secondFactor(
+    userId: string,
+    input: { code?: unknown; passkey?: unknown },
+    purpose: 'login' | 'step_up',
+    event: EventContext & { pending?: PendingSignIn },
+  ): Promise<AuthMethod> {
+    if (input.passkey !== undefined) {
+      if (!mfa.passkeys)
+        throw new KeycardError('invalid_request', 'passkeys are not configured', { field: 'passkey' });
+      const { pending: _pending, ...context } = event;
+      const factor = await mfa.passkeys.verifyAssertion(userId, input.passkey, context);
+      emit({ type: 'mfa_succeeded', userId, kind: factor.kind, purpose, ...context });
+      return 'hwk';
+    }
+    return mfa.verifyCode(userId, input.code, purpose, event);
+  }
+
+  async function stepUp(context: AuthContext, body: unknown): Promise<void> {
+    await context.confirmLive();
+    const user = context.user;
+    const login = context.loginRecord;
+    if (!user || !login) throw new KeycardError('unauthenticated', 'sign in first');
+    const input = readStepUp(body);
+    const event = { ip: context.request.ip, userAgent: context.request.header('user-agent') ?? null };
+    const hasFactor = (await mfa.signInFactors(user.id)).length > 0;
+    let method: AuthMethod;
+    if (hasFactor) {
+      if (input.code === undefined && input.passkey === undefined) {
+        throw new KeycardError(
+          'invalid_request',
+          'a code or a passkey is needed: this account has a second factor',
+          {
+            field: 'code',
+          },
+        );
+      }
+      method = await secondFactor(user.id, input, 'step_up', event);
+    } else {
+      await confirmOwnPassword({ users, throttle, emit }, context, input.password);
+      emit({ type: 'step_up_password', userId: user.id, ...event });
+      method = 'pwd';
+    }
+    const now = clock.now();
+    const previous = authenticationOf(login) ?? {
+      amr: [],
+      at: login.createdAt,
+      mfaAt: null,
+      verifiedAt: login.createdAt,
+    };
+    const amr = [...new Set([...previous.amr, method])];
+    const next = {
+      ...previous,
+      amr,
+      verifiedAt: now,
+      mfaAt: method === 'pwd' ? previous.mfaAt : now,
+    };
+    const saved = await store.patchLoginData(
+      login.id,
+      { set: { [AUTHENTICATION_KEY]: next }, unset: [] },
+      { maxBytes: options.session.maxDataBytes + 1024 },
+    );
+    if (saved !== 'ok') throw new KeycardError('token_revoked', 'this login has ended; sign in again');
+  }
+}
+
+/** The result of a right password when a second factor is needed: no login, a pending sign-in. */
+function mfaRequired(mfaToken: string, factors: FactorKind[]): SignInResult {
+  return {
+    ok: false,
+    reason: 'mfa_required',
+    mfaToken,
+    factors,
+    error: new KeycardError('mfa_required', 'a second factor is needed to finish signing in', {
+      body: { mfa_token: mfaToken, factors },
+    }),
+  };
+}
+
+const MAX_MFA_TOKEN_INPUT = 256;
+
+function plainObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new KeycardError('invalid_request', 'the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+/** The second step's body: `mfa_token`, and one of `code` or `passkey`. */
+function readSecondStep(body: unknown): { mfaToken: string; code?: unknown; passkey?: unknown } {
+  const input = plainObject(body);
+  const mfaToken = input.mfa_token;
+  if (typeof mfaToken !== 'string' || mfaToken.length === 0 || mfaToken.length > MAX_MFA_TOKEN_INPUT) {
+    throw new KeycardError('invalid_request', 'mfa_token must be the token the sign-in answered', {
+      field: 'mfa_token',
+    });
+  }
+  return { mfaToken, ...oneFactor(input) };
+}
+
+function oneFactor(input: Record<string, unknown>): { code?: unknown; passkey?: unknown } {
+  const { code, passkey } = input;
+  if ((code === undefined) === (passkey === undefined)) {
+    throw new KeycardError('invalid_request', 'send one of code or passkey', { field: 'code' });
+  }
+  return code === undefined ? { passkey } : { code };
+}
+
+function readStepUp(body: unknown): { code?: unknown; passkey?: unknown; password?: unknown } {
+  const input = plainObject(body);
+  if (input.password !== undefined) {
+    if (input.code !== undefined || input.passkey !== undefined) {
+      throw new KeycardError('invalid_request', 'send one of password, code or passkey', {
+        field: 'password',
+      });
+    }
+    return { password: input.password };
+  }
+  if (input.code === undefined && input.passkey === undefined) return {};
+  return oneFactor(input);
 }

@@ -19,6 +19,7 @@ import {
   type ResolvedJWTOptions,
   resolveJWTOptions,
 } from './jwt/options.js';
+import { type MfaOptions, type ResolvedMfaOptions, resolveMfaOptions } from './mfa/options.js';
 import { type Argon2Parameters, OWASP_ARGON2ID } from './passwords/hash.js';
 import { type PasswordPolicy, resolvePasswordPolicy } from './passwords/policy.js';
 import type { Store } from './store.js';
@@ -116,6 +117,11 @@ export interface KeycardOptions {
    */
   mail?: AccountMailOptions;
   /**
+   * Second factors (docs/mfa.md): `secrets` to encrypt TOTP secrets at rest (the server passes its key
+   * file's), the step-up window, roles that must have a factor, and passkeys' relying party.
+   */
+  mfa?: MfaOptions;
+  /**
    * Who may create an account for themselves: `closed` (the default: admins and the CLI create users),
    * `invite` (with a single-use invitation an admin creates), or `open` (anyone; throttled per client).
    */
@@ -160,6 +166,7 @@ export interface ResolvedOptions {
   roles: readonly string[];
   /** Who may sign up: `closed` by default. */
   signup: SignupMode;
+  mfa: ResolvedMfaOptions;
   /** Null when throttling is off. */
   throttle: ThrottlePolicy | null;
   clock: Clock;
@@ -386,6 +393,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,
     roles: resolveRoles(options.roles),
     signup: resolveSignup(options.signup),
+    mfa: resolveMfaOptions(options.mfa),
     throttle: resolveThrottleOptions(options.throttle),
     clock: options.clock ?? systemClock,
     onEvent: options.onEvent,

@@ -14,6 +14,7 @@ import { KeycardError } from '../errors.js';
 import { checkRequestOrigin, type OriginVerdict } from '../http/origin.js';
 import { isSafeMethod, type RequestInfo } from '../http/request.js';
 import type { JWTClaims } from '../jwt/verify.js';
+import { type AuthMethod, newAuthentication } from '../logins/authentication.js';
 import type { ResolvedOptions } from '../options.js';
 import { csrfBinding, type GuardDependencies, guard, issueCSRFToken } from '../request/guard.js';
 import {
@@ -56,6 +57,12 @@ export interface LoginOptions {
    * transport has no cookies: it changes nothing there.
    */
   remember?: boolean;
+  /**
+   * How the user was authenticated, as RFC 8176 method references (`pwd`, `otp`, `hwk`, …), recorded on the
+   * login (`amr` and `auth_time` in access tokens; docs/mfa.md). Default `['pwd']`; keycard's own sign-ins
+   * say what they checked.
+   */
+  amr?: readonly AuthMethod[];
 }
 
 /** What `check()` may skip, for apps that run equivalent checks themselves (adapter options). */
@@ -313,8 +320,11 @@ export class AuthContext {
     const sameOwner = !previous?.user || previous.user.id === user.id;
     const carried = options.keepData === false || !sameOwner ? {} : this.currentData();
     const persistent = this.deps.options.cookie.persistent && options.remember !== false;
+    const authentication = newAuthentication(options.amr ?? ['pwd'], this.deps.options.clock.now());
     this.adopt(
-      await this.run(() => this.deps.strategy.login(this.request, this.state, user, carried, { persistent })),
+      await this.run(() =>
+        this.deps.strategy.login(this.request, this.state, user, carried, { persistent, authentication }),
+      ),
     );
     this.recordOutcome('login');
     return this.state.login as LoginRecord;

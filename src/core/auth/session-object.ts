@@ -3,6 +3,7 @@
  * properties are the data; `id` and the methods live on a shared prototype (non-writable, so assigning
  * `req.session.save = x` throws instead of hiding the method).
  */
+import { AUTHENTICATION_KEY } from '../logins/authentication.js';
 import { BROWSER_SESSION_KEY } from '../logins/cookie-lifetime.js';
 import type { AuthContext } from './context.js';
 
@@ -17,7 +18,8 @@ export interface SessionObject {
 
 /**
  * Names the session object uses itself (as data keys they would hide its methods after a reload), and the
- * login's own marker (logins/cookie-lifetime.ts), which an app must neither see nor change.
+ * login's own markers (logins/cookie-lifetime.ts, logins/authentication.ts), which an app must neither see
+ * nor change.
  */
 export const RESERVED_DATA_KEYS: ReadonlySet<string> = new Set([
   'id',
@@ -26,6 +28,7 @@ export const RESERVED_DATA_KEYS: ReadonlySet<string> = new Set([
   'save',
   'reload',
   BROWSER_SESSION_KEY,
+  AUTHENTICATION_KEY,
 ]);
 
 /**

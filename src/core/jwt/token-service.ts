@@ -10,6 +10,7 @@
  */
 import type { Clock } from '../clock.js';
 import { KeycardError } from '../errors.js';
+import { authenticationOf } from '../logins/authentication.js';
 import { generateId, generateToken } from '../random-tokens.js';
 import type { AuthUser, LoginRecord, RefreshState, Store } from '../store.js';
 import { VerifiedTokenCache } from './cache.js';
@@ -83,6 +84,8 @@ const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'role',
   'scope',
   'client_id',
+  'amr',
+  'auth_time',
 ]);
 
 function addExtraClaims(claims: JWTClaims, extra: unknown): void {
@@ -156,6 +159,13 @@ export function createTokenService(
       username: user.username,
       role: user.role,
     };
+    // How and when the user authenticated (docs/mfa.md): RFC 8176 methods, and OpenID Connect's auth_time
+    // (seconds) — the last time a credential was shown on this login, at sign-in or a step-up.
+    const authentication = authenticationOf(login);
+    if (authentication) {
+      claims.amr = authentication.amr;
+      claims.auth_time = Math.floor(authentication.verifiedAt / 1000);
+    }
     if (options.claims) addExtraClaims(claims, options.claims(user));
     // Read per token: a reloading key set may have rotated since start-up.
     const signing = options.keys.signing;

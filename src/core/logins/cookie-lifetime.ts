@@ -6,6 +6,7 @@
  * keeps as JSON (no schema change), and which the session object neither shows nor lets an app write.
  */
 import type { LoginRecord } from '../store.js';
+import { type Authentication, withAuthentication } from './authentication.js';
 
 /** The data key that marks a browser-session login; absent (every login before this existed) = persistent. */
 export const BROWSER_SESSION_KEY = 'keycard_browser_session';
@@ -15,11 +16,21 @@ export function isBrowserSession(login: LoginRecord | null): boolean {
   return login?.data[BROWSER_SESSION_KEY] === true;
 }
 
-/** `data` with the marker set for a browser-session login, and removed otherwise (an app cannot plant it). */
+/** How a login starts: its cookie lifetime, and (at a sign-in) how it was authenticated. */
+export interface LoginLifetime {
+  persistent: boolean;
+  /** Set at a sign-in (logins/authentication.ts); absent when a session is regenerated: kept as it was. */
+  authentication?: Authentication;
+}
+
+/**
+ * `data` with the marker set for a browser-session login, and removed otherwise (an app cannot plant it);
+ * and with the login's authentication record when the login is a sign-in.
+ */
 export function withCookieLifetime(
   data: Record<string, unknown>,
-  lifetime: { persistent: boolean },
+  lifetime: LoginLifetime,
 ): Record<string, unknown> {
-  const { [BROWSER_SESSION_KEY]: _ignored, ...rest } = data;
+  const { [BROWSER_SESSION_KEY]: _ignored, ...rest } = withAuthentication(data, lifetime.authentication);
   return lifetime.persistent ? rest : { ...rest, [BROWSER_SESSION_KEY]: true };
 }

@@ -9,7 +9,7 @@ import { writeCookie } from '../cookies/policy.js';
 import { KeycardError } from '../errors.js';
 import type { EventEmitter } from '../events.js';
 import type { RequestInfo } from '../http/request.js';
-import { isBrowserSession, withCookieLifetime } from '../logins/cookie-lifetime.js';
+import { isBrowserSession, type LoginLifetime, withCookieLifetime } from '../logins/cookie-lifetime.js';
 import type { LoginRegistry } from '../logins/registry.js';
 import type { ResolvedOptions } from '../options.js';
 import type { AuthUser, LoginRecord } from '../store.js';
@@ -41,7 +41,7 @@ export function createSessionStrategy(deps: SessionStrategyDependencies): Strate
     request: RequestInfo,
     user: AuthUser | null,
     data: Record<string, unknown>,
-    lifetime: { persistent: boolean } = { persistent: true },
+    lifetime: LoginLifetime = { persistent: true },
   ): Promise<AuthState> => {
     const { token, login: session } = await logins.create({
       user,

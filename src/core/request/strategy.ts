@@ -3,6 +3,7 @@
  * state to the next state. A strategy is made once per keycard; nothing in it belongs to one request.
  */
 import type { RequestInfo } from '../http/request.js';
+import type { LoginLifetime } from '../logins/cookie-lifetime.js';
 import type { AuthUser, DataPatch, LoginRecord } from '../store.js';
 import type { AuthState } from './state.js';
 
@@ -27,7 +28,7 @@ export interface Strategy {
     state: AuthState,
     user: AuthUser,
     data: Record<string, unknown>,
-    lifetime: { persistent: boolean },
+    lifetime: LoginLifetime,
   ): Promise<AuthState>;
   /** Ends the login `state` carries (or, for an expired access token, the one it names). */
   logout(request: RequestInfo, state: AuthState): Promise<{ state: AuthState; ended: boolean }>;

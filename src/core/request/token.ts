@@ -133,7 +133,7 @@ export function createTokenStrategy(deps: TokenStrategyDependencies): Strategy {
         userAgent: request.header('user-agent') ?? null,
         ip: request.ip,
         // Header clients keep their tokens as they like: the choice only means something for cookies.
-        data: withCookieLifetime({}, { persistent: lifetime.persistent || !usesCookies }),
+        data: withCookieLifetime({}, { ...lifetime, persistent: lifetime.persistent || !usesCookies }),
       });
       emit({
         type: 'login_succeeded',

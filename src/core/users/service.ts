@@ -303,6 +303,8 @@ export function createUserService(deps: UserServiceDependencies): UserService {
       let count = await logins.destroyAllForUser(id);
       if (!(await store.deleteUser(id))) throw new KeycardError('not_found', 'no such user');
       count += await logins.destroyAllForUser(id);
+      // Factors go with the account: a user created again under the name starts with none.
+      await store.deleteUserFactors(id);
       emit({ type: 'user_deleted', userId: id, role: user.role, ...context });
       if (count > 0) emit({ type: 'sessions_revoked', userId: id, count, reason: 'deleted', ...context });
       return user;
