@@ -11,7 +11,16 @@ import { loginAnswer } from './login-answer.js';
 import { invitationPage } from './pages/account-views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import { IdParams, NO_PROTO } from './schema.js';
-import { error, LoginAnswer, mailUnavailable, Ok, redirect, tooManyRequests, UserAnswer } from './shapes.js';
+import {
+  error,
+  LoginAnswer,
+  mailUnavailable,
+  Ok,
+  redirect,
+  stepUpRequired,
+  tooManyRequests,
+  UserAnswer,
+} from './shapes.js';
 
 const Email = Type.String({ minLength: 1, maxLength: MAX_EMAIL_INPUT_LENGTH });
 const NewPassword = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH });
@@ -215,6 +224,7 @@ export function accountRoutes(keycard: Keycard): ApiRoute[] {
           },
           303: redirect('/account, saying what happened'),
           401: error('The current password is not right (invalid_credentials).'),
+          403: stepUpRequired,
           409: error('Another account has this address (email_taken).'),
           429: tooManyRequests,
         },
@@ -223,6 +233,7 @@ export function accountRoutes(keycard: Keycard): ApiRoute[] {
         return formOr(request, '/account', async () => {
           const auth = request.auth;
           const userId = (auth.user as { id: string }).id;
+          await keycard.requireStepUp(auth, { passwordShown: true });
           await keycard.confirmPassword(auth, body.current_password);
           let user = await accounts.setEmail(userId, body.email, context(auth));
           if (accounts.canMail) {

@@ -18,7 +18,9 @@ import { lookupUsername } from '../core/users/username.js';
 import { accountRoutes, adminLinkRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
+import { adminMfaRoutes, mfaRoutes, withStepUp } from './mfa-routes.js';
 import { loginFailureLocation } from './pages/login-notices.js';
+import { secondStepPage } from './pages/mfa-views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
   AuditPageQuery,
@@ -33,13 +35,16 @@ import {
 import {
   AuditList,
   AuthUser,
+  ErrorBody,
   error,
   LoginAnswer,
+  MfaRequiredBody,
   Ok,
   PublicSession,
   RefreshAnswer,
   redirect,
   SessionList,
+  stepUpRequired,
   tooManyRequests,
   UserAnswer,
   UserList,
@@ -142,11 +147,20 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
         tags: ['login'],
         body: Credentials,
         answers: {
-          200: { description: 'Signed in.', json: LoginAnswer },
+          200: {
+            description:
+              'Signed in. An HTML form post of a user with a second factor: the second step’s page.',
+            json: LoginAnswer,
+            media: 'text/html',
+          },
           303: redirect(
             '/account; a refused HTML form post goes back to /login?error=CODE&username=NAME (POST-redirect-GET: reloading never posts the password again), with &retry=SECONDS when throttled',
           ),
-          401: error('Wrong username or password, the same for an unknown user (invalid_credentials).'),
+          401: {
+            description:
+              'Wrong username or password, the same for an unknown user (invalid_credentials); or the password was right and a second factor is needed (mfa_required, with mfa_token and factors: finish with POST /auth/login/mfa).',
+            json: Type.Union([ErrorBody, MfaRequiredBody]),
+          },
           403: error('The account is blocked (account_blocked), or the request is cross-site.'),
           429: tooManyRequests,
         },
@@ -159,6 +173,22 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           auth,
           request.form ? { ...body, remember: body.remember ?? false } : body,
         );
+        if (!result.ok && result.reason === 'mfa_required') {
+          // The password was right; a second factor finishes it (docs/mfa.md). JSON clients get the
+          // pending token in the 401's body; the form gets the second step's page (never a URL with it).
+          if (!request.form) throw result.error;
+          return {
+            kind: 'html',
+            status: 200,
+            headers: { 'cache-control': 'no-store' },
+            body: secondStepPage({
+              csrfToken: auth.csrfToken(),
+              mfaToken: result.mfaToken,
+              factors: result.factors,
+              remember: body.remember === true || body.remember === 'true' || body.remember === 'on',
+            }),
+          };
+        }
         if (!result.ok) {
           // 401, 403, or 429 with Retry-After — the same answer whether or not the password was right, so
           // throttling is no oracle. A form goes back to the sign-in page by a redirect, saying why.
@@ -371,6 +401,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           200: { description: 'Changed.', json: Ok },
           303: redirect('/account, saying whether it changed'),
           401: error('The current password is not right (invalid_credentials), or no login.'),
+          403: stepUpRequired,
           429: tooManyRequests,
         },
       },
@@ -381,6 +412,8 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
               field: 'confirm_password',
             });
           }
+          // With a second factor, a recent one is needed too; without, the current password is the proof.
+          await keycard.requireStepUp(request.auth, { passwordShown: true });
           await keycard.changePassword(request.auth, body.current_password, body.new_password);
         } catch (failure) {
           // The account page says what went wrong by a closed set of codes, never by text from the URL.
@@ -430,6 +463,8 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
     }),
     // Email addresses, their verification, and password reset by mail (account-routes.ts).
     ...accountRoutes(keycard),
+    // Second factors: enrolment, the sign-in's second step, step-up (mfa-routes.ts).
+    ...mfaRoutes(keycard),
   ];
 }
 
@@ -511,7 +546,7 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
     if (!user) throw new KeycardError('not_found', 'no such user');
     return user;
   };
-  return [
+  const routes: ApiRoute[] = [
     defineRoute({
       method: 'GET',
       path: '/auth/admin/users',
@@ -799,6 +834,10 @@ export function adminRoutes(keycard: Keycard): ApiRoute[] {
     // Invitations to sign up and reset links (account-routes.ts).
     ...adminLinkRoutes(keycard),
   ];
+  // Every admin action is sensitive: it needs a recent proof (docs/mfa.md, "Step-up"); reads do not.
+  return [...routes, ...adminMfaRoutes(keycard)].map((route) =>
+    route.method === 'GET' ? route : withStepUp(keycard, route),
+  );
 }
 
 export interface AuditPage {

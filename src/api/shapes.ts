@@ -188,3 +188,45 @@ export const tooManyRequests: Answer = {
   json: ErrorBody,
   headers: { 'retry-after': 'Seconds to wait.' },
 };
+
+/** A second factor as its user sees it (never its secret). */
+export const PublicFactor = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('totp'), Type.Literal('passkey'), Type.Literal('recovery')]),
+    name: Type.String(),
+    confirmed: Type.Boolean({ description: 'False while a TOTP enrolment waits for its first code.' }),
+    created_at: Timestamp,
+    last_used_at: Nullable(Timestamp),
+    remaining: Type.Optional(Type.Integer({ description: 'Recovery codes: how many are left unused.' })),
+  },
+  { $id: 'Factor', additionalProperties: false },
+);
+
+/** 401 `mfa_required`: the password was right; a second factor finishes the sign-in (docs/mfa.md). */
+export const MfaRequiredBody = Type.Object(
+  {
+    error: ErrorBody.properties.error,
+    mfa_token: Type.String({
+      description: 'Single use, 5 minutes, for this client only: send it to POST /auth/login/mfa.',
+    }),
+    factors: Type.Array(
+      Type.Union([Type.Literal('totp'), Type.Literal('passkey'), Type.Literal('recovery')]),
+    ),
+  },
+  { $id: 'MfaRequired', additionalProperties: false },
+);
+
+/** 403 on a sensitive action: a recent second factor (or password) is needed first. */
+export const stepUpRequired: Answer = {
+  description:
+    'A sensitive action: the login must have shown a second factor (or, without one, the password) within the step-up window (step_up_required), and a role that needs a factor must have one (mfa_enrollment_required). POST /auth/mfa/step-up renews the proof.',
+  json: ErrorBody,
+};
+
+/** Recovery codes, shown once. */
+export const RecoveryCodes = Nullable(
+  Type.Array(Type.String(), {
+    description: 'Shown this once: keep them somewhere safe. Null when the user already had codes.',
+  }),
+);

@@ -70,6 +70,8 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
       : undefined,
     revocation: parts.revocation,
     signup: config.signup,
+    // TOTP secrets are encrypted at rest with the key file's secrets (docs/mfa.md).
+    mfa: keys ? { secrets: keys.secrets } : undefined,
     mail: config.mail && parts.mailer ? { mailer: parts.mailer, baseUrl: config.mail.publicUrl } : undefined,
   };
 }

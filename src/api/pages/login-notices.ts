@@ -21,6 +21,7 @@ const NOTICES = {
   too_many_requests: (seconds?: number) =>
     `Too many failed attempts. Try again ${seconds === undefined ? 'in a few minutes' : `in ${describeWait(seconds)}`}.`,
   signed_out: () => 'You have been signed out. Sign in again.',
+  token_invalid: () => 'That sign-in expired or was finished already. Sign in again.',
 } as const satisfies Record<string, (seconds?: number) => string>;
 
 export type LoginNoticeCode = keyof typeof NOTICES;
