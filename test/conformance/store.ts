@@ -1,8 +1,9 @@
 /**
  * The store conformance suite: every store keycard ships runs these cases against its real backend. The
  * contract (src/core/store.ts) is a set of capabilities, and so is the suite: one sub-suite per
- * capability (logins.ts, users.ts, counters.ts, revocations.ts, clients.ts, audit.ts, tokens.ts), and races.ts, which hammers
- * single records with concurrent operations. A store passes when it behaves exactly as the contract says.
+ * capability (logins.ts, users.ts, counters.ts, revocations.ts, clients.ts, audit.ts, tokens.ts,
+ * factors.ts), and races.ts, which hammers single records with concurrent operations. A store passes
+ * when it behaves exactly as the contract says.
  */
 import { after, before, beforeEach, describe } from 'node:test';
 import type { Store } from '../../src/core/store.js';
@@ -10,6 +11,7 @@ import { ManualClock } from '../helpers/clock.js';
 import { describeAuditConformance } from './audit.js';
 import { describeClientConformance } from './clients.js';
 import { describeCounterConformance } from './counters.js';
+import { describeFactorConformance } from './factors.js';
 import type { Conformance, StoreFactory, StoreHarness } from './fixtures.js';
 import { describeLoginConformance } from './logins.js';
 import { describeRaceConformance } from './races.js';
@@ -60,6 +62,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
     describeClientConformance(ctx);
     describeAuditConformance(ctx);
     describeAccountTokenConformance(ctx);
+    describeFactorConformance(ctx);
     describeRaceConformance(ctx);
   });
 }

@@ -1,6 +1,7 @@
 /**
- * Single-use account tokens (password reset, email verification, invitation): put, read without using,
- * use once — atomically, of a given kind, before expiry.
+ * Single-use account tokens (password reset, email verification, invitation, a sign-in waiting for its
+ * second factor, a WebAuthn challenge): put, read without using, use once — atomically, of a given kind,
+ * before expiry.
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
@@ -50,6 +51,22 @@ export function describeAccountTokenConformance(ctx: Conformance): void {
       assert.equal(await store.getAccountToken(record.hash, 'password_reset', clock.now()), null);
       assert.equal(await store.takeAccountToken(record.hash, 'password_reset', clock.now()), null);
       assert.deepEqual(await store.takeAccountToken(record.hash, 'verify_email', clock.now()), record);
+    });
+
+    test('a sign-in waiting for its second factor is taken once, and is no WebAuthn challenge', async () => {
+      const pending = token({ kind: 'mfa_pending', email: null, stamp: 'password-fingerprint' });
+      await store.putAccountToken(pending);
+      assert.equal(await store.getAccountToken(pending.hash, 'webauthn_challenge', clock.now()), null);
+      assert.equal(await store.takeAccountToken(pending.hash, 'webauthn_challenge', clock.now()), null);
+      assert.deepEqual(await store.takeAccountToken(pending.hash, 'mfa_pending', clock.now()), pending);
+      assert.equal(await store.takeAccountToken(pending.hash, 'mfa_pending', clock.now()), null);
+      const challenge = token({ kind: 'webauthn_challenge', userId: null, email: null, stamp: null });
+      await store.putAccountToken(challenge);
+      assert.equal(await store.takeAccountToken(challenge.hash, 'mfa_pending', clock.now()), null);
+      assert.deepEqual(
+        await store.takeAccountToken(challenge.hash, 'webauthn_challenge', clock.now()),
+        challenge,
+      );
     });
 
     test('an unknown hash is null', async () => {

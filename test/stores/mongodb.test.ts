@@ -16,7 +16,13 @@ import { BSON, type Collection, type Document } from 'mongodb';
 import { KeycardError } from '../../src/core/errors.js';
 import { generateId, generateToken, hashToken } from '../../src/core/random-tokens.js';
 import { applyPatch } from '../../src/core/session/data.js';
-import type { ClientRecord, RevocationRecord, SessionData, Store } from '../../src/core/store.js';
+import type {
+  ClientRecord,
+  FactorRecord,
+  RevocationRecord,
+  SessionData,
+  Store,
+} from '../../src/core/store.js';
 import { usernameSkeleton } from '../../src/core/users/skeleton.js';
 import {
   type RevocationFeedDocument,
@@ -27,6 +33,7 @@ import {
   toUser,
   toUserDocument,
 } from '../../src/stores/mongodb/documents.js';
+import { toFactor, toFactorDocument } from '../../src/stores/mongodb/factors.js';
 import { MongoStore, openStoreURL } from '../../src/stores/mongodb/index.js';
 import {
   FEED_ID,
@@ -173,6 +180,14 @@ describe('mongodb store on a real server', () => {
           `the audit index ${key}`,
         );
       }
+      const factors = await indexes(names.factors);
+      assert.ok(
+        factors.some((index) => JSON.stringify(index.key) === '{"userId":1,"createdAt":1,"_id":1}'),
+        'the per-user factor index in listing order',
+      );
+      const credential = factors.find((index) => JSON.stringify(index.key) === '{"credentialId":1}');
+      assert.equal(credential?.unique, true, 'passkey credential ids are unique');
+      assert.deepEqual(credential?.partialFilterExpression, { credentialId: { $type: 'string' } });
       const revocations = await indexes(names.revocations);
       assert.ok(revocations.some((index) => JSON.stringify(index.key) === '{"kind":1,"id":1}'));
       for (const name of [names.sessions, names.counters, names.revocations]) {
@@ -650,6 +665,40 @@ describe('mongodb store without a server', () => {
       assert.equal(document._id, user.id);
       assert.equal(document.skeleton, user.skeleton);
       assert.deepEqual(toUser(BSON.deserialize(BSON.serialize(document)) as typeof document), user);
+    }
+  });
+
+  test('factor documents survive the driver’s BSON encoding exactly, nulls and a 32-bit counter included', () => {
+    const factors: FactorRecord[] = [
+      {
+        id: generateId(),
+        userId: 'user-1',
+        kind: 'totp',
+        name: 'Téléphone 🔑',
+        credentialId: null,
+        secret: 'v1.iv.ciphertext.tag',
+        counter: 0,
+        confirmedAt: null,
+        createdAt: 1_767_225_600_000,
+        lastUsedAt: null,
+      },
+      {
+        id: generateId(),
+        userId: 'user-1',
+        kind: 'passkey',
+        name: 'YubiKey',
+        credentialId: generateId(),
+        secret: 'x'.repeat(4096),
+        counter: 4_294_967_295,
+        confirmedAt: 1_767_225_600_001,
+        createdAt: 1_767_225_600_000,
+        lastUsedAt: 1_767_225_600_002,
+      },
+    ];
+    for (const record of factors) {
+      const document = toFactorDocument(record);
+      assert.equal(document._id, record.id);
+      assert.deepEqual(toFactor(BSON.deserialize(BSON.serialize(document)) as typeof document), record);
     }
   });
 

@@ -131,7 +131,7 @@ if (skip) {
         const s = `"${conformanceSchema}"`;
         await admin.query(
           `TRUNCATE ${s}.sessions, ${s}.users, ${s}.counters, ${s}.revocations, ${s}.clients, ${s}.audit,
-            ${s}.account_tokens`,
+            ${s}.account_tokens, ${s}.factors`,
         );
       },
       // Rows of every table in the schema, whatever it holds: a table a migration forgot to drop counts too.

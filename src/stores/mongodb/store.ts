@@ -1,9 +1,10 @@
 /**
- * The MongoDB store, on the official driver. Seven collections (sessions and logins, users, counters,
- * revocations, the revocation feed, API clients and the audit log: audit.ts), each record one document; every write is a
- * single-document operation, which MongoDB applies atomically, so the store needs no transaction and runs
- * on a standalone server as well as a replica set or a sharded cluster. See docs/stores-mongodb.md for the
- * collections, indexes and atomicity choices.
+ * The MongoDB store, on the official driver. Nine collections (sessions and logins, users, counters,
+ * revocations, the revocation feed, API clients, the audit log: audit.ts, single-use account tokens, and
+ * second factors: factors.ts), each record one document; every write is a single-document operation
+ * (or a `deleteMany` of independent ones), which MongoDB applies atomically, so the store needs no
+ * transaction and runs on a standalone server as well as a replica set or a sharded cluster. See
+ * docs/stores-mongodb.md for the collections, indexes and atomicity choices.
  */
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
@@ -25,6 +26,9 @@ import type {
   ClientUpdate,
   CounterValue,
   DataPatch,
+  FactorAdvance,
+  FactorKind,
+  FactorRecord,
   ListUsersOptions,
   LoginPageOptions,
   LoginRecord,
@@ -74,6 +78,7 @@ import {
   type UserDocument,
 } from './documents.js';
 import { duplicateKeyFields, isDuplicateOf, retryUpsert, toStoreError } from './errors.js';
+import { FACTOR_INDEXES, type FactorDocument, MongoFactors } from './factors.js';
 import {
   advanceStages,
   incrementStages,
@@ -113,6 +118,7 @@ export interface MongoCollectionNames {
   clients: string;
   audit: string;
   accountTokens: string;
+  factors: string;
 }
 
 /** A TTL index deletes a document once its date field is in the past (`expireAfterSeconds: 0`). */
@@ -132,6 +138,8 @@ export class MongoStore implements Store {
   private readonly clients: Collection<ClientDocument>;
   private readonly audit: Collection<AuditDocument>;
   private readonly accountTokens: Collection<AccountTokenDocument>;
+  private readonly factorDocuments: Collection<FactorDocument>;
+  private readonly factors: MongoFactors;
   private readonly pollIntervalMs: number;
   private readonly subscriptions = new Set<RevocationPoller>();
   private readonly ownsClient: boolean;
@@ -180,6 +188,7 @@ export class MongoStore implements Store {
       clients: `${prefix}clients`,
       audit: `${prefix}audit`,
       accountTokens: `${prefix}account_tokens`,
+      factors: `${prefix}factors`,
     });
     // Reads go to the primary whatever the URL says: a secondary that lags could still show a session
     // that was just revoked, or miss one that was just created.
@@ -193,6 +202,8 @@ export class MongoStore implements Store {
     this.clients = this.db.collection<ClientDocument>(this.collectionNames.clients);
     this.audit = this.db.collection<AuditDocument>(this.collectionNames.audit);
     this.accountTokens = this.db.collection<AccountTokenDocument>(this.collectionNames.accountTokens);
+    this.factorDocuments = this.db.collection<FactorDocument>(this.collectionNames.factors);
+    this.factors = new MongoFactors(this.factorDocuments);
   }
 
   /**
@@ -249,6 +260,7 @@ export class MongoStore implements Store {
         PURGE_INDEX,
       ]),
       this.audit.createIndexes(AUDIT_INDEXES),
+      this.factorDocuments.createIndexes(FACTOR_INDEXES),
     ]);
   }
 
@@ -673,6 +685,29 @@ export class MongoStore implements Store {
   async deleteClient(id: string): Promise<boolean> {
     const result = await this.run(() => this.clients.deleteOne({ _id: id }));
     return result.deletedCount > 0;
+  }
+
+  /** Second factors (factors.ts): one command each. */
+  createFactor(record: FactorRecord): Promise<void> {
+    return this.run(() => this.factors.create(record));
+  }
+  listFactors(userId: string): Promise<FactorRecord[]> {
+    return this.run(() => this.factors.list(userId));
+  }
+  getFactor(id: string): Promise<FactorRecord | null> {
+    return this.run(() => this.factors.get(id));
+  }
+  getFactorByCredentialId(credentialId: string): Promise<FactorRecord | null> {
+    return this.run(() => this.factors.getByCredentialId(credentialId));
+  }
+  advanceFactor(id: string, expectedCounter: number, next: FactorAdvance): Promise<FactorRecord | null> {
+    return this.run(() => this.factors.advance(id, expectedCounter, next));
+  }
+  deleteFactor(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    return this.run(() => this.factors.delete(id, options.userId));
+  }
+  deleteUserFactors(userId: string, options: { kind?: FactorKind } = {}): Promise<number> {
+    return this.run(() => this.factors.deleteUser(userId, options.kind));
   }
 
   /** The audit log (audit.ts): one command each. Queries are checked before anything is sent. */

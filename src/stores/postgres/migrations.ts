@@ -224,6 +224,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX account_tokens_by_expiry ON account_tokens (expires_at);
     `,
   },
+  {
+    version: 9,
+    description: 'second factors (TOTP, passkeys, recovery codes)',
+    sql: `
+      -- Never a usable secret in clear (src/core/store.ts, FactorRecord): an encrypted TOTP secret, a
+      -- passkey's public key, recovery codes' hashes. counter is bigint: a passkey's signature counter
+      -- goes up to 2^32 - 1.
+      CREATE TABLE factors (
+        id            text COLLATE "C" PRIMARY KEY,
+        user_id       text COLLATE "C" NOT NULL,
+        kind          text COLLATE "C" NOT NULL,
+        name          text NOT NULL,
+        credential_id text COLLATE "C",
+        secret        text NOT NULL,
+        counter       bigint NOT NULL,
+        confirmed_at  bigint,
+        created_at    bigint NOT NULL,
+        last_used_at  bigint
+      );
+      -- A passkey's credential id is unique across every user: the database admits one of two concurrent
+      -- registrations, and a passwordless sign-in finds the factor by it.
+      CREATE UNIQUE INDEX factors_credential_id ON factors (credential_id) WHERE credential_id IS NOT NULL;
+      -- A user's factors, oldest first (ties by id, byte order: "C"), read in index order; deleting a
+      -- user's factors is a range of it.
+      CREATE INDEX factors_by_user ON factors (user_id, created_at, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

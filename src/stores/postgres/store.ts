@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store (node-postgres): for several keycard instances sharing one database. Sessions and
- * logins (with a token login's refresh state), users, throttle counters, revocations and API clients live
- * in one schema (`keycard` by default), created and upgraded by versioned migrations (migrate.ts); expired
- * rows are pruned once per cluster (prune.ts).
+ * logins (with a token login's refresh state), users, throttle counters, revocations, API clients, the
+ * audit log (audit.ts), single-use account tokens and second factors (factors.ts) live in one schema
+ * (`keycard` by default), created and upgraded by versioned migrations (migrate.ts); expired rows are
+ * pruned once per cluster (prune.ts).
  *
  * Every operation is one statement (queries.ts), the refresh rotation's compare-and-set included.
  * getLogin — every request's read — is one primary-key lookup, a prepared statement. Revocations travel
@@ -26,6 +27,9 @@ import type {
   ClientUpdate,
   CounterValue,
   DataPatch,
+  FactorAdvance,
+  FactorKind,
+  FactorRecord,
   ListUsersOptions,
   LoginPageOptions,
   LoginRecord,
@@ -43,6 +47,7 @@ import { usernamePrefixEnd } from '../prefix.js';
 import { type AccountTokenRow, accountTokenFromRow } from '../token-rows.js';
 import { PostgresAudit } from './audit.js';
 import { isUniqueViolation, toStoreError, unstorableData } from './errors.js';
+import { PostgresFactors } from './factors.js';
 import { listenerClientConfig, RevocationFeed } from './feed.js';
 import { type MigrationReport, migratePostgres } from './migrate.js';
 import { createPool, type PoolSettings, TYPES } from './pool.js';
@@ -108,6 +113,7 @@ export class PostgresStore implements Store {
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly revocationKeepaliveMs: number;
   private readonly audit: PostgresAudit;
+  private readonly factors: PostgresFactors;
   /** Open revocation subscriptions, closed with the store. */
   private readonly feeds = new Set<RevocationFeed>();
   private readonly onPoolError = (): void => {
@@ -159,6 +165,7 @@ export class PostgresStore implements Store {
       });
     this.pool.on('error', this.onPoolError);
     this.audit = new PostgresAudit(this.pool, this.schema);
+    this.factors = new PostgresFactors(this.pool, this.schema);
     this.revocationKeepaliveMs = options.revocationKeepaliveMs ?? 5000;
     this.pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
     if (this.pruneIntervalMs > 0) {
@@ -583,6 +590,29 @@ export class PostgresStore implements Store {
   }
   pruneAudit(before: number): Promise<number> {
     return this.audit.prune(before);
+  }
+
+  /** Second factors (factors.ts): one statement each. */
+  createFactor(record: FactorRecord): Promise<void> {
+    return this.factors.createFactor(record);
+  }
+  listFactors(userId: string): Promise<FactorRecord[]> {
+    return this.factors.listFactors(userId);
+  }
+  getFactor(id: string): Promise<FactorRecord | null> {
+    return this.factors.getFactor(id);
+  }
+  getFactorByCredentialId(credentialId: string): Promise<FactorRecord | null> {
+    return this.factors.getFactorByCredentialId(credentialId);
+  }
+  advanceFactor(id: string, expectedCounter: number, next: FactorAdvance): Promise<FactorRecord | null> {
+    return this.factors.advanceFactor(id, expectedCounter, next);
+  }
+  deleteFactor(id: string, options?: { userId?: string }): Promise<boolean> {
+    return this.factors.deleteFactor(id, options);
+  }
+  deleteUserFactors(userId: string, options?: { kind?: FactorKind }): Promise<number> {
+    return this.factors.deleteUserFactors(userId, options);
   }
 
   /** A real query on keycard's schema, so a dropped schema fails readiness as an unreachable server does. */

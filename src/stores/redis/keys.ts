@@ -23,6 +23,9 @@
  * - `kc:{rv}:feed`                    the pub/sub channel revocations are published on (not a key)
  * - `kc:{clients}:c:<clientId>`       hash   an API client
  * - `kc:{clients}:ids`                zset   client ids, all at score 0, for ZRANGEBYLEX pages
+ * - `kc:{factors}:f:<factorId>`      hash   a second factor (factors.ts)
+ * - `kc:{factors}:u:<userId>`        zset   the user's factor ids, scored by `createdAt` (ties by id)
+ * - `kc:{factors}:credentials`       hash   passkey credential id → factor id (keeps them unique)
  * - `kc:{audit}:r:<id>`               string an audit record's JSON
  * - `kc:{audit}:all`                  zset   every audit record's id, all at score 0 (ids sort by time)
  * - `kc:{audit}:u:<userId>`           zset   the ids of the records about a user
@@ -36,6 +39,12 @@
  * API clients share one slot, as users do: creating one (refuse a taken id, write the record, index it)
  * and deleting one are single scripts over the record and the id set. Clients are few (a deployment's
  * services and partners), so one node holds them all easily.
+ *
+ * Second factors share one slot, as users do, rather than each user's slot: `getFactor` knows only the
+ * factor's id and `getFactorByCredentialId` only the credential id, and a credential id must be unique
+ * across every user — so creating a passkey (refuse a taken id or credential, write the record, index it)
+ * and deleting a user's factors are single scripts over the record, the user's index and the credential
+ * index. A user has a handful of factors, so the slot holds about as much as the users' own.
  *
  * The audit log shares one slot: an append writes the record and its indexes in one script, a page
  * merges several indexes in one, and pruning removes a record from every index it is in. The log is
@@ -78,6 +87,11 @@ export interface RedisKeys {
   revocationChannel(): string;
   client(clientId: string): string;
   clientIds(): string;
+  /** The factor keys' common start (`kc:{factors}:`): scripts that find factors by id build keys from it. */
+  factors(): string;
+  factor(factorId: string): string;
+  userFactors(userId: string): string;
+  factorCredentials(): string;
   /** The audit keys' common start (`kc:{audit}:`): scripts that find a record's indexes build them from it. */
   audit(): string;
   auditRecord(id: string): string;
@@ -118,6 +132,10 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     revocationChannel: () => `${p}:{rv}:feed`,
     client: (clientId) => `${p}:{clients}:c:${clientId}`,
     clientIds: () => `${p}:{clients}:ids`,
+    factors: () => `${p}:{factors}:`,
+    factor: (factorId) => `${p}:{factors}:f:${factorId}`,
+    userFactors: (userId) => `${p}:{factors}:u:${userId}`,
+    factorCredentials: () => `${p}:{factors}:credentials`,
     audit: () => `${p}:{audit}:`,
     auditRecord: (id) => `${p}:{audit}:r:${id}`,
     auditAll: () => `${p}:{audit}:all`,

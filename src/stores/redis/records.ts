@@ -30,7 +30,7 @@ const DATA_FIELD = 'd';
 /** A hash as ioredis returns it from HGETALL (an object) or from a script (a flat array). */
 export type HashReply = Record<string, string> | string[];
 
-function toMap(reply: HashReply): Map<string, string> {
+export function toMap(reply: HashReply): Map<string, string> {
   const map = new Map<string, string>();
   if (Array.isArray(reply)) {
     for (let i = 0; i + 1 < reply.length; i += 2) map.set(reply[i] as string, reply[i + 1] as string);

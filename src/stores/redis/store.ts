@@ -1,12 +1,13 @@
 /**
  * The Redis store (ioredis): sessions and token logins (with their refresh state), users, throttle
- * counters, revocations, API clients and the audit log (audit.ts) in Redis — standalone, over TLS, or on a Redis Cluster. The key
- * layout is in keys.ts, the atomic operations in scripts.ts, the revocation feed in feed.ts, the users'
- * skeleton back-fill in users.ts, and the reasoning (Cluster slots, the per-user indexes, the feed,
- * failures) in docs/stores-redis.md.
+ * counters, revocations, API clients, the audit log (audit.ts), single-use account tokens and second
+ * factors (factors.ts) in Redis — standalone, over TLS, or on a Redis Cluster. The key layout is in
+ * keys.ts, the atomic operations in scripts.ts, the revocation feed in feed.ts, the users' skeleton
+ * back-fill in users.ts, and the reasoning (Cluster slots, the per-user indexes, the feed, failures) in
+ * docs/stores-redis.md.
  *
- * Every key but the users' and the clients' (which do not expire) has a TTL, so Redis removes expired
- * state by itself: there is no pruning timer.
+ * Every key but the users', the clients', the audit log's and the factors' (which do not expire) has a
+ * TTL, so Redis removes expired state by itself: there is no pruning timer.
  */
 import { type Cluster, Command, type Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../core/clock.js';
@@ -26,6 +27,9 @@ import type {
   ClientUpdate,
   CounterValue,
   DataPatch,
+  FactorAdvance,
+  FactorKind,
+  FactorRecord,
   ListUsersOptions,
   LoginPageOptions,
   LoginRecord,
@@ -54,6 +58,7 @@ import {
   replicationPolicy,
   writeReplicated,
 } from './durability.js';
+import { RedisFactors } from './factors.js';
 import { RevocationFeed } from './feed.js';
 import { DEFAULT_PREFIX, type RedisKeys, redisKeys } from './keys.js';
 import {
@@ -140,6 +145,7 @@ export class RedisStore implements Store {
   private readonly keys: RedisKeys;
   private readonly scripts: RedisScripts;
   private readonly audit: RedisAudit;
+  private readonly factors: RedisFactors;
   private readonly clock: Clock;
   /** The first connection attempt of a client the store owns; operations wait for it, then it is gone. */
   private firstConnection: Promise<void> | null = null;
@@ -222,6 +228,7 @@ export class RedisStore implements Store {
     this.client.on('ready', this.onReady);
     this.scripts = defineScripts(this.client);
     this.audit = new RedisAudit(this.client, this.keys);
+    this.factors = new RedisFactors(this.client, this.keys);
     if (this.ownsClient) {
       // A failed first attempt is not fatal: ioredis keeps reconnecting, and until it succeeds operations
       // fail at once with store_unavailable. Waiting once avoids failing the calls made right after start.
@@ -734,6 +741,48 @@ export class RedisStore implements Store {
   }
   pruneAudit(before: number): Promise<number> {
     return this.run(() => this.audit.prune(before));
+  }
+
+  /**
+   * Second factors (factors.ts): one command or script each, on the `{factors}` slot. With `replicated`
+   * durability an advance (a code spent) and a deletion (a factor removed) wait for a replica, as a
+   * revocation does: a failover that lost one would make a used code or a removed factor good again.
+   */
+  createFactor(record: FactorRecord): Promise<void> {
+    return this.run(() => this.factors.create(record));
+  }
+  listFactors(userId: string): Promise<FactorRecord[]> {
+    return this.run(() => this.factors.list(userId));
+  }
+  getFactor(id: string): Promise<FactorRecord | null> {
+    return this.run(() => this.factors.get(id));
+  }
+  getFactorByCredentialId(credentialId: string): Promise<FactorRecord | null> {
+    return this.run(() => this.factors.getByCredentialId(credentialId));
+  }
+  advanceFactor(id: string, expectedCounter: number, next: FactorAdvance): Promise<FactorRecord | null> {
+    return this.run(() =>
+      this.replicated(
+        () => [this.keys.factor(id)],
+        () => this.factors.advance(id, expectedCounter, next),
+      ),
+    );
+  }
+  deleteFactor(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    return this.run(() =>
+      this.replicated(
+        () => [this.keys.factor(id)],
+        () => this.factors.delete(id, options.userId),
+      ),
+    );
+  }
+  deleteUserFactors(userId: string, options: { kind?: FactorKind } = {}): Promise<number> {
+    return this.run(() =>
+      this.replicated(
+        () => [this.keys.userFactors(userId)],
+        () => this.factors.deleteUser(userId, options.kind),
+      ),
+    );
   }
 
   /** PING; on a Cluster, every master, since each holds a share of the sessions. */

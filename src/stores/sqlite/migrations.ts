@@ -192,6 +192,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX account_tokens_by_expiry ON account_tokens (expires_at);
     `,
   },
+  {
+    version: 8,
+    description: 'second factors (TOTP, passkeys, recovery codes)',
+    sql: `
+      -- Never a usable secret in clear (src/core/store.ts, FactorRecord): an encrypted TOTP secret, a
+      -- passkey's public key, recovery codes' hashes. Rows hold up to a few kilobytes, so a rowid table.
+      CREATE TABLE factors (
+        id            TEXT PRIMARY KEY,
+        user_id       TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        credential_id TEXT,
+        secret        TEXT NOT NULL,
+        counter       INTEGER NOT NULL,
+        confirmed_at  INTEGER,
+        created_at    INTEGER NOT NULL,
+        last_used_at  INTEGER
+      ) STRICT;
+      -- A passkey's credential id is unique across every user: the database admits one of two concurrent
+      -- registrations, and a passwordless sign-in finds the factor by it.
+      CREATE UNIQUE INDEX factors_credential_id ON factors (credential_id) WHERE credential_id IS NOT NULL;
+      -- A user's factors, oldest first, read in index order; deleting a user's factors is a range of it.
+      CREATE INDEX factors_by_user ON factors (user_id, created_at, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);

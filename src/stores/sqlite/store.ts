@@ -9,7 +9,7 @@
  * is one statement or one IMMEDIATE transaction, which SQLite serialises across processes.
  *
  * This class only composes the capabilities, one file each: logins.ts, users.ts, counters.ts,
- * revocations.ts (with feed.ts), clients.ts, audit.ts, tokens.ts.
+ * revocations.ts (with feed.ts), clients.ts, audit.ts, tokens.ts, factors.ts.
  */
 import { type Clock, systemClock } from '../../core/clock.js';
 import { configurationError } from '../../core/errors.js';
@@ -22,6 +22,9 @@ import type {
   ClientUpdate,
   CounterValue,
   DataPatch,
+  FactorAdvance,
+  FactorKind,
+  FactorRecord,
   ListUsersOptions,
   LoginPageOptions,
   LoginRecord,
@@ -39,6 +42,7 @@ import { SQLiteAudit } from './audit.js';
 import { SQLiteClients } from './clients.js';
 import { SQLiteConnection } from './connection.js';
 import { SQLiteCounters } from './counters.js';
+import { SQLiteFactors } from './factors.js';
 import { SQLiteLogins } from './logins.js';
 import { SQLitePruner } from './prune.js';
 import { SQLiteRevocations } from './revocations.js';
@@ -84,6 +88,7 @@ export class SQLiteStore implements Store {
   private readonly clients: SQLiteClients;
   private readonly audit: SQLiteAudit;
   private readonly accountTokens: SQLiteAccountTokens;
+  private readonly factors: SQLiteFactors;
   private readonly pruner: SQLitePruner;
 
   constructor(options: SQLiteStoreOptions) {
@@ -106,6 +111,7 @@ export class SQLiteStore implements Store {
     this.clients = new SQLiteClients(connection);
     this.audit = new SQLiteAudit(connection);
     this.accountTokens = new SQLiteAccountTokens(connection);
+    this.factors = new SQLiteFactors(connection);
     this.pruner = new SQLitePruner(connection);
 
     const pruneIntervalMs = options.pruneIntervalMs ?? 300_000;
@@ -257,6 +263,29 @@ export class SQLiteStore implements Store {
   }
   takeAccountToken(hash: string, kind: AccountTokenKind, now: number): Promise<AccountTokenRecord | null> {
     return this.accountTokens.takeAccountToken(hash, kind, now);
+  }
+
+  // Second factors.
+  createFactor(record: FactorRecord): Promise<void> {
+    return this.factors.createFactor(record);
+  }
+  listFactors(userId: string): Promise<FactorRecord[]> {
+    return this.factors.listFactors(userId);
+  }
+  getFactor(id: string): Promise<FactorRecord | null> {
+    return this.factors.getFactor(id);
+  }
+  getFactorByCredentialId(credentialId: string): Promise<FactorRecord | null> {
+    return this.factors.getFactorByCredentialId(credentialId);
+  }
+  advanceFactor(id: string, expectedCounter: number, next: FactorAdvance): Promise<FactorRecord | null> {
+    return this.factors.advanceFactor(id, expectedCounter, next);
+  }
+  deleteFactor(id: string, options?: { userId?: string }): Promise<boolean> {
+    return this.factors.deleteFactor(id, options);
+  }
+  deleteUserFactors(userId: string, options?: { kind?: FactorKind }): Promise<number> {
+    return this.factors.deleteUserFactors(userId, options);
   }
 
   // The audit log.
