@@ -186,7 +186,7 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
           },
         },
         async handle(request, { body }) {
-          const result = await keycard.mfa.confirmTotp(userOf(request).id, body.code, actor(request.auth));
+          const result = await keycard.confirmTotp(request.auth, body.code);
           return json({ factor: toFactorAnswer(result.factor), recovery_codes: result.recoveryCodes });
         },
       }),

@@ -144,6 +144,11 @@ export interface Keycard {
    */
   stepUp(context: AuthContext, body: unknown): Promise<void>;
   /**
+   * Confirms the signed-in user's pending TOTP enrolment with its first code (`keycard.mfa.confirmTotp`),
+   * which also counts as a fresh second factor on this login.
+   */
+  confirmTotp(context: AuthContext, code: unknown): ReturnType<MfaService['confirmTotp']>;
+  /**
    * The step-up rule, before a sensitive action: the request's login is live and recent enough
    * (`step_up_required`), and its user has the factor their role needs (`mfa_enrollment_required`).
    * `passwordShown`: the request carried the current password itself (a password change).
@@ -343,6 +348,16 @@ export function createKeycard(input: KeycardOptions): Keycard {
       return result;
     },
     stepUp: (context, body) => context.run(() => stepUp(context, body)),
+    async confirmTotp(context, code) {
+      await context.confirmLive();
+      const { user, loginRecord } = context;
+      if (!user || !loginRecord) throw new KeycardError('unauthenticated', 'sign in first');
+      const event = { ip: context.request.ip, userAgent: context.request.header('user-agent') ?? null };
+      const result = await mfa.confirmTotp(user.id, code, event);
+      // The first code from the app was just shown on this login: a fresh proof, as a step-up gives.
+      await recordProof(loginRecord, 'otp');
+      return result;
+    },
     async requireStepUp(context, { passwordShown } = {}) {
       await context.confirmLive();
       const user = context.user;
@@ -537,10 +552,27 @@ export function createKeycard(input: KeycardOptions): Keycard {
       }
       method = await secondFactor(user.id, input, 'step_up', event);
     } else {
+      if (input.password === undefined) {
+        throw new KeycardError(
+          'invalid_request',
+          'this account has no second factor: confirm with the password',
+          {
+            field: 'password',
+          },
+        );
+      }
       await confirmOwnPassword({ users, throttle, emit }, context, input.password);
       emit({ type: 'step_up_password', userId: user.id, ...event });
       method = 'pwd';
     }
+    await recordProof(login, method);
+  }
+
+  /**
+   * Records on the login that a credential was just shown (a step-up, or a factor confirmed by its first
+   * use): `verifiedAt`, and for a second factor `mfaAt`, move to now.
+   */
+  async function recordProof(login: LoginRecord, method: AuthMethod): Promise<void> {
     const now = clock.now();
     const previous = authenticationOf(login) ?? {
       amr: [],
@@ -548,10 +580,9 @@ export function createKeycard(input: KeycardOptions): Keycard {
       mfaAt: null,
       verifiedAt: login.createdAt,
     };
-    const amr = [...new Set([...previous.amr, method])];
     const next = {
       ...previous,
-      amr,
+      amr: [...new Set([...previous.amr, method])],
       verifiedAt: now,
       mfaAt: method === 'pwd' ? previous.mfaAt : now,
     };
