@@ -63,7 +63,7 @@ const FactorName = Type.String({ minLength: 1, maxLength: 64 });
 export function withStepUp(
   keycard: Keycard,
   route: ApiRoute,
-  options?: { passwordShown?: boolean },
+  options?: { passwordShown?: boolean; enrolling?: boolean },
 ): ApiRoute {
   const refused = route.schema.answers[403];
   const answers = {
@@ -85,6 +85,8 @@ export function withStepUp(
 export function mfaRoutes(keycard: Keycard): ApiRoute[] {
   const live: AuthorizeOptions = { live: true };
   const sensitive = (route: ApiRoute) => withStepUp(keycard, route);
+  // Adding a factor: a recent proof, but open to a user whose role needs a factor they do not have yet.
+  const enrolment = (route: ApiRoute) => withStepUp(keycard, route, { enrolling: true });
   return [
     defineRoute({
       method: 'GET',
@@ -119,7 +121,7 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
         });
       },
     }),
-    sensitive(
+    enrolment(
       defineRoute({
         method: 'POST',
         path: '/auth/mfa/totp',
@@ -160,7 +162,7 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
         },
       }),
     ),
-    sensitive(
+    enrolment(
       defineRoute({
         method: 'POST',
         path: '/auth/mfa/totp/confirm',
@@ -258,7 +260,7 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
             code: Type.Optional(Code),
             passkey: Type.Optional(Passkey),
             password: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH })),
-            then: Type.Optional(
+            next: Type.Optional(
               Type.String({ maxLength: 512, description: 'A form post: the page to go back to afterwards.' }),
             ),
           },
@@ -266,25 +268,25 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
         ),
         answers: {
           200: { description: 'Done: sensitive actions are allowed for the step-up window.', json: Ok },
-          303: redirect('the page in `then` (a form post); refused, back to /step-up saying why'),
+          303: redirect('the page in `next` (a form post); refused, back to /step-up saying why'),
           400: error('Not exactly one of code, passkey or password, or the wrong one for this account.'),
           401: error('The code or password is not right (invalid_code, invalid_credentials), or no login.'),
           429: tooManyRequests,
         },
       },
       async handle(request, { body }) {
-        const { then, ...proof } = body;
+        const { next, ...proof } = body;
         try {
           await keycard.stepUp(request.auth, proof);
         } catch (failure) {
           // The page asks again, saying why by a closed set of codes.
           if (request.form && failure instanceof KeycardError && failure.status < 500) {
-            const query = new URLSearchParams({ then: safeReturnPath(then), error: failure.code });
+            const query = new URLSearchParams({ next: safeReturnPath(next), error: failure.code });
             return { kind: 'redirect', location: `/step-up?${query}` };
           }
           throw failure;
         }
-        return request.form ? { kind: 'redirect', location: safeReturnPath(then) } : json({ ok: true });
+        return request.form ? { kind: 'redirect', location: safeReturnPath(next) } : json({ ok: true });
       },
     }),
     defineRoute({

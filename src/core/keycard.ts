@@ -153,7 +153,10 @@ export interface Keycard {
    * (`step_up_required`), and its user has the factor their role needs (`mfa_enrollment_required`).
    * `passwordShown`: the request carried the current password itself (a password change).
    */
-  requireStepUp(context: AuthContext, options?: { passwordShown?: boolean }): Promise<void>;
+  requireStepUp(
+    context: AuthContext,
+    options?: { passwordShown?: boolean; enrolling?: boolean },
+  ): Promise<void>;
   /**
    * jwt and hybrid: exchanges the request's refresh token (the refresh cookie, or `refreshToken` from a
    * header client's body) for new tokens, which the context then carries (cookies, or `context.tokens`).
@@ -358,11 +361,11 @@ export function createKeycard(input: KeycardOptions): Keycard {
       await recordProof(loginRecord, 'otp');
       return result;
     },
-    async requireStepUp(context, { passwordShown } = {}) {
+    async requireStepUp(context, { passwordShown, enrolling } = {}) {
       await context.confirmLive();
       const user = context.user;
       if (!user) throw new KeycardError('unauthenticated', 'sign in first');
-      await mfa.requireRecent(user, context.loginRecord, { passwordShown });
+      await mfa.requireRecent(user, context.loginRecord, { passwordShown, enrolling });
     },
     async signIn(context, body) {
       let result: SignInResult;

@@ -379,6 +379,7 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     throw configurationError(`cookie.domain '${domain}' is not a host name`);
   }
 
+  const roles = resolveRoles(options.roles);
   return {
     store,
     strategy,
@@ -391,9 +392,9 @@ export function resolveOptions(options: KeycardOptions): ResolvedOptions {
     trustedOrigins: resolveOrigins(options.trustedOrigins),
     passwordPolicy: resolvePasswordPolicy(options.passwords),
     argon2: options.passwords?.argon2 ?? OWASP_ARGON2ID,
-    roles: resolveRoles(options.roles),
+    roles,
     signup: resolveSignup(options.signup),
-    mfa: resolveMfaOptions(options.mfa),
+    mfa: resolveMfaOptions(options.mfa, roles),
     throttle: resolveThrottleOptions(options.throttle),
     clock: options.clock ?? systemClock,
     onEvent: options.onEvent,

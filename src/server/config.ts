@@ -10,6 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import {
   type Algorithm,
   configurationError,
+  type Duration,
   normalizeUsername,
   type Preset,
   type SignupMode,
@@ -73,6 +74,10 @@ export interface ServerConfig {
   shutdownTimeout: number;
   /** Who may sign up. */
   signup: SignupMode;
+  /** Roles that must have a second factor (docs/mfa.md); undefined: none. */
+  mfaRequiredRoles: string[] | undefined;
+  /** How recent a proof sensitive actions need. */
+  stepUpWindow: Duration;
   /** Account mail (smtp, mailFrom and publicUrl together); undefined: no mail. */
   mail: MailConfig | undefined;
 }

@@ -71,7 +71,11 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
     revocation: parts.revocation,
     signup: config.signup,
     // TOTP secrets are encrypted at rest with the key file's secrets (docs/mfa.md).
-    mfa: keys ? { secrets: keys.secrets } : undefined,
+    mfa: {
+      ...(keys ? { secrets: keys.secrets } : {}),
+      requiredRoles: config.mfaRequiredRoles,
+      stepUpWindow: config.stepUpWindow,
+    },
     mail: config.mail && parts.mailer ? { mailer: parts.mailer, baseUrl: config.mail.publicUrl } : undefined,
   };
 }

@@ -50,7 +50,7 @@ export interface StepUpView {
   /** The user has a second factor: ask for a code; otherwise the password. */
   hasFactor: boolean;
   /** Where to go back to afterwards: a path on this site. */
-  then: string;
+  next: string;
   error?: string;
 }
 
@@ -66,7 +66,7 @@ export function stepUpPage(view: StepUpView): string {
   ${stepError(view.error)}
   <form method="post" action="/auth/mfa/step-up">
     ${csrfField(view.csrfToken)}
-    <input type="hidden" name="then" value="${view.then}">
+    <input type="hidden" name="next" value="${view.next}">
     ${
       view.hasFactor
         ? html`<label for="code">Code from your authenticator app, or a recovery code</label>

@@ -433,7 +433,9 @@ export class AuthContext {
       (state) => {
         if (state === null) return;
         if (state.login !== this.state.login) this.adopt(state);
-        else this.snapshot = snapshotData(state.login?.data ?? {});
+        // The saved data as the app sees it: the login's own markers are no app data (a snapshot holding
+        // them would make the next commit unset them).
+        else this.snapshot = snapshotData(appData(state.login?.data ?? {}));
       },
       (error: unknown) => {
         // The changes were refused (too large) or could not be written (store down): they are dropped, so
@@ -495,3 +497,10 @@ export class AuthContext {
 }
 
 export type { SessionObject };
+
+/** Session data without the keys the login keeps for itself (RESERVED_DATA_KEYS). */
+function appData(data: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) if (!RESERVED_DATA_KEYS.has(key)) defineKey(result, key, data[key]);
+  return result;
+}

@@ -31,7 +31,10 @@ export interface ResolvedMfaOptions {
   passkeys: { rpID: string; rpName: string; origins: string[] } | null;
 }
 
-export function resolveMfaOptions(input: MfaOptions | undefined): ResolvedMfaOptions {
+export function resolveMfaOptions(
+  input: MfaOptions | undefined,
+  knownRoles: readonly string[],
+): ResolvedMfaOptions {
   const options = input ?? {};
   if (typeof options !== 'object') throw configurationError('mfa must be an object');
   const { secrets } = options;
@@ -50,6 +53,12 @@ export function resolveMfaOptions(input: MfaOptions | undefined): ResolvedMfaOpt
   const roles = options.requiredRoles ?? [];
   if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string' || role.length === 0)) {
     throw configurationError('mfa.requiredRoles must be a list of role names');
+  }
+  const unknown = roles.filter((role) => !knownRoles.includes(role));
+  if (unknown.length > 0) {
+    throw configurationError(
+      `mfa.requiredRoles names ${unknown.join(', ')}, which is not a role (roles: ${knownRoles.join(', ')})`,
+    );
   }
   return {
     secrets: secrets ?? null,

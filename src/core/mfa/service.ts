@@ -114,7 +114,7 @@ export interface MfaService {
   requireRecent(
     user: AuthUser,
     login: LoginRecord | null,
-    options?: { passwordShown?: boolean },
+    options?: { passwordShown?: boolean; enrolling?: boolean },
   ): Promise<void>;
 }
 
@@ -401,10 +401,11 @@ export function createMfaService(deps: MfaDependencies): MfaService {
       return (await store.takeAccountToken(pending.hash, 'mfa_pending', clock.now())) !== null;
     },
 
-    async requireRecent(user, login, { passwordShown = false } = {}) {
+    async requireRecent(user, login, { passwordShown = false, enrolling = false } = {}) {
       const factors = await store.listFactors(user.id);
       const hasFactor = hasSecondFactor(factors);
-      if (!hasFactor && options.requiredRoles.has(user.role)) {
+      // Enrolling a factor is the one sensitive action left to a user whose role needs one.
+      if (!hasFactor && !enrolling && options.requiredRoles.has(user.role)) {
         throw new KeycardError(
           'mfa_enrollment_required',
           `the ${user.role} role needs a second factor: add one under /account first`,
