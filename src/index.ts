@@ -78,6 +78,7 @@ export {
   verifyJWT,
 } from './core/jwt/verify.js';
 export { createKeycard, type Keycard, type SignInResult } from './core/keycard.js';
+export type { Authentication, AuthMethod } from './core/logins/authentication.js';
 export type {
   LoginPage,
   LoginPolicy,
@@ -97,6 +98,9 @@ export {
   type MailTemplate,
   renderMail,
 } from './core/mail/templates.js';
+export type { PublicFactor } from './core/mfa/factors.js';
+export type { MfaOptions } from './core/mfa/options.js';
+export type { ClientIdentity, MfaService, PasskeyVerifier, PendingSignIn } from './core/mfa/service.js';
 export {
   type KeycardOptions,
   PRESET_NAMES,
@@ -133,6 +137,10 @@ export type {
   CounterStore,
   CounterValue,
   DataPatch,
+  FactorAdvance,
+  FactorKind,
+  FactorRecord,
+  FactorStore,
   ListUsersOptions,
   LoginPageOptions,
   LoginRecord,

@@ -314,6 +314,11 @@ export function buildOpenAPI(keycard: Keycard, options: OpenAPIOptions): JSONObj
       { name: 'login', description: 'Sign in and out, tokens, who am I.' },
       { name: 'sessions', description: "The user's own logins and devices." },
       { name: 'account', description: "The user's own account: their password." },
+      {
+        name: 'mfa',
+        description:
+          'Second factors: authenticator apps (TOTP), passkeys, recovery codes, and step-up (docs/mfa.md).',
+      },
       { name: 'admin', description: 'Role admin only.' },
       { name: 'clients', description: 'OAuth 2.0 client credentials for API clients.' },
       { name: 'tokens', description: 'For services that verify tokens.' },

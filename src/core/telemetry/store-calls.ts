@@ -14,6 +14,7 @@ export type StoreCapability =
   | 'clients'
   | 'audit'
   | 'tokens'
+  | 'factors'
   | 'store';
 
 /**
@@ -59,6 +60,13 @@ export const STORE_OPERATIONS: Readonly<Record<string, StoreCapability>> = Objec
   putAccountToken: 'tokens',
   getAccountToken: 'tokens',
   takeAccountToken: 'tokens',
+  createFactor: 'factors',
+  listFactors: 'factors',
+  getFactor: 'factors',
+  getFactorByCredentialId: 'factors',
+  advanceFactor: 'factors',
+  deleteFactor: 'factors',
+  deleteUserFactors: 'factors',
   ping: 'store',
   close: 'store',
 });
