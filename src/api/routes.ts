@@ -19,6 +19,7 @@ import { accountRoutes, adminLinkRoutes } from './account-routes.js';
 import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { loginFailureLocation } from './pages/login-notices.js';
+import { passkeyRoutes } from './passkey-routes.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
   AuditPageQuery,
@@ -430,6 +431,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
     }),
     // Email addresses, their verification, and password reset by mail (account-routes.ts).
     ...accountRoutes(keycard),
+    ...passkeyRoutes(keycard),
   ];
 }
 

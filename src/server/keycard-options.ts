@@ -71,5 +71,13 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
     revocation: parts.revocation,
     signup: config.signup,
     mail: config.mail && parts.mailer ? { mailer: parts.mailer, baseUrl: config.mail.publicUrl } : undefined,
+    mfa: { ...passkeyOptions(config) },
   };
+}
+
+/** `mfa.passkeys` from --passkey-origin: that origin alone, and its host as the relying party ID. */
+function passkeyOptions(config: ServerConfig): Pick<NonNullable<KeycardOptions['mfa']>, 'passkeys'> {
+  if (config.passkeyOrigin === undefined) return {};
+  const origin = new URL(config.passkeyOrigin);
+  return { passkeys: { rpID: origin.hostname, rpName: 'keycard', origins: [origin.origin] } };
 }
