@@ -147,17 +147,22 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
       schema: {
         summary: 'Start a passkey sign-in',
         description:
-          "Options for startAuthentication, with a single-use challenge (5 minutes). With `mfa_token` (a sign-in that answered mfa_required): for that user's passkeys, to finish it with POST /auth/login/mfa. Without: for any passkey, to sign in without a password with POST /auth/login/passkey.",
+          "Options for startAuthentication, with a single-use challenge (5 minutes). With `mfa_token` (a sign-in that answered mfa_required): for that user's passkeys, to finish it with POST /auth/login/mfa. With `step_up: true`, signed in: for the user's passkeys, to step up with POST /auth/mfa/step-up. Neither: for any passkey, to sign in without a password with POST /auth/login/passkey.",
         tags: ['login'],
         body: Type.Object(
-          { mfa_token: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) },
+          {
+            mfa_token: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+            step_up: Type.Optional(
+              Type.Boolean({ description: "Signed in: options for the user's own passkeys." }),
+            ),
+          },
           NO_PROTO,
         ),
         bodyOptional: true,
         answers: {
           200: { description: 'The sign-in options.', json: Options },
           401: error(
-            'The pending sign-in has expired, was finished, or is not this client’s (token_invalid).',
+            'The pending sign-in has expired, was finished, or is not this client’s (token_invalid); step_up without a login (unauthenticated).',
           ),
           403: guarded,
           404: notConfigured,
@@ -166,6 +171,12 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
       async handle(request, { body }) {
         const service = passkeys();
         const { auth } = request;
+        if (body.step_up === true) {
+          // The host has checked this login's CSRF token; the challenge is bound to its user.
+          await auth.confirmLive();
+          if (!auth.user) throw new KeycardError('unauthenticated', 'sign in first');
+          return json({ options: await service.authenticationOptions(auth.user.id) });
+        }
         auth.guardLogin();
         if (body.mfa_token === undefined) return json({ options: await service.authenticationOptions(null) });
         const pending = await keycard.mfa.readPending(body.mfa_token, context(auth));

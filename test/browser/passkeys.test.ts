@@ -278,6 +278,47 @@ describe('browser: passkeys', { skip }, () => {
     await attacker.context.close();
   });
 
+  test('a signed-in user steps up with the passkey; the same assertion does not step up again', async () => {
+    const page = tab.page;
+    // Signed in by the passkey (the test before): step-up options for this login's user.
+    await openFragments(tab, base);
+    const options = await post(page, '/auth/passkey/options', { step_up: true });
+    assert.equal(options.status, 200, JSON.stringify(options.json));
+    assert.equal(options.json.options.allowCredentials.length, 1);
+    const passkey = await assertWith(page, options.json.options);
+    // POST /auth/mfa/step-up is not a route on this branch yet: keycard.stepUp, as it will call it.
+    const csrf = await page.evaluate(
+      async () => ((await (await fetch('/auth/csrf')).json()) as { token: string }).token,
+    );
+    const cookie = (await page.context().cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const headers: Record<string, string> = {
+      // From localhost, as the browser's request: the cookies there are the non-Secure variants.
+      host: new URL(base).host,
+      cookie,
+      'x-csrf-token': csrf,
+      'user-agent': await page.evaluate(() => navigator.userAgent),
+    };
+    const stepUp = async () => {
+      const context = server.keycard.createContext(
+        { method: 'POST', header: (name) => headers[name], secure: false, ip: '127.0.0.1' },
+        () => {},
+      );
+      await context.load();
+      assert.ok(context.user, 'the context carries the browser login');
+      await server.keycard.stepUp(context, { passkey });
+    };
+    const counter = async () =>
+      (await server.store.listFactors(adaId)).find((factor) => factor.kind === 'passkey')?.counter ?? 0;
+    const before = await counter();
+    await stepUp();
+    // The assertion was checked and used: the signature counter advanced.
+    assert.ok((await counter()) > before);
+    await assert.rejects(stepUp(), (error: KeycardError) => {
+      assert.equal(error.code, 'invalid_code');
+      return true;
+    });
+  });
+
   test('a cloned authenticator, its signature counter behind, is refused', async () => {
     const { credentials } = await tab.cdp.send('WebAuthn.getCredentials', {
       authenticatorId: tab.authenticatorId,

@@ -113,6 +113,10 @@ describe('passkeys: options and challenges', () => {
     assert.equal(answer.json.options.rpId, 'auth.example.com');
     assert.equal(answer.json.options.userVerification, 'required');
     assert.equal(answer.json.options.allowCredentials, undefined);
+    // Step-up options are for a signed-in user's own passkeys only.
+    const anonymous = await new Client(server.url).post('/auth/passkey/options', { json: { step_up: true } });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.json.error.code, 'unauthenticated');
   });
 
   test("a pending sign-in's options list its user's passkeys, for the client that signed in only", async () => {
