@@ -319,6 +319,21 @@ describe('browser: passkeys', { skip }, () => {
     });
   });
 
+  test('a blocked user’s passkey signs in no one', async () => {
+    await server.keycard.users.block(adaId);
+    try {
+      await tab.page.context().clearCookies();
+      await openFragments(tab, base);
+      await tab.page.locator('form[data-passkey=login] button').click();
+      const status = tab.page.locator('form[data-passkey=login] [data-passkey-status]');
+      await status.waitFor({ state: 'visible' });
+      assert.match((await status.textContent()) ?? '', /blocked/);
+      assert.equal(tab.page.url().endsWith('/account'), false);
+    } finally {
+      await server.keycard.users.unblock(adaId);
+    }
+  });
+
   test('a cloned authenticator, its signature counter behind, is refused', async () => {
     const { credentials } = await tab.cdp.send('WebAuthn.getCredentials', {
       authenticatorId: tab.authenticatorId,
