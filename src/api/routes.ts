@@ -21,6 +21,7 @@ import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { adminMfaRoutes, mfaRoutes, withStepUp } from './mfa-routes.js';
 import { loginFailureLocation } from './pages/login-notices.js';
 import { secondStepPage } from './pages/mfa-views.js';
+import { passkeyRoutes } from './passkey-routes.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
   AuditPageQuery,
@@ -463,8 +464,9 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
     }),
     // Email addresses, their verification, and password reset by mail (account-routes.ts).
     ...accountRoutes(keycard),
-    // Second factors: enrolment, the sign-in's second step, step-up (mfa-routes.ts).
+    // Second factors: enrolment, the sign-in's second step, step-up (mfa-routes.ts), passkeys.
     ...mfaRoutes(keycard),
+    ...passkeyRoutes(keycard),
   ];
 }
 

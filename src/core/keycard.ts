@@ -22,7 +22,7 @@ import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
 import { createSessionStrategy } from './request/session.js';
 import { createTokenStrategy } from './request/token.js';
 import { RevocationMonitor } from './revocation/monitor.js';
-import type { FactorKind, LoginRecord, Store, UserRecord } from './store.js';
+import type { FactorKind, FactorRecord, LoginRecord, Store, UserRecord } from './store.js';
 import { instrumentStore } from './telemetry/store-calls.js';
 import { errorOutcome, registeredTracer, traceStoreCalls } from './telemetry/tracing.js';
 import { createThrottle, type LoginTicket, type Throttle } from './throttle/throttle.js';
@@ -138,6 +138,14 @@ export interface Keycard {
    * (`too_many_requests`). Then the login is made, as `signIn` makes it, recording both methods.
    */
   completeSignIn(context: AuthContext, body: unknown): Promise<SignInResult>;
+  /**
+   * A passwordless sign-in with a discoverable passkey (docs/mfa.md): `body` has `response` (the
+   * browser's assertion for a challenge from `mfa.passkeys.authenticationOptions(null)`) and may have
+   * `remember`. The passkey must have verified its user; a wrong answer is `invalid_code` and counts
+   * against its user's second-factor throttle. Refused (`invalid_request`) when passkeys are not
+   * configured. The login records `hwk` and `user`.
+   */
+  signInWithPasskey(context: AuthContext, body: unknown): Promise<SignInResult>;
   /**
    * Renews the proof a sensitive action needs on the request's login (docs/mfa.md, "Step-up"): `body`
    * has `code` or `passkey` for a user with a second factor, `password` for one without.
@@ -350,6 +358,17 @@ export function createKeycard(input: KeycardOptions): Keycard {
       context.recordOutcome(result.ok ? 'login' : 'login_failed');
       return result;
     },
+    async signInWithPasskey(context, body) {
+      let result: SignInResult;
+      try {
+        result = await context.run(() => signInWithPasskey(context, body));
+      } catch (error) {
+        context.recordOutcome(errorOutcome(error), error);
+        throw error;
+      }
+      context.recordOutcome(result.ok ? 'login' : 'login_failed');
+      return result;
+    },
     stepUp: (context, body) => context.run(() => stepUp(context, body)),
     async confirmTotp(context, code) {
       await context.confirmLive();
@@ -516,6 +535,28 @@ export function createKeycard(input: KeycardOptions): Keycard {
     });
   }
 
+  async function signInWithPasskey(context: AuthContext, body: unknown): Promise<SignInResult> {
+    const input = plainObject(body);
+    const { remember } = input;
+    if (remember !== undefined && typeof remember !== 'boolean') {
+      throw new KeycardError('invalid_request', 'remember must be true or false', { field: 'remember' });
+    }
+    const eventContext = { ip: context.request.ip, userAgent: context.request.header('user-agent') ?? null };
+    // Before any verification, as for a password: no forged cross-site sign-in costs a signature check.
+    context.guardLogin();
+    if (!mfa.passkeys) throw new KeycardError('invalid_request', 'passkeys are not configured');
+    const { user } = await mfa.passkeys.verifyPasswordless(input.response, eventContext);
+    if (user.blocked) {
+      emit({ type: 'login_failed', reason: 'account_blocked', username: user.username, ...eventContext });
+      return failed('account_blocked');
+    }
+    emit({ type: 'mfa_succeeded', userId: user.id, kind: 'passkey', purpose: 'login', ...eventContext });
+    return finishLogin(context, user, ['hwk', 'user'], remember, {
+      username: user.username,
+      ...eventContext,
+    });
+  }
+
   /** Checks the second factor a body carries: a code, or a passkey assertion. */
   async function secondFactor(
     userId: string,
@@ -527,7 +568,14 @@ export function createKeycard(input: KeycardOptions): Keycard {
       if (!mfa.passkeys)
         throw new KeycardError('invalid_request', 'passkeys are not configured', { field: 'passkey' });
       const { pending: _pending, ...context } = event;
-      const factor = await mfa.passkeys.verifyAssertion(userId, input.passkey, context);
+      let factor: FactorRecord;
+      try {
+        factor = await mfa.passkeys.verifyAssertion(userId, input.passkey, context);
+      } catch (failure) {
+        if (failure instanceof KeycardError && failure.code === 'invalid_code')
+          emit({ type: 'mfa_failed', userId, purpose, ...context });
+        throw failure;
+      }
       emit({ type: 'mfa_succeeded', userId, kind: factor.kind, purpose, ...context });
       return 'hwk';
     }

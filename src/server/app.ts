@@ -53,6 +53,7 @@ import { registerClientScript } from './routes/client-script.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAPIRoute } from './routes/openapi.js';
 import { registerAssetRoutes, registerPageRoutes } from './routes/pages.js';
+import { registerPasskeyAssets } from './routes/passkey-assets.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
 export interface ServerDependencies {
@@ -405,6 +406,7 @@ function registerRoutes(
   );
   registerAssetRoutes(app);
   registerClientScript(app);
+  registerPasskeyAssets(app);
   const apiRoutes = [...authRoutes(keycard), ...adminRoutes(keycard), ...clientRoutes(keycard)];
   registerOpenAPIRoute(app, keycard, apiRoutes);
   app.register(async (scope) => {

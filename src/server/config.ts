@@ -80,6 +80,8 @@ export interface ServerConfig {
   stepUpWindow: Duration;
   /** Account mail (smtp, mailFrom and publicUrl together); undefined: no mail. */
   mail: MailConfig | undefined;
+  /** The origin the pages are served from, for passkeys (its host is the relying party ID); undefined: off. */
+  passkeyOrigin: string | undefined;
 }
 
 export interface MailConfig {
@@ -258,6 +260,11 @@ export function checkServerConfig(sources: ConfigSources = {}): ConfigCheck {
 
   const firstAdmin = ok('adminUsername', 'adminPasswordFile') ? checkFirstAdmin(settings, errors) : undefined;
   const mail = ok('smtp', 'mailFrom', 'publicUrl') ? checkMail(settings, errors) : undefined;
+  const passkeyOrigin = value<string | undefined>('passkeyOrigin');
+  if (ok('passkeyOrigin') && passkeyOrigin !== undefined && !isPasskeyOrigin(passkeyOrigin))
+    errors.push(
+      `${where('passkeyOrigin')}: expected the origin of this server's pages, such as https://auth.example.com (http only for localhost; no path)`,
+    );
 
   if (errors.length > 0) return { file, settings, errors, config: null };
   const config = Object.fromEntries(
@@ -273,6 +280,17 @@ export function checkServerConfig(sources: ConfigSources = {}): ConfigCheck {
   config.environment = value('environment') === 'production' ? 'production' : 'development';
   config.firstAdmin = firstAdmin;
   return { file, settings, errors, config };
+}
+
+/** An origin a browser runs WebAuthn on: https, or http on localhost; nothing after the host and port. */
+function isPasskeyOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    const secure = url.protocol === 'https:' || (url.protocol === 'http:' && url.hostname === 'localhost');
+    return secure && url.origin === value && /^[a-z0-9.-]+$/.test(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** The three mail settings together or none; each checked as the server will use it. */

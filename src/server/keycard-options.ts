@@ -75,7 +75,15 @@ export function serverKeycardOptions(config: ServerConfig, parts: ServerKeycardP
       ...(keys ? { secrets: keys.secrets } : {}),
       requiredRoles: config.mfaRequiredRoles,
       stepUpWindow: config.stepUpWindow,
+      ...passkeyOptions(config),
     },
     mail: config.mail && parts.mailer ? { mailer: parts.mailer, baseUrl: config.mail.publicUrl } : undefined,
   };
+}
+
+/** `mfa.passkeys` from --passkey-origin: that origin alone, and its host as the relying party ID. */
+function passkeyOptions(config: ServerConfig): Pick<NonNullable<KeycardOptions['mfa']>, 'passkeys'> {
+  if (config.passkeyOrigin === undefined) return {};
+  const origin = new URL(config.passkeyOrigin);
+  return { passkeys: { rpID: origin.hostname, rpName: 'keycard', origins: [origin.origin] } };
 }

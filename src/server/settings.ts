@@ -272,6 +272,15 @@ export const SETTINGS = {
     default: undefined,
     defaultText: 'none',
   },
+  passkeyOrigin: {
+    schema: NON_EMPTY,
+    flag: 'passkey-origin',
+    env: 'KEYCARD_PASSKEY_ORIGIN',
+    value: 'URL',
+    help: "turn passkeys on: the origin this server's pages are served from, https://auth.example.com (http only for localhost); its host name is the relying party ID, so a passkey works only there (docs/mfa.md)",
+    default: undefined,
+    defaultText: 'no passkeys',
+  },
   adminUsername: {
     schema: NON_EMPTY,
     flag: 'admin-username',

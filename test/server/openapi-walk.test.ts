@@ -60,6 +60,31 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
   },
   { answer: 'GET /admin 303', presets: ['spa'], why: 'as /account' },
   { answer: 'GET /admin/users/{id} 303', presets: ['spa'], why: 'as /account' },
+  ...['/auth/mfa/passkeys/options', '/auth/mfa/passkeys', '/auth/passkey/options', '/auth/login/passkey'].map(
+    (path) => ({
+      answer: `POST ${path} 404`,
+      why: 'only without --passkey-origin; this walk has passkeys on (test/server/passkeys.test.ts)',
+    }),
+  ),
+  {
+    answer: 'POST /auth/mfa/passkeys 201',
+    why: 'needs an authenticator to sign the registration: test/browser/passkeys.test.ts (Chromium)',
+  },
+  {
+    answer: 'POST /auth/login/passkey 200',
+    why: 'needs an authenticator to sign the assertion: test/browser/passkeys.test.ts (Chromium)',
+  },
+  {
+    answer: 'POST /auth/login/passkey 429',
+    why: 'needs a registered passkey failing past its user’s throttle; the throttle is the codes’ (test/core)',
+  },
+  ...['/auth/mfa/passkeys/options', '/auth/mfa/passkeys', '/auth/passkey/options', '/auth/login/passkey'].map(
+    (path) => ({
+      answer: `POST ${path} 403`,
+      presets: ['api'],
+      why: 'tokens in headers: no cross-site refusal; step_up_required needs an old login (test/server/passkeys.test.ts), account_blocked a passkey',
+    }),
+  ),
   ...['/', '/login', '/auth/me', '/auth/verify'].map((path) => ({
     answer: `GET ${path} 400`,
     presets: ['api'],
@@ -92,6 +117,7 @@ for (const preset of ['web-app', 'spa', 'api']) {
           smtp: inbox.url,
           'mail-from': 'keycard@example.com',
           'public-url': 'https://auth.example.com',
+          'passkey-origin': 'https://auth.example.com',
         },
       });
       for (const [username, role] of [
@@ -478,7 +504,29 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
     await alice.client.post(`/auth/admin/clients/${clientId}/${action}`, as(alice));
   }
 
+  // Passkeys: the options of each ceremony, and responses that answer no challenge issued. A response
+  // that verifies needs an authenticator: test/browser/passkeys.test.ts makes them in Chromium.
+  await alice.client.post('/auth/mfa/passkeys/options', as(alice));
+  const unissued = {
+    id: 'AAAA',
+    rawId: 'AAAA',
+    type: 'public-key',
+    response: {
+      clientDataJSON: Buffer.from(
+        JSON.stringify({ challenge: 'A'.repeat(43), type: 'webauthn.get' }),
+      ).toString('base64url'),
+    },
+  };
+  await alice.client.post('/auth/mfa/passkeys', as(alice, { json: { response: unissued } }));
+  await anonymous.post('/auth/passkey/options', { json: {} });
+  await anonymous.post('/auth/passkey/options', { json: { mfa_token: 'A'.repeat(43) } });
+  await anonymous.post('/auth/passkey/options', { json: {}, headers: crossSite });
+  await anonymous.post('/auth/login/passkey', { json: { response: unissued } });
+  await anonymous.post('/auth/login/passkey', { json: { response: unissued }, headers: crossSite });
+
   // The server's own routes and the pages.
+  await anonymous.get('/assets/webauthn.js');
+  await anonymous.get('/assets/keycard-passkeys.js');
   const script = await anonymous.get('/auth/client.js');
   await anonymous.get('/auth/client.js', { headers: { 'if-none-match': String(script.headers.etag) } });
   const html = { accept: 'text/html' };

@@ -16,6 +16,7 @@ import type { AuthUser, FactorKind, FactorRecord, LoginRecord, Store, UserRecord
 import { base32Encode } from './base32.js';
 import { factorName, hasSecondFactor, type PublicFactor, toPublicFactor, usableFactors } from './factors.js';
 import type { ResolvedMfaOptions } from './options.js';
+import { createPasskeyService, type PasskeyService } from './passkeys.js';
 import {
   generateRecoveryCodes,
   isRecoveryCode,
@@ -97,8 +98,8 @@ export interface MfaService {
     purpose: MfaPurpose,
     context?: EventContext & { pending?: PendingSignIn },
   ): Promise<AuthMethod>;
-  /** Passkeys, when configured (mfa/passkeys.ts plugs in here). */
-  passkeys: PasskeyVerifier | null;
+  /** Passkeys, when configured (`mfa.passkeys`): registration, assertions, passwordless sign-in. */
+  passkeys: PasskeyService | null;
   /** A sign-in's pending token, bound to the client and to the password it was issued against. */
   issuePending(user: UserRecord, client: ClientIdentity, remember: boolean): Promise<string>;
   /** Reads (without using) a pending sign-in; `token_invalid` unless it is live and this client's. */
@@ -425,5 +426,9 @@ export function createMfaService(deps: MfaDependencies): MfaService {
       }
     },
   };
+  // After the service exists: a verified passkey is stored through its addPasskey.
+  service.passkeys = options.passkeys
+    ? createPasskeyService({ store, clock, options: options.passkeys, mfa: service })
+    : null;
   return service;
 }

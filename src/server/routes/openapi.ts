@@ -10,6 +10,7 @@ import type { ApiRoute } from '../../api/routes.js';
 import { CLIENT_SCRIPT_ROUTE } from './client-script.js';
 import { HEALTH_ROUTES } from './health.js';
 import { ASSET_ROUTES, PAGE_ROUTES } from './pages.js';
+import { PASSKEY_ASSET_ROUTES } from './passkey-assets.js';
 
 /** The document of `keycard serve` with this keycard and route table. */
 export function serverOpenAPI(keycard: Keycard, api: readonly ApiRoute[]): object {
@@ -19,6 +20,7 @@ export function serverOpenAPI(keycard: Keycard, api: readonly ApiRoute[]): objec
       ...HEALTH_ROUTES,
       JWKS_ROUTE,
       ...ASSET_ROUTES,
+      ...PASSKEY_ASSET_ROUTES,
       CLIENT_SCRIPT_ROUTE,
       OPENAPI_ROUTE,
       ...PAGE_ROUTES,
