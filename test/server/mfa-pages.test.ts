@@ -84,12 +84,13 @@ describe('server: second-factor pages', () => {
   test('/step-up keeps `then` on this site and says only the refusals it knows', async () => {
     const client = new Client(server.url);
     await client.post('/auth/login', { form: { username: 'bo', password: PASSWORD } });
-    for (const [then, kept] of [
+    const cases: [string, string][] = [
       ['/admin/users/x', '/admin/users/x'],
       ['//evil.example/', '/account'],
       ['/\\evil.example', '/account'],
       ['https://evil.example/', '/account'],
-    ]) {
+    ];
+    for (const [then, kept] of cases) {
       const page = await client.get(`/step-up?then=${encodeURIComponent(then)}`, { headers: HTML });
       assert.equal(page.status, 200);
       assert.match(page.text, new RegExp(`name="then" value="${kept.replace(/\//g, '\\/')}"`), then);
