@@ -9,6 +9,7 @@ import { MAX_EMAIL_INPUT_LENGTH } from '../core/accounts/email.js';
 import { MAX_PASSWORD_INPUT_LENGTH } from '../core/users/credentials.js';
 import { loginAnswer } from './login-answer.js';
 import { invitationPage } from './pages/account-views.js';
+import { isStepUpRefusal } from './pages/mfa-views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import { IdParams, NO_PROTO } from './schema.js';
 import {
@@ -58,7 +59,9 @@ async function formOr(
       request.form &&
       failure instanceof KeycardError &&
       failure.status < 500 &&
-      failure.code !== 'too_many_requests'
+      failure.code !== 'too_many_requests' &&
+      // Sent to /step-up by the error handler instead (docs/mfa.md).
+      !isStepUpRefusal(failure)
     ) {
       return outcome(page, failure.field === 'confirm_password' ? 'mismatch' : failure.code, extra);
     }

@@ -8,7 +8,13 @@ import { type AuthContext, type AuthorizeOptions, type Keycard, KeycardError } f
 import type { PublicFactor as CorePublicFactor } from '../core/mfa/factors.js';
 import { MAX_PASSWORD_INPUT_LENGTH } from '../core/users/credentials.js';
 import { loginAnswer } from './login-answer.js';
-import { safeReturnPath, secondStepPage } from './pages/mfa-views.js';
+import {
+  recoveryCodesPage,
+  safeReturnPath,
+  secondStepPage,
+  totpEnrollPage,
+  totpRetryPage,
+} from './pages/mfa-views.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import { FormBoolean, IdParams, NO_PROTO } from './schema.js';
 import {
@@ -24,6 +30,11 @@ import {
 
 function json(body: unknown, status = 200): ApiReply {
   return { kind: 'json', status, body };
+}
+
+/** A page after a form post: never cached (it shows a secret or codes once). */
+function htmlPage(body: string, status = 200): ApiReply {
+  return { kind: 'html', status, headers: { 'cache-control': 'no-store' }, body };
 }
 
 function actor(auth: AuthContext): { ip: string | null; userAgent: string | null } {
@@ -87,6 +98,13 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
   const sensitive = (route: ApiRoute) => withStepUp(keycard, route);
   // Adding a factor: a recent proof, but open to a user whose role needs a factor they do not have yet.
   const enrolment = (route: ApiRoute) => withStepUp(keycard, route, { enrolling: true });
+  const removeFactor = async (request: ApiRequest, id: string): Promise<ApiReply> => {
+    const removed = await keycard.mfa.removeFactor(userOf(request).id, id, actor(request.auth));
+    if (!removed) throw new KeycardError('not_found', 'no such factor');
+    return request.form
+      ? { kind: 'redirect', location: '/account?security=removed#security' }
+      : json({ ok: true });
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -135,7 +153,9 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
           bodyOptional: true,
           answers: {
             200: {
-              description: 'Show the QR code (or the secret) to the user once.',
+              description:
+                'Show the QR code (or the secret) to the user once. A form post gets a page with both and the confirm form.',
+              media: 'text/html',
               json: Type.Object(
                 {
                   factor_id: Type.String(),
@@ -152,7 +172,18 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
           },
         },
         async handle(request, { body }) {
-          const started = await keycard.mfa.beginTotp(userOf(request), body?.name);
+          const user = userOf(request);
+          const started = await keycard.mfa.beginTotp(user, body?.name);
+          if (request.form) {
+            return htmlPage(
+              totpEnrollPage({
+                csrfToken: request.auth.csrfToken(),
+                username: user.username,
+                secret: started.secret,
+                qrSvg: started.qrSvg,
+              }),
+            );
+          }
           return json({
             factor_id: started.factorId,
             secret: started.secret,
@@ -175,20 +206,60 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
           body: Type.Object({ code: Code }, NO_PROTO),
           answers: {
             200: {
-              description: 'Confirmed.',
+              description: 'Confirmed. A form post gets a page showing the recovery codes, if any.',
+              media: 'text/html',
               json: Type.Object(
                 { factor: PublicFactor, recovery_codes: RecoveryCodes },
                 { additionalProperties: false },
               ),
             },
-            400: error('No enrolment to confirm, or a malformed code (invalid_request).'),
-            401: error('The code is not right (invalid_code), or no login.'),
+            303: redirect('/account#security (a form post, when there are no new recovery codes to show)'),
+            400: {
+              ...error('No enrolment to confirm, or a malformed code (invalid_request).'),
+              media: 'text/html',
+            },
+            401: {
+              ...error(
+                'The code is not right (invalid_code), or no login. A form post gets the code form again.',
+              ),
+              media: 'text/html',
+            },
             403: stepUpRequired,
             429: tooManyRequests,
           },
         },
         async handle(request, { body }) {
-          const result = await keycard.confirmTotp(request.auth, body.code);
+          const user = userOf(request);
+          let result: Awaited<ReturnType<Keycard['confirmTotp']>>;
+          try {
+            result = await keycard.confirmTotp(request.auth, body.code);
+          } catch (failure) {
+            // A form: the code form again, saying why (the key is not shown twice).
+            const retry =
+              failure instanceof KeycardError &&
+              (failure.code === 'invalid_code' || failure.code === 'invalid_request');
+            if (!request.form || !retry) throw failure;
+            return htmlPage(
+              totpRetryPage({
+                csrfToken: request.auth.csrfToken(),
+                username: user.username,
+                error: failure.code,
+              }),
+              failure.status,
+            );
+          }
+          if (request.form) {
+            const codes = result.recoveryCodes ?? [];
+            if (codes.length === 0) return { kind: 'redirect', location: '/account?security=added#security' };
+            return htmlPage(
+              recoveryCodesPage({
+                csrfToken: request.auth.csrfToken(),
+                username: user.username,
+                codes,
+                added: true,
+              }),
+            );
+          }
           return json({ factor: toFactorAnswer(result.factor), recovery_codes: result.recoveryCodes });
         },
       }),
@@ -210,11 +281,29 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
             404: error('No such factor of yours (not_found).'),
           },
         },
-        async handle(request, { params }) {
-          const removed = await keycard.mfa.removeFactor(userOf(request).id, params.id, actor(request.auth));
-          if (!removed) throw new KeycardError('not_found', 'no such factor');
-          return json({ ok: true });
+        handle: (request, { params }) => removeFactor(request, params.id),
+      }),
+    ),
+    sensitive(
+      defineRoute({
+        method: 'POST',
+        path: '/auth/mfa/factors/:id/delete',
+        access: live,
+        schema: {
+          summary: 'Remove one of my factors (HTML form)',
+          description:
+            'DELETE /auth/mfa/factors/:id for an HTML form, which can only post: a form post answers 303 to /account#security.',
+          tags: ['mfa'],
+          params: IdParams,
+          answers: {
+            200: { description: 'Removed (a JSON client).', json: Ok },
+            303: redirect('/account#security (a form post)'),
+            401: error('No login.'),
+            403: stepUpRequired,
+            404: error('No such factor of yours (not_found).'),
+          },
         },
+        handle: (request, { params }) => removeFactor(request, params.id),
       }),
     ),
     sensitive(
@@ -229,7 +318,8 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
           tags: ['mfa'],
           answers: {
             200: {
-              description: 'The codes.',
+              description: 'The codes. A form post gets a page showing them.',
+              media: 'text/html',
               json: Type.Object(
                 { recovery_codes: Type.Array(Type.String()) },
                 { additionalProperties: false },
@@ -241,7 +331,13 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
           },
         },
         async handle(request) {
-          const codes = await keycard.mfa.regenerateRecoveryCodes(userOf(request).id, actor(request.auth));
+          const user = userOf(request);
+          const codes = await keycard.mfa.regenerateRecoveryCodes(user.id, actor(request.auth));
+          if (request.form) {
+            return htmlPage(
+              recoveryCodesPage({ csrfToken: request.auth.csrfToken(), username: user.username, codes }),
+            );
+          }
           return json({ recovery_codes: codes });
         },
       }),
@@ -357,6 +453,18 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
 /** The admin's reset of a user's factors (they lost them all): audited, and a sensitive action itself. */
 export function adminMfaRoutes(keycard: Keycard): ApiRoute[] {
   const admin: AuthorizeOptions = { roles: ['admin'], live: true };
+  const reset = async (request: ApiRequest, id: string): Promise<ApiReply> => {
+    const user = await keycard.users.get(id);
+    if (!user) throw new KeycardError('not_found', 'no such user');
+    const removed = await keycard.mfa.resetFactors(user.id, actor(request.auth));
+    return request.form
+      ? { kind: 'redirect', location: `/admin/users/${encodeURIComponent(user.id)}?outcome=factors_reset` }
+      : json({ ok: true, removed });
+  };
+  const Removed = Type.Object(
+    { ok: Type.Literal(true), removed: Type.Integer() },
+    { additionalProperties: false },
+  );
   return [
     defineRoute({
       method: 'DELETE',
@@ -369,26 +477,33 @@ export function adminMfaRoutes(keycard: Keycard): ApiRoute[] {
         tags: ['admin'],
         params: IdParams,
         answers: {
-          200: {
-            description: 'Removed.',
-            json: Type.Object(
-              { ok: Type.Literal(true), removed: Type.Integer() },
-              { additionalProperties: false },
-            ),
-          },
+          200: { description: 'Removed.', json: Removed },
           401: error('No login.'),
           403: stepUpRequired,
           404: error('No such user (not_found).'),
         },
       },
-      async handle(request, { params }) {
-        const user = await keycard.users.get(params.id);
-        if (!user) throw new KeycardError('not_found', 'no such user');
-        const removed = await keycard.mfa.resetFactors(user.id, actor(request.auth));
-        return request.form
-          ? { kind: 'redirect', location: `/admin/users/${encodeURIComponent(user.id)}?factors=reset` }
-          : json({ ok: true, removed });
+      handle: (request, { params }) => reset(request, params.id),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/admin/users/:id/factors/reset',
+      access: admin,
+      schema: {
+        summary: 'Remove every second factor of a user (HTML form)',
+        description:
+          'DELETE /auth/admin/users/:id/factors for an HTML form, which can only post: a form post answers 303 to the user’s admin page.',
+        tags: ['admin'],
+        params: IdParams,
+        answers: {
+          200: { description: 'Removed (a JSON client).', json: Removed },
+          303: redirect('/admin/users/:id?outcome=factors_reset (a form post)'),
+          401: error('No login.'),
+          403: stepUpRequired,
+          404: error('No such user (not_found).'),
+        },
       },
+      handle: (request, { params }) => reset(request, params.id),
     }),
   ];
 }

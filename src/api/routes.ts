@@ -20,7 +20,7 @@ import { toPublicSession } from './input.js';
 import { cookieTokenExpiry, loginAnswer } from './login-answer.js';
 import { adminMfaRoutes, mfaRoutes, withStepUp } from './mfa-routes.js';
 import { loginFailureLocation } from './pages/login-notices.js';
-import { secondStepPage } from './pages/mfa-views.js';
+import { isStepUpRefusal, secondStepPage } from './pages/mfa-views.js';
 import { passkeyRoutes } from './passkey-routes.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, defineRoute } from './route.js';
 import {
@@ -418,7 +418,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           await keycard.changePassword(request.auth, body.current_password, body.new_password);
         } catch (failure) {
           // The account page says what went wrong by a closed set of codes, never by text from the URL.
-          if (request.form && failure instanceof KeycardError) {
+          if (request.form && failure instanceof KeycardError && !isStepUpRefusal(failure)) {
             return {
               kind: 'redirect',
               location: `/account?password=${failure.field === 'confirm_password' ? 'mismatch' : failure.code}`,

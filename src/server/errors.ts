@@ -8,6 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isKeycardError, KeycardError } from 'keycard';
 import { describeStoreFailure } from 'keycard/stores';
 import { formRefusalLocation } from '../api/pages/login-notices.js';
+import { stepUpLocation } from '../api/pages/mfa-views.js';
 import { errorPage } from '../api/pages/views.js';
 import { isFormPost, wantsHTML } from './http.js';
 
@@ -62,7 +63,13 @@ export function createErrorHandler(options: ErrorHandlerOptions) {
       );
     // A page's form post from a tab whose login has ended goes to the sign-in page (login-notices.ts).
     const auth = request.auth as typeof request.auth | undefined;
-    const location = isFormPost(request) && auth ? formRefusalLocation(failure, auth.checkOrigin()) : null;
+    const origin = isFormPost(request) && auth ? auth.checkOrigin() : null;
+    // …and one refused for want of a recent proof of identity, to the step-up page (mfa-views.ts).
+    const location =
+      origin === null
+        ? null
+        : (formRefusalLocation(failure, origin) ??
+          stepUpLocation(failure.code, origin, request.headers.referer, request.headers.host));
     if (location !== null) return reply.header('cache-control', 'no-store').redirect(location, 303);
     reply.code(failure.status).header('cache-control', 'no-store').headers(failure.headers());
     if (wantsHTML(request)) {

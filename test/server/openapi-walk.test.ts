@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { generateSync } from 'otplib';
+import { ManualClock } from '../helpers/clock.js';
 import type { Client, RequestOptions } from '../helpers/http.js';
 import { type Inbox, linkToken, mailTo, startInbox } from '../helpers/inbox.js';
 import { OpenAPIWalk } from '../helpers/openapi-walk.js';
@@ -85,7 +87,13 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
       why: 'tokens in headers: no cross-site refusal; step_up_required needs an old login (test/server/passkeys.test.ts), account_blocked a passkey',
     }),
   ),
-  ...['/', '/login', '/auth/me', '/auth/verify'].map((path) => ({
+  { answer: 'GET /step-up 303', presets: ['spa'], why: 'as /account' },
+  {
+    answer: 'POST /auth/login/mfa 403',
+    presets: ['api'],
+    why: 'tokens in headers: no cross-site check; blocking an account ends its pending sign-ins (401 token_invalid)',
+  },
+  ...['/', '/login', '/auth/me', '/auth/verify', '/auth/mfa'].map((path) => ({
     answer: `GET ${path} 400`,
     presets: ['api'],
     why: 'tokens in headers: this route reads no cookie, so no Cookie header is refused, and it takes no input',
@@ -106,10 +114,13 @@ for (const preset of ['web-app', 'spa', 'api']) {
     let server: TestServer;
     let walk: OpenAPIWalk;
     let inbox: Inbox;
+    // Moved by hand once, at the end, past the step-up window (docs/mfa.md).
+    const clock = new ManualClock(Date.now());
 
     before(async () => {
       inbox = await startInbox();
       server = await startTestServer({
+        clock,
         storeURL: 'memory:',
         flags: {
           preset,
@@ -137,7 +148,7 @@ for (const preset of ['web-app', 'spa', 'api']) {
       }
       const anonymous = await fetch(`${server.url}/auth/openapi.json`);
       walk = new OpenAPIWalk(await anonymous.json());
-      await drive(server, walk, preset, inbox);
+      await drive(server, walk, preset, inbox, clock);
     });
     after(async () => {
       await server?.close();
@@ -170,7 +181,13 @@ async function signIn(
 }
 
 /** Sends requests to every route: generic refusals from the document, then each route's own answers. */
-async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbox: Inbox): Promise<void> {
+async function drive(
+  server: TestServer,
+  walk: OpenAPIWalk,
+  preset: string,
+  inbox: Inbox,
+  clock: ManualClock,
+): Promise<void> {
   const { url } = server;
   const cookies = preset !== 'api';
   const anonymous = walk.client(url);
@@ -227,6 +244,9 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
       if (cookies) await alice.client.request(method, concrete, as(alice, { headers: crossSite }));
     }
   }
+
+  // Second factors first: later walks fail sign-ins from this address up to its throttle.
+  const afterWindow = await driveMfa(server, walk, alice, as, clock);
 
   // Logins: success (JSON and form), wrong password (JSON and form), blocked, throttled, cross-site.
   const form = walk.client(url);
@@ -556,6 +576,139 @@ async function drive(server: TestServer, walk: OpenAPIWalk, preset: string, inbo
   await anonymous.get('/login?error=too_many_requests&username=dave&retry=60', { headers: html });
   await anonymous.get('/login?retry=soon', { headers: html });
   await alice.client.get('/admin?limit=0', as(alice, { headers: html }));
+  await alice.client.get(`/step-up?then=${'/a'.repeat(300)}`, as(alice, { headers: html }));
   await alice.client.post('/auth/logout', as(alice));
   await form.post('/auth/logout', { form: {} });
+  // Last, as it moves the clock past the step-up window of every login.
+  clock.advanceSeconds(11 * 60);
+  await afterWindow();
+}
+
+type SignedIn = Awaited<ReturnType<typeof signIn>>;
+
+/**
+ * Second factors (docs/mfa.md): enrolment, the sign-in's second step, step-up, removal and the admin's
+ * reset, as JSON and as forms, with their refusals. The server's clock is real: an app code is for this
+ * 30 s step or the next (each accepted once), so most proofs here are recovery codes.
+ */
+async function driveMfa(
+  server: TestServer,
+  walk: OpenAPIWalk,
+  alice: SignedIn,
+  as: (who: { auth: Record<string, string> }, options?: RequestOptions) => RequestOptions,
+  clock: ManualClock,
+): Promise<() => Promise<void>> {
+  const { url } = server;
+  const html = { accept: 'text/html' };
+  const code = (secret: string, steps = 0) =>
+    generateSync({ secret, epoch: Math.floor(clock.now() / 1000) + steps * 30 });
+  for (const username of ['nia', 'omar', 'pia', 'quinn'])
+    await server.keycard.users.create({ username, password: PASSWORD });
+
+  // JSON: an app added (a wrong first code, the right one), listed, step-up, new recovery codes.
+  const nia = await signIn(walk, url, 'nia');
+  await nia.client.get('/step-up', as(nia, { headers: html }));
+  const started = await nia.client.post('/auth/mfa/totp', as(nia, { json: { name: 'Phone' } }));
+  const secret = started.json.secret as string;
+  await nia.client.post('/auth/mfa/totp/confirm', as(nia, { json: { code: 'abcdef' } }));
+  const confirmed = await nia.client.post(
+    '/auth/mfa/totp/confirm',
+    as(nia, { json: { code: code(secret) } }),
+  );
+  let recovery = confirmed.json.recovery_codes as string[];
+  await nia.client.get('/auth/mfa', as(nia));
+  await nia.client.post('/auth/mfa/step-up', as(nia, { json: { code: recovery.pop() } }));
+  // biome-ignore lint/suspicious/noThenProperty: the form field's name
+  const back = { then: '/account' };
+  await nia.client.post('/auth/mfa/step-up', as(nia, { form: { code: recovery.pop() as string, ...back } }));
+  await nia.client.post('/auth/mfa/step-up', as(nia, { form: { code: 'wrong-code', ...back } }));
+  recovery = (await nia.client.post('/auth/mfa/recovery-codes', as(nia))).json.recovery_codes;
+  await nia.client.post('/auth/mfa/recovery-codes', as(nia, { form: {} }));
+  recovery = (await nia.client.post('/auth/mfa/recovery-codes', as(nia))).json.recovery_codes;
+  await nia.client.delete(`/auth/mfa/factors/${NO_SUCH_ID}`, as(nia));
+  await nia.client.post(`/auth/mfa/factors/${NO_SUCH_ID}/delete`, as(nia));
+
+  // The sign-in's second step: JSON (a wrong code, a recovery code) and the form (the same, and a used token).
+  const pending = async (client = walk.client(url)) => {
+    const first = await client.post('/auth/login', { json: { username: 'nia', password: PASSWORD } });
+    return { client, token: first.json.mfa_token as string };
+  };
+  const json = await pending();
+  await json.client.post('/auth/login/mfa', { json: { mfa_token: json.token, code: '000000' } });
+  await json.client.post('/auth/login/mfa', { json: { mfa_token: json.token, code: recovery.pop() } });
+  const form = walk.client(url);
+  const page = await form.post('/auth/login', { form: { username: 'nia', password: PASSWORD } });
+  const token = /name="mfa_token" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+  await form.post('/auth/login/mfa', { form: { mfa_token: token, code: '000000' } });
+  await form.post('/auth/login/mfa', { form: { mfa_token: token, code: recovery.pop() as string } });
+  await form.post('/auth/login/mfa', { form: { mfa_token: token, code: recovery.pop() as string } });
+
+  // A second app by the forms (its QR page, a wrong code, the right one: no new recovery codes), both
+  // removed (JSON, then the form), a third one removed by the POST twin as JSON.
+  await nia.client.post('/auth/mfa/totp', as(nia, { form: { name: 'Tablet' } }));
+  const second = await nia.client.post('/auth/mfa/totp', as(nia, { json: { name: 'Tablet' } }));
+  await nia.client.post('/auth/mfa/totp/confirm', as(nia, { form: { code: 'abcdef' } }));
+  await nia.client.post('/auth/mfa/totp/confirm', as(nia, { form: { code: code(second.json.secret, 1) } }));
+  const factors = (await nia.client.get('/auth/mfa', as(nia))).json.factors as { id: string; kind: string }[];
+  const apps = factors.filter((factor) => factor.kind === 'totp');
+  await nia.client.delete(`/auth/mfa/factors/${apps[0]?.id}`, as(nia));
+  await nia.client.post(`/auth/mfa/factors/${apps[1]?.id}/delete`, as(nia, { form: {} }));
+  const third = await nia.client.post('/auth/mfa/totp', as(nia, { json: {} }));
+  await nia.client.post('/auth/mfa/totp/confirm', as(nia, { json: { code: code(third.json.secret) } }));
+  const thirdId = (await nia.client.get('/auth/mfa', as(nia))).json.factors.find(
+    (factor: { kind: string }) => factor.kind === 'totp',
+  )?.id;
+  await nia.client.post(`/auth/mfa/factors/${thirdId}/delete`, as(nia));
+  await nia.client.post('/auth/mfa/totp/confirm', as(nia, { json: { code: '123456' } }));
+
+  // Wrong codes up to the user's second-factor throttle: confirming, the second step, step-up.
+  const omar = await signIn(walk, url, 'omar');
+  const omarApp = await omar.client.post('/auth/mfa/totp', as(omar, { json: {} }));
+  for (let i = 0; i < 11; i++)
+    await omar.client.post('/auth/mfa/totp/confirm', as(omar, { json: { code: 'abcdef' } }));
+  const pia = await signIn(walk, url, 'pia');
+  const piaApp = await pia.client.post('/auth/mfa/totp', as(pia, { json: {} }));
+  const piaCodes = (
+    await pia.client.post('/auth/mfa/totp/confirm', as(pia, { json: { code: code(piaApp.json.secret) } }))
+  ).json.recovery_codes as string[];
+  for (let i = 0; i < 3; i++) {
+    const again = await pending();
+    again.token = (
+      await again.client.post('/auth/login', { json: { username: 'pia', password: PASSWORD } })
+    ).json.mfa_token;
+    for (let j = 0; j < 5; j++)
+      await again.client.post('/auth/login/mfa', { json: { mfa_token: again.token, code: '000000' } });
+  }
+  await pia.client.post('/auth/mfa/step-up', as(pia, { json: { code: piaCodes[0] } }));
+  void omarApp;
+
+  // The admin's reset: JSON and the form, and no such user.
+  const niaId = (nia.login.user as { id: string }).id;
+  const piaId = (pia.login.user as { id: string }).id;
+  await alice.client.get(`/admin/users/${niaId}`, as(alice, { headers: html }));
+  await alice.client.delete(`/auth/admin/users/${niaId}/factors`, as(alice));
+  await alice.client.post(`/auth/admin/users/${piaId}/factors/reset`, as(alice, { form: {} }));
+  await alice.client.post(`/auth/admin/users/${piaId}/factors/reset`, as(alice));
+  await alice.client.delete(`/auth/admin/users/${NO_SUCH_ID}/factors`, as(alice));
+  await alice.client.post(`/auth/admin/users/${NO_SUCH_ID}/factors/reset`, as(alice));
+
+  // Past the step-up window (the caller moves the clock): every sensitive route refuses quinn.
+  const quinn = await signIn(walk, url, 'quinn');
+  const quinnApp = await quinn.client.post('/auth/mfa/totp', as(quinn, { json: {} }));
+  await quinn.client.post(
+    '/auth/mfa/totp/confirm',
+    as(quinn, { json: { code: code(quinnApp.json.secret) } }),
+  );
+  const quinnFactor = (await quinn.client.get('/auth/mfa', as(quinn))).json.factors[0]?.id as string;
+  return async () => {
+    const refused = (method: string, path: string, body?: Record<string, unknown>) =>
+      quinn.client.request(method, path, as(quinn, body ? { json: body } : {}));
+    await refused('POST', '/auth/password', { current_password: PASSWORD, new_password: 'a new passphrase' });
+    await refused('POST', '/auth/email', { email: 'quinn@example.com', current_password: PASSWORD });
+    await refused('POST', '/auth/mfa/totp');
+    await refused('POST', '/auth/mfa/totp/confirm', { code: '123456' });
+    await refused('DELETE', `/auth/mfa/factors/${quinnFactor}`);
+    await refused('POST', `/auth/mfa/factors/${quinnFactor}/delete`);
+    await refused('POST', '/auth/mfa/recovery-codes');
+  };
 }

@@ -40,7 +40,8 @@ describe('server: pages', () => {
     assert.equal(page.headers['x-frame-options'], 'DENY');
     assert.equal(page.headers['cache-control'], 'no-store');
     assert.doesNotMatch(page.text, /<script|style=/, 'no inline script or style');
-    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    // Never to another site; to this one, so a form refused for step-up can return to its page.
+    assert.equal(page.headers['referrer-policy'], 'same-origin');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     const css = await request(server.url, 'GET', '/assets/keycard.css');
     assert.equal(css.status, 200);

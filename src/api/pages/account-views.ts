@@ -237,4 +237,8 @@ export const ADMIN_USER_OUTCOMES: Outcomes = {
     text: 'Every session of this user was ended. They may sign in again (block them to prevent that).',
   },
   reset_sent: { ok: true, text: 'A password reset link was mailed to the user. It works for 30 minutes.' },
+  factors_reset: {
+    ok: true,
+    text: 'Every second factor of this user was removed: they sign in with the password alone.',
+  },
 };

@@ -14,6 +14,8 @@ export interface AdminUserView {
   outcome?: unknown;
   canMail: boolean;
   keepSignedIn?: PageOptions['keepSignedIn'];
+  /** How many second factors the user has (recovery codes not counted). */
+  factorCount?: number;
 }
 
 export function adminUserPage(view: AdminUserView): string {
@@ -43,6 +45,23 @@ export function adminUserPage(view: AdminUserView): string {
       : ''
   }
 </section>
+${
+  view.factorCount === undefined
+    ? ''
+    : html`<section class="card" id="factors">
+  <h2>Second factors</h2>
+  <p>${view.factorCount === 0 ? 'No second factor: the password alone signs in.' : `${view.factorCount} second factor${view.factorCount === 1 ? '' : 's'}.`}</p>
+  ${
+    view.factorCount > 0 && !mine
+      ? html`<details class="confirm"><summary>Reset second factors…</summary>
+    <form method="post" action="/auth/admin/users/${subject.id}/factors/reset">${csrfField(view.csrfToken)}
+      <p>Remove every second factor and recovery code of ${subject.username}? For a user who lost them: they sign in with the password alone until they add one again.</p>
+      <button class="danger">Reset the second factors of ${subject.username}</button></form>
+  </details>`
+      : ''
+  }
+</section>`
+}
 <section class="card">
   <h2>Sessions</h2>
   ${

@@ -2,6 +2,7 @@
 import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
 import { EMAIL_OUTCOMES, invitationForm, LOGIN_OUTCOMES, outcomeNotice, outcomeOf } from './account-views.js';
 import { ago, csrfField, html, type PageOptions, page, type SafeHTML } from './html.js';
+import { type SecurityView, securitySection } from './mfa-views.js';
 
 export interface LoginView {
   csrfToken: string;
@@ -76,6 +77,8 @@ export interface AccountView {
   emailOutcome?: unknown;
   /** Mail is configured: verification links can be sent. */
   canMail?: boolean;
+  /** The Security section: second factors (docs/mfa.md). */
+  security?: SecurityView;
 }
 
 /**
@@ -186,7 +189,8 @@ ${
     <input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required>
     <button>Change password</button>
   </form>
-</section>`,
+</section>
+${view.security ? securitySection(view.security) : ''}`,
   });
 }
 

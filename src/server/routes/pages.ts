@@ -19,6 +19,7 @@ import {
   MAX_LOGIN_USERNAME,
   MAX_RETRY_SECONDS,
 } from '../../api/pages/login-notices.js';
+import { safeReturnPath, stepUpPage } from '../../api/pages/mfa-views.js';
 import { SESSION_SCRIPT } from '../../api/pages/session-script.js';
 import { STYLESHEET } from '../../api/pages/style.js';
 import {
@@ -91,8 +92,29 @@ const AccountPageQuery = Type.Composite([
       }),
     ),
     outcome: Outcome,
+    security: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        description: 'What a form of the Security section came to (a code); the page says it.',
+      }),
+    ),
   }),
 ]);
+/** /step-up's query: where to go back to, and why the last try was refused. */
+const StepUpQuery = Type.Object(
+  {
+    next: Type.Optional(
+      Type.String({ maxLength: 512, description: 'A path on this site to go back to afterwards.' }),
+    ),
+    error: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        description: 'Why the last try was refused (a code); the page says it in its own words.',
+      }),
+    ),
+  },
+  NO_PROTO,
+);
 /** /login's query: what the last form post came to (login-notices.ts), and the username typed. */
 const LoginPageQuery = Type.Object(
   {
@@ -233,6 +255,17 @@ export const PAGE_ROUTES: readonly DescribedRoute[] = [
         200: resume,
         303: redirect('/login when signed out'),
       },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/step-up',
+    schema: pageSchema({
+      summary: 'Confirm it is me (step-up)',
+      description:
+        'Where a refused sensitive form post (403 step_up_required) is sent: a form asking for a second-factor code, or the password for a user without one, posting to POST /auth/mfa/step-up, then back to `then`.',
+      query: StepUpQuery,
+      answers: { 200: resume, 303: redirect('/login when signed out') },
     }),
   },
   {
@@ -446,9 +479,10 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     if (!user) return reply;
     if (!loginId) return reply.redirect('/login', 303);
     const query = checkFields(AccountPageQuery, request.query as object);
-    const [page, record] = await Promise.all([
+    const [page, record, factors] = await Promise.all([
       keycard.logins.listPage(user.id, { limit: pageLimit(query), cursor: query.cursor }),
       keycard.users.get(user.id),
+      keycard.mfa.listFactors(user.id),
     ]);
     return reply.type(html).send(
       accountPage({
@@ -464,6 +498,29 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         canMail: keycard.accounts.canMail,
         minPasswordLength: keycard.options.passwordPolicy.minLength,
         keepSignedIn: keepSignedIn(request),
+        security: {
+          csrfToken: request.auth.csrfToken(),
+          factors,
+          now: keycard.options.clock.now(),
+          totpAvailable: keycard.mfa.totpAvailable,
+          outcome: query.security,
+        },
+      }),
+    );
+  });
+
+  app.get('/step-up', async (request, reply) => {
+    const user = signedIn(request, reply);
+    if (!user) return reply;
+    const query = checkFields(StepUpQuery, request.query as object);
+    const hasFactor = (await keycard.mfa.signInFactors(user.id)).length > 0;
+    return reply.type(html).send(
+      stepUpPage({
+        csrfToken: request.auth.csrfToken(),
+        username: user.username,
+        hasFactor,
+        next: safeReturnPath(query.next),
+        error: query.error,
       }),
     );
   });
@@ -492,7 +549,10 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         .type(html)
         .send(errorPage(404, 'No such user.', user.username, request.auth.csrfToken()));
     }
-    const logins = await keycard.logins.listPage(id, { limit: pageLimit(query), cursor: query.cursor });
+    const [logins, factors] = await Promise.all([
+      keycard.logins.listPage(id, { limit: pageLimit(query), cursor: query.cursor }),
+      keycard.mfa.listFactors(id),
+    ]);
     return reply.type(html).send(
       adminUserPage({
         csrfToken: request.auth.csrfToken(),
@@ -504,6 +564,8 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         outcome: query.outcome,
         canMail: keycard.accounts.canMail,
         keepSignedIn: keepSignedIn(request),
+        // Recovery codes are no factor of their own: they come and go with the others.
+        factorCount: factors.filter((factor) => factor.confirmed && factor.kind !== 'recovery').length,
       }),
     );
   });
