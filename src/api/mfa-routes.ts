@@ -436,6 +436,7 @@ export function mfaRoutes(keycard: Keycard): ApiRoute[] {
                 mfaToken: body.mfa_token,
                 factors: ['totp', 'recovery'],
                 remember: remember === true || remember === 'true' || remember === 'on',
+                passkey: keycard.mfa.passkeys !== null,
                 error: failure.code,
               }),
             };

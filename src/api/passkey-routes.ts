@@ -166,6 +166,7 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
           ),
           403: guarded,
           404: notConfigured,
+          429: tooManyRequests,
         },
       },
       async handle(request, { body }) {
@@ -178,7 +179,11 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
           return json({ options: await service.authenticationOptions(auth.user.id) });
         }
         auth.guardLogin();
-        if (body.mfa_token === undefined) return json({ options: await service.authenticationOptions(null) });
+        if (body.mfa_token === undefined) {
+          // Anonymous, and it stores a challenge: counted per client address.
+          await keycard.mfa.countPasswordless(auth.request.ip);
+          return json({ options: await service.authenticationOptions(null) });
+        }
         const pending = await keycard.mfa.readPending(body.mfa_token, context(auth));
         return json({ options: await service.authenticationOptions(pending.userId) });
       },

@@ -187,6 +187,7 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
               mfaToken: result.mfaToken,
               factors: result.factors,
               remember: body.remember === true || body.remember === 'true' || body.remember === 'on',
+              passkey: keycard.mfa.passkeys !== null && result.factors.includes('passkey'),
             }),
           };
         }

@@ -545,6 +545,8 @@ export function createKeycard(input: KeycardOptions): Keycard {
     // Before any verification, as for a password: no forged cross-site sign-in costs a signature check.
     context.guardLogin();
     if (!mfa.passkeys) throw new KeycardError('invalid_request', 'passkeys are not configured');
+    // Counted per client address before any verification: an unknown credential names no user to count.
+    await mfa.countPasswordless(eventContext.ip);
     const { user } = await mfa.passkeys.verifyPasswordless(input.response, eventContext);
     if (user.blocked) {
       emit({ type: 'login_failed', reason: 'account_blocked', username: user.username, ...eventContext });

@@ -119,6 +119,24 @@ describe('passkeys: options and challenges', () => {
     assert.equal(anonymous.json.error.code, 'unauthenticated');
   });
 
+  test('passwordless requests are bounded per client address (each options request stores a challenge)', async () => {
+    const ask = () => new Client(server.url).post('/auth/passkey/options', { json: {} });
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) statuses.push((await ask()).status);
+    assert.deepEqual(statuses.slice(0, 30), Array(30).fill(200));
+    const refused = await ask();
+    assert.equal(statuses[30], 429);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.json.error.code, 'too_many_requests');
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    // A passwordless sign-in from the same address is refused before any verification.
+    const response = { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30' } };
+    const login = await new Client(server.url).post('/auth/login/passkey', { json: { response } });
+    assert.equal(login.status, 429);
+    clock.advance(16 * 60_000);
+    assert.equal((await ask()).status, 200, 'the window passes');
+  });
+
   test("a pending sign-in's options list its user's passkeys, for the client that signed in only", async () => {
     const cat = await server.keycard.users.findByUsername('cat');
     assert.ok(cat);

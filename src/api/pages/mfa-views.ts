@@ -5,6 +5,7 @@
 import type { PublicFactor } from '../../core/mfa/factors.js';
 import { type Outcomes, outcomeNotice, outcomeOf } from './account-views.js';
 import { ago, csrfField, html, page, type SafeHTML } from './html.js';
+import { passkeyAddForm, passkeyScripts, passkeySecondStepButton } from './passkey-views.js';
 
 /** Why a second step was refused, by code: a closed set, so nothing from a URL is shown as text. */
 const STEP_ERRORS: Readonly<Record<string, string>> = {
@@ -22,6 +23,8 @@ export interface SecondStepView {
   mfaToken: string;
   factors: readonly string[];
   remember: boolean;
+  /** Passkeys are configured and the user has one: offer it. */
+  passkey?: boolean;
   error?: string;
 }
 
@@ -41,7 +44,7 @@ export function secondStepPage(view: SecondStepView): string {
     <input id="code" name="code" type="text" inputmode="${recovery ? 'text' : 'numeric'}" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus>
     <div class="actions"><button type="submit">Continue</button></div>
   </form>
-  <!-- passkey: the passkey module's sign-in button goes here (src/api/pages/passkey-views.ts) -->
+  ${view.passkey ? html`${passkeySecondStepButton(view.mfaToken, view.csrfToken)}${passkeyScripts()}` : ''}
   <p><a href="/login">Start again</a></p>
 </section>`,
   });
@@ -111,6 +114,8 @@ export interface SecurityView {
   factors: readonly PublicFactor[];
   now: number;
   totpAvailable: boolean;
+  /** Passkeys are configured (`--passkey-origin`): offer to add one. */
+  passkeysAvailable?: boolean;
   /** `?security=`: one of SECURITY_OUTCOMES' keys, else ignored. */
   outcome?: unknown;
 }
@@ -156,7 +161,7 @@ export function securitySection(view: SecurityView): SafeHTML {
   </form>`
       : ''
   }
-  <!-- passkey: the passkey module's list and "Add a passkey" form go here (src/api/pages/passkey-views.ts) -->
+  ${view.passkeysAvailable ? html`${passkeyAddForm(view.csrfToken)}${passkeyScripts()}` : ''}
 </section>`;
 }
 

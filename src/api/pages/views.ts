@@ -3,6 +3,7 @@ import type { AuthUser, LoginRecord, PublicUser } from 'keycard';
 import { EMAIL_OUTCOMES, invitationForm, LOGIN_OUTCOMES, outcomeNotice, outcomeOf } from './account-views.js';
 import { ago, csrfField, html, type PageOptions, page, type SafeHTML } from './html.js';
 import { type SecurityView, securitySection } from './mfa-views.js';
+import { passkeyScripts, passkeySignInButton } from './passkey-views.js';
 
 export interface LoginView {
   csrfToken: string;
@@ -16,6 +17,8 @@ export interface LoginView {
   canReset?: boolean;
   /** Anyone may sign up: offer the sign-up page. */
   canSignUp?: boolean;
+  /** Passkeys are configured: offer a passwordless sign-in. */
+  passkeys?: boolean;
 }
 
 export interface FirstAdminNotice {
@@ -50,6 +53,7 @@ export function loginPage(view: LoginView): string {
     <p class="muted" id="remember_hint">Unticked, you are signed out when the browser closes: best on a shared computer.</p>
     <div class="actions"><button type="submit">Sign in</button></div>
   </form>
+  ${view.passkeys ? html`${passkeySignInButton(view.csrfToken)}${passkeyScripts()}` : ''}
   ${view.canReset ? html`<p><a href="/forgot-password">Forgot your password?</a></p>` : ''}
   ${view.canSignUp ? html`<p><a href="/signup">Create an account</a></p>` : ''}
 </section>`,

@@ -5,14 +5,12 @@
  * `webauthn_challenge` account token, bound to its purpose and its user, so a challenge issued for one
  * ceremony — or one user — cannot finish another. Only public keys are stored.
  */
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
@@ -81,6 +79,16 @@ export interface PasskeyDependencies {
   /** Stores a verified passkey (and a first factor's recovery codes). */
   mfa: Pick<MfaService, 'addPasskey'>;
 }
+
+/**
+ * @simplewebauthn/server, loaded at the first ceremony: an app (or a Worker) that never configures
+ * passkeys never loads it and its certificate-parsing dependencies.
+ */
+let library: Promise<typeof import('@simplewebauthn/server')> | null = null;
+const webauthn = (): Promise<typeof import('@simplewebauthn/server')> => {
+  library ??= import('@simplewebauthn/server');
+  return library;
+};
 
 const refused = (): KeycardError =>
   new KeycardError('invalid_code', 'that passkey answer is not valid, or was used already; try again');
@@ -194,7 +202,7 @@ export function createPasskeyService(deps: PasskeyDependencies): PasskeyService 
     if (!stored || factor.credentialId === null) throw refused();
     let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
     try {
-      const result = await verifyAuthenticationResponse({
+      const result = await (await webauthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: options.origins,
@@ -226,7 +234,7 @@ export function createPasskeyService(deps: PasskeyDependencies): PasskeyService 
   return {
     async registrationOptions(user) {
       const existing = await userPasskeys(user.id);
-      return generateRegistrationOptions({
+      return (await webauthn()).generateRegistrationOptions({
         rpName: options.rpName,
         rpID: options.rpID,
         userName: user.username,
@@ -247,7 +255,7 @@ export function createPasskeyService(deps: PasskeyDependencies): PasskeyService 
       await takeChallenge(challenge, 'register', user.id);
       let info: NonNullable<Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo']>;
       try {
-        const result = await verifyRegistrationResponse({
+        const result = await (await webauthn()).verifyRegistrationResponse({
           response,
           expectedChallenge: challenge,
           expectedOrigin: options.origins,
@@ -290,7 +298,7 @@ export function createPasskeyService(deps: PasskeyDependencies): PasskeyService 
 
     async authenticationOptions(userId) {
       const allow = userId === null ? [] : await userPasskeys(userId);
-      return generateAuthenticationOptions({
+      return (await webauthn()).generateAuthenticationOptions({
         rpID: options.rpID,
         challenge: await issueChallenge(userId === null ? 'passwordless' : 'assert', userId),
         timeout: CEREMONY_TIMEOUT_MS,

@@ -5,7 +5,6 @@
  * and single-use `AccountTokenStore` capabilities.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import QRCode from 'qrcode';
 import { passwordStamp } from '../accounts/links.js';
 import type { Clock } from '../clock.js';
 import { KeycardError, tooManyRequests } from '../errors.js';
@@ -100,6 +99,11 @@ export interface MfaService {
   ): Promise<AuthMethod>;
   /** Passkeys, when configured (`mfa.passkeys`): registration, assertions, passwordless sign-in. */
   passkeys: PasskeyService | null;
+  /**
+   * Counts a passwordless passkey request (options or sign-in) from this client address: 30 per 15
+   * minutes, then `too_many_requests` — each options request stores a challenge, so it must be bounded.
+   */
+  countPasswordless(ip: string | null): Promise<void>;
   /** A sign-in's pending token, bound to the client and to the password it was issued against. */
   issuePending(user: UserRecord, client: ClientIdentity, remember: boolean): Promise<string>;
   /** Reads (without using) a pending sign-in; `token_invalid` unless it is live and this client's. */
@@ -249,6 +253,8 @@ export function createMfaService(deps: MfaDependencies): MfaService {
       await store.createFactor(record);
       const encoded = base32Encode(secret);
       const uri = otpauthURI(encoded, options.issuer, user.username);
+      // Loaded here, at the first enrolment: nothing else needs it.
+      const { default: QRCode } = await import('qrcode');
       const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return { factorId: record.id, secret: encoded, uri, qrSvg };
     },
@@ -360,6 +366,14 @@ export function createMfaService(deps: MfaDependencies): MfaService {
         throw new KeycardError('token_invalid', 'too many wrong codes for this sign-in; sign in again');
       }
       throw new KeycardError('invalid_code', 'that code is not right, or was used already');
+    },
+
+    async countPasswordless(ip) {
+      const wait = await throttle.countPasswordless(ip);
+      if (wait !== null) {
+        emit({ type: 'throttled', action: 'mfa', scope: 'address', retryAfterSeconds: wait, ip });
+        throw tooManyRequests('too many passkey sign-ins from this address; try again later', wait);
+      }
     },
 
     async issuePending(user, client, remember) {

@@ -6,9 +6,15 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { CounterStore } from '../store.js';
+import { addressBucket } from '../throttle/address.js';
 
 /** Wrong codes per user in a window: 10 per 15 minutes, so guessing a TOTP code takes years. */
 export const MFA_USER_LIMIT = { max: 10, windowMs: 15 * 60_000 };
+/**
+ * Passwordless passkey requests per client address (options, which store a challenge, and sign-ins): an
+ * anonymous endpoint that writes must be bounded, or it fills the store.
+ */
+export const PASSWORDLESS_ADDRESS_LIMIT = { max: 30, windowMs: 15 * 60_000 };
 /** Wrong codes one pending sign-in survives. */
 export const MFA_PENDING_ATTEMPTS = 5;
 
@@ -20,6 +26,8 @@ export interface MfaThrottle {
   check(userId: string): Promise<number | null>;
   /** Counts a wrong code; returns how many this pending sign-in (if any) has had. */
   recordFailure(userId: string, pendingHash: string | null, pendingExpiresAt: number | null): Promise<number>;
+  /** Counts a passwordless request from this address; over the limit, the seconds to wait. */
+  countPasswordless(ip: string | null): Promise<number | null>;
 }
 
 export function createMfaThrottle(store: CounterStore, clock: Clock): MfaThrottle {
@@ -43,6 +51,17 @@ export function createMfaThrottle(store: CounterStore, clock: Clock): MfaThrottl
         store.incrementCounter(key('pending', pendingHash), Math.max(1, pendingExpiresAt - now), now),
       ]);
       return pending.count;
+    },
+    async countPasswordless(ip) {
+      const now = clock.now();
+      const counter = await store.incrementCounter(
+        key('passwordless', addressBucket(ip)),
+        PASSWORDLESS_ADDRESS_LIMIT.windowMs,
+        now,
+      );
+      return counter.count > PASSWORDLESS_ADDRESS_LIMIT.max
+        ? Math.max(1, Math.ceil((counter.resetAt - now) / 1000))
+        : null;
     },
   };
 }

@@ -427,6 +427,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
         outcome: query.outcome,
         canReset: keycard.accounts.canMail,
         canSignUp: keycard.accounts.signupMode === 'open',
+        passkeys: keycard.mfa.passkeys !== null,
       }),
     );
   });
@@ -503,6 +504,7 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
           factors,
           now: keycard.options.clock.now(),
           totpAvailable: keycard.mfa.totpAvailable,
+          passkeysAvailable: keycard.mfa.passkeys !== null,
           outcome: query.security,
         },
       }),
