@@ -292,3 +292,38 @@ test('user list --search shows only usernames that begin with the prefix, in any
   const bad = await space.run(['user', 'list', '--search', 'a b']);
   assert.match(assertOneLineFailure(bad, 2), /--search/);
 });
+
+test('user reset-factors removes every second factor of the user, audited; the others keep theirs', async (t) => {
+  const space = workspace(t);
+  const bob = await addUser(space, 'bob', 'admin');
+  const alice = await addUser(space, 'alice');
+  const { keycard } = space.open();
+  const factor = (userId: string, id: string) => ({
+    id,
+    userId,
+    kind: 'recovery' as const,
+    name: 'Recovery codes',
+    credentialId: null,
+    secret: '[]',
+    counter: 0,
+    confirmedAt: Date.now(),
+    createdAt: Date.now(),
+    lastUsedAt: null,
+  });
+  await keycard.store.createFactor({ ...factor(bob.id, 'f1'), kind: 'totp', name: 'Phone', secret: 'v1.x' });
+  await keycard.store.createFactor(factor(bob.id, 'f2'));
+  await keycard.store.createFactor(factor(alice.id, 'f3'));
+
+  const reset = await space.run(['user', 'reset-factors', 'bob']);
+  const audit = assertSuccess(reset);
+  assert.match(reset.stdout, /^removed all 2 factors of bob \(recovery codes count as one\)/);
+  assert.deepEqual(await keycard.store.listFactors(bob.id), []);
+  assert.equal((await keycard.store.listFactors(alice.id)).length, 1, "alice's are untouched");
+  assert.ok(audit.some((line) => line.event.type === 'mfa_removed' && line.event.by === 'admin'));
+
+  const again = await space.run(['user', 'reset-factors', 'bob']);
+  assertSuccess(again);
+  assert.match(again.stdout, /^bob has no second factor; nothing changed\n$/);
+  const missing = await space.run(['user', 'reset-factors', 'nobody']);
+  assert.match(assertOneLineFailure(missing, 1), /no user named 'nobody'/);
+});

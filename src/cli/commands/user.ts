@@ -76,6 +76,14 @@ export const USER_COMMANDS: CommandTable = {
         'Deletes the user record — the username is free again — and ends every login, writing the\nrevocations their access tokens need. Asks for confirmation in a terminal; --yes skips the\nquestion, and is required when not in a terminal. API clients have no owner, so none goes with it.',
       flags: { yes: { type: 'boolean', help: 'do not ask for confirmation' }, ...STORE_FLAGS },
     },
+    {
+      name: 'user reset-factors',
+      args: ['<username>'],
+      summary: "remove every second factor of the user's (they lost them all)",
+      description:
+        "Removes the user's authenticator apps, passkeys and recovery codes, so the password alone signs\nthem in again and they can enroll anew (docs/mfa.md). For a user — the last admin, say — who lost\nevery factor; audited as mfa_removed by admin. Their logins are not ended.",
+      flags: STORE_FLAGS,
+    },
   ],
   common: STORE_FLAGS,
   footer: `Usernames are stored in canonical form: NFKC, lower case ('Alice' is 'alice'). Roles: ${DEFAULT_ROLES.join(', ')}.`,
@@ -239,6 +247,19 @@ const remove: Handler = async (context, parsed) => {
   });
 };
 
+const resetFactors: Handler = (context, parsed) =>
+  withKeycard(context, 'user reset-factors', parsed, async ({ keycard }) => {
+    const user = await requireUser(keycard, parsed.positionals[0] as string);
+    const count = await keycard.mfa.resetFactors(user.id);
+    print(
+      context.stdout,
+      count === 0
+        ? `${user.username} has no second factor; nothing changed`
+        : `removed ${count === 1 ? 'the 1 factor' : `all ${count} factors`} of ${user.username} (recovery codes count as one); the password alone signs them in`,
+    );
+    return EXIT_OK;
+  });
+
 export function userCommand(context: CLIContext, args: string[]): Promise<number> {
   return runCommand(
     context,
@@ -251,6 +272,7 @@ export function userCommand(context: CLIContext, args: string[]): Promise<number
       passwd,
       role,
       delete: remove,
+      'reset-factors': resetFactors,
     },
     args,
   );
