@@ -6,6 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { type AuthorizeOptions, type Duration, type Keycard, KeycardError, toPublicClient } from 'keycard';
+import { withStepUp } from './mfa-routes.js';
 import { type ApiReply, type ApiRoute, defineRoute } from './route.js';
 import { AfterPageQuery, NO_PROTO, pageLimit } from './schema.js';
 import {
@@ -340,5 +341,8 @@ export function clientRoutes(keycard: Keycard): ApiRoute[] {
       },
     }),
   );
-  return routes;
+  // Changing a client is an admin action: a sensitive one, as the user admin routes are (docs/mfa.md).
+  return routes.map((route) =>
+    route.method !== 'GET' && route.path.startsWith('/auth/admin/') ? withStepUp(keycard, route) : route,
+  );
 }

@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { generateSync } from 'otplib';
+import { clientRoutes } from '../../src/api/clients.js';
+import { adminRoutes, authRoutes } from '../../src/api/routes.js';
 import { ManualClock } from '../helpers/clock.js';
 import { Client } from '../helpers/http.js';
 import {
@@ -103,7 +105,13 @@ for (const [storeKind, strategy] of CASES) {
 
     before(async () => {
       clock = new ManualClock(Date.now());
-      server = await startStrategyServer(strategy, { store: storeKind, clock });
+      // Passkeys on, so their routes are among the sensitive ones checked (the ceremonies themselves run
+      // in Chromium: test/browser/passkeys.test.ts).
+      server = await startStrategyServer(strategy, {
+        store: storeKind,
+        clock,
+        flags: { 'passkey-origin': 'https://auth.example.com' },
+      });
     });
     after(async () => {
       await server?.close();
@@ -339,6 +347,57 @@ for (const [storeKind, strategy] of CASES) {
       clock.advance(11 * 60_000);
       await fresh(user.client);
       assert.equal((await attempts.block()).json.error.code, 'step_up_required', 'the window passes');
+    });
+
+    test('no bypass: every sensitive route of the route table refuses a login past the window', async () => {
+      const user = await enrolled('admin');
+      const other = await newUser();
+      clock.advance(11 * 60_000);
+      await fresh(user.client);
+      // Every change under /auth/admin/ (enumerated, so a new admin route is covered without a word
+      // here), and the user's own sensitive routes.
+      const table = [
+        ...authRoutes(server.keycard),
+        ...adminRoutes(server.keycard),
+        ...clientRoutes(server.keycard),
+      ];
+      const own = new Set([
+        'POST /auth/password',
+        'POST /auth/email',
+        'POST /auth/mfa/totp',
+        'POST /auth/mfa/totp/confirm',
+        'DELETE /auth/mfa/factors/:id',
+        'POST /auth/mfa/factors/:id/delete',
+        'POST /auth/mfa/recovery-codes',
+        'POST /auth/mfa/passkeys/options',
+        'POST /auth/mfa/passkeys',
+      ]);
+      const sensitive = table.filter(
+        (route) =>
+          (route.method !== 'GET' && route.path.startsWith('/auth/admin/')) ||
+          own.has(`${route.method} ${route.path}`),
+      );
+      assert.ok(sensitive.length >= 20, `${sensitive.length} sensitive routes`);
+      const csrf = await fetchCSRFToken(user.client, SAME_ORIGIN);
+      // Bodies that pass each route's schema, so only the step-up rule can refuse them.
+      const bodies: Record<string, unknown> = {
+        'POST /auth/password': { current_password: PASSWORD, new_password: 'another long passphrase' },
+        'POST /auth/email': { email: 'x@example.com', current_password: PASSWORD },
+        'POST /auth/mfa/passkeys': {
+          response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30' } },
+        },
+      };
+      for (const route of sensitive) {
+        const path = route.path.replace(':id', other.id);
+        const answer = await user.client.request(route.method, path, {
+          ...(route.method === 'DELETE' ? {} : { json: bodies[`${route.method} ${route.path}`] ?? {} }),
+          headers: { ...SAME_ORIGIN, 'x-csrf-token': csrf },
+        });
+        assert.equal(answer.status, 403, `${route.method} ${route.path}: ${answer.text}`);
+        assert.equal(answer.json.error.code, 'step_up_required', `${route.method} ${route.path}`);
+      }
+      assert.equal((await server.keycard.users.get(other.id))?.blocked, false, 'nothing changed');
+      assert.equal((await server.keycard.users.get(other.id))?.role, 'user');
     });
 
     test('step-up without a second factor: the password is the proof; a password change carries its own', async () => {

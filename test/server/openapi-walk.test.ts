@@ -89,6 +89,15 @@ const NOT_WALKED: { answer: string; presets?: string[]; why: string }[] = [
   ),
   { answer: 'GET /step-up 303', presets: ['spa'], why: 'as /account' },
   {
+    answer: 'GET /step-up 400',
+    presets: ['api'],
+    why: 'tokens in headers: the page is never signed in, so its query is never read',
+  },
+  {
+    answer: 'POST /auth/passkey/options 429',
+    why: 'needs 30 passwordless requests from one address: test/server/passkeys.test.ts',
+  },
+  {
     answer: 'POST /auth/login/mfa 403',
     presets: ['api'],
     why: 'tokens in headers: no cross-site check; blocking an account ends its pending sign-ins (401 token_invalid)',

@@ -191,7 +191,8 @@ describe('remember me: header transport is unaffected', () => {
     assert.ok(login.json.refresh_expires_in > 0);
     assert.equal(credentialSetCookies(login).length, 0);
     const record = await server.keycard.store.getLogin(login.json.session.id);
-    assert.deepEqual(record?.data, {});
+    // No browser-session marker: only how it signed in (docs/mfa.md).
+    assert.deepEqual(Object.keys(record?.data ?? {}), ['keycard_auth']);
     const refreshed = await client.post('/auth/refresh', {
       json: { refresh_token: login.json.refresh_token },
     });
