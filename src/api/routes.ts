@@ -199,6 +199,13 @@ export function authRoutes(keycard: Keycard): ApiRoute[] {
           if (location === null) throw error;
           return { kind: 'redirect', location };
         }
+        // A role that needs a second factor, and none yet: signed in, but sent to add one (docs/mfa.md).
+        if (await keycard.mfa.enrollmentRequired(result.user)) {
+          return respond(request, '/account?security=mfa_enrollment_required#security', {
+            ...loginAnswer(auth, result.user, result.login),
+            mfa_enrollment_required: true,
+          });
+        }
         return respond(request, '/account', loginAnswer(auth, result.user, result.login));
       },
     }),

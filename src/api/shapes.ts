@@ -114,6 +114,12 @@ export const LoginAnswer = Type.Object(
     session: PublicSession,
     ...TokenFields,
     csrf_token: Type.Optional(Type.String({ description: 'Cookie transports: send it as X-CSRF-Token.' })),
+    mfa_enrollment_required: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'The user’s role needs a second factor and they have none: every sensitive action answers 403 mfa_enrollment_required until they add one (docs/mfa.md).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -122,3 +122,34 @@ describe('server: second-factor pages', () => {
     assert.equal((await bo.client.get('/auth/mfa')).json.factors.length, 2, 'the app and the recovery codes');
   });
 });
+
+describe('server: the passkey buttons on the pages', () => {
+  test('with --passkey-origin: on /login, the second step and /account; without: nowhere', async () => {
+    for (const on of [true, false]) {
+      const server = await startTestServer({
+        storeURL: 'memory:',
+        ...(on ? { flags: { 'passkey-origin': 'https://auth.example.com' } } : {}),
+      });
+      try {
+        await server.keycard.users.create({ username: 'dee', password: PASSWORD });
+        const client = new Client(server.url);
+        const login = await client.get('/login', { headers: HTML });
+        assert.equal(/data-passkey="login"/.test(login.text), on, `/login, passkeys ${on}`);
+        assert.equal(login.text.includes('<script src="/assets/webauthn.js" defer>'), on);
+        assert.doesNotMatch(login.text, /<script>/, 'no inline script');
+        const signedIn = await client.post('/auth/login', { form: { username: 'dee', password: PASSWORD } });
+        assert.equal(signedIn.status, 303);
+        const account = await client.get('/account', { headers: HTML });
+        assert.equal(/data-passkey="add"/.test(account.text), on, `/account, passkeys ${on}`);
+        if (on) {
+          const script = await client.get('/assets/webauthn.js');
+          assert.equal(script.status, 200);
+          assert.match(String(script.headers['content-type']), /javascript/);
+          assert.match(script.text, /SimpleWebAuthnBrowser/);
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});

@@ -464,3 +464,65 @@ for (const [storeKind, strategy] of CASES) {
     });
   });
 }
+
+describe('a role that needs a second factor (--mfa-required-role admin)', () => {
+  let server: StrategyServer;
+  let clock: ManualClock;
+  before(async () => {
+    clock = new ManualClock(Date.now());
+    server = await startStrategyServer('session', {
+      store: 'sqlite',
+      clock,
+      flags: { 'mfa-required-role': ['admin'] },
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('an admin without one signs in, is told to add one, may read but not act, and may enroll', async () => {
+    const admin = await server.keycard.users.create({ username: 'boss', password: PASSWORD, role: 'admin' });
+    const other = await server.keycard.users.create({ username: 'staff', password: PASSWORD });
+    const client = new Client(server.url);
+    const token = await fetchCSRFToken(client, SAME_ORIGIN);
+    const login = await client.post('/auth/login', {
+      json: { username: 'boss', password: PASSWORD },
+      headers: { ...SAME_ORIGIN, 'x-csrf-token': token },
+    });
+    assert.equal(login.status, 200, login.text);
+    assert.equal(login.json.mfa_enrollment_required, true);
+    assert.equal((await client.get('/auth/admin/users')).status, 200, 'reads are allowed');
+    const block = () => browserPost(client, `/auth/admin/users/${other.id}/block`, {});
+    const refused = await block();
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.error.code, 'mfa_enrollment_required');
+    // A step-up with the password does not lift it: the role needs a factor, not a fresh password.
+    assert.equal((await browserPost(client, '/auth/mfa/step-up', { password: PASSWORD })).status, 200);
+    assert.equal((await block()).json.error.code, 'mfa_enrollment_required');
+    // Enrolling is the one sensitive action allowed.
+    const started = await browserPost(client, '/auth/mfa/totp', {});
+    assert.equal(started.status, 200, started.text);
+    const code = generateSync({ secret: started.json.secret, epoch: Math.floor(clock.now() / 1000) });
+    assert.equal((await browserPost(client, '/auth/mfa/totp/confirm', { code })).status, 200);
+    assert.equal((await block()).status, 200, 'with a factor, fresh from its confirmation');
+    assert.equal((await server.keycard.users.get(other.id))?.blocked, true);
+    // A user of another role is not asked (staff is blocked now: another one).
+    await server.keycard.users.create({ username: 'crew', password: PASSWORD });
+    const plain = new Client(server.url);
+    const plainToken = await fetchCSRFToken(plain, SAME_ORIGIN);
+    const ok = await plain.post('/auth/login', {
+      json: { username: 'crew', password: PASSWORD },
+      headers: { ...SAME_ORIGIN, 'x-csrf-token': plainToken },
+    });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.mfa_enrollment_required, undefined);
+    assert.equal(admin.role, 'admin');
+  });
+
+  test('an unknown role is refused at start-up', async () => {
+    await assert.rejects(
+      startStrategyServer('session', { store: 'memory', flags: { 'mfa-required-role': ['root'] } }),
+      /mfa.requiredRoles names root, which is not a role/,
+    );
+  });
+});

@@ -104,6 +104,8 @@ export interface MfaService {
    * minutes, then `too_many_requests` — each options request stores a challenge, so it must be bounded.
    */
   countPasswordless(ip: string | null): Promise<void>;
+  /** True when the user's role needs a second factor (`mfa.requiredRoles`) and they have none. */
+  enrollmentRequired(user: { id: string; role: string }): Promise<boolean>;
   /** A sign-in's pending token, bound to the client and to the password it was issued against. */
   issuePending(user: UserRecord, client: ClientIdentity, remember: boolean): Promise<string>;
   /** Reads (without using) a pending sign-in; `token_invalid` unless it is live and this client's. */
@@ -366,6 +368,11 @@ export function createMfaService(deps: MfaDependencies): MfaService {
         throw new KeycardError('token_invalid', 'too many wrong codes for this sign-in; sign in again');
       }
       throw new KeycardError('invalid_code', 'that code is not right, or was used already');
+    },
+
+    async enrollmentRequired(user) {
+      if (!options.requiredRoles.has(user.role)) return false;
+      return !hasSecondFactor(await store.listFactors(user.id));
     },
 
     async countPasswordless(ip) {
