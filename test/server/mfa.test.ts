@@ -301,6 +301,25 @@ for (const [storeKind, strategy] of CASES) {
       assert.equal(fresh.json.recovery_codes.length, 10);
       assert.equal((await signInWithCode(user.username, two)).json.error.code, 'invalid_code');
       assert.equal((await signInWithCode(user.username, fresh.json.recovery_codes[0])).status, 200);
+      // Simultaneous regenerations: whatever each answered, the codes of exactly one of them work.
+      const csrf = await fetchCSRFToken(user.client, SAME_ORIGIN);
+      const raced = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          user.client.post('/auth/mfa/recovery-codes', {
+            json: {},
+            headers: { ...SAME_ORIGIN, 'x-csrf-token': csrf },
+          }),
+        ),
+      );
+      const issued = raced.filter((answer) => answer.status === 200).map((a) => a.json.recovery_codes[1]);
+      assert.ok(issued.length >= 1, raced.map((a) => a.text).join('\n'));
+      let working = 0;
+      for (const candidate of issued) {
+        if ((await signInWithCode(user.username, candidate)).status === 200) working++;
+      }
+      assert.equal(working, 1);
+      const stored = await server.keycard.store.listFactors(user.id);
+      assert.equal(stored.filter((factor) => factor.kind === 'recovery').length, 1);
     });
 
     test('step-up: sensitive routes need a recent factor; a code renews it; reads do not', async () => {

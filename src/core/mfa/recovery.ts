@@ -1,8 +1,10 @@
 /**
  * Recovery codes: ten single-use codes for when the other factors are lost. Each has 80 random bits
  * (16 base32 characters, shown in four groups), so its SHA-256 — all that is stored — cannot be reversed
- * by trying codes, as with session tokens. Used codes are bits in the factor's `counter`, set by the
- * store's compare-and-set, so a code is accepted once even when sent twice at the same moment.
+ * by trying codes, as with session tokens. Used codes are bits in the factor's `counter` (the low
+ * RECOVERY_CODE_COUNT bits), set by the store's compare-and-set, so a code is accepted once even when sent
+ * twice at the same moment; the bits above count generations, so replacing the codes is a compare-and-set
+ * too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { base32Encode } from './base32.js';
@@ -49,4 +51,10 @@ export function remainingRecoveryCodes(secret: string, used: number): number {
   let left = 0;
   for (let index = 0; index < count; index++) if ((used & (1 << index)) === 0) left++;
   return left;
+}
+
+/** The counter of fresh codes replacing those of `counter`: no code used, the generation one more. */
+export function nextRecoveryGeneration(counter: number): number {
+  const generation = Math.floor(counter / 2 ** RECOVERY_CODE_COUNT);
+  return (generation + 1) * 2 ** RECOVERY_CODE_COUNT;
 }

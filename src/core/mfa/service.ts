@@ -20,6 +20,7 @@ import {
   generateRecoveryCodes,
   isRecoveryCode,
   matchRecoveryCode,
+  nextRecoveryGeneration,
   remainingRecoveryCodes,
 } from './recovery.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
@@ -173,8 +174,25 @@ export function createMfaService(deps: MfaDependencies): MfaService {
   /** Replaces the user's recovery codes with fresh ones. */
   const replaceRecoveryCodes = async (userId: string): Promise<string[]> => {
     const { record, codes } = newRecoveryFactor(userId);
-    await store.deleteUserFactors(userId, { kind: 'recovery' });
-    await store.createFactor(record);
+    const existing = (await store.listFactors(userId)).find((factor) => factor.kind === 'recovery');
+    if (!existing) {
+      await store.createFactor(record);
+      return codes;
+    }
+    // Replaced in place by compare-and-set, with the next generation in the counter's high bits: of two
+    // simultaneous regenerations one wins, and no old code outlives either.
+    const replaced = await store.advanceFactor(existing.id, existing.counter, {
+      counter: nextRecoveryGeneration(existing.counter),
+      secret: record.secret,
+      lastUsedAt: null,
+      confirmedAt: clock.now(),
+    });
+    if (!replaced) {
+      throw new KeycardError(
+        'invalid_request',
+        'your recovery codes changed meanwhile; ask for new ones again',
+      );
+    }
     return codes;
   };
 
