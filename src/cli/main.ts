@@ -15,7 +15,7 @@ export const HELP = `Usage: keycard <command> [options]
 
 Commands:
   serve                      start the auth server (see keycard serve --help)
-  user add|list|block|unblock|passwd|role|delete
+  user add|list|block|unblock|passwd|role|delete|reset-factors
                              manage users
   sessions list|revoke       list or end a user's sessions
   keys generate|rotate|list  the key file: secrets and JWT signing keys
