@@ -4,9 +4,9 @@
  * with it, signing in without a password from the sign-in page's fragment, and what must be refused — an
  * assertion replayed, a challenge issued for another user or another ceremony, a cloned authenticator
  * (its signature counter behind), another origin, a removed passkey. The fragments are served on keycard's
- * origin by a routed page until the sign-in and account pages include them; their scripts come from the
- * server. The sign-in's second step (`POST /auth/login/mfa`) is not a route on this branch yet: that step
- * calls `keycard.completeSignIn` as the route will, with the browser's address and user agent.
+ * origin by a routed page (their scripts from the server), and the real pages — /login, the second step,
+ * /step-up, /account — are walked too. Some abuse cases call `keycard.completeSignIn` / `keycard.stepUp`
+ * directly with the browser's client, to present an assertion the page's script would never send.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -317,6 +317,38 @@ describe('browser: passkeys', { skip }, () => {
       assert.equal(error.code, 'invalid_code');
       return true;
     });
+  });
+
+  test('the real pages: passwordless from /login, the second step, and /step-up, each with the passkey', async () => {
+    const page = tab.page;
+    await page.context().clearCookies();
+    // /login: "Sign in with a passkey", no password.
+    await page.goto(`${base}/login`);
+    await Promise.all([page.waitForURL(`${base}/account`), page.click('form[data-passkey=login] button')]);
+    // The Security section offers another passkey.
+    assert.equal(await page.locator('#security form[data-passkey=add]').count(), 1);
+    // Signed out, the password form answers with the second step, which offers the passkey.
+    await page.context().clearCookies();
+    await page.goto(`${base}/login`);
+    await page.fill('#username', 'ada');
+    await page.fill('#password', PASSWORD);
+    await page.click('form[action="/auth/login"] button[type=submit]');
+    await page.waitForSelector('form[data-passkey=second-step]');
+    await Promise.all([
+      page.waitForURL(`${base}/account`),
+      page.click('form[data-passkey=second-step] button'),
+    ]);
+    // /step-up with the passkey, then back to the page named.
+    const login = async () => (await server.store.listUserLogins(adaId))[0];
+    const before = ((await login())?.data.keycard_auth as { mfaAt: number }).mfaAt;
+    await page.goto(`${base}/step-up?next=${encodeURIComponent('/account?from=step-up')}`);
+    await Promise.all([
+      page.waitForURL(`${base}/account?from=step-up`),
+      page.click('form[data-passkey=step-up] button'),
+    ]);
+    const after = ((await login())?.data.keycard_auth as { mfaAt: number; amr: string[] }) ?? null;
+    assert.ok(after && after.mfaAt > before, 'the step-up renewed the proof');
+    assert.ok(after?.amr.includes('hwk'));
   });
 
   test('a blocked user’s passkey signs in no one', async () => {

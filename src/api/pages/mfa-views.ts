@@ -5,7 +5,12 @@
 import type { PublicFactor } from '../../core/mfa/factors.js';
 import { type Outcomes, outcomeNotice, outcomeOf } from './account-views.js';
 import { ago, csrfField, html, page, type SafeHTML } from './html.js';
-import { passkeyAddForm, passkeyScripts, passkeySecondStepButton } from './passkey-views.js';
+import {
+  passkeyAddForm,
+  passkeyScripts,
+  passkeySecondStepButton,
+  passkeyStepUpButton,
+} from './passkey-views.js';
 
 /** Why a second step was refused, by code: a closed set, so nothing from a URL is shown as text. */
 const STEP_ERRORS: Readonly<Record<string, string>> = {
@@ -57,6 +62,8 @@ export interface StepUpView {
   hasFactor: boolean;
   /** Where to go back to afterwards: a path on this site. */
   next: string;
+  /** Passkeys are configured and the user has one: offer it too. */
+  passkey?: boolean;
   error?: string;
 }
 
@@ -82,6 +89,7 @@ export function stepUpPage(view: StepUpView): string {
     }
     <div class="actions"><button type="submit">Confirm</button></div>
   </form>
+  ${view.passkey ? html`${passkeyStepUpButton(view.csrfToken, view.next)}${passkeyScripts()}` : ''}
 </section>`,
   });
 }

@@ -33,6 +33,11 @@ export function passkeySecondStepButton(mfaToken: string, csrfToken: string | un
   return html`<form class="passkey" data-passkey="second-step">${csrfField(csrfToken)}<input type="hidden" name="mfa_token" value="${mfaToken}"><button type="submit">Use your passkey</button>${status}</form>`;
 }
 
+/** /step-up: renew the login's proof with a passkey, then go back to `next` (a path on this site). */
+export function passkeyStepUpButton(csrfToken: string | undefined, next: string): SafeHTML {
+  return html`<form class="passkey" data-passkey="step-up">${csrfField(csrfToken)}<input type="hidden" name="next" value="${next}"><button type="submit" class="secondary">Use your passkey</button>${status}</form>`;
+}
+
 /**
  * /account's Security section: add a passkey under a name. Adding one needs a recent step-up (403
  * `step_up_required` is shown as the server words it); the first second factor's recovery codes are shown
@@ -75,6 +80,14 @@ export const PASSKEY_SCRIPT = `'use strict';
       const passkey = await webauthn.startAuthentication({ optionsJSON: options });
       await post('/auth/login/mfa', { mfa_token: mfaToken, passkey }, csrf);
       location.assign('/account');
+    },
+    async 'step-up'(form, csrf) {
+      const { options } = await post('/auth/passkey/options', { step_up: true }, csrf);
+      const passkey = await webauthn.startAuthentication({ optionsJSON: options });
+      await post('/auth/mfa/step-up', { passkey }, csrf);
+      // The server checked it as a path on this site when it made the page; checked again here.
+      const next = form.elements.next.value;
+      location.assign(next.startsWith('/') && !next.startsWith('//') ? next : '/account');
     },
     async add(form, csrf) {
       const { options } = await post('/auth/mfa/passkeys/options', {}, csrf);

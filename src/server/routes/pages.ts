@@ -515,12 +515,13 @@ export function registerPageRoutes(app: FastifyInstance, keycard: Keycard, optio
     const user = signedIn(request, reply);
     if (!user) return reply;
     const query = checkFields(StepUpQuery, request.query as object);
-    const hasFactor = (await keycard.mfa.signInFactors(user.id)).length > 0;
+    const factors = await keycard.mfa.signInFactors(user.id);
     return reply.type(html).send(
       stepUpPage({
         csrfToken: request.auth.csrfToken(),
         username: user.username,
-        hasFactor,
+        hasFactor: factors.length > 0,
+        passkey: keycard.mfa.passkeys !== null && factors.includes('passkey'),
         next: safeReturnPath(query.next),
         error: query.error,
       }),
