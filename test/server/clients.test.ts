@@ -3,7 +3,7 @@
  * and the admin API, with an injected clock for the rotation overlap.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { ManualClock } from '../helpers/clock.js';
 import { Client, request } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -30,6 +30,11 @@ describe('server: API clients (client credentials)', () => {
   });
   after(async () => {
     await server?.close();
+  });
+  beforeEach(async () => {
+    // Changing clients is an admin action, and tests move the clock past the step-up window (docs/mfa.md).
+    const stepped = await admin.post('/auth/mfa/step-up', { json: { password: 'root-password-1' } });
+    assert.equal(stepped.status, 200, stepped.text);
   });
 
   async function newClient(
@@ -163,6 +168,9 @@ describe('server: API clients (client credentials)', () => {
     clock.advanceSeconds(601);
     assert.equal((await token({ grant_type: 'client_credentials' }, basic(id, secret))).status, 401);
     assert.equal((await token({ grant_type: 'client_credentials' }, basic(id, fresh))).status, 200);
+    // Past the step-up window now: confirmed again before the next admin action.
+    assert.equal((await admin.post(`/auth/admin/clients/${id}/rotate-secret`, { json: {} })).status, 403);
+    await admin.post('/auth/mfa/step-up', { json: { password: 'root-password-1' } });
     const bad = await admin.post(`/auth/admin/clients/${id}/rotate-secret`, { json: { overlap: 'soon' } });
     assert.equal(bad.status, 400);
   });
