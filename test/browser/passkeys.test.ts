@@ -340,7 +340,7 @@ describe('browser: passkeys', { skip }, () => {
     ]);
     // /step-up with the passkey, then back to the page named.
     const login = async () => (await server.store.listUserLogins(adaId))[0];
-    const before = ((await login())?.data.keycard_auth as { mfaAt: number }).mfaAt;
+    const before = ((await login())?.data.keycard_auth as { mfaAt: number } | undefined)?.mfaAt ?? 0;
     await page.goto(`${base}/step-up?next=${encodeURIComponent('/account?from=step-up')}`);
     await Promise.all([
       page.waitForURL(`${base}/account?from=step-up`),
