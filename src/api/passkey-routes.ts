@@ -76,7 +76,7 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
         summary: 'Start adding a passkey',
         description:
           'Options for startRegistration, with a single-use challenge (5 minutes) bound to the signed-in user. A sensitive action: needs a recent step-up.',
-        tags: ['account'],
+        tags: ['mfa'],
         answers: {
           200: { description: 'The registration options.', json: Options },
           403: error(
@@ -87,7 +87,7 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
       },
       async handle(request) {
         const service = passkeys();
-        await keycard.requireStepUp(request.auth);
+        await keycard.requireStepUp(request.auth, { enrolling: true });
         const user = request.auth.user;
         if (!user) throw new KeycardError('unauthenticated', 'sign in first');
         return json({ options: await service.registrationOptions(user) });
@@ -101,7 +101,7 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
         summary: 'Add a passkey',
         description:
           "Verifies the browser's registration response for a challenge from POST /auth/mfa/passkeys/options and stores the passkey (its public key only). The first second factor also gets 10 recovery codes, shown once.",
-        tags: ['account'],
+        tags: ['mfa'],
         body: Type.Object(
           {
             name: Type.Optional(Type.String({ maxLength: 256, description: "Default 'Passkey'." })),
@@ -132,12 +132,10 @@ export function passkeyRoutes(keycard: Keycard): ApiRoute[] {
         },
       },
       async handle(request, { body }) {
-        const service = passkeys();
+        passkeys(); // 404 before anything else when passkeys are off
         const { auth } = request;
-        await keycard.requireStepUp(auth);
-        const user = auth.user;
-        if (!user) throw new KeycardError('unauthenticated', 'sign in first');
-        const added = await service.register(user, body.response, body.name, context(auth));
+        await keycard.requireStepUp(auth, { enrolling: true });
+        const added = await keycard.registerPasskey(auth, body.response, body.name);
         return json({ factor: added.factor, recovery_codes: added.recoveryCodes }, 201);
       },
     }),

@@ -16,6 +16,7 @@ import type { RequestInfo } from './http/request.js';
 import { createTokenService, type TokenService } from './jwt/token-service.js';
 import { AUTHENTICATION_KEY, type AuthMethod, authenticationOf } from './logins/authentication.js';
 import { createLoginRegistry, type LoginRegistry } from './logins/registry.js';
+import type { PublicFactor } from './mfa/factors.js';
 import { createMfaService, type MfaService, type PendingSignIn } from './mfa/service.js';
 import { type KeycardOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hash.js';
@@ -156,6 +157,15 @@ export interface Keycard {
    * which also counts as a fresh second factor on this login.
    */
   confirmTotp(context: AuthContext, code: unknown): ReturnType<MfaService['confirmTotp']>;
+  /**
+   * Stores the signed-in user's new passkey from the browser's registration `response`
+   * (`keycard.mfa.passkeys.register`); the ceremony counts as a fresh second factor on this login.
+   */
+  registerPasskey(
+    context: AuthContext,
+    response: unknown,
+    name?: unknown,
+  ): Promise<{ factor: PublicFactor; recoveryCodes: string[] | null }>;
   /**
    * The step-up rule, before a sensitive action: the request's login is live and recent enough
    * (`step_up_required`), and its user has the factor their role needs (`mfa_enrollment_required`).
@@ -379,6 +389,17 @@ export function createKeycard(input: KeycardOptions): Keycard {
       // The first code from the app was just shown on this login: a fresh proof, as a step-up gives.
       await recordProof(loginRecord, 'otp');
       return result;
+    },
+    async registerPasskey(context, response, name) {
+      await context.confirmLive();
+      const { user, loginRecord } = context;
+      if (!user || !loginRecord) throw new KeycardError('unauthenticated', 'sign in first');
+      if (!mfa.passkeys) throw new KeycardError('not_found', 'passkeys are not configured on this server');
+      const event = { ip: context.request.ip, userAgent: context.request.header('user-agent') ?? null };
+      const added = await mfa.passkeys.register(user, response, name, event);
+      // The authenticator was just used on this login: a fresh proof, as confirming an app is.
+      await recordProof(loginRecord, 'hwk');
+      return added;
     },
     async requireStepUp(context, { passwordShown, enrolling } = {}) {
       await context.confirmLive();
