@@ -85,8 +85,14 @@ export interface PasskeyDependencies {
  * passkeys never loads it and its certificate-parsing dependencies.
  */
 let library: Promise<typeof import('@simplewebauthn/server')> | null = null;
+/**
+ * The specifier is a variable so that bundlers leave it to run time: a bundle of keycard for the Web
+ * (Workers, keycard/fetch) does not drag in the library's certificate parsers, which need Node; an app that
+ * turns passkeys on runs on Node, where it resolves as any import does.
+ */
+const WEBAUTHN_LIBRARY = '@simplewebauthn/server';
 const webauthn = (): Promise<typeof import('@simplewebauthn/server')> => {
-  library ??= import('@simplewebauthn/server');
+  library ??= import(WEBAUTHN_LIBRARY) as Promise<typeof import('@simplewebauthn/server')>;
   return library;
 };
 
