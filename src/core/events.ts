@@ -140,7 +140,8 @@ export type RevokeReason =
   | 'password_changed'
   | 'role_changed'
   | 'admin'
-  | 'deleted';
+  | 'deleted'
+  | 'mfa_enrolled';
 
 export type EventType = AuthEvent['type'];
 

@@ -388,6 +388,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
       const result = await mfa.confirmTotp(user.id, code, event);
       // The first code from the app was just shown on this login: a fresh proof, as a step-up gives.
       await recordProof(loginRecord, 'otp');
+      if (result.recoveryCodes) await endOtherLogins(user.id, loginRecord.id, event);
       return result;
     },
     async registerPasskey(context, response, name) {
@@ -399,6 +400,7 @@ export function createKeycard(input: KeycardOptions): Keycard {
       const added = await mfa.passkeys.register(user, response, name, event);
       // The authenticator was just used on this login: a fresh proof, as confirming an app is.
       await recordProof(loginRecord, 'hwk');
+      if (added.recoveryCodes) await endOtherLogins(user.id, loginRecord.id, event);
       return added;
     },
     async requireStepUp(context, { passwordShown, enrolling } = {}) {
@@ -640,6 +642,15 @@ export function createKeycard(input: KeycardOptions): Keycard {
       method = 'pwd';
     }
     await recordProof(login, method);
+  }
+
+  /**
+   * The user's first second factor: every other login — made with the password alone, perhaps by whoever
+   * the user turned it on against — ends, as a password change ends them.
+   */
+  async function endOtherLogins(userId: string, keepId: string, event: EventContext): Promise<void> {
+    const count = await logins.destroyAllForUser(userId, { exceptId: keepId });
+    if (count > 0) emit({ type: 'sessions_revoked', userId, count, reason: 'mfa_enrolled', ...event });
   }
 
   /**

@@ -123,6 +123,7 @@ for (const [storeKind, strategy] of CASES) {
 
     test('enrolment: QR code and secret, a wrong first code refused, a right one confirms and gives recovery codes', async () => {
       const user = await newUser();
+      const elsewhere = (await firstStep(user.username)).client;
       const { client } = await firstStep(user.username);
       const started = await browserPost(client, '/auth/mfa/totp', {});
       assert.equal(started.status, 200, started.text);
@@ -145,6 +146,14 @@ for (const [storeKind, strategy] of CASES) {
       assert.equal(right.json.factor.confirmed, true);
       assert.equal(right.json.recovery_codes.length, 10);
       assert.equal(new Set(right.json.recovery_codes).size, 10);
+      // The first factor ends every other login (made with the password alone); this one stays.
+      assert.equal((await browserPost(elsewhere, '/auth/logout-all', {})).status, 401);
+      assert.equal((await client.get('/auth/mfa')).status, 200);
+      assert.ok(
+        server.events.some(
+          (e) => e.type === 'sessions_revoked' && e.userId === user.id && e.reason === 'mfa_enrolled',
+        ),
+      );
       // At rest: neither the secret nor the codes in clear.
       const stored = await server.keycard.store.listFactors(user.id);
       assert.deepEqual(stored.map((f) => f.kind).sort(), ['recovery', 'totp']);
@@ -284,6 +293,22 @@ for (const [storeKind, strategy] of CASES) {
       assert.ok(Number(blocked.headers['retry-after']) > 0);
       clock.advance(16 * 60_000);
       assert.equal((await signInWithCode(user.username, code(user.secret))).status, 200);
+    });
+
+    test('simultaneous guesses are counted before they are checked: 25 at once, 10 checked', async () => {
+      const user = await enrolled();
+      const csrf = await fetchCSRFToken(user.client, SAME_ORIGIN);
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          user.client.post('/auth/mfa/step-up', {
+            json: { code: String(100000 + i) },
+            headers: { ...SAME_ORIGIN, 'x-csrf-token': csrf },
+          }),
+        ),
+      );
+      const codes = answers.map((answer) => answer.json?.error?.code);
+      assert.equal(codes.filter((c) => c === 'invalid_code').length, 10, codes.join(' '));
+      assert.equal(codes.filter((c) => c === 'too_many_requests').length, 15, codes.join(' '));
     });
 
     test('recovery codes: each works once, in any format; new ones void the old', async () => {

@@ -174,7 +174,10 @@ export function createMfaService(deps: MfaDependencies): MfaService {
   /** Replaces the user's recovery codes with fresh ones. */
   const replaceRecoveryCodes = async (userId: string): Promise<string[]> => {
     const { record, codes } = newRecoveryFactor(userId);
-    const existing = (await store.listFactors(userId)).find((factor) => factor.kind === 'recovery');
+    const sets = (await store.listFactors(userId)).filter((factor) => factor.kind === 'recovery');
+    const [existing, ...extra] = sets;
+    // A race of two first factors could have made a second set: it goes (only the oldest ever counts).
+    for (const factor of extra) await store.deleteFactor(factor.id, { userId });
     if (!existing) {
       await store.createFactor(record);
       return codes;
@@ -207,7 +210,7 @@ export function createMfaService(deps: MfaDependencies): MfaService {
   };
 
   const tryTotp = async (factor: FactorRecord, code: string): Promise<boolean> => {
-    const secret = box?.open(factor.secret);
+    const secret = box?.open(factor.secret, factor.userId);
     if (!secret) return false;
     const step = matchTotp(secret, code, clock.now(), factor.counter);
     if (step === null) return false;
@@ -215,7 +218,7 @@ export function createMfaService(deps: MfaDependencies): MfaService {
     const next = {
       counter: step,
       lastUsedAt: clock.now(),
-      ...(box?.isCurrent(factor.secret) ? {} : { secret: box?.seal(secret) }),
+      ...(box?.isCurrent(factor.secret) ? {} : { secret: box?.seal(secret, factor.userId) }),
     };
     return (await store.advanceFactor(factor.id, factor.counter, next)) !== null;
   };
@@ -263,7 +266,7 @@ export function createMfaService(deps: MfaDependencies): MfaService {
         kind: 'totp',
         name: label,
         credentialId: null,
-        secret: box.seal(secret),
+        secret: box.seal(secret, user.id),
         // No step accepted yet: every current code is later than -1.
         counter: -1,
         confirmedAt: null,
@@ -285,9 +288,9 @@ export function createMfaService(deps: MfaDependencies): MfaService {
       const pending = factors.find((factor) => factor.kind === 'totp' && factor.confirmedAt === null);
       if (!pending)
         throw new KeycardError('invalid_request', 'there is no TOTP enrolment to confirm; start one first');
-      const wait = await throttle.check(userId);
-      if (wait !== null) throw tooManyRequests('too many wrong codes; try again later', wait);
-      const secret = box?.open(pending.secret) ?? null;
+      const attempt = await throttle.reserve(userId, null);
+      if (attempt.wait !== null) throw tooManyRequests('too many wrong codes; try again later', attempt.wait);
+      const secret = box?.open(pending.secret, userId) ?? null;
       const step =
         secret && isTotpCode(typed) ? matchTotp(secret, typed, clock.now(), pending.counter) : null;
       const now = clock.now();
@@ -300,12 +303,12 @@ export function createMfaService(deps: MfaDependencies): MfaService {
               lastUsedAt: now,
             });
       if (!confirmed) {
-        await throttle.recordFailure(userId, null, null);
         throw new KeycardError(
           'invalid_code',
           'that code is not right; check the time on your device and try again',
         );
       }
+      await attempt.release();
       emit({ type: 'mfa_enrolled', userId, factorId: confirmed.id, kind: 'totp', ...context });
       const recoveryCodes = await recoveryCodesFor(userId, factors);
       if (recoveryCodes) emit({ type: 'recovery_codes_generated', userId, ...context });
@@ -352,37 +355,49 @@ export function createMfaService(deps: MfaDependencies): MfaService {
     async verifyCode(userId, code, purpose, context = {}) {
       const typed = readCode(code);
       const { pending, ...event } = context;
-      const wait = await throttle.check(userId);
-      if (wait !== null) {
-        emit({ type: 'throttled', action: 'mfa', scope: 'account', retryAfterSeconds: wait, ...event });
-        throw tooManyRequests('too many wrong codes; try again later', wait);
+      // Counted before it is checked: simultaneous guesses cannot all slip under the limits.
+      const attempt = await throttle.reserve(userId, pending ?? null);
+      if (attempt.wait !== null) {
+        emit({
+          type: 'throttled',
+          action: 'mfa',
+          scope: 'account',
+          retryAfterSeconds: attempt.wait,
+          ...event,
+        });
+        throw tooManyRequests('too many wrong codes; try again later', attempt.wait);
+      }
+      // Past its attempts, a pending sign-in checks no more codes. It is not taken here: a right answer
+      // among its first attempts, still being checked, must be able to finish it.
+      if (pending && attempt.pendingAttempts > MFA_PENDING_ATTEMPTS) {
+        throw new KeycardError('token_invalid', 'too many wrong codes for this sign-in; sign in again');
       }
       const factors = usableFactors(await store.listFactors(userId));
+      let method: AuthMethod | null = null;
       if (isTotpCode(typed)) {
         for (const factor of factors.filter((candidate) => candidate.kind === 'totp')) {
           if (await tryTotp(factor, typed)) {
             emit({ type: 'mfa_succeeded', userId, kind: 'totp', purpose, ...event });
-            return 'otp';
+            method = 'otp';
+            break;
           }
         }
       } else if (isRecoveryCode(typed)) {
-        for (const factor of factors.filter((candidate) => candidate.kind === 'recovery')) {
-          const remaining = await tryRecovery(factor, typed);
-          if (remaining !== null) {
-            emit({ type: 'recovery_code_used', userId, remaining, ...event });
-            emit({ type: 'mfa_succeeded', userId, kind: 'recovery', purpose, ...event });
-            return 'otp';
-          }
+        // One set of codes: should a race have made two, only the oldest counts (and is replaced).
+        const recovery = factors.find((candidate) => candidate.kind === 'recovery');
+        const remaining = recovery ? await tryRecovery(recovery, typed) : null;
+        if (remaining !== null) {
+          emit({ type: 'recovery_code_used', userId, remaining, ...event });
+          emit({ type: 'mfa_succeeded', userId, kind: 'recovery', purpose, ...event });
+          method = 'otp';
         }
       }
+      if (method !== null) {
+        await attempt.release();
+        return method;
+      }
       emit({ type: 'mfa_failed', userId, purpose, ...event });
-      const attempts = await throttle.recordFailure(
-        userId,
-        pending?.hash ?? null,
-        pending?.expiresAt ?? null,
-      );
-      if (pending && attempts >= MFA_PENDING_ATTEMPTS) {
-        await store.takeAccountToken(pending.hash, 'mfa_pending', clock.now());
+      if (pending && attempt.pendingAttempts >= MFA_PENDING_ATTEMPTS) {
         throw new KeycardError('token_invalid', 'too many wrong codes for this sign-in; sign in again');
       }
       throw new KeycardError('invalid_code', 'that code is not right, or was used already');

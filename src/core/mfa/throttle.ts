@@ -21,7 +21,22 @@ export const MFA_PENDING_ATTEMPTS = 5;
 const key = (kind: string, id: string): string =>
   `mfa:${kind}:${createHash('sha256').update(id).digest('base64url')}`;
 
+/** A code's attempt, counted before it is checked (`reserve`). */
+export interface CodeAttempt {
+  /** Seconds to wait: the user is over the limit, and this code is not checked. Null: check it. */
+  wait: number | null;
+  /** How many codes this pending sign-in has had, this one included (0 without one). */
+  pendingAttempts: number;
+  /** The code was right: it does not count. */
+  release(): Promise<void>;
+}
+
 export interface MfaThrottle {
+  /**
+   * Counts a code before it is checked — so that simultaneous guesses cannot all pass under the limit,
+   * as a sign-in's password is counted (throttle/throttle.ts) — against the user and the pending sign-in.
+   */
+  reserve(userId: string, pending: { hash: string; expiresAt: number } | null): Promise<CodeAttempt>;
   /** Seconds to wait before this user's codes are checked again, or null. Reads only. */
   check(userId: string): Promise<number | null>;
   /** Counts a wrong code; returns how many this pending sign-in (if any) has had. */
@@ -32,6 +47,28 @@ export interface MfaThrottle {
 
 export function createMfaThrottle(store: CounterStore, clock: Clock): MfaThrottle {
   return {
+    async reserve(userId, pending) {
+      const now = clock.now();
+      const userKey = key('user', userId);
+      const pendingKey = pending ? key('pending', pending.hash) : null;
+      const [user, attempts] = await Promise.all([
+        store.incrementCounter(userKey, MFA_USER_LIMIT.windowMs, now),
+        pendingKey && pending
+          ? store.incrementCounter(pendingKey, Math.max(1, pending.expiresAt - now), now)
+          : Promise.resolve(null),
+      ]);
+      return {
+        wait: user.count > MFA_USER_LIMIT.max ? Math.max(1, Math.ceil((user.resetAt - now) / 1000)) : null,
+        pendingAttempts: attempts?.count ?? 0,
+        async release() {
+          const at = clock.now();
+          await Promise.all([
+            store.releaseCounter(userKey, user.resetAt, at),
+            pendingKey && attempts ? store.releaseCounter(pendingKey, attempts.resetAt, at) : undefined,
+          ]);
+        },
+      };
+    },
     async check(userId) {
       const now = clock.now();
       const counter = await store.readCounter(key('user', userId), now);
