@@ -745,11 +745,17 @@ export class RedisStore implements Store {
 
   /**
    * Second factors (factors.ts): one command or script each, on the `{factors}` slot. With `replicated`
-   * durability an advance (a code spent) and a deletion (a factor removed) wait for a replica, as a
-   * revocation does: a failover that lost one would make a used code or a removed factor good again.
+   * durability a creation (a factor added), an advance (a code spent) and a deletion (a factor removed)
+   * wait for a replica, as a revocation does: a failover that lost one would let the password alone sign
+   * in again, or make a used code or a removed factor good again.
    */
   createFactor(record: FactorRecord): Promise<void> {
-    return this.run(() => this.factors.create(record));
+    return this.run(() =>
+      this.replicated(
+        () => [this.keys.factor(record.id)],
+        () => this.factors.create(record),
+      ),
+    );
   }
   listFactors(userId: string): Promise<FactorRecord[]> {
     return this.run(() => this.factors.list(userId));
